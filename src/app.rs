@@ -1,0 +1,91 @@
+//! Assembly: connect the store and media backend chosen by configuration, build the router, serve.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::auth::{Tokens, secrets};
+use crate::config::Config;
+use crate::http::{AppState, router};
+use crate::media::local::LocalMedia;
+use crate::media::upload::prepare_temp_dir;
+use crate::services::Services;
+use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
+
+/// A ready-to-serve application.
+pub struct App {
+    pub router: Router,
+    pub config: Arc<Config>,
+}
+
+/// Connects the backends, applies migrations and builds the router.
+pub async fn build(config: Config) -> anyhow::Result<App> {
+    if config.mongodb_uri.is_some() {
+        anyhow::bail!(
+            "MONGODB_URI is set, but this build has no MongoDB store yet; unset it to use the embedded SQLite store"
+        );
+    }
+    if config.cloudinary.is_some() {
+        anyhow::bail!(
+            "Cloudinary credentials are set, but this build has no Cloudinary media backend yet; unset them to use local media"
+        );
+    }
+    let data_dir = config.data_dir.clone();
+    std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create DATA_DIR {}", data_dir.display()))?;
+    let secrets_dir = data_dir.join("secrets");
+    let access = secrets::resolve(config.access_token_secret.as_deref(), &secrets_dir, "access_token_secret")?;
+    let refresh = secrets::resolve(config.refresh_token_secret.as_deref(), &secrets_dir, "refresh_token_secret")?;
+    if access == refresh {
+        anyhow::bail!("ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must be different");
+    }
+    let tokens = Tokens::new(&access, config.access_token_ttl_secs, &refresh, config.refresh_token_ttl_secs);
+
+    let store = Store::from_backend(SqliteStore::open(&data_dir.join("videotube.db")).await?);
+    let media_root: PathBuf = data_dir.join("media");
+    let media = Arc::new(LocalMedia::new(media_root.clone(), &config.public_base_url)?);
+    let temp_dir = prepare_temp_dir(&data_dir.join("tmp"))?;
+
+    let config = Arc::new(config);
+    let services = Services::new(config.clone(), store, media, tokens);
+    let state = AppState { services, temp_dir: Arc::new(temp_dir) };
+    Ok(App { router: router::build(state, Some(media_root)), config })
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app.router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

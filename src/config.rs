@@ -1,0 +1,316 @@
+//! One `Config` read from the environment (original variable names kept), with zero-setup defaults.
+
+mod expiry;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+pub use expiry::parse_expiry;
+
+/// A configuration problem that stops startup; the message names the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CorsOrigins {
+    Any,
+    List(Vec<String>),
+}
+
+impl CorsOrigins {
+    pub fn allows(&self, origin: &str) -> bool {
+        match self {
+            CorsOrigins::Any => true,
+            CorsOrigins::List(list) => list.iter().any(|o| o == origin),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SameSite {
+    Lax,
+    Strict,
+    None,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Size and length limits of the contract (§1.2, §1.6, §1.11, §1.13).
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub json_body_bytes: usize,
+    pub image_bytes: u64,
+    pub video_bytes: u64,
+    pub title_chars: usize,
+    pub description_chars: usize,
+    pub content_chars: usize,
+    pub playlist_name_chars: usize,
+    pub query_chars: usize,
+    pub page_limit_max: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct CloudinaryCredentials {
+    pub cloud_name: String,
+    pub api_key: String,
+    pub api_secret: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub host: IpAddr,
+    pub port: u16,
+    /// Origin used to build absolute URLs of locally stored media.
+    pub public_base_url: String,
+    pub data_dir: PathBuf,
+    pub mongodb_uri: Option<String>,
+    pub cors_origins: CorsOrigins,
+    pub access_token_secret: Option<String>,
+    pub refresh_token_secret: Option<String>,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+    pub bcrypt_cost: u32,
+    pub cookie_secure: bool,
+    pub cookie_same_site: Option<SameSite>,
+    pub public_reads: bool,
+    pub refresh_sessions_max: u32,
+    pub limits: Limits,
+    pub view_window_secs: u64,
+    pub history_max: u32,
+    pub rate_limit_enabled: bool,
+    pub trust_proxy: bool,
+    pub cloudinary: Option<CloudinaryCredentials>,
+    pub cloudinary_api_base_url: String,
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// Reads the process environment (after `.env` has been loaded by the binary).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    /// Builds a configuration from explicit variables; unset or empty values take their defaults.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let env = Env(vars);
+        let port: u16 = env.parse("PORT", 8000)?;
+        let access_token_secret = env.get("ACCESS_TOKEN_SECRET");
+        let refresh_token_secret = env.get("REFRESH_TOKEN_SECRET");
+        check_secrets(access_token_secret.as_deref(), refresh_token_secret.as_deref())?;
+        let cookie_secure = env.flag("COOKIE_SECURE", true)?;
+        let cookie_same_site = match env.get("COOKIE_SAMESITE") {
+            None => None,
+            Some(v) => Some(match v.to_ascii_lowercase().as_str() {
+                "lax" => SameSite::Lax,
+                "strict" => SameSite::Strict,
+                "none" => SameSite::None,
+                _ => return Err(ConfigError(format!("COOKIE_SAMESITE must be Lax, Strict or None, got {v:?}"))),
+            }),
+        };
+        if cookie_same_site == Some(SameSite::None) && !cookie_secure {
+            return Err(ConfigError("COOKIE_SAMESITE=None requires COOKIE_SECURE=true".into()));
+        }
+        let bcrypt_cost = env.parse("BCRYPT_COST", 10u32)?;
+        if !(4..=31).contains(&bcrypt_cost) {
+            return Err(ConfigError(format!("BCRYPT_COST must be between 4 and 31, got {bcrypt_cost}")));
+        }
+        let limits = Limits {
+            json_body_bytes: env.positive("MAX_JSON_BODY_BYTES", 16_384usize)?,
+            image_bytes: env.positive("MAX_IMAGE_BYTES", 5_242_880u64)?,
+            video_bytes: env.positive("MAX_VIDEO_BYTES", 2_147_483_648u64)?,
+            title_chars: env.positive("MAX_TITLE_CHARS", 200usize)?,
+            description_chars: env.positive("MAX_DESCRIPTION_CHARS", 5000usize)?,
+            content_chars: env.positive("MAX_CONTENT_CHARS", 2000usize)?,
+            playlist_name_chars: env.positive("MAX_PLAYLIST_NAME_CHARS", 100usize)?,
+            query_chars: env.positive("MAX_QUERY_CHARS", 200usize)?,
+            page_limit_max: env.positive("PAGE_LIMIT_MAX", 100u32)?,
+        };
+        Ok(Config {
+            host: env.parse("HOST", IpAddr::from([0, 0, 0, 0]))?,
+            port,
+            public_base_url: env
+                .get("PUBLIC_BASE_URL")
+                .map(|u| u.trim_end_matches('/').to_owned())
+                .unwrap_or_else(|| format!("http://localhost:{port}")),
+            data_dir: PathBuf::from(env.get("DATA_DIR").unwrap_or_else(|| "./data".into())),
+            mongodb_uri: env.get("MONGODB_URI"),
+            cors_origins: parse_cors(env.get("CORS_ORIGIN").as_deref().unwrap_or("*")),
+            access_token_secret,
+            refresh_token_secret,
+            access_token_ttl_secs: env.expiry("ACCESS_TOKEN_EXPIRY", "1d")?,
+            refresh_token_ttl_secs: env.expiry("REFRESH_TOKEN_EXPIRY", "10d")?,
+            bcrypt_cost,
+            cookie_secure,
+            cookie_same_site,
+            public_reads: env.flag("PUBLIC_READS", true)?,
+            refresh_sessions_max: env.positive("REFRESH_SESSIONS_MAX", 10u32)?,
+            limits,
+            view_window_secs: env.parse("VIEW_WINDOW_SECS", 3600u64)?,
+            history_max: env.positive("HISTORY_MAX", 50u32)?,
+            rate_limit_enabled: env.flag("RATE_LIMIT_ENABLED", true)?,
+            trust_proxy: env.flag("TRUST_PROXY", false)?,
+            cloudinary: cloudinary_credentials(&env)?,
+            cloudinary_api_base_url: env
+                .get("CLOUDINARY_API_BASE_URL")
+                .unwrap_or_else(|| "https://api.cloudinary.com".into()),
+            log_format: match env.get("LOG_FORMAT").as_deref() {
+                None | Some("pretty") => LogFormat::Pretty,
+                Some("json") => LogFormat::Json,
+                Some(other) => return Err(ConfigError(format!("LOG_FORMAT must be pretty or json, got {other:?}"))),
+            },
+        })
+    }
+}
+
+/// Contract §1.7: configured secrets are at least 32 bytes and differ from each other.
+fn check_secrets(access: Option<&str>, refresh: Option<&str>) -> Result<(), ConfigError> {
+    for (name, value) in [("ACCESS_TOKEN_SECRET", access), ("REFRESH_TOKEN_SECRET", refresh)] {
+        if let Some(v) = value
+            && v.len() < 32
+        {
+            return Err(ConfigError(format!("{name} must be at least 32 bytes long (got {} bytes)", v.len())));
+        }
+    }
+    if access.is_some() && access == refresh {
+        return Err(ConfigError("ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must be different".into()));
+    }
+    Ok(())
+}
+
+fn parse_cors(raw: &str) -> CorsOrigins {
+    let origins: Vec<String> =
+        raw.split(',').map(|o| o.trim().trim_end_matches('/').to_owned()).filter(|o| !o.is_empty()).collect();
+    if origins.is_empty() || origins.iter().any(|o| o == "*") { CorsOrigins::Any } else { CorsOrigins::List(origins) }
+}
+
+fn cloudinary_credentials(env: &Env) -> Result<Option<CloudinaryCredentials>, ConfigError> {
+    if let Some(url) = env.get("CLOUDINARY_URL") {
+        let bad =
+            || ConfigError("CLOUDINARY_URL must look like cloudinary://<api_key>:<api_secret>@<cloud_name>".into());
+        let rest = url.strip_prefix("cloudinary://").ok_or_else(bad)?;
+        let (auth, cloud_name) = rest.rsplit_once('@').ok_or_else(bad)?;
+        let (api_key, api_secret) = auth.split_once(':').ok_or_else(bad)?;
+        if [api_key, api_secret, cloud_name].iter().any(|s| s.is_empty()) {
+            return Err(bad());
+        }
+        return Ok(Some(CloudinaryCredentials {
+            cloud_name: cloud_name.into(),
+            api_key: api_key.into(),
+            api_secret: api_secret.into(),
+        }));
+    }
+    let parts = ["CLOUDINARY_CLOUD_NAME", "CLOUDINARY_API_KEY", "CLOUDINARY_API_SECRET"].map(|k| env.get(k));
+    match parts {
+        [None, None, None] => Ok(None),
+        [Some(cloud_name), Some(api_key), Some(api_secret)] => {
+            Ok(Some(CloudinaryCredentials { cloud_name, api_key, api_secret }))
+        }
+        _ => Err(ConfigError(
+            "CLOUDINARY_CLOUD_NAME, CLOUDINARY_API_KEY and CLOUDINARY_API_SECRET must be set together".into(),
+        )),
+    }
+}
+
+struct Env<'a>(&'a HashMap<String, String>);
+
+impl Env<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    fn parse<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| ConfigError(format!("{name} has an invalid value: {v:?}"))),
+        }
+    }
+
+    fn positive<T: std::str::FromStr + PartialOrd + Default>(&self, name: &str, default: T) -> Result<T, ConfigError> {
+        let value = self.parse(name, default)?;
+        if value <= T::default() {
+            return Err(ConfigError(format!("{name} must be greater than zero")));
+        }
+        Ok(value)
+    }
+
+    fn flag(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(name).map(|v| v.to_ascii_lowercase()).as_deref() {
+            None => Ok(default),
+            Some("true" | "1" | "yes" | "on") => Ok(true),
+            Some("false" | "0" | "no" | "off") => Ok(false),
+            Some(v) => Err(ConfigError(format!("{name} must be true or false, got {v:?}"))),
+        }
+    }
+
+    fn expiry(&self, name: &str, default: &str) -> Result<u64, ConfigError> {
+        let raw = self.get(name).unwrap_or_else(|| default.to_owned());
+        parse_expiry(&raw).ok_or_else(|| {
+            ConfigError(format!("{name} must be a duration of at least 1 second like 15m, 1d or 2 hours, got {raw:?}"))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_vars(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn empty_environment_gives_the_documented_defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.port, 8000);
+        assert_eq!(c.cors_origins, CorsOrigins::Any);
+        assert_eq!(c.access_token_ttl_secs, 86_400);
+        assert_eq!(c.refresh_token_ttl_secs, 864_000);
+        assert_eq!(c.bcrypt_cost, 10);
+        assert!(c.cookie_secure && c.public_reads && c.rate_limit_enabled && !c.trust_proxy);
+        assert_eq!(c.limits.image_bytes, 5 * 1024 * 1024);
+        assert_eq!(c.limits.video_bytes, 2 * 1024 * 1024 * 1024);
+        assert!(c.cloudinary.is_none() && c.mongodb_uri.is_none());
+    }
+
+    #[test]
+    fn short_or_identical_secrets_stop_startup_naming_the_variable() {
+        let err = config(&[("ACCESS_TOKEN_SECRET", "0123456789")]).unwrap_err();
+        assert!(err.0.contains("ACCESS_TOKEN_SECRET"), "{err}");
+        let err = config(&[("REFRESH_TOKEN_SECRET", "short")]).unwrap_err();
+        assert!(err.0.contains("REFRESH_TOKEN_SECRET"), "{err}");
+        let same = "x".repeat(40);
+        let err = config(&[("ACCESS_TOKEN_SECRET", &same), ("REFRESH_TOKEN_SECRET", &same)]).unwrap_err();
+        assert!(err.0.contains("must be different"), "{err}");
+    }
+
+    #[test]
+    fn cookie_same_site_none_needs_secure_cookies() {
+        assert!(config(&[("COOKIE_SAMESITE", "None"), ("COOKIE_SECURE", "false")]).is_err());
+        assert_eq!(config(&[("COOKIE_SAMESITE", "strict")]).unwrap().cookie_same_site, Some(SameSite::Strict));
+    }
+
+    #[test]
+    fn cors_list_and_cloudinary_url_are_parsed() {
+        let c = config(&[
+            ("CORS_ORIGIN", "http://a.test, http://b.test/"),
+            ("CLOUDINARY_URL", "cloudinary://key:secret@demo"),
+        ])
+        .unwrap();
+        assert!(c.cors_origins.allows("http://b.test") && !c.cors_origins.allows("http://c.test"));
+        let cl = c.cloudinary.unwrap();
+        assert_eq!((cl.api_key.as_str(), cl.api_secret.as_str(), cl.cloud_name.as_str()), ("key", "secret", "demo"));
+        assert!(config(&[("CLOUDINARY_API_KEY", "k")]).is_err());
+    }
+
+    #[test]
+    fn bad_expiry_stops_startup() {
+        let err = config(&[("ACCESS_TOKEN_EXPIRY", "soon")]).unwrap_err();
+        assert!(err.0.contains("ACCESS_TOKEN_EXPIRY"));
+    }
+}

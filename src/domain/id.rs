@@ -1,0 +1,91 @@
+//! ObjectId-compatible identifiers: 12 bytes, written as 24 lowercase hex digits on every backend.
+
+use std::fmt;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde::{Serialize, Serializer};
+
+/// A MongoDB-style ObjectId: 4-byte timestamp, 5-byte per-process random value, 3-byte counter.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Id([u8; 12]);
+
+static PROCESS_UNIQUE: OnceLock<[u8; 5]> = OnceLock::new();
+static COUNTER: OnceLock<AtomicU32> = OnceLock::new();
+
+impl Id {
+    /// A fresh id, unique across processes like a MongoDB ObjectId.
+    pub fn generate() -> Self {
+        let secs =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as u32).unwrap_or(0);
+        let unique = PROCESS_UNIQUE.get_or_init(rand::random::<[u8; 5]>);
+        let counter = COUNTER.get_or_init(|| AtomicU32::new(rand::random::<u32>())).fetch_add(1, Ordering::Relaxed);
+        let mut bytes = [0u8; 12];
+        bytes[..4].copy_from_slice(&secs.to_be_bytes());
+        bytes[4..9].copy_from_slice(unique);
+        bytes[9..].copy_from_slice(&counter.to_be_bytes()[1..]);
+        Id(bytes)
+    }
+
+    /// Parses exactly 24 hex digits, either case.
+    pub fn parse(s: &str) -> Option<Self> {
+        if s.len() != 24 {
+            return None;
+        }
+        let mut bytes = [0u8; 12];
+        hex::decode_to_slice(s, &mut bytes).ok()?;
+        Some(Id(bytes))
+    }
+
+    pub fn to_hex(self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Id({})", self.to_hex())
+    }
+}
+
+impl Serialize for Id {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_hex())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_are_24_lowercase_hex_and_distinct() {
+        let a = Id::generate();
+        let b = Id::generate();
+        assert_ne!(a, b);
+        let hex = a.to_string();
+        assert_eq!(hex.len(), 24);
+        assert!(hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));
+    }
+
+    #[test]
+    fn parse_accepts_either_case_and_rejects_other_shapes() {
+        let id = Id::parse("6650A1B2C3D4E5F601234567").unwrap();
+        assert_eq!(id.to_string(), "6650a1b2c3d4e5f601234567");
+        for bad in ["", "6650a1b2c3d4e5f60123456", "6650a1b2c3d4e5f6012345678", "zz50a1b2c3d4e5f601234567"] {
+            assert!(Id::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn serializes_as_a_plain_hex_string() {
+        let id = Id::parse("6650a1b2c3d4e5f601234567").unwrap();
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"6650a1b2c3d4e5f601234567\"");
+    }
+}

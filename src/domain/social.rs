@@ -1,0 +1,174 @@
+//! Comments, tweets, likes, subscriptions, playlists and dashboard figures as the API shows them.
+
+use serde::Serialize;
+
+use super::user::OwnerSummary;
+use super::video::Video;
+use super::{Id, Timestamp, Twin};
+
+#[derive(Serialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct Comment {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    pub content: String,
+    pub video: Id,
+    #[serde(flatten)]
+    pub owner: Twin<OwnerSummary>,
+    pub likes_count: i64,
+    pub is_liked: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Serialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct Tweet {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    pub content: String,
+    #[serde(flatten)]
+    pub owner: Twin<OwnerSummary>,
+    pub likes_count: i64,
+    pub is_liked: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// What a like points at; exactly one target per like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LikeTarget {
+    Video(Id),
+    Comment(Id),
+    Tweet(Id),
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct LikeState {
+    pub is_liked: bool,
+    pub likes_count: i64,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct LikedVideoItem {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    pub liked_by: Id,
+    #[serde(flatten)]
+    pub video: Twin<Video>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriberCard {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    pub username: String,
+    pub full_name: String,
+    pub avatar: String,
+    pub subscribers_count: i64,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriberItem {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    pub channel: Id,
+    pub subscriber: SubscriberCard,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Serialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct LatestVideo {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    pub title: String,
+    pub thumbnail: String,
+    pub duration: f64,
+    pub views: i64,
+    pub created_at: Timestamp,
+}
+
+#[derive(Serialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelCard {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    pub username: String,
+    pub full_name: String,
+    pub avatar: String,
+    pub subscribers_count: i64,
+    pub latest_video: Option<LatestVideo>,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscribedChannelItem {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    pub subscriber: Id,
+    #[serde(flatten)]
+    pub channel: Twin<ChannelCard>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A playlist row without its videos; the service resolves videos per caller.
+#[derive(Clone, Debug)]
+pub struct PlaylistRecord {
+    pub id: Id,
+    pub name: String,
+    pub description: String,
+    pub owner: OwnerSummary,
+    pub video_ids: Vec<Id>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct Playlist {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    pub name: String,
+    pub description: String,
+    pub videos: Vec<Video>,
+    pub owner: OwnerSummary,
+    pub total_videos: i64,
+    pub total_views: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Playlist {
+    /// Builds the response from a record and the videos visible to the caller, totals over that list.
+    pub fn from_record(record: PlaylistRecord, videos: Vec<Video>) -> Self {
+        Playlist {
+            id: record.id,
+            name: record.name,
+            description: record.description,
+            total_videos: videos.len() as i64,
+            total_views: videos.iter().map(|v| v.views).sum(),
+            videos,
+            owner: record.owner,
+            created_at: record.created_at,
+            updated_at: record.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelStats {
+    pub total_videos: i64,
+    pub total_views: i64,
+    pub total_subscribers: i64,
+    pub total_likes: i64,
+}

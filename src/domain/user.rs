@@ -1,0 +1,76 @@
+//! Users as the API shows them, plus the internal account data that never leaves the server.
+
+use serde::Serialize;
+
+use super::{Id, Timestamp};
+
+/// The caller's own record (contract §3.1 "User").
+#[derive(Serialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    pub username: String,
+    pub email: String,
+    pub full_name: String,
+    pub avatar: String,
+    pub cover_image: String,
+    pub watch_history: Vec<Id>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A user with the fields that are never serialised: password hash and media storage keys.
+#[derive(Clone, Debug)]
+pub struct UserAccount {
+    pub user: User,
+    pub password_hash: String,
+    pub avatar_key: String,
+    pub cover_image_key: Option<String>,
+}
+
+/// `{_id, username, fullName, avatar}`, optionally with the subscription facts of a VideoDetail owner.
+#[derive(Serialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerSummary {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    pub username: String,
+    pub full_name: String,
+    pub avatar: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscribers_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_subscribed: Option<bool>,
+}
+
+impl OwnerSummary {
+    pub fn new(id: Id, username: String, full_name: String, avatar: String) -> Self {
+        OwnerSummary { id, username, full_name, avatar, subscribers_count: None, is_subscribed: None }
+    }
+}
+
+/// Contract §3.3.8. `email` is present only for authenticated callers.
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelProfile {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    pub full_name: String,
+    pub username: String,
+    pub subscribers_count: i64,
+    pub channels_subscribed_to_count: i64,
+    pub is_subscribed: bool,
+    pub avatar: String,
+    pub cover_image: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// Subscription facts about one channel as seen by one caller.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChannelCounts {
+    pub subscribers: i64,
+    pub subscribed_to: i64,
+    pub viewer_subscribed: bool,
+}

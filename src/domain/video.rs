@@ -1,0 +1,85 @@
+//! Videos as the API shows them, and the storage keys kept beside them.
+
+use serde::Serialize;
+
+use super::user::OwnerSummary;
+use super::{Id, Timestamp, Twin};
+
+/// Contract §3.1 "Video"; `likes_count`/`is_liked` are filled for VideoDetail and DashboardVideo only.
+#[derive(Serialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct Video {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    pub video_file: String,
+    pub thumbnail: String,
+    pub title: String,
+    pub description: String,
+    pub duration: f64,
+    pub views: i64,
+    pub is_published: bool,
+    #[serde(flatten)]
+    pub owner: Twin<OwnerSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub likes_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_liked: Option<bool>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Video {
+    pub fn owner_twin(owner: OwnerSummary) -> Twin<OwnerSummary> {
+        Twin::new(("owner", "ownerDetails"), owner)
+    }
+
+    pub fn owner_id(&self) -> Id {
+        self.owner.value.id
+    }
+
+    /// The visibility rule of contract §1.12.
+    pub fn is_visible_to(&self, viewer: Option<Id>) -> bool {
+        self.is_published || viewer == Some(self.owner_id())
+    }
+}
+
+/// A video with the storage keys of its media objects (internal).
+#[derive(Clone, Debug)]
+pub struct VideoRecord {
+    pub video: Video,
+    pub video_key: String,
+    pub thumbnail_key: String,
+}
+
+/// Sort fields accepted by `GET /videos`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VideoSort {
+    CreatedAt,
+    Views,
+    Duration,
+    Title,
+}
+
+impl VideoSort {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "createdAt" => Some(VideoSort::CreatedAt),
+            "views" => Some(VideoSort::Views),
+            "duration" => Some(VideoSort::Duration),
+            "title" => Some(VideoSort::Title),
+            _ => None,
+        }
+    }
+}
+
+/// A feed query after validation; `include_unpublished_of` lifts the publication filter for one owner.
+#[derive(Clone, Debug)]
+pub struct VideoQuery {
+    pub search: Option<String>,
+    pub owner: Option<Id>,
+    pub include_unpublished: bool,
+    pub sort: VideoSort,
+    pub descending: bool,
+    pub offset: u64,
+    pub limit: u32,
+}

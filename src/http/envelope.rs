@@ -1,0 +1,61 @@
+//! The success envelope of contract §1.3 and the JSON response writer shared with errors.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+pub const JSON_UTF8: &str = "application/json; charset=utf-8";
+
+/// Serialises `body` with the contract's content type.
+pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => {
+            let mut response = (status, bytes).into_response();
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
+            response
+        }
+        Err(e) => crate::error::AppError::internal(e).into_response(),
+    }
+}
+
+/// `{statusCode, data, message, success: true}`.
+pub struct ApiResponse<T> {
+    status: StatusCode,
+    message: &'static str,
+    data: T,
+}
+
+impl<T: Serialize> ApiResponse<T> {
+    pub fn ok(message: &'static str, data: T) -> Self {
+        ApiResponse { status: StatusCode::OK, message, data }
+    }
+
+    pub fn created(message: &'static str, data: T) -> Self {
+        ApiResponse { status: StatusCode::CREATED, message, data }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SuccessEnvelope<'a, T> {
+    status_code: u16,
+    data: &'a T,
+    message: &'a str,
+    success: bool,
+}
+
+impl<T: Serialize> IntoResponse for ApiResponse<T> {
+    fn into_response(self) -> Response {
+        let body = SuccessEnvelope {
+            status_code: self.status.as_u16(),
+            data: &self.data,
+            message: self.message,
+            success: true,
+        };
+        json_response(self.status, &body)
+    }
+}
+
+/// The empty object used as `data` by routes that return nothing.
+#[derive(Serialize)]
+pub struct Empty {}

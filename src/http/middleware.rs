@@ -1,0 +1,95 @@
+//! Cross-cutting HTTP behaviour: trailing-slash tolerance, CORS (contract §1.10), JSON 404s,
+//! panics as 500 envelopes, and request ids.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tower_http::request_id::{MakeRequestId, RequestId};
+
+use crate::config::CorsOrigins;
+use crate::error::AppError;
+
+/// The request path as the client sent it, before trailing-slash normalisation.
+#[derive(Clone)]
+pub struct OriginalPath(pub String);
+
+/// Strips one trailing slash so `/videos/` and `/videos` are the same route (no redirect).
+pub async fn normalize_path(mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    req.extensions_mut().insert(OriginalPath(path.clone()));
+    if path.len() > 1 && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/');
+        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+        let rebuilt = match req.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed.to_owned(),
+        };
+        if let Ok(uri) = rebuilt.parse::<Uri>() {
+            *req.uri_mut() = uri;
+        }
+    }
+    next.run(req).await
+}
+
+/// Reflects allowed origins with credentials; answers every preflight with 204.
+pub async fn cors(State(origins): State<Arc<CorsOrigins>>, req: Request, next: Next) -> Response {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .filter(|o| origins.allows(o))
+        .and_then(|o| HeaderValue::from_str(o).ok());
+    let mut response = if req.method() == Method::OPTIONS {
+        let mut preflight = StatusCode::NO_CONTENT.into_response();
+        if origin.is_some() {
+            let headers = preflight.headers_mut();
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET,HEAD,PUT,PATCH,POST,DELETE"),
+            );
+            if let Some(requested) = req.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+                headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested.clone());
+            }
+        }
+        preflight
+    } else {
+        next.run(req).await
+    };
+    let headers = response.headers_mut();
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    if let Some(origin) = origin {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+    }
+    response
+}
+
+/// 404 `Cannot <METHOD> <path>` for unknown paths and unlisted methods (there is no 405).
+pub async fn not_found(req: Request<Body>) -> AppError {
+    let path = req.extensions().get::<OriginalPath>().map_or_else(|| req.uri().path().to_owned(), |p| p.0.clone());
+    AppError::not_found(format!("Cannot {} {}", req.method(), path))
+}
+
+/// A panic becomes the generic 500 envelope; the panic message goes to the log only.
+pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    AppError::internal(format!("handler panicked: {detail}")).into_response()
+}
+
+/// Random 16-hex-digit request ids for `x-request-id`.
+#[derive(Clone, Default)]
+pub struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&hex::encode(rand::random::<[u8; 8]>())).ok().map(RequestId::new)
+    }
+}

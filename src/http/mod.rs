@@ -1,0 +1,21 @@
+//! The HTTP edge: router, middleware, extractors, input parsing, envelopes and thin route handlers.
+
+pub mod cookies;
+pub mod envelope;
+pub mod extract;
+pub mod input;
+pub mod middleware;
+pub mod router;
+mod routes;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::services::Services;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    /// Private directory for in-flight uploads; never served.
+    pub temp_dir: Arc<PathBuf>,
+}

@@ -1,0 +1,173 @@
+//! `/users` handlers (contract §2 rows 2–12).
+
+use axum::extract::State;
+use axum::response::IntoResponse;
+
+use crate::domain::Twin;
+use crate::domain::user::{ChannelProfile, User};
+use crate::domain::video::Video;
+use crate::error::AppError;
+use crate::http::AppState;
+use crate::http::cookies::{self, REFRESH_COOKIE};
+use crate::http::envelope::{ApiResponse, Empty};
+use crate::http::extract::{AuthUser, MaybeAuthUser, Params};
+use crate::http::input::{FileSpec, LazyBody};
+use crate::media::MediaKind;
+use crate::services::users::{AccountUpdate, Credentials, Registration};
+
+fn image(state: &AppState, name: &'static str) -> FileSpec {
+    FileSpec { name, kind: MediaKind::Image, max_bytes: state.services.config.limits.image_bytes }
+}
+
+pub async fn register(State(state): State<AppState>, body: LazyBody) -> Result<ApiResponse<User>, AppError> {
+    let specs = [image(&state, "avatar"), image(&state, "coverImage")];
+    let (fields, mut files) =
+        body.upload(&specs, &state.temp_dir, state.services.config.limits.json_body_bytes).await?;
+    fields.require_strings(&["fullName", "email", "username", "password"])?;
+    let input = Registration {
+        full_name: fields.text("fullName"),
+        email: fields.text("email"),
+        username: fields.text("username"),
+        password: fields.raw("password"),
+        avatar: files.take("avatar"),
+        cover_image: files.take("coverImage"),
+    };
+    let user = state.services.register(input).await?;
+    Ok(ApiResponse::created("User registered Successfully", user))
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginData {
+    #[serde(flatten)]
+    user: Twin<User>,
+    access_token: String,
+    refresh_token: String,
+}
+
+pub async fn login(State(state): State<AppState>, body: LazyBody) -> Result<impl IntoResponse, AppError> {
+    let fields = body.fields(state.services.config.limits.json_body_bytes).await?;
+    fields.require_strings(&["email", "username", "password"])?;
+    let credentials = Credentials {
+        username: fields.text("username"),
+        email: fields.text("email"),
+        password: fields.raw("password"),
+    };
+    let (user, tokens) = state.services.login(credentials).await?;
+    let headers = cookies::set_tokens(&state.services.config, &tokens.access_token, &tokens.refresh_token);
+    let data = LoginData {
+        user: Twin::new(("user", "loggedInUser"), user),
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token,
+    };
+    Ok((headers, ApiResponse::ok("User logged In Successfully", data)))
+}
+
+/// The refresh token from the `refreshToken` cookie, else the body field (never a header).
+async fn refresh_token_of(state: &AppState, body: LazyBody) -> Result<Option<String>, AppError> {
+    if let Some(token) = cookies::read(body.headers(), REFRESH_COOKIE) {
+        return Ok(Some(token));
+    }
+    let fields = body.fields(state.services.config.limits.json_body_bytes).await?;
+    fields.require_strings(&["refreshToken"])?;
+    Ok(fields.text("refreshToken"))
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    body: LazyBody,
+) -> Result<impl IntoResponse, AppError> {
+    let token = refresh_token_of(&state, body).await?;
+    state.services.logout(&caller.0, token).await?;
+    Ok((cookies::clear_tokens(&state.services.config), ApiResponse::ok("User logged Out", Empty {})))
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenData {
+    access_token: String,
+    refresh_token: String,
+}
+
+pub async fn refresh_token(State(state): State<AppState>, body: LazyBody) -> Result<impl IntoResponse, AppError> {
+    let token = refresh_token_of(&state, body).await?;
+    let tokens = state.services.refresh(token).await?;
+    let headers = cookies::set_tokens(&state.services.config, &tokens.access_token, &tokens.refresh_token);
+    let data = TokenData { access_token: tokens.access_token, refresh_token: tokens.refresh_token };
+    Ok((headers, ApiResponse::ok("Access token refreshed", data)))
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    body: LazyBody,
+) -> Result<ApiResponse<Empty>, AppError> {
+    let fields = body.fields(state.services.config.limits.json_body_bytes).await?;
+    fields.require_strings(&["oldPassword", "newPassword"])?;
+    state.services.change_password(&caller.0, fields.raw("oldPassword"), fields.raw("newPassword")).await?;
+    Ok(ApiResponse::ok("Password changed successfully", Empty {}))
+}
+
+pub async fn current_user(caller: AuthUser) -> ApiResponse<User> {
+    ApiResponse::ok("User fetched successfully", caller.0.user)
+}
+
+pub async fn update_account(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    body: LazyBody,
+) -> Result<ApiResponse<User>, AppError> {
+    let specs = [image(&state, "avatar"), image(&state, "coverImage")];
+    let (fields, mut files) =
+        body.upload(&specs, &state.temp_dir, state.services.config.limits.json_body_bytes).await?;
+    fields.require_strings(&["fullName", "email"])?;
+    let input = AccountUpdate {
+        full_name: fields.text("fullName"),
+        email: fields.text("email"),
+        avatar: files.take("avatar"),
+        cover_image: files.take("coverImage"),
+    };
+    let user = state.services.update_account(&caller.0, input).await?;
+    Ok(ApiResponse::ok("Account details updated successfully", user))
+}
+
+pub async fn update_avatar(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    body: LazyBody,
+) -> Result<ApiResponse<User>, AppError> {
+    let (_, mut files) =
+        body.upload(&[image(&state, "avatar")], &state.temp_dir, state.services.config.limits.json_body_bytes).await?;
+    let user = state.services.replace_image(&caller.0, files.take("avatar"), false).await?;
+    Ok(ApiResponse::ok("Avatar image updated successfully", user))
+}
+
+pub async fn update_cover_image(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    body: LazyBody,
+) -> Result<ApiResponse<User>, AppError> {
+    let specs = [image(&state, "coverImage")];
+    let (_, mut files) = body.upload(&specs, &state.temp_dir, state.services.config.limits.json_body_bytes).await?;
+    let user = state.services.replace_image(&caller.0, files.take("coverImage"), true).await?;
+    Ok(ApiResponse::ok("Cover image updated successfully", user))
+}
+
+pub async fn channel_profile(
+    State(state): State<AppState>,
+    viewer: MaybeAuthUser,
+    Params(params): Params,
+) -> Result<ApiResponse<ChannelProfile>, AppError> {
+    let username = params.first().map_or("", String::as_str);
+    let profile = state.services.channel_profile(username, viewer.0.as_ref()).await?;
+    Ok(ApiResponse::ok("User channel fetched successfully", profile))
+}
+
+pub async fn watch_history(
+    State(state): State<AppState>,
+    caller: AuthUser,
+) -> Result<ApiResponse<Vec<Video>>, AppError> {
+    let videos = state.services.watch_history(&caller.0).await?;
+    Ok(ApiResponse::ok("Watch history fetched successfully", videos))
+}

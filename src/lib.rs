@@ -1,0 +1,13 @@
+//! videotube: a video-sharing REST API compatible with the VideoTube (chai-backend) API.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod media;
+pub mod services;
+pub mod store;
+pub mod telemetry;

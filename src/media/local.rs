@@ -1,0 +1,90 @@
+//! The local-filesystem media backend: objects live in DATA_DIR/media and are served by the app at /media.
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+
+use super::{MediaError, MediaKind, MediaStore, StoredMedia, TempUpload};
+
+const KEY_PREFIX: &str = "local:";
+
+pub struct LocalMedia {
+    root: PathBuf,
+    public_base_url: String,
+}
+
+impl LocalMedia {
+    /// `root` is the media directory; URLs are `<public_base_url>/media/<name>`.
+    pub fn new(root: PathBuf, public_base_url: &str) -> std::io::Result<Self> {
+        for sub in ["images", "videos"] {
+            std::fs::create_dir_all(root.join(sub))?;
+        }
+        Ok(LocalMedia { root, public_base_url: public_base_url.trim_end_matches('/').to_owned() })
+    }
+
+    /// The file behind a key of this backend; `None` for foreign or malformed keys.
+    fn path_of(&self, key: &str) -> Option<PathBuf> {
+        let name = key.strip_prefix(KEY_PREFIX)?;
+        let (dir, file) = name.split_once('/')?;
+        let safe = matches!(dir, "images" | "videos")
+            && !file.is_empty()
+            && file.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+            && !file.starts_with('.');
+        safe.then(|| self.root.join(dir).join(file))
+    }
+}
+
+#[async_trait]
+impl MediaStore for LocalMedia {
+    fn backend(&self) -> &'static str {
+        "local"
+    }
+
+    #[tracing::instrument(skip_all, fields(field = %upload.field, size = upload.size))]
+    async fn put(&self, upload: TempUpload) -> Result<StoredMedia, MediaError> {
+        let dir = match upload.format.kind() {
+            MediaKind::Image => "images",
+            MediaKind::Video => "videos",
+        };
+        let name = format!("{}/{}.{}", dir, hex::encode(rand::random::<[u8; 16]>()), upload.format.extension());
+        let dest = self.root.join(&name);
+        tokio::task::spawn_blocking(move || upload.persist(&dest))
+            .await
+            .map_err(|e| MediaError::Backend(e.to_string()))??;
+        Ok(StoredMedia {
+            url: format!("{}/media/{name}", self.public_base_url),
+            key: format!("{KEY_PREFIX}{name}"),
+            duration: None,
+        })
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), MediaError> {
+        let Some(path) = self.path_of(key) else {
+            return Err(MediaError::Backend(format!("not a local media key: {key}")));
+        };
+        match tokio::fs::remove_file(&path).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    async fn ping(&self) -> bool {
+        tokio::fs::metadata(&self.root).await.map(|m| m.is_dir()).unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_cannot_escape_the_media_root() {
+        let media = LocalMedia::new(tempfile::tempdir().unwrap().keep(), "http://x").unwrap();
+        assert!(media.path_of("local:images/abc.png").is_some());
+        for bad in
+            ["local:../etc/passwd", "local:images/../../x", "cloudinary:image:abc", "local:images/", "local:tmp/a"]
+        {
+            assert!(media.path_of(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! Media: the `MediaStore` trait with its backends, streaming uploads, content sniffing and probing.
+
+pub mod local;
+pub mod probe;
+pub mod sniff;
+pub mod upload;
+
+use async_trait::async_trait;
+
+pub use sniff::{Format, MediaKind};
+pub use upload::{TempUpload, UploadError, UploadSink};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("media i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("media backend error: {0}")]
+    Backend(String),
+}
+
+/// A stored object: its public URL and the internal key that names it (the key says which backend holds it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredMedia {
+    pub url: String,
+    pub key: String,
+    /// Duration reported by the backend, when it measures one.
+    pub duration: Option<f64>,
+}
+
+#[async_trait]
+pub trait MediaStore: Send + Sync {
+    fn backend(&self) -> &'static str;
+    /// Takes ownership of a finished upload and stores it durably.
+    async fn put(&self, upload: TempUpload) -> Result<StoredMedia, MediaError>;
+    /// Deletes a stored object; deleting an absent object succeeds.
+    async fn delete(&self, key: &str) -> Result<(), MediaError>;
+    /// A cheap reachability probe for the healthcheck.
+    async fn ping(&self) -> bool;
+}
+
+/// Deletes objects that are no longer referenced; failures are logged, never reported (contract §1.11).
+pub async fn delete_quietly(store: &dyn MediaStore, keys: impl IntoIterator<Item = String>) {
+    for key in keys {
+        if let Err(e) = store.delete(&key).await {
+            tracing::warn!(%key, error = %e, "could not delete media object");
+        }
+    }
+}
+
+/// A byte count as the contract writes limits: the largest of GB/MB/KB dividing it exactly, else bytes.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GB"), (1 << 20, "MB"), (1 << 10, "KB")];
+    UNITS
+        .iter()
+        .find(|(unit, _)| bytes >= *unit && bytes % unit == 0)
+        .map_or_else(|| format!("{bytes} bytes"), |(unit, name)| format!("{} {name}", bytes / unit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_size;
+
+    #[test]
+    fn sizes_are_written_as_the_contract_shows() {
+        assert_eq!(human_size(5_242_880), "5 MB");
+        assert_eq!(human_size(2_147_483_648), "2 GB");
+        assert_eq!(human_size(16_384), "16 KB");
+        assert_eq!(human_size(1_500_000), "1500000 bytes");
+        assert_eq!(human_size(1536), "1536 bytes");
+    }
+}

@@ -1,0 +1,317 @@
+//! Accounts: registration, login, refresh-session rotation, logout, password and profile changes,
+//! channel profiles and watch history (contract §3.3, §1.7, §1.8).
+
+use sha2::{Digest, Sha256};
+
+use super::Services;
+use super::validate::{non_empty_if_present, password_length, require_all};
+use crate::auth::TokenKind;
+use crate::domain::user::{ChannelProfile, User, UserAccount};
+use crate::domain::video::Video;
+use crate::error::AppError;
+use crate::media::TempUpload;
+use crate::store::{MediaRef, NewSession, NewUser, ProfileUpdate, StoreError};
+
+const AVATAR_FAILED: &str = "Error while uploading on avatar";
+const COVER_FAILED: &str = "Error while uploading on cover image";
+
+pub struct Registration {
+    pub full_name: Option<String>,
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub avatar: Option<TempUpload>,
+    pub cover_image: Option<TempUpload>,
+}
+
+pub struct Credentials {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+}
+
+pub struct AccountUpdate {
+    pub full_name: Option<String>,
+    pub email: Option<String>,
+    pub avatar: Option<TempUpload>,
+    pub cover_image: Option<TempUpload>,
+}
+
+/// A fresh pair of tokens for one refresh session.
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn normalise(value: &str) -> String {
+    value.trim().to_lowercase()
+}
+
+fn email_conflict(e: StoreError, message: &'static str) -> AppError {
+    match e {
+        StoreError::Conflict { .. } => AppError::conflict(message),
+        other => other.into(),
+    }
+}
+
+impl Services {
+    pub async fn register(&self, input: Registration) -> Result<User, AppError> {
+        require_all(
+            &[
+                ("fullName", input.full_name.as_deref()),
+                ("email", input.email.as_deref()),
+                ("username", input.username.as_deref()),
+                ("password", input.password.as_deref()),
+            ],
+            "All fields are required",
+        )?;
+        let password = input.password.unwrap_or_default();
+        password_length("password", &password)?;
+        let username = normalise(&input.username.unwrap_or_default());
+        let email = normalise(&input.email.unwrap_or_default());
+        const TAKEN: &str = "User with email or username already exists";
+        if self.store.users.username_or_email_taken(&username, &email).await? {
+            return Err(AppError::conflict(TAKEN));
+        }
+        let avatar = input.avatar.ok_or_else(|| AppError::bad_request("Avatar file is required"))?;
+        let avatar = self.store_media(avatar, AVATAR_FAILED).await?;
+        let cover_image = match input.cover_image {
+            None => None,
+            Some(cover) => match self.store_media(cover, COVER_FAILED).await {
+                Ok(stored) => Some(stored),
+                Err(e) => {
+                    self.discard([avatar]).await;
+                    return Err(e);
+                }
+            },
+        };
+        let stored: Vec<MediaRef> = std::iter::once(avatar.clone()).chain(cover_image.clone()).collect();
+        let create = async {
+            let password_hash = self.hasher.hash(password).await.map_err(AppError::internal)?;
+            let user = NewUser {
+                username,
+                email,
+                full_name: input.full_name.unwrap_or_default(),
+                avatar,
+                cover_image,
+                password_hash,
+            };
+            self.store.users.create(user).await.map_err(|e| email_conflict(e, TAKEN))
+        };
+        Ok(self.commit_or_discard(stored, create).await?.user)
+    }
+
+    pub async fn login(&self, input: Credentials) -> Result<(User, TokenPair), AppError> {
+        let username = input.username.filter(|u| !u.is_empty()).map(|u| normalise(&u));
+        let email = input.email.filter(|e| !e.is_empty()).map(|e| normalise(&e));
+        if username.is_none() && email.is_none() {
+            return Err(AppError::bad_request("username or email is required"));
+        }
+        let password =
+            input.password.filter(|p| !p.is_empty()).ok_or_else(|| AppError::bad_request("Password is required"))?;
+        let mut account = None;
+        if let Some(username) = &username {
+            account = self.store.users.by_username(username).await?;
+        }
+        if account.is_none()
+            && let Some(email) = &email
+        {
+            account = self.store.users.by_email(email).await?;
+        }
+        let account = account.ok_or_else(|| AppError::not_found("User does not exist"))?;
+        if !self.hasher.verify(password, account.password_hash.clone()).await.map_err(AppError::internal)? {
+            return Err(AppError::unauthorized("Invalid user credentials"));
+        }
+        let tokens = self.open_session(&account.user).await?;
+        Ok((account.user, tokens))
+    }
+
+    async fn open_session(&self, user: &User) -> Result<TokenPair, AppError> {
+        let jti = hex::encode(rand::random::<[u8; 16]>());
+        let (refresh_token, expires_at) = self.tokens.issue_refresh(user.id, &jti).map_err(AppError::internal)?;
+        let session = NewSession { jti, user_id: user.id, token_hash: hash_token(&refresh_token), expires_at };
+        self.store.sessions.create(session, self.config.refresh_sessions_max).await?;
+        let access_token = self.tokens.issue_access(user).map_err(AppError::internal)?;
+        Ok(TokenPair { access_token, refresh_token })
+    }
+
+    /// Rotates the refresh session: the presented token is consumed and a new pair issued.
+    pub async fn refresh(&self, token: Option<String>) -> Result<TokenPair, AppError> {
+        let token = token.filter(|t| !t.is_empty()).ok_or_else(|| AppError::unauthorized("unauthorized request"))?;
+        let verified = self.tokens.verify(&token, TokenKind::Refresh).map_err(|e| AppError::unauthorized(e.0))?;
+        let account = self.store.users.by_id(verified.user_id).await?;
+        let account = account.ok_or_else(|| AppError::unauthorized("Invalid refresh token"))?;
+        let jti = hex::encode(rand::random::<[u8; 16]>());
+        let (refresh_token, expires_at) =
+            self.tokens.issue_refresh(account.user.id, &jti).map_err(AppError::internal)?;
+        let next = NewSession { jti, user_id: account.user.id, token_hash: hash_token(&refresh_token), expires_at };
+        let old_jti = verified.jti.unwrap_or_default();
+        if !self.store.sessions.rotate(&old_jti, &hash_token(&token), next).await? {
+            return Err(AppError::unauthorized("Refresh token is expired or used"));
+        }
+        let access_token = self.tokens.issue_access(&account.user).map_err(AppError::internal)?;
+        Ok(TokenPair { access_token, refresh_token })
+    }
+
+    /// Ends the session of the presented refresh token, or every session of the caller without one.
+    pub async fn logout(&self, caller: &UserAccount, token: Option<String>) -> Result<(), AppError> {
+        let own_session = token.as_deref().and_then(|t| {
+            let verified = self.tokens.verify(t, TokenKind::Refresh).ok()?;
+            (verified.user_id == caller.user.id).then(|| (verified.jti.unwrap_or_default(), hash_token(t)))
+        });
+        if let Some((jti, hash)) = own_session
+            && self.store.sessions.delete(caller.user.id, &jti, &hash).await?
+        {
+            return Ok(());
+        }
+        self.store.sessions.delete_all(caller.user.id).await?;
+        Ok(())
+    }
+
+    pub async fn change_password(
+        &self,
+        caller: &UserAccount,
+        old_password: Option<String>,
+        new_password: Option<String>,
+    ) -> Result<(), AppError> {
+        require_all(
+            &[("oldPassword", old_password.as_deref()), ("newPassword", new_password.as_deref())],
+            "All fields are required",
+        )?;
+        let new_password = new_password.unwrap_or_default();
+        password_length("newPassword", &new_password)?;
+        let old_ok = self
+            .hasher
+            .verify(old_password.unwrap_or_default(), caller.password_hash.clone())
+            .await
+            .map_err(AppError::internal)?;
+        if !old_ok {
+            return Err(AppError::bad_request("Invalid old password"));
+        }
+        let hash = self.hasher.hash(new_password).await.map_err(AppError::internal)?;
+        self.store.users.set_password_hash(caller.user.id, &hash).await?;
+        Ok(())
+    }
+
+    /// Partial update of name, email and images; new media first, then the record, then old media deleted.
+    pub async fn update_account(&self, caller: &UserAccount, input: AccountUpdate) -> Result<User, AppError> {
+        if input.full_name.is_none() && input.email.is_none() && input.avatar.is_none() && input.cover_image.is_none() {
+            return Err(AppError::bad_request("All fields are required"));
+        }
+        non_empty_if_present(
+            &[("fullName", input.full_name.as_deref()), ("email", input.email.as_deref())],
+            Some("All fields are required"),
+        )?;
+        let email = input.email.map(|e| normalise(&e));
+        if let Some(email) = &email
+            && let Some(other) = self.store.users.by_email(email).await?
+            && other.user.id != caller.user.id
+        {
+            return Err(AppError::conflict("User with this email already exists"));
+        }
+        let mut update = ProfileUpdate { full_name: input.full_name, email, ..ProfileUpdate::default() };
+        let mut stored = Vec::new();
+        if let Some(avatar) = input.avatar {
+            let media = self.store_media(avatar, AVATAR_FAILED).await?;
+            stored.push(media.clone());
+            update.avatar = Some(media);
+        }
+        if let Some(cover) = input.cover_image {
+            match self.store_media(cover, COVER_FAILED).await {
+                Ok(media) => {
+                    stored.push(media.clone());
+                    update.cover_image = Some(media);
+                }
+                Err(e) => {
+                    self.discard(stored).await;
+                    return Err(e);
+                }
+            }
+        }
+        self.apply_profile_update(caller, update, stored).await
+    }
+
+    /// Replaces the avatar (`cover == false`) or the cover image.
+    pub async fn replace_image(
+        &self,
+        caller: &UserAccount,
+        file: Option<TempUpload>,
+        cover: bool,
+    ) -> Result<User, AppError> {
+        let (missing, failed) = if cover {
+            ("Cover image file is missing", COVER_FAILED)
+        } else {
+            ("Avatar file is missing", AVATAR_FAILED)
+        };
+        let file = file.ok_or_else(|| AppError::bad_request(missing))?;
+        let media = self.store_media(file, failed).await?;
+        let update = if cover {
+            ProfileUpdate { cover_image: Some(media.clone()), ..ProfileUpdate::default() }
+        } else {
+            ProfileUpdate { avatar: Some(media.clone()), ..ProfileUpdate::default() }
+        };
+        self.apply_profile_update(caller, update, vec![media]).await
+    }
+
+    async fn apply_profile_update(
+        &self,
+        caller: &UserAccount,
+        update: ProfileUpdate,
+        stored: Vec<MediaRef>,
+    ) -> Result<User, AppError> {
+        let replaces_avatar = update.avatar.is_some();
+        let replaces_cover = update.cover_image.is_some();
+        let write = async {
+            self.store
+                .users
+                .update_profile(caller.user.id, update)
+                .await
+                .map_err(|e| email_conflict(e, "User with this email already exists"))?
+                .ok_or_else(|| AppError::unauthorized("Invalid Access Token"))
+        };
+        let (before, after) = self.commit_or_discard(stored, write).await?;
+        let mut replaced = Vec::new();
+        if replaces_avatar {
+            replaced.push(MediaRef { url: before.user.avatar, key: before.avatar_key });
+        }
+        if replaces_cover && let Some(key) = before.cover_image_key {
+            replaced.push(MediaRef { url: before.user.cover_image, key });
+        }
+        self.discard(replaced).await;
+        Ok(after.user)
+    }
+
+    pub async fn channel_profile(
+        &self,
+        raw_username: &str,
+        viewer: Option<&UserAccount>,
+    ) -> Result<ChannelProfile, AppError> {
+        let username = normalise(raw_username);
+        if username.is_empty() {
+            return Err(AppError::bad_request("username is missing"));
+        }
+        let channel = self.store.users.by_username(&username).await?;
+        let channel = channel.ok_or_else(|| AppError::not_found("channel does not exists"))?.user;
+        let viewer_id = viewer.map(|v| v.user.id);
+        let counts = self.store.users.channel_counts(channel.id, viewer_id).await?;
+        Ok(ChannelProfile {
+            id: channel.id,
+            full_name: channel.full_name,
+            username: channel.username,
+            subscribers_count: counts.subscribers,
+            channels_subscribed_to_count: counts.subscribed_to,
+            is_subscribed: counts.viewer_subscribed,
+            avatar: channel.avatar,
+            cover_image: channel.cover_image,
+            email: viewer_id.map(|_| channel.email),
+        })
+    }
+
+    pub async fn watch_history(&self, caller: &UserAccount) -> Result<Vec<Video>, AppError> {
+        Ok(self.store.videos.watch_history(caller.user.id).await?)
+    }
+}

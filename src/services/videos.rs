@@ -1,0 +1,199 @@
+//! Videos: publishing with measured duration, the feed, reading with view counting and history,
+//! owner-only edits and deletion with cascades (contract §3.4).
+
+use std::net::IpAddr;
+
+use super::Services;
+use super::validate::{max_chars, non_empty_if_present, require_all};
+use crate::domain::Id;
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::social::LikeTarget;
+use crate::domain::user::UserAccount;
+use crate::domain::video::{Video, VideoQuery, VideoRecord, VideoSort};
+use crate::error::AppError;
+use crate::media::TempUpload;
+use crate::media::probe::video_duration;
+use crate::store::{MediaRef, NewVideo, VideoUpdate};
+
+/// Raw `GET /videos` parameters, validated here.
+#[derive(Default)]
+pub struct FeedParams {
+    pub page: Option<String>,
+    pub limit: Option<String>,
+    pub query: Option<String>,
+    pub sort_by: Option<String>,
+    pub sort_type: Option<String>,
+    pub user_id: Option<String>,
+}
+
+pub struct NewVideoInput {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub video_file: Option<TempUpload>,
+    pub thumbnail: Option<TempUpload>,
+}
+
+pub struct VideoChanges {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub thumbnail: Option<TempUpload>,
+}
+
+const THUMBNAIL_FAILED: &str = "Error while uploading thumbnail";
+
+impl Services {
+    /// The video when it exists and is visible to `viewer`; 404 `Video not found` otherwise.
+    pub async fn visible_video(&self, id: Id, viewer: Option<Id>) -> Result<VideoRecord, AppError> {
+        match self.store.videos.get(id).await? {
+            Some(record) if record.video.is_visible_to(viewer) => Ok(record),
+            _ => Err(AppError::not_found("Video not found")),
+        }
+    }
+
+    /// The caller's own video: 404 when invisible, 403 when it belongs to someone else.
+    pub async fn owned_video(&self, id: Id, caller: &UserAccount) -> Result<VideoRecord, AppError> {
+        let record = self.visible_video(id, Some(caller.user.id)).await?;
+        if record.video.owner_id() != caller.user.id {
+            return Err(AppError::forbidden("You are not the owner of this video"));
+        }
+        Ok(record)
+    }
+
+    pub async fn list_videos(&self, params: FeedParams, viewer: Option<Id>) -> Result<Page<Video>, AppError> {
+        let owner = match params.user_id.as_deref() {
+            Some(raw) => Some(Id::parse(raw).ok_or_else(|| AppError::bad_request("Invalid userId"))?),
+            None => None,
+        };
+        let sort = match params.sort_by.as_deref() {
+            None | Some("") => VideoSort::CreatedAt,
+            Some(raw) => VideoSort::parse(raw).ok_or_else(|| AppError::bad_request("Invalid sortBy"))?,
+        };
+        let descending = match params.sort_type.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("") | Some("desc") => true,
+            Some("asc") => false,
+            Some(_) => return Err(AppError::bad_request("Invalid sortType")),
+        };
+        let max_query = self.config.limits.query_chars;
+        max_chars("query", params.query.as_deref(), max_query)?;
+        let page =
+            PageRequest::parse(params.page.as_deref(), params.limit.as_deref(), self.config.limits.page_limit_max);
+        let query = VideoQuery {
+            search: params.query.filter(|q| !q.is_empty()),
+            include_unpublished: owner.is_some() && owner == viewer,
+            owner,
+            sort,
+            descending,
+            offset: page.offset(),
+            limit: page.limit,
+        };
+        let (docs, total) = self.store.videos.list(&query).await?;
+        Ok(Page::new(docs, total, page))
+    }
+
+    pub async fn publish_video(&self, caller: &UserAccount, input: NewVideoInput) -> Result<Video, AppError> {
+        require_all(
+            &[("title", input.title.as_deref()), ("description", input.description.as_deref())],
+            "All fields are required",
+        )?;
+        max_chars("title", input.title.as_deref(), self.config.limits.title_chars)?;
+        max_chars("description", input.description.as_deref(), self.config.limits.description_chars)?;
+        let video_file = input.video_file.ok_or_else(|| AppError::bad_request("Video file is required"))?;
+        let thumbnail = input.thumbnail.ok_or_else(|| AppError::bad_request("Thumbnail is required"))?;
+        let (path, format) = (video_file.path().to_path_buf(), video_file.format);
+        let measured = tokio::task::spawn_blocking(move || video_duration(&path, format)).await.unwrap_or(0.0);
+        let stored_video = self
+            .media
+            .put(video_file)
+            .await
+            .map_err(|e| AppError::upload_failed("Error while uploading video file", e))?;
+        let duration = stored_video.duration.unwrap_or(measured);
+        let video_ref = MediaRef { url: stored_video.url, key: stored_video.key };
+        let thumbnail_ref = match self.store_media(thumbnail, THUMBNAIL_FAILED).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                self.discard([video_ref]).await;
+                return Err(e);
+            }
+        };
+        let new = NewVideo {
+            owner: caller.user.id,
+            video_file: video_ref.clone(),
+            thumbnail: thumbnail_ref.clone(),
+            title: input.title.unwrap_or_default(),
+            description: input.description.unwrap_or_default(),
+            duration,
+        };
+        let record = self.commit_or_discard(vec![video_ref, thumbnail_ref], self.store.videos.insert(new)).await?;
+        Ok(record.video)
+    }
+
+    /// `GET /videos/:id`: counts a view (once per viewer per window), records history, adds like facts.
+    pub async fn watch_video(&self, id: Id, viewer: Option<&UserAccount>, ip: IpAddr) -> Result<Video, AppError> {
+        let viewer_id = viewer.map(|v| v.user.id);
+        let mut video = self.visible_video(id, viewer_id).await?.video;
+        let viewer_key = viewer_id.map_or_else(|| format!("ip:{ip}"), |u| format!("user:{u}"));
+        if self.views.should_count(&viewer_key, id)
+            && let Some(views) = self.store.videos.add_view(id).await?
+        {
+            video.views = views;
+        }
+        if let Some(user) = viewer_id {
+            self.store.videos.record_watch(user, id, self.config.history_max).await?;
+        }
+        let counts = self.store.users.channel_counts(video.owner_id(), viewer_id).await?;
+        video.owner.value.subscribers_count = Some(counts.subscribers);
+        video.owner.value.is_subscribed = Some(counts.viewer_subscribed);
+        let target = LikeTarget::Video(id);
+        video.likes_count = Some(self.store.likes.count(target).await?);
+        video.is_liked = Some(match viewer_id {
+            Some(user) => self.store.likes.is_liked(user, target).await?,
+            None => false,
+        });
+        Ok(video)
+    }
+
+    pub async fn update_video(&self, record: VideoRecord, changes: VideoChanges) -> Result<Video, AppError> {
+        if changes.title.is_none() && changes.description.is_none() && changes.thumbnail.is_none() {
+            return Err(AppError::bad_request("At least one of title, description or thumbnail is required"));
+        }
+        non_empty_if_present(
+            &[("title", changes.title.as_deref()), ("description", changes.description.as_deref())],
+            None,
+        )?;
+        max_chars("title", changes.title.as_deref(), self.config.limits.title_chars)?;
+        max_chars("description", changes.description.as_deref(), self.config.limits.description_chars)?;
+        let thumbnail = match changes.thumbnail {
+            Some(file) => Some(self.store_media(file, THUMBNAIL_FAILED).await?),
+            None => None,
+        };
+        let stored: Vec<MediaRef> = thumbnail.iter().cloned().collect();
+        let update = VideoUpdate { title: changes.title, description: changes.description, thumbnail };
+        let write = async {
+            self.store
+                .videos
+                .update(record.video.id, update)
+                .await?
+                .ok_or_else(|| AppError::not_found("Video not found"))
+        };
+        let updated = self.commit_or_discard(stored.clone(), write).await?;
+        if !stored.is_empty() {
+            self.discard([MediaRef { url: record.video.thumbnail, key: record.thumbnail_key }]).await;
+        }
+        Ok(updated.video)
+    }
+
+    pub async fn delete_video(&self, record: VideoRecord) -> Result<(), AppError> {
+        self.store.videos.delete(record.video.id).await?;
+        self.discard([
+            MediaRef { url: record.video.video_file, key: record.video_key },
+            MediaRef { url: record.video.thumbnail, key: record.thumbnail_key },
+        ])
+        .await;
+        Ok(())
+    }
+
+    pub async fn toggle_publish(&self, record: VideoRecord) -> Result<Video, AppError> {
+        let updated = self.store.videos.set_published(record.video.id, !record.video.is_published).await?;
+        Ok(updated.ok_or_else(|| AppError::not_found("Video not found"))?.video)
+    }
+}

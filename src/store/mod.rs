@@ -1,0 +1,238 @@
+//! Persistence: one repository trait per aggregate, a `StoreError`, and the `Store` bundle services use.
+//! Stores persist only; visibility and ownership rules live in `services`.
+
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::domain::social::{
+    ChannelStats, Comment, LikeTarget, LikedVideoItem, PlaylistRecord, SubscribedChannelItem, SubscriberItem, Tweet,
+};
+use crate::domain::user::{ChannelCounts, UserAccount};
+use crate::domain::video::{Video, VideoQuery, VideoRecord};
+use crate::domain::{Id, Timestamp};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness constraint rejected the write; `field` names the unique field.
+    #[error("unique constraint violated on {field}")]
+    Conflict { field: &'static str },
+    #[error("store backend error: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A stored media object: its public URL and the internal key that deletes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaRef {
+    pub url: String,
+    pub key: String,
+}
+
+pub struct NewUser {
+    pub username: String,
+    pub email: String,
+    pub full_name: String,
+    pub avatar: MediaRef,
+    pub cover_image: Option<MediaRef>,
+    pub password_hash: String,
+}
+
+/// A partial profile update; `None` leaves the field untouched.
+#[derive(Default)]
+pub struct ProfileUpdate {
+    pub full_name: Option<String>,
+    pub email: Option<String>,
+    pub avatar: Option<MediaRef>,
+    pub cover_image: Option<MediaRef>,
+}
+
+impl ProfileUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.full_name.is_none() && self.email.is_none() && self.avatar.is_none() && self.cover_image.is_none()
+    }
+}
+
+#[async_trait]
+pub trait UserRepo: Send + Sync {
+    /// Inserts a user; `Conflict` when the username or email is taken.
+    async fn create(&self, user: NewUser) -> StoreResult<UserAccount>;
+    async fn by_id(&self, id: Id) -> StoreResult<Option<UserAccount>>;
+    async fn by_username(&self, username: &str) -> StoreResult<Option<UserAccount>>;
+    async fn by_email(&self, email: &str) -> StoreResult<Option<UserAccount>>;
+    async fn username_or_email_taken(&self, username: &str, email: &str) -> StoreResult<bool>;
+    /// Applies the update and returns the account as it was before and after; `Conflict` on a taken email.
+    async fn update_profile(&self, id: Id, update: ProfileUpdate) -> StoreResult<Option<(UserAccount, UserAccount)>>;
+    async fn set_password_hash(&self, id: Id, hash: &str) -> StoreResult<()>;
+    async fn channel_counts(&self, channel: Id, viewer: Option<Id>) -> StoreResult<ChannelCounts>;
+}
+
+pub struct NewSession {
+    pub jti: String,
+    pub user_id: Id,
+    pub token_hash: String,
+    pub expires_at: Timestamp,
+}
+
+#[async_trait]
+pub trait SessionRepo: Send + Sync {
+    /// Stores a session, evicting the user's oldest ones beyond `max`.
+    async fn create(&self, session: NewSession, max: u32) -> StoreResult<()>;
+    /// Atomically consumes the live session (`jti`, `token_hash`) and stores `next`; false when none matched.
+    async fn rotate(&self, jti: &str, token_hash: &str, next: NewSession) -> StoreResult<bool>;
+    /// Deletes one session of the user; false when it did not exist.
+    async fn delete(&self, user_id: Id, jti: &str, token_hash: &str) -> StoreResult<bool>;
+    async fn delete_all(&self, user_id: Id) -> StoreResult<()>;
+}
+
+pub struct NewVideo {
+    pub owner: Id,
+    pub video_file: MediaRef,
+    pub thumbnail: MediaRef,
+    pub title: String,
+    pub description: String,
+    pub duration: f64,
+}
+
+#[derive(Default)]
+pub struct VideoUpdate {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub thumbnail: Option<MediaRef>,
+}
+
+#[async_trait]
+pub trait VideoRepo: Send + Sync {
+    async fn insert(&self, video: NewVideo) -> StoreResult<VideoRecord>;
+    async fn get(&self, id: Id) -> StoreResult<Option<VideoRecord>>;
+    /// One page of the feed and the total number of matches.
+    async fn list(&self, query: &VideoQuery) -> StoreResult<(Vec<Video>, u64)>;
+    async fn update(&self, id: Id, update: VideoUpdate) -> StoreResult<Option<VideoRecord>>;
+    async fn set_published(&self, id: Id, published: bool) -> StoreResult<Option<VideoRecord>>;
+    /// Deletes the video with its likes, comments (and their likes), playlist and history entries.
+    async fn delete(&self, id: Id) -> StoreResult<bool>;
+    /// Adds one view and returns the new count.
+    async fn add_view(&self, id: Id) -> StoreResult<Option<i64>>;
+    /// Moves the video to the front of the user's history, capped at `max` entries.
+    async fn record_watch(&self, user: Id, video: Id, max: u32) -> StoreResult<()>;
+    /// The user's history, newest first, keeping only videos visible to the user.
+    async fn watch_history(&self, user: Id) -> StoreResult<Vec<Video>>;
+    /// Videos in the given order, skipping ids that no longer exist or are not visible to `viewer`.
+    async fn visible_by_ids(&self, ids: &[Id], viewer: Option<Id>) -> StoreResult<Vec<Video>>;
+    /// All of the owner's videos, newest first, with their like counts.
+    async fn dashboard_videos(&self, owner: Id) -> StoreResult<Vec<Video>>;
+    async fn channel_stats(&self, owner: Id) -> StoreResult<ChannelStats>;
+}
+
+#[async_trait]
+pub trait LikeRepo: Send + Sync {
+    /// One atomic flip of the user's like on the target; returns whether it is now liked.
+    async fn toggle(&self, user: Id, target: LikeTarget) -> StoreResult<bool>;
+    async fn count(&self, target: LikeTarget) -> StoreResult<i64>;
+    async fn is_liked(&self, user: Id, target: LikeTarget) -> StoreResult<bool>;
+    /// The user's video likes, newest first, only on videos visible to the user.
+    async fn liked_videos(&self, user: Id) -> StoreResult<Vec<LikedVideoItem>>;
+}
+
+pub struct CommentRef {
+    pub id: Id,
+    pub video: Id,
+    pub owner: Id,
+}
+
+#[async_trait]
+pub trait CommentRepo: Send + Sync {
+    async fn insert(&self, video: Id, owner: Id, content: &str) -> StoreResult<Id>;
+    async fn get_ref(&self, id: Id) -> StoreResult<Option<CommentRef>>;
+    async fn get(&self, id: Id, viewer: Option<Id>) -> StoreResult<Option<Comment>>;
+    async fn list(&self, video: Id, viewer: Option<Id>, offset: u64, limit: u32) -> StoreResult<(Vec<Comment>, u64)>;
+    async fn update(&self, id: Id, content: &str) -> StoreResult<bool>;
+    /// Deletes the comment and its likes.
+    async fn delete(&self, id: Id) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait TweetRepo: Send + Sync {
+    async fn insert(&self, owner: Id, content: &str) -> StoreResult<Id>;
+    async fn owner_of(&self, id: Id) -> StoreResult<Option<Id>>;
+    async fn get(&self, id: Id, viewer: Option<Id>) -> StoreResult<Option<Tweet>>;
+    async fn by_owner(&self, owner: Id, viewer: Option<Id>) -> StoreResult<Vec<Tweet>>;
+    async fn update(&self, id: Id, content: &str) -> StoreResult<bool>;
+    /// Deletes the tweet and its likes.
+    async fn delete(&self, id: Id) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait SubscriptionRepo: Send + Sync {
+    /// One atomic flip; returns whether the subscriber now follows the channel.
+    async fn toggle(&self, subscriber: Id, channel: Id) -> StoreResult<bool>;
+    async fn subscribers(&self, channel: Id) -> StoreResult<Vec<SubscriberItem>>;
+    /// Channels the user follows; `latestVideo` is each channel's newest published video.
+    async fn subscribed_channels(&self, subscriber: Id) -> StoreResult<Vec<SubscribedChannelItem>>;
+}
+
+#[async_trait]
+pub trait PlaylistRepo: Send + Sync {
+    async fn insert(&self, owner: Id, name: &str, description: &str) -> StoreResult<Id>;
+    async fn get(&self, id: Id) -> StoreResult<Option<PlaylistRecord>>;
+    async fn by_owner(&self, owner: Id) -> StoreResult<Vec<PlaylistRecord>>;
+    async fn update(&self, id: Id, name: Option<&str>, description: Option<&str>) -> StoreResult<bool>;
+    async fn delete(&self, id: Id) -> StoreResult<bool>;
+    /// Appends the video unless present (idempotent).
+    async fn add_video(&self, id: Id, video: Id) -> StoreResult<()>;
+    /// Removes the video if present (idempotent).
+    async fn remove_video(&self, id: Id, video: Id) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait StoreHealth: Send + Sync {
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> bool;
+}
+
+/// Every repository as a trait object, so one backend or another can be plugged in by configuration.
+#[derive(Clone)]
+pub struct Store {
+    pub users: Arc<dyn UserRepo>,
+    pub sessions: Arc<dyn SessionRepo>,
+    pub videos: Arc<dyn VideoRepo>,
+    pub likes: Arc<dyn LikeRepo>,
+    pub comments: Arc<dyn CommentRepo>,
+    pub tweets: Arc<dyn TweetRepo>,
+    pub subscriptions: Arc<dyn SubscriptionRepo>,
+    pub playlists: Arc<dyn PlaylistRepo>,
+    pub health: Arc<dyn StoreHealth>,
+}
+
+impl Store {
+    /// Bundles one backend that implements every repository.
+    pub fn from_backend<B>(backend: B) -> Self
+    where
+        B: UserRepo
+            + SessionRepo
+            + VideoRepo
+            + LikeRepo
+            + CommentRepo
+            + TweetRepo
+            + SubscriptionRepo
+            + PlaylistRepo
+            + StoreHealth
+            + 'static,
+    {
+        let backend = Arc::new(backend);
+        Store {
+            users: backend.clone(),
+            sessions: backend.clone(),
+            videos: backend.clone(),
+            likes: backend.clone(),
+            comments: backend.clone(),
+            tweets: backend.clone(),
+            subscriptions: backend.clone(),
+            playlists: backend.clone(),
+            health: backend,
+        }
+    }
+}

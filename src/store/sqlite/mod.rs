@@ -1,0 +1,100 @@
+//! The embedded SQLite store: one file in DATA_DIR, WAL, foreign keys, migrations embedded in the binary.
+
+mod social;
+mod users;
+mod videos;
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, Transaction};
+
+use super::{StoreError, StoreHealth, StoreResult};
+use crate::domain::user::OwnerSummary;
+use crate::domain::{Id, Timestamp};
+
+/// The SQLite implementation of every repository trait.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file and applies pending migrations.
+    pub async fn open(path: &Path) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(backend)?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// A write transaction that takes the write lock up front, so read-then-write sequences
+    /// (toggles, rotations) are serialised instead of failing with SQLITE_BUSY on lock upgrade.
+    async fn write_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)
+    }
+}
+
+#[async_trait]
+impl StoreHealth for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+}
+
+fn backend(e: sqlx::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// Maps unique-constraint failures to `Conflict` naming the column, everything else to `Backend`.
+fn map_err(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+    {
+        let message = db.message();
+        let field = ["username", "email", "subscriber_id", "liked_by"]
+            .into_iter()
+            .find(|f| message.contains(f))
+            .unwrap_or("unique");
+        return StoreError::Conflict { field };
+    }
+    backend(e)
+}
+
+fn parse_id(raw: &str) -> StoreResult<Id> {
+    Id::parse(raw).ok_or_else(|| StoreError::Backend(format!("corrupt id in database: {raw:?}")))
+}
+
+fn now() -> i64 {
+    Timestamp::now().millis()
+}
+
+/// The owner columns selected as `owner_id, owner_username, owner_full_name, owner_avatar`.
+#[derive(sqlx::FromRow)]
+struct OwnerRow {
+    owner_id: String,
+    owner_username: String,
+    owner_full_name: String,
+    owner_avatar: String,
+}
+
+impl OwnerRow {
+    fn into_summary(self) -> StoreResult<OwnerSummary> {
+        Ok(OwnerSummary::new(parse_id(&self.owner_id)?, self.owner_username, self.owner_full_name, self.owner_avatar))
+    }
+}

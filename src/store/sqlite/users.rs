@@ -1,0 +1,254 @@
+//! SQLite persistence of users, refresh sessions and channel counts.
+
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::{SqliteStore, backend, map_err, now, parse_id};
+use crate::domain::user::{ChannelCounts, User, UserAccount};
+use crate::domain::{Id, Timestamp};
+use crate::store::{NewSession, NewUser, ProfileUpdate, SessionRepo, StoreResult, UserRepo};
+
+const USER_COLUMNS: &str = "id, username, email, full_name, avatar, avatar_key, cover_image, cover_image_key, \
+                            password_hash, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: String,
+    username: String,
+    email: String,
+    full_name: String,
+    avatar: String,
+    avatar_key: String,
+    cover_image: String,
+    cover_image_key: Option<String>,
+    password_hash: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl SqliteStore {
+    async fn user_where(&self, column: &'static str, value: String) -> StoreResult<Option<UserAccount>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {column} = ?");
+        let row: Option<UserRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(value).fetch_optional(&self.pool).await.map_err(backend)?;
+        match row {
+            Some(row) => Ok(Some(self.account(row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn account(&self, row: UserRow) -> StoreResult<UserAccount> {
+        let history: Vec<String> =
+            sqlx::query_scalar("SELECT video_id FROM watch_history WHERE user_id = ? ORDER BY seq DESC")
+                .bind(&row.id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(UserAccount {
+            user: User {
+                id: parse_id(&row.id)?,
+                username: row.username,
+                email: row.email,
+                full_name: row.full_name,
+                avatar: row.avatar,
+                cover_image: row.cover_image,
+                watch_history: history.iter().map(|h| parse_id(h)).collect::<StoreResult<_>>()?,
+                created_at: Timestamp(row.created_at),
+                updated_at: Timestamp(row.updated_at),
+            },
+            password_hash: row.password_hash,
+            avatar_key: row.avatar_key,
+            cover_image_key: row.cover_image_key,
+        })
+    }
+}
+
+#[async_trait]
+impl UserRepo for SqliteStore {
+    async fn create(&self, user: NewUser) -> StoreResult<UserAccount> {
+        let id = Id::generate();
+        let now = now();
+        let (cover_url, cover_key) = match user.cover_image {
+            Some(c) => (c.url, Some(c.key)),
+            None => (String::new(), None),
+        };
+        sqlx::query(
+            "INSERT INTO users (id, username, email, full_name, avatar, avatar_key, cover_image, cover_image_key, \
+             password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.to_hex())
+        .bind(user.username)
+        .bind(user.email)
+        .bind(user.full_name)
+        .bind(user.avatar.url)
+        .bind(user.avatar.key)
+        .bind(cover_url)
+        .bind(cover_key)
+        .bind(user.password_hash)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        self.user_where("id", id.to_hex())
+            .await?
+            .ok_or_else(|| crate::store::StoreError::Backend("user vanished after insert".into()))
+    }
+
+    async fn by_id(&self, id: Id) -> StoreResult<Option<UserAccount>> {
+        self.user_where("id", id.to_hex()).await
+    }
+
+    async fn by_username(&self, username: &str) -> StoreResult<Option<UserAccount>> {
+        self.user_where("username", username.to_owned()).await
+    }
+
+    async fn by_email(&self, email: &str) -> StoreResult<Option<UserAccount>> {
+        self.user_where("email", email.to_owned()).await
+    }
+
+    async fn username_or_email_taken(&self, username: &str, email: &str) -> StoreResult<bool> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE username = ? OR email = ?)")
+            .bind(username)
+            .bind(email)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
+    async fn update_profile(&self, id: Id, update: ProfileUpdate) -> StoreResult<Option<(UserAccount, UserAccount)>> {
+        let Some(before) = self.by_id(id).await? else {
+            return Ok(None);
+        };
+        let (avatar, avatar_key) = update.avatar.map(|m| (m.url, m.key)).unzip();
+        let (cover, cover_key) = update.cover_image.map(|m| (m.url, m.key)).unzip();
+        let changed = sqlx::query(
+            "UPDATE users SET full_name = COALESCE(?, full_name), email = COALESCE(?, email), \
+             avatar = COALESCE(?, avatar), avatar_key = COALESCE(?, avatar_key), \
+             cover_image = COALESCE(?, cover_image), cover_image_key = COALESCE(?, cover_image_key), \
+             updated_at = ? WHERE id = ?",
+        )
+        .bind(update.full_name)
+        .bind(update.email)
+        .bind(avatar)
+        .bind(avatar_key)
+        .bind(cover)
+        .bind(cover_key)
+        .bind(now())
+        .bind(id.to_hex())
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        if changed.rows_affected() == 0 {
+            return Ok(None);
+        }
+        Ok(self.by_id(id).await?.map(|after| (before, after)))
+    }
+
+    async fn set_password_hash(&self, id: Id, hash: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
+            .bind(hash)
+            .bind(now())
+            .bind(id.to_hex())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn channel_counts(&self, channel: Id, viewer: Option<Id>) -> StoreResult<ChannelCounts> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM subscriptions WHERE channel_id = ?1) AS subscribers, \
+                    (SELECT COUNT(*) FROM subscriptions WHERE subscriber_id = ?1) AS subscribed_to, \
+                    EXISTS (SELECT 1 FROM subscriptions WHERE channel_id = ?1 AND subscriber_id = ?2) AS viewer",
+        )
+        .bind(channel.to_hex())
+        .bind(viewer.map(Id::to_hex))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(ChannelCounts {
+            subscribers: row.get("subscribers"),
+            subscribed_to: row.get("subscribed_to"),
+            viewer_subscribed: row.get("viewer"),
+        })
+    }
+}
+
+#[async_trait]
+impl SessionRepo for SqliteStore {
+    async fn create(&self, session: NewSession, max: u32) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        let user = session.user_id.to_hex();
+        sqlx::query("DELETE FROM refresh_sessions WHERE user_id = ? AND expires_at <= ?")
+            .bind(&user)
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        insert_session(&mut tx, session).await?;
+        sqlx::query(
+            "DELETE FROM refresh_sessions WHERE user_id = ?1 AND jti NOT IN \
+             (SELECT jti FROM refresh_sessions WHERE user_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2)",
+        )
+        .bind(&user)
+        .bind(i64::from(max))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn rotate(&self, jti: &str, token_hash: &str, next: NewSession) -> StoreResult<bool> {
+        let mut tx = self.write_tx().await?;
+        let consumed = sqlx::query("DELETE FROM refresh_sessions WHERE jti = ? AND token_hash = ? AND expires_at > ?")
+            .bind(jti)
+            .bind(token_hash)
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        if consumed != 1 {
+            return Ok(false);
+        }
+        insert_session(&mut tx, next).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn delete(&self, user_id: Id, jti: &str, token_hash: &str) -> StoreResult<bool> {
+        let deleted = sqlx::query("DELETE FROM refresh_sessions WHERE user_id = ? AND jti = ? AND token_hash = ?")
+            .bind(user_id.to_hex())
+            .bind(jti)
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    async fn delete_all(&self, user_id: Id) -> StoreResult<()> {
+        sqlx::query("DELETE FROM refresh_sessions WHERE user_id = ?")
+            .bind(user_id.to_hex())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+async fn insert_session(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, s: NewSession) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO refresh_sessions (jti, user_id, token_hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(s.jti)
+    .bind(s.user_id.to_hex())
+    .bind(s.token_hash)
+    .bind(s.expires_at.millis())
+    .bind(now())
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}

@@ -1,0 +1,309 @@
+//! SQLite persistence of videos, the feed query, views, watch history and channel statistics.
+
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::{OwnerRow, SqliteStore, backend, map_err, now, parse_id};
+use crate::domain::social::ChannelStats;
+use crate::domain::video::{Video, VideoQuery, VideoRecord, VideoSort};
+use crate::domain::{Id, Timestamp};
+use crate::store::{NewVideo, StoreError, StoreResult, VideoRepo, VideoUpdate};
+
+/// Video columns joined with the owner summary; every video read goes through this projection.
+pub(super) const VIDEO_SELECT: &str = "SELECT v.id, v.video_file, v.video_key, v.thumbnail, v.thumbnail_key, \
+     v.title, v.description, v.duration, v.views, v.is_published, v.created_at, v.updated_at, \
+     u.id AS owner_id, u.username AS owner_username, u.full_name AS owner_full_name, u.avatar AS owner_avatar \
+     FROM videos v JOIN users u ON u.id = v.owner_id";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct VideoRow {
+    id: String,
+    video_file: String,
+    video_key: String,
+    thumbnail: String,
+    thumbnail_key: String,
+    title: String,
+    description: String,
+    duration: f64,
+    views: i64,
+    is_published: bool,
+    created_at: i64,
+    updated_at: i64,
+    #[sqlx(flatten)]
+    owner: OwnerRow,
+}
+
+impl VideoRow {
+    pub(super) fn into_record(self) -> StoreResult<VideoRecord> {
+        Ok(VideoRecord {
+            video: Video {
+                id: parse_id(&self.id)?,
+                video_file: self.video_file,
+                thumbnail: self.thumbnail,
+                title: self.title,
+                description: self.description,
+                duration: self.duration,
+                views: self.views,
+                is_published: self.is_published,
+                owner: Video::owner_twin(self.owner.into_summary()?),
+                likes_count: None,
+                is_liked: None,
+                created_at: Timestamp(self.created_at),
+                updated_at: Timestamp(self.updated_at),
+            },
+            video_key: self.video_key,
+            thumbnail_key: self.thumbnail_key,
+        })
+    }
+
+    pub(super) fn into_video(self) -> StoreResult<Video> {
+        self.into_record().map(|r| r.video)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct CountedVideoRow {
+    #[sqlx(flatten)]
+    video: VideoRow,
+    likes_count: i64,
+}
+
+pub(super) fn videos_from(rows: Vec<VideoRow>) -> StoreResult<Vec<Video>> {
+    rows.into_iter().map(VideoRow::into_video).collect()
+}
+
+fn sort_column(sort: VideoSort) -> &'static str {
+    match sort {
+        VideoSort::CreatedAt => "v.created_at",
+        VideoSort::Views => "v.views",
+        VideoSort::Duration => "v.duration",
+        VideoSort::Title => "v.title",
+    }
+}
+
+/// The WHERE clause of a feed query and its bind values, in order.
+fn feed_filter(query: &VideoQuery) -> (String, Vec<String>) {
+    let mut clauses = Vec::new();
+    let mut binds = Vec::new();
+    if let Some(owner) = query.owner {
+        clauses.push("v.owner_id = ?");
+        binds.push(owner.to_hex());
+    }
+    if !query.include_unpublished {
+        clauses.push("v.is_published = 1");
+    }
+    if let Some(search) = &query.search {
+        // instr() matches literally: no LIKE wildcards or regex syntax can leak through.
+        clauses.push("(instr(lower(v.title), ?) > 0 OR instr(lower(v.description), ?) > 0)");
+        let needle = search.to_lowercase();
+        binds.push(needle.clone());
+        binds.push(needle);
+    }
+    let filter = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+    (filter, binds)
+}
+
+impl SqliteStore {
+    async fn video_record(&self, id: Id) -> StoreResult<Option<VideoRecord>> {
+        let row: Option<VideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{VIDEO_SELECT} WHERE v.id = ?")))
+            .bind(id.to_hex())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(VideoRow::into_record).transpose()
+    }
+}
+
+#[async_trait]
+impl VideoRepo for SqliteStore {
+    async fn insert(&self, video: NewVideo) -> StoreResult<VideoRecord> {
+        let id = Id::generate();
+        let now = now();
+        sqlx::query(
+            "INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, \
+             duration, views, is_published, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 1, ?, ?)",
+        )
+        .bind(id.to_hex())
+        .bind(video.owner.to_hex())
+        .bind(video.video_file.url)
+        .bind(video.video_file.key)
+        .bind(video.thumbnail.url)
+        .bind(video.thumbnail.key)
+        .bind(video.title)
+        .bind(video.description)
+        .bind(video.duration)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        self.video_record(id).await?.ok_or_else(|| StoreError::Backend("video vanished after insert".into()))
+    }
+
+    async fn get(&self, id: Id) -> StoreResult<Option<VideoRecord>> {
+        self.video_record(id).await
+    }
+
+    async fn list(&self, query: &VideoQuery) -> StoreResult<(Vec<Video>, u64)> {
+        let (filter, binds) = feed_filter(query);
+        let direction = if query.descending { "DESC" } else { "ASC" };
+        let column = sort_column(query.sort);
+        let page_sql =
+            format!("{VIDEO_SELECT}{filter} ORDER BY {column} {direction}, v.id {direction} LIMIT ? OFFSET ?");
+        let mut page = sqlx::query_as::<_, VideoRow>(sqlx::AssertSqlSafe(page_sql));
+        let count_sql = format!("SELECT COUNT(*) FROM videos v{filter}");
+        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql));
+        for value in binds {
+            page = page.bind(value.clone());
+            count = count.bind(value);
+        }
+        let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
+        let rows = page.bind(i64::from(query.limit)).bind(offset).fetch_all(&self.pool).await.map_err(backend)?;
+        let total = count.fetch_one(&self.pool).await.map_err(backend)?;
+        Ok((videos_from(rows)?, total as u64))
+    }
+
+    async fn update(&self, id: Id, update: VideoUpdate) -> StoreResult<Option<VideoRecord>> {
+        let (thumbnail, thumbnail_key) = update.thumbnail.map(|m| (m.url, m.key)).unzip();
+        let changed = sqlx::query(
+            "UPDATE videos SET title = COALESCE(?, title), description = COALESCE(?, description), \
+             thumbnail = COALESCE(?, thumbnail), thumbnail_key = COALESCE(?, thumbnail_key), updated_at = ? \
+             WHERE id = ?",
+        )
+        .bind(update.title)
+        .bind(update.description)
+        .bind(thumbnail)
+        .bind(thumbnail_key)
+        .bind(now())
+        .bind(id.to_hex())
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        if changed.rows_affected() == 0 {
+            return Ok(None);
+        }
+        self.video_record(id).await
+    }
+
+    async fn set_published(&self, id: Id, published: bool) -> StoreResult<Option<VideoRecord>> {
+        sqlx::query("UPDATE videos SET is_published = ?, updated_at = ? WHERE id = ?")
+            .bind(published)
+            .bind(now())
+            .bind(id.to_hex())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        self.video_record(id).await
+    }
+
+    async fn delete(&self, id: Id) -> StoreResult<bool> {
+        // Foreign keys cascade to likes, comments (and their likes), playlist entries and history.
+        let deleted = sqlx::query("DELETE FROM videos WHERE id = ?")
+            .bind(id.to_hex())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    async fn add_view(&self, id: Id) -> StoreResult<Option<i64>> {
+        sqlx::query_scalar("UPDATE videos SET views = views + 1 WHERE id = ? RETURNING views")
+            .bind(id.to_hex())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
+    async fn record_watch(&self, user: Id, video: Id, max: u32) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        let user = user.to_hex();
+        sqlx::query(
+            "INSERT INTO watch_history (user_id, video_id, seq) \
+             VALUES (?1, ?2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM watch_history WHERE user_id = ?1)) \
+             ON CONFLICT (user_id, video_id) DO UPDATE SET seq = excluded.seq",
+        )
+        .bind(&user)
+        .bind(video.to_hex())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        sqlx::query(
+            "DELETE FROM watch_history WHERE user_id = ?1 AND seq <= \
+             (SELECT seq FROM watch_history WHERE user_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+        )
+        .bind(&user)
+        .bind(i64::from(max))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn watch_history(&self, user: Id) -> StoreResult<Vec<Video>> {
+        let sql = format!(
+            "{VIDEO_SELECT} JOIN watch_history h ON h.video_id = v.id \
+             WHERE h.user_id = ?1 AND (v.is_published = 1 OR v.owner_id = ?1) ORDER BY h.seq DESC"
+        );
+        let rows: Vec<VideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(user.to_hex())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        videos_from(rows)
+    }
+
+    async fn visible_by_ids(&self, ids: &[Id], viewer: Option<Id>) -> StoreResult<Vec<Video>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = vec!["?"; ids.len()].join(", ");
+        let sql = format!("{VIDEO_SELECT} WHERE v.id IN ({placeholders}) AND (v.is_published = 1 OR v.owner_id = ?)");
+        let mut query = sqlx::query_as::<_, VideoRow>(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(id.to_hex());
+        }
+        let rows = query.bind(viewer.map(Id::to_hex)).fetch_all(&self.pool).await.map_err(backend)?;
+        let found = videos_from(rows)?;
+        Ok(ids.iter().filter_map(|id| found.iter().find(|v| v.id == *id).cloned()).collect())
+    }
+
+    async fn dashboard_videos(&self, owner: Id) -> StoreResult<Vec<Video>> {
+        let sql = VIDEO_SELECT.replacen(
+            " FROM videos v",
+            ", (SELECT COUNT(*) FROM likes l WHERE l.video_id = v.id) AS likes_count FROM videos v",
+            1,
+        ) + " WHERE v.owner_id = ? ORDER BY v.created_at DESC, v.id DESC";
+        let rows: Vec<CountedVideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(owner.to_hex())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.into_iter()
+            .map(|row| {
+                let mut video = row.video.into_video()?;
+                video.likes_count = Some(row.likes_count);
+                Ok(video)
+            })
+            .collect()
+    }
+
+    async fn channel_stats(&self, owner: Id) -> StoreResult<ChannelStats> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM videos WHERE owner_id = ?1) AS total_videos, \
+                    (SELECT COALESCE(SUM(views), 0) FROM videos WHERE owner_id = ?1) AS total_views, \
+                    (SELECT COUNT(*) FROM subscriptions WHERE channel_id = ?1) AS total_subscribers, \
+                    (SELECT COUNT(*) FROM likes l JOIN videos v ON v.id = l.video_id WHERE v.owner_id = ?1) \
+                        AS total_likes",
+        )
+        .bind(owner.to_hex())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(ChannelStats {
+            total_videos: row.get("total_videos"),
+            total_views: row.get("total_views"),
+            total_subscribers: row.get("total_subscribers"),
+            total_likes: row.get("total_likes"),
+        })
+    }
+}
