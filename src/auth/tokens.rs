@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -92,14 +92,14 @@ impl Tokens {
             iat,
             exp,
         };
-        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.access.encoding)?)
+        sign(&claims, &self.access.encoding)
     }
 
     /// A refresh token for session `jti` and the moment it expires.
     pub fn issue_refresh(&self, user_id: Id, jti: &str) -> anyhow::Result<(String, Timestamp)> {
         let (iat, exp) = self.window(TokenKind::Refresh);
         let claims = RefreshClaims { id: user_id.to_hex(), jti, iat, exp };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.refresh.encoding)?;
+        let token = sign(&claims, &self.refresh.encoding)?;
         Ok((token, Timestamp(exp * 1000)))
     }
 
@@ -133,6 +133,15 @@ impl Tokens {
         }
         Ok(VerifiedToken { user_id, jti })
     }
+}
+
+/// Encodes with the header exactly as the original wrote it: `{"alg":"HS256","typ":"JWT"}`.
+fn sign(claims: &impl Serialize, key: &EncodingKey) -> anyhow::Result<String> {
+    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims)?);
+    let message = format!("{header}.{payload}");
+    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), key, Algorithm::HS256)?;
+    Ok(format!("{message}.{signature}"))
 }
 
 fn decode_json(segment: &str) -> Option<Map<String, Value>> {
@@ -182,6 +191,7 @@ mod tests {
         let t = tokens();
         let u = user();
         let access = t.issue_access(&u).unwrap();
+        assert!(access.starts_with("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."), "{access}");
         assert_eq!(t.verify(&access, TokenKind::Access).unwrap().user_id, u.id);
         assert_eq!(t.verify(&access, TokenKind::Refresh), Err(TokenError("invalid signature")));
         let (refresh, _) = t.issue_refresh(u.id, "session-1").unwrap();

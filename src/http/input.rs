@@ -191,7 +191,15 @@ async fn read_multipart(
     let mut files = Files::default();
     let mut seen_files: Vec<String> = Vec::new();
     let mut parts = 0usize;
-    while let Some(mut part) = multipart.next_field().await.map_err(multipart_error)? {
+    loop {
+        let next = multipart.next_field().await;
+        // A body with no parts at all (just the closing boundary) is an empty form, not a malformed one.
+        let mut part = match next {
+            Ok(Some(part)) => part,
+            Ok(None) => break,
+            Err(_) if parts == 0 => break,
+            Err(e) => return Err(multipart_error(e)),
+        };
         parts += 1;
         if parts > MAX_PARTS {
             return Err(AppError::bad_request("Too many form fields"));

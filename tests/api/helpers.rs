@@ -1,0 +1,234 @@
+//! `TestApp`: a real server on 127.0.0.1:0 with a temp DATA_DIR, plus client helpers and assertions.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use reqwest::multipart::{Form, Part};
+use reqwest::{Client, Method, RequestBuilder, StatusCode};
+use serde_json::Value;
+use tempfile::TempDir;
+
+use super::fixtures;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub data_dir: TempDir,
+}
+
+pub struct TestAppBuilder {
+    vars: HashMap<String, String>,
+}
+
+impl TestAppBuilder {
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.vars.insert(key.into(), value.into());
+        self
+    }
+
+    pub async fn spawn(mut self) -> TestApp {
+        let data_dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        for (k, v) in [
+            ("DATA_DIR", data_dir.path().to_str().unwrap()),
+            ("PUBLIC_BASE_URL", base.as_str()),
+            ("BCRYPT_COST", "4"),
+            ("RATE_LIMIT_ENABLED", "false"),
+        ] {
+            self.vars.entry(k.into()).or_insert_with(|| v.into());
+        }
+        let config = videotube::config::Config::from_vars(&self.vars).expect("test config");
+        videotube::telemetry::init(config.log_format);
+        let app = videotube::app::build(config).await.expect("app builds");
+        tokio::spawn(videotube::app::serve(listener, app, std::future::pending()));
+        TestApp { base, client: Client::new(), data_dir }
+    }
+}
+
+/// A response with its JSON body parsed.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    pub async fn from(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Resp { status, headers, body }
+    }
+
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or_default()
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+    }
+
+    /// Asserts a success envelope with this status and message; returns `data`.
+    pub fn ok(&self, status: u16, message: &str) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status, body: {}", self.body);
+        assert_eq!(self.body["statusCode"], status);
+        assert_eq!(self.body["success"], true);
+        assert_eq!(self.message(), message);
+        let keys: Vec<&str> = self.body.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 4, "success envelope keys: {keys:?}");
+        self.data()
+    }
+
+    /// Asserts the error envelope (exactly five keys) with this status and message.
+    pub fn err(&self, status: u16, message: &str) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status, body: {}", self.body);
+        assert_eq!(self.body["statusCode"], status);
+        assert_eq!(self.body["success"], false);
+        assert_eq!(self.body["data"], Value::Null);
+        assert_eq!(self.message(), message);
+        assert_eq!(self.body.as_object().unwrap().len(), 5, "error envelope keys: {}", self.body);
+        assert_eq!(self.headers.get("content-type").unwrap().to_str().unwrap(), "application/json; charset=utf-8");
+        &self.body["errors"]
+    }
+}
+
+/// A logged-in user.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub id: String,
+    pub username: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder { vars: HashMap::new() }
+    }
+
+    pub async fn spawn() -> Self {
+        Self::builder().spawn().await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    pub async fn send(&self, request: RequestBuilder) -> Resp {
+        Resp::from(request.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, session: Option<&Session>) -> Resp {
+        let mut request = self.request(Method::GET, path);
+        if let Some(s) = session {
+            request = request.bearer_auth(&s.access);
+        }
+        self.send(request).await
+    }
+
+    /// A JSON request, authenticated when a session is given.
+    pub async fn json(&self, method: Method, path: &str, session: Option<&Session>, body: Value) -> Resp {
+        let mut request = self.request(method, path).json(&body);
+        if let Some(s) = session {
+            request = request.bearer_auth(&s.access);
+        }
+        self.send(request).await
+    }
+
+    pub async fn call(&self, method: Method, path: &str, session: &Session) -> Resp {
+        self.send(self.request(method, path).bearer_auth(&session.access)).await
+    }
+
+    pub fn registration_form(username: &str) -> Form {
+        Form::new()
+            .text("fullName", format!("{username} Full"))
+            .text("email", format!("{username}@example.com"))
+            .text("username", username.to_owned())
+            .text("password", "pass-word")
+            .part("avatar", Part::bytes(fixtures::png()).file_name("avatar.png").mime_str("image/png").unwrap())
+    }
+
+    pub async fn register(&self, username: &str) -> Value {
+        let resp =
+            self.send(self.request(Method::POST, "/users/register").multipart(Self::registration_form(username))).await;
+        resp.ok(201, "User registered Successfully").clone()
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Resp {
+        self.json(Method::POST, "/users/login", None, serde_json::json!({"username": username, "password": password}))
+            .await
+    }
+
+    /// Registers and logs in a user.
+    pub async fn user(&self, username: &str) -> Session {
+        self.register(username).await;
+        let resp = self.login(username, "pass-word").await;
+        let data = resp.ok(200, "User logged In Successfully");
+        Session {
+            id: data["user"]["_id"].as_str().unwrap().to_owned(),
+            username: username.to_owned(),
+            access: data["accessToken"].as_str().unwrap().to_owned(),
+            refresh: data["refreshToken"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub fn video_form(title: &str, video: Vec<u8>, video_name: &str) -> Form {
+        Form::new()
+            .text("title", title.to_owned())
+            .text("description", format!("About {title}"))
+            .part("videoFile", Part::bytes(video).file_name(video_name.to_owned()))
+            .part("thumbnail", Part::bytes(fixtures::jpeg()).file_name("thumb.jpg"))
+    }
+
+    /// Publishes a short MP4 as `session` and returns the Video.
+    pub async fn publish(&self, session: &Session, title: &str) -> Value {
+        let form = Self::video_form(title, fixtures::mp4(25), "clip.mp4");
+        let resp = self.send(self.request(Method::POST, "/videos").bearer_auth(&session.access).multipart(form)).await;
+        resp.ok(201, "Video uploaded successfully").clone()
+    }
+
+    pub fn temp_dir(&self) -> PathBuf {
+        self.data_dir.path().join("tmp")
+    }
+
+    /// Files under DATA_DIR/media/<sub>.
+    pub fn media_files(&self, sub: &str) -> Vec<PathBuf> {
+        std::fs::read_dir(self.data_dir.path().join("media").join(sub))
+            .map(|dir| dir.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn temp_files(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(self.temp_dir()).unwrap().map(|e| e.unwrap().path()).collect()
+    }
+}
+
+/// Asserts that a JSON value nowhere contains a secret-bearing key or a bcrypt hash.
+pub fn assert_no_secrets(value: &Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                assert!(
+                    !["password", "refreshToken", "__v", "passwordHash", "tokenHash"].contains(&key.as_str()),
+                    "leaked {key}"
+                );
+                assert_no_secrets(inner);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(assert_no_secrets),
+        Value::String(s) => assert!(!s.starts_with("$2"), "leaked a hash: {s}"),
+        _ => {}
+    }
+}

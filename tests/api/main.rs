@@ -1,0 +1,7 @@
+//! The API test suite: one binary driving the real server over HTTP, as a client would.
+
+mod fixtures;
+mod helpers;
+
+mod edge;
+mod users;
