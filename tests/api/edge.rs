@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{ServerProcess, TestApp};
 
 #[tokio::test]
 async fn healthcheck_reports_both_backends() {
@@ -92,41 +92,19 @@ async fn any_origin_is_reflected_never_star() {
     assert_eq!(resp.headers()["access-control-allow-origin"], "http://x.test");
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 #[tokio::test]
 async fn binary_starts_with_an_empty_environment_and_refuses_short_secrets() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_videotube"))
-        .env_clear()
-        .env("PORT", port.to_string())
-        .current_dir(data_dir.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}/api/v1/healthcheck");
-    let mut healthy = false;
-    for _ in 0..100 {
-        if let Ok(resp) = reqwest::get(&url).await {
-            healthy = resp.status() == 200;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(healthy, "server answered the healthcheck with no configuration");
-    assert!(data_dir.path().join("data/videotube.db").exists(), "default DATA_DIR is ./data");
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), &[]).await;
+    assert!(server.is_some(), "server answered the healthcheck with no configuration");
+    drop(server);
+    assert!(dir.path().join("data/videotube.db").exists(), "default DATA_DIR is ./data");
 
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_videotube"))
         .env_clear()
-        .env("PORT", free_port().to_string())
+        .env("PORT", "0")
         .env("ACCESS_TOKEN_SECRET", "0123456789")
-        .current_dir(data_dir.path())
+        .current_dir(dir.path())
         .output()
         .unwrap();
     assert!(!output.status.success());

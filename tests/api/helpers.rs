@@ -104,7 +104,6 @@ impl Resp {
 #[derive(Clone, Debug)]
 pub struct Session {
     pub id: String,
-    pub username: String,
     pub access: String,
     pub refresh: String,
 }
@@ -178,7 +177,6 @@ impl TestApp {
         let data = resp.ok(200, "User logged In Successfully");
         Session {
             id: data["user"]["_id"].as_str().unwrap().to_owned(),
-            username: username.to_owned(),
             access: data["accessToken"].as_str().unwrap().to_owned(),
             refresh: data["refreshToken"].as_str().unwrap().to_owned(),
         }
@@ -230,5 +228,49 @@ pub fn assert_no_secrets(value: &Value) {
         Value::Array(items) => items.iter().for_each(assert_no_secrets),
         Value::String(s) => assert!(!s.starts_with("$2"), "leaked a hash: {s}"),
         _ => {}
+    }
+}
+
+/// The server binary running as its own process, killed on drop.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+impl ServerProcess {
+    /// Starts the binary with exactly these variables (plus PORT) in `dir`; waits for the healthcheck.
+    pub async fn start(dir: &std::path::Path, vars: &[(&str, &str)]) -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_videotube"))
+            .env_clear()
+            .envs(vars.iter().copied())
+            .env("PORT", port.to_string())
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = ServerProcess { child, base: format!("http://127.0.0.1:{port}") };
+        for _ in 0..200 {
+            if let Ok(resp) = reqwest::get(format!("{}/api/v1/healthcheck", server.base)).await {
+                return (resp.status() == 200).then_some(server);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        None
+    }
+
+    /// A /proc/<pid>/status figure in KiB (`VmRSS`, `VmHWM`).
+    pub fn memory_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -5,3 +5,4 @@ mod helpers;
 
 mod edge;
 mod users;
+mod videos;
