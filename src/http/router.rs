@@ -15,7 +15,7 @@ use tracing::Level;
 
 use super::AppState;
 use super::middleware::{RandomRequestId, cors, normalize_path, not_found, panic_response};
-use super::routes::{health, users, videos};
+use super::routes::{channels, health, social, users, videos};
 
 fn api_routes() -> Router<AppState> {
     Router::new()
@@ -34,6 +34,27 @@ fn api_routes() -> Router<AppState> {
         .route("/videos", get(videos::list).post(videos::publish))
         .route("/videos/{videoId}", get(videos::get).patch(videos::update).delete(videos::delete))
         .route("/videos/toggle/publish/{videoId}", patch(videos::toggle_publish))
+        .route("/comments/{videoId}", get(social::list_comments).post(social::add_comment))
+        .route("/comments/c/{commentId}", patch(social::update_comment).delete(social::delete_comment))
+        .route("/likes/toggle/v/{videoId}", post(social::like_video))
+        .route("/likes/toggle/c/{commentId}", post(social::like_comment))
+        .route("/likes/toggle/t/{tweetId}", post(social::like_tweet))
+        .route("/likes/videos", get(social::liked_videos))
+        .route("/tweets", post(social::create_tweet))
+        .route("/tweets/user/{userId}", get(social::user_tweets))
+        .route("/tweets/{tweetId}", patch(social::update_tweet).delete(social::delete_tweet))
+        .route("/subscriptions/c/{channelId}", get(channels::channel_subscribers).post(channels::toggle_subscription))
+        .route("/subscriptions/u/{subscriberId}", get(channels::subscribed_channels))
+        .route("/playlist", post(channels::create_playlist))
+        .route(
+            "/playlist/{playlistId}",
+            get(channels::get_playlist).patch(channels::update_playlist).delete(channels::delete_playlist),
+        )
+        .route("/playlist/add/{videoId}/{playlistId}", patch(channels::add_video))
+        .route("/playlist/remove/{videoId}/{playlistId}", patch(channels::remove_video))
+        .route("/playlist/user/{userId}", get(channels::user_playlists))
+        .route("/dashboard/stats", get(channels::stats))
+        .route("/dashboard/videos", get(channels::dashboard_videos))
 }
 
 /// The whole application: API under /api/v1, local media under /media, JSON 404s elsewhere.

@@ -1,6 +1,8 @@
 //! Business rules: validation, ownership, visibility, counters, cascades and the order of media side
 //! effects. Handlers call one method here; stores only persist.
 
+pub mod channels;
+pub mod social;
 pub mod users;
 pub mod validate;
 pub mod videos;

@@ -4,5 +4,6 @@ mod fixtures;
 mod helpers;
 
 mod edge;
+mod social;
 mod users;
 mod videos;

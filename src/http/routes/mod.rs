@@ -1,5 +1,7 @@
-//! Route handlers, one module per resource. Each handler extracts, calls one service method, wraps.
+//! Route handlers, one module per area. Each handler extracts, calls the services, wraps the result.
 
+pub mod channels;
 pub mod health;
+pub mod social;
 pub mod users;
 pub mod videos;

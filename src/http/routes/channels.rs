@@ -1,0 +1,139 @@
+//! Subscriptions, playlists and dashboard handlers (contract §2 rows 17–19 and 34–42).
+
+use axum::extract::State;
+use serde::Serialize;
+
+use crate::domain::social::{ChannelStats, Playlist, SubscribedChannelItem, SubscriberItem};
+use crate::domain::video::Video;
+use crate::error::AppError;
+use crate::http::AppState;
+use crate::http::envelope::{ApiResponse, Empty};
+use crate::http::extract::{AuthUser, MaybeAuthUser, Params};
+use crate::http::input::LazyBody;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionState {
+    subscribed: bool,
+    is_subscribed: bool,
+}
+
+pub async fn toggle_subscription(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    params: Params,
+) -> Result<ApiResponse<SubscriptionState>, AppError> {
+    let subscribed = state.services.toggle_subscription(&caller.0, params.id(0, "channelId")?).await?;
+    let message = if subscribed { "subscribed successfully" } else { "unsubscribed successfully" };
+    Ok(ApiResponse::ok(message, SubscriptionState { subscribed, is_subscribed: subscribed }))
+}
+
+pub async fn channel_subscribers(
+    State(state): State<AppState>,
+    _viewer: MaybeAuthUser,
+    params: Params,
+) -> Result<ApiResponse<Vec<SubscriberItem>>, AppError> {
+    let items = state.services.channel_subscribers(params.id(0, "channelId")?).await?;
+    Ok(ApiResponse::ok("Subscribers fetched successfully", items))
+}
+
+pub async fn subscribed_channels(
+    State(state): State<AppState>,
+    _viewer: MaybeAuthUser,
+    params: Params,
+) -> Result<ApiResponse<Vec<SubscribedChannelItem>>, AppError> {
+    let items = state.services.subscribed_channels(params.id(0, "subscriberId")?).await?;
+    Ok(ApiResponse::ok("Subscribed channels fetched successfully", items))
+}
+
+/// `name` and `description` of a playlist body.
+async fn playlist_fields(state: &AppState, body: LazyBody) -> Result<(Option<String>, Option<String>), AppError> {
+    let fields = body.fields(state.services.config.limits.json_body_bytes).await?;
+    fields.require_strings(&["name", "description"])?;
+    Ok((fields.text("name"), fields.text("description")))
+}
+
+pub async fn create_playlist(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    body: LazyBody,
+) -> Result<ApiResponse<Playlist>, AppError> {
+    let (name, description) = playlist_fields(&state, body).await?;
+    let playlist = state.services.create_playlist(&caller.0, name.as_deref(), description.as_deref()).await?;
+    Ok(ApiResponse::created("Playlist created successfully", playlist))
+}
+
+pub async fn get_playlist(
+    State(state): State<AppState>,
+    viewer: MaybeAuthUser,
+    params: Params,
+) -> Result<ApiResponse<Playlist>, AppError> {
+    let playlist = state.services.playlist(params.id(0, "playlistId")?, viewer.id()).await?;
+    Ok(ApiResponse::ok("Playlist fetched successfully", playlist))
+}
+
+pub async fn user_playlists(
+    State(state): State<AppState>,
+    viewer: MaybeAuthUser,
+    params: Params,
+) -> Result<ApiResponse<Vec<Playlist>>, AppError> {
+    let playlists = state.services.user_playlists(params.id(0, "userId")?, viewer.id()).await?;
+    Ok(ApiResponse::ok("User playlists fetched successfully", playlists))
+}
+
+pub async fn update_playlist(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    params: Params,
+    body: LazyBody,
+) -> Result<ApiResponse<Playlist>, AppError> {
+    let id = state.services.owned_playlist(&caller.0, params.id(0, "playlistId")?).await?;
+    let (name, description) = playlist_fields(&state, body).await?;
+    let playlist = state.services.update_playlist(&caller.0, id, name.as_deref(), description.as_deref()).await?;
+    Ok(ApiResponse::ok("Playlist updated successfully", playlist))
+}
+
+pub async fn delete_playlist(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    params: Params,
+) -> Result<ApiResponse<Empty>, AppError> {
+    let id = state.services.owned_playlist(&caller.0, params.id(0, "playlistId")?).await?;
+    state.services.delete_playlist(id).await?;
+    Ok(ApiResponse::ok("Playlist deleted successfully", Empty {}))
+}
+
+pub async fn add_video(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    params: Params,
+) -> Result<ApiResponse<Playlist>, AppError> {
+    let video = params.id(0, "videoId")?;
+    let playlist = state.services.owned_playlist(&caller.0, params.id(1, "playlistId")?).await?;
+    let playlist = state.services.add_to_playlist(&caller.0, playlist, video).await?;
+    Ok(ApiResponse::ok("Video added to playlist successfully", playlist))
+}
+
+pub async fn remove_video(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    params: Params,
+) -> Result<ApiResponse<Playlist>, AppError> {
+    let video = params.id(0, "videoId")?;
+    let playlist = state.services.owned_playlist(&caller.0, params.id(1, "playlistId")?).await?;
+    let playlist = state.services.remove_from_playlist(&caller.0, playlist, video).await?;
+    Ok(ApiResponse::ok("Video removed from playlist successfully", playlist))
+}
+
+pub async fn stats(State(state): State<AppState>, caller: AuthUser) -> Result<ApiResponse<ChannelStats>, AppError> {
+    let stats = state.services.channel_stats(&caller.0).await?;
+    Ok(ApiResponse::ok("channel stats fetched successfully", stats))
+}
+
+pub async fn dashboard_videos(
+    State(state): State<AppState>,
+    caller: AuthUser,
+) -> Result<ApiResponse<Vec<Video>>, AppError> {
+    let videos = state.services.dashboard_videos(&caller.0).await?;
+    Ok(ApiResponse::ok("Channel videos fetched successfully", videos))
+}

@@ -1,0 +1,165 @@
+//! Comments, likes and tweets handlers (contract §2 rows 13–16 and 26–33).
+
+use axum::extract::State;
+use axum::http::Uri;
+use serde::Serialize;
+
+use crate::domain::Id;
+use crate::domain::page::Page;
+use crate::domain::social::{Comment, LikeState, LikeTarget, LikedVideoItem, Tweet};
+use crate::error::AppError;
+use crate::http::AppState;
+use crate::http::envelope::ApiResponse;
+use crate::http::extract::{AuthUser, MaybeAuthUser, Params};
+use crate::http::input::{Fields, LazyBody};
+
+/// The `content` field of a comment or tweet body.
+async fn content(state: &AppState, body: LazyBody) -> Result<Option<String>, AppError> {
+    let fields = body.fields(state.services.config.limits.json_body_bytes).await?;
+    fields.require_strings(&["content"])?;
+    Ok(fields.text("content"))
+}
+
+pub async fn list_comments(
+    State(state): State<AppState>,
+    viewer: MaybeAuthUser,
+    params: Params,
+    uri: Uri,
+) -> Result<ApiResponse<Page<Comment>>, AppError> {
+    let video = params.id(0, "videoId")?;
+    let query = Fields::from_urlencoded(uri.query().unwrap_or("").as_bytes());
+    let page = state
+        .services
+        .list_comments(video, viewer.id(), query.raw("page").as_deref(), query.raw("limit").as_deref())
+        .await?;
+    Ok(ApiResponse::ok("Comments fetched successfully", page))
+}
+
+pub async fn add_comment(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    params: Params,
+    body: LazyBody,
+) -> Result<ApiResponse<Comment>, AppError> {
+    let video = params.id(0, "videoId")?;
+    let content = content(&state, body).await?;
+    let comment = state.services.add_comment(&caller.0, video, content.as_deref()).await?;
+    Ok(ApiResponse::created("Comment added successfully", comment))
+}
+
+pub async fn update_comment(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    params: Params,
+    body: LazyBody,
+) -> Result<ApiResponse<Comment>, AppError> {
+    let comment = state.services.owned_comment(&caller.0, params.id(0, "commentId")?).await?;
+    let content = content(&state, body).await?;
+    let comment = state.services.update_comment(&caller.0, comment, content.as_deref()).await?;
+    Ok(ApiResponse::ok("Comment updated successfully", comment))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletedComment {
+    comment_id: Id,
+}
+
+pub async fn delete_comment(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    params: Params,
+) -> Result<ApiResponse<DeletedComment>, AppError> {
+    let comment = state.services.owned_comment(&caller.0, params.id(0, "commentId")?).await?;
+    let comment_id = comment.id;
+    state.services.delete_comment(comment).await?;
+    Ok(ApiResponse::ok("Comment deleted successfully", DeletedComment { comment_id }))
+}
+
+async fn toggle(state: &AppState, caller: &AuthUser, target: LikeTarget) -> Result<ApiResponse<LikeState>, AppError> {
+    let like = state.services.toggle_like(&caller.0, target).await?;
+    let message = if like.is_liked { "Like added successfully" } else { "Like removed successfully" };
+    Ok(ApiResponse::ok(message, like))
+}
+
+pub async fn like_video(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    params: Params,
+) -> Result<ApiResponse<LikeState>, AppError> {
+    let target = LikeTarget::Video(params.id(0, "videoId")?);
+    toggle(&state, &caller, target).await
+}
+
+pub async fn like_comment(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    params: Params,
+) -> Result<ApiResponse<LikeState>, AppError> {
+    let target = LikeTarget::Comment(params.id(0, "commentId")?);
+    toggle(&state, &caller, target).await
+}
+
+pub async fn like_tweet(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    params: Params,
+) -> Result<ApiResponse<LikeState>, AppError> {
+    let target = LikeTarget::Tweet(params.id(0, "tweetId")?);
+    toggle(&state, &caller, target).await
+}
+
+pub async fn liked_videos(
+    State(state): State<AppState>,
+    caller: AuthUser,
+) -> Result<ApiResponse<Vec<LikedVideoItem>>, AppError> {
+    let items = state.services.liked_videos(&caller.0).await?;
+    Ok(ApiResponse::ok("Liked videos fetched successfully", items))
+}
+
+pub async fn create_tweet(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    body: LazyBody,
+) -> Result<ApiResponse<Tweet>, AppError> {
+    let content = content(&state, body).await?;
+    let tweet = state.services.create_tweet(&caller.0, content.as_deref()).await?;
+    Ok(ApiResponse::created("Tweet created successfully", tweet))
+}
+
+pub async fn user_tweets(
+    State(state): State<AppState>,
+    viewer: MaybeAuthUser,
+    params: Params,
+) -> Result<ApiResponse<Vec<Tweet>>, AppError> {
+    let tweets = state.services.user_tweets(params.id(0, "userId")?, viewer.id()).await?;
+    Ok(ApiResponse::ok("Tweets fetched successfully", tweets))
+}
+
+pub async fn update_tweet(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    params: Params,
+    body: LazyBody,
+) -> Result<ApiResponse<Tweet>, AppError> {
+    let id = state.services.owned_tweet(&caller.0, params.id(0, "tweetId")?).await?;
+    let content = content(&state, body).await?;
+    let tweet = state.services.update_tweet(&caller.0, id, content.as_deref()).await?;
+    Ok(ApiResponse::ok("Tweet updated successfully", tweet))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletedTweet {
+    tweet_id: Id,
+}
+
+pub async fn delete_tweet(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    params: Params,
+) -> Result<ApiResponse<DeletedTweet>, AppError> {
+    let tweet_id = state.services.owned_tweet(&caller.0, params.id(0, "tweetId")?).await?;
+    state.services.delete_tweet(tweet_id).await?;
+    Ok(ApiResponse::ok("Tweet deleted successfully", DeletedTweet { tweet_id }))
+}

@@ -1,0 +1,128 @@
+//! Subscriptions, playlists and the creator dashboard (contract §3.8–§3.10).
+
+use super::Services;
+use super::validate::{max_chars, non_empty_if_present, require_all};
+use crate::domain::Id;
+use crate::domain::social::{ChannelStats, Playlist, PlaylistRecord, SubscribedChannelItem, SubscriberItem};
+use crate::domain::user::UserAccount;
+use crate::domain::video::Video;
+use crate::error::AppError;
+
+impl Services {
+    /// Flips the caller's subscription to `channel`; returns whether it is now subscribed.
+    pub async fn toggle_subscription(&self, caller: &UserAccount, channel: Id) -> Result<bool, AppError> {
+        self.existing_user(channel, "Channel not found").await?;
+        if channel == caller.user.id {
+            return Err(AppError::bad_request("You cannot subscribe to yourself"));
+        }
+        Ok(self.store.subscriptions.toggle(caller.user.id, channel).await?)
+    }
+
+    pub async fn channel_subscribers(&self, channel: Id) -> Result<Vec<SubscriberItem>, AppError> {
+        self.existing_user(channel, "Channel not found").await?;
+        Ok(self.store.subscriptions.subscribers(channel).await?)
+    }
+
+    pub async fn subscribed_channels(&self, subscriber: Id) -> Result<Vec<SubscribedChannelItem>, AppError> {
+        self.existing_user(subscriber, "User not found").await?;
+        Ok(self.store.subscriptions.subscribed_channels(subscriber).await?)
+    }
+
+    fn check_playlist_lengths(&self, name: Option<&str>, description: Option<&str>) -> Result<(), AppError> {
+        max_chars("name", name, self.config.limits.playlist_name_chars)?;
+        max_chars("description", description, self.config.limits.description_chars)
+    }
+
+    pub async fn create_playlist(
+        &self,
+        caller: &UserAccount,
+        name: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<Playlist, AppError> {
+        require_all(&[("name", name), ("description", description)], "All fields are required")?;
+        self.check_playlist_lengths(name, description)?;
+        let id = self
+            .store
+            .playlists
+            .insert(caller.user.id, name.unwrap_or_default(), description.unwrap_or_default())
+            .await?;
+        self.playlist(id, Some(caller.user.id)).await
+    }
+
+    /// A playlist as `viewer` sees it: only visible videos, totals over those.
+    pub async fn playlist(&self, id: Id, viewer: Option<Id>) -> Result<Playlist, AppError> {
+        let record = self.store.playlists.get(id).await?.ok_or_else(|| AppError::not_found("Playlist not found"))?;
+        self.resolve_playlist(record, viewer).await
+    }
+
+    async fn resolve_playlist(&self, record: PlaylistRecord, viewer: Option<Id>) -> Result<Playlist, AppError> {
+        let videos = self.store.videos.visible_by_ids(&record.video_ids, viewer).await?;
+        Ok(Playlist::from_record(record, videos))
+    }
+
+    pub async fn user_playlists(&self, user: Id, viewer: Option<Id>) -> Result<Vec<Playlist>, AppError> {
+        self.existing_user(user, "User not found").await?;
+        let mut playlists = Vec::new();
+        for record in self.store.playlists.by_owner(user).await? {
+            playlists.push(self.resolve_playlist(record, viewer).await?);
+        }
+        Ok(playlists)
+    }
+
+    /// The caller's own playlist id: 404 when missing, 403 for another owner.
+    pub async fn owned_playlist(&self, caller: &UserAccount, id: Id) -> Result<Id, AppError> {
+        let record = self.store.playlists.get(id).await?.ok_or_else(|| AppError::not_found("Playlist not found"))?;
+        if record.owner.id != caller.user.id {
+            return Err(AppError::forbidden("You are not the owner of this playlist"));
+        }
+        Ok(id)
+    }
+
+    pub async fn update_playlist(
+        &self,
+        caller: &UserAccount,
+        id: Id,
+        name: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<Playlist, AppError> {
+        if name.is_none() && description.is_none() {
+            return Err(AppError::bad_request("At least one of name or description is required"));
+        }
+        non_empty_if_present(&[("name", name), ("description", description)], None)?;
+        self.check_playlist_lengths(name, description)?;
+        self.store.playlists.update(id, name, description).await?;
+        self.playlist(id, Some(caller.user.id)).await
+    }
+
+    pub async fn delete_playlist(&self, id: Id) -> Result<(), AppError> {
+        self.store.playlists.delete(id).await?;
+        Ok(())
+    }
+
+    /// Adds a video the caller can see; idempotent.
+    pub async fn add_to_playlist(&self, caller: &UserAccount, playlist: Id, video: Id) -> Result<Playlist, AppError> {
+        self.visible_video(video, Some(caller.user.id)).await?;
+        self.store.playlists.add_video(playlist, video).await?;
+        self.playlist(playlist, Some(caller.user.id)).await
+    }
+
+    /// Removes a video that exists (visible or not, so owners can prune unpublished ones); idempotent.
+    pub async fn remove_from_playlist(
+        &self,
+        caller: &UserAccount,
+        playlist: Id,
+        video: Id,
+    ) -> Result<Playlist, AppError> {
+        self.store.videos.get(video).await?.ok_or_else(|| AppError::not_found("Video not found"))?;
+        self.store.playlists.remove_video(playlist, video).await?;
+        self.playlist(playlist, Some(caller.user.id)).await
+    }
+
+    pub async fn channel_stats(&self, caller: &UserAccount) -> Result<ChannelStats, AppError> {
+        Ok(self.store.videos.channel_stats(caller.user.id).await?)
+    }
+
+    pub async fn dashboard_videos(&self, caller: &UserAccount) -> Result<Vec<Video>, AppError> {
+        Ok(self.store.videos.dashboard_videos(caller.user.id).await?)
+    }
+}

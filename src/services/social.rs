@@ -1,0 +1,153 @@
+//! Comments, likes and tweets (contract §3.5–§3.7): author-only edits, visibility through the
+//! commented video, race-safe like toggles.
+
+use axum::http::StatusCode;
+
+use super::Services;
+use super::validate::max_chars;
+use crate::domain::Id;
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::social::{Comment, LikeState, LikeTarget, LikedVideoItem, Tweet};
+use crate::domain::user::UserAccount;
+use crate::error::AppError;
+use crate::store::CommentRef;
+
+impl Services {
+    /// `content` is required, non-empty and within MAX_CONTENT_CHARS.
+    fn check_content(&self, content: Option<&str>) -> Result<String, AppError> {
+        let content = match content {
+            None => return Err(AppError::field(StatusCode::BAD_REQUEST, "content", "Content is required")),
+            Some("") => return Err(AppError::field(StatusCode::BAD_REQUEST, "content", "Content is required")),
+            Some(c) => c,
+        };
+        max_chars("content", Some(content), self.config.limits.content_chars)?;
+        Ok(content.to_owned())
+    }
+
+    pub async fn list_comments(
+        &self,
+        video: Id,
+        viewer: Option<Id>,
+        page: Option<&str>,
+        limit: Option<&str>,
+    ) -> Result<Page<Comment>, AppError> {
+        self.visible_video(video, viewer).await?;
+        let page = PageRequest::parse(page, limit, self.config.limits.page_limit_max);
+        let (docs, total) = self.store.comments.list(video, viewer, page.offset(), page.limit).await?;
+        Ok(Page::new(docs, total, page))
+    }
+
+    pub async fn add_comment(
+        &self,
+        caller: &UserAccount,
+        video: Id,
+        content: Option<&str>,
+    ) -> Result<Comment, AppError> {
+        self.visible_video(video, Some(caller.user.id)).await?;
+        let content = self.check_content(content)?;
+        let id = self.store.comments.insert(video, caller.user.id, &content).await?;
+        self.comment(id, Some(caller.user.id)).await
+    }
+
+    async fn comment(&self, id: Id, viewer: Option<Id>) -> Result<Comment, AppError> {
+        self.store.comments.get(id, viewer).await?.ok_or_else(|| AppError::not_found("Comment not found"))
+    }
+
+    /// A comment whose video is visible to `viewer`; 404 `Comment not found` otherwise.
+    async fn visible_comment(&self, id: Id, viewer: Option<Id>) -> Result<CommentRef, AppError> {
+        let comment = self.store.comments.get_ref(id).await?;
+        let comment = comment.ok_or_else(|| AppError::not_found("Comment not found"))?;
+        match self.store.videos.get(comment.video).await? {
+            Some(video) if video.video.is_visible_to(viewer) => Ok(comment),
+            _ => Err(AppError::not_found("Comment not found")),
+        }
+    }
+
+    /// The caller's own comment: 404 when missing or hidden, 403 for another author.
+    pub async fn owned_comment(&self, caller: &UserAccount, id: Id) -> Result<CommentRef, AppError> {
+        let comment = self.visible_comment(id, Some(caller.user.id)).await?;
+        if comment.owner != caller.user.id {
+            return Err(AppError::forbidden("You are not the owner of this comment"));
+        }
+        Ok(comment)
+    }
+
+    pub async fn update_comment(
+        &self,
+        caller: &UserAccount,
+        comment: CommentRef,
+        content: Option<&str>,
+    ) -> Result<Comment, AppError> {
+        let content = self.check_content(content)?;
+        self.store.comments.update(comment.id, &content).await?;
+        self.comment(comment.id, Some(caller.user.id)).await
+    }
+
+    pub async fn delete_comment(&self, comment: CommentRef) -> Result<(), AppError> {
+        self.store.comments.delete(comment.id).await?;
+        Ok(())
+    }
+
+    /// Flips the caller's like after checking the target exists and is visible.
+    pub async fn toggle_like(&self, caller: &UserAccount, target: LikeTarget) -> Result<LikeState, AppError> {
+        let viewer = Some(caller.user.id);
+        match target {
+            LikeTarget::Video(id) => {
+                self.visible_video(id, viewer).await?;
+            }
+            LikeTarget::Comment(id) => {
+                self.visible_comment(id, viewer).await?;
+            }
+            LikeTarget::Tweet(id) => {
+                self.store.tweets.owner_of(id).await?.ok_or_else(|| AppError::not_found("Tweet not found"))?;
+            }
+        }
+        let is_liked = self.store.likes.toggle(caller.user.id, target).await?;
+        let likes_count = self.store.likes.count(target).await?;
+        Ok(LikeState { is_liked, likes_count })
+    }
+
+    pub async fn liked_videos(&self, caller: &UserAccount) -> Result<Vec<LikedVideoItem>, AppError> {
+        Ok(self.store.likes.liked_videos(caller.user.id).await?)
+    }
+
+    pub async fn create_tweet(&self, caller: &UserAccount, content: Option<&str>) -> Result<Tweet, AppError> {
+        let content = self.check_content(content)?;
+        let id = self.store.tweets.insert(caller.user.id, &content).await?;
+        self.tweet(id, Some(caller.user.id)).await
+    }
+
+    async fn tweet(&self, id: Id, viewer: Option<Id>) -> Result<Tweet, AppError> {
+        self.store.tweets.get(id, viewer).await?.ok_or_else(|| AppError::not_found("Tweet not found"))
+    }
+
+    pub async fn user_tweets(&self, user: Id, viewer: Option<Id>) -> Result<Vec<Tweet>, AppError> {
+        self.existing_user(user, "User not found").await?;
+        Ok(self.store.tweets.by_owner(user, viewer).await?)
+    }
+
+    /// The caller's own tweet id: 404 when missing, 403 for another owner.
+    pub async fn owned_tweet(&self, caller: &UserAccount, id: Id) -> Result<Id, AppError> {
+        let owner = self.store.tweets.owner_of(id).await?.ok_or_else(|| AppError::not_found("Tweet not found"))?;
+        if owner != caller.user.id {
+            return Err(AppError::forbidden("You are not the owner of this tweet"));
+        }
+        Ok(id)
+    }
+
+    pub async fn update_tweet(&self, caller: &UserAccount, id: Id, content: Option<&str>) -> Result<Tweet, AppError> {
+        let content = self.check_content(content)?;
+        self.store.tweets.update(id, &content).await?;
+        self.tweet(id, Some(caller.user.id)).await
+    }
+
+    pub async fn delete_tweet(&self, id: Id) -> Result<(), AppError> {
+        self.store.tweets.delete(id).await?;
+        Ok(())
+    }
+
+    /// 404 with `message` unless the user exists.
+    pub async fn existing_user(&self, id: Id, message: &'static str) -> Result<UserAccount, AppError> {
+        self.store.users.by_id(id).await?.ok_or_else(|| AppError::not_found(message))
+    }
+}
