@@ -93,3 +93,20 @@ impl MakeRequestId for RandomRequestId {
         HeaderValue::from_str(&hex::encode(rand::random::<[u8; 8]>())).ok().map(RequestId::new)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_becomes_the_generic_500_envelope() {
+        let response = panic_response(Box::new("secret detail at src/x.rs:1".to_string()));
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"statusCode": 500, "data": null, "message": "Something went wrong", "success": false, "errors": []})
+        );
+    }
+}

@@ -4,6 +4,7 @@ mod fixtures;
 mod helpers;
 
 mod edge;
+mod failures;
 mod social;
 mod users;
 mod videos;

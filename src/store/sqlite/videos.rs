@@ -103,6 +103,15 @@ fn feed_filter(query: &VideoQuery) -> (String, Vec<String>) {
     (filter, binds)
 }
 
+/// The page query (ending in `LIMIT ? OFFSET ?`), the count query, and their shared bind values.
+fn feed_sql(query: &VideoQuery) -> (String, String, Vec<String>) {
+    let (filter, binds) = feed_filter(query);
+    let direction = if query.descending { "DESC" } else { "ASC" };
+    let column = sort_column(query.sort);
+    let page = format!("{VIDEO_SELECT}{filter} ORDER BY {column} {direction}, v.id {direction} LIMIT ? OFFSET ?");
+    (page, format!("SELECT COUNT(*) FROM videos v{filter}"), binds)
+}
+
 impl SqliteStore {
     async fn video_record(&self, id: Id) -> StoreResult<Option<VideoRecord>> {
         let row: Option<VideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{VIDEO_SELECT} WHERE v.id = ?")))
@@ -145,13 +154,8 @@ impl VideoRepo for SqliteStore {
     }
 
     async fn list(&self, query: &VideoQuery) -> StoreResult<(Vec<Video>, u64)> {
-        let (filter, binds) = feed_filter(query);
-        let direction = if query.descending { "DESC" } else { "ASC" };
-        let column = sort_column(query.sort);
-        let page_sql =
-            format!("{VIDEO_SELECT}{filter} ORDER BY {column} {direction}, v.id {direction} LIMIT ? OFFSET ?");
+        let (page_sql, count_sql, binds) = feed_sql(query);
         let mut page = sqlx::query_as::<_, VideoRow>(sqlx::AssertSqlSafe(page_sql));
-        let count_sql = format!("SELECT COUNT(*) FROM videos v{filter}");
         let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql));
         for value in binds {
             page = page.bind(value.clone());
@@ -305,5 +309,44 @@ impl VideoRepo for SqliteStore {
             total_subscribers: row.get("total_subscribers"),
             total_likes: row.get("total_likes"),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn plan(store: &SqliteStore, sql: &str, binds: &[String]) -> Vec<String> {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")));
+        for b in binds {
+            query = query.bind(b.clone());
+        }
+        query = query.bind(10i64).bind(0i64);
+        let rows = query.fetch_all(&store.pool).await.unwrap();
+        rows.iter().map(|r| r.get::<String, _>("detail")).collect()
+    }
+
+    #[tokio::test]
+    async fn every_feed_query_is_served_by_an_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("plan.db")).await.unwrap();
+        let owner = Some(Id::generate());
+        let sorts = [VideoSort::CreatedAt, VideoSort::Views, VideoSort::Duration, VideoSort::Title];
+        for sort in sorts {
+            for descending in [true, false] {
+                for (owner, include_unpublished) in [(None, false), (owner, false), (owner, true)] {
+                    for search in [None, Some("tide".to_owned())] {
+                        let query =
+                            VideoQuery { search, owner, include_unpublished, sort, descending, offset: 0, limit: 10 };
+                        let (page, count, binds) = feed_sql(&query);
+                        for sql in [page, count] {
+                            let details = plan(&store, &sql, &binds).await;
+                            let full_scan = details.iter().any(|d| d.starts_with("SCAN") && !d.contains("INDEX"));
+                            assert!(!full_scan, "{query:?}: {details:?}");
+                        }
+                    }
+                }
+            }
+        }
     }
 }
