@@ -55,6 +55,25 @@ pub struct Limits {
     pub page_limit_max: u32,
 }
 
+/// `<count>/<window>` request budgets per client IP (`15/5m`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub window_secs: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct RateLimits {
+    pub enabled: bool,
+    /// Login and register.
+    pub auth: RateLimit,
+    pub refresh: RateLimit,
+    /// Routes that take file uploads.
+    pub upload: RateLimit,
+    /// Every API request.
+    pub api: RateLimit,
+}
+
 #[derive(Clone, Debug)]
 pub struct CloudinaryCredentials {
     pub cloud_name: String,
@@ -83,7 +102,11 @@ pub struct Config {
     pub limits: Limits,
     pub view_window_secs: u64,
     pub history_max: u32,
-    pub rate_limit_enabled: bool,
+    pub rate_limits: RateLimits,
+    /// Stored media no record references is deleted once older than this.
+    pub media_orphan_grace_secs: u64,
+    /// How often the orphan-media reconciliation runs (it also runs at startup).
+    pub media_reconcile_interval_secs: u64,
     pub trust_proxy: bool,
     pub cloudinary: Option<CloudinaryCredentials>,
     pub cloudinary_api_base_url: String,
@@ -153,7 +176,15 @@ impl Config {
             limits,
             view_window_secs: env.parse("VIEW_WINDOW_SECS", 3600u64)?,
             history_max: env.positive("HISTORY_MAX", 50u32)?,
-            rate_limit_enabled: env.flag("RATE_LIMIT_ENABLED", true)?,
+            rate_limits: RateLimits {
+                enabled: env.flag("RATE_LIMIT_ENABLED", true)?,
+                auth: env.rate("RATE_LIMIT_AUTH", "15/5m")?,
+                refresh: env.rate("RATE_LIMIT_REFRESH", "30/5m")?,
+                upload: env.rate("RATE_LIMIT_UPLOAD", "30/1h")?,
+                api: env.rate("RATE_LIMIT_API", "600/1m")?,
+            },
+            media_orphan_grace_secs: env.parse("MEDIA_ORPHAN_GRACE_SECS", 3600u64)?,
+            media_reconcile_interval_secs: env.positive("MEDIA_RECONCILE_INTERVAL_SECS", 3600u64)?,
             trust_proxy: env.flag("TRUST_PROXY", false)?,
             cloudinary: cloudinary_credentials(&env)?,
             cloudinary_api_base_url: env
@@ -248,6 +279,15 @@ impl Env<'_> {
         }
     }
 
+    fn rate(&self, name: &str, default: &str) -> Result<RateLimit, ConfigError> {
+        let raw = self.get(name).unwrap_or_else(|| default.to_owned());
+        let parsed = raw.split_once('/').and_then(|(count, window)| {
+            let requests = count.trim().parse().ok().filter(|n| *n > 0)?;
+            Some(RateLimit { requests, window_secs: parse_expiry(window)? })
+        });
+        parsed.ok_or_else(|| ConfigError(format!("{name} must look like 15/5m (requests per window), got {raw:?}")))
+    }
+
     fn expiry(&self, name: &str, default: &str) -> Result<u64, ConfigError> {
         let raw = self.get(name).unwrap_or_else(|| default.to_owned());
         parse_expiry(&raw).ok_or_else(|| {
@@ -272,7 +312,8 @@ mod tests {
         assert_eq!(c.access_token_ttl_secs, 86_400);
         assert_eq!(c.refresh_token_ttl_secs, 864_000);
         assert_eq!(c.bcrypt_cost, 10);
-        assert!(c.cookie_secure && c.public_reads && c.rate_limit_enabled && !c.trust_proxy);
+        assert!(c.cookie_secure && c.public_reads && c.rate_limits.enabled && !c.trust_proxy);
+        assert_eq!(c.rate_limits.auth, RateLimit { requests: 15, window_secs: 300 });
         assert_eq!(c.limits.image_bytes, 5 * 1024 * 1024);
         assert_eq!(c.limits.video_bytes, 2 * 1024 * 1024 * 1024);
         assert!(c.cloudinary.is_none() && c.mongodb_uri.is_none());
@@ -306,6 +347,15 @@ mod tests {
         let cl = c.cloudinary.unwrap();
         assert_eq!((cl.api_key.as_str(), cl.api_secret.as_str(), cl.cloud_name.as_str()), ("key", "secret", "demo"));
         assert!(config(&[("CLOUDINARY_API_KEY", "k")]).is_err());
+    }
+
+    #[test]
+    fn rate_limits_are_parsed() {
+        let c = config(&[("RATE_LIMIT_API", "100 / 30s")]).unwrap();
+        assert_eq!(c.rate_limits.api, RateLimit { requests: 100, window_secs: 30 });
+        for bad in ["100", "0/1m", "x/1m", "10/soon"] {
+            assert!(config(&[("RATE_LIMIT_AUTH", bad)]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Path};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap, header};
 
 use super::AppState;
 use super::cookies::{self, ACCESS_COOKIE};
@@ -82,16 +82,17 @@ impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(client_ip(parts, state.services.config.trust_proxy)))
+        Ok(ClientIp(client_ip(&parts.headers, &parts.extensions, state.services.config.trust_proxy)))
     }
 }
 
-pub fn client_ip(parts: &Parts, trust_proxy: bool) -> IpAddr {
+/// The left-most `X-Forwarded-For` address when the proxy is trusted, else the socket peer.
+pub fn client_ip(headers: &HeaderMap, extensions: &Extensions, trust_proxy: bool) -> IpAddr {
     let forwarded = trust_proxy
-        .then(|| parts.headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next()?.trim().parse().ok())
+        .then(|| headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next()?.trim().parse().ok())
         .flatten();
     forwarded
-        .or_else(|| parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
+        .or_else(|| extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 

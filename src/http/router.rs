@@ -14,7 +14,10 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use super::AppState;
-use super::middleware::{RandomRequestId, cors, normalize_path, not_found, panic_response};
+use super::middleware::{
+    RandomRequestId, cors, cross_site_guard, normalize_path, not_found, panic_response, security_headers,
+};
+use super::rate_limit::{self, RateLimiter};
 use super::routes::{channels, health, social, users, videos};
 
 fn api_routes() -> Router<AppState> {
@@ -59,7 +62,9 @@ fn api_routes() -> Router<AppState> {
 
 /// The whole application: API under /api/v1, local media under /media, JSON 404s elsewhere.
 pub fn build(state: AppState, media_root: Option<PathBuf>) -> Router {
-    let cors_origins = Arc::new(state.services.config.cors_origins.clone());
+    let config = state.services.config.clone();
+    let cors_origins = Arc::new(config.cors_origins.clone());
+    let limiter = Arc::new(RateLimiter::new(config.rate_limits.clone(), config.trust_proxy));
     let mut routes =
         Router::new().nest("/api/v1", api_routes()).fallback(not_found).method_not_allowed_fallback(not_found);
     if let Some(root) = media_root {
@@ -68,6 +73,8 @@ pub fn build(state: AppState, media_root: Option<PathBuf>) -> Router {
     let routes = routes
         .with_state(state)
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(cors_origins.clone(), cross_site_guard))
+        .layer(axum::middleware::from_fn_with_state(limiter, rate_limit::enforce))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(
             TraceLayer::new_for_http()
@@ -77,6 +84,7 @@ pub fn build(state: AppState, media_root: Option<PathBuf>) -> Router {
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+        .layer(axum::middleware::from_fn(security_headers))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(RandomRequestId));
     // Path normalisation and CORS must run before routing, so they wrap the routed app.

@@ -1,6 +1,7 @@
 //! The local-filesystem media backend: objects live in DATA_DIR/media and are served by the app at /media.
 
 use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
@@ -70,6 +71,25 @@ impl MediaStore for LocalMedia {
 
     async fn ping(&self) -> bool {
         tokio::fs::metadata(&self.root).await.map(|m| m.is_dir()).unwrap_or(false)
+    }
+
+    async fn keys_older_than(&self, age: Duration) -> Result<Vec<String>, MediaError> {
+        let root = self.root.clone();
+        let list = move || -> std::io::Result<Vec<String>> {
+            let mut keys = Vec::new();
+            for dir in ["images", "videos"] {
+                for entry in std::fs::read_dir(root.join(dir))? {
+                    let entry = entry?;
+                    let modified = entry.metadata()?.modified()?;
+                    let old_enough = SystemTime::now().duration_since(modified).is_ok_and(|elapsed| elapsed >= age);
+                    if old_enough && let Some(name) = entry.file_name().to_str() {
+                        keys.push(format!("{KEY_PREFIX}{dir}/{name}"));
+                    }
+                }
+            }
+            Ok(keys)
+        };
+        Ok(tokio::task::spawn_blocking(list).await.map_err(|e| MediaError::Backend(e.to_string()))??)
     }
 }
 

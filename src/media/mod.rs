@@ -36,6 +36,9 @@ pub trait MediaStore: Send + Sync {
     async fn delete(&self, key: &str) -> Result<(), MediaError>;
     /// A cheap reachability probe for the healthcheck.
     async fn ping(&self) -> bool;
+    /// Keys of stored objects older than `age`, for orphan reconciliation; backends that cannot
+    /// list their objects return none.
+    async fn keys_older_than(&self, age: std::time::Duration) -> Result<Vec<String>, MediaError>;
 }
 
 /// Deletes objects that are no longer referenced; failures are logged, never reported (contract §1.11).

@@ -2,6 +2,7 @@
 //! effects. Handlers call one method here; stores only persist.
 
 pub mod channels;
+pub mod maintenance;
 pub mod social;
 pub mod users;
 pub mod validate;

@@ -188,6 +188,12 @@ pub trait PlaylistRepo: Send + Sync {
 }
 
 #[async_trait]
+pub trait MediaIndex: Send + Sync {
+    /// The subset of `keys` that no user or video references.
+    async fn unreferenced(&self, keys: &[String]) -> StoreResult<Vec<String>>;
+}
+
+#[async_trait]
 pub trait StoreHealth: Send + Sync {
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> bool;
@@ -204,6 +210,7 @@ pub struct Store {
     pub tweets: Arc<dyn TweetRepo>,
     pub subscriptions: Arc<dyn SubscriptionRepo>,
     pub playlists: Arc<dyn PlaylistRepo>,
+    pub media_index: Arc<dyn MediaIndex>,
     pub health: Arc<dyn StoreHealth>,
 }
 
@@ -219,6 +226,7 @@ impl Store {
             + TweetRepo
             + SubscriptionRepo
             + PlaylistRepo
+            + MediaIndex
             + StoreHealth
             + 'static,
     {
@@ -232,6 +240,7 @@ impl Store {
             tweets: backend.clone(),
             subscriptions: backend.clone(),
             playlists: backend.clone(),
+            media_index: backend.clone(),
             health: backend,
         }
     }

@@ -5,6 +5,7 @@ mod helpers;
 
 mod edge;
 mod failures;
+mod hardening;
 mod social;
 mod users;
 mod videos;

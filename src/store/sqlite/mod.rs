@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
-use super::{StoreError, StoreHealth, StoreResult};
+use super::{MediaIndex, StoreError, StoreHealth, StoreResult};
 use crate::domain::user::OwnerSummary;
 use crate::domain::{Id, Timestamp};
 
@@ -43,6 +43,29 @@ impl SqliteStore {
     /// (toggles, rotations) are serialised instead of failing with SQLITE_BUSY on lock upgrade.
     async fn write_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)
+    }
+}
+
+#[async_trait]
+impl MediaIndex for SqliteStore {
+    async fn unreferenced(&self, keys: &[String]) -> StoreResult<Vec<String>> {
+        let mut orphans = Vec::new();
+        for key in keys {
+            let referenced: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE avatar_key = ?1) \
+                     OR EXISTS (SELECT 1 FROM users WHERE cover_image_key = ?1) \
+                     OR EXISTS (SELECT 1 FROM videos WHERE video_key = ?1) \
+                     OR EXISTS (SELECT 1 FROM videos WHERE thumbnail_key = ?1)",
+            )
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+            if !referenced {
+                orphans.push(key.clone());
+            }
+        }
+        Ok(orphans)
     }
 }
 

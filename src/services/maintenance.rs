@@ -1,0 +1,45 @@
+//! Background upkeep: removing stored media that no record references (left by a crash between
+//! storing media and committing its record, or by a failed best-effort delete).
+
+use std::time::Duration;
+
+use super::Services;
+use crate::media;
+
+/// Candidates are checked against the store in batches so memory stays small.
+const BATCH: usize = 500;
+
+impl Services {
+    /// Deletes media objects older than the grace period that no record references; returns how many.
+    pub async fn reconcile_media(&self) -> anyhow::Result<usize> {
+        let grace = Duration::from_secs(self.config.media_orphan_grace_secs);
+        let candidates = self.media.keys_older_than(grace).await?;
+        let mut removed = 0;
+        for batch in candidates.chunks(BATCH) {
+            let orphans = self.store.media_index.unreferenced(batch).await?;
+            for key in &orphans {
+                tracing::warn!(%key, "removing orphaned media object");
+            }
+            removed += orphans.len();
+            media::delete_quietly(self.media.as_ref(), orphans).await;
+        }
+        Ok(removed)
+    }
+
+    /// Runs the reconciliation now and then on the configured interval, for the life of the process.
+    pub fn spawn_media_reconciliation(&self) {
+        let services = self.clone();
+        let every = Duration::from_secs(self.config.media_reconcile_interval_secs);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            loop {
+                ticker.tick().await;
+                match services.reconcile_media().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "orphaned media reconciliation finished"),
+                    Err(e) => tracing::error!(error = %e, "orphaned media reconciliation failed"),
+                }
+            }
+        });
+    }
+}
