@@ -46,4 +46,19 @@ mod tests {
             assert_eq!(parse_expiry(bad), None, "{bad}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn whole_units_parse_exactly(n in 1u64..1_000_000, unit in proptest::sample::select(vec![
+            ("s", 1u64), ("sec", 1), ("m", 60), ("min", 60), ("h", 3600), ("hours", 3600), ("d", 86_400), ("w", 604_800),
+        ]), space in proptest::bool::ANY) {
+            let raw = format!("{n}{}{}", if space { " " } else { "" }, unit.0);
+            proptest::prop_assert_eq!(parse_expiry(&raw), Some(n * unit.1));
+        }
+
+        #[test]
+        fn arbitrary_input_never_panics_and_never_gives_zero(raw in ".{0,24}") {
+            proptest::prop_assert_ne!(parse_expiry(&raw), Some(0));
+        }
+    }
 }

@@ -88,4 +88,18 @@ mod tests {
         let id = Id::parse("6650a1b2c3d4e5f601234567").unwrap();
         assert_eq!(serde_json::to_string(&id).unwrap(), "\"6650a1b2c3d4e5f601234567\"");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn hex_of_24_digits_round_trips(hex in "[0-9a-fA-F]{24}") {
+            let id = Id::parse(&hex).unwrap();
+            proptest::prop_assert_eq!(id.to_string(), hex.to_lowercase());
+        }
+
+        #[test]
+        fn other_strings_are_rejected(raw in ".{0,30}") {
+            let valid = raw.len() == 24 && raw.chars().all(|c| c.is_ascii_hexdigit());
+            proptest::prop_assert_eq!(Id::parse(&raw).is_some(), valid);
+        }
+    }
 }

@@ -124,4 +124,28 @@ mod tests {
         assert!(!page.has_next_page);
         assert_eq!(page.next_page, None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_input_gives_a_valid_page_request(page in ".{0,12}", limit in ".{0,12}", max in 1u32..500) {
+            let req = PageRequest::parse(Some(&page), Some(&limit), max);
+            proptest::prop_assert!(req.page >= 1);
+            proptest::prop_assert!(req.limit >= 1 && req.limit <= max);
+        }
+
+        #[test]
+        fn numeric_prefixes_are_honoured(n in 1i64..100_000, suffix in "[a-z.]{0,4}") {
+            let req = PageRequest::parse(Some(&format!("{n}{suffix}")), Some(&format!("-{n}{suffix}")), 100);
+            proptest::prop_assert_eq!(i64::from(req.page), n);
+            proptest::prop_assert_eq!(req.limit, 10);
+        }
+
+        #[test]
+        fn page_object_is_consistent(total in 0u64..10_000, page in 1u32..200, limit in 1u32..100) {
+            let p = Page::<u8>::new(vec![], total, PageRequest { page, limit });
+            proptest::prop_assert!(p.total_pages >= 1);
+            proptest::prop_assert_eq!(p.has_next_page, u64::from(page) < p.total_pages);
+            proptest::prop_assert_eq!(p.paging_counter, u64::from(page - 1) * u64::from(limit) + 1);
+        }
+    }
 }

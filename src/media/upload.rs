@@ -206,4 +206,25 @@ mod tests {
     async fn empty_part_counts_as_absent() {
         assert_eq!(verdict(b"", &[], MediaKind::Image, 10).await, Ok(None));
     }
+
+    fn arbitrary_upload() -> impl proptest::strategy::Strategy<Value = (Vec<u8>, Vec<usize>, u64)> {
+        use proptest::prelude::*;
+        let body = prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..300),
+            proptest::collection::vec(any::<u8>(), 0..300).prop_map(|tail| [PNG, &tail].concat()),
+        ];
+        (body, proptest::collection::vec(0usize..320, 0..8), 1u64..400)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(64))]
+        #[test]
+        fn verdict_does_not_depend_on_chunk_boundaries((bytes, mut splits, limit) in arbitrary_upload()) {
+            splits.sort_unstable();
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let whole = runtime.block_on(verdict(&bytes, &[], MediaKind::Image, limit));
+            let split = runtime.block_on(verdict(&bytes, &splits, MediaKind::Image, limit));
+            proptest::prop_assert_eq!(whole, split);
+        }
+    }
 }

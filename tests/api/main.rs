@@ -3,6 +3,7 @@
 mod fixtures;
 mod helpers;
 
+mod adversarial;
 mod edge;
 mod failures;
 mod hardening;
