@@ -11,7 +11,11 @@ use tokio::net::TcpListener;
 use crate::auth::{Tokens, secrets};
 use crate::config::Config;
 use crate::http::{AppState, router};
+use crate::media::MediaStore;
+use crate::media::cloudinary::CloudinaryMedia;
+use crate::media::cloudinary::client::CloudinaryClient;
 use crate::media::local::LocalMedia;
+use crate::media::routed::RoutedMedia;
 use crate::media::upload::prepare_temp_dir;
 use crate::services::Services;
 use crate::store::Store;
@@ -30,11 +34,8 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
             "MONGODB_URI is set, but this build has no MongoDB store yet; unset it to use the embedded SQLite store"
         );
     }
-    if config.cloudinary.is_some() {
-        anyhow::bail!(
-            "Cloudinary credentials are set, but this build has no Cloudinary media backend yet; unset them to use local media"
-        );
-    }
+    // reqwest is built without a bundled TLS provider; ring is the one we ship.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let data_dir = config.data_dir.clone();
     std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create DATA_DIR {}", data_dir.display()))?;
     let secrets_dir = data_dir.join("secrets");
@@ -47,11 +48,23 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
 
     let store = Store::from_backend(SqliteStore::open(&data_dir.join("videotube.db")).await?);
     let media_root: PathBuf = data_dir.join("media");
-    let media = Arc::new(LocalMedia::new(media_root.clone(), &config.public_base_url)?);
+    let local: Arc<dyn MediaStore> = Arc::new(LocalMedia::new(media_root.clone(), &config.public_base_url)?);
+    let (media, cloudinary) = match &config.cloudinary {
+        Some(credentials) => {
+            let client = CloudinaryClient::new(
+                &config.cloudinary_api_base_url,
+                credentials.clone(),
+                config.cloudinary_part_bytes,
+            )?;
+            let cloudinary = Arc::new(CloudinaryMedia::new(client));
+            (RoutedMedia::new(cloudinary.clone(), vec![local]), Some(cloudinary))
+        }
+        None => (RoutedMedia::new(local, Vec::new()), None),
+    };
     let temp_dir = prepare_temp_dir(&data_dir.join("tmp"))?;
 
     let config = Arc::new(config);
-    let services = Services::new(config.clone(), store, media, tokens);
+    let services = Services::new(config.clone(), store, Arc::new(media), tokens, cloudinary);
     services.spawn_media_reconciliation();
     let state = AppState { services, temp_dir: Arc::new(temp_dir) };
     Ok(App { router: router::build(state, Some(media_root)), config })

@@ -110,6 +110,8 @@ pub struct Config {
     pub trust_proxy: bool,
     pub cloudinary: Option<CloudinaryCredentials>,
     pub cloudinary_api_base_url: String,
+    /// Uploads larger than this go to Cloudinary in parts of this size.
+    pub cloudinary_part_bytes: u64,
     pub log_format: LogFormat,
 }
 
@@ -190,6 +192,7 @@ impl Config {
             cloudinary_api_base_url: env
                 .get("CLOUDINARY_API_BASE_URL")
                 .unwrap_or_else(|| "https://api.cloudinary.com".into()),
+            cloudinary_part_bytes: env.positive("CLOUDINARY_CHUNK_SIZE", 20_000_000u64)?,
             log_format: match env.get("LOG_FORMAT").as_deref() {
                 None | Some("pretty") => LogFormat::Pretty,
                 Some("json") => LogFormat::Json,

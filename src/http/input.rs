@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::error::{AppError, FieldError};
 use crate::media::{MediaKind, TempUpload, UploadError, UploadSink, human_size};
+use crate::services::Incoming;
 
 const MAX_PARTS: usize = 20;
 const MAX_TEXT_PART_BYTES: usize = 16 * 1024;
@@ -70,6 +71,15 @@ pub struct Files(HashMap<String, TempUpload>);
 impl Files {
     pub fn take(&mut self, name: &str) -> Option<TempUpload> {
         self.0.remove(name)
+    }
+
+    /// The media for file field `name`: its uploaded part, else the direct-upload result sent in
+    /// the text field `<name>Upload` (the file part wins when both are present).
+    pub fn incoming(&mut self, fields: &Fields, name: &'static str) -> Option<Incoming> {
+        self.take(name).map(Incoming::File).or_else(|| {
+            let result = fields.text(&format!("{name}Upload")).filter(|r| !r.is_empty())?;
+            Some(Incoming::Direct { field: name, result })
+        })
     }
 }
 

@@ -81,7 +81,7 @@ impl RateLimiter {
 fn scope_of(method: &Method, path: &str) -> Option<Scope> {
     let path = path.strip_prefix("/api/v1")?;
     match (method.as_str(), path) {
-        ("POST", "/users/login" | "/users/register") => Some(Scope::Auth),
+        ("POST", "/users/login" | "/users/register" | "/uploads/signature") => Some(Scope::Auth),
         ("POST", "/users/refresh-token") => Some(Scope::Refresh),
         ("POST", "/videos") | ("PATCH", "/users/avatar" | "/users/cover-image" | "/users/update-account") => {
             Some(Scope::Upload)

@@ -18,7 +18,7 @@ use super::middleware::{
     RandomRequestId, cors, cross_site_guard, normalize_path, not_found, panic_response, security_headers,
 };
 use super::rate_limit::{self, RateLimiter};
-use super::routes::{channels, health, social, users, videos};
+use super::routes::{channels, health, social, uploads, users, videos};
 
 fn api_routes() -> Router<AppState> {
     Router::new()
@@ -58,6 +58,7 @@ fn api_routes() -> Router<AppState> {
         .route("/playlist/user/{userId}", get(channels::user_playlists))
         .route("/dashboard/stats", get(channels::stats))
         .route("/dashboard/videos", get(channels::dashboard_videos))
+        .route("/uploads/signature", post(uploads::sign))
 }
 
 /// The whole application: API under /api/v1, local media under /media, JSON 404s elsewhere.

@@ -41,6 +41,10 @@ impl MediaStore for LocalMedia {
         "local"
     }
 
+    fn owns(&self, key: &str) -> bool {
+        key.starts_with(KEY_PREFIX)
+    }
+
     #[tracing::instrument(skip_all, fields(field = %upload.field, size = upload.size))]
     async fn put(&self, upload: TempUpload) -> Result<StoredMedia, MediaError> {
         let dir = match upload.format.kind() {

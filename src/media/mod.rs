@@ -1,7 +1,9 @@
 //! Media: the `MediaStore` trait with its backends, streaming uploads, content sniffing and probing.
 
+pub mod cloudinary;
 pub mod local;
 pub mod probe;
+pub mod routed;
 pub mod sniff;
 pub mod upload;
 
@@ -30,6 +32,8 @@ pub struct StoredMedia {
 #[async_trait]
 pub trait MediaStore: Send + Sync {
     fn backend(&self) -> &'static str;
+    /// True when `key` names an object of this backend.
+    fn owns(&self, key: &str) -> bool;
     /// Takes ownership of a finished upload and stores it durably.
     async fn put(&self, upload: TempUpload) -> Result<StoredMedia, MediaError>;
     /// Deletes a stored object; deleting an absent object succeeds.

@@ -2,6 +2,7 @@
 //! effects. Handlers call one method here; stores only persist.
 
 pub mod channels;
+pub mod direct;
 pub mod maintenance;
 pub mod social;
 pub mod users;
@@ -14,7 +15,9 @@ use std::sync::Arc;
 use crate::auth::{PasswordHasher, Tokens};
 use crate::config::Config;
 use crate::error::AppError;
-use crate::media::{self, MediaStore, TempUpload};
+use crate::media::cloudinary::CloudinaryMedia;
+use crate::media::probe::video_duration;
+use crate::media::{self, MediaKind, MediaStore, TempUpload};
 use crate::store::{MediaRef, Store};
 use views::ViewTracker;
 
@@ -24,29 +27,69 @@ pub struct Services {
     pub config: Arc<Config>,
     pub store: Store,
     pub media: Arc<dyn MediaStore>,
+    /// Present when Cloudinary is configured: signs and verifies direct browser uploads.
+    pub cloudinary: Option<Arc<CloudinaryMedia>>,
     pub tokens: Arc<Tokens>,
     pub hasher: PasswordHasher,
     pub views: Arc<ViewTracker>,
 }
 
+/// A media item arriving with a request: a streamed file part, or the result of a direct upload.
+pub enum Incoming {
+    File(TempUpload),
+    Direct { field: &'static str, result: String },
+}
+
+/// A stored media item and, for videos, its duration.
+pub struct Stored {
+    pub media: MediaRef,
+    pub duration: Option<f64>,
+}
+
 impl Services {
-    pub fn new(config: Arc<Config>, store: Store, media: Arc<dyn MediaStore>, tokens: Tokens) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        store: Store,
+        media: Arc<dyn MediaStore>,
+        tokens: Tokens,
+        cloudinary: Option<Arc<CloudinaryMedia>>,
+    ) -> Self {
         Services {
             hasher: PasswordHasher::new(config.bcrypt_cost),
             views: Arc::new(ViewTracker::new(config.view_window_secs)),
             config,
             store,
             media,
+            cloudinary,
             tokens: Arc::new(tokens),
         }
     }
 
-    /// Stores an upload; a backend failure answers 500 with the route's upload message.
-    async fn store_media(&self, upload: TempUpload, failure: &'static str) -> Result<MediaRef, AppError> {
+    /// Stores an upload (measuring a video's duration) or accepts a verified direct upload made in
+    /// `scope`; a backend failure answers 500 with the route's upload message.
+    async fn store_media(&self, incoming: Incoming, failure: &'static str, scope: &str) -> Result<Stored, AppError> {
+        let upload = match incoming {
+            Incoming::File(upload) => upload,
+            Incoming::Direct { field, result } => return self.accept_direct_upload(field, &result, scope).await,
+        };
+        let measured = if upload.format.kind() == MediaKind::Video {
+            let (path, format) = (upload.path().to_path_buf(), upload.format);
+            Some(tokio::task::spawn_blocking(move || video_duration(&path, format)).await.unwrap_or(0.0))
+        } else {
+            None
+        };
         match self.media.put(upload).await {
-            Ok(stored) => Ok(MediaRef { url: stored.url, key: stored.key }),
+            Ok(stored) => Ok(Stored {
+                media: MediaRef { url: stored.url, key: stored.key },
+                duration: stored.duration.or(measured),
+            }),
             Err(e) => Err(AppError::upload_failed(failure, e)),
         }
+    }
+
+    /// Stores an image; see `store_media`.
+    async fn store_image(&self, incoming: Incoming, failure: &'static str, scope: &str) -> Result<MediaRef, AppError> {
+        Ok(self.store_media(incoming, failure, scope).await?.media)
     }
 
     /// Best-effort deletion of media that is no longer (or was never) referenced.

@@ -3,13 +3,14 @@
 
 use sha2::{Digest, Sha256};
 
+use super::Incoming;
 use super::Services;
+use super::direct::scope_of;
 use super::validate::{non_empty_if_present, password_length, require_all};
 use crate::auth::TokenKind;
 use crate::domain::user::{ChannelProfile, User, UserAccount};
 use crate::domain::video::Video;
 use crate::error::AppError;
-use crate::media::TempUpload;
 use crate::store::{MediaRef, NewSession, NewUser, ProfileUpdate, StoreError};
 
 const AVATAR_FAILED: &str = "Error while uploading on avatar";
@@ -20,8 +21,8 @@ pub struct Registration {
     pub email: Option<String>,
     pub username: Option<String>,
     pub password: Option<String>,
-    pub avatar: Option<TempUpload>,
-    pub cover_image: Option<TempUpload>,
+    pub avatar: Option<Incoming>,
+    pub cover_image: Option<Incoming>,
 }
 
 pub struct Credentials {
@@ -33,8 +34,8 @@ pub struct Credentials {
 pub struct AccountUpdate {
     pub full_name: Option<String>,
     pub email: Option<String>,
-    pub avatar: Option<TempUpload>,
-    pub cover_image: Option<TempUpload>,
+    pub avatar: Option<Incoming>,
+    pub cover_image: Option<Incoming>,
 }
 
 /// A fresh pair of tokens for one refresh session.
@@ -78,10 +79,10 @@ impl Services {
             return Err(AppError::conflict(TAKEN));
         }
         let avatar = input.avatar.ok_or_else(|| AppError::bad_request("Avatar file is required"))?;
-        let avatar = self.store_media(avatar, AVATAR_FAILED).await?;
+        let avatar = self.store_image(avatar, AVATAR_FAILED, "register").await?;
         let cover_image = match input.cover_image {
             None => None,
-            Some(cover) => match self.store_media(cover, COVER_FAILED).await {
+            Some(cover) => match self.store_image(cover, COVER_FAILED, "register").await {
                 Ok(stored) => Some(stored),
                 Err(e) => {
                     self.discard([avatar]).await;
@@ -215,13 +216,14 @@ impl Services {
         }
         let mut update = ProfileUpdate { full_name: input.full_name, email, ..ProfileUpdate::default() };
         let mut stored = Vec::new();
+        let scope = scope_of(Some(caller.user.id));
         if let Some(avatar) = input.avatar {
-            let media = self.store_media(avatar, AVATAR_FAILED).await?;
+            let media = self.store_image(avatar, AVATAR_FAILED, &scope).await?;
             stored.push(media.clone());
             update.avatar = Some(media);
         }
         if let Some(cover) = input.cover_image {
-            match self.store_media(cover, COVER_FAILED).await {
+            match self.store_image(cover, COVER_FAILED, &scope).await {
                 Ok(media) => {
                     stored.push(media.clone());
                     update.cover_image = Some(media);
@@ -239,7 +241,7 @@ impl Services {
     pub async fn replace_image(
         &self,
         caller: &UserAccount,
-        file: Option<TempUpload>,
+        file: Option<Incoming>,
         cover: bool,
     ) -> Result<User, AppError> {
         let (missing, failed) = if cover {
@@ -248,7 +250,7 @@ impl Services {
             ("Avatar file is missing", AVATAR_FAILED)
         };
         let file = file.ok_or_else(|| AppError::bad_request(missing))?;
-        let media = self.store_media(file, failed).await?;
+        let media = self.store_image(file, failed, &scope_of(Some(caller.user.id))).await?;
         let update = if cover {
             ProfileUpdate { cover_image: Some(media.clone()), ..ProfileUpdate::default() }
         } else {

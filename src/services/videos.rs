@@ -3,7 +3,9 @@
 
 use std::net::IpAddr;
 
+use super::Incoming;
 use super::Services;
+use super::direct::scope_of;
 use super::validate::{max_chars, non_empty_if_present, require_all};
 use crate::domain::Id;
 use crate::domain::page::{Page, PageRequest};
@@ -11,8 +13,6 @@ use crate::domain::social::LikeTarget;
 use crate::domain::user::UserAccount;
 use crate::domain::video::{Video, VideoQuery, VideoRecord, VideoSort};
 use crate::error::AppError;
-use crate::media::TempUpload;
-use crate::media::probe::video_duration;
 use crate::store::{MediaRef, NewVideo, VideoUpdate};
 
 /// Raw `GET /videos` parameters, validated here.
@@ -29,14 +29,14 @@ pub struct FeedParams {
 pub struct NewVideoInput {
     pub title: Option<String>,
     pub description: Option<String>,
-    pub video_file: Option<TempUpload>,
-    pub thumbnail: Option<TempUpload>,
+    pub video_file: Option<Incoming>,
+    pub thumbnail: Option<Incoming>,
 }
 
 pub struct VideoChanges {
     pub title: Option<String>,
     pub description: Option<String>,
-    pub thumbnail: Option<TempUpload>,
+    pub thumbnail: Option<Incoming>,
 }
 
 const THUMBNAIL_FAILED: &str = "Error while uploading thumbnail";
@@ -99,16 +99,11 @@ impl Services {
         max_chars("description", input.description.as_deref(), self.config.limits.description_chars)?;
         let video_file = input.video_file.ok_or_else(|| AppError::bad_request("Video file is required"))?;
         let thumbnail = input.thumbnail.ok_or_else(|| AppError::bad_request("Thumbnail is required"))?;
-        let (path, format) = (video_file.path().to_path_buf(), video_file.format);
-        let measured = tokio::task::spawn_blocking(move || video_duration(&path, format)).await.unwrap_or(0.0);
-        let stored_video = self
-            .media
-            .put(video_file)
-            .await
-            .map_err(|e| AppError::upload_failed("Error while uploading video file", e))?;
-        let duration = stored_video.duration.unwrap_or(measured);
-        let video_ref = MediaRef { url: stored_video.url, key: stored_video.key };
-        let thumbnail_ref = match self.store_media(thumbnail, THUMBNAIL_FAILED).await {
+        let scope = scope_of(Some(caller.user.id));
+        let stored_video = self.store_media(video_file, "Error while uploading video file", &scope).await?;
+        let duration = stored_video.duration.unwrap_or(0.0);
+        let video_ref = stored_video.media;
+        let thumbnail_ref = match self.store_image(thumbnail, THUMBNAIL_FAILED, &scope).await {
             Ok(stored) => stored,
             Err(e) => {
                 self.discard([video_ref]).await;
@@ -163,7 +158,9 @@ impl Services {
         max_chars("title", changes.title.as_deref(), self.config.limits.title_chars)?;
         max_chars("description", changes.description.as_deref(), self.config.limits.description_chars)?;
         let thumbnail = match changes.thumbnail {
-            Some(file) => Some(self.store_media(file, THUMBNAIL_FAILED).await?),
+            Some(file) => {
+                Some(self.store_image(file, THUMBNAIL_FAILED, &scope_of(Some(record.video.owner_id()))).await?)
+            }
             None => None,
         };
         let stored: Vec<MediaRef> = thumbnail.iter().cloned().collect();

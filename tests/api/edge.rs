@@ -13,7 +13,7 @@ async fn healthcheck_reports_both_backends() {
     assert_eq!(
         data,
         &json!({"status": "OK", "store": {"backend": "sqlite", "reachable": true},
-        "media": {"backend": "local", "reachable": true}})
+        "media": {"backend": app.media_backend(), "reachable": true}})
     );
     assert_eq!(app.get("/healthcheck/", None).await.status, 200, "trailing slash is the same route");
 }

@@ -32,15 +32,15 @@ async fn store_failures_answer_500_without_internals_and_discard_new_media() {
         .await;
     assert_eq!(resp.err(500, "Something went wrong"), &json!([]));
     assert!(!resp.body.to_string().contains("disk on fire"));
-    assert!(app.media_files("videos").is_empty(), "the stored video file was deleted again");
-    assert_eq!(app.media_files("images").len(), 1, "only the avatar remains; the thumbnail was deleted");
+    assert!(app.stored("videos") == 0, "the stored video file was deleted again");
+    assert_eq!(app.stored("images"), 1, "only the avatar remains; the thumbnail was deleted");
     assert!(app.temp_files().is_empty());
 
     break_inserts(&app, "users").await;
     let form = TestApp::registration_form("ben");
     let resp = app.send(app.request(Method::POST, "/users/register").multipart(form)).await;
     resp.err(500, "Something went wrong");
-    assert_eq!(app.media_files("images").len(), 1, "the new avatar was deleted after the failed insert");
+    assert_eq!(app.stored("images"), 1, "the new avatar was deleted after the failed insert");
 }
 
 #[tokio::test]
@@ -67,7 +67,7 @@ async fn an_aborted_upload_leaves_no_temp_file() {
         leftovers = app.temp_files();
     }
     assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
-    assert!(app.media_files("videos").is_empty());
+    assert!(app.stored("videos") == 0);
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::json;
 
 use crate::fixtures;
-use crate::helpers::{Resp, ServerProcess, TestApp};
+use crate::helpers::{MediaBackend, Resp, ServerProcess, TestApp};
 
 #[tokio::test]
 async fn login_budget_answers_429_with_retry_after() {
@@ -40,7 +40,8 @@ async fn general_budget_is_per_client_address_behind_a_trusted_proxy() {
 
 #[tokio::test]
 async fn responses_carry_security_headers() {
-    let app = TestApp::spawn().await;
+    // Local media is served by the app itself; this checks that serving.
+    let app = TestApp::builder().media(MediaBackend::Local).spawn().await;
     let s = app.user("asha").await;
     let avatar = app.get("/users/current-user", Some(&s)).await.data()["avatar"].as_str().unwrap().to_owned();
     let json_resp = app.client.get(app.url("/videos")).send().await.unwrap();

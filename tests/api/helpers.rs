@@ -8,16 +8,37 @@ use reqwest::{Client, Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 use tempfile::TempDir;
 
+use super::fake_cloudinary::FakeCloudinary;
 use super::fixtures;
 
 pub struct TestApp {
     pub base: String,
     pub client: Client,
     pub data_dir: TempDir,
+    /// The fake Cloudinary when the app runs with the Cloudinary media backend.
+    pub cloudinary: Option<FakeCloudinary>,
+}
+
+/// Which media backend a test app uses. The suite runs on local media by default and on the
+/// Cloudinary backend (against the fake) with `TEST_MEDIA_BACKEND=cloudinary`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MediaBackend {
+    Local,
+    Cloudinary,
+}
+
+impl MediaBackend {
+    fn from_env() -> Self {
+        match std::env::var("TEST_MEDIA_BACKEND").as_deref() {
+            Ok("cloudinary") => MediaBackend::Cloudinary,
+            _ => MediaBackend::Local,
+        }
+    }
 }
 
 pub struct TestAppBuilder {
     vars: HashMap<String, String>,
+    media: MediaBackend,
 }
 
 impl TestAppBuilder {
@@ -26,7 +47,23 @@ impl TestAppBuilder {
         self
     }
 
+    /// Pins the media backend, for tests of one backend's own behaviour.
+    pub fn media(mut self, media: MediaBackend) -> Self {
+        self.media = media;
+        self
+    }
+
     pub async fn spawn(mut self) -> TestApp {
+        let cloudinary = match self.media {
+            MediaBackend::Local => None,
+            MediaBackend::Cloudinary => {
+                let fake = FakeCloudinary::start(1024).await;
+                self.vars.insert("CLOUDINARY_URL".into(), fake.url());
+                self.vars.insert("CLOUDINARY_API_BASE_URL".into(), fake.base.clone());
+                self.vars.entry("CLOUDINARY_CHUNK_SIZE".into()).or_insert_with(|| "65536".into());
+                Some(fake)
+            }
+        };
         let data_dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -42,7 +79,7 @@ impl TestAppBuilder {
         videotube::telemetry::init(config.log_format);
         let app = videotube::app::build(config).await.expect("app builds");
         tokio::spawn(videotube::app::serve(listener, app, std::future::pending()));
-        TestApp { base, client: Client::new(), data_dir }
+        TestApp { base, client: Client::new(), data_dir, cloudinary }
     }
 }
 
@@ -110,7 +147,7 @@ pub struct Session {
 
 impl TestApp {
     pub fn builder() -> TestAppBuilder {
-        TestAppBuilder { vars: HashMap::new() }
+        TestAppBuilder { vars: HashMap::new(), media: MediaBackend::from_env() }
     }
 
     pub async fn spawn() -> Self {
@@ -201,11 +238,42 @@ impl TestApp {
         self.data_dir.path().join("tmp")
     }
 
-    /// Files under DATA_DIR/media/<sub>.
-    pub fn media_files(&self, sub: &str) -> Vec<PathBuf> {
-        std::fs::read_dir(self.data_dir.path().join("media").join(sub))
-            .map(|dir| dir.map(|e| e.unwrap().path()).collect())
-            .unwrap_or_default()
+    /// How many stored media objects of a kind (`images` or `videos`) the media backend holds.
+    pub fn stored(&self, kind: &str) -> usize {
+        match &self.cloudinary {
+            Some(fake) => {
+                let resource_type = if kind == "images" { "image" } else { "video" };
+                fake.assets().iter().filter(|a| a.resource_type == resource_type).count()
+            }
+            None => std::fs::read_dir(self.data_dir.path().join("media").join(kind)).map_or(0, |dir| dir.count()),
+        }
+    }
+
+    /// The name the healthcheck reports for the media backend.
+    pub fn media_backend(&self) -> &'static str {
+        if self.cloudinary.is_some() { "cloudinary" } else { "local" }
+    }
+
+    /// How stored media URLs begin on this backend.
+    pub fn media_url_prefix(&self) -> String {
+        match &self.cloudinary {
+            Some(_) => "https://res.cloudinary.com/".to_owned(),
+            None => format!("{}/media/", self.base),
+        }
+    }
+
+    /// The duration a published video gets: measured from the container locally, reported by
+    /// Cloudinary (the fake says 12.5 s) on the Cloudinary backend.
+    pub fn expected_duration(&self, measured: f64) -> f64 {
+        if self.cloudinary.is_some() { 12.5 } else { measured }
+    }
+
+    /// Whether the media object behind a stored URL still exists.
+    pub async fn media_exists(&self, url: &str) -> bool {
+        match &self.cloudinary {
+            Some(fake) => fake.assets().iter().any(|a| a.secure_url == url),
+            None => reqwest::get(url).await.unwrap().status() == StatusCode::OK,
+        }
     }
 
     pub fn temp_files(&self) -> Vec<PathBuf> {

@@ -6,6 +6,7 @@ mod helpers;
 mod adversarial;
 mod edge;
 mod failures;
+mod fake_cloudinary;
 mod hardening;
 mod social;
 mod users;

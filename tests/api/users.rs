@@ -5,7 +5,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 use crate::fixtures;
-use crate::helpers::{Session, TestApp, assert_no_secrets};
+use crate::helpers::{MediaBackend, Session, TestApp, assert_no_secrets};
 
 async fn register_form(app: &TestApp, form: Form) -> crate::helpers::Resp {
     app.send(app.request(Method::POST, "/users/register").multipart(form)).await
@@ -30,7 +30,7 @@ async fn register_returns_the_user_without_secrets() {
     assert_eq!(user["watchHistory"], json!([]));
     assert_eq!(user["_id"].as_str().unwrap().len(), 24);
     assert!(user["createdAt"].as_str().unwrap().ends_with('Z'));
-    assert!(user["avatar"].as_str().unwrap().starts_with(&app.base));
+    assert!(user["avatar"].as_str().unwrap().starts_with(&app.media_url_prefix()));
     assert!(user["coverImage"].as_str().unwrap().ends_with(".jpg"));
     assert_no_secrets(user);
     let keys: Vec<&String> = user.as_object().unwrap().keys().collect();
@@ -66,7 +66,7 @@ async fn register_validation_errors_in_contract_order() {
 async fn duplicate_registration_is_409_and_stores_nothing() {
     let app = TestApp::spawn().await;
     app.register("asha").await;
-    let images_before = app.media_files("images").len();
+    let images_before = app.stored("images");
     let form = TestApp::registration_form("ASHA");
     register_form(&app, form).await.err(409, "User with email or username already exists");
     let same_email = TestApp::registration_form("other").text("email", "ignored");
@@ -80,7 +80,7 @@ async fn duplicate_registration_is_409_and_stores_nothing() {
         .text("password", "p")
         .part("avatar", Part::bytes(fixtures::png()).file_name("a.png"));
     register_form(&app, dup_email).await.err(409, "User with email or username already exists");
-    assert_eq!(app.media_files("images").len(), images_before + 1, "only the successful registration stored media");
+    assert_eq!(app.stored("images"), images_before + 1, "only the successful registration stored media");
     assert!(app.temp_files().is_empty());
 }
 
@@ -118,7 +118,7 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind() {
     register_form(&app, long_text).await.err(413, "bio exceeds the maximum size of 16 KB");
 
     assert!(app.temp_files().is_empty(), "temp dir must be empty: {:?}", app.temp_files());
-    assert!(app.media_files("images").is_empty(), "nothing stored");
+    assert!(app.stored("images") == 0, "nothing stored");
     app.login("a", "p").await.err(404, "User does not exist");
 }
 
@@ -337,7 +337,7 @@ async fn images_are_replaced_and_old_files_deleted() {
     let app = TestApp::spawn().await;
     let s = app.user("asha").await;
     let old_avatar = app.get("/users/current-user", Some(&s)).await.data()["avatar"].as_str().unwrap().to_owned();
-    assert_eq!(app.media_files("images").len(), 1);
+    assert_eq!(app.stored("images"), 1);
 
     let missing =
         app.request(Method::PATCH, "/users/avatar").bearer_auth(&s.access).multipart(Form::new().text("x", "y"));
@@ -349,8 +349,8 @@ async fn images_are_replaced_and_old_files_deleted() {
     let req = app.request(Method::PATCH, "/users/avatar").bearer_auth(&s.access).multipart(form);
     let user = app.send(req).await.ok(200, "Avatar image updated successfully").clone();
     assert_ne!(user["avatar"], old_avatar.as_str());
-    assert_eq!(reqwest::get(&old_avatar).await.unwrap().status(), 404, "old avatar deleted");
-    assert_eq!(app.media_files("images").len(), 1);
+    assert!(!app.media_exists(&old_avatar).await, "old avatar deleted");
+    assert_eq!(app.stored("images"), 1);
 
     let form = Form::new().part("coverImage", Part::bytes(fixtures::png()).file_name("c.png"));
     let req = app.request(Method::PATCH, "/users/cover-image").bearer_auth(&s.access).multipart(form);
@@ -364,13 +364,14 @@ async fn images_are_replaced_and_old_files_deleted() {
     let user = app.send(req).await.ok(200, "Account details updated successfully").clone();
     assert_eq!(user["fullName"], "Multi Part");
     assert!(user["coverImage"].as_str().unwrap().ends_with(".jpg"));
-    assert_eq!(app.media_files("images").len(), 2, "one avatar and one cover remain");
+    assert_eq!(app.stored("images"), 2, "one avatar and one cover remain");
     assert!(app.temp_files().is_empty());
 }
 
 #[tokio::test]
 async fn stored_media_is_served_with_ranges() {
-    let app = TestApp::spawn().await;
+    // Local media is served by the app itself; this checks that serving.
+    let app = TestApp::builder().media(MediaBackend::Local).spawn().await;
     let s = app.user("asha").await;
     let avatar = app.get("/users/current-user", Some(&s)).await.data()["avatar"].as_str().unwrap().to_owned();
     let full = reqwest::get(&avatar).await.unwrap();

@@ -3,5 +3,6 @@
 pub mod channels;
 pub mod health;
 pub mod social;
+pub mod uploads;
 pub mod users;
 pub mod videos;

@@ -23,14 +23,14 @@ pub async fn register(State(state): State<AppState>, body: LazyBody) -> Result<A
     let specs = [image(&state, "avatar"), image(&state, "coverImage")];
     let (fields, mut files) =
         body.upload(&specs, &state.temp_dir, state.services.config.limits.json_body_bytes).await?;
-    fields.require_strings(&["fullName", "email", "username", "password"])?;
+    fields.require_strings(&["fullName", "email", "username", "password", "avatarUpload", "coverImageUpload"])?;
     let input = Registration {
         full_name: fields.text("fullName"),
         email: fields.text("email"),
         username: fields.text("username"),
         password: fields.raw("password"),
-        avatar: files.take("avatar"),
-        cover_image: files.take("coverImage"),
+        avatar: files.incoming(&fields, "avatar"),
+        cover_image: files.incoming(&fields, "coverImage"),
     };
     let user = state.services.register(input).await?;
     Ok(ApiResponse::created("User registered Successfully", user))
@@ -121,12 +121,12 @@ pub async fn update_account(
     let specs = [image(&state, "avatar"), image(&state, "coverImage")];
     let (fields, mut files) =
         body.upload(&specs, &state.temp_dir, state.services.config.limits.json_body_bytes).await?;
-    fields.require_strings(&["fullName", "email"])?;
+    fields.require_strings(&["fullName", "email", "avatarUpload", "coverImageUpload"])?;
     let input = AccountUpdate {
         full_name: fields.text("fullName"),
         email: fields.text("email"),
-        avatar: files.take("avatar"),
-        cover_image: files.take("coverImage"),
+        avatar: files.incoming(&fields, "avatar"),
+        cover_image: files.incoming(&fields, "coverImage"),
     };
     let user = state.services.update_account(&caller.0, input).await?;
     Ok(ApiResponse::ok("Account details updated successfully", user))
@@ -137,9 +137,10 @@ pub async fn update_avatar(
     caller: AuthUser,
     body: LazyBody,
 ) -> Result<ApiResponse<User>, AppError> {
-    let (_, mut files) =
+    let (fields, mut files) =
         body.upload(&[image(&state, "avatar")], &state.temp_dir, state.services.config.limits.json_body_bytes).await?;
-    let user = state.services.replace_image(&caller.0, files.take("avatar"), false).await?;
+    fields.require_strings(&["avatarUpload"])?;
+    let user = state.services.replace_image(&caller.0, files.incoming(&fields, "avatar"), false).await?;
     Ok(ApiResponse::ok("Avatar image updated successfully", user))
 }
 
@@ -149,8 +150,10 @@ pub async fn update_cover_image(
     body: LazyBody,
 ) -> Result<ApiResponse<User>, AppError> {
     let specs = [image(&state, "coverImage")];
-    let (_, mut files) = body.upload(&specs, &state.temp_dir, state.services.config.limits.json_body_bytes).await?;
-    let user = state.services.replace_image(&caller.0, files.take("coverImage"), true).await?;
+    let (fields, mut files) =
+        body.upload(&specs, &state.temp_dir, state.services.config.limits.json_body_bytes).await?;
+    fields.require_strings(&["coverImageUpload"])?;
+    let user = state.services.replace_image(&caller.0, files.incoming(&fields, "coverImage"), true).await?;
     Ok(ApiResponse::ok("Cover image updated successfully", user))
 }
 

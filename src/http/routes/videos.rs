@@ -44,12 +44,12 @@ pub async fn publish(
     let specs =
         [FileSpec { name: "videoFile", kind: MediaKind::Video, max_bytes: limits.video_bytes }, thumbnail_spec(&state)];
     let (fields, mut files) = body.upload(&specs, &state.temp_dir, limits.json_body_bytes).await?;
-    fields.require_strings(&["title", "description"])?;
+    fields.require_strings(&["title", "description", "videoFileUpload", "thumbnailUpload"])?;
     let input = NewVideoInput {
         title: fields.text("title"),
         description: fields.text("description"),
-        video_file: files.take("videoFile"),
-        thumbnail: files.take("thumbnail"),
+        video_file: files.incoming(&fields, "videoFile"),
+        thumbnail: files.incoming(&fields, "thumbnail"),
     };
     let video = state.services.publish_video(&caller.0, input).await?;
     Ok(ApiResponse::created("Video uploaded successfully", video))
@@ -75,11 +75,11 @@ pub async fn update(
     let record = state.services.owned_video(params.id(0, "videoId")?, &caller.0).await?;
     let (fields, mut files) =
         body.upload(&[thumbnail_spec(&state)], &state.temp_dir, state.services.config.limits.json_body_bytes).await?;
-    fields.require_strings(&["title", "description"])?;
+    fields.require_strings(&["title", "description", "thumbnailUpload"])?;
     let changes = VideoChanges {
         title: fields.text("title"),
         description: fields.text("description"),
-        thumbnail: files.take("thumbnail"),
+        thumbnail: files.incoming(&fields, "thumbnail"),
     };
     let video = state.services.update_video(record, changes).await?;
     Ok(ApiResponse::ok("Video updated successfully", video))

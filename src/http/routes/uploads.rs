@@ -1,0 +1,23 @@
+//! Direct-upload signing (an extension to the contract): `POST /api/v1/uploads/signature`.
+
+use axum::extract::State;
+
+use crate::error::AppError;
+use crate::http::AppState;
+use crate::http::envelope::ApiResponse;
+use crate::http::extract::MaybeAuthUser;
+use crate::http::input::LazyBody;
+use crate::media::cloudinary::DirectUploadParams;
+
+/// Signed parameters for uploading `field` straight to Cloudinary. Anonymous callers may sign only
+/// registration images (`avatar`, `coverImage`).
+pub async fn sign(
+    State(state): State<AppState>,
+    caller: MaybeAuthUser,
+    body: LazyBody,
+) -> Result<ApiResponse<DirectUploadParams>, AppError> {
+    let fields = body.fields(state.services.config.limits.json_body_bytes).await?;
+    fields.require_strings(&["field"])?;
+    let params = state.services.sign_direct_upload(fields.text("field").as_deref(), caller.id())?;
+    Ok(ApiResponse::ok("Upload signature created successfully", params))
+}

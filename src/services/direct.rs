@@ -1,0 +1,112 @@
+//! Direct browser uploads to Cloudinary: signing upload parameters for one scoped folder, and
+//! verifying the upload result a client hands back before it is recorded.
+
+use axum::http::StatusCode;
+
+use super::{Services, Stored};
+use crate::error::AppError;
+use crate::media::cloudinary::client::UploadResult;
+use crate::media::cloudinary::{CloudinaryMedia, DirectUploadParams, resource_type};
+use crate::media::{MediaKind, UploadError};
+use crate::store::MediaRef;
+
+/// Fields that can be uploaded directly, their kind, and whether registration (anonymous) may use them.
+const DIRECT_FIELDS: [(&str, MediaKind, bool); 4] = [
+    ("avatar", MediaKind::Image, true),
+    ("coverImage", MediaKind::Image, true),
+    ("thumbnail", MediaKind::Image, false),
+    ("videoFile", MediaKind::Video, false),
+];
+
+const IMAGE_FORMATS: [&str; 5] = ["jpg", "jpeg", "png", "webp", "gif"];
+const VIDEO_FORMATS: [&str; 4] = ["mp4", "webm", "mov", "mkv"];
+
+/// The folder scope of a caller: their user id, or `register` for anonymous registration uploads.
+pub fn scope_of(user: Option<crate::domain::Id>) -> String {
+    user.map_or_else(|| "register".to_owned(), |id| id.to_hex())
+}
+
+impl Services {
+    fn direct_backend(&self) -> Result<&CloudinaryMedia, AppError> {
+        self.cloudinary.as_deref().ok_or_else(|| {
+            AppError::bad_request("Direct uploads need the Cloudinary media backend, which is not configured")
+        })
+    }
+
+    /// Signed parameters for uploading one field straight to Cloudinary.
+    pub fn sign_direct_upload(
+        &self,
+        field: Option<&str>,
+        user: Option<crate::domain::Id>,
+    ) -> Result<DirectUploadParams, AppError> {
+        let backend = self.direct_backend()?;
+        let (name, kind, anonymous_ok) =
+            DIRECT_FIELDS.iter().find(|(name, ..)| Some(*name) == field).copied().ok_or_else(|| {
+                AppError::field(
+                    StatusCode::BAD_REQUEST,
+                    "field",
+                    "field must be one of avatar, coverImage, thumbnail or videoFile",
+                )
+            })?;
+        if user.is_none() && !anonymous_ok {
+            return Err(AppError::unauthorized("Unauthorized request"));
+        }
+        Ok(backend.sign_direct_upload(CloudinaryMedia::direct_folder(&scope_of(user), name), kind))
+    }
+
+    /// Checks a direct upload result: Cloudinary's signature, the caller's folder, the resource type
+    /// and the size and format limits. A genuine result that fails the checks is destroyed.
+    pub(super) async fn accept_direct_upload(
+        &self,
+        field: &'static str,
+        raw: &str,
+        scope: &str,
+    ) -> Result<Stored, AppError> {
+        let backend = self.direct_backend()?;
+        let invalid = || {
+            AppError::field(
+                StatusCode::BAD_REQUEST,
+                &format!("{field}Upload"),
+                format!("{field}Upload is not a valid upload result"),
+            )
+        };
+        let result: UploadResult = serde_json::from_str(raw).map_err(|_| invalid())?;
+        if !backend.result_is_authentic(&result) {
+            return Err(invalid());
+        }
+        let kind = DIRECT_FIELDS.iter().find(|(name, ..)| *name == field).map_or(MediaKind::Image, |f| f.1);
+        let folder = format!("{}/", CloudinaryMedia::direct_folder(scope, field));
+        let rejection = if !result.public_id.starts_with(&folder) || result.resource_type != resource_type(kind) {
+            Some(invalid())
+        } else {
+            self.direct_limits(field, kind, &result).err()
+        };
+        if let Some(error) = rejection {
+            backend.destroy_result(&result).await;
+            return Err(error);
+        }
+        Ok(Stored {
+            media: MediaRef {
+                url: result.secure_url.clone(),
+                key: CloudinaryMedia::key(&result.resource_type, &result.public_id),
+            },
+            duration: result.duration,
+        })
+    }
+
+    fn direct_limits(&self, field: &str, kind: MediaKind, result: &UploadResult) -> Result<(), AppError> {
+        let (limit, formats): (u64, &[&str]) = match kind {
+            MediaKind::Image => (self.config.limits.image_bytes, &IMAGE_FORMATS),
+            MediaKind::Video => (self.config.limits.video_bytes, &VIDEO_FORMATS),
+        };
+        if result.bytes.is_none_or(|b| b > limit) {
+            let e = UploadError::TooLarge { field: field.to_owned(), limit };
+            return Err(AppError::field(StatusCode::PAYLOAD_TOO_LARGE, field, e.to_string()));
+        }
+        if !result.format.as_deref().is_some_and(|f| formats.contains(&f)) {
+            let e = UploadError::WrongType { field: field.to_owned(), kind };
+            return Err(AppError::field(StatusCode::UNSUPPORTED_MEDIA_TYPE, field, e.to_string()));
+        }
+        Ok(())
+    }
+}
