@@ -120,7 +120,8 @@ impl FakeCloudinary {
         self.inner.lock().unwrap().assets.clone()
     }
 
-    /// The next `times` requests for `action` (`upload` or `destroy`) answer `status`.
+    /// The next `times` requests for `action` (`upload`, `destroy`, or with a resource type such as
+    /// `image/upload`) answer `status`.
     pub fn fail_next(&self, action: &str, status: u16, times: usize) {
         let mut inner = self.inner.lock().unwrap();
         for _ in 0..times {
@@ -200,7 +201,8 @@ fn respond(
         return error(StatusCode::NOT_FOUND, format!("Unknown path /{cloud}/{resource_type}/{action}"));
     }
     let mut inner = shared.inner.lock().unwrap();
-    if inner.failures.front().is_some_and(|(a, _)| a == action) {
+    let target = format!("{resource_type}/{action}");
+    if inner.failures.front().is_some_and(|(a, _)| a == action || *a == target) {
         let (_, status) = inner.failures.pop_front().unwrap();
         return error(StatusCode::from_u16(status).unwrap(), "Injected failure".into());
     }

@@ -4,6 +4,7 @@ mod fixtures;
 mod helpers;
 
 mod adversarial;
+mod cloudinary;
 mod edge;
 mod failures;
 mod fake_cloudinary;

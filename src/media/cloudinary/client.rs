@@ -28,7 +28,7 @@ impl CloudinaryError {
     fn is_transient(&self) -> bool {
         match self {
             CloudinaryError::Api { status, .. } => *status == 420 || *status == 429 || *status >= 500,
-            CloudinaryError::Transport(_) => true,
+            CloudinaryError::Transport(e) => !e.is_decode(),
             CloudinaryError::Io(_) => false,
         }
     }
@@ -110,26 +110,23 @@ impl CloudinaryClient {
             file.seek(std::io::SeekFrom::Start(offset)).await?;
             file.read_exact(&mut part).await?;
             let range = format!("bytes {offset}-{}/{size}", end - 1);
-            let result = self.send_with_retry(&url, &params, part, Some((&upload_id, &range))).await;
+            let chunk = Some((upload_id.as_str(), range.as_str()));
             if end == size {
-                return result;
+                return self.send_with_retry(&url, &params, part, chunk).await;
             }
-            result.map(drop).or_else(|e| match e {
-                // Intermediate answers only promise a public_id; a body we cannot parse is fine.
-                CloudinaryError::Transport(t) if t.is_decode() => Ok(()),
-                other => Err(other),
-            })?;
+            // Intermediate answers only promise a public_id, so any JSON will do.
+            self.send_with_retry::<serde_json::Value>(&url, &params, part, chunk).await?;
             offset = end;
         }
     }
 
-    async fn send_with_retry(
+    async fn send_with_retry<T: serde::de::DeserializeOwned>(
         &self,
         url: &str,
         params: &[(&'static str, String)],
         bytes: Vec<u8>,
         chunk: Option<(&str, &str)>,
-    ) -> Result<UploadResult, CloudinaryError> {
+    ) -> Result<T, CloudinaryError> {
         let mut attempt = 1;
         loop {
             let mut form = Form::new();
