@@ -5,6 +5,11 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use videotube::config::Config;
+
+/// mimalloc: the request path allocates many small strings; glibc malloc showed up at ~15% in
+/// profiles of the feed (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use videotube::{app, telemetry};
 
 #[tokio::main]

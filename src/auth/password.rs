@@ -1,33 +1,70 @@
-//! bcrypt hashing off the async workers, with concurrency bounded so logins cannot starve other requests.
+//! bcrypt hashing on a small pool of low-priority threads, so logins never starve request handling:
+//! the pool leaves one core free, and the scheduler prefers the request threads when cores are busy.
 
-use std::sync::Arc;
+use std::sync::mpsc::{Sender, channel};
+use std::sync::{Arc, Mutex};
 
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
+
+type Job = Box<dyn FnOnce() + Send>;
 
 #[derive(Clone)]
 pub struct PasswordHasher {
     cost: u32,
-    permits: Arc<Semaphore>,
+    jobs: Arc<Mutex<Sender<Job>>>,
 }
 
 impl PasswordHasher {
     pub fn new(cost: u32) -> Self {
-        // One hash per core at most: bcrypt is pure CPU, more in parallel only adds latency elsewhere.
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        PasswordHasher { cost, permits: Arc::new(Semaphore::new(cores)) }
+        let (jobs, queue) = channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..cores.saturating_sub(1).max(1) {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new().name(format!("bcrypt-{i}")).spawn(move || {
+                if let Err(e) = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min) {
+                    tracing::debug!(error = ?e, "could not lower the hashing thread's priority");
+                }
+                loop {
+                    let job = match queue.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password hashing thread");
+            }
+        }
+        PasswordHasher { cost, jobs: Arc::new(Mutex::new(jobs)) }
+    }
+
+    /// Queues a job; synchronous so no lock guard lives across an await.
+    fn submit(&self, job: Job) -> anyhow::Result<()> {
+        let jobs = self.jobs.lock().map_err(|_| anyhow::anyhow!("hashing pool poisoned"))?;
+        jobs.send(job).map_err(|_| anyhow::anyhow!("hashing pool stopped"))
+    }
+
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+        let (done, result) = oneshot::channel();
+        self.submit(Box::new(move || {
+            let _ = done.send(work());
+        }))?;
+        Ok(result.await?)
     }
 
     pub async fn hash(&self, password: String) -> anyhow::Result<String> {
         let cost = self.cost;
-        let _permit = self.permits.acquire().await?;
-        Ok(tokio::task::spawn_blocking(move || bcrypt::hash(password, cost)).await??)
+        Ok(self.run(move || bcrypt::hash(password, cost)).await??)
     }
 
     /// True when the password matches; `$2a$`, `$2b$` and `$2y$` hashes are accepted.
     pub async fn verify(&self, password: String, hash: String) -> anyhow::Result<bool> {
-        let _permit = self.permits.acquire().await?;
-        let verdict = tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash)).await?;
-        Ok(verdict.unwrap_or(false))
+        Ok(self.run(move || bcrypt::verify(password, &hash)).await?.unwrap_or(false))
     }
 }
 

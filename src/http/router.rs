@@ -69,7 +69,9 @@ pub fn build(state: AppState, media_root: Option<PathBuf>) -> Router {
     let mut routes =
         Router::new().nest("/api/v1", api_routes()).fallback(not_found).method_not_allowed_fallback(not_found);
     if let Some(root) = media_root {
-        routes = routes.nest_service("/media", ServeDir::new(root).append_index_html_on_directories(false));
+        // 1 MiB reads instead of the default 64 KiB: fewer syscalls and frames per streamed video.
+        let media = ServeDir::new(root).append_index_html_on_directories(false).with_buf_chunk_size(1 << 20);
+        routes = routes.nest_service("/media", media);
     }
     let routes = routes
         .with_state(state)

@@ -99,7 +99,7 @@ async fn killing_the_server_mid_upload_loses_nothing_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let vars = [("BCRYPT_COST", "4"), ("RATE_LIMIT_ENABLED", "false"), ("MEDIA_ORPHAN_GRACE_SECS", "0")];
     let mut server = ServerProcess::start(dir.path(), &vars).await.expect("server starts");
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http_client();
     let api = |base: &str, path: &str| format!("{base}/api/v1{path}");
     let register = client.post(api(&server.base, "/users/register")).multipart(TestApp::registration_form("asha"));
     assert_eq!(register.send().await.unwrap().status(), 201);

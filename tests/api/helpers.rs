@@ -79,8 +79,15 @@ impl TestAppBuilder {
         videotube::telemetry::init(config.log_format);
         let app = videotube::app::build(config).await.expect("app builds");
         tokio::spawn(videotube::app::serve(listener, app, std::future::pending()));
-        TestApp { base, client: Client::new(), data_dir, cloudinary }
+        TestApp { base, client: http_client(), data_dir, cloudinary }
     }
+}
+
+/// An HTTP client for tests. reqwest is built without a bundled TLS provider (the server installs
+/// ring at startup), so tests install the same one before their first client.
+pub fn http_client() -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::new()
 }
 
 /// A response with its JSON body parsed.
@@ -272,7 +279,7 @@ impl TestApp {
     pub async fn media_exists(&self, url: &str) -> bool {
         match &self.cloudinary {
             Some(fake) => fake.assets().iter().any(|a| a.secure_url == url),
-            None => reqwest::get(url).await.unwrap().status() == StatusCode::OK,
+            None => self.client.get(url).send().await.unwrap().status() == StatusCode::OK,
         }
     }
 
@@ -320,7 +327,7 @@ impl ServerProcess {
             .unwrap();
         let server = ServerProcess { child, base: format!("http://127.0.0.1:{port}") };
         for _ in 0..200 {
-            if let Ok(resp) = reqwest::get(format!("{}/api/v1/healthcheck", server.base)).await {
+            if let Ok(resp) = http_client().get(format!("{}/api/v1/healthcheck", server.base)).send().await {
                 return (resp.status() == 200).then_some(server);
             }
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;

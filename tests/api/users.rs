@@ -374,7 +374,7 @@ async fn stored_media_is_served_with_ranges() {
     let app = TestApp::builder().media(MediaBackend::Local).spawn().await;
     let s = app.user("asha").await;
     let avatar = app.get("/users/current-user", Some(&s)).await.data()["avatar"].as_str().unwrap().to_owned();
-    let full = reqwest::get(&avatar).await.unwrap();
+    let full = app.client.get(&avatar).send().await.unwrap();
     assert_eq!(full.status(), 200);
     assert_eq!(full.headers()["content-type"], "image/png");
     assert_eq!(full.bytes().await.unwrap().to_vec(), fixtures::png());

@@ -280,6 +280,8 @@ async fn delete_removes_the_video_its_media_and_history() {
     assert_eq!(app.call(Method::DELETE, &path, &asha).await.ok(200, "Video deleted successfully"), &json!({}));
     app.get(&path, Some(&asha)).await.err(404, "Video not found");
     app.call(Method::DELETE, &path, &asha).await.err(404, "Video not found");
+    assert_eq!(app.get("/videos", None).await.data()["totalDocs"], 0, "feed totals follow deletes");
+    assert_eq!(app.get(&format!("/videos?userId={}", asha.id), Some(&asha)).await.data()["totalDocs"], 0);
     assert_eq!(app.get("/users/current-user", Some(&ben)).await.data()["watchHistory"], json!([]));
     assert!(app.stored("videos") == 0);
     assert_eq!(app.stored("images"), 2, "only the two avatars remain");
@@ -296,7 +298,7 @@ async fn video_files_stream_with_range_support() {
     let video = app.publish(&s, "Tide").await;
     let url = video["videoFile"].as_str().unwrap();
     let bytes = fixtures::mp4(25);
-    let full = reqwest::get(url).await.unwrap();
+    let full = app.client.get(url).send().await.unwrap();
     assert_eq!(full.headers()["content-type"], "video/mp4");
     assert_eq!(full.headers()["accept-ranges"], "bytes");
     assert_eq!(full.bytes().await.unwrap().len(), bytes.len());
@@ -335,7 +337,7 @@ async fn a_large_upload_streams_to_disk_with_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
     let vars = [("BCRYPT_COST", "4"), ("RATE_LIMIT_ENABLED", "false"), ("RUST_LOG", "warn")];
     let server = ServerProcess::start(dir.path(), &vars).await.expect("server starts");
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http_client();
     let api = format!("{}/api/v1", server.base);
     let form = TestApp::registration_form("big");
     assert_eq!(client.post(format!("{api}/users/register")).multipart(form).send().await.unwrap().status(), 201);

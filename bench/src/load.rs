@@ -1,0 +1,129 @@
+//! The load generator (one HTTP/1.1 keep-alive connection per worker) and the raw baselines.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+pub struct LoadStats {
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+fn stats(mut latencies: Vec<Duration>, elapsed: Duration) -> LoadStats {
+    latencies.sort();
+    let pick = |q: f64| {
+        let i = ((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1));
+        latencies.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    LoadStats { rps: latencies.len() as f64 / elapsed.as_secs_f64(), p50_ms: pick(0.5), p99_ms: pick(0.99) }
+}
+
+/// `connections` workers sending GETs back to back for `duration`.
+pub async fn load(url: &str, connections: usize, duration: Duration) -> LoadStats {
+    let started = Instant::now();
+    let stop = started + duration;
+    let workers: Vec<_> = (0..connections)
+        .map(|_| {
+            let url = url.to_owned();
+            tokio::spawn(async move {
+                let client = reqwest::Client::builder().http1_only().pool_max_idle_per_host(1).build().unwrap();
+                let mut latencies = Vec::new();
+                while Instant::now() < stop {
+                    let t = Instant::now();
+                    if let Ok(resp) = client.get(&url).send().await
+                        && resp.bytes().await.is_ok()
+                    {
+                        latencies.push(t.elapsed());
+                    }
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap_or_default());
+    }
+    stats(all, started.elapsed())
+}
+
+/// `count` GETs one after another on one connection (latency without queueing).
+pub async fn sequential(url: &str, count: usize) -> LoadStats {
+    let client = reqwest::Client::new();
+    let _ = client.get(url).send().await;
+    let started = Instant::now();
+    let mut latencies = Vec::with_capacity(count);
+    for _ in 0..count {
+        let t = Instant::now();
+        if let Ok(resp) = client.get(url).send().await
+            && resp.bytes().await.is_ok()
+        {
+            latencies.push(t.elapsed());
+        }
+    }
+    stats(latencies, started.elapsed())
+}
+
+const CHUNK: usize = 1 << 20;
+
+/// Baseline: `size` bytes over a loopback TCP connection into a file, then fsync; bytes/s.
+pub async fn raw_tcp_to_file(size: u64, path: &Path) -> anyhow::Result<f64> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let path = path.to_owned();
+    let receiver = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await?;
+        let mut file = tokio::fs::File::create(&path).await?;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = socket.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            file.write_all(&buf[..n]).await?;
+        }
+        file.sync_data().await?;
+        anyhow::Ok(())
+    });
+    let started = Instant::now();
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let chunk = vec![7u8; CHUNK];
+    let mut sent = 0u64;
+    while sent < size {
+        let n = (size - sent).min(CHUNK as u64) as usize;
+        stream.write_all(&chunk[..n]).await?;
+        sent += n as u64;
+    }
+    stream.shutdown().await?;
+    receiver.await??;
+    Ok(size as f64 / started.elapsed().as_secs_f64())
+}
+
+/// POST /videos with a streamed MP4-signed body of `size` bytes; returns the status.
+pub async fn multipart_upload(url: &str, token: &str, size: u64) -> anyhow::Result<u16> {
+    let mut first = vec![0u8; CHUNK];
+    first[4..8].copy_from_slice(b"ftyp");
+    first[8..12].copy_from_slice(b"isom");
+    let first = bytes::Bytes::from(first);
+    let filler = bytes::Bytes::from(vec![7u8; CHUNK]);
+    let mut remaining = size - CHUNK as u64;
+    let rest = std::iter::from_fn(move || {
+        (remaining > 0).then(|| {
+            let n = remaining.min(CHUNK as u64) as usize;
+            remaining -= n as u64;
+            filler.slice(..n)
+        })
+    });
+    let chunks = std::iter::once(first).chain(rest).map(Ok::<_, std::io::Error>);
+    let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
+    let jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0, 0, 0];
+    let form = reqwest::multipart::Form::new()
+        .text("title", "Bench upload")
+        .text("description", "A large upload")
+        .part("videoFile", reqwest::multipart::Part::stream_with_length(body, size).file_name("big.mp4"))
+        .part("thumbnail", reqwest::multipart::Part::bytes(jpeg).file_name("t.jpg"));
+    let resp = reqwest::Client::new().post(url).bearer_auth(token).multipart(form).send().await?;
+    Ok(resp.status().as_u16())
+}

@@ -1,0 +1,128 @@
+//! Starting the release server binaries and seeding their SQLite store directly.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::Context;
+
+/// Builds the release binaries the bench starts.
+pub fn cargo_build() -> anyhow::Result<()> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "--bin", "videotube", "--bin", "hello"])
+        .args(["--package", "videotube", "--package", "videotube-bench"])
+        .status()?;
+    anyhow::ensure!(status.success(), "cargo build --release failed");
+    Ok(())
+}
+
+/// Absolute, because servers are started in their own working directories.
+pub fn target_bin(name: &str) -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let path = PathBuf::from(target).join("release").join(name);
+    std::env::current_dir().map(|cwd| cwd.join(&path)).unwrap_or(path)
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(8002)
+}
+
+pub struct Server {
+    child: Child,
+    base: String,
+    data_dir: PathBuf,
+}
+
+impl Server {
+    /// Starts `videotube` in `dir` (DATA_DIR = dir/data) and waits for its healthcheck.
+    pub async fn start(dir: &Path, vars: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let port = free_port();
+        let child = Command::new(target_bin("videotube"))
+            .env_clear()
+            .envs(vars.iter().copied())
+            .env("PORT", port.to_string())
+            .env("HOST", "127.0.0.1")
+            .env("RUST_LOG", "warn")
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting target/release/videotube")?;
+        let server = Server { child, base: format!("http://127.0.0.1:{port}"), data_dir: dir.join("data") };
+        let client = reqwest::Client::new();
+        for _ in 0..2000 {
+            if let Ok(resp) = client.get(server.url("/api/v1/healthcheck")).send().await
+                && resp.status() == 200
+            {
+                return Ok(server);
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        anyhow::bail!("videotube did not answer its healthcheck")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A `/proc/<pid>/status` figure in KiB.
+    pub fn memory_kib(&self, field: &str) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let line = status.lines().find(|l| l.starts_with(field)).context("no such field")?;
+        Ok(line.split_whitespace().nth(1).context("no value")?.parse()?)
+    }
+
+    /// Registers and logs in a user through the API; returns the access token.
+    pub async fn register(&self, username: &str) -> anyhow::Result<String> {
+        let png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0];
+        let form = reqwest::multipart::Form::new()
+            .text("fullName", "Bench User")
+            .text("email", format!("{username}@bench.test"))
+            .text("username", username.to_owned())
+            .text("password", "bench-password")
+            .part("avatar", reqwest::multipart::Part::bytes(png).file_name("a.png"));
+        let client = reqwest::Client::new();
+        let status = client.post(self.url("/api/v1/users/register")).multipart(form).send().await?.status();
+        anyhow::ensure!(status == 201, "register answered {status}");
+        let body = serde_json::json!({"username": username, "password": "bench-password"});
+        let login: serde_json::Value =
+            client.post(self.url("/api/v1/users/login")).json(&body).send().await?.json().await?;
+        Ok(login["data"]["accessToken"].as_str().context("no token")?.to_owned())
+    }
+
+    /// Inserts ten owners and `count` published videos spread over them; returns the first owner's id.
+    pub async fn seed(&self, count: u64) -> anyhow::Result<String> {
+        let url = format!("sqlite://{}", self.data_dir.join("videotube.db").display());
+        let pool = sqlx::SqlitePool::connect(&url).await?;
+        sqlx::query(
+            "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < 9) \
+             INSERT INTO users (id, username, email, full_name, avatar, avatar_key, password_hash, created_at, updated_at) \
+             SELECT printf('%024x', n + 1), 'owner' || n, 'owner' || n || '@bench.test', 'Owner ' || n, \
+                    'http://bench/a.png', 'local:images/none.png', 'x', 1700000000000, 1700000000000 FROM seq",
+        )
+        .execute(&pool)
+        .await?;
+        sqlx::query(
+            "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1 - 1) \
+             INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, \
+                                 duration, views, is_published, created_at, updated_at) \
+             SELECT printf('%024x', n + 4096), printf('%024x', n % 10 + 1), 'http://bench/v.mp4', \
+                    'local:videos/none.mp4', 'http://bench/t.jpg', 'local:images/none.jpg', 'Video number ' || n, \
+                    'A benchmark video, number ' || n, (n % 600) + 0.5, (n * 7919) % 100000, 1, \
+                    1700000000000 + n, 1700000000000 + n FROM seq",
+        )
+        .bind(count as i64)
+        .execute(&pool)
+        .await?;
+        sqlx::query("ANALYZE").execute(&pool).await?;
+        pool.close().await;
+        Ok(format!("{:024x}", 1))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
