@@ -60,6 +60,22 @@ impl Serialize for Id {
     }
 }
 
+impl utoipa::PartialSchema for Id {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^[0-9a-f]{24}$"))
+            .examples(["6650a1b2c3d4e5f601234567"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Id {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ObjectId".into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

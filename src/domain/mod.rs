@@ -11,27 +11,73 @@ pub use id::Id;
 pub use page::{Page, PageRequest};
 pub use time::Timestamp;
 
+use std::marker::PhantomData;
+
 use serde::ser::{Serialize, SerializeMap, Serializer};
+use utoipa::openapi::schema::{ObjectBuilder, Ref, Schema};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
+
+/// The two keys a `Twin` is written under.
+pub trait TwinKeys {
+    const FIRST: &'static str;
+    const SECOND: &'static str;
+}
+
+macro_rules! twin_keys {
+    ($name:ident, $first:literal, $second:literal) => {
+        #[derive(Clone, Copy, Debug)]
+        pub struct $name;
+        impl TwinKeys for $name {
+            const FIRST: &'static str = $first;
+            const SECOND: &'static str = $second;
+        }
+    };
+}
+
+twin_keys!(OwnerKeys, "owner", "ownerDetails");
+twin_keys!(LikedVideoKeys, "video", "likedVideo");
+twin_keys!(ChannelKeys, "channel", "subscribedChannel");
+twin_keys!(LoginUserKeys, "user", "loggedInUser");
 
 /// One value emitted under two keys, for the additive aliases of contract §5 rule 29
 /// (`owner`/`ownerDetails`, `video`/`likedVideo`, ...). Used with `#[serde(flatten)]`.
 #[derive(Clone, Debug)]
-pub struct Twin<T> {
-    keys: (&'static str, &'static str),
+pub struct Twin<T, K> {
     pub value: T,
+    keys: PhantomData<K>,
 }
 
-impl<T> Twin<T> {
-    pub fn new(keys: (&'static str, &'static str), value: T) -> Self {
-        Twin { keys, value }
+impl<T, K: TwinKeys> Twin<T, K> {
+    pub fn new(value: T) -> Self {
+        Twin { value, keys: PhantomData }
     }
 }
 
-impl<T: Serialize> Serialize for Twin<T> {
+impl<T: Serialize, K: TwinKeys> Serialize for Twin<T, K> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(2))?;
-        map.serialize_entry(self.keys.0, &self.value)?;
-        map.serialize_entry(self.keys.1, &self.value)?;
+        map.serialize_entry(K::FIRST, &self.value)?;
+        map.serialize_entry(K::SECOND, &self.value)?;
         map.end()
+    }
+}
+
+impl<T: ToSchema, K: TwinKeys> PartialSchema for Twin<T, K> {
+    fn schema() -> RefOr<Schema> {
+        let reference = || Ref::from_schema_name(T::name());
+        ObjectBuilder::new()
+            .property(K::FIRST, reference())
+            .property(K::SECOND, reference())
+            .required(K::FIRST)
+            .required(K::SECOND)
+            .into()
+    }
+}
+
+impl<T: ToSchema, K: TwinKeys> ToSchema for Twin<T, K> {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((T::name().into(), T::schema()));
+        T::schemas(schemas);
     }
 }

@@ -45,7 +45,7 @@ impl PageRequest {
 }
 
 /// The pagination object of contract §1.6 (keys in contract order).
-#[derive(Serialize, Debug)]
+#[derive(Serialize, utoipa::ToSchema, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     pub docs: Vec<T>,

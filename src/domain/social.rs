@@ -4,9 +4,9 @@ use serde::Serialize;
 
 use super::user::OwnerSummary;
 use super::video::Video;
-use super::{Id, Timestamp, Twin};
+use super::{ChannelKeys, Id, LikedVideoKeys, OwnerKeys, Timestamp, Twin};
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, utoipa::ToSchema, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct Comment {
     #[serde(rename = "_id")]
@@ -14,21 +14,21 @@ pub struct Comment {
     pub content: String,
     pub video: Id,
     #[serde(flatten)]
-    pub owner: Twin<OwnerSummary>,
+    pub owner: Twin<OwnerSummary, OwnerKeys>,
     pub likes_count: i64,
     pub is_liked: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, utoipa::ToSchema, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct Tweet {
     #[serde(rename = "_id")]
     pub id: Id,
     pub content: String,
     #[serde(flatten)]
-    pub owner: Twin<OwnerSummary>,
+    pub owner: Twin<OwnerSummary, OwnerKeys>,
     pub likes_count: i64,
     pub is_liked: bool,
     pub created_at: Timestamp,
@@ -43,26 +43,26 @@ pub enum LikeTarget {
     Tweet(Id),
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, utoipa::ToSchema, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct LikeState {
     pub is_liked: bool,
     pub likes_count: i64,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, utoipa::ToSchema, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct LikedVideoItem {
     #[serde(rename = "_id")]
     pub id: Id,
     pub liked_by: Id,
     #[serde(flatten)]
-    pub video: Twin<Video>,
+    pub video: Twin<Video, LikedVideoKeys>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, utoipa::ToSchema, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriberCard {
     #[serde(rename = "_id")]
@@ -73,7 +73,7 @@ pub struct SubscriberCard {
     pub subscribers_count: i64,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, utoipa::ToSchema, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriberItem {
     #[serde(rename = "_id")]
@@ -84,7 +84,7 @@ pub struct SubscriberItem {
     pub updated_at: Timestamp,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, utoipa::ToSchema, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct LatestVideo {
     #[serde(rename = "_id")]
@@ -96,7 +96,7 @@ pub struct LatestVideo {
     pub created_at: Timestamp,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, utoipa::ToSchema, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelCard {
     #[serde(rename = "_id")]
@@ -108,14 +108,14 @@ pub struct ChannelCard {
     pub latest_video: Option<LatestVideo>,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, utoipa::ToSchema, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct SubscribedChannelItem {
     #[serde(rename = "_id")]
     pub id: Id,
     pub subscriber: Id,
     #[serde(flatten)]
-    pub channel: Twin<ChannelCard>,
+    pub channel: Twin<ChannelCard, ChannelKeys>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -132,7 +132,7 @@ pub struct PlaylistRecord {
     pub updated_at: Timestamp,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, utoipa::ToSchema, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct Playlist {
     #[serde(rename = "_id")]
@@ -164,7 +164,7 @@ impl Playlist {
     }
 }
 
-#[derive(Serialize, Debug, Default, PartialEq, Eq)]
+#[derive(Serialize, utoipa::ToSchema, Debug, Default, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelStats {
     pub total_videos: i64,

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::{Id, Timestamp};
 
 /// The caller's own record (contract §3.1 "User").
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, utoipa::ToSchema, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     #[serde(rename = "_id")]
@@ -30,7 +30,7 @@ pub struct UserAccount {
 }
 
 /// `{_id, username, fullName, avatar}`, optionally with the subscription facts of a VideoDetail owner.
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, utoipa::ToSchema, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct OwnerSummary {
     #[serde(rename = "_id")]
@@ -51,7 +51,7 @@ impl OwnerSummary {
 }
 
 /// Contract §3.3.8. `email` is present only for authenticated callers.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, utoipa::ToSchema, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelProfile {
     #[serde(rename = "_id")]

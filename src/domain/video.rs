@@ -3,10 +3,10 @@
 use serde::Serialize;
 
 use super::user::OwnerSummary;
-use super::{Id, Timestamp, Twin};
+use super::{Id, OwnerKeys, Timestamp, Twin};
 
 /// Contract §3.1 "Video"; `likes_count`/`is_liked` are filled for VideoDetail and DashboardVideo only.
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, utoipa::ToSchema, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct Video {
     #[serde(rename = "_id")]
@@ -19,7 +19,7 @@ pub struct Video {
     pub views: i64,
     pub is_published: bool,
     #[serde(flatten)]
-    pub owner: Twin<OwnerSummary>,
+    pub owner: Twin<OwnerSummary, OwnerKeys>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub likes_count: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -29,8 +29,8 @@ pub struct Video {
 }
 
 impl Video {
-    pub fn owner_twin(owner: OwnerSummary) -> Twin<OwnerSummary> {
-        Twin::new(("owner", "ownerDetails"), owner)
+    pub fn owner_twin(owner: OwnerSummary) -> Twin<OwnerSummary, OwnerKeys> {
+        Twin::new(owner)
     }
 
     pub fn owner_id(&self) -> Id {

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::response::IntoResponse;
 
-use crate::domain::Twin;
+use crate::domain::{LoginUserKeys, Twin};
 use crate::domain::user::{ChannelProfile, User};
 use crate::domain::video::Video;
 use crate::error::AppError;
@@ -40,7 +40,7 @@ pub async fn register(State(state): State<AppState>, body: LazyBody) -> Result<A
 #[serde(rename_all = "camelCase")]
 pub struct LoginData {
     #[serde(flatten)]
-    user: Twin<User>,
+    user: Twin<User, LoginUserKeys>,
     access_token: String,
     refresh_token: String,
 }
@@ -56,7 +56,7 @@ pub async fn login(State(state): State<AppState>, body: LazyBody) -> Result<impl
     let (user, tokens) = state.services.login(credentials).await?;
     let headers = cookies::set_tokens(&state.services.config, &tokens.access_token, &tokens.refresh_token);
     let data = LoginData {
-        user: Twin::new(("user", "loggedInUser"), user),
+        user: Twin::new(user),
         access_token: tokens.access_token,
         refresh_token: tokens.refresh_token,
     };

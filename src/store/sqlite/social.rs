@@ -213,7 +213,7 @@ impl LikeRepo for SqliteStore {
                 Ok(LikedVideoItem {
                     id: parse_id(&row.like_id)?,
                     liked_by: user,
-                    video: Twin::new(("video", "likedVideo"), row.video.into_video()?),
+                    video: Twin::new(row.video.into_video()?),
                     created_at: Timestamp(row.like_created),
                     updated_at: Timestamp(row.like_updated),
                 })
@@ -416,7 +416,7 @@ impl SubscriptionRepo for SqliteStore {
             items.push(SubscribedChannelItem {
                 id: parse_id(&row.id)?,
                 subscriber: parse_id(&row.subscriber_id)?,
-                channel: Twin::new(("channel", "subscribedChannel"), card),
+                channel: Twin::new(card),
                 created_at: Timestamp(row.created_at),
                 updated_at: Timestamp(row.updated_at),
             });
