@@ -14,8 +14,8 @@ pub use time::Timestamp;
 use std::marker::PhantomData;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use utoipa::openapi::schema::{ObjectBuilder, Ref, Schema};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Ref, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
 /// The two keys a `Twin` is written under.
@@ -75,9 +75,8 @@ impl<T: ToSchema, K: TwinKeys> PartialSchema for Twin<T, K> {
     }
 }
 
-impl<T: ToSchema, K: TwinKeys> ToSchema for Twin<T, K> {
-    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        schemas.push((T::name().into(), T::schema()));
-        T::schemas(schemas);
-    }
+/// The schema of a `Twin` field, for `#[schema(schema_with = ...)]` (the referenced schema must be
+/// registered with the document).
+pub fn twin_schema<T: ToSchema, K: TwinKeys>() -> RefOr<Schema> {
+    Twin::<T, K>::schema()
 }

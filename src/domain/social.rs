@@ -14,6 +14,7 @@ pub struct Comment {
     pub content: String,
     pub video: Id,
     #[serde(flatten)]
+    #[schema(schema_with = super::twin_schema::<OwnerSummary, OwnerKeys>)]
     pub owner: Twin<OwnerSummary, OwnerKeys>,
     pub likes_count: i64,
     pub is_liked: bool,
@@ -28,6 +29,7 @@ pub struct Tweet {
     pub id: Id,
     pub content: String,
     #[serde(flatten)]
+    #[schema(schema_with = super::twin_schema::<OwnerSummary, OwnerKeys>)]
     pub owner: Twin<OwnerSummary, OwnerKeys>,
     pub likes_count: i64,
     pub is_liked: bool,
@@ -57,6 +59,7 @@ pub struct LikedVideoItem {
     pub id: Id,
     pub liked_by: Id,
     #[serde(flatten)]
+    #[schema(schema_with = super::twin_schema::<Video, LikedVideoKeys>)]
     pub video: Twin<Video, LikedVideoKeys>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -115,6 +118,7 @@ pub struct SubscribedChannelItem {
     pub id: Id,
     pub subscriber: Id,
     #[serde(flatten)]
+    #[schema(schema_with = super::twin_schema::<ChannelCard, ChannelKeys>)]
     pub channel: Twin<ChannelCard, ChannelKeys>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

@@ -19,6 +19,7 @@ pub struct Video {
     pub views: i64,
     pub is_published: bool,
     #[serde(flatten)]
+    #[schema(schema_with = super::twin_schema::<OwnerSummary, OwnerKeys>)]
     pub owner: Twin<OwnerSummary, OwnerKeys>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub likes_count: Option<i64>,

@@ -3,9 +3,9 @@
 use axum::extract::State;
 use axum::response::IntoResponse;
 
-use crate::domain::{LoginUserKeys, Twin};
 use crate::domain::user::{ChannelProfile, User};
 use crate::domain::video::Video;
+use crate::domain::{LoginUserKeys, Twin};
 use crate::error::AppError;
 use crate::http::AppState;
 use crate::http::cookies::{self, REFRESH_COOKIE};
@@ -55,11 +55,8 @@ pub async fn login(State(state): State<AppState>, body: LazyBody) -> Result<impl
     };
     let (user, tokens) = state.services.login(credentials).await?;
     let headers = cookies::set_tokens(&state.services.config, &tokens.access_token, &tokens.refresh_token);
-    let data = LoginData {
-        user: Twin::new(user),
-        access_token: tokens.access_token,
-        refresh_token: tokens.refresh_token,
-    };
+    let data =
+        LoginData { user: Twin::new(user), access_token: tokens.access_token, refresh_token: tokens.refresh_token };
     Ok((headers, ApiResponse::ok("User logged In Successfully", data)))
 }
 
