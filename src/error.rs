@@ -3,13 +3,14 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::http::envelope::json_response;
 use crate::media::MediaError;
 use crate::store::StoreError;
 
 /// One offending field of a validation failure.
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, ToSchema, Clone, Debug, PartialEq, Eq)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -90,25 +91,35 @@ impl From<MediaError> for AppError {
     }
 }
 
-#[derive(Serialize)]
+/// The error envelope of contract §1.4 as written on the wire (and documented).
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ErrorEnvelope<'a> {
-    status_code: u16,
-    data: Option<()>,
-    message: &'a str,
-    success: bool,
-    errors: &'a [FieldError],
+pub struct ErrorEnvelope {
+    #[schema(example = 400)]
+    pub status_code: u16,
+    #[schema(schema_with = null_schema)]
+    pub data: Option<()>,
+    #[schema(example = "All fields are required")]
+    pub message: String,
+    #[schema(example = false)]
+    pub success: bool,
+    pub errors: Vec<FieldError>,
+}
+
+fn null_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::Null).into()
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        let status = self.status;
         let body = ErrorEnvelope {
-            status_code: self.status.as_u16(),
+            status_code: status.as_u16(),
             data: None,
-            message: &self.message,
+            message: self.message,
             success: false,
-            errors: &self.errors,
+            errors: self.errors,
         };
-        json_response(self.status, &body)
+        json_response(status, &body)
     }
 }

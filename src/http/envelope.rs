@@ -3,6 +3,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 pub const JSON_UTF8: &str = "application/json; charset=utf-8";
 
@@ -18,7 +19,7 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
     }
 }
 
-/// `{statusCode, data, message, success: true}`.
+/// A success answer: status, message and data, written as an `Envelope`.
 pub struct ApiResponse<T> {
     status: StatusCode,
     message: &'static str,
@@ -35,27 +36,27 @@ impl<T: Serialize> ApiResponse<T> {
     }
 }
 
-#[derive(Serialize)]
+/// The success envelope as written on the wire (and documented).
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct SuccessEnvelope<'a, T> {
-    status_code: u16,
-    data: &'a T,
-    message: &'a str,
-    success: bool,
+pub struct Envelope<T> {
+    #[schema(example = 200)]
+    pub status_code: u16,
+    pub data: T,
+    pub message: String,
+    #[schema(example = true)]
+    pub success: bool,
 }
 
 impl<T: Serialize> IntoResponse for ApiResponse<T> {
     fn into_response(self) -> Response {
-        let body = SuccessEnvelope {
-            status_code: self.status.as_u16(),
-            data: &self.data,
-            message: self.message,
-            success: true,
-        };
-        json_response(self.status, &body)
+        let status = self.status;
+        let body =
+            Envelope { status_code: status.as_u16(), data: self.data, message: self.message.to_owned(), success: true };
+        json_response(status, &body)
     }
 }
 
 /// The empty object used as `data` by routes that return nothing.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Empty {}

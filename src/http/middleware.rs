@@ -13,6 +13,8 @@ use tower_http::request_id::{MakeRequestId, RequestId};
 use crate::config::CorsOrigins;
 use crate::error::AppError;
 
+const DOCS_PREFIX: &str = "/api/v1/docs";
+
 /// The request path as the client sent it, before trailing-slash normalisation.
 #[derive(Clone)]
 pub struct OriginalPath(pub String);
@@ -21,7 +23,8 @@ pub struct OriginalPath(pub String);
 pub async fn normalize_path(mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     req.extensions_mut().insert(OriginalPath(path.clone()));
-    if path.len() > 1 && path.ends_with('/') {
+    // Swagger UI lives under /api/v1/docs/ and redirects to that slash itself.
+    if path.len() > 1 && path.ends_with('/') && !path.starts_with(DOCS_PREFIX) {
         let trimmed = path.trim_end_matches('/');
         let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
         let rebuilt = match req.uri().query() {
@@ -71,15 +74,19 @@ pub async fn cors(State(origins): State<Arc<CorsOrigins>>, req: Request, next: N
 /// Headers every response carries: no sniffing, no referrer, and a CSP that lets nothing run,
 /// which suits both JSON and the media files served from /media.
 pub async fn security_headers(req: Request, next: Next) -> Response {
+    let docs = req.uri().path().starts_with(DOCS_PREFIX);
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; sandbox"),
-    );
+    // The docs page is the one HTML page served: it needs its own scripts, styles and images.
+    let policy = if docs {
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+    } else {
+        "default-src 'none'; frame-ancestors 'none'; sandbox"
+    };
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
     response
 }
 

@@ -5,6 +5,7 @@ pub mod envelope;
 pub mod extract;
 pub mod input;
 pub mod middleware;
+pub mod openapi;
 pub mod rate_limit;
 pub mod router;
 mod routes;

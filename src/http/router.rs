@@ -12,11 +12,14 @@ use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
 
 use super::AppState;
 use super::middleware::{
     RandomRequestId, cors, cross_site_guard, normalize_path, not_found, panic_response, security_headers,
 };
+use super::openapi::ApiDoc;
 use super::rate_limit::{self, RateLimiter};
 use super::routes::{channels, health, social, uploads, users, videos};
 
@@ -66,8 +69,12 @@ pub fn build(state: AppState, media_root: Option<PathBuf>) -> Router {
     let config = state.services.config.clone();
     let cors_origins = Arc::new(config.cors_origins.clone());
     let limiter = Arc::new(RateLimiter::new(config.rate_limits.clone(), config.trust_proxy));
-    let mut routes =
-        Router::new().nest("/api/v1", api_routes()).fallback(not_found).method_not_allowed_fallback(not_found);
+    let docs = SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", ApiDoc::openapi());
+    let mut routes = Router::new()
+        .nest("/api/v1", api_routes())
+        .merge(docs)
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found);
     if let Some(root) = media_root {
         // 1 MiB reads instead of the default 64 KiB: fewer syscalls and frames per streamed video.
         let media = ServeDir::new(root).append_index_html_on_directories(false).with_buf_chunk_size(1 << 20);

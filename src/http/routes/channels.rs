@@ -11,13 +11,29 @@ use crate::http::envelope::{ApiResponse, Empty};
 use crate::http::extract::{AuthUser, MaybeAuthUser, Params};
 use crate::http::input::LazyBody;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionState {
     subscribed: bool,
     is_subscribed: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/subscriptions/c/{channelId}",
+    tag = "subscriptions",
+    params(("channelId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::channels::SubscriptionState>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn toggle_subscription(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -28,6 +44,21 @@ pub async fn toggle_subscription(
     Ok(ApiResponse::ok(message, SubscriptionState { subscribed, is_subscribed: subscribed }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/subscriptions/c/{channelId}",
+    tag = "subscriptions",
+    params(("channelId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::social::SubscriberItem>>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security((), ("bearer" = []), ("cookie" = []))
+)]
 pub async fn channel_subscribers(
     State(state): State<AppState>,
     _viewer: MaybeAuthUser,
@@ -37,6 +68,21 @@ pub async fn channel_subscribers(
     Ok(ApiResponse::ok("Subscribers fetched successfully", items))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/subscriptions/u/{subscriberId}",
+    tag = "subscriptions",
+    params(("subscriberId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::social::SubscribedChannelItem>>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security((), ("bearer" = []), ("cookie" = []))
+)]
 pub async fn subscribed_channels(
     State(state): State<AppState>,
     _viewer: MaybeAuthUser,
@@ -53,6 +99,22 @@ async fn playlist_fields(state: &AppState, body: LazyBody) -> Result<(Option<Str
     Ok((fields.text("name"), fields.text("description")))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/playlist",
+    tag = "playlists",
+    request_body(content((crate::http::openapi::PlaylistBody = "application/json"))),
+    responses(
+        (status = 201, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Playlist>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn create_playlist(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -63,6 +125,21 @@ pub async fn create_playlist(
     Ok(ApiResponse::created("Playlist created successfully", playlist))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/playlist/{playlistId}",
+    tag = "playlists",
+    params(("playlistId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Playlist>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security((), ("bearer" = []), ("cookie" = []))
+)]
 pub async fn get_playlist(
     State(state): State<AppState>,
     viewer: MaybeAuthUser,
@@ -72,6 +149,21 @@ pub async fn get_playlist(
     Ok(ApiResponse::ok("Playlist fetched successfully", playlist))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/playlist/user/{userId}",
+    tag = "playlists",
+    params(("userId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::social::Playlist>>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security((), ("bearer" = []), ("cookie" = []))
+)]
 pub async fn user_playlists(
     State(state): State<AppState>,
     viewer: MaybeAuthUser,
@@ -81,6 +173,24 @@ pub async fn user_playlists(
     Ok(ApiResponse::ok("User playlists fetched successfully", playlists))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/playlist/{playlistId}",
+    tag = "playlists",
+    params(("playlistId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    request_body(content((crate::http::openapi::PlaylistPatchBody = "application/json"))),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Playlist>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn update_playlist(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -93,6 +203,22 @@ pub async fn update_playlist(
     Ok(ApiResponse::ok("Playlist updated successfully", playlist))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/playlist/{playlistId}",
+    tag = "playlists",
+    params(("playlistId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::http::envelope::Empty>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn delete_playlist(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -103,6 +229,22 @@ pub async fn delete_playlist(
     Ok(ApiResponse::ok("Playlist deleted successfully", Empty {}))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/playlist/add/{videoId}/{playlistId}",
+    tag = "playlists",
+    params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId"), ("playlistId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Playlist>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn add_video(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -114,6 +256,22 @@ pub async fn add_video(
     Ok(ApiResponse::ok("Video added to playlist successfully", playlist))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/playlist/remove/{videoId}/{playlistId}",
+    tag = "playlists",
+    params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId"), ("playlistId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Playlist>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn remove_video(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -125,11 +283,37 @@ pub async fn remove_video(
     Ok(ApiResponse::ok("Video removed from playlist successfully", playlist))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/dashboard/stats",
+    tag = "dashboard",
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::ChannelStats>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn stats(State(state): State<AppState>, caller: AuthUser) -> Result<ApiResponse<ChannelStats>, AppError> {
     let stats = state.services.channel_stats(&caller.0).await?;
     Ok(ApiResponse::ok("channel stats fetched successfully", stats))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/dashboard/videos",
+    tag = "dashboard",
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::video::Video>>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn dashboard_videos(
     State(state): State<AppState>,
     caller: AuthUser,

@@ -8,13 +8,13 @@ use serde::Serialize;
 use crate::http::AppState;
 use crate::http::envelope::ApiResponse;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct BackendHealth {
     backend: &'static str,
     reachable: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
     status: &'static str,
     store: BackendHealth,
@@ -23,6 +23,18 @@ pub struct Health {
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/healthcheck",
+    tag = "health",
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::health::Health>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(())
+)]
 pub async fn healthcheck(State(state): State<AppState>) -> ApiResponse<Health> {
     let services = &state.services;
     let (store_ok, media_ok) = tokio::join!(

@@ -20,6 +20,22 @@ async fn content(state: &AppState, body: LazyBody) -> Result<Option<String>, App
     Ok(fields.text("content"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/comments/{videoId}",
+    tag = "comments",
+    params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(crate::http::openapi::PageQuery),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::page::Page<crate::domain::social::Comment>>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security((), ("bearer" = []), ("cookie" = []))
+)]
 pub async fn list_comments(
     State(state): State<AppState>,
     viewer: MaybeAuthUser,
@@ -35,6 +51,24 @@ pub async fn list_comments(
     Ok(ApiResponse::ok("Comments fetched successfully", page))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/comments/{videoId}",
+    tag = "comments",
+    params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    request_body(content((crate::http::openapi::ContentBody = "application/json"))),
+    responses(
+        (status = 201, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Comment>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn add_comment(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -47,6 +81,24 @@ pub async fn add_comment(
     Ok(ApiResponse::created("Comment added successfully", comment))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/comments/c/{commentId}",
+    tag = "comments",
+    params(("commentId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    request_body(content((crate::http::openapi::ContentBody = "application/json"))),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Comment>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn update_comment(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -59,12 +111,28 @@ pub async fn update_comment(
     Ok(ApiResponse::ok("Comment updated successfully", comment))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeletedComment {
     comment_id: Id,
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/comments/c/{commentId}",
+    tag = "comments",
+    params(("commentId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::social::DeletedComment>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn delete_comment(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -82,6 +150,22 @@ async fn toggle(state: &AppState, caller: &AuthUser, target: LikeTarget) -> Resu
     Ok(ApiResponse::ok(message, like))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/likes/toggle/v/{videoId}",
+    tag = "likes",
+    params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::LikeState>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn like_video(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -91,6 +175,22 @@ pub async fn like_video(
     toggle(&state, &caller, target).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/likes/toggle/c/{commentId}",
+    tag = "likes",
+    params(("commentId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::LikeState>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn like_comment(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -100,6 +200,22 @@ pub async fn like_comment(
     toggle(&state, &caller, target).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/likes/toggle/t/{tweetId}",
+    tag = "likes",
+    params(("tweetId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::LikeState>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn like_tweet(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -109,6 +225,19 @@ pub async fn like_tweet(
     toggle(&state, &caller, target).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/likes/videos",
+    tag = "likes",
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::social::LikedVideoItem>>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn liked_videos(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -117,6 +246,22 @@ pub async fn liked_videos(
     Ok(ApiResponse::ok("Liked videos fetched successfully", items))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tweets",
+    tag = "tweets",
+    request_body(content((crate::http::openapi::ContentBody = "application/json"))),
+    responses(
+        (status = 201, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Tweet>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn create_tweet(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -127,6 +272,21 @@ pub async fn create_tweet(
     Ok(ApiResponse::created("Tweet created successfully", tweet))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tweets/user/{userId}",
+    tag = "tweets",
+    params(("userId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::social::Tweet>>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security((), ("bearer" = []), ("cookie" = []))
+)]
 pub async fn user_tweets(
     State(state): State<AppState>,
     viewer: MaybeAuthUser,
@@ -136,6 +296,24 @@ pub async fn user_tweets(
     Ok(ApiResponse::ok("Tweets fetched successfully", tweets))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/tweets/{tweetId}",
+    tag = "tweets",
+    params(("tweetId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    request_body(content((crate::http::openapi::ContentBody = "application/json"))),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Tweet>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn update_tweet(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -148,12 +326,28 @@ pub async fn update_tweet(
     Ok(ApiResponse::ok("Tweet updated successfully", tweet))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeletedTweet {
     tweet_id: Id,
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tweets/{tweetId}",
+    tag = "tweets",
+    params(("tweetId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::social::DeletedTweet>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn delete_tweet(
     State(state): State<AppState>,
     caller: AuthUser,

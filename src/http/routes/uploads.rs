@@ -11,6 +11,21 @@ use crate::media::cloudinary::DirectUploadParams;
 
 /// Signed parameters for uploading `field` straight to Cloudinary. Anonymous callers may sign only
 /// registration images (`avatar`, `coverImage`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/uploads/signature",
+    tag = "uploads",
+    request_body(content((crate::http::openapi::SignBody = "application/json"))),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::media::cloudinary::DirectUploadParams>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security((), ("bearer" = []), ("cookie" = []))
+)]
 pub async fn sign(
     State(state): State<AppState>,
     caller: MaybeAuthUser,

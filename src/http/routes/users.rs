@@ -19,6 +19,22 @@ fn image(state: &AppState, name: &'static str) -> FileSpec {
     FileSpec { name, kind: MediaKind::Image, max_bytes: state.services.config.limits.image_bytes }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/register",
+    tag = "users",
+    request_body(content((crate::http::openapi::RegisterForm = "multipart/form-data"), (crate::http::openapi::RegisterJson = "application/json"))),
+    responses(
+        (status = 201, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 409, description = "Already taken", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
+        (status = 415, description = "File of the wrong type", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(())
+)]
 pub async fn register(State(state): State<AppState>, body: LazyBody) -> Result<ApiResponse<User>, AppError> {
     let specs = [image(&state, "avatar"), image(&state, "coverImage")];
     let (fields, mut files) =
@@ -36,15 +52,32 @@ pub async fn register(State(state): State<AppState>, body: LazyBody) -> Result<A
     Ok(ApiResponse::created("User registered Successfully", user))
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginData {
     #[serde(flatten)]
+    #[schema(schema_with = crate::domain::twin_schema::<User, LoginUserKeys>)]
     user: Twin<User, LoginUserKeys>,
     access_token: String,
     refresh_token: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/login",
+    tag = "users",
+    request_body(content((crate::http::openapi::LoginBody = "application/json"), (crate::http::openapi::LoginBody = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::users::LoginData>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(())
+)]
 pub async fn login(State(state): State<AppState>, body: LazyBody) -> Result<impl IntoResponse, AppError> {
     let fields = body.fields(state.services.config.limits.json_body_bytes).await?;
     fields.require_strings(&["email", "username", "password"])?;
@@ -70,6 +103,22 @@ async fn refresh_token_of(state: &AppState, body: LazyBody) -> Result<Option<Str
     Ok(fields.text("refreshToken"))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/logout",
+    tag = "users",
+    request_body(content((crate::http::openapi::RefreshBody = "application/json"))),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::http::envelope::Empty>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn logout(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -80,13 +129,28 @@ pub async fn logout(
     Ok((cookies::clear_tokens(&state.services.config), ApiResponse::ok("User logged Out", Empty {})))
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenData {
     access_token: String,
     refresh_token: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/refresh-token",
+    tag = "users",
+    request_body(content((crate::http::openapi::RefreshBody = "application/json"))),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::users::TokenData>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(())
+)]
 pub async fn refresh_token(State(state): State<AppState>, body: LazyBody) -> Result<impl IntoResponse, AppError> {
     let token = refresh_token_of(&state, body).await?;
     let tokens = state.services.refresh(token).await?;
@@ -95,6 +159,22 @@ pub async fn refresh_token(State(state): State<AppState>, body: LazyBody) -> Res
     Ok((headers, ApiResponse::ok("Access token refreshed", data)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/change-password",
+    tag = "users",
+    request_body(content((crate::http::openapi::ChangePasswordBody = "application/json"))),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::http::envelope::Empty>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn change_password(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -106,10 +186,41 @@ pub async fn change_password(
     Ok(ApiResponse::ok("Password changed successfully", Empty {}))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/current-user",
+    tag = "users",
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn current_user(caller: AuthUser) -> ApiResponse<User> {
     ApiResponse::ok("User fetched successfully", caller.0.user)
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/update-account",
+    tag = "users",
+    request_body(content((crate::http::openapi::AccountBody = "application/json"), (crate::http::openapi::AccountForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 409, description = "Already taken", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
+        (status = 415, description = "File of the wrong type", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn update_account(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -129,6 +240,23 @@ pub async fn update_account(
     Ok(ApiResponse::ok("Account details updated successfully", user))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/avatar",
+    tag = "users",
+    request_body(content((crate::http::openapi::AvatarForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
+        (status = 415, description = "File of the wrong type", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn update_avatar(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -141,6 +269,23 @@ pub async fn update_avatar(
     Ok(ApiResponse::ok("Avatar image updated successfully", user))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/cover-image",
+    tag = "users",
+    request_body(content((crate::http::openapi::CoverForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
+        (status = 415, description = "File of the wrong type", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn update_cover_image(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -154,6 +299,21 @@ pub async fn update_cover_image(
     Ok(ApiResponse::ok("Cover image updated successfully", user))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/c/{username}",
+    tag = "users",
+    params(("username" = String, Path, description = "Channel username")),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::ChannelProfile>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security((), ("bearer" = []), ("cookie" = []))
+)]
 pub async fn channel_profile(
     State(state): State<AppState>,
     viewer: MaybeAuthUser,
@@ -164,6 +324,19 @@ pub async fn channel_profile(
     Ok(ApiResponse::ok("User channel fetched successfully", profile))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/history",
+    tag = "users",
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::video::Video>>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn watch_history(
     State(state): State<AppState>,
     caller: AuthUser,

@@ -17,6 +17,20 @@ fn thumbnail_spec(state: &AppState) -> FileSpec {
     FileSpec { name: "thumbnail", kind: MediaKind::Image, max_bytes: state.services.config.limits.image_bytes }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/videos",
+    tag = "videos",
+    params(crate::http::openapi::FeedQuery),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::page::Page<crate::domain::video::Video>>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security((), ("bearer" = []), ("cookie" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     viewer: MaybeAuthUser,
@@ -35,6 +49,23 @@ pub async fn list(
     Ok(ApiResponse::ok("Videos fetched successfully", page))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/videos",
+    tag = "videos",
+    request_body(content((crate::http::openapi::PublishForm = "multipart/form-data"), (crate::http::openapi::PublishJson = "application/json"))),
+    responses(
+        (status = 201, description = "Success", body = crate::http::envelope::Envelope<crate::domain::video::Video>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
+        (status = 415, description = "File of the wrong type", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn publish(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -55,6 +86,21 @@ pub async fn publish(
     Ok(ApiResponse::created("Video uploaded successfully", video))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/videos/{videoId}",
+    tag = "videos",
+    params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::video::Video>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security((), ("bearer" = []), ("cookie" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     viewer: MaybeAuthUser,
@@ -66,6 +112,25 @@ pub async fn get(
     Ok(ApiResponse::ok("Video fetched successfully", video))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/videos/{videoId}",
+    tag = "videos",
+    params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    request_body(content((crate::http::openapi::VideoPatchBody = "application/json"), (crate::http::openapi::VideoPatchForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::video::Video>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
+        (status = 415, description = "File of the wrong type", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -85,6 +150,22 @@ pub async fn update(
     Ok(ApiResponse::ok("Video updated successfully", video))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/videos/{videoId}",
+    tag = "videos",
+    params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::http::envelope::Empty>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -95,6 +176,22 @@ pub async fn delete(
     Ok(ApiResponse::ok("Video deleted successfully", Empty {}))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/videos/toggle/publish/{videoId}",
+    tag = "videos",
+    params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::video::Video>),
+        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
+        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
+        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
+        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
+        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
+        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn toggle_publish(
     State(state): State<AppState>,
     caller: AuthUser,

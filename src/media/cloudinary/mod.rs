@@ -24,7 +24,7 @@ pub fn resource_type(kind: MediaKind) -> &'static str {
 }
 
 /// What a browser needs to upload straight to Cloudinary into one signed folder.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, utoipa::ToSchema, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct DirectUploadParams {
     pub cloud_name: String,

@@ -1,0 +1,301 @@
+//! The OpenAPI 3 document, generated from the handlers' `#[utoipa::path]` annotations and the
+//! domain types, plus the request shapes that only exist on the wire. Served at
+//! `/api/v1/openapi.json`, with Swagger UI at `/api/v1/docs`.
+
+// The request shapes below describe bodies the handlers read field by field (contract §1.2);
+// they are never constructed, only documented.
+#![allow(dead_code)]
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+
+use crate::domain::Id;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "videotube",
+        description = "A video-sharing REST API compatible with the VideoTube (chai-backend) API. \
+                       Every answer is a JSON envelope; see shared/api-contract.md.",
+        license(name = "MIT")
+    ),
+    paths(
+        crate::http::routes::health::healthcheck,
+        crate::http::routes::users::register,
+        crate::http::routes::users::login,
+        crate::http::routes::users::logout,
+        crate::http::routes::users::refresh_token,
+        crate::http::routes::users::change_password,
+        crate::http::routes::users::current_user,
+        crate::http::routes::users::update_account,
+        crate::http::routes::users::update_avatar,
+        crate::http::routes::users::update_cover_image,
+        crate::http::routes::users::channel_profile,
+        crate::http::routes::users::watch_history,
+        crate::http::routes::videos::list,
+        crate::http::routes::videos::publish,
+        crate::http::routes::videos::get,
+        crate::http::routes::videos::update,
+        crate::http::routes::videos::delete,
+        crate::http::routes::videos::toggle_publish,
+        crate::http::routes::social::list_comments,
+        crate::http::routes::social::add_comment,
+        crate::http::routes::social::update_comment,
+        crate::http::routes::social::delete_comment,
+        crate::http::routes::social::like_video,
+        crate::http::routes::social::like_comment,
+        crate::http::routes::social::like_tweet,
+        crate::http::routes::social::liked_videos,
+        crate::http::routes::social::create_tweet,
+        crate::http::routes::social::user_tweets,
+        crate::http::routes::social::update_tweet,
+        crate::http::routes::social::delete_tweet,
+        crate::http::routes::channels::channel_subscribers,
+        crate::http::routes::channels::toggle_subscription,
+        crate::http::routes::channels::subscribed_channels,
+        crate::http::routes::channels::create_playlist,
+        crate::http::routes::channels::get_playlist,
+        crate::http::routes::channels::update_playlist,
+        crate::http::routes::channels::delete_playlist,
+        crate::http::routes::channels::add_video,
+        crate::http::routes::channels::remove_video,
+        crate::http::routes::channels::user_playlists,
+        crate::http::routes::channels::stats,
+        crate::http::routes::channels::dashboard_videos,
+        crate::http::routes::uploads::sign
+    ),
+    components(schemas(
+        crate::domain::user::OwnerSummary,
+        crate::domain::user::User,
+        crate::domain::video::Video,
+        crate::domain::social::ChannelCard,
+        crate::error::ErrorEnvelope,
+        crate::error::FieldError
+    )),
+    modifiers(&SecurityAddon),
+    tags(
+        (name = "health"), (name = "users"), (name = "videos"), (name = "comments"), (name = "likes"),
+        (name = "tweets"), (name = "subscriptions"), (name = "playlists"), (name = "dashboard"),
+        (name = "uploads", description = "Direct browser uploads to Cloudinary (an extension)")
+    )
+)]
+pub struct ApiDoc;
+
+struct SecurityAddon;
+
+impl Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+        components
+            .add_security_scheme("cookie", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("accessToken"))));
+    }
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum SortBy {
+    CreatedAt,
+    Views,
+    Duration,
+    Title,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SortType {
+    Asc,
+    Desc,
+}
+
+/// `GET /videos` query parameters (contract §1.6, §3.4.1).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+pub struct FeedQuery {
+    /// Page number; lenient integer parsing, 1 when absent.
+    page: Option<String>,
+    /// Page size, clamped to PAGE_LIMIT_MAX (100); 10 when absent.
+    limit: Option<String>,
+    /// Literal, case-insensitive substring of the title or description.
+    #[param(max_length = 200)]
+    query: Option<String>,
+    #[param(inline)]
+    sort_by: Option<SortBy>,
+    #[param(inline)]
+    sort_type: Option<SortType>,
+    /// Only this owner's videos (all of them when it is the caller).
+    user_id: Option<Id>,
+}
+
+/// Pagination parameters (contract §1.6).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    page: Option<String>,
+    limit: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterForm {
+    full_name: String,
+    email: String,
+    username: String,
+    #[schema(format = Password)]
+    password: String,
+    #[schema(value_type = String, format = Binary)]
+    avatar: Vec<u8>,
+    #[schema(value_type = Option<String>, format = Binary)]
+    cover_image: Option<Vec<u8>>,
+}
+
+/// Registration without file parts: the avatar comes from a direct upload result.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterJson {
+    full_name: String,
+    email: String,
+    username: String,
+    #[schema(format = Password)]
+    password: String,
+    /// The JSON upload result of a direct upload, as a string.
+    avatar_upload: Option<String>,
+    cover_image_upload: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct LoginBody {
+    email: Option<String>,
+    username: Option<String>,
+    #[schema(format = Password)]
+    password: String,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshBody {
+    /// Used when no `refreshToken` cookie is sent.
+    refresh_token: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangePasswordBody {
+    #[schema(format = Password)]
+    old_password: String,
+    #[schema(format = Password)]
+    new_password: String,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountBody {
+    full_name: Option<String>,
+    email: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountForm {
+    full_name: Option<String>,
+    email: Option<String>,
+    #[schema(value_type = Option<String>, format = Binary)]
+    avatar: Option<Vec<u8>>,
+    #[schema(value_type = Option<String>, format = Binary)]
+    cover_image: Option<Vec<u8>>,
+}
+
+#[derive(ToSchema)]
+pub struct AvatarForm {
+    #[schema(value_type = String, format = Binary)]
+    avatar: Vec<u8>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CoverForm {
+    #[schema(value_type = String, format = Binary)]
+    cover_image: Vec<u8>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishForm {
+    #[schema(max_length = 200)]
+    title: String,
+    #[schema(max_length = 5000)]
+    description: String,
+    #[schema(value_type = String, format = Binary)]
+    video_file: Vec<u8>,
+    #[schema(value_type = String, format = Binary)]
+    thumbnail: Vec<u8>,
+}
+
+/// Publishing with direct upload results instead of file parts.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishJson {
+    #[schema(max_length = 200)]
+    title: String,
+    #[schema(max_length = 5000)]
+    description: String,
+    video_file_upload: Option<String>,
+    thumbnail_upload: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct VideoPatchBody {
+    #[schema(max_length = 200)]
+    title: Option<String>,
+    #[schema(max_length = 5000)]
+    description: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct VideoPatchForm {
+    #[schema(max_length = 200)]
+    title: Option<String>,
+    #[schema(max_length = 5000)]
+    description: Option<String>,
+    #[schema(value_type = Option<String>, format = Binary)]
+    thumbnail: Option<Vec<u8>>,
+}
+
+#[derive(ToSchema)]
+pub struct ContentBody {
+    #[schema(max_length = 2000)]
+    content: String,
+}
+
+#[derive(ToSchema)]
+pub struct PlaylistBody {
+    #[schema(max_length = 100)]
+    name: String,
+    #[schema(max_length = 5000)]
+    description: String,
+}
+
+#[derive(ToSchema)]
+pub struct PlaylistPatchBody {
+    #[schema(max_length = 100)]
+    name: Option<String>,
+    #[schema(max_length = 5000)]
+    description: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum UploadField {
+    Avatar,
+    CoverImage,
+    Thumbnail,
+    VideoFile,
+}
+
+#[derive(ToSchema)]
+pub struct SignBody {
+    field: UploadField,
+}
