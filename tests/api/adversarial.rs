@@ -9,14 +9,14 @@ use serde_json::json;
 use crate::helpers::{Session, TestApp};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Auth {
+pub enum Auth {
     None,
     Optional,
     Required,
 }
 
 /// Method, path template, auth mode, and the 404 message when every path id is unknown.
-const ROUTES: &[(&str, &str, Auth, Option<&str>)] = &[
+pub const ROUTES: &[(&str, &str, Auth, Option<&str>)] = &[
     ("GET", "/healthcheck", Auth::None, None),
     ("POST", "/users/register", Auth::None, None),
     ("POST", "/users/login", Auth::None, None),
@@ -61,7 +61,7 @@ const ROUTES: &[(&str, &str, Auth, Option<&str>)] = &[
     ("GET", "/dashboard/videos", Auth::Required, None),
 ];
 
-const UNKNOWN_ID: &str = "6650a1b2c3d4e5f601234567";
+pub const UNKNOWN_ID: &str = "6650a1b2c3d4e5f601234567";
 
 /// The `{name}` placeholders of a template, in path order.
 fn params(template: &str) -> Vec<&str> {

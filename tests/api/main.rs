@@ -5,6 +5,7 @@ mod helpers;
 
 mod adversarial;
 mod cloudinary;
+mod docs;
 mod edge;
 mod failures;
 mod fake_cloudinary;
