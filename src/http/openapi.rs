@@ -6,6 +6,8 @@
 // they are never constructed, only documented.
 #![allow(dead_code)]
 
+use utoipa::openapi::RefOr;
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
@@ -72,7 +74,7 @@ use crate::domain::Id;
         crate::error::ErrorEnvelope,
         crate::error::FieldError
     )),
-    modifiers(&SecurityAddon),
+    modifiers(&SecurityAddon, &CreateLinks),
     tags(
         (name = "health"), (name = "users"), (name = "videos"), (name = "comments"), (name = "likes"),
         (name = "tweets"), (name = "subscriptions"), (name = "playlists"), (name = "dashboard"),
@@ -92,6 +94,43 @@ impl Modify for SecurityAddon {
         );
         components
             .add_security_scheme("cookie", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("accessToken"))));
+    }
+}
+
+/// OpenAPI links from each create operation to the operations that take the created id, so
+/// clients and stateful testers can chain create → get → update → delete.
+struct CreateLinks;
+
+/// (path, method, operations that take the new `data._id` as `param`, param).
+const CREATE_LINKS: [(&str, &str, &[&str], &str); 4] = [
+    ("/api/v1/tweets", "post", &["update_tweet", "delete_tweet", "like_tweet"], "tweetId"),
+    ("/api/v1/playlist", "post", &["get_playlist", "update_playlist", "delete_playlist"], "playlistId"),
+    ("/api/v1/comments/{videoId}", "post", &["update_comment", "delete_comment", "like_comment"], "commentId"),
+    (
+        "/api/v1/videos",
+        "post",
+        &["get", "update", "delete", "toggle_publish", "list_comments", "add_comment", "like_video"],
+        "videoId",
+    ),
+];
+
+impl Modify for CreateLinks {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, method, targets, param) in CREATE_LINKS {
+            let Some(item) = openapi.paths.paths.get_mut(path) else { continue };
+            let operation = match method {
+                "post" => item.post.as_mut(),
+                _ => None,
+            };
+            let Some(RefOr::T(created)) = operation.and_then(|op| op.responses.responses.get_mut("201")) else {
+                continue;
+            };
+            for target in targets {
+                let link =
+                    LinkBuilder::new().operation_id(*target).parameter(param, "$response.body#/data/_id").build();
+                created.links.insert((*target).to_owned(), RefOr::T(link));
+            }
+        }
     }
 }
 

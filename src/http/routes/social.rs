@@ -24,8 +24,7 @@ async fn content(state: &AppState, body: LazyBody) -> Result<Option<String>, App
     get,
     path = "/api/v1/comments/{videoId}",
     tag = "comments",
-    params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
-    params(crate::http::openapi::PageQuery),
+    params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId"), crate::http::openapi::PageQuery),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::page::Page<crate::domain::social::Comment>>),
         (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
