@@ -9,9 +9,10 @@
 use utoipa::openapi::RefOr;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 
 use crate::domain::Id;
+use crate::error::ErrorEnvelope;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -95,6 +96,53 @@ impl Modify for SecurityAddon {
         components
             .add_security_scheme("cookie", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("accessToken"))));
     }
+}
+
+/// Error answers shared by operations, composed per route in `responses(...)`.
+#[derive(IntoResponses)]
+pub enum BaseErrors {
+    #[response(status = 400, description = "Invalid input (the message names it)")]
+    BadRequest(ErrorEnvelope),
+    #[response(status = 429, description = "Too many requests (see Retry-After)")]
+    TooManyRequests(ErrorEnvelope),
+    #[response(status = 500, description = "Something went wrong")]
+    Internal(ErrorEnvelope),
+}
+
+#[derive(IntoResponses)]
+pub enum AuthErrors {
+    #[response(status = 401, description = "Missing, invalid or expired token")]
+    Unauthorized(ErrorEnvelope),
+}
+
+#[derive(IntoResponses)]
+pub enum OwnerErrors {
+    #[response(status = 403, description = "Not the owner, or a cross-site cookie-authenticated request")]
+    Forbidden(ErrorEnvelope),
+}
+
+#[derive(IntoResponses)]
+pub enum NotFoundErrors {
+    #[response(status = 404, description = "Not found or not visible")]
+    NotFound(ErrorEnvelope),
+}
+
+#[derive(IntoResponses)]
+pub enum ConflictErrors {
+    #[response(status = 409, description = "Already taken")]
+    Conflict(ErrorEnvelope),
+}
+
+#[derive(IntoResponses)]
+pub enum BodyErrors {
+    #[response(status = 413, description = "Body or file too large")]
+    TooLarge(ErrorEnvelope),
+}
+
+#[derive(IntoResponses)]
+pub enum UploadErrors {
+    #[response(status = 415, description = "File of the wrong type")]
+    WrongType(ErrorEnvelope),
 }
 
 /// OpenAPI links from each create operation to the operations that take the created id, so

@@ -25,12 +25,10 @@ pub struct SubscriptionState {
     params(("channelId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::channels::SubscriptionState>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -51,11 +49,9 @@ pub async fn toggle_subscription(
     params(("channelId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::social::SubscriberItem>>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::NotFoundErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]
@@ -75,11 +71,9 @@ pub async fn channel_subscribers(
     params(("subscriberId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::social::SubscribedChannelItem>>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::NotFoundErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]
@@ -106,12 +100,10 @@ async fn playlist_fields(state: &AppState, body: LazyBody) -> Result<(Option<Str
     request_body(content((crate::http::openapi::PlaylistBody = "application/json"))),
     responses(
         (status = 201, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Playlist>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -132,11 +124,9 @@ pub async fn create_playlist(
     params(("playlistId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Playlist>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::NotFoundErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]
@@ -156,11 +146,9 @@ pub async fn get_playlist(
     params(("userId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::social::Playlist>>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::NotFoundErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]
@@ -181,13 +169,11 @@ pub async fn user_playlists(
     request_body(content((crate::http::openapi::PlaylistPatchBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Playlist>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::NotFoundErrors,
+        crate::http::openapi::BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -210,12 +196,10 @@ pub async fn update_playlist(
     params(("playlistId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::http::envelope::Empty>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -236,12 +220,10 @@ pub async fn delete_playlist(
     params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId"), ("playlistId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Playlist>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -263,12 +245,10 @@ pub async fn add_video(
     params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId"), ("playlistId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Playlist>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -289,10 +269,8 @@ pub async fn remove_video(
     tag = "dashboard",
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::ChannelStats>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -307,10 +285,8 @@ pub async fn stats(State(state): State<AppState>, caller: AuthUser) -> Result<Ap
     tag = "dashboard",
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::video::Video>>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

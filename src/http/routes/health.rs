@@ -29,9 +29,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
     tag = "health",
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::health::Health>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors
     ),
     security(())
 )]

@@ -27,11 +27,9 @@ async fn content(state: &AppState, body: LazyBody) -> Result<Option<String>, App
     params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId"), crate::http::openapi::PageQuery),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::page::Page<crate::domain::social::Comment>>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::NotFoundErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]
@@ -58,13 +56,11 @@ pub async fn list_comments(
     request_body(content((crate::http::openapi::ContentBody = "application/json"))),
     responses(
         (status = 201, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Comment>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::NotFoundErrors,
+        crate::http::openapi::BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -88,13 +84,11 @@ pub async fn add_comment(
     request_body(content((crate::http::openapi::ContentBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Comment>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::NotFoundErrors,
+        crate::http::openapi::BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -123,12 +117,10 @@ pub struct DeletedComment {
     params(("commentId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::social::DeletedComment>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -156,12 +148,10 @@ async fn toggle(state: &AppState, caller: &AuthUser, target: LikeTarget) -> Resu
     params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::LikeState>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -181,12 +171,10 @@ pub async fn like_video(
     params(("commentId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::LikeState>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -206,12 +194,10 @@ pub async fn like_comment(
     params(("tweetId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::LikeState>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -230,10 +216,8 @@ pub async fn like_tweet(
     tag = "likes",
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::social::LikedVideoItem>>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -252,12 +236,10 @@ pub async fn liked_videos(
     request_body(content((crate::http::openapi::ContentBody = "application/json"))),
     responses(
         (status = 201, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Tweet>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -278,11 +260,9 @@ pub async fn create_tweet(
     params(("userId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::social::Tweet>>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::NotFoundErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]
@@ -303,13 +283,11 @@ pub async fn user_tweets(
     request_body(content((crate::http::openapi::ContentBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Tweet>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::NotFoundErrors,
+        crate::http::openapi::BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -338,12 +316,10 @@ pub struct DeletedTweet {
     params(("tweetId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::social::DeletedTweet>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

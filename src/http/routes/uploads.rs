@@ -18,11 +18,9 @@ use crate::media::cloudinary::DirectUploadParams;
     request_body(content((crate::http::openapi::SignBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::media::cloudinary::DirectUploadParams>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::BodyErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]

@@ -26,12 +26,10 @@ fn image(state: &AppState, name: &'static str) -> FileSpec {
     request_body(content((crate::http::openapi::RegisterForm = "multipart/form-data"), (crate::http::openapi::RegisterJson = "application/json"))),
     responses(
         (status = 201, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 409, description = "Already taken", body = crate::error::ErrorEnvelope),
-        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
-        (status = 415, description = "File of the wrong type", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::ConflictErrors,
+        crate::http::openapi::BodyErrors,
+        crate::http::openapi::UploadErrors
     ),
     security(())
 )]
@@ -69,12 +67,10 @@ pub struct LoginData {
     request_body(content((crate::http::openapi::LoginBody = "application/json"), (crate::http::openapi::LoginBody = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::users::LoginData>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::NotFoundErrors,
+        crate::http::openapi::BodyErrors
     ),
     security(())
 )]
@@ -110,12 +106,10 @@ async fn refresh_token_of(state: &AppState, body: LazyBody) -> Result<Option<Str
     request_body(content((crate::http::openapi::RefreshBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::http::envelope::Empty>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -143,11 +137,9 @@ pub struct TokenData {
     request_body(content((crate::http::openapi::RefreshBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::users::TokenData>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::BodyErrors
     ),
     security(())
 )]
@@ -166,12 +158,10 @@ pub async fn refresh_token(State(state): State<AppState>, body: LazyBody) -> Res
     request_body(content((crate::http::openapi::ChangePasswordBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::http::envelope::Empty>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -192,10 +182,8 @@ pub async fn change_password(
     tag = "users",
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -210,14 +198,12 @@ pub async fn current_user(caller: AuthUser) -> ApiResponse<User> {
     request_body(content((crate::http::openapi::AccountBody = "application/json"), (crate::http::openapi::AccountForm = "multipart/form-data"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 409, description = "Already taken", body = crate::error::ErrorEnvelope),
-        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
-        (status = 415, description = "File of the wrong type", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::ConflictErrors,
+        crate::http::openapi::BodyErrors,
+        crate::http::openapi::UploadErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -247,13 +233,11 @@ pub async fn update_account(
     request_body(content((crate::http::openapi::AvatarForm = "multipart/form-data"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
-        (status = 415, description = "File of the wrong type", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::BodyErrors,
+        crate::http::openapi::UploadErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -276,13 +260,11 @@ pub async fn update_avatar(
     request_body(content((crate::http::openapi::CoverForm = "multipart/form-data"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
-        (status = 415, description = "File of the wrong type", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::BodyErrors,
+        crate::http::openapi::UploadErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -306,11 +288,9 @@ pub async fn update_cover_image(
     params(("username" = String, Path, description = "Channel username")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::ChannelProfile>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::NotFoundErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]
@@ -330,10 +310,8 @@ pub async fn channel_profile(
     tag = "users",
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::video::Video>>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

@@ -24,10 +24,8 @@ fn thumbnail_spec(state: &AppState) -> FileSpec {
     params(crate::http::openapi::FeedQuery),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::page::Page<crate::domain::video::Video>>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]
@@ -56,13 +54,11 @@ pub async fn list(
     request_body(content((crate::http::openapi::PublishForm = "multipart/form-data"), (crate::http::openapi::PublishJson = "application/json"))),
     responses(
         (status = 201, description = "Success", body = crate::http::envelope::Envelope<crate::domain::video::Video>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
-        (status = 415, description = "File of the wrong type", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::BodyErrors,
+        crate::http::openapi::UploadErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -93,11 +89,9 @@ pub async fn publish(
     params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::video::Video>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::NotFoundErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]
@@ -120,14 +114,12 @@ pub async fn get(
     request_body(content((crate::http::openapi::VideoPatchBody = "application/json"), (crate::http::openapi::VideoPatchForm = "multipart/form-data"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::video::Video>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 413, description = "Body or file too large", body = crate::error::ErrorEnvelope),
-        (status = 415, description = "File of the wrong type", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::NotFoundErrors,
+        crate::http::openapi::BodyErrors,
+        crate::http::openapi::UploadErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -157,12 +149,10 @@ pub async fn update(
     params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::http::envelope::Empty>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -183,12 +173,10 @@ pub async fn delete(
     params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::video::Video>),
-        (status = 400, description = "Invalid input (the message names it)", body = crate::error::ErrorEnvelope),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::error::ErrorEnvelope),
-        (status = 403, description = "Not the owner, or a cross-site cookie-authenticated request", body = crate::error::ErrorEnvelope),
-        (status = 404, description = "Not found or not visible", body = crate::error::ErrorEnvelope),
-        (status = 429, description = "Too many requests (see Retry-After)", body = crate::error::ErrorEnvelope),
-        (status = 500, description = "Something went wrong", body = crate::error::ErrorEnvelope)
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::OwnerErrors,
+        crate::http::openapi::NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
