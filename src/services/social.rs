@@ -9,6 +9,7 @@ use crate::domain::Id;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::social::{Comment, LikeState, LikeTarget, LikedVideoItem, Tweet};
 use crate::domain::user::UserAccount;
+use crate::domain::video::VideoRecord;
 use crate::error::AppError;
 use crate::store::CommentRef;
 
@@ -37,15 +38,15 @@ impl Services {
         Ok(Page::new(docs, total, page))
     }
 
+    /// Adds a comment to a video the caller was shown (`visible_video` checked it before the body was read).
     pub async fn add_comment(
         &self,
         caller: &UserAccount,
-        video: Id,
+        video: &VideoRecord,
         content: Option<&str>,
     ) -> Result<Comment, AppError> {
-        self.visible_video(video, Some(caller.user.id)).await?;
         let content = self.check_content(content)?;
-        let id = self.store.comments.insert(video, caller.user.id, &content).await?;
+        let id = self.store.comments.insert(video.video.id, caller.user.id, &content).await?;
         self.comment(id, Some(caller.user.id)).await
     }
 

@@ -70,9 +70,10 @@ pub async fn add_comment(
     params: Params,
     body: LazyBody,
 ) -> Result<ApiResponse<Comment>, AppError> {
-    let video = params.id(0, "videoId")?;
+    // Existence and visibility (404) come before body validation (contract §1.4).
+    let video = state.services.visible_video(params.id(0, "videoId")?, Some(caller.id())).await?;
     let content = content(&state, body).await?;
-    let comment = state.services.add_comment(&caller.0, video, content.as_deref()).await?;
+    let comment = state.services.add_comment(&caller.0, &video, content.as_deref()).await?;
     Ok(ApiResponse::created("Comment added successfully", comment))
 }
 
