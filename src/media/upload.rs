@@ -98,17 +98,13 @@ impl UploadSink {
         if self.size == 0 {
             return Ok(None);
         }
-        if self.format.is_none() {
-            self.decide().await?;
-        }
+        let format = match self.format {
+            Some(format) => format,
+            None => self.decide().await?,
+        };
         self.file.flush().await?;
         self.file.sync_data().await?;
-        Ok(Some(TempUpload {
-            field: self.field,
-            format: self.format.expect("decided above"),
-            size: self.size,
-            path: self.path,
-        }))
+        Ok(Some(TempUpload { field: self.field, format, size: self.size, path: self.path }))
     }
 
     fn count(&mut self, bytes: usize) -> Result<(), UploadError> {
@@ -119,13 +115,14 @@ impl UploadSink {
         Ok(())
     }
 
-    async fn decide(&mut self) -> Result<(), UploadError> {
+    /// Judges the buffered head, then writes it out; the verdict holds for the rest of the part.
+    async fn decide(&mut self) -> Result<Format, UploadError> {
         match Format::sniff(&self.head) {
             Some(format) if format.kind() == self.kind => {
                 self.format = Some(format);
                 self.file.write_all(&self.head).await?;
                 self.head = Vec::new();
-                Ok(())
+                Ok(format)
             }
             _ => Err(UploadError::WrongType { field: self.field.clone(), kind: self.kind }),
         }
