@@ -46,7 +46,7 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
     }
     let tokens = Tokens::new(&access, config.access_token_ttl_secs, &refresh, config.refresh_token_ttl_secs);
 
-    let store = Store::from_backend(SqliteStore::open(&data_dir.join("videotube.db")).await?);
+    let store = Store::from_backend(SqliteStore::open(&data_dir.join("videotube.db")).await?).with_feed_cache();
     let media_root: PathBuf = data_dir.join("media");
     let local: Arc<dyn MediaStore> = Arc::new(LocalMedia::new(media_root.clone(), &config.public_base_url)?);
     let (media, cloudinary) = match &config.cloudinary {

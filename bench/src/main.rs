@@ -142,6 +142,7 @@ async fn feed_at_scale(large: u64) -> anyhow::Result<Row> {
         let owner = server.seed(count).await?;
         let mut row = Vec::new();
         for q in queries {
+            // Distinct pages, so every request misses the feed cache and walks the index.
             let stats = sequential(&server.url(&q.replace("{owner}", &owner)), 300).await;
             row.push(stats.p50_ms);
         }

@@ -53,7 +53,7 @@ pub struct VideoRecord {
 }
 
 /// Sort fields accepted by `GET /videos`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum VideoSort {
     CreatedAt,
     Views,
@@ -73,8 +73,9 @@ impl VideoSort {
     }
 }
 
-/// A feed query after validation; `include_unpublished_of` lifts the publication filter for one owner.
-#[derive(Clone, Debug)]
+/// A feed query after validation; `include_unpublished` lifts the publication filter (only ever set
+/// for the caller's own videos).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct VideoQuery {
     pub search: Option<String>,
     pub owner: Option<Id>,

@@ -1,6 +1,7 @@
 //! Persistence: one repository trait per aggregate, a `StoreError`, and the `Store` bundle services use.
 //! Stores persist only; visibility and ownership rules live in `services`.
 
+pub mod feed_cache;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -215,6 +216,14 @@ pub struct Store {
 }
 
 impl Store {
+    /// Puts the exact feed-page cache in front of the videos and users repositories.
+    pub fn with_feed_cache(mut self) -> Self {
+        let cache = Arc::new(feed_cache::FeedCache::default());
+        self.videos = Arc::new(feed_cache::CachedVideos { inner: self.videos, cache: cache.clone() });
+        self.users = Arc::new(feed_cache::CachedUsers { inner: self.users, cache });
+        self
+    }
+
     /// Bundles one backend that implements every repository.
     pub fn from_backend<B>(backend: B) -> Self
     where

@@ -371,3 +371,27 @@ async fn a_large_upload_streams_to_disk_with_bounded_memory() {
     assert!(growth_mib < 32, "peak RSS grew by {growth_mib} MiB for a {} MiB upload", SIZE >> 20);
     assert_eq!(std::fs::read_dir(dir.path().join("data/tmp")).unwrap().count(), 0);
 }
+
+#[tokio::test]
+async fn the_feed_reflects_every_completed_write() {
+    let app = TestApp::spawn().await;
+    let s = app.user("asha").await;
+    let ben = app.user("ben").await;
+    let id = app.publish(&s, "Tide").await["_id"].as_str().unwrap().to_owned();
+    let feed = async || app.get("/videos", None).await.data().clone();
+    assert_eq!(feed().await["docs"][0]["views"], 0);
+    app.get(&format!("/videos/{id}"), Some(&ben)).await;
+    assert_eq!(feed().await["docs"][0]["views"], 1, "a view shows at once");
+    app.json(Method::PATCH, "/users/update-account", Some(&s), json!({"fullName": "Asha Renamed"})).await;
+    assert_eq!(feed().await["docs"][0]["owner"]["fullName"], "Asha Renamed", "owner changes show at once");
+    app.json(Method::PATCH, &format!("/videos/{id}"), Some(&s), json!({"title": "Retitled"})).await;
+    assert_eq!(feed().await["docs"][0]["title"], "Retitled");
+    app.publish(&s, "Second").await;
+    assert_eq!(feed().await["totalDocs"], 2);
+    app.call(Method::PATCH, &format!("/videos/toggle/publish/{id}"), &s).await;
+    assert_eq!(feed().await["totalDocs"], 1);
+    app.call(Method::PATCH, &format!("/videos/toggle/publish/{id}"), &s).await;
+    app.call(Method::DELETE, &format!("/videos/{id}"), &s).await;
+    let after = feed().await;
+    assert_eq!((after["totalDocs"].clone(), after["docs"][0]["title"].clone()), (json!(1), json!("Second")));
+}

@@ -1,0 +1,160 @@
+//! An exact read-through cache of feed pages in front of any store. Every write that can change a
+//! feed page (videos, views, owner profiles) bumps a generation after it commits; a cached page is
+//! served only while its generation is current, so no response is ever staler than a completed write.
+//! Meant for single-process stores (SQLite); several API instances sharing one database would need a
+//! shared generation, so `Store::with_feed_cache` is applied only to the embedded store.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use super::{NewVideo, ProfileUpdate, StoreResult, UserRepo, VideoRepo, VideoUpdate};
+use crate::domain::Id;
+use crate::domain::social::ChannelStats;
+use crate::domain::user::{ChannelCounts, UserAccount};
+use crate::domain::video::{Video, VideoQuery, VideoRecord};
+
+/// Pages kept at most; the cache is emptied when it fills (feeds repeat a few popular queries).
+const CAPACITY: usize = 1024;
+
+type CachedPage = Arc<(Vec<Video>, u64)>;
+
+#[derive(Default)]
+pub struct FeedCache {
+    generation: AtomicU64,
+    pages: Mutex<HashMap<VideoQuery, (u64, CachedPage)>>,
+}
+
+impl FeedCache {
+    fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn get(&self, query: &VideoQuery, generation: u64) -> Option<CachedPage> {
+        let pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+        pages.get(query).filter(|(g, _)| *g == generation).map(|(_, page)| page.clone())
+    }
+
+    fn put(&self, query: VideoQuery, generation: u64, page: CachedPage) {
+        let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+        if pages.len() >= CAPACITY {
+            pages.clear();
+        }
+        pages.insert(query, (generation, page));
+    }
+}
+
+/// Runs a write and, when it succeeded, invalidates the cached pages.
+async fn writing<T>(cache: &FeedCache, write: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+    let result = write.await;
+    if result.is_ok() {
+        cache.invalidate();
+    }
+    result
+}
+
+pub struct CachedVideos {
+    pub inner: Arc<dyn VideoRepo>,
+    pub cache: Arc<FeedCache>,
+}
+
+#[async_trait]
+impl VideoRepo for CachedVideos {
+    async fn insert(&self, video: NewVideo) -> StoreResult<VideoRecord> {
+        writing(&self.cache, self.inner.insert(video)).await
+    }
+
+    async fn get(&self, id: Id) -> StoreResult<Option<VideoRecord>> {
+        self.inner.get(id).await
+    }
+
+    async fn list(&self, query: &VideoQuery) -> StoreResult<(Vec<Video>, u64)> {
+        // Read the generation first: a write that lands while the query runs makes this entry stale.
+        let generation = self.cache.generation.load(Ordering::SeqCst);
+        if let Some(page) = self.cache.get(query, generation) {
+            return Ok((page.0.clone(), page.1));
+        }
+        let page = self.inner.list(query).await?;
+        self.cache.put(query.clone(), generation, Arc::new(page.clone()));
+        Ok(page)
+    }
+
+    async fn update(&self, id: Id, update: VideoUpdate) -> StoreResult<Option<VideoRecord>> {
+        writing(&self.cache, self.inner.update(id, update)).await
+    }
+
+    async fn set_published(&self, id: Id, published: bool) -> StoreResult<Option<VideoRecord>> {
+        writing(&self.cache, self.inner.set_published(id, published)).await
+    }
+
+    async fn delete(&self, id: Id) -> StoreResult<bool> {
+        writing(&self.cache, self.inner.delete(id)).await
+    }
+
+    async fn add_view(&self, id: Id) -> StoreResult<Option<i64>> {
+        writing(&self.cache, self.inner.add_view(id)).await
+    }
+
+    async fn record_watch(&self, user: Id, video: Id, max: u32) -> StoreResult<()> {
+        self.inner.record_watch(user, video, max).await
+    }
+
+    async fn watch_history(&self, user: Id) -> StoreResult<Vec<Video>> {
+        self.inner.watch_history(user).await
+    }
+
+    async fn visible_by_ids(&self, ids: &[Id], viewer: Option<Id>) -> StoreResult<Vec<Video>> {
+        self.inner.visible_by_ids(ids, viewer).await
+    }
+
+    async fn dashboard_videos(&self, owner: Id) -> StoreResult<Vec<Video>> {
+        self.inner.dashboard_videos(owner).await
+    }
+
+    async fn channel_stats(&self, owner: Id) -> StoreResult<ChannelStats> {
+        self.inner.channel_stats(owner).await
+    }
+}
+
+/// Users, invalidating on profile changes (feed pages embed the owner's name and avatar).
+pub struct CachedUsers {
+    pub inner: Arc<dyn UserRepo>,
+    pub cache: Arc<FeedCache>,
+}
+
+#[async_trait]
+impl UserRepo for CachedUsers {
+    async fn create(&self, user: super::NewUser) -> StoreResult<UserAccount> {
+        self.inner.create(user).await
+    }
+
+    async fn by_id(&self, id: Id) -> StoreResult<Option<UserAccount>> {
+        self.inner.by_id(id).await
+    }
+
+    async fn by_username(&self, username: &str) -> StoreResult<Option<UserAccount>> {
+        self.inner.by_username(username).await
+    }
+
+    async fn by_email(&self, email: &str) -> StoreResult<Option<UserAccount>> {
+        self.inner.by_email(email).await
+    }
+
+    async fn username_or_email_taken(&self, username: &str, email: &str) -> StoreResult<bool> {
+        self.inner.username_or_email_taken(username, email).await
+    }
+
+    async fn update_profile(&self, id: Id, update: ProfileUpdate) -> StoreResult<Option<(UserAccount, UserAccount)>> {
+        writing(&self.cache, self.inner.update_profile(id, update)).await
+    }
+
+    async fn set_password_hash(&self, id: Id, hash: &str) -> StoreResult<()> {
+        self.inner.set_password_hash(id, hash).await
+    }
+
+    async fn channel_counts(&self, channel: Id, viewer: Option<Id>) -> StoreResult<ChannelCounts> {
+        self.inner.channel_counts(channel, viewer).await
+    }
+}
