@@ -46,7 +46,10 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
     }
     let tokens = Tokens::new(&access, config.access_token_ttl_secs, &refresh, config.refresh_token_ttl_secs);
 
-    let store = Store::from_backend(SqliteStore::open(&data_dir.join("videotube.db")).await?).with_feed_cache();
+    let mut store = Store::from_backend(SqliteStore::open(&data_dir.join("videotube.db")).await?);
+    if config.feed_cache_enabled {
+        store = store.with_feed_cache();
+    }
     let media_root: PathBuf = data_dir.join("media");
     let local: Arc<dyn MediaStore> = Arc::new(LocalMedia::new(media_root.clone(), &config.public_base_url)?);
     let (media, cloudinary) = match &config.cloudinary {

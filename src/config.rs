@@ -102,6 +102,8 @@ pub struct Config {
     pub limits: Limits,
     pub view_window_secs: u64,
     pub history_max: u32,
+    /// Serve repeated feed pages from the exact, write-invalidated cache.
+    pub feed_cache_enabled: bool,
     pub rate_limits: RateLimits,
     /// Stored media no record references is deleted once older than this.
     pub media_orphan_grace_secs: u64,
@@ -178,6 +180,7 @@ impl Config {
             limits,
             view_window_secs: env.parse("VIEW_WINDOW_SECS", 3600u64)?,
             history_max: env.positive("HISTORY_MAX", 50u32)?,
+            feed_cache_enabled: env.flag("FEED_CACHE_ENABLED", true)?,
             rate_limits: RateLimits {
                 enabled: env.flag("RATE_LIMIT_ENABLED", true)?,
                 auth: env.rate("RATE_LIMIT_AUTH", "15/5m")?,

@@ -374,7 +374,12 @@ async fn a_large_upload_streams_to_disk_with_bounded_memory() {
 
 #[tokio::test]
 async fn the_feed_reflects_every_completed_write() {
-    let app = TestApp::spawn().await;
+    for cache in ["true", "false"] {
+        feed_freshness(TestApp::builder().env("FEED_CACHE_ENABLED", cache).spawn().await).await;
+    }
+}
+
+async fn feed_freshness(app: TestApp) {
     let s = app.user("asha").await;
     let ben = app.user("ben").await;
     let id = app.publish(&s, "Tide").await["_id"].as_str().unwrap().to_owned();
