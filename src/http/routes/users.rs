@@ -226,6 +226,20 @@ pub async fn update_account(
     Ok(ApiResponse::ok("Account details updated successfully", user))
 }
 
+/// Reads the one image part (or its direct-upload result) of the avatar and cover-image routes.
+async fn replace_image(
+    state: &AppState,
+    caller: &AuthUser,
+    body: LazyBody,
+    field: &'static str,
+) -> Result<User, AppError> {
+    let limit = state.services.config.limits.json_body_bytes;
+    let (fields, mut files) = body.upload(&[image(state, field)], &state.temp_dir, limit).await?;
+    fields.require_strings(&[&format!("{field}Upload")])?;
+    let incoming = files.incoming(&fields, field);
+    state.services.replace_image(&caller.0, incoming, field == "coverImage").await
+}
+
 #[utoipa::path(
     patch,
     path = "/api/v1/users/avatar",
@@ -246,10 +260,7 @@ pub async fn update_avatar(
     caller: AuthUser,
     body: LazyBody,
 ) -> Result<ApiResponse<User>, AppError> {
-    let (fields, mut files) =
-        body.upload(&[image(&state, "avatar")], &state.temp_dir, state.services.config.limits.json_body_bytes).await?;
-    fields.require_strings(&["avatarUpload"])?;
-    let user = state.services.replace_image(&caller.0, files.incoming(&fields, "avatar"), false).await?;
+    let user = replace_image(&state, &caller, body, "avatar").await?;
     Ok(ApiResponse::ok("Avatar image updated successfully", user))
 }
 
@@ -273,11 +284,7 @@ pub async fn update_cover_image(
     caller: AuthUser,
     body: LazyBody,
 ) -> Result<ApiResponse<User>, AppError> {
-    let specs = [image(&state, "coverImage")];
-    let (fields, mut files) =
-        body.upload(&specs, &state.temp_dir, state.services.config.limits.json_body_bytes).await?;
-    fields.require_strings(&["coverImageUpload"])?;
-    let user = state.services.replace_image(&caller.0, files.incoming(&fields, "coverImage"), true).await?;
+    let user = replace_image(&state, &caller, body, "coverImage").await?;
     Ok(ApiResponse::ok("Cover image updated successfully", user))
 }
 
