@@ -19,6 +19,7 @@ use crate::media::routed::RoutedMedia;
 use crate::media::upload::prepare_temp_dir;
 use crate::services::Services;
 use crate::store::Store;
+use crate::store::mongo::MongoStore;
 use crate::store::sqlite::SqliteStore;
 
 /// A ready-to-serve application.
@@ -29,11 +30,6 @@ pub struct App {
 
 /// Connects the backends, applies migrations and builds the router.
 pub async fn build(config: Config) -> anyhow::Result<App> {
-    if config.mongodb_uri.is_some() {
-        anyhow::bail!(
-            "MONGODB_URI is set, but this build has no MongoDB store yet; unset it to use the embedded SQLite store"
-        );
-    }
     // reqwest is built without a bundled TLS provider; ring is the one we ship.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let data_dir = config.data_dir.clone();
@@ -46,10 +42,23 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
     }
     let tokens = Tokens::new(&access, config.access_token_ttl_secs, &refresh, config.refresh_token_ttl_secs);
 
-    let mut store = Store::from_backend(SqliteStore::open(&data_dir.join("videotube.db")).await?);
-    if config.feed_cache_enabled {
-        store = store.with_feed_cache();
-    }
+    let store = match &config.mongodb_uri {
+        Some(uri) => {
+            if config.access_token_secret.is_none() {
+                tracing::warn!(
+                    "MONGODB_URI without ACCESS_TOKEN_SECRET/REFRESH_TOKEN_SECRET: secrets generated in DATA_DIR are \
+                     this machine's own; every instance sharing the database needs the same secrets"
+                );
+            }
+            // Other instances write to the same database, so an in-process page cache could serve
+            // pages they have changed: it is only used in front of the embedded store.
+            Store::from_backend(MongoStore::connect(uri).await?)
+        }
+        None => {
+            let store = Store::from_backend(SqliteStore::open(&data_dir.join("videotube.db")).await?);
+            if config.feed_cache_enabled { store.with_feed_cache() } else { store }
+        }
+    };
     let media_root: PathBuf = data_dir.join("media");
     let local: Arc<dyn MediaStore> = Arc::new(LocalMedia::new(media_root.clone(), &config.public_base_url)?);
     let (media, cloudinary) = match &config.cloudinary {

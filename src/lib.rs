@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod media;
+pub mod migrate;
 pub mod services;
 pub mod store;
 pub mod telemetry;

@@ -40,6 +40,15 @@ impl Id {
     pub fn to_hex(self) -> String {
         hex::encode(self.0)
     }
+
+    /// The 12 raw bytes, as a MongoDB ObjectId stores them.
+    pub const fn bytes(self) -> [u8; 12] {
+        self.0
+    }
+
+    pub const fn from_bytes(bytes: [u8; 12]) -> Self {
+        Id(bytes)
+    }
 }
 
 impl fmt::Display for Id {

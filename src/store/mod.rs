@@ -2,7 +2,9 @@
 //! Stores persist only; visibility and ownership rules live in `services`.
 
 pub mod feed_cache;
+pub mod mongo;
 pub mod sqlite;
+pub mod transfer;
 
 use std::sync::Arc;
 

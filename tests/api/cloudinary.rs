@@ -7,12 +7,20 @@ use serde_json::{Value, json};
 
 use crate::fake_cloudinary::{self, FakeCloudinary};
 use crate::fixtures;
-use crate::helpers::{MediaBackend, Resp, Session, TestApp};
+use crate::helpers::{MediaBackend, Resp, Session, StoreBackend, TestApp, TestAppBuilder};
 
-async fn cloudinary_app() -> (TestApp, FakeCloudinary) {
-    let app = TestApp::builder().media(MediaBackend::Cloudinary).env("CLOUDINARY_CHUNK_SIZE", "65536").spawn().await;
+fn cloudinary_builder() -> TestAppBuilder {
+    TestApp::builder().media(MediaBackend::Cloudinary).env("CLOUDINARY_CHUNK_SIZE", "65536")
+}
+
+async fn cloudinary_app_from(builder: TestAppBuilder) -> (TestApp, FakeCloudinary) {
+    let app = builder.spawn().await;
     let fake = app.cloudinary.clone().expect("fake cloudinary running");
     (app, fake)
+}
+
+async fn cloudinary_app() -> (TestApp, FakeCloudinary) {
+    cloudinary_app_from(cloudinary_builder()).await
 }
 
 /// A video of `size` bytes with an MP4 signature.
@@ -132,7 +140,8 @@ async fn replaced_and_deleted_media_is_destroyed_with_the_right_resource_type() 
 
 #[tokio::test]
 async fn a_database_failure_after_upload_destroys_the_assets() {
-    let (app, fake) = cloudinary_app().await;
+    // The failure is injected with an SQLite trigger, so this test is pinned to the embedded store.
+    let (app, fake) = cloudinary_app_from(cloudinary_builder().store(StoreBackend::Sqlite)).await;
     let s = app.user("asha").await;
     let url = format!("sqlite://{}", app.data_dir.path().join("videotube.db").display());
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();

@@ -12,7 +12,7 @@ async fn healthcheck_reports_both_backends() {
     let data = resp.ok(200, "OK");
     assert_eq!(
         data,
-        &json!({"status": "OK", "store": {"backend": "sqlite", "reachable": true},
+        &json!({"status": "OK", "store": {"backend": app.store_backend(), "reachable": true},
         "media": {"backend": app.media_backend(), "reachable": true}})
     );
     assert_eq!(app.get("/healthcheck/", None).await.status, 200, "trailing slash is the same route");

@@ -6,7 +6,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::json;
 
 use crate::fixtures;
-use crate::helpers::{ServerProcess, TestApp};
+use crate::helpers::{ServerProcess, StoreBackend, TestApp};
 
 /// Makes every insert into `table` fail inside the database, as a broken disk or constraint would.
 async fn break_inserts(app: &TestApp, table: &str) {
@@ -20,7 +20,8 @@ async fn break_inserts(app: &TestApp, table: &str) {
 
 #[tokio::test]
 async fn store_failures_answer_500_without_internals_and_discard_new_media() {
-    let app = TestApp::spawn().await;
+    // Failures are injected with SQLite triggers, so this test is pinned to the embedded store.
+    let app = TestApp::builder().store(StoreBackend::Sqlite).spawn().await;
     let s = app.user("asha").await;
     break_inserts(&app, "videos").await;
     let resp = app

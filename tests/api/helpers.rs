@@ -17,6 +17,56 @@ pub struct TestApp {
     pub data_dir: TempDir,
     /// The fake Cloudinary when the app runs with the Cloudinary media backend.
     pub cloudinary: Option<FakeCloudinary>,
+    /// The URI of this app's own MongoDB database when the suite runs on MongoDB; dropped on drop.
+    pub mongodb: Option<String>,
+}
+
+/// Which store a test app uses: SQLite always, MongoDB when `TEST_MONGODB_URI` names a deployment
+/// (each app then gets a fresh database of its own, dropped when the app is dropped).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum StoreBackend {
+    Sqlite,
+    Mongo,
+}
+
+impl StoreBackend {
+    pub fn from_env() -> Self {
+        if test_mongodb_uri().is_some() { StoreBackend::Mongo } else { StoreBackend::Sqlite }
+    }
+}
+
+pub fn test_mongodb_uri() -> Option<String> {
+    std::env::var("TEST_MONGODB_URI").ok().filter(|uri| !uri.is_empty())
+}
+
+/// A URI naming a database no other test uses.
+pub fn fresh_mongodb_database() -> Option<String> {
+    let name = format!("videotube_test_{}", videotube::domain::Id::generate());
+    test_mongodb_uri().map(|uri| videotube::store::mongo::with_database(&uri, &name))
+}
+
+/// Drops a test database from a thread of its own, since drops run outside async code.
+pub fn drop_mongodb_database(uri: &str) {
+    let uri = uri.to_owned();
+    let dropped = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let options = mongodb::options::ClientOptions::parse(&uri).await.unwrap();
+            let name = videotube::store::mongo::database_name(&options);
+            mongodb::Client::with_options(options).unwrap().database(&name).drop().await
+        })
+    });
+    if let Ok(Err(e)) = dropped.join() {
+        eprintln!("could not drop test database: {e}");
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(uri) = &self.mongodb {
+            drop_mongodb_database(uri);
+        }
+    }
 }
 
 /// Which media backend a test app uses. The suite runs on local media by default and on the
@@ -39,6 +89,7 @@ impl MediaBackend {
 pub struct TestAppBuilder {
     vars: HashMap<String, String>,
     media: MediaBackend,
+    store: StoreBackend,
 }
 
 impl TestAppBuilder {
@@ -53,7 +104,20 @@ impl TestAppBuilder {
         self
     }
 
+    /// Pins the store, for tests that reach into one store's internals.
+    pub fn store(mut self, store: StoreBackend) -> Self {
+        self.store = store;
+        self
+    }
+
     pub async fn spawn(mut self) -> TestApp {
+        let mongodb = match self.store {
+            StoreBackend::Sqlite => None,
+            StoreBackend::Mongo => fresh_mongodb_database(),
+        };
+        if let Some(uri) = &mongodb {
+            self.vars.insert("MONGODB_URI".into(), uri.clone());
+        }
         let cloudinary = match self.media {
             MediaBackend::Local => None,
             MediaBackend::Cloudinary => {
@@ -79,7 +143,7 @@ impl TestAppBuilder {
         videotube::telemetry::init(config.log_format);
         let app = videotube::app::build(config).await.expect("app builds");
         tokio::spawn(videotube::app::serve(listener, app, std::future::pending()));
-        TestApp { base, client: http_client(), data_dir, cloudinary }
+        TestApp { base, client: http_client(), data_dir, cloudinary, mongodb }
     }
 }
 
@@ -154,7 +218,7 @@ pub struct Session {
 
 impl TestApp {
     pub fn builder() -> TestAppBuilder {
-        TestAppBuilder { vars: HashMap::new(), media: MediaBackend::from_env() }
+        TestAppBuilder { vars: HashMap::new(), media: MediaBackend::from_env(), store: StoreBackend::from_env() }
     }
 
     pub async fn spawn() -> Self {
@@ -257,6 +321,10 @@ impl TestApp {
     }
 
     /// The name the healthcheck reports for the media backend.
+    pub fn store_backend(&self) -> &'static str {
+        if self.mongodb.is_some() { "mongodb" } else { "sqlite" }
+    }
+
     pub fn media_backend(&self) -> &'static str {
         if self.cloudinary.is_some() { "cloudinary" } else { "local" }
     }

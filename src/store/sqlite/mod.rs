@@ -1,6 +1,7 @@
 //! The embedded SQLite store: one file in DATA_DIR, WAL, foreign keys, migrations embedded in the binary.
 
 mod social;
+mod transfer;
 mod users;
 mod videos;
 

@@ -1,0 +1,157 @@
+//! `videotube migrate`: copies every record from one store to another (SQLite ⇄ MongoDB), keeping ids
+//! and timestamps, printing progress as it goes and a report at the end.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+
+use crate::store::mongo::MongoStore;
+use crate::store::sqlite::SqliteStore;
+use crate::store::transfer::{KindReport, Transfer, copy_all};
+
+pub const USAGE: &str = "usage: videotube migrate --from <STORE> --to <STORE> [--batch <N>]
+
+STORE is `sqlite:<path to videotube.db>` or a MongoDB URI (`mongodb://…`, `mongodb+srv://…`; the
+database defaults to `videotube`). Records keep their ids and timestamps; existing records with the
+same id are overwritten, so an interrupted copy is resumed by running the same command again.";
+
+/// Where a store lives, as given on the command line.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Mongo(String),
+}
+
+impl Location {
+    pub fn parse(raw: &str) -> anyhow::Result<Self> {
+        if let Some(path) = raw.strip_prefix("sqlite:") {
+            if path.is_empty() {
+                bail!("`sqlite:` needs a file path, e.g. sqlite:data/videotube.db");
+            }
+            return Ok(Location::Sqlite(PathBuf::from(path)));
+        }
+        if raw.starts_with("mongodb://") || raw.starts_with("mongodb+srv://") {
+            return Ok(Location::Mongo(raw.to_owned()));
+        }
+        bail!("`{raw}` is not a store: use sqlite:<path> or a mongodb:// URI")
+    }
+
+    async fn open(&self) -> anyhow::Result<Box<dyn Transfer>> {
+        Ok(match self {
+            Location::Sqlite(path) => Box::new(
+                SqliteStore::open(path).await.with_context(|| format!("opening SQLite file {}", path.display()))?,
+            ),
+            Location::Mongo(uri) => Box::new(MongoStore::connect(uri).await.context("connecting to MongoDB")?),
+        })
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Args {
+    pub from: Location,
+    pub to: Location,
+    pub batch: u32,
+}
+
+impl Args {
+    /// Parses the arguments after `migrate`.
+    pub fn parse(args: &[String]) -> anyhow::Result<Self> {
+        let (mut from, mut to, mut batch) = (None, None, 500);
+        let mut args = args.iter();
+        while let Some(flag) = args.next() {
+            let value = args.next().with_context(|| format!("{flag} needs a value"))?;
+            match flag.as_str() {
+                "--from" => from = Some(Location::parse(value)?),
+                "--to" => to = Some(Location::parse(value)?),
+                "--batch" => {
+                    batch = value.parse().ok().filter(|n| *n > 0).context("--batch takes a positive whole number")?
+                }
+                other => bail!("unknown option {other}"),
+            }
+        }
+        let (Some(from), Some(to)) = (from, to) else { bail!("both --from and --to are required") };
+        if from == to {
+            bail!("--from and --to name the same store");
+        }
+        Ok(Args { from, to, batch })
+    }
+}
+
+fn report_line(report: &KindReport) -> String {
+    let mut line = format!(
+        "{}: {}/{} read, {} written, {} skipped",
+        report.kind.name(),
+        report.read,
+        report.total,
+        report.imported.written,
+        report.imported.skipped
+    );
+    if report.unreadable > 0 {
+        line.push_str(&format!(", {} unreadable", report.unreadable));
+    }
+    line
+}
+
+/// Runs the copy; the progress line goes to stderr, the report to stdout.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let from = args.from.open().await?;
+    let to = args.to.open().await?;
+    println!("copying from {} to {}", from.describe(), to.describe());
+    let mut progress = |report: &KindReport, done: bool| {
+        if done {
+            eprint!("\r\x1b[2K");
+            println!("{}", report_line(report));
+        } else {
+            eprint!("\r\x1b[2K{}", report_line(report));
+            let _ = std::io::stderr().flush();
+        }
+    };
+    let reports = copy_all(from.as_ref(), to.as_ref(), args.batch, &mut progress).await?;
+    let written: u64 = reports.iter().map(|r| r.imported.written).sum();
+    let skipped: u64 = reports.iter().map(|r| r.imported.skipped + r.unreadable).sum();
+    println!("done: {written} records written, {skipped} not copied");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(raw: &[&str]) -> anyhow::Result<Args> {
+        Args::parse(&raw.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn stores_are_named_by_scheme() {
+        let parsed =
+            args(&["--from", "sqlite:data/videotube.db", "--to", "mongodb://h/tube", "--batch", "50"]).unwrap();
+        assert_eq!(
+            parsed,
+            Args {
+                from: Location::Sqlite("data/videotube.db".into()),
+                to: Location::Mongo("mongodb://h/tube".into()),
+                batch: 50
+            }
+        );
+        assert_eq!(args(&["--to", "sqlite:a", "--from", "mongodb+srv://c"]).unwrap().batch, 500);
+    }
+
+    #[test]
+    fn mistakes_are_explained() {
+        let message = |raw: &[&str]| args(raw).unwrap_err().to_string();
+        assert_eq!(message(&["--from", "sqlite:a"]), "both --from and --to are required");
+        assert_eq!(message(&["--from", "sqlite:a", "--to", "sqlite:a"]), "--from and --to name the same store");
+        assert!(message(&["--from", "postgres://x", "--to", "sqlite:a"]).contains("is not a store"));
+        assert_eq!(
+            message(&["--from", "sqlite:", "--to", "sqlite:a"]),
+            "`sqlite:` needs a file path, e.g. sqlite:data/videotube.db"
+        );
+        assert_eq!(
+            message(&["--from", "sqlite:a", "--to", "sqlite:b", "--batch", "0"]),
+            "--batch takes a positive whole number"
+        );
+        assert_eq!(message(&["--from"]), "--from needs a value");
+        assert_eq!(message(&["--verbose", "x"]), "unknown option --verbose");
+    }
+}

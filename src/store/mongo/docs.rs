@@ -1,0 +1,354 @@
+//! Typed views of the stored documents and pipeline results, and their conversion into domain values.
+//! Fields the original API may not have written (media keys, sessions) are optional.
+
+use bson::oid::ObjectId;
+use bson::{Bson, DateTime};
+use serde::{Deserialize, Deserializer};
+
+use super::id_of;
+use crate::domain::social::{
+    ChannelCard, Comment, LatestVideo, PlaylistRecord, SubscribedChannelItem, SubscriberCard, SubscriberItem, Tweet,
+};
+use crate::domain::user::{OwnerSummary, User, UserAccount};
+use crate::domain::video::{Video, VideoRecord};
+use crate::domain::{Timestamp, Twin};
+
+pub fn time(at: DateTime) -> Timestamp {
+    Timestamp(at.timestamp_millis())
+}
+
+/// Counts and views as integers, whichever numeric BSON type a writer chose.
+pub fn number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    match Bson::deserialize(deserializer)? {
+        Bson::Int32(n) => Ok(i64::from(n)),
+        Bson::Int64(n) => Ok(n),
+        Bson::Double(n) => Ok(n as i64),
+        Bson::Null => Ok(0),
+        other => Err(serde::de::Error::custom(format!("expected a number, found {other}"))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionDoc {
+    pub jti: String,
+    pub token_hash: String,
+    pub expires_at: DateTime,
+    pub created_at: DateTime,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub username: String,
+    pub email: String,
+    pub full_name: String,
+    pub avatar: String,
+    pub avatar_key: Option<String>,
+    pub cover_image: Option<String>,
+    pub cover_image_key: Option<String>,
+    #[serde(default)]
+    pub watch_history: Vec<ObjectId>,
+    pub password: String,
+    #[serde(default)]
+    pub refresh_sessions: Vec<SessionDoc>,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+impl UserDoc {
+    pub fn into_account(self) -> UserAccount {
+        UserAccount {
+            user: User {
+                id: id_of(self.id),
+                username: self.username,
+                email: self.email,
+                full_name: self.full_name,
+                avatar: self.avatar,
+                cover_image: self.cover_image.unwrap_or_default(),
+                watch_history: self.watch_history.into_iter().map(id_of).collect(),
+                created_at: time(self.created_at),
+                updated_at: time(self.updated_at),
+            },
+            password_hash: self.password,
+            avatar_key: self.avatar_key.unwrap_or_default(),
+            cover_image_key: self.cover_image_key,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub username: String,
+    pub full_name: String,
+    pub avatar: String,
+}
+
+impl OwnerDoc {
+    pub fn into_summary(self) -> OwnerSummary {
+        OwnerSummary::new(id_of(self.id), self.username, self.full_name, self.avatar)
+    }
+}
+
+/// A video with its owner joined (and, on the dashboard, its like count).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VideoDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub video_file: String,
+    pub video_key: Option<String>,
+    pub thumbnail: String,
+    pub thumbnail_key: Option<String>,
+    pub title: String,
+    pub description: String,
+    pub duration: f64,
+    #[serde(deserialize_with = "number")]
+    pub views: i64,
+    pub is_published: bool,
+    pub owner: OwnerDoc,
+    #[serde(default, deserialize_with = "optional_number")]
+    pub likes_count: Option<i64>,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+fn optional_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    number(deserializer).map(Some)
+}
+
+impl VideoDoc {
+    pub fn into_record(self) -> VideoRecord {
+        VideoRecord {
+            video: Video {
+                id: id_of(self.id),
+                video_file: self.video_file,
+                thumbnail: self.thumbnail,
+                title: self.title,
+                description: self.description,
+                duration: self.duration,
+                views: self.views,
+                is_published: self.is_published,
+                owner: Video::owner_twin(self.owner.into_summary()),
+                likes_count: self.likes_count,
+                is_liked: None,
+                created_at: time(self.created_at),
+                updated_at: time(self.updated_at),
+            },
+            video_key: self.video_key.unwrap_or_default(),
+            thumbnail_key: self.thumbnail_key.unwrap_or_default(),
+        }
+    }
+
+    pub fn into_video(self) -> Video {
+        self.into_record().video
+    }
+}
+
+/// A comment or a tweet with its author and like facts.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub content: String,
+    pub video: Option<ObjectId>,
+    pub owner: OwnerDoc,
+    #[serde(deserialize_with = "number")]
+    pub likes_count: i64,
+    pub is_liked: bool,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+impl PostDoc {
+    pub fn into_comment(self) -> Option<Comment> {
+        Some(Comment {
+            id: id_of(self.id),
+            content: self.content,
+            video: id_of(self.video?),
+            owner: Video::owner_twin(self.owner.into_summary()),
+            likes_count: self.likes_count,
+            is_liked: self.is_liked,
+            created_at: time(self.created_at),
+            updated_at: time(self.updated_at),
+        })
+    }
+
+    pub fn into_tweet(self) -> Tweet {
+        Tweet {
+            id: id_of(self.id),
+            content: self.content,
+            owner: Video::owner_twin(self.owner.into_summary()),
+            likes_count: self.likes_count,
+            is_liked: self.is_liked,
+            created_at: time(self.created_at),
+            updated_at: time(self.updated_at),
+        }
+    }
+}
+
+/// A like joined to its video.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LikedVideoDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub video: VideoDoc,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LatestVideoDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub title: String,
+    pub thumbnail: String,
+    pub duration: f64,
+    #[serde(deserialize_with = "number")]
+    pub views: i64,
+    pub created_at: DateTime,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CardDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub username: String,
+    pub full_name: String,
+    pub avatar: String,
+    #[serde(deserialize_with = "number")]
+    pub subscribers_count: i64,
+    pub latest_video: Option<LatestVideoDoc>,
+}
+
+/// A subscription joined to the user on its other side.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub subscriber: ObjectId,
+    pub channel: ObjectId,
+    pub user: CardDoc,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+impl SubscriptionDoc {
+    pub fn into_subscriber(self) -> SubscriberItem {
+        SubscriberItem {
+            id: id_of(self.id),
+            channel: id_of(self.channel),
+            subscriber: SubscriberCard {
+                id: id_of(self.user.id),
+                username: self.user.username,
+                full_name: self.user.full_name,
+                avatar: self.user.avatar,
+                subscribers_count: self.user.subscribers_count,
+            },
+            created_at: time(self.created_at),
+            updated_at: time(self.updated_at),
+        }
+    }
+
+    pub fn into_channel(self) -> SubscribedChannelItem {
+        let card = ChannelCard {
+            id: id_of(self.user.id),
+            username: self.user.username,
+            full_name: self.user.full_name,
+            avatar: self.user.avatar,
+            subscribers_count: self.user.subscribers_count,
+            latest_video: self.user.latest_video.map(|v| LatestVideo {
+                id: id_of(v.id),
+                title: v.title,
+                thumbnail: v.thumbnail,
+                duration: v.duration,
+                views: v.views,
+                created_at: time(v.created_at),
+            }),
+        };
+        SubscribedChannelItem {
+            id: id_of(self.id),
+            subscriber: id_of(self.subscriber),
+            channel: Twin::new(card),
+            created_at: time(self.created_at),
+            updated_at: time(self.updated_at),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlaylistDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub name: String,
+    pub description: String,
+    #[serde(default)]
+    pub videos: Vec<ObjectId>,
+    pub owner: OwnerDoc,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+impl PlaylistDoc {
+    pub fn into_record(self) -> PlaylistRecord {
+        PlaylistRecord {
+            id: id_of(self.id),
+            name: self.name,
+            description: self.description,
+            owner: self.owner.into_summary(),
+            video_ids: self.videos.into_iter().map(id_of).collect(),
+            created_at: time(self.created_at),
+            updated_at: time(self.updated_at),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    #[test]
+    fn a_user_written_by_the_original_api_reads_without_our_extra_fields() {
+        let id = ObjectId::from_bytes([1; 12]);
+        let original = doc! {
+            "_id": id, "username": "asha", "email": "asha@example.com", "fullName": "Asha",
+            "avatar": "http://res.cloudinary.com/x/a.png", "coverImage": "", "watchHistory": [],
+            "password": "$2a$10$abcdefghijklmnopqrstuuKq0Y5cT1Ih0x3o1N2P3Q4R5S6T7U8V9W",
+            "refreshToken": "eyJ.old.token", "createdAt": DateTime::from_millis(1), "updatedAt": DateTime::from_millis(2),
+            "__v": 0,
+        };
+        let account = bson::deserialize_from_document::<UserDoc>(original).unwrap().into_account();
+        assert_eq!(account.user.username, "asha");
+        assert_eq!(account.avatar_key, "", "no media key: the original kept none");
+        assert!(account.password_hash.starts_with("$2a$"));
+        assert_eq!(account.user.created_at, Timestamp(1));
+    }
+
+    #[test]
+    fn views_and_counts_accept_any_numeric_type() {
+        let owner = doc! { "_id": ObjectId::from_bytes([2; 12]), "username": "o", "fullName": "O", "avatar": "a" };
+        let mut video = doc! {
+            "_id": ObjectId::from_bytes([3; 12]), "videoFile": "v", "thumbnail": "t", "title": "T",
+            "description": "D", "duration": 3, "views": 7.0, "isPublished": true, "owner": owner,
+            "createdAt": DateTime::from_millis(5), "updatedAt": DateTime::from_millis(6),
+        };
+        let parsed = bson::deserialize_from_document::<VideoDoc>(video.clone()).unwrap().into_video();
+        assert_eq!((parsed.views, parsed.duration, parsed.likes_count), (7, 3.0, None));
+        video.insert("views", 9i32);
+        video.insert("likesCount", 4i64);
+        let parsed = bson::deserialize_from_document::<VideoDoc>(video).unwrap().into_video();
+        assert_eq!((parsed.views, parsed.likes_count), (9, Some(4)));
+    }
+}

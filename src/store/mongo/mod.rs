@@ -1,0 +1,225 @@
+//! The MongoDB store: one shared `Client`, the collections and field names of contract §4, indexes
+//! ensured at startup. Queries are built by the pure functions in `queries`; this module runs them.
+
+mod docs;
+mod indexes;
+pub mod queries;
+mod social;
+mod transfer;
+mod users;
+mod videos;
+
+use async_trait::async_trait;
+use bson::oid::ObjectId;
+use bson::{Document, doc};
+use futures_util::TryStreamExt;
+use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::options::ClientOptions;
+use mongodb::{Client, Collection, Database};
+
+use super::{MediaIndex, StoreError, StoreHealth, StoreResult};
+use crate::domain::{Id, Timestamp};
+
+/// The database used when the URI names none (the original API's name, so its data is found).
+pub const DEFAULT_DATABASE: &str = "videotube";
+
+/// Collection names of contract §4, shared with a database created by the original API.
+pub(crate) mod coll {
+    pub const USERS: &str = "users";
+    pub const VIDEOS: &str = "videos";
+    pub const COMMENTS: &str = "comments";
+    pub const LIKES: &str = "likes";
+    pub const PLAYLISTS: &str = "playlists";
+    pub const SUBSCRIPTIONS: &str = "subscriptions";
+    pub const TWEETS: &str = "tweets";
+}
+
+/// The MongoDB implementation of every repository trait.
+#[derive(Clone)]
+pub struct MongoStore {
+    db: Database,
+}
+
+impl MongoStore {
+    /// Connects with one process-wide client, then ensures indexes and normalises legacy emails.
+    pub async fn connect(uri: &str) -> StoreResult<Self> {
+        let options = ClientOptions::parse(uri).await.map_err(|e| StoreError::Backend(format!("MONGODB_URI: {e}")))?;
+        let name = database_name(&options);
+        let client = Client::with_options(options).map_err(backend)?;
+        let store = MongoStore { db: client.database(&name) };
+        indexes::ensure(&store.db).await?;
+        indexes::normalise_emails(&store.db).await?;
+        Ok(store)
+    }
+
+    /// Drops the whole database; the test suite uses it to start every run from nothing.
+    pub async fn drop_database(&self) -> StoreResult<()> {
+        self.db.drop().await.map_err(backend)
+    }
+
+    fn collection(&self, name: &str) -> Collection<Document> {
+        self.db.collection(name)
+    }
+
+    async fn aggregate(&self, name: &str, pipeline: Vec<Document>) -> StoreResult<Vec<Document>> {
+        let cursor = self.collection(name).aggregate(pipeline).await.map_err(backend)?;
+        cursor.try_collect().await.map_err(backend)
+    }
+
+    /// Runs a pipeline and decodes each result into `T`.
+    async fn aggregate_as<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        pipeline: Vec<Document>,
+    ) -> StoreResult<Vec<T>> {
+        self.aggregate(name, pipeline).await?.into_iter().map(decode).collect()
+    }
+
+    async fn count(&self, name: &str, filter: Document) -> StoreResult<u64> {
+        self.collection(name).count_documents(filter).await.map_err(backend)
+    }
+}
+
+/// The database named in the URI's path, else `videotube`; the rest of the URI (hosts, options) is untouched.
+pub fn database_name(options: &ClientOptions) -> String {
+    options.default_database.clone().filter(|name| !name.is_empty()).unwrap_or_else(|| DEFAULT_DATABASE.to_owned())
+}
+
+/// The URI with its database path replaced by `database`; hosts, credentials and the query string
+/// are kept. Used to point tools and tests at another database of the same deployment.
+pub fn with_database(uri: &str, database: &str) -> String {
+    let (base, query) = match uri.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (uri, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let hosts_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{database}", &base[..hosts_end]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+#[async_trait]
+impl MediaIndex for MongoStore {
+    async fn unreferenced(&self, keys: &[String]) -> StoreResult<Vec<String>> {
+        let mut referenced = std::collections::HashSet::new();
+        for (name, fields) in
+            [(coll::USERS, ["avatarKey", "coverImageKey"]), (coll::VIDEOS, ["videoKey", "thumbnailKey"])]
+        {
+            let filter = queries::keys_in(&fields, keys);
+            let cursor =
+                self.collection(name).find(filter).projection(queries::project(&fields)).await.map_err(backend)?;
+            let found: Vec<Document> = cursor.try_collect().await.map_err(backend)?;
+            for document in found {
+                for field in fields {
+                    if let Ok(key) = document.get_str(field) {
+                        referenced.insert(key.to_owned());
+                    }
+                }
+            }
+        }
+        Ok(keys.iter().filter(|k| !referenced.contains(*k)).cloned().collect())
+    }
+}
+
+#[async_trait]
+impl StoreHealth for MongoStore {
+    fn backend(&self) -> &'static str {
+        "mongodb"
+    }
+
+    async fn ping(&self) -> bool {
+        self.db.run_command(doc! { "ping": 1 }).await.is_ok()
+    }
+}
+
+pub(crate) fn oid(id: Id) -> ObjectId {
+    ObjectId::from_bytes(id.bytes())
+}
+
+pub(crate) fn id_of(oid: ObjectId) -> Id {
+    Id::from_bytes(oid.bytes())
+}
+
+pub(crate) fn date(at: Timestamp) -> bson::DateTime {
+    bson::DateTime::from_millis(at.millis())
+}
+
+pub(crate) fn now() -> bson::DateTime {
+    date(Timestamp::now())
+}
+
+fn decode<T: serde::de::DeserializeOwned>(document: Document) -> StoreResult<T> {
+    bson::deserialize_from_document(document)
+        .map_err(|e| StoreError::Backend(format!("unexpected document shape in database: {e}")))
+}
+
+fn backend(e: mongodb::error::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// The MongoDB code for a duplicate key on a unique index.
+const DUPLICATE_KEY: i32 = 11000;
+
+/// Maps duplicate-key errors to `Conflict` naming the field of the violated index; the rest to `Backend`.
+fn map_err(e: mongodb::error::Error) -> StoreError {
+    let message = match e.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == DUPLICATE_KEY => Some(w.message.clone()),
+        ErrorKind::Command(c) if c.code == DUPLICATE_KEY => Some(c.message.clone()),
+        _ => None,
+    };
+    match message {
+        Some(message) => StoreError::Conflict { field: queries::conflict_field(&message) },
+        None => backend(e),
+    }
+}
+
+fn is_conflict(e: &StoreError) -> bool {
+    matches!(e, StoreError::Conflict { .. })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn name_of(uri: &str) -> String {
+        database_name(&ClientOptions::parse(uri).await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_database_name_comes_from_the_uri_path_or_defaults() {
+        assert_eq!(name_of("mongodb://localhost:27017").await, "videotube");
+        assert_eq!(name_of("mongodb://localhost:27017/").await, "videotube");
+        assert_eq!(name_of("mongodb://h1,h2/?replicaSet=rs0").await, "videotube");
+        assert_eq!(name_of("mongodb://u:p@h1:27017,h2:27018/tube?replicaSet=rs0&authSource=admin").await, "tube");
+    }
+
+    #[tokio::test]
+    async fn the_query_string_survives_parsing() {
+        let options = ClientOptions::parse("mongodb://h1,h2/app?replicaSet=rs0&retryWrites=false").await.unwrap();
+        assert_eq!(options.repl_set_name.as_deref(), Some("rs0"));
+        assert_eq!(options.retry_writes, Some(false));
+        assert_eq!(options.hosts.len(), 2);
+    }
+
+    #[test]
+    fn another_database_of_the_same_deployment() {
+        assert_eq!(with_database("mongodb://localhost:27017", "t1"), "mongodb://localhost:27017/t1");
+        assert_eq!(with_database("mongodb://h/app?w=majority", "t2"), "mongodb://h/t2?w=majority");
+        assert_eq!(
+            with_database("mongodb+srv://u:p@cluster.example.net/?retryWrites=true", "t3"),
+            "mongodb+srv://u:p@cluster.example.net/t3?retryWrites=true"
+        );
+    }
+
+    #[test]
+    fn ids_round_trip_through_object_ids() {
+        let id = Id::generate();
+        assert_eq!(id_of(oid(id)), id);
+        assert_eq!(oid(id).to_hex(), id.to_hex());
+        assert_eq!(date(Timestamp(1_700_000_000_123)).timestamp_millis(), 1_700_000_000_123);
+    }
+}

@@ -1,0 +1,175 @@
+//! Pure builders of every MongoDB filter, update and pipeline the store runs: no I/O, unit-tested
+//! against the documents they must produce.
+
+pub mod social;
+pub mod transfer;
+pub mod users;
+pub mod videos;
+
+use bson::oid::ObjectId;
+use bson::{Bson, Document, doc};
+
+use super::coll;
+
+/// Joins the `owner` id to the author's public summary (`_id`, `username`, `fullName`, `avatar`).
+/// Records whose owner no longer exists drop out, as with an inner join.
+pub fn owner_lookup(field: &str) -> [Document; 2] {
+    [
+        doc! { "$lookup": {
+            "from": coll::USERS,
+            "localField": field,
+            "foreignField": "_id",
+            "pipeline": [{ "$project": { "username": 1, "fullName": 1, "avatar": 1 } }],
+            "as": field,
+        } },
+        doc! { "$unwind": format!("${field}") },
+    ]
+}
+
+/// Videos a viewer may see: published ones, plus the viewer's own.
+pub fn visible_to(viewer: Option<ObjectId>) -> Document {
+    match viewer {
+        Some(viewer) => doc! { "$or": [{ "isPublished": true }, { "owner": viewer }] },
+        None => doc! { "isPublished": true },
+    }
+}
+
+/// Adds `likesCount` and `isLiked` (for `viewer`) to each record, counting likes whose `target` field
+/// (`video`, `comment`, `tweet`) is the record's id. Served by the likes' target index.
+pub fn like_facts(target: &str, viewer: Option<ObjectId>) -> [Document; 3] {
+    let viewer = viewer.map_or(Bson::Null, Bson::ObjectId);
+    [
+        doc! { "$lookup": {
+            "from": coll::LIKES,
+            "localField": "_id",
+            "foreignField": target,
+            "pipeline": [{ "$group": {
+                "_id": Bson::Null,
+                "n": { "$sum": 1 },
+                "liked": { "$max": { "$eq": ["$likedBy", viewer] } },
+            } }],
+            "as": "likeFacts",
+        } },
+        doc! { "$set": {
+            "likesCount": { "$ifNull": [{ "$first": "$likeFacts.n" }, 0] },
+            "isLiked": { "$ifNull": [{ "$first": "$likeFacts.liked" }, false] },
+        } },
+        doc! { "$unset": "likeFacts" },
+    ]
+}
+
+/// Adds `field` = the number of documents in `from` whose `foreign` field is the record's id.
+pub fn count_lookup(from: &str, foreign: &str, field: &str) -> [Document; 2] {
+    [
+        doc! { "$lookup": {
+            "from": from,
+            "localField": "_id",
+            "foreignField": foreign,
+            "pipeline": [{ "$count": "n" }],
+            "as": field,
+        } },
+        doc! { "$set": { field: { "$ifNull": [{ "$first": format!("${field}.n") }, 0] } } },
+    ]
+}
+
+/// Newest first, ties broken by id in the same direction, as every list of the API is ordered.
+pub fn newest_first() -> Document {
+    doc! { "$sort": { "createdAt": -1, "_id": -1 } }
+}
+
+/// Matches documents where any of `fields` holds one of `keys`.
+pub fn keys_in(fields: &[&str], keys: &[String]) -> Document {
+    let alternatives: Vec<Document> = fields.iter().map(|f| doc! { *f: { "$in": keys } }).collect();
+    doc! { "$or": alternatives }
+}
+
+/// A projection of just these fields.
+pub fn project(fields: &[&str]) -> Document {
+    fields.iter().map(|f| ((*f).to_owned(), Bson::Int32(1))).collect()
+}
+
+/// `$skip` takes a 64-bit integer; offsets beyond it are clamped (they return an empty page anyway).
+pub fn skip(offset: u64) -> Document {
+    doc! { "$skip": i64::try_from(offset).unwrap_or(i64::MAX) }
+}
+
+/// The unique field named by a duplicate-key message (`... index: email_1 dup key: ...`).
+pub fn conflict_field(message: &str) -> &'static str {
+    let index = message.split("index: ").nth(1).and_then(|rest| rest.split_whitespace().next()).unwrap_or("");
+    ["username", "email", "subscriber", "likedBy"].into_iter().find(|f| index.starts_with(f)).unwrap_or("unique")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_lookup_joins_the_public_summary_and_drops_orphans() {
+        assert_eq!(
+            owner_lookup("owner"),
+            [
+                doc! { "$lookup": { "from": "users", "localField": "owner", "foreignField": "_id",
+                "pipeline": [{ "$project": { "username": 1, "fullName": 1, "avatar": 1 } }], "as": "owner" } },
+                doc! { "$unwind": "$owner" },
+            ]
+        );
+    }
+
+    #[test]
+    fn visibility_includes_own_unpublished_videos_only_for_a_viewer() {
+        let viewer = ObjectId::from_bytes([1; 12]);
+        assert_eq!(visible_to(None), doc! { "isPublished": true });
+        assert_eq!(visible_to(Some(viewer)), doc! { "$or": [{ "isPublished": true }, { "owner": viewer }] });
+    }
+
+    #[test]
+    fn like_facts_count_by_target_and_compare_the_viewer() {
+        let viewer = ObjectId::from_bytes([2; 12]);
+        let stages = like_facts("comment", Some(viewer));
+        assert_eq!(
+            stages[0],
+            doc! { "$lookup": { "from": "likes", "localField": "_id", "foreignField": "comment",
+            "pipeline": [{ "$group": { "_id": null, "n": { "$sum": 1 },
+                "liked": { "$max": { "$eq": ["$likedBy", viewer] } } } }],
+            "as": "likeFacts" } }
+        );
+        assert_eq!(stages[2], doc! { "$unset": "likeFacts" });
+        let anonymous = like_facts("tweet", None);
+        let group = anonymous[0].get_document("$lookup").unwrap().get_array("pipeline").unwrap()[0].clone();
+        assert_eq!(
+            group.as_document().unwrap().get_document("$group").unwrap().get_document("liked").unwrap(),
+            &doc! { "$max": { "$eq": ["$likedBy", null] } },
+            "nobody is liked by an anonymous viewer"
+        );
+    }
+
+    #[test]
+    fn count_lookup_yields_a_number() {
+        let stages = count_lookup("subscriptions", "channel", "subscribersCount");
+        assert_eq!(
+            stages[1],
+            doc! { "$set": { "subscribersCount": { "$ifNull": [{ "$first": "$subscribersCount.n" }, 0] } } }
+        );
+    }
+
+    #[test]
+    fn key_filters_and_projections() {
+        let keys = vec!["a".to_owned(), "b".to_owned()];
+        assert_eq!(
+            keys_in(&["videoKey", "thumbnailKey"], &keys),
+            doc! { "$or": [{ "videoKey": { "$in": ["a", "b"] } }, { "thumbnailKey": { "$in": ["a", "b"] } }] }
+        );
+        assert_eq!(project(&["avatarKey"]), doc! { "avatarKey": 1 });
+        assert_eq!(skip(u64::MAX), doc! { "$skip": i64::MAX });
+    }
+
+    #[test]
+    fn duplicate_key_messages_name_the_field() {
+        let m = "E11000 duplicate key error collection: videotube.users index: email_1 dup key: { email: \"a@b.c\" }";
+        assert_eq!(conflict_field(m), "email");
+        assert_eq!(conflict_field("E11000 ... index: username_1 dup key"), "username");
+        assert_eq!(conflict_field("E11000 ... index: subscriber_1_channel_1 dup key"), "subscriber");
+        assert_eq!(conflict_field("E11000 ... index: likedBy_1_video_1 dup key"), "likedBy");
+        assert_eq!(conflict_field("E11000 ... index: _id_ dup key"), "unique");
+    }
+}

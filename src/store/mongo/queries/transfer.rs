@@ -1,0 +1,175 @@
+//! Builders for store-to-store copies: the id-ordered export filter and the upsert of each record.
+
+use bson::oid::ObjectId;
+use bson::{Bson, Document, doc};
+
+use super::super::{coll, date, oid};
+use crate::domain::Id;
+use crate::store::transfer::{Kind, Record};
+
+/// The collection holding a kind (watch histories live inside the users).
+pub fn collection(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Users | Kind::WatchHistory => coll::USERS,
+        Kind::Videos => coll::VIDEOS,
+        Kind::Comments => coll::COMMENTS,
+        Kind::Tweets => coll::TWEETS,
+        Kind::Likes => coll::LIKES,
+        Kind::Subscriptions => coll::SUBSCRIPTIONS,
+        Kind::Playlists => coll::PLAYLISTS,
+    }
+}
+
+/// Documents of `kind` after the cursor; histories only where there is one.
+pub fn export_filter(kind: Kind, after: Option<Id>) -> Document {
+    let mut filter = Document::new();
+    if let Some(after) = after {
+        filter.insert("_id", doc! { "$gt": oid(after) });
+    }
+    if kind == Kind::WatchHistory {
+        filter.insert("watchHistory.0", doc! { "$exists": true });
+    }
+    filter
+}
+
+fn ids(ids: &[Id]) -> Vec<ObjectId> {
+    ids.iter().copied().map(oid).collect()
+}
+
+/// `(filter, update, upsert)` writing the record under its own id.
+pub fn upsert(record: &Record) -> (Document, Document, bool) {
+    let (id, set, on_insert) = match record {
+        Record::User(u) => {
+            let sessions: Vec<Document> = u
+                .sessions
+                .iter()
+                .map(|s| {
+                    doc! { "jti": &s.jti, "tokenHash": &s.token_hash,
+                    "expiresAt": date(s.expires_at), "createdAt": date(s.created_at) }
+                })
+                .collect();
+            let set = doc! {
+                "username": &u.username, "email": &u.email, "fullName": &u.full_name, "avatar": &u.avatar,
+                "avatarKey": &u.avatar_key, "coverImage": &u.cover_image,
+                "coverImageKey": u.cover_image_key.as_deref().map_or(Bson::Null, |k| Bson::String(k.to_owned())),
+                "password": &u.password_hash, "refreshSessions": sessions,
+                "createdAt": date(u.created_at), "updatedAt": date(u.updated_at),
+            };
+            (u.id, set, Some(doc! { "watchHistory": [] }))
+        }
+        Record::Video(v) => {
+            let set = doc! {
+                "videoFile": &v.video_file, "videoKey": &v.video_key, "thumbnail": &v.thumbnail,
+                "thumbnailKey": &v.thumbnail_key, "title": &v.title, "description": &v.description,
+                "duration": v.duration, "views": v.views, "isPublished": v.is_published, "owner": oid(v.owner),
+                "createdAt": date(v.created_at), "updatedAt": date(v.updated_at),
+            };
+            (v.id, set, None)
+        }
+        Record::Comment(p) | Record::Tweet(p) => {
+            let mut set = doc! { "content": &p.content, "owner": oid(p.owner) };
+            if let Some(video) = p.video {
+                set.insert("video", oid(video));
+            }
+            set.insert("createdAt", date(p.created_at));
+            set.insert("updatedAt", date(p.updated_at));
+            (p.id, set, None)
+        }
+        Record::Like(l) => {
+            let mut set = super::social::like_of(oid(l.liked_by), l.target);
+            set.insert("createdAt", date(l.created_at));
+            set.insert("updatedAt", date(l.updated_at));
+            (l.id, set, None)
+        }
+        Record::Subscription(s) => {
+            let mut set = super::social::subscription_of(oid(s.subscriber), oid(s.channel));
+            set.insert("createdAt", date(s.created_at));
+            set.insert("updatedAt", date(s.updated_at));
+            (s.id, set, None)
+        }
+        Record::Playlist(p) => {
+            let set = doc! {
+                "name": &p.name, "description": &p.description, "videos": ids(&p.videos), "owner": oid(p.owner),
+                "createdAt": date(p.created_at), "updatedAt": date(p.updated_at),
+            };
+            (p.id, set, None)
+        }
+        Record::History(h) => {
+            return (doc! { "_id": oid(h.user) }, doc! { "$set": { "watchHistory": ids(&h.videos) } }, false);
+        }
+    };
+    let mut update = doc! { "$set": set };
+    if let Some(on_insert) = on_insert {
+        update.insert("$setOnInsert", on_insert);
+    }
+    (doc! { "_id": oid(id) }, update, true)
+}
+
+/// The collection a record is written to.
+pub fn target(record: &Record) -> &'static str {
+    collection(match record {
+        Record::User(_) => Kind::Users,
+        Record::Video(_) => Kind::Videos,
+        Record::Comment(_) => Kind::Comments,
+        Record::Tweet(_) => Kind::Tweets,
+        Record::Like(_) => Kind::Likes,
+        Record::Subscription(_) => Kind::Subscriptions,
+        Record::Playlist(_) => Kind::Playlists,
+        Record::History(_) => Kind::WatchHistory,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Timestamp;
+    use crate::domain::social::LikeTarget;
+    use crate::store::transfer::{HistoryRecord, LikeRecord};
+
+    #[test]
+    fn exports_walk_ids_in_order_and_histories_only_where_present() {
+        let after = Id::from_bytes([1; 12]);
+        assert_eq!(export_filter(Kind::Videos, None), doc! {});
+        assert_eq!(export_filter(Kind::Likes, Some(after)), doc! { "_id": { "$gt": oid(after) } });
+        assert_eq!(
+            export_filter(Kind::WatchHistory, Some(after)),
+            doc! { "_id": { "$gt": oid(after) }, "watchHistory.0": { "$exists": true } }
+        );
+        assert_eq!(collection(Kind::WatchHistory), "users");
+    }
+
+    #[test]
+    fn records_are_upserted_under_their_own_id_with_their_own_times() {
+        let like = Record::Like(LikeRecord {
+            id: Id::from_bytes([1; 12]),
+            liked_by: Id::from_bytes([2; 12]),
+            target: LikeTarget::Tweet(Id::from_bytes([3; 12])),
+            created_at: Timestamp(10),
+            updated_at: Timestamp(11),
+        });
+        let (filter, update, upsert_flag) = upsert(&like);
+        assert_eq!(filter, doc! { "_id": ObjectId::from_bytes([1; 12]) });
+        assert_eq!(
+            update,
+            doc! { "$set": { "likedBy": ObjectId::from_bytes([2; 12]), "tweet": ObjectId::from_bytes([3; 12]),
+            "createdAt": bson::DateTime::from_millis(10), "updatedAt": bson::DateTime::from_millis(11) } }
+        );
+        assert!(upsert_flag);
+        assert_eq!(target(&like), "likes");
+    }
+
+    #[test]
+    fn a_history_updates_an_existing_user_only() {
+        let history = Record::History(HistoryRecord {
+            user: Id::from_bytes([4; 12]),
+            videos: vec![Id::from_bytes([5; 12]), Id::from_bytes([6; 12])],
+        });
+        let (filter, update, upsert_flag) = upsert(&history);
+        assert_eq!(filter, doc! { "_id": ObjectId::from_bytes([4; 12]) });
+        assert_eq!(
+            update,
+            doc! { "$set": { "watchHistory": [ObjectId::from_bytes([5; 12]), ObjectId::from_bytes([6; 12])] } }
+        );
+        assert!(!upsert_flag, "a history never creates a user");
+    }
+}

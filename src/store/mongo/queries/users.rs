@@ -1,0 +1,283 @@
+//! Builders for the `users` collection: accounts, refresh sessions (kept inside the user, §4.1),
+//! watch history and channel counts.
+
+use bson::oid::ObjectId;
+use bson::{Bson, DateTime, Document, doc};
+
+use super::super::coll;
+use super::owner_lookup;
+use crate::store::{NewUser, ProfileUpdate};
+
+/// A new user document; `coverImage` is `""` without a cover, as the original stored it.
+pub fn new_user(id: ObjectId, user: &NewUser, now: DateTime) -> Document {
+    let mut document = doc! {
+        "_id": id,
+        "username": &user.username,
+        "email": &user.email,
+        "fullName": &user.full_name,
+        "avatar": &user.avatar.url,
+        "avatarKey": &user.avatar.key,
+        "coverImage": user.cover_image.as_ref().map_or("", |c| c.url.as_str()),
+        "watchHistory": [],
+        "password": &user.password_hash,
+        "refreshSessions": [],
+        "createdAt": now,
+        "updatedAt": now,
+    };
+    if let Some(cover) = &user.cover_image {
+        document.insert("coverImageKey", &cover.key);
+    }
+    document
+}
+
+/// Either identity already in use.
+pub fn username_or_email(username: &str, email: &str) -> Document {
+    doc! { "$or": [{ "username": username }, { "email": email }] }
+}
+
+/// `$set` of the fields present in the update, plus `updatedAt`.
+pub fn profile_update(update: &ProfileUpdate, now: DateTime) -> Document {
+    let mut set = doc! { "updatedAt": now };
+    if let Some(full_name) = &update.full_name {
+        set.insert("fullName", full_name);
+    }
+    if let Some(email) = &update.email {
+        set.insert("email", email);
+    }
+    if let Some(avatar) = &update.avatar {
+        set.insert("avatar", &avatar.url);
+        set.insert("avatarKey", &avatar.key);
+    }
+    if let Some(cover) = &update.cover_image {
+        set.insert("coverImage", &cover.url);
+        set.insert("coverImageKey", &cover.key);
+    }
+    doc! { "$set": set }
+}
+
+pub fn password_update(hash: &str, now: DateTime) -> Document {
+    doc! { "$set": { "password": hash, "updatedAt": now } }
+}
+
+/// One pass over the subscriptions touching `channel` (both indexes serve the `$or`): how many
+/// follow it, how many it follows, and whether `viewer` is among its subscribers.
+pub fn channel_counts(channel: ObjectId, viewer: Option<ObjectId>) -> Vec<Document> {
+    let viewer = viewer.map_or(Bson::Null, Bson::ObjectId);
+    vec![
+        doc! { "$match": { "$or": [{ "channel": channel }, { "subscriber": channel }] } },
+        doc! { "$group": {
+            "_id": Bson::Null,
+            "subscribers": { "$sum": { "$cond": [{ "$eq": ["$channel", channel] }, 1, 0] } },
+            "subscribedTo": { "$sum": { "$cond": [{ "$eq": ["$subscriber", channel] }, 1, 0] } },
+            "viewerSubscribed": { "$max": { "$and": [
+                { "$eq": ["$channel", channel] },
+                { "$eq": ["$subscriber", viewer] },
+            ] } },
+        } },
+    ]
+}
+
+/// A stored refresh session; `$literal` keeps any `$` in its values from being read as a field path.
+pub fn session(jti: &str, token_hash: &str, expires_at: DateTime, created_at: DateTime) -> Bson {
+    Bson::Document(doc! { "$literal": {
+        "jti": jti, "tokenHash": token_hash, "expiresAt": expires_at, "createdAt": created_at,
+    } })
+}
+
+/// Appends a session after dropping expired ones, keeping the newest `max` (one atomic update).
+pub fn add_session(session: Bson, max: u32, now: DateTime) -> Vec<Document> {
+    let live = doc! { "$filter": {
+        "input": { "$ifNull": ["$refreshSessions", []] },
+        "cond": { "$gt": ["$$this.expiresAt", now] },
+    } };
+    vec![doc! { "$set": { "refreshSessions": {
+        "$slice": [{ "$concatArrays": [live, [session]] }, -i64::from(max.max(1))],
+    } } }]
+}
+
+/// The user holding this live session; it matches once, so of concurrent rotations exactly one wins.
+pub fn live_session(jti: &str, token_hash: &str, now: DateTime) -> Document {
+    doc! { "refreshSessions": { "$elemMatch": {
+        "jti": jti, "tokenHash": token_hash, "expiresAt": { "$gt": now },
+    } } }
+}
+
+/// Replaces session `jti` by `next` in one update.
+pub fn replace_session(jti: &str, next: Bson) -> Vec<Document> {
+    vec![doc! { "$set": { "refreshSessions": { "$concatArrays": [
+        { "$filter": { "input": "$refreshSessions", "cond": { "$ne": ["$$this.jti", jti] } } },
+        [next],
+    ] } } }]
+}
+
+pub fn user_session(user: ObjectId, jti: &str, token_hash: &str) -> Document {
+    doc! { "_id": user, "refreshSessions": { "$elemMatch": { "jti": jti, "tokenHash": token_hash } } }
+}
+
+pub fn remove_session(jti: &str) -> Document {
+    doc! { "$pull": { "refreshSessions": { "jti": jti } } }
+}
+
+pub fn remove_all_sessions() -> Document {
+    doc! { "$set": { "refreshSessions": [] } }
+}
+
+/// Moves `video` to the front of the history without duplicates, capped at `max` (one atomic update).
+pub fn record_watch(video: ObjectId, max: u32) -> Vec<Document> {
+    let rest = doc! { "$filter": {
+        "input": { "$ifNull": ["$watchHistory", []] },
+        "cond": { "$ne": ["$$this", video] },
+    } };
+    vec![doc! { "$set": { "watchHistory": {
+        "$slice": [{ "$concatArrays": [[video], rest] }, i64::from(max)],
+    } } }]
+}
+
+/// The user's history ids with the videos they can still see, owners joined, in one round trip;
+/// the caller restores the history order.
+pub fn watch_history(user: ObjectId) -> Vec<Document> {
+    let mut videos = vec![doc! { "$match": super::visible_to(Some(user)) }];
+    videos.extend(owner_lookup("owner"));
+    vec![
+        doc! { "$match": { "_id": user } },
+        doc! { "$project": { "watchHistory": 1 } },
+        doc! { "$lookup": {
+            "from": coll::VIDEOS,
+            "localField": "watchHistory",
+            "foreignField": "_id",
+            "pipeline": videos,
+            "as": "videos",
+        } },
+    ]
+}
+
+/// Users whose stored email is not lowercase (written by the original API before it normalised).
+pub fn mixed_case_emails() -> Document {
+    doc! { "$expr": { "$ne": ["$email", { "$toLower": "$email" }] } }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MediaRef;
+
+    fn at(ms: i64) -> DateTime {
+        DateTime::from_millis(ms)
+    }
+
+    #[test]
+    fn a_new_user_uses_the_original_field_names() {
+        let id = ObjectId::from_bytes([7; 12]);
+        let user = NewUser {
+            username: "asha".into(),
+            email: "asha@example.com".into(),
+            full_name: "Asha K".into(),
+            avatar: MediaRef { url: "http://m/a.png".into(), key: "local:a.png".into() },
+            cover_image: None,
+            password_hash: "$2b$04$hash".into(),
+        };
+        let expected = doc! {
+            "_id": id, "username": "asha", "email": "asha@example.com", "fullName": "Asha K",
+            "avatar": "http://m/a.png", "avatarKey": "local:a.png", "coverImage": "", "watchHistory": [],
+            "password": "$2b$04$hash", "refreshSessions": [], "createdAt": at(5), "updatedAt": at(5),
+        };
+        assert_eq!(new_user(id, &user, at(5)), expected);
+        let with_cover =
+            NewUser { cover_image: Some(MediaRef { url: "http://m/c.png".into(), key: "k".into() }), ..user };
+        let document = new_user(id, &with_cover, at(5));
+        assert_eq!(document.get_str("coverImage").unwrap(), "http://m/c.png");
+        assert_eq!(document.get_str("coverImageKey").unwrap(), "k");
+    }
+
+    #[test]
+    fn profile_updates_set_only_what_changed() {
+        let update = ProfileUpdate { email: Some("n@example.com".into()), ..Default::default() };
+        assert_eq!(profile_update(&update, at(9)), doc! { "$set": { "updatedAt": at(9), "email": "n@example.com" } });
+        let avatar =
+            ProfileUpdate { avatar: Some(MediaRef { url: "u".into(), key: "k".into() }), ..Default::default() };
+        assert_eq!(
+            profile_update(&avatar, at(9)),
+            doc! { "$set": { "updatedAt": at(9), "avatar": "u", "avatarKey": "k" } }
+        );
+        assert_eq!(password_update("h", at(1)), doc! { "$set": { "password": "h", "updatedAt": at(1) } });
+        assert_eq!(username_or_email("a", "b@c.d"), doc! { "$or": [{ "username": "a" }, { "email": "b@c.d" }] });
+    }
+
+    #[test]
+    fn channel_counts_is_one_indexed_pass() {
+        let channel = ObjectId::from_bytes([1; 12]);
+        let pipeline = channel_counts(channel, None);
+        assert_eq!(pipeline[0], doc! { "$match": { "$or": [{ "channel": channel }, { "subscriber": channel }] } });
+        let group = pipeline[1].get_document("$group").unwrap();
+        assert_eq!(
+            group.get_document("viewerSubscribed").unwrap(),
+            &doc! { "$max": { "$and": [{ "$eq": ["$channel", channel] }, { "$eq": ["$subscriber", null] }] } }
+        );
+    }
+
+    #[test]
+    fn sessions_are_capped_rotated_and_removed_in_single_updates() {
+        let s = session("j1", "$abc", at(100), at(1));
+        assert_eq!(
+            s,
+            Bson::Document(doc! { "$literal": {
+            "jti": "j1", "tokenHash": "$abc", "expiresAt": at(100), "createdAt": at(1) } })
+        );
+        assert_eq!(
+            add_session(s.clone(), 3, at(50)),
+            vec![doc! { "$set": { "refreshSessions": { "$slice": [
+                { "$concatArrays": [
+                    { "$filter": { "input": { "$ifNull": ["$refreshSessions", []] },
+                        "cond": { "$gt": ["$$this.expiresAt", at(50)] } } },
+                    [s.clone()],
+                ] },
+                -3i64,
+            ] } } }]
+        );
+        assert_eq!(
+            live_session("j1", "h", at(50)),
+            doc! { "refreshSessions": { "$elemMatch": { "jti": "j1", "tokenHash": "h", "expiresAt": { "$gt": at(50) } } } }
+        );
+        assert_eq!(
+            replace_session("j1", s.clone()),
+            vec![doc! { "$set": { "refreshSessions": { "$concatArrays": [
+                { "$filter": { "input": "$refreshSessions", "cond": { "$ne": ["$$this.jti", "j1"] } } },
+                [s],
+            ] } } }]
+        );
+        assert_eq!(remove_session("j1"), doc! { "$pull": { "refreshSessions": { "jti": "j1" } } });
+    }
+
+    #[test]
+    fn watching_moves_the_video_to_the_front_and_caps_the_history() {
+        let video = ObjectId::from_bytes([3; 12]);
+        assert_eq!(
+            record_watch(video, 50),
+            vec![doc! { "$set": { "watchHistory": { "$slice": [
+                { "$concatArrays": [[video], { "$filter": {
+                    "input": { "$ifNull": ["$watchHistory", []] }, "cond": { "$ne": ["$$this", video] } } }] },
+                50i64,
+            ] } } }]
+        );
+    }
+
+    #[test]
+    fn watch_history_joins_visible_videos_in_one_pipeline() {
+        let user = ObjectId::from_bytes([4; 12]);
+        let pipeline = watch_history(user);
+        assert_eq!(pipeline[0], doc! { "$match": { "_id": user } });
+        let lookup = pipeline[2].get_document("$lookup").unwrap();
+        assert_eq!(lookup.get_str("localField").unwrap(), "watchHistory");
+        let inner = lookup.get_array("pipeline").unwrap();
+        assert_eq!(
+            inner[0],
+            Bson::Document(doc! { "$match": { "$or": [{ "isPublished": true }, { "owner": user }] } })
+        );
+        assert_eq!(inner.len(), 3, "visibility, owner lookup, unwind");
+    }
+
+    #[test]
+    fn mixed_case_emails_are_found_by_expression() {
+        assert_eq!(mixed_case_emails(), doc! { "$expr": { "$ne": ["$email", { "$toLower": "$email" }] } });
+    }
+}

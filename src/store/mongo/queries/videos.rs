@@ -1,0 +1,254 @@
+//! Builders for the `videos` collection: the feed, single reads, updates, cascades and dashboard figures.
+
+use bson::oid::ObjectId;
+use bson::{Bson, DateTime, Document, doc};
+
+use super::super::coll;
+use super::{count_lookup, newest_first, owner_lookup, skip, visible_to};
+use crate::domain::video::{VideoQuery, VideoSort};
+use crate::store::{NewVideo, VideoUpdate};
+
+pub fn new_video(id: ObjectId, owner: ObjectId, video: &NewVideo, now: DateTime) -> Document {
+    doc! {
+        "_id": id,
+        "videoFile": &video.video_file.url,
+        "videoKey": &video.video_file.key,
+        "thumbnail": &video.thumbnail.url,
+        "thumbnailKey": &video.thumbnail.key,
+        "title": &video.title,
+        "description": &video.description,
+        "duration": video.duration,
+        "views": 0i64,
+        "isPublished": true,
+        "owner": owner,
+        "createdAt": now,
+        "updatedAt": now,
+    }
+}
+
+/// Records matching `filter`, each with its owner summary.
+pub fn with_owner(filter: Document) -> Vec<Document> {
+    let mut pipeline = vec![doc! { "$match": filter }];
+    pipeline.extend(owner_lookup("owner"));
+    pipeline
+}
+
+fn sort_field(sort: VideoSort) -> &'static str {
+    match sort {
+        VideoSort::CreatedAt => "createdAt",
+        VideoSort::Views => "views",
+        VideoSort::Duration => "duration",
+        VideoSort::Title => "title",
+    }
+}
+
+/// The feed's filter. A search is a literal, case-insensitive substring test (`$indexOfCP`), so
+/// regex syntax in the query matches itself, exactly as on SQLite.
+pub fn feed_filter(query: &VideoQuery) -> Document {
+    let mut filter = Document::new();
+    if let Some(owner) = query.owner {
+        filter.insert("owner", super::super::oid(owner));
+    }
+    if !query.include_unpublished {
+        filter.insert("isPublished", true);
+    }
+    if let Some(search) = &query.search {
+        let needle = search.to_lowercase();
+        let contains =
+            |field: &str| doc! { "$gte": [{ "$indexOfCP": [{ "$toLower": format!("${field}") }, &needle] }, 0] };
+        filter.insert("$expr", doc! { "$or": [contains("title"), contains("description")] });
+    }
+    filter
+}
+
+/// One page of the feed: filter, indexed sort with the id as tie-breaker, skip, limit, then owners.
+pub fn feed_page(query: &VideoQuery) -> Vec<Document> {
+    let direction = if query.descending { -1 } else { 1 };
+    let mut pipeline = vec![
+        doc! { "$match": feed_filter(query) },
+        doc! { "$sort": { sort_field(query.sort): direction, "_id": direction } },
+        skip(query.offset),
+        doc! { "$limit": i64::from(query.limit) },
+    ];
+    pipeline.extend(owner_lookup("owner"));
+    pipeline
+}
+
+pub fn video_update(update: &VideoUpdate, now: DateTime) -> Document {
+    let mut set = doc! { "updatedAt": now };
+    if let Some(title) = &update.title {
+        set.insert("title", title);
+    }
+    if let Some(description) = &update.description {
+        set.insert("description", description);
+    }
+    if let Some(thumbnail) = &update.thumbnail {
+        set.insert("thumbnail", &thumbnail.url);
+        set.insert("thumbnailKey", &thumbnail.key);
+    }
+    doc! { "$set": set }
+}
+
+pub fn publish_update(published: bool, now: DateTime) -> Document {
+    doc! { "$set": { "isPublished": published, "updatedAt": now } }
+}
+
+pub fn add_view() -> Document {
+    doc! { "$inc": { "views": 1 } }
+}
+
+/// The given videos that `viewer` may see; the caller restores the requested order.
+pub fn visible_by_ids(ids: &[ObjectId], viewer: Option<ObjectId>) -> Vec<Document> {
+    with_owner(doc! { "$and": [{ "_id": { "$in": ids } }, visible_to(viewer)] })
+}
+
+/// All of the owner's videos, newest first, each with its like count.
+pub fn dashboard_videos(owner: ObjectId) -> Vec<Document> {
+    let mut pipeline = vec![doc! { "$match": { "owner": owner } }, newest_first()];
+    pipeline.extend(owner_lookup("owner"));
+    pipeline.extend(count_lookup(coll::LIKES, "video", "likesCount"));
+    pipeline
+}
+
+/// Video count, total views and likes on the owner's videos, in one pass over the owner's videos.
+pub fn channel_totals(owner: ObjectId) -> Vec<Document> {
+    let mut pipeline = vec![doc! { "$match": { "owner": owner } }];
+    pipeline.extend(count_lookup(coll::LIKES, "video", "likes"));
+    pipeline.push(doc! { "$group": {
+        "_id": Bson::Null,
+        "totalVideos": { "$sum": 1 },
+        "totalViews": { "$sum": "$views" },
+        "totalLikes": { "$sum": "$likes" },
+    } });
+    pipeline
+}
+
+/// The steps of deleting a video, children first so that a retry after a crash finishes the job
+/// (no transaction is needed): `(collection, filter, update)`; `None` as update means delete.
+pub fn video_cascade(video: ObjectId, comments: &[ObjectId]) -> Vec<(&'static str, Document, Option<Document>)> {
+    vec![
+        (coll::LIKES, doc! { "comment": { "$in": comments } }, None),
+        (coll::COMMENTS, doc! { "video": video }, None),
+        (coll::LIKES, doc! { "video": video }, None),
+        (coll::PLAYLISTS, doc! { "videos": video }, Some(doc! { "$pull": { "videos": video } })),
+        (coll::USERS, doc! { "watchHistory": video }, Some(doc! { "$pull": { "watchHistory": video } })),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Id;
+    use crate::store::MediaRef;
+
+    fn query() -> VideoQuery {
+        VideoQuery {
+            search: None,
+            owner: None,
+            include_unpublished: false,
+            sort: VideoSort::CreatedAt,
+            descending: true,
+            offset: 20,
+            limit: 10,
+        }
+    }
+
+    #[test]
+    fn the_default_feed_is_published_newest_first() {
+        assert_eq!(
+            feed_page(&query())[..4],
+            [
+                doc! { "$match": { "isPublished": true } },
+                doc! { "$sort": { "createdAt": -1, "_id": -1 } },
+                doc! { "$skip": 20i64 },
+                doc! { "$limit": 10i64 },
+            ]
+        );
+        assert_eq!(feed_page(&query()).len(), 6, "then the owner lookup and unwind");
+    }
+
+    #[test]
+    fn sorts_map_to_stored_fields_in_both_directions() {
+        for (sort, field) in [
+            (VideoSort::Views, "views"),
+            (VideoSort::Duration, "duration"),
+            (VideoSort::Title, "title"),
+            (VideoSort::CreatedAt, "createdAt"),
+        ] {
+            let q = VideoQuery { sort, descending: false, ..query() };
+            assert_eq!(feed_page(&q)[1], doc! { "$sort": { field: 1, "_id": 1 } });
+        }
+    }
+
+    #[test]
+    fn an_owner_feed_may_include_unpublished_videos() {
+        let owner = Id::generate();
+        let q = VideoQuery { owner: Some(owner), include_unpublished: true, ..query() };
+        assert_eq!(feed_filter(&q), doc! { "owner": ObjectId::from_bytes(owner.bytes()) });
+    }
+
+    #[test]
+    fn search_is_literal_and_case_insensitive() {
+        let q = VideoQuery { search: Some("A.*_%".into()), ..query() };
+        assert_eq!(
+            feed_filter(&q),
+            doc! { "isPublished": true, "$expr": { "$or": [
+                { "$gte": [{ "$indexOfCP": [{ "$toLower": "$title" }, "a.*_%"] }, 0] },
+                { "$gte": [{ "$indexOfCP": [{ "$toLower": "$description" }, "a.*_%"] }, 0] },
+            ] } }
+        );
+    }
+
+    #[test]
+    fn writes_touch_updated_at_and_views_increment() {
+        let at = DateTime::from_millis(3);
+        let update = VideoUpdate { title: Some("T".into()), ..Default::default() };
+        assert_eq!(video_update(&update, at), doc! { "$set": { "updatedAt": at, "title": "T" } });
+        assert_eq!(publish_update(false, at), doc! { "$set": { "isPublished": false, "updatedAt": at } });
+        assert_eq!(add_view(), doc! { "$inc": { "views": 1 } });
+        let video = NewVideo {
+            owner: Id::generate(),
+            video_file: MediaRef { url: "v".into(), key: "vk".into() },
+            thumbnail: MediaRef { url: "t".into(), key: "tk".into() },
+            title: "T".into(),
+            description: "D".into(),
+            duration: 1.5,
+        };
+        let owner = ObjectId::from_bytes([1; 12]);
+        let document = new_video(ObjectId::from_bytes([2; 12]), owner, &video, at);
+        assert_eq!(document.get_f64("duration").unwrap(), 1.5);
+        assert_eq!(document.get_i64("views").unwrap(), 0);
+        assert!(document.get_bool("isPublished").unwrap());
+        assert_eq!(document.get_object_id("owner").unwrap(), owner);
+    }
+
+    #[test]
+    fn dashboard_and_totals_count_likes_per_video() {
+        let owner = ObjectId::from_bytes([5; 12]);
+        let totals = channel_totals(owner);
+        assert_eq!(totals[0], doc! { "$match": { "owner": owner } });
+        assert_eq!(
+            totals[3],
+            doc! { "$group": { "_id": null, "totalVideos": { "$sum": 1 }, "totalViews": { "$sum": "$views" },
+            "totalLikes": { "$sum": "$likes" } } }
+        );
+        let dashboard = dashboard_videos(owner);
+        assert_eq!(dashboard[1], doc! { "$sort": { "createdAt": -1, "_id": -1 } });
+        assert_eq!(dashboard.len(), 6);
+    }
+
+    #[test]
+    fn deleting_a_video_removes_children_before_the_video() {
+        let video = ObjectId::from_bytes([6; 12]);
+        let comment = ObjectId::from_bytes([7; 12]);
+        let steps = video_cascade(video, &[comment]);
+        let collections: Vec<&str> = steps.iter().map(|s| s.0).collect();
+        assert_eq!(collections, ["likes", "comments", "likes", "playlists", "users"]);
+        assert_eq!(steps[0].1, doc! { "comment": { "$in": [comment] } });
+        assert_eq!(steps[4].2, Some(doc! { "$pull": { "watchHistory": video } }));
+        assert_eq!(
+            visible_by_ids(&[video], None)[0],
+            doc! { "$match": { "$and": [{ "_id": { "$in": [video] } }, { "isPublished": true }] } }
+        );
+    }
+}

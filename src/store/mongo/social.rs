@@ -1,0 +1,221 @@
+//! MongoDB persistence of likes, comments, tweets, subscriptions and playlists.
+
+use async_trait::async_trait;
+use bson::{Document, doc};
+
+use super::docs::{LikedVideoDoc, PlaylistDoc, PostDoc, SubscriptionDoc, time};
+use super::queries::social as q;
+use super::{MongoStore, backend, coll, id_of, is_conflict, map_err, now, oid};
+use crate::domain::social::{
+    Comment, LikeTarget, LikedVideoItem, PlaylistRecord, SubscribedChannelItem, SubscriberItem, Tweet,
+};
+use crate::domain::{Id, Twin};
+use crate::store::{
+    CommentRef, CommentRepo, LikeRepo, PlaylistRepo, StoreError, StoreResult, SubscriptionRepo, TweetRepo,
+};
+
+/// How often a toggle retries when a concurrent toggle of the same pair keeps winning.
+const TOGGLE_ATTEMPTS: usize = 16;
+
+impl MongoStore {
+    /// Flips the record matching `key` (unique): deletes it if present, else inserts it. Without a
+    /// transaction, the unique index arbitrates concurrent flips: a loser retries, so every call is
+    /// one delete or one insert and N concurrent flips leave the parity of N.
+    async fn flip(&self, name: &str, key: Document) -> StoreResult<bool> {
+        let collection = self.collection(name);
+        for _ in 0..TOGGLE_ATTEMPTS {
+            if collection.delete_one(key.clone()).await.map_err(backend)?.deleted_count > 0 {
+                return Ok(false);
+            }
+            match collection.insert_one(q::record(oid(Id::generate()), key.clone(), now())).await.map_err(map_err) {
+                Ok(_) => return Ok(true),
+                Err(e) if is_conflict(&e) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Backend(format!("toggle on {name} kept losing races")))
+    }
+
+    async fn posts(&self, name: &str, pipeline: Vec<Document>) -> StoreResult<Vec<PostDoc>> {
+        self.aggregate_as(name, pipeline).await
+    }
+
+    async fn insert_record(&self, name: &str, fields: Document) -> StoreResult<Id> {
+        let id = Id::generate();
+        self.collection(name).insert_one(q::record(oid(id), fields, now())).await.map_err(map_err)?;
+        Ok(id)
+    }
+
+    async fn update_record(&self, name: &str, id: Id, update: Document) -> StoreResult<bool> {
+        let result = self.collection(name).update_one(doc! { "_id": oid(id) }, update).await.map_err(backend)?;
+        Ok(result.matched_count > 0)
+    }
+
+    /// Deletes a comment or tweet with its likes: likes first, so a retry after a crash finishes the
+    /// job, and once more after, to catch a like added in between.
+    async fn delete_liked(&self, name: &str, target: LikeTarget, id: Id) -> StoreResult<bool> {
+        let likes = self.collection(coll::LIKES);
+        likes.delete_many(q::likes_on(target)).await.map_err(backend)?;
+        let deleted = self.collection(name).delete_one(doc! { "_id": oid(id) }).await.map_err(backend)?;
+        likes.delete_many(q::likes_on(target)).await.map_err(backend)?;
+        Ok(deleted.deleted_count > 0)
+    }
+
+    async fn playlists(&self, filter: Document) -> StoreResult<Vec<PlaylistRecord>> {
+        let found: Vec<PlaylistDoc> = self.aggregate_as(coll::PLAYLISTS, q::playlists(filter)).await?;
+        Ok(found.into_iter().map(PlaylistDoc::into_record).collect())
+    }
+}
+
+#[async_trait]
+impl LikeRepo for MongoStore {
+    async fn toggle(&self, user: Id, target: LikeTarget) -> StoreResult<bool> {
+        self.flip(coll::LIKES, q::like_of(oid(user), target)).await
+    }
+
+    async fn count(&self, target: LikeTarget) -> StoreResult<i64> {
+        Ok(MongoStore::count(self, coll::LIKES, q::likes_on(target)).await? as i64)
+    }
+
+    async fn is_liked(&self, user: Id, target: LikeTarget) -> StoreResult<bool> {
+        Ok(MongoStore::count(self, coll::LIKES, q::like_of(oid(user), target)).await? > 0)
+    }
+
+    async fn liked_videos(&self, user: Id) -> StoreResult<Vec<LikedVideoItem>> {
+        let found: Vec<LikedVideoDoc> = self.aggregate_as(coll::LIKES, q::liked_videos(oid(user))).await?;
+        Ok(found
+            .into_iter()
+            .map(|like| LikedVideoItem {
+                id: id_of(like.id),
+                liked_by: user,
+                video: Twin::new(like.video.into_video()),
+                created_at: time(like.created_at),
+                updated_at: time(like.updated_at),
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl CommentRepo for MongoStore {
+    async fn insert(&self, video: Id, owner: Id, content: &str) -> StoreResult<Id> {
+        self.insert_record(coll::COMMENTS, doc! { "content": content, "video": oid(video), "owner": oid(owner) }).await
+    }
+
+    async fn get_ref(&self, id: Id) -> StoreResult<Option<CommentRef>> {
+        let found = self.collection(coll::COMMENTS).find_one(doc! { "_id": oid(id) }).await.map_err(backend)?;
+        Ok(found.and_then(|c| {
+            Some(CommentRef {
+                id,
+                video: id_of(c.get_object_id("video").ok()?),
+                owner: id_of(c.get_object_id("owner").ok()?),
+            })
+        }))
+    }
+
+    async fn get(&self, id: Id, viewer: Option<Id>) -> StoreResult<Option<Comment>> {
+        let pipeline = q::posts(doc! { "_id": oid(id) }, "comment", viewer.map(oid), None);
+        Ok(self.posts(coll::COMMENTS, pipeline).await?.into_iter().next().and_then(PostDoc::into_comment))
+    }
+
+    async fn list(&self, video: Id, viewer: Option<Id>, offset: u64, limit: u32) -> StoreResult<(Vec<Comment>, u64)> {
+        let filter = doc! { "video": oid(video) };
+        let pipeline = q::posts(filter.clone(), "comment", viewer.map(oid), Some((offset, limit)));
+        let (page, total) =
+            tokio::try_join!(self.posts(coll::COMMENTS, pipeline), MongoStore::count(self, coll::COMMENTS, filter))?;
+        Ok((page.into_iter().filter_map(PostDoc::into_comment).collect(), total))
+    }
+
+    async fn update(&self, id: Id, content: &str) -> StoreResult<bool> {
+        self.update_record(coll::COMMENTS, id, q::content_update(content, now())).await
+    }
+
+    async fn delete(&self, id: Id) -> StoreResult<bool> {
+        self.delete_liked(coll::COMMENTS, LikeTarget::Comment(id), id).await
+    }
+}
+
+#[async_trait]
+impl TweetRepo for MongoStore {
+    async fn insert(&self, owner: Id, content: &str) -> StoreResult<Id> {
+        self.insert_record(coll::TWEETS, doc! { "content": content, "owner": oid(owner) }).await
+    }
+
+    async fn owner_of(&self, id: Id) -> StoreResult<Option<Id>> {
+        let found = self.collection(coll::TWEETS).find_one(doc! { "_id": oid(id) }).await.map_err(backend)?;
+        Ok(found.and_then(|t| t.get_object_id("owner").ok()).map(id_of))
+    }
+
+    async fn get(&self, id: Id, viewer: Option<Id>) -> StoreResult<Option<Tweet>> {
+        let pipeline = q::posts(doc! { "_id": oid(id) }, "tweet", viewer.map(oid), None);
+        Ok(self.posts(coll::TWEETS, pipeline).await?.into_iter().next().map(PostDoc::into_tweet))
+    }
+
+    async fn by_owner(&self, owner: Id, viewer: Option<Id>) -> StoreResult<Vec<Tweet>> {
+        let pipeline = q::posts(doc! { "owner": oid(owner) }, "tweet", viewer.map(oid), None);
+        Ok(self.posts(coll::TWEETS, pipeline).await?.into_iter().map(PostDoc::into_tweet).collect())
+    }
+
+    async fn update(&self, id: Id, content: &str) -> StoreResult<bool> {
+        self.update_record(coll::TWEETS, id, q::content_update(content, now())).await
+    }
+
+    async fn delete(&self, id: Id) -> StoreResult<bool> {
+        self.delete_liked(coll::TWEETS, LikeTarget::Tweet(id), id).await
+    }
+}
+
+#[async_trait]
+impl SubscriptionRepo for MongoStore {
+    async fn toggle(&self, subscriber: Id, channel: Id) -> StoreResult<bool> {
+        self.flip(coll::SUBSCRIPTIONS, q::subscription_of(oid(subscriber), oid(channel))).await
+    }
+
+    async fn subscribers(&self, channel: Id) -> StoreResult<Vec<SubscriberItem>> {
+        let found: Vec<SubscriptionDoc> = self.aggregate_as(coll::SUBSCRIPTIONS, q::subscribers(oid(channel))).await?;
+        Ok(found.into_iter().map(SubscriptionDoc::into_subscriber).collect())
+    }
+
+    async fn subscribed_channels(&self, subscriber: Id) -> StoreResult<Vec<SubscribedChannelItem>> {
+        let pipeline = q::subscribed_channels(oid(subscriber));
+        let found: Vec<SubscriptionDoc> = self.aggregate_as(coll::SUBSCRIPTIONS, pipeline).await?;
+        Ok(found.into_iter().map(SubscriptionDoc::into_channel).collect())
+    }
+}
+
+#[async_trait]
+impl PlaylistRepo for MongoStore {
+    async fn insert(&self, owner: Id, name: &str, description: &str) -> StoreResult<Id> {
+        let fields = doc! { "name": name, "description": description, "videos": [], "owner": oid(owner) };
+        self.insert_record(coll::PLAYLISTS, fields).await
+    }
+
+    async fn get(&self, id: Id) -> StoreResult<Option<PlaylistRecord>> {
+        Ok(self.playlists(doc! { "_id": oid(id) }).await?.into_iter().next())
+    }
+
+    async fn by_owner(&self, owner: Id) -> StoreResult<Vec<PlaylistRecord>> {
+        self.playlists(doc! { "owner": oid(owner) }).await
+    }
+
+    async fn update(&self, id: Id, name: Option<&str>, description: Option<&str>) -> StoreResult<bool> {
+        self.update_record(coll::PLAYLISTS, id, q::playlist_update(name, description, now())).await
+    }
+
+    async fn delete(&self, id: Id) -> StoreResult<bool> {
+        let deleted = self.collection(coll::PLAYLISTS).delete_one(doc! { "_id": oid(id) }).await.map_err(backend)?;
+        Ok(deleted.deleted_count > 0)
+    }
+
+    async fn add_video(&self, id: Id, video: Id) -> StoreResult<()> {
+        let (filter, update) = q::add_to_playlist(oid(id), oid(video), now());
+        self.collection(coll::PLAYLISTS).update_one(filter, update).await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn remove_video(&self, id: Id, video: Id) -> StoreResult<()> {
+        let (filter, update) = q::remove_from_playlist(oid(id), oid(video), now());
+        self.collection(coll::PLAYLISTS).update_one(filter, update).await.map_err(backend)?;
+        Ok(())
+    }
+}

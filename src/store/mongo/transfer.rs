@@ -1,0 +1,239 @@
+//! MongoDB side of store-to-store copies: `_id`-ordered export and upserting import. Documents that
+//! do not fit the model (say, a like naming no target) are counted as unreadable and passed over.
+
+use async_trait::async_trait;
+use bson::oid::ObjectId;
+use bson::{DateTime, Document, doc};
+use futures_util::TryStreamExt;
+use serde::Deserialize;
+
+use super::docs::{UserDoc, number, time};
+use super::queries::transfer as q;
+use super::{MongoStore, backend, decode, id_of, is_conflict, map_err};
+use crate::domain::Id;
+use crate::domain::social::LikeTarget;
+use crate::store::StoreResult;
+use crate::store::transfer::{
+    Batch, HistoryRecord, Imported, Kind, LikeRecord, PlaylistRow, PostRecord, Record, SessionRecord,
+    SubscriptionRecord, Transfer, UserRecord, VideoRow,
+};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredVideo {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    owner: ObjectId,
+    video_file: String,
+    video_key: Option<String>,
+    thumbnail: String,
+    thumbnail_key: Option<String>,
+    title: String,
+    description: String,
+    duration: f64,
+    #[serde(deserialize_with = "number")]
+    views: i64,
+    is_published: bool,
+    created_at: DateTime,
+    updated_at: DateTime,
+}
+
+/// Comments, tweets, likes, subscriptions and playlists share these optional reference fields.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredRecord {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    owner: Option<ObjectId>,
+    video: Option<ObjectId>,
+    comment: Option<ObjectId>,
+    tweet: Option<ObjectId>,
+    liked_by: Option<ObjectId>,
+    subscriber: Option<ObjectId>,
+    channel: Option<ObjectId>,
+    content: Option<String>,
+    name: Option<String>,
+    description: Option<String>,
+    #[serde(default)]
+    videos: Vec<ObjectId>,
+    created_at: DateTime,
+    updated_at: DateTime,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredHistory {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    #[serde(default)]
+    watch_history: Vec<ObjectId>,
+}
+
+fn user_record(user: UserDoc) -> Record {
+    let sessions = user
+        .refresh_sessions
+        .iter()
+        .map(|s| SessionRecord {
+            jti: s.jti.clone(),
+            token_hash: s.token_hash.clone(),
+            expires_at: time(s.expires_at),
+            created_at: time(s.created_at),
+        })
+        .collect();
+    let account = UserDoc { refresh_sessions: Vec::new(), ..user }.into_account();
+    Record::User(UserRecord {
+        id: account.user.id,
+        username: account.user.username,
+        email: account.user.email,
+        full_name: account.user.full_name,
+        avatar: account.user.avatar,
+        avatar_key: account.avatar_key,
+        cover_image: account.user.cover_image,
+        cover_image_key: account.cover_image_key,
+        password_hash: account.password_hash,
+        sessions,
+        created_at: account.user.created_at,
+        updated_at: account.user.updated_at,
+    })
+}
+
+/// The record a document of `kind` holds, or `None` when it lacks what the model requires.
+fn record(kind: Kind, document: Document) -> Option<Record> {
+    let ids = |v: Vec<ObjectId>| v.into_iter().map(id_of).collect::<Vec<Id>>();
+    match kind {
+        Kind::Users => decode::<UserDoc>(document).ok().map(user_record),
+        Kind::Videos => {
+            let v = decode::<StoredVideo>(document).ok()?;
+            Some(Record::Video(VideoRow {
+                id: id_of(v.id),
+                owner: id_of(v.owner),
+                video_file: v.video_file,
+                video_key: v.video_key.unwrap_or_default(),
+                thumbnail: v.thumbnail,
+                thumbnail_key: v.thumbnail_key.unwrap_or_default(),
+                title: v.title,
+                description: v.description,
+                duration: v.duration,
+                views: v.views,
+                is_published: v.is_published,
+                created_at: time(v.created_at),
+                updated_at: time(v.updated_at),
+            }))
+        }
+        Kind::WatchHistory => {
+            let h = decode::<StoredHistory>(document).ok()?;
+            Some(Record::History(HistoryRecord { user: id_of(h.id), videos: ids(h.watch_history) }))
+        }
+        _ => {
+            let r = decode::<StoredRecord>(document).ok()?;
+            let (id, created_at, updated_at) = (id_of(r.id), time(r.created_at), time(r.updated_at));
+            Some(match kind {
+                Kind::Comments | Kind::Tweets => {
+                    let post = PostRecord {
+                        id,
+                        owner: id_of(r.owner?),
+                        video: r.video.map(id_of),
+                        content: r.content?,
+                        created_at,
+                        updated_at,
+                    };
+                    if kind == Kind::Comments { Record::Comment(post) } else { Record::Tweet(post) }
+                }
+                Kind::Likes => {
+                    let target = match (r.video, r.comment, r.tweet) {
+                        (Some(v), None, None) => LikeTarget::Video(id_of(v)),
+                        (None, Some(c), None) => LikeTarget::Comment(id_of(c)),
+                        (None, None, Some(t)) => LikeTarget::Tweet(id_of(t)),
+                        _ => return None,
+                    };
+                    Record::Like(LikeRecord { id, liked_by: id_of(r.liked_by?), target, created_at, updated_at })
+                }
+                Kind::Subscriptions => Record::Subscription(SubscriptionRecord {
+                    id,
+                    subscriber: id_of(r.subscriber?),
+                    channel: id_of(r.channel?),
+                    created_at,
+                    updated_at,
+                }),
+                _ => Record::Playlist(PlaylistRow {
+                    id,
+                    owner: id_of(r.owner?),
+                    name: r.name?,
+                    description: r.description.unwrap_or_default(),
+                    videos: ids(r.videos),
+                    created_at,
+                    updated_at,
+                }),
+            })
+        }
+    }
+}
+
+#[async_trait]
+impl Transfer for MongoStore {
+    fn describe(&self) -> String {
+        format!("MongoDB database `{}`", self.db.name())
+    }
+
+    async fn count(&self, kind: Kind) -> StoreResult<u64> {
+        MongoStore::count(self, q::collection(kind), q::export_filter(kind, None)).await
+    }
+
+    async fn export(&self, kind: Kind, after: Option<Id>, limit: u32) -> StoreResult<Batch> {
+        let documents: Vec<Document> = self
+            .collection(q::collection(kind))
+            .find(q::export_filter(kind, after))
+            .sort(doc! { "_id": 1 })
+            .limit(i64::from(limit))
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        let last = documents.last().and_then(|d| d.get_object_id("_id").ok()).map(id_of);
+        let mut batch = Batch { records: Vec::with_capacity(documents.len()), last, unreadable: 0 };
+        for document in documents {
+            match record(kind, document) {
+                Some(record) => batch.records.push(record),
+                None => batch.unreadable += 1,
+            }
+        }
+        Ok(batch)
+    }
+
+    async fn import(&self, records: Vec<Record>) -> StoreResult<Imported> {
+        let mut imported = Imported::default();
+        for record in &records {
+            let (filter, update, upsert) = q::upsert(record);
+            let result = self.collection(q::target(record)).update_one(filter, update).upsert(upsert).await;
+            match result.map_err(map_err) {
+                Ok(r) if r.matched_count > 0 || r.upserted_id.is_some() => imported.written += 1,
+                Ok(_) => imported.skipped += 1,
+                Err(e) if is_conflict(&e) => imported.skipped += 1,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(imported)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_like_naming_no_single_target_is_unreadable() {
+        let at = DateTime::from_millis(1);
+        let base = doc! { "_id": ObjectId::new(), "likedBy": ObjectId::new(), "createdAt": at, "updatedAt": at };
+        assert!(record(Kind::Likes, base.clone()).is_none());
+        let mut both = base.clone();
+        both.insert("video", ObjectId::new());
+        both.insert("tweet", ObjectId::new());
+        assert!(record(Kind::Likes, both).is_none());
+        let mut video = base;
+        video.insert("video", ObjectId::new());
+        assert!(
+            matches!(record(Kind::Likes, video), Some(Record::Like(l)) if matches!(l.target, LikeTarget::Video(_)))
+        );
+    }
+}

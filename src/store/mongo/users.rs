@@ -1,0 +1,121 @@
+//! MongoDB persistence of users, their refresh sessions (inside the user document) and channel counts.
+
+use async_trait::async_trait;
+use bson::{Document, doc};
+use mongodb::options::ReturnDocument;
+
+use super::docs::UserDoc;
+use super::queries::users as q;
+use super::{MongoStore, backend, coll, date, decode, map_err, now, oid};
+use crate::domain::Id;
+use crate::domain::user::{ChannelCounts, UserAccount};
+use crate::store::{NewSession, NewUser, ProfileUpdate, SessionRepo, StoreError, StoreResult, UserRepo};
+
+impl MongoStore {
+    async fn user_where(&self, filter: Document) -> StoreResult<Option<UserAccount>> {
+        let found = self.collection(coll::USERS).find_one(filter).await.map_err(backend)?;
+        found.map(|d| decode::<UserDoc>(d).map(UserDoc::into_account)).transpose()
+    }
+}
+
+#[async_trait]
+impl UserRepo for MongoStore {
+    async fn create(&self, user: NewUser) -> StoreResult<UserAccount> {
+        let id = Id::generate();
+        let document = q::new_user(oid(id), &user, now());
+        self.collection(coll::USERS).insert_one(document).await.map_err(map_err)?;
+        self.by_id(id).await?.ok_or_else(|| StoreError::Backend("user vanished after insert".into()))
+    }
+
+    async fn by_id(&self, id: Id) -> StoreResult<Option<UserAccount>> {
+        self.user_where(doc! { "_id": oid(id) }).await
+    }
+
+    async fn by_username(&self, username: &str) -> StoreResult<Option<UserAccount>> {
+        self.user_where(doc! { "username": username }).await
+    }
+
+    async fn by_email(&self, email: &str) -> StoreResult<Option<UserAccount>> {
+        self.user_where(doc! { "email": email }).await
+    }
+
+    async fn username_or_email_taken(&self, username: &str, email: &str) -> StoreResult<bool> {
+        Ok(self.count(coll::USERS, q::username_or_email(username, email)).await? > 0)
+    }
+
+    async fn update_profile(&self, id: Id, update: ProfileUpdate) -> StoreResult<Option<(UserAccount, UserAccount)>> {
+        let before = self
+            .collection(coll::USERS)
+            .find_one_and_update(doc! { "_id": oid(id) }, q::profile_update(&update, now()))
+            .return_document(ReturnDocument::Before)
+            .await
+            .map_err(map_err)?;
+        let Some(before) = before else {
+            return Ok(None);
+        };
+        let before = decode::<UserDoc>(before)?.into_account();
+        Ok(self.by_id(id).await?.map(|after| (before, after)))
+    }
+
+    async fn set_password_hash(&self, id: Id, hash: &str) -> StoreResult<()> {
+        self.collection(coll::USERS)
+            .update_one(doc! { "_id": oid(id) }, q::password_update(hash, now()))
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn channel_counts(&self, channel: Id, viewer: Option<Id>) -> StoreResult<ChannelCounts> {
+        let rows = self.aggregate(coll::SUBSCRIPTIONS, q::channel_counts(oid(channel), viewer.map(oid))).await?;
+        let Some(row) = rows.into_iter().next() else {
+            return Ok(ChannelCounts::default());
+        };
+        let count = |field: &str| row.get_i32(field).map(i64::from).or_else(|_| row.get_i64(field)).unwrap_or(0);
+        Ok(ChannelCounts {
+            subscribers: count("subscribers"),
+            subscribed_to: count("subscribedTo"),
+            viewer_subscribed: row.get_bool("viewerSubscribed").unwrap_or(false),
+        })
+    }
+}
+
+fn stored_session(session: &NewSession) -> bson::Bson {
+    q::session(&session.jti, &session.token_hash, date(session.expires_at), now())
+}
+
+#[async_trait]
+impl SessionRepo for MongoStore {
+    async fn create(&self, session: NewSession, max: u32) -> StoreResult<()> {
+        let update = q::add_session(stored_session(&session), max, now());
+        self.collection(coll::USERS).update_one(doc! { "_id": oid(session.user_id) }, update).await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn rotate(&self, jti: &str, token_hash: &str, next: NewSession) -> StoreResult<bool> {
+        let mut filter = q::live_session(jti, token_hash, now());
+        filter.insert("_id", oid(next.user_id));
+        let result = self
+            .collection(coll::USERS)
+            .update_one(filter, q::replace_session(jti, stored_session(&next)))
+            .await
+            .map_err(backend)?;
+        Ok(result.modified_count == 1)
+    }
+
+    async fn delete(&self, user_id: Id, jti: &str, token_hash: &str) -> StoreResult<bool> {
+        let result = self
+            .collection(coll::USERS)
+            .update_one(q::user_session(oid(user_id), jti, token_hash), q::remove_session(jti))
+            .await
+            .map_err(backend)?;
+        Ok(result.modified_count > 0)
+    }
+
+    async fn delete_all(&self, user_id: Id) -> StoreResult<()> {
+        self.collection(coll::USERS)
+            .update_one(doc! { "_id": oid(user_id) }, q::remove_all_sessions())
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}

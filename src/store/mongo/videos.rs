@@ -1,0 +1,195 @@
+//! MongoDB persistence of videos, the feed, views, watch history and channel statistics.
+
+use async_trait::async_trait;
+use bson::oid::ObjectId;
+use bson::{Document, doc};
+use futures_util::TryStreamExt;
+use mongodb::options::ReturnDocument;
+
+use super::docs::{VideoDoc, number};
+use super::queries::{users as uq, videos as q};
+use super::{MongoStore, backend, coll, map_err, now, oid};
+use crate::domain::Id;
+use crate::domain::social::ChannelStats;
+use crate::domain::video::{Video, VideoQuery, VideoRecord};
+use crate::store::{NewVideo, StoreError, StoreResult, VideoRepo, VideoUpdate};
+
+impl MongoStore {
+    async fn videos(&self, pipeline: Vec<Document>) -> StoreResult<Vec<VideoDoc>> {
+        self.aggregate_as(coll::VIDEOS, pipeline).await
+    }
+
+    async fn video_record(&self, id: Id) -> StoreResult<Option<VideoRecord>> {
+        let found = self.videos(q::with_owner(doc! { "_id": oid(id) })).await?;
+        Ok(found.into_iter().next().map(VideoDoc::into_record))
+    }
+}
+
+/// Keeps the order of `ids`, dropping those not found.
+fn in_order(ids: &[ObjectId], found: Vec<VideoDoc>) -> Vec<Video> {
+    let mut found: Vec<Option<VideoDoc>> = found.into_iter().map(Some).collect();
+    ids.iter()
+        .filter_map(|id| found.iter_mut().find(|v| v.as_ref().is_some_and(|v| v.id == *id))?.take())
+        .map(VideoDoc::into_video)
+        .collect()
+}
+
+#[async_trait]
+impl VideoRepo for MongoStore {
+    async fn insert(&self, video: NewVideo) -> StoreResult<VideoRecord> {
+        let id = Id::generate();
+        let document = q::new_video(oid(id), oid(video.owner), &video, now());
+        self.collection(coll::VIDEOS).insert_one(document).await.map_err(map_err)?;
+        self.video_record(id).await?.ok_or_else(|| StoreError::Backend("video vanished after insert".into()))
+    }
+
+    async fn get(&self, id: Id) -> StoreResult<Option<VideoRecord>> {
+        self.video_record(id).await
+    }
+
+    async fn list(&self, query: &VideoQuery) -> StoreResult<(Vec<Video>, u64)> {
+        // The page and the total are independent: run them concurrently, one round trip of latency.
+        let (page, total) =
+            tokio::try_join!(self.videos(q::feed_page(query)), self.count(coll::VIDEOS, q::feed_filter(query)))?;
+        Ok((page.into_iter().map(VideoDoc::into_video).collect(), total))
+    }
+
+    async fn update(&self, id: Id, update: VideoUpdate) -> StoreResult<Option<VideoRecord>> {
+        let result = self
+            .collection(coll::VIDEOS)
+            .update_one(doc! { "_id": oid(id) }, q::video_update(&update, now()))
+            .await
+            .map_err(backend)?;
+        if result.matched_count == 0 {
+            return Ok(None);
+        }
+        self.video_record(id).await
+    }
+
+    async fn set_published(&self, id: Id, published: bool) -> StoreResult<Option<VideoRecord>> {
+        self.collection(coll::VIDEOS)
+            .update_one(doc! { "_id": oid(id) }, q::publish_update(published, now()))
+            .await
+            .map_err(backend)?;
+        self.video_record(id).await
+    }
+
+    async fn delete(&self, id: Id) -> StoreResult<bool> {
+        let video = oid(id);
+        let comments: Vec<Document> = self
+            .collection(coll::COMMENTS)
+            .find(doc! { "video": video })
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        let comment_ids: Vec<ObjectId> = comments.iter().filter_map(|c| c.get_object_id("_id").ok()).collect();
+        for (name, filter, update) in q::video_cascade(video, &comment_ids) {
+            let collection = self.collection(name);
+            match update {
+                Some(update) => collection.update_many(filter, update).await.map(drop),
+                None => collection.delete_many(filter).await.map(drop),
+            }
+            .map_err(backend)?;
+        }
+        let deleted = self.collection(coll::VIDEOS).delete_one(doc! { "_id": video }).await.map_err(backend)?;
+        Ok(deleted.deleted_count > 0)
+    }
+
+    async fn add_view(&self, id: Id) -> StoreResult<Option<i64>> {
+        let after = self
+            .collection(coll::VIDEOS)
+            .find_one_and_update(doc! { "_id": oid(id) }, q::add_view())
+            .projection(doc! { "views": 1 })
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(backend)?;
+        Ok(after.map(|d| d.get_i64("views").or_else(|_| d.get_i32("views").map(i64::from)).unwrap_or(0)))
+    }
+
+    async fn record_watch(&self, user: Id, video: Id, max: u32) -> StoreResult<()> {
+        self.collection(coll::USERS)
+            .update_one(doc! { "_id": oid(user) }, uq::record_watch(oid(video), max))
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn watch_history(&self, user: Id) -> StoreResult<Vec<Video>> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct History {
+            #[serde(default)]
+            watch_history: Vec<ObjectId>,
+            videos: Vec<VideoDoc>,
+        }
+        let found: Vec<History> = self.aggregate_as(coll::USERS, uq::watch_history(oid(user))).await?;
+        Ok(found.into_iter().next().map(|h| in_order(&h.watch_history, h.videos)).unwrap_or_default())
+    }
+
+    async fn visible_by_ids(&self, ids: &[Id], viewer: Option<Id>) -> StoreResult<Vec<Video>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<ObjectId> = ids.iter().copied().map(oid).collect();
+        let found = self.videos(q::visible_by_ids(&ids, viewer.map(oid))).await?;
+        Ok(in_order(&ids, found))
+    }
+
+    async fn dashboard_videos(&self, owner: Id) -> StoreResult<Vec<Video>> {
+        let found = self.videos(q::dashboard_videos(oid(owner))).await?;
+        Ok(found.into_iter().map(VideoDoc::into_video).collect())
+    }
+
+    async fn channel_stats(&self, owner: Id) -> StoreResult<ChannelStats> {
+        #[derive(serde::Deserialize, Default)]
+        #[serde(rename_all = "camelCase")]
+        struct Totals {
+            #[serde(deserialize_with = "number")]
+            total_videos: i64,
+            #[serde(deserialize_with = "number")]
+            total_views: i64,
+            #[serde(deserialize_with = "number")]
+            total_likes: i64,
+        }
+        let (totals, subscribers) = tokio::try_join!(
+            self.aggregate_as::<Totals>(coll::VIDEOS, q::channel_totals(oid(owner))),
+            self.count(coll::SUBSCRIPTIONS, doc! { "channel": oid(owner) }),
+        )?;
+        let totals = totals.into_iter().next().unwrap_or_default();
+        Ok(ChannelStats {
+            total_videos: totals.total_videos,
+            total_views: totals.total_views,
+            total_subscribers: subscribers as i64,
+            total_likes: totals.total_likes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{decode, id_of};
+    use super::*;
+    use bson::DateTime;
+
+    fn video(id: u8) -> VideoDoc {
+        let owner = doc! { "_id": ObjectId::from_bytes([9; 12]), "username": "o", "fullName": "O", "avatar": "a" };
+        decode(doc! {
+            "_id": ObjectId::from_bytes([id; 12]), "videoFile": "v", "thumbnail": "t", "title": "T",
+            "description": "D", "duration": 1.0, "views": 0, "isPublished": true, "owner": owner,
+            "createdAt": DateTime::from_millis(1), "updatedAt": DateTime::from_millis(1),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn results_follow_the_requested_order_and_skip_missing_ids() {
+        let ids: Vec<ObjectId> = [3u8, 1, 2, 7].iter().map(|n| ObjectId::from_bytes([*n; 12])).collect();
+        let ordered = in_order(&ids, vec![video(1), video(2), video(3)]);
+        let got: Vec<Id> = ordered.iter().map(|v| v.id).collect();
+        let want: Vec<Id> = [3u8, 1, 2].iter().map(|n| id_of(ObjectId::from_bytes([*n; 12]))).collect();
+        assert_eq!(got, want);
+    }
+}

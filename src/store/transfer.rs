@@ -1,0 +1,214 @@
+//! Moving all data between stores (SQLite ⇄ MongoDB) with ids and timestamps preserved. Each
+//! backend exports records in id order and imports them as upserts, so a copy can be re-run after
+//! an interruption: it resumes by overwriting what is already there and adding the rest.
+
+use async_trait::async_trait;
+
+use super::StoreResult;
+use crate::domain::social::LikeTarget;
+use crate::domain::{Id, Timestamp};
+
+/// What is copied, in an order where every reference points at something already copied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Users,
+    Videos,
+    Comments,
+    Tweets,
+    Likes,
+    Subscriptions,
+    Playlists,
+    WatchHistory,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::Users,
+        Kind::Videos,
+        Kind::Comments,
+        Kind::Tweets,
+        Kind::Likes,
+        Kind::Subscriptions,
+        Kind::Playlists,
+        Kind::WatchHistory,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Users => "users",
+            Kind::Videos => "videos",
+            Kind::Comments => "comments",
+            Kind::Tweets => "tweets",
+            Kind::Likes => "likes",
+            Kind::Subscriptions => "subscriptions",
+            Kind::Playlists => "playlists",
+            Kind::WatchHistory => "watch histories",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionRecord {
+    pub jti: String,
+    pub token_hash: String,
+    pub expires_at: Timestamp,
+    pub created_at: Timestamp,
+}
+
+/// A user with every internal field, refresh sessions included, so logged-in clients stay logged in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserRecord {
+    pub id: Id,
+    pub username: String,
+    pub email: String,
+    pub full_name: String,
+    pub avatar: String,
+    pub avatar_key: String,
+    pub cover_image: String,
+    pub cover_image_key: Option<String>,
+    pub password_hash: String,
+    pub sessions: Vec<SessionRecord>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VideoRow {
+    pub id: Id,
+    pub owner: Id,
+    pub video_file: String,
+    pub video_key: String,
+    pub thumbnail: String,
+    pub thumbnail_key: String,
+    pub title: String,
+    pub description: String,
+    pub duration: f64,
+    pub views: i64,
+    pub is_published: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A comment (with its video) or a tweet (without).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PostRecord {
+    pub id: Id,
+    pub owner: Id,
+    pub video: Option<Id>,
+    pub content: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LikeRecord {
+    pub id: Id,
+    pub liked_by: Id,
+    pub target: LikeTarget,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubscriptionRecord {
+    pub id: Id,
+    pub subscriber: Id,
+    pub channel: Id,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlaylistRow {
+    pub id: Id,
+    pub owner: Id,
+    pub name: String,
+    pub description: String,
+    pub videos: Vec<Id>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A user's watch history, newest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryRecord {
+    pub user: Id,
+    pub videos: Vec<Id>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Record {
+    User(UserRecord),
+    Video(VideoRow),
+    Comment(PostRecord),
+    Tweet(PostRecord),
+    Like(LikeRecord),
+    Subscription(SubscriptionRecord),
+    Playlist(PlaylistRow),
+    History(HistoryRecord),
+}
+
+/// One page of an export. `last` is the id to continue after (also past unreadable records).
+pub struct Batch {
+    pub records: Vec<Record>,
+    pub last: Option<Id>,
+    pub unreadable: u64,
+}
+
+/// What an import did with a batch: written records, and skipped ones (a reference to something
+/// missing, or a duplicate of another record's unique key).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Imported {
+    pub written: u64,
+    pub skipped: u64,
+}
+
+#[async_trait]
+pub trait Transfer: Send + Sync {
+    fn describe(&self) -> String;
+    async fn count(&self, kind: Kind) -> StoreResult<u64>;
+    /// Up to `limit` records of `kind` with ids above `after`, in id order.
+    async fn export(&self, kind: Kind, after: Option<Id>, limit: u32) -> StoreResult<Batch>;
+    /// Writes the records, replacing those with the same id.
+    async fn import(&self, records: Vec<Record>) -> StoreResult<Imported>;
+}
+
+/// The progress of one kind: how many the source has, read so far, and what the import did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KindReport {
+    pub kind: Kind,
+    pub total: u64,
+    pub read: u64,
+    pub unreadable: u64,
+    pub imported: Imported,
+}
+
+/// Copies every kind in dependency order, `batch` records at a time, calling `progress` after
+/// every batch and once when a kind is done.
+pub async fn copy_all(
+    from: &dyn Transfer,
+    to: &dyn Transfer,
+    batch: u32,
+    progress: &mut (dyn FnMut(&KindReport, bool) + Send),
+) -> StoreResult<Vec<KindReport>> {
+    let mut reports = Vec::with_capacity(Kind::ALL.len());
+    for kind in Kind::ALL {
+        let total = from.count(kind).await?;
+        let mut report = KindReport { kind, total, read: 0, unreadable: 0, imported: Imported::default() };
+        let mut after = None;
+        loop {
+            let page = from.export(kind, after, batch).await?;
+            let Some(last) = page.last else { break };
+            after = Some(last);
+            report.read += page.records.len() as u64;
+            report.unreadable += page.unreadable;
+            let imported = to.import(page.records).await?;
+            report.imported.written += imported.written;
+            report.imported.skipped += imported.skipped;
+            progress(&report, false);
+        }
+        progress(&report, true);
+        reports.push(report);
+    }
+    Ok(reports)
+}
