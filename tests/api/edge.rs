@@ -111,3 +111,20 @@ async fn binary_starts_with_an_empty_environment_and_refuses_short_secrets() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("ACCESS_TOKEN_SECRET"), "stderr: {stderr}");
 }
+
+#[tokio::test]
+async fn an_unreachable_mongodb_stops_startup_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_videotube"))
+        .env_clear()
+        .env("PORT", "0")
+        .env("MONGODB_URI", "mongodb://127.0.0.1:9/tube?serverSelectionTimeoutMS=300&connectTimeoutMS=300")
+        .current_dir(dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot reach MongoDB at 127.0.0.1:9 (database `tube`)"), "stderr: {stderr}");
+    assert!(!dir.path().join("data/videotube.db").exists(), "no SQLite file is created when MongoDB is chosen");
+}

@@ -320,11 +320,12 @@ impl TestApp {
         }
     }
 
-    /// The name the healthcheck reports for the media backend.
+    /// The name the healthcheck reports for the store.
     pub fn store_backend(&self) -> &'static str {
         if self.mongodb.is_some() { "mongodb" } else { "sqlite" }
     }
 
+    /// The name the healthcheck reports for the media backend.
     pub fn media_backend(&self) -> &'static str {
         if self.cloudinary.is_some() { "cloudinary" } else { "local" }
     }

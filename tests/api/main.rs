@@ -10,6 +10,8 @@ mod edge;
 mod failures;
 mod fake_cloudinary;
 mod hardening;
+mod migrate;
 mod social;
+mod store_story;
 mod users;
 mod videos;

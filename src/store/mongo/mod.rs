@@ -45,8 +45,12 @@ impl MongoStore {
     pub async fn connect(uri: &str) -> StoreResult<Self> {
         let options = ClientOptions::parse(uri).await.map_err(|e| StoreError::Backend(format!("MONGODB_URI: {e}")))?;
         let name = database_name(&options);
+        let hosts: Vec<String> = options.hosts.iter().map(ToString::to_string).collect();
         let client = Client::with_options(options).map_err(backend)?;
         let store = MongoStore { db: client.database(&name) };
+        store.db.run_command(doc! { "ping": 1 }).await.map_err(|e| {
+            StoreError::Backend(format!("cannot reach MongoDB at {} (database `{name}`): {e}", hosts.join(",")))
+        })?;
         indexes::ensure(&store.db).await?;
         indexes::normalise_emails(&store.db).await?;
         Ok(store)

@@ -1,0 +1,168 @@
+//! `videotube migrate`: a scripted site is copied store to store by the binary, and the copy answers
+//! every read exactly as the original did (same ids, timestamps, counts), accepts the same passwords
+//! and refresh tokens, and survives being copied again or resumed after losing rows.
+//! Hops: the suite's store → SQLite; with `TEST_MONGODB_URI` also SQLite → MongoDB → SQLite.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{Session, StoreBackend, TestApp, drop_mongodb_database, fresh_mongodb_database};
+
+const SECRETS: [(&str, &str); 2] = [
+    ("ACCESS_TOKEN_SECRET", "access-secret-for-the-migration-test-0123456789"),
+    ("REFRESH_TOKEN_SECRET", "refresh-secret-for-the-migration-test-0123456789"),
+];
+
+fn with_secrets(builder: crate::helpers::TestAppBuilder) -> crate::helpers::TestAppBuilder {
+    SECRETS.iter().fold(builder, |b, (k, v)| b.env(k, v))
+}
+
+struct Site {
+    asha: Session,
+    ben: Session,
+    video: String,
+}
+
+/// Two users, a published and an unpublished video, a view, a comment, likes on all three kinds of
+/// target, a tweet, a subscription and a playlist.
+async fn build_site(app: &TestApp) -> Site {
+    let asha = app.user("asha").await;
+    let ben = app.user("ben").await;
+    let video = app.publish(&asha, "First").await["_id"].as_str().unwrap().to_owned();
+    let hidden = app.publish(&asha, "Hidden").await["_id"].as_str().unwrap().to_owned();
+    app.call(Method::PATCH, &format!("/videos/toggle/publish/{hidden}"), &asha)
+        .await
+        .ok(200, "Publish status toggled successfully");
+    app.get(&format!("/videos/{video}"), Some(&ben)).await.ok(200, "Video fetched successfully");
+    let comment = app.json(Method::POST, &format!("/comments/{video}"), Some(&ben), json!({"content": "Nice"})).await;
+    let comment = comment.ok(201, "Comment added successfully")["_id"].as_str().unwrap().to_owned();
+    let tweet = app.json(Method::POST, "/tweets", Some(&asha), json!({"content": "Hello"})).await;
+    let tweet = tweet.ok(201, "Tweet created successfully")["_id"].as_str().unwrap().to_owned();
+    for (path, who) in [
+        (format!("/likes/toggle/v/{video}"), &ben),
+        (format!("/likes/toggle/c/{comment}"), &asha),
+        (format!("/likes/toggle/t/{tweet}"), &ben),
+        (format!("/subscriptions/c/{}", asha.id), &ben),
+    ] {
+        assert_eq!(app.call(Method::POST, &path, who).await.status, 200, "{path}");
+    }
+    let playlist = app.json(Method::POST, "/playlist", Some(&ben), json!({"name": "Mix", "description": "Best"})).await;
+    let playlist = playlist.ok(201, "Playlist created successfully")["_id"].as_str().unwrap().to_owned();
+    app.call(Method::PATCH, &format!("/playlist/add/{video}/{playlist}"), &ben)
+        .await
+        .ok(200, "Video added to playlist successfully");
+    Site { asha, ben, video }
+}
+
+/// Every read that shows stored data (none of them writes), as whole response bodies.
+async fn reads(app: &TestApp, site: &Site) -> Vec<(String, Value)> {
+    let (asha, ben) = (&site.asha, &site.ben);
+    let paths = [
+        ("/users/current-user".to_owned(), Some(asha)),
+        ("/users/current-user".to_owned(), Some(ben)),
+        ("/users/c/asha".to_owned(), Some(ben)),
+        ("/users/history".to_owned(), Some(ben)),
+        (format!("/videos?userId={}", asha.id), Some(asha)),
+        ("/videos?sortBy=views&sortType=asc".to_owned(), None),
+        (format!("/comments/{}", site.video), Some(asha)),
+        ("/likes/videos".to_owned(), Some(ben)),
+        (format!("/tweets/user/{}", asha.id), Some(ben)),
+        (format!("/subscriptions/c/{}", asha.id), None),
+        (format!("/subscriptions/u/{}", ben.id), None),
+        (format!("/playlist/user/{}", ben.id), None),
+        ("/dashboard/stats".to_owned(), Some(asha)),
+        ("/dashboard/videos".to_owned(), Some(asha)),
+    ];
+    let mut bodies = Vec::new();
+    for (path, who) in paths {
+        let resp = app.get(&path, who).await;
+        assert_eq!(resp.status, 200, "{path}: {}", resp.body);
+        bodies.push((path, resp.body));
+    }
+    bodies
+}
+
+async fn migrate(from: &str, to: &str) -> Vec<String> {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_videotube"))
+        .args(["migrate", "--from", from, "--to", to, "--batch", "2"])
+        .env_clear()
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "migrate failed: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    stdout.lines().skip(1).map(str::to_owned).collect()
+}
+
+/// The report of a complete copy of the site (likes span two batches of 2).
+const FULL_REPORT: [&str; 9] = [
+    "users: 2/2 read, 2 written, 0 skipped",
+    "videos: 2/2 read, 2 written, 0 skipped",
+    "comments: 1/1 read, 1 written, 0 skipped",
+    "tweets: 1/1 read, 1 written, 0 skipped",
+    "likes: 3/3 read, 3 written, 0 skipped",
+    "subscriptions: 1/1 read, 1 written, 0 skipped",
+    "playlists: 1/1 read, 1 written, 0 skipped",
+    "watch histories: 1/1 read, 1 written, 0 skipped",
+    "done: 12 records written, 0 not copied",
+];
+
+#[tokio::test]
+async fn migrate_copies_every_record_and_can_be_rerun_or_resumed() {
+    let source = with_secrets(TestApp::builder()).spawn().await;
+    let site = build_site(&source).await;
+    let expected = reads(&source, &site).await;
+    let from = match &source.mongodb {
+        Some(uri) => uri.clone(),
+        None => format!("sqlite:{}", source.data_dir.path().join("videotube.db").display()),
+    };
+
+    // The suite's store → SQLite; through MongoDB and back when the suite has one.
+    let first = tempfile::tempdir().unwrap();
+    let second = tempfile::tempdir().unwrap();
+    let sqlite = |dir: &tempfile::TempDir| format!("sqlite:{}", dir.path().join("videotube.db").display());
+    let mongodb = fresh_mongodb_database();
+    let mut hops = vec![from, sqlite(&first)];
+    if let Some(uri) = &mongodb {
+        hops.extend([uri.clone(), sqlite(&second)]);
+    }
+    for hop in hops.windows(2) {
+        assert_eq!(migrate(&hop[0], &hop[1]).await, FULL_REPORT, "{} → {}", hop[0], hop[1]);
+    }
+    let (previous, last) = (&hops[hops.len() - 2], &hops[hops.len() - 1]);
+    assert_eq!(migrate(previous, last).await, FULL_REPORT, "a second run rewrites the same records");
+
+    // An interrupted copy: rows missing on the destination come back by running the same command.
+    let pool = sqlx::SqlitePool::connect(last).await.unwrap();
+    sqlx::query("DELETE FROM likes").execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM comments").execute(&pool).await.unwrap();
+    pool.close().await;
+    assert_eq!(migrate(previous, last).await, FULL_REPORT);
+    if let Some(uri) = &mongodb {
+        drop_mongodb_database(uri);
+    }
+    let final_dir = if mongodb.is_some() { second.path() } else { first.path() };
+
+    let copy = with_secrets(TestApp::builder().store(StoreBackend::Sqlite))
+        .env("DATA_DIR", final_dir.to_str().unwrap())
+        .spawn()
+        .await;
+    assert_eq!(reads(&copy, &site).await, expected, "the copy answers every read exactly as the original");
+    copy.login("asha", "pass-word").await.ok(200, "User logged In Successfully");
+    let refreshed =
+        copy.json(Method::POST, "/users/refresh-token", None, json!({"refreshToken": site.ben.refresh})).await;
+    refreshed.ok(200, "Access token refreshed");
+}
+
+#[tokio::test]
+async fn migrate_explains_bad_arguments() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_videotube"))
+        .args(["migrate", "--from", "sqlite:a.db"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("both --from and --to are required"), "{stderr}");
+    assert!(stderr.contains("usage: videotube migrate --from <STORE> --to <STORE>"), "{stderr}");
+}

@@ -1,0 +1,202 @@
+//! The store contract as one story told through the repository traits: it runs on SQLite always and
+//! on MongoDB when `TEST_MONGODB_URI` is set (a fresh database, dropped afterwards). The same
+//! behaviour is also exercised through HTTP by the rest of the suite on whichever store is selected.
+
+use videotube::domain::Id;
+use videotube::domain::social::LikeTarget;
+use videotube::domain::video::{VideoQuery, VideoSort};
+use videotube::store::mongo::MongoStore;
+use videotube::store::sqlite::SqliteStore;
+use videotube::store::{MediaRef, NewSession, NewUser, NewVideo, ProfileUpdate, Store, StoreError};
+
+use crate::helpers::{drop_mongodb_database, fresh_mongodb_database};
+
+/// The store under test; drops its MongoDB database (if any) when dropped.
+struct StoreUnderTest {
+    store: Store,
+    _dir: tempfile::TempDir,
+    mongodb: Option<String>,
+}
+
+impl Drop for StoreUnderTest {
+    fn drop(&mut self) {
+        if let Some(uri) = &self.mongodb {
+            drop_mongodb_database(uri);
+        }
+    }
+}
+
+async fn open_store() -> StoreUnderTest {
+    let dir = tempfile::tempdir().unwrap();
+    let mongodb = fresh_mongodb_database();
+    let store = match &mongodb {
+        Some(uri) => Store::from_backend(MongoStore::connect(uri).await.unwrap()),
+        None => Store::from_backend(SqliteStore::open(&dir.path().join("story.db")).await.unwrap()),
+    };
+    StoreUnderTest { store, _dir: dir, mongodb }
+}
+
+fn media(name: &str) -> MediaRef {
+    MediaRef { url: format!("http://media.test/{name}"), key: format!("local:{name}") }
+}
+
+fn new_user(username: &str, email: &str) -> NewUser {
+    NewUser {
+        username: username.into(),
+        email: email.into(),
+        full_name: format!("{username} Full"),
+        avatar: media(&format!("{username}.png")),
+        cover_image: None,
+        password_hash: "$2b$04$0123456789012345678901uQ9vV2bqWJ3a0m7lD6r9i3f0B8sY1Ce".into(),
+    }
+}
+
+fn session(user: Id, jti: &str) -> NewSession {
+    NewSession {
+        jti: jti.into(),
+        user_id: user,
+        token_hash: format!("hash-{jti}"),
+        expires_at: videotube::domain::Timestamp::now().plus_secs(3600),
+    }
+}
+
+fn video(owner: Id, title: &str) -> NewVideo {
+    NewVideo {
+        owner,
+        video_file: media(&format!("{title}.mp4")),
+        thumbnail: media(&format!("{title}.jpg")),
+        title: title.into(),
+        description: format!("About {title}"),
+        duration: 2.5,
+    }
+}
+
+fn feed(owner: Option<Id>, include_unpublished: bool) -> VideoQuery {
+    VideoQuery {
+        search: None,
+        owner,
+        include_unpublished,
+        sort: VideoSort::CreatedAt,
+        descending: true,
+        offset: 0,
+        limit: 10,
+    }
+}
+
+#[tokio::test]
+async fn accounts_are_unique_and_sessions_rotate_exactly_once() {
+    let under_test = open_store().await;
+    let store = &under_test.store;
+    let asha = store.users.create(new_user("asha", "asha@example.com")).await.unwrap();
+    let ben = store.users.create(new_user("ben", "ben@example.com")).await.unwrap();
+    assert!(matches!(
+        store.users.create(new_user("asha", "other@example.com")).await,
+        Err(StoreError::Conflict { field: "username" })
+    ));
+    assert!(matches!(
+        store.users.create(new_user("other", "ben@example.com")).await,
+        Err(StoreError::Conflict { field: "email" })
+    ));
+    let taken = ProfileUpdate { email: Some("ben@example.com".into()), ..Default::default() };
+    assert!(matches!(
+        store.users.update_profile(asha.user.id, taken).await,
+        Err(StoreError::Conflict { field: "email" })
+    ));
+    assert_eq!(store.users.by_email("ben@example.com").await.unwrap().unwrap().user.id, ben.user.id);
+    assert!(store.users.username_or_email_taken("nobody", "asha@example.com").await.unwrap());
+    assert!(!store.users.username_or_email_taken("nobody", "nobody@example.com").await.unwrap());
+    let rename = ProfileUpdate { full_name: Some("Asha K".into()), ..Default::default() };
+    let (before, after) = store.users.update_profile(asha.user.id, rename).await.unwrap().unwrap();
+    assert_eq!((before.user.full_name.as_str(), after.user.full_name.as_str()), ("asha Full", "Asha K"));
+
+    let id = asha.user.id;
+    for jti in ["s1", "s2", "s3"] {
+        store.sessions.create(session(id, jti), 2).await.unwrap();
+    }
+    assert!(!store.sessions.rotate("s1", "hash-s1", session(id, "x")).await.unwrap(), "s1 was evicted (max 2)");
+    assert!(store.sessions.rotate("s2", "hash-s2", session(id, "s4")).await.unwrap());
+    assert!(!store.sessions.rotate("s2", "hash-s2", session(id, "s5")).await.unwrap(), "s2 was used");
+    assert!(!store.sessions.rotate("s3", "wrong", session(id, "s6")).await.unwrap(), "hash must match");
+    let racers = (0..8).map(|i| {
+        let sessions = store.sessions.clone();
+        tokio::spawn(async move { sessions.rotate("s3", "hash-s3", session(id, &format!("r{i}"))).await.unwrap() })
+    });
+    let winners = futures_util::future::join_all(racers).await.into_iter().filter(|r| *r.as_ref().unwrap()).count();
+    assert_eq!(winners, 1, "exactly one concurrent rotation wins");
+    assert!(store.sessions.delete(id, "s4", "hash-s4").await.unwrap());
+    assert!(!store.sessions.delete(id, "s4", "hash-s4").await.unwrap());
+    store.sessions.delete_all(id).await.unwrap();
+    let survivor = (0..8).map(|i| format!("r{i}")).collect::<Vec<_>>();
+    for jti in survivor {
+        assert!(!store.sessions.rotate(&jti, &format!("hash-{jti}"), session(id, "z")).await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn toggles_counts_visibility_and_cascades() {
+    let under_test = open_store().await;
+    let store = &under_test.store;
+    let asha = store.users.create(new_user("asha", "asha@example.com")).await.unwrap().user.id;
+    let ben = store.users.create(new_user("ben", "ben@example.com")).await.unwrap().user.id;
+    let public = store.videos.insert(video(asha, "public")).await.unwrap().video.id;
+    let hidden = store.videos.insert(video(asha, "hidden")).await.unwrap().video.id;
+    store.videos.set_published(hidden, false).await.unwrap();
+
+    let (page, total) = store.videos.list(&feed(None, false)).await.unwrap();
+    assert_eq!((page.iter().map(|v| v.id).collect::<Vec<_>>(), total), (vec![public], 1));
+    let (page, total) = store.videos.list(&feed(Some(asha), true)).await.unwrap();
+    assert_eq!((page.len(), total), (2, 2));
+    assert_eq!(store.videos.visible_by_ids(&[hidden, public], Some(ben)).await.unwrap().len(), 1);
+    assert_eq!(store.videos.visible_by_ids(&[hidden, public], Some(asha)).await.unwrap()[0].id, hidden, "in order");
+    assert_eq!(store.videos.add_view(public).await.unwrap(), Some(1));
+
+    for (toggles, liked) in [(6, false), (5, true)] {
+        let target = LikeTarget::Video(public);
+        let racers = (0..toggles).map(|_| {
+            let likes = store.likes.clone();
+            tokio::spawn(async move { likes.toggle(ben, target).await.unwrap() })
+        });
+        futures_util::future::join_all(racers).await;
+        assert_eq!(store.likes.is_liked(ben, target).await.unwrap(), liked, "{toggles} concurrent toggles");
+        assert_eq!(store.likes.count(target).await.unwrap(), i64::from(liked));
+        if liked {
+            store.likes.toggle(ben, target).await.unwrap();
+        }
+    }
+    assert!(store.subscriptions.toggle(ben, asha).await.unwrap());
+    let counts = store.users.channel_counts(asha, Some(ben)).await.unwrap();
+    assert_eq!((counts.subscribers, counts.subscribed_to, counts.viewer_subscribed), (1, 0, true));
+    assert_eq!(
+        store.subscriptions.subscribed_channels(ben).await.unwrap()[0].channel.value.latest_video.as_ref().unwrap().id,
+        public
+    );
+
+    let comment = store.comments.insert(public, ben, "first").await.unwrap();
+    store.likes.toggle(asha, LikeTarget::Comment(comment)).await.unwrap();
+    store.likes.toggle(ben, LikeTarget::Video(public)).await.unwrap();
+    let playlist = store.playlists.insert(ben, "mix", "songs").await.unwrap();
+    store.playlists.add_video(playlist, public).await.unwrap();
+    store.playlists.add_video(playlist, public).await.unwrap();
+    assert_eq!(store.playlists.get(playlist).await.unwrap().unwrap().video_ids, vec![public], "added once");
+    for watched in [public, hidden, public] {
+        store.videos.record_watch(ben, watched, 50).await.unwrap();
+    }
+    assert_eq!(store.users.by_id(ben).await.unwrap().unwrap().user.watch_history, vec![public, hidden]);
+    let history: Vec<Id> = store.videos.watch_history(ben).await.unwrap().iter().map(|v| v.id).collect();
+    assert_eq!(history, vec![public], "ben cannot see asha's unpublished video");
+    assert_eq!(store.videos.channel_stats(asha).await.unwrap().total_likes, 1);
+
+    assert!(store.videos.delete(public).await.unwrap());
+    assert!(!store.videos.delete(public).await.unwrap(), "a second delete finds nothing");
+    assert!(store.comments.get_ref(comment).await.unwrap().is_none(), "comments go with the video");
+    assert_eq!(store.likes.count(LikeTarget::Comment(comment)).await.unwrap(), 0, "and their likes");
+    assert_eq!(store.likes.count(LikeTarget::Video(public)).await.unwrap(), 0);
+    assert!(store.playlists.get(playlist).await.unwrap().unwrap().video_ids.is_empty());
+    assert_eq!(store.users.by_id(ben).await.unwrap().unwrap().user.watch_history, vec![hidden]);
+    let stats = store.videos.channel_stats(asha).await.unwrap();
+    assert_eq!((stats.total_videos, stats.total_likes, stats.total_subscribers), (1, 0, 1));
+
+    let keys = vec!["local:asha.png".to_owned(), "local:hidden.mp4".to_owned(), "local:public.mp4".to_owned()];
+    assert_eq!(store.media_index.unreferenced(&keys).await.unwrap(), vec!["local:public.mp4".to_owned()]);
+    assert!(store.health.ping().await);
+}
