@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use bson::{Document, doc};
 
 use super::docs::{LikedVideoDoc, PlaylistDoc, PostDoc, SubscriptionDoc, time};
+use super::queries::by_id;
 use super::queries::social as q;
 use super::{MongoStore, backend, coll, id_of, is_conflict, map_err, now, oid};
 use crate::domain::social::{
@@ -47,7 +48,7 @@ impl MongoStore {
     }
 
     async fn update_record(&self, name: &str, id: Id, update: Document) -> StoreResult<bool> {
-        let result = self.collection(name).update_one(doc! { "_id": oid(id) }, update).await.map_err(backend)?;
+        let result = self.collection(name).update_one(by_id(oid(id)), update).await.map_err(backend)?;
         Ok(result.matched_count > 0)
     }
 
@@ -56,7 +57,7 @@ impl MongoStore {
     async fn delete_liked(&self, name: &str, target: LikeTarget, id: Id) -> StoreResult<bool> {
         let likes = self.collection(coll::LIKES);
         likes.delete_many(q::likes_on(target)).await.map_err(backend)?;
-        let deleted = self.collection(name).delete_one(doc! { "_id": oid(id) }).await.map_err(backend)?;
+        let deleted = self.collection(name).delete_one(by_id(oid(id))).await.map_err(backend)?;
         likes.delete_many(q::likes_on(target)).await.map_err(backend)?;
         Ok(deleted.deleted_count > 0)
     }
@@ -103,7 +104,7 @@ impl CommentRepo for MongoStore {
     }
 
     async fn get_ref(&self, id: Id) -> StoreResult<Option<CommentRef>> {
-        let found = self.collection(coll::COMMENTS).find_one(doc! { "_id": oid(id) }).await.map_err(backend)?;
+        let found = self.collection(coll::COMMENTS).find_one(by_id(oid(id))).await.map_err(backend)?;
         Ok(found.and_then(|c| {
             Some(CommentRef {
                 id,
@@ -114,7 +115,7 @@ impl CommentRepo for MongoStore {
     }
 
     async fn get(&self, id: Id, viewer: Option<Id>) -> StoreResult<Option<Comment>> {
-        let pipeline = q::posts(doc! { "_id": oid(id) }, "comment", viewer.map(oid), None);
+        let pipeline = q::posts(by_id(oid(id)), "comment", viewer.map(oid), None);
         Ok(self.posts(coll::COMMENTS, pipeline).await?.into_iter().next().and_then(PostDoc::into_comment))
     }
 
@@ -142,12 +143,12 @@ impl TweetRepo for MongoStore {
     }
 
     async fn owner_of(&self, id: Id) -> StoreResult<Option<Id>> {
-        let found = self.collection(coll::TWEETS).find_one(doc! { "_id": oid(id) }).await.map_err(backend)?;
+        let found = self.collection(coll::TWEETS).find_one(by_id(oid(id))).await.map_err(backend)?;
         Ok(found.and_then(|t| t.get_object_id("owner").ok()).map(id_of))
     }
 
     async fn get(&self, id: Id, viewer: Option<Id>) -> StoreResult<Option<Tweet>> {
-        let pipeline = q::posts(doc! { "_id": oid(id) }, "tweet", viewer.map(oid), None);
+        let pipeline = q::posts(by_id(oid(id)), "tweet", viewer.map(oid), None);
         Ok(self.posts(coll::TWEETS, pipeline).await?.into_iter().next().map(PostDoc::into_tweet))
     }
 
@@ -191,7 +192,7 @@ impl PlaylistRepo for MongoStore {
     }
 
     async fn get(&self, id: Id) -> StoreResult<Option<PlaylistRecord>> {
-        Ok(self.playlists(doc! { "_id": oid(id) }).await?.into_iter().next())
+        Ok(self.playlists(by_id(oid(id))).await?.into_iter().next())
     }
 
     async fn by_owner(&self, owner: Id) -> StoreResult<Vec<PlaylistRecord>> {
@@ -203,7 +204,7 @@ impl PlaylistRepo for MongoStore {
     }
 
     async fn delete(&self, id: Id) -> StoreResult<bool> {
-        let deleted = self.collection(coll::PLAYLISTS).delete_one(doc! { "_id": oid(id) }).await.map_err(backend)?;
+        let deleted = self.collection(coll::PLAYLISTS).delete_one(by_id(oid(id))).await.map_err(backend)?;
         Ok(deleted.deleted_count > 0)
     }
 

@@ -5,6 +5,7 @@ use bson::{Document, doc};
 use mongodb::options::ReturnDocument;
 
 use super::docs::UserDoc;
+use super::queries::by_id;
 use super::queries::users as q;
 use super::{MongoStore, backend, coll, date, decode, map_err, now, oid};
 use crate::domain::Id;
@@ -28,7 +29,7 @@ impl UserRepo for MongoStore {
     }
 
     async fn by_id(&self, id: Id) -> StoreResult<Option<UserAccount>> {
-        self.user_where(doc! { "_id": oid(id) }).await
+        self.user_where(by_id(oid(id))).await
     }
 
     async fn by_username(&self, username: &str) -> StoreResult<Option<UserAccount>> {
@@ -46,7 +47,7 @@ impl UserRepo for MongoStore {
     async fn update_profile(&self, id: Id, update: ProfileUpdate) -> StoreResult<Option<(UserAccount, UserAccount)>> {
         let before = self
             .collection(coll::USERS)
-            .find_one_and_update(doc! { "_id": oid(id) }, q::profile_update(&update, now()))
+            .find_one_and_update(by_id(oid(id)), q::profile_update(&update, now()))
             .return_document(ReturnDocument::Before)
             .await
             .map_err(map_err)?;
@@ -59,7 +60,7 @@ impl UserRepo for MongoStore {
 
     async fn set_password_hash(&self, id: Id, hash: &str) -> StoreResult<()> {
         self.collection(coll::USERS)
-            .update_one(doc! { "_id": oid(id) }, q::password_update(hash, now()))
+            .update_one(by_id(oid(id)), q::password_update(hash, now()))
             .await
             .map_err(backend)?;
         Ok(())
@@ -87,7 +88,7 @@ fn stored_session(session: &NewSession) -> bson::Bson {
 impl SessionRepo for MongoStore {
     async fn create(&self, session: NewSession, max: u32) -> StoreResult<()> {
         let update = q::add_session(stored_session(&session), max, now());
-        self.collection(coll::USERS).update_one(doc! { "_id": oid(session.user_id) }, update).await.map_err(backend)?;
+        self.collection(coll::USERS).update_one(by_id(oid(session.user_id)), update).await.map_err(backend)?;
         Ok(())
     }
 
@@ -113,7 +114,7 @@ impl SessionRepo for MongoStore {
 
     async fn delete_all(&self, user_id: Id) -> StoreResult<()> {
         self.collection(coll::USERS)
-            .update_one(doc! { "_id": oid(user_id) }, q::remove_all_sessions())
+            .update_one(by_id(oid(user_id)), q::remove_all_sessions())
             .await
             .map_err(backend)?;
         Ok(())

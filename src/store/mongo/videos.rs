@@ -7,6 +7,7 @@ use futures_util::TryStreamExt;
 use mongodb::options::ReturnDocument;
 
 use super::docs::{VideoDoc, number};
+use super::queries::by_id;
 use super::queries::{users as uq, videos as q};
 use super::{MongoStore, backend, coll, map_err, now, oid};
 use crate::domain::Id;
@@ -20,7 +21,7 @@ impl MongoStore {
     }
 
     async fn video_record(&self, id: Id) -> StoreResult<Option<VideoRecord>> {
-        let found = self.videos(q::with_owner(doc! { "_id": oid(id) })).await?;
+        let found = self.videos(q::with_owner(by_id(oid(id)))).await?;
         Ok(found.into_iter().next().map(VideoDoc::into_record))
     }
 }
@@ -57,7 +58,7 @@ impl VideoRepo for MongoStore {
     async fn update(&self, id: Id, update: VideoUpdate) -> StoreResult<Option<VideoRecord>> {
         let result = self
             .collection(coll::VIDEOS)
-            .update_one(doc! { "_id": oid(id) }, q::video_update(&update, now()))
+            .update_one(by_id(oid(id)), q::video_update(&update, now()))
             .await
             .map_err(backend)?;
         if result.matched_count == 0 {
@@ -68,7 +69,7 @@ impl VideoRepo for MongoStore {
 
     async fn set_published(&self, id: Id, published: bool) -> StoreResult<Option<VideoRecord>> {
         self.collection(coll::VIDEOS)
-            .update_one(doc! { "_id": oid(id) }, q::publish_update(published, now()))
+            .update_one(by_id(oid(id)), q::publish_update(published, now()))
             .await
             .map_err(backend)?;
         self.video_record(id).await
@@ -94,14 +95,14 @@ impl VideoRepo for MongoStore {
             }
             .map_err(backend)?;
         }
-        let deleted = self.collection(coll::VIDEOS).delete_one(doc! { "_id": video }).await.map_err(backend)?;
+        let deleted = self.collection(coll::VIDEOS).delete_one(by_id(video)).await.map_err(backend)?;
         Ok(deleted.deleted_count > 0)
     }
 
     async fn add_view(&self, id: Id) -> StoreResult<Option<i64>> {
         let after = self
             .collection(coll::VIDEOS)
-            .find_one_and_update(doc! { "_id": oid(id) }, q::add_view())
+            .find_one_and_update(by_id(oid(id)), q::add_view())
             .projection(doc! { "views": 1 })
             .return_document(ReturnDocument::After)
             .await
@@ -111,7 +112,7 @@ impl VideoRepo for MongoStore {
 
     async fn record_watch(&self, user: Id, video: Id, max: u32) -> StoreResult<()> {
         self.collection(coll::USERS)
-            .update_one(doc! { "_id": oid(user) }, uq::record_watch(oid(video), max))
+            .update_one(by_id(oid(user)), uq::record_watch(oid(video), max))
             .await
             .map_err(backend)?;
         Ok(())

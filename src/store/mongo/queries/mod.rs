@@ -72,6 +72,11 @@ pub fn count_lookup(from: &str, foreign: &str, field: &str) -> [Document; 2] {
     ]
 }
 
+/// The one document with this id.
+pub fn by_id(id: ObjectId) -> Document {
+    doc! { "_id": id }
+}
+
 /// Newest first, ties broken by id in the same direction, as every list of the API is ordered.
 pub fn newest_first() -> Document {
     doc! { "$sort": { "createdAt": -1, "_id": -1 } }
