@@ -1,7 +1,7 @@
 //! `videotube migrate`: copies every record from one store to another (SQLite ⇄ MongoDB), keeping ids
 //! and timestamps, printing progress as it goes and a report at the end.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -98,13 +98,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let from = args.from.open().await?;
     let to = args.to.open().await?;
     println!("copying from {} to {}", from.describe(), to.describe());
+    // The live line is redrawn in place on a terminal; logs and pipes get only the final lines.
+    let live = std::io::stderr().is_terminal();
     let mut progress = |report: &KindReport, done: bool| {
-        if done {
-            eprint!("\r\x1b[2K");
-            println!("{}", report_line(report));
-        } else {
-            eprint!("\r\x1b[2K{}", report_line(report));
+        if live {
+            eprint!("\r\x1b[2K{}", if done { String::new() } else { report_line(report) });
             let _ = std::io::stderr().flush();
+        }
+        if done {
+            println!("{}", report_line(report));
         }
     };
     let reports = copy_all(from.as_ref(), to.as_ref(), args.batch, &mut progress).await?;
