@@ -37,12 +37,18 @@ impl Location {
         bail!("`{raw}` is not a store: use sqlite:<path> or a mongodb:// URI")
     }
 
-    async fn open(&self) -> anyhow::Result<Box<dyn Transfer>> {
+    /// Opens the store; a MongoDB source is only read (no index creation, no email normalisation),
+    /// a destination is prepared as the server would prepare it.
+    async fn open(&self, as_source: bool) -> anyhow::Result<Box<dyn Transfer>> {
         Ok(match self {
             Location::Sqlite(path) => Box::new(
                 SqliteStore::open(path).await.with_context(|| format!("opening SQLite file {}", path.display()))?,
             ),
-            Location::Mongo(uri) => Box::new(MongoStore::connect(uri).await.context("connecting to MongoDB")?),
+            Location::Mongo(uri) => {
+                let store =
+                    if as_source { MongoStore::connect_unprepared(uri).await } else { MongoStore::connect(uri).await };
+                Box::new(store.context("connecting to MongoDB")?)
+            }
         })
     }
 }
@@ -95,8 +101,8 @@ fn report_line(report: &KindReport) -> String {
 
 /// Runs the copy; the progress line goes to stderr, the report to stdout.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let from = args.from.open().await?;
-    let to = args.to.open().await?;
+    let from = args.from.open(true).await?;
+    let to = args.to.open(false).await?;
     println!("copying from {} to {}", from.describe(), to.describe());
     // The live line is redrawn in place on a terminal; logs and pipes get only the final lines.
     let live = std::io::stderr().is_terminal();

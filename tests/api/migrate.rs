@@ -166,3 +166,43 @@ async fn migrate_explains_bad_arguments() {
     assert!(stderr.starts_with("both --from and --to are required"), "{stderr}");
     assert!(stderr.contains("usage: videotube migrate --from <STORE> --to <STORE>"), "{stderr}");
 }
+
+#[tokio::test]
+async fn records_the_destination_refuses_are_reported_not_lost_silently() {
+    let source = with_secrets(TestApp::builder()).spawn().await;
+    build_site(&source).await;
+    let from = match &source.mongodb {
+        Some(uri) => uri.clone(),
+        None => format!("sqlite:{}", source.data_dir.path().join("videotube.db").display()),
+    };
+    // The destination already has another account named asha.
+    let dest = tempfile::tempdir().unwrap();
+    let path = dest.path().join("videotube.db");
+    let existing = videotube::store::sqlite::SqliteStore::open(&path).await.unwrap();
+    let other = videotube::store::NewUser {
+        username: "asha".into(),
+        email: "someone.else@example.com".into(),
+        full_name: "Another Asha".into(),
+        avatar: videotube::store::MediaRef { url: "http://m/a.png".into(), key: "local:a.png".into() },
+        cover_image: None,
+        password_hash: "$2b$04$abcdefghijklmnopqrstuv".into(),
+    };
+    videotube::store::UserRepo::create(&existing, other).await.unwrap();
+
+    let report = migrate(&from, &format!("sqlite:{}", path.display())).await;
+    assert_eq!(
+        report,
+        [
+            "users: 2/2 read, 1 written, 1 skipped",
+            "videos: 2/2 read, 0 written, 2 skipped",
+            "comments: 1/1 read, 0 written, 1 skipped",
+            "tweets: 1/1 read, 0 written, 1 skipped",
+            "likes: 3/3 read, 0 written, 3 skipped",
+            "subscriptions: 1/1 read, 0 written, 1 skipped",
+            "playlists: 1/1 read, 1 written, 0 skipped",
+            "watch histories: 1/1 read, 0 written, 1 skipped",
+            "done: 2 records written, 10 not copied",
+        ],
+        "asha's clash leaves her records out, everything of ben's that does not depend on them is copied"
+    );
+}

@@ -43,6 +43,15 @@ pub struct MongoStore {
 impl MongoStore {
     /// Connects with one process-wide client, then ensures indexes and normalises legacy emails.
     pub async fn connect(uri: &str) -> StoreResult<Self> {
+        let store = Self::connect_unprepared(uri).await?;
+        indexes::ensure(&store.db).await?;
+        indexes::normalise_emails(&store.db).await?;
+        Ok(store)
+    }
+
+    /// Connects without writing anything: for reading a database as the source of a copy, which
+    /// may be an original API's database with duplicates a unique index would refuse.
+    pub async fn connect_unprepared(uri: &str) -> StoreResult<Self> {
         let options = ClientOptions::parse(uri).await.map_err(|e| StoreError::Backend(format!("MONGODB_URI: {e}")))?;
         let name = database_name(&options);
         let hosts: Vec<String> = options.hosts.iter().map(ToString::to_string).collect();
@@ -51,8 +60,6 @@ impl MongoStore {
         store.db.run_command(doc! { "ping": 1 }).await.map_err(|e| {
             StoreError::Backend(format!("cannot reach MongoDB at {} (database `{name}`): {e}", hosts.join(",")))
         })?;
-        indexes::ensure(&store.db).await?;
-        indexes::normalise_emails(&store.db).await?;
         Ok(store)
     }
 

@@ -84,7 +84,9 @@ fn user_record(user: UserDoc) -> Record {
     Record::User(UserRecord {
         id: account.user.id,
         username: account.user.username,
-        email: account.user.email,
+        // Emails are stored lowercase (the original API kept some mixed-case); two accounts that
+        // then collide are reported as skipped by the destination's unique index.
+        email: account.user.email.to_lowercase(),
         full_name: account.user.full_name,
         avatar: account.user.avatar,
         avatar_key: account.avatar_key,
@@ -235,5 +237,20 @@ mod tests {
         assert!(
             matches!(record(Kind::Likes, video), Some(Record::Like(l)) if matches!(l.target, LikeTarget::Video(_)))
         );
+    }
+
+    #[test]
+    fn users_of_the_original_api_are_exported_with_lowercase_emails_and_no_sessions() {
+        let at = DateTime::from_millis(7);
+        let original = doc! {
+            "_id": ObjectId::from_bytes([1; 12]), "username": "asha", "email": "Asha@Example.COM", "fullName": "Asha",
+            "avatar": "a", "coverImage": "", "watchHistory": [], "password": "$2a$10$x", "refreshToken": "old",
+            "createdAt": at, "updatedAt": at,
+        };
+        let Some(Record::User(user)) = record(Kind::Users, original) else { panic!("a user record") };
+        assert_eq!(user.email, "asha@example.com");
+        assert!(user.sessions.is_empty(), "the plain-text refreshToken is not a session");
+        assert_eq!((user.avatar_key.as_str(), user.cover_image_key), ("", None));
+        assert_eq!(user.created_at, crate::domain::Timestamp(7));
     }
 }
