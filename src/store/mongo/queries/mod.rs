@@ -5,6 +5,8 @@ pub mod social;
 pub mod transfer;
 pub mod users;
 pub mod videos;
+#[cfg(test)]
+mod vocabulary;
 
 use bson::oid::ObjectId;
 use bson::{Bson, Document, doc};

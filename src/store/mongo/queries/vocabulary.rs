@@ -1,0 +1,220 @@
+//! A guard over every builder at once: each `$` word they emit is one MongoDB 5.0 knows, in a place
+//! where it is valid (stages at the top of a pipeline, update operators at the top of an update,
+//! query and expression operators below). It catches a misspelt or misplaced operator without a server.
+
+use bson::oid::ObjectId;
+use bson::{Bson, DateTime, Document};
+
+use super::{keys_in, social, transfer, users, videos};
+use crate::domain::social::LikeTarget;
+use crate::domain::video::{VideoQuery, VideoSort};
+use crate::domain::{Id, Timestamp};
+use crate::store::transfer::{HistoryRecord, Kind, LikeRecord, Record};
+use crate::store::{MediaRef, NewUser, NewVideo, ProfileUpdate, VideoUpdate};
+
+const STAGES: &[&str] =
+    &["$match", "$sort", "$skip", "$limit", "$lookup", "$unwind", "$project", "$set", "$unset", "$group", "$count"];
+/// Stages an update pipeline may use.
+const UPDATE_STAGES: &[&str] = &["$set", "$unset", "$project", "$addFields", "$replaceWith"];
+const UPDATE_OPERATORS: &[&str] = &["$set", "$setOnInsert", "$unset", "$inc", "$push", "$pull"];
+const OPERATORS: &[&str] = &[
+    "$or",
+    "$and",
+    "$eq",
+    "$ne",
+    "$gt",
+    "$gte",
+    "$in",
+    "$exists",
+    "$type",
+    "$elemMatch",
+    "$expr",
+    "$indexOfCP",
+    "$toLower",
+    "$ifNull",
+    "$first",
+    "$sum",
+    "$max",
+    "$cond",
+    "$filter",
+    "$concatArrays",
+    "$slice",
+];
+
+/// Query and expression operators anywhere below the top level; `$literal` values are data.
+fn check_expression(value: &Bson, path: &str) {
+    match value {
+        Bson::Document(document) => {
+            for (key, inner) in document {
+                if key == "$literal" {
+                    continue;
+                }
+                if key.starts_with('$') {
+                    assert!(OPERATORS.contains(&key.as_str()), "unknown operator {key} at {path}");
+                }
+                check_expression(inner, &format!("{path}.{key}"));
+            }
+        }
+        Bson::Array(items) => items.iter().for_each(|item| check_expression(item, path)),
+        Bson::String(s) if s.starts_with("$$") => assert!(s.starts_with("$$this"), "unknown variable {s} at {path}"),
+        _ => {}
+    }
+}
+
+fn check_pipeline(pipeline: &[Document], stages: &[&str], path: &str) {
+    for stage in pipeline {
+        assert_eq!(stage.len(), 1, "a stage has exactly one key at {path}: {stage}");
+        let (name, body) = stage.iter().next().unwrap();
+        assert!(stages.contains(&name.as_str()), "{name} is not a valid stage at {path}");
+        if name == "$lookup" {
+            let lookup = body.as_document().unwrap();
+            for required in ["from", "as"] {
+                assert!(lookup.get_str(required).is_ok(), "$lookup without {required} at {path}");
+            }
+            assert_eq!(lookup.contains_key("localField"), lookup.contains_key("foreignField"), "{path}");
+            if let Ok(inner) = lookup.get_array("pipeline") {
+                let inner: Vec<Document> = inner.iter().map(|s| s.as_document().unwrap().clone()).collect();
+                check_pipeline(&inner, STAGES, &format!("{path}.$lookup"));
+            }
+        } else {
+            check_expression(body, &format!("{path}.{name}"));
+        }
+    }
+}
+
+fn check_update(update: &Document, path: &str) {
+    for (operator, fields) in update {
+        assert!(UPDATE_OPERATORS.contains(&operator.as_str()), "{operator} is not an update operator at {path}");
+        for (field, value) in fields.as_document().unwrap() {
+            assert!(!field.starts_with('$'), "field {field} at {path}");
+            check_expression(value, &format!("{path}.{operator}.{field}"));
+        }
+    }
+}
+
+fn id(n: u8) -> ObjectId {
+    ObjectId::from_bytes([n; 12])
+}
+
+fn media() -> MediaRef {
+    MediaRef { url: "u".into(), key: "k".into() }
+}
+
+#[test]
+fn every_builder_speaks_mongodb() {
+    let at = DateTime::from_millis(1);
+    let mut pipelines: Vec<(&str, Vec<Document>)> = vec![
+        ("channel_counts", users::channel_counts(id(1), Some(id(2)))),
+        ("watch_history", users::watch_history(id(1))),
+        ("dashboard_videos", videos::dashboard_videos(id(1))),
+        ("channel_totals", videos::channel_totals(id(1))),
+        ("visible_by_ids", videos::visible_by_ids(&[id(1)], None)),
+        ("liked_videos", social::liked_videos(id(1))),
+        ("posts", social::posts(super::by_id(id(1)), "comment", Some(id(2)), Some((5, 10)))),
+        ("subscribers", social::subscribers(id(1))),
+        ("subscribed_channels", social::subscribed_channels(id(1))),
+        ("playlists", social::playlists(super::by_id(id(1)))),
+    ];
+    for sort in [VideoSort::CreatedAt, VideoSort::Views, VideoSort::Duration, VideoSort::Title] {
+        let query = VideoQuery {
+            search: Some("a".into()),
+            owner: Some(Id::generate()),
+            include_unpublished: false,
+            sort,
+            descending: true,
+            offset: 0,
+            limit: 5,
+        };
+        pipelines.push(("feed_page", videos::feed_page(&query)));
+    }
+    for (name, pipeline) in &pipelines {
+        check_pipeline(pipeline, STAGES, name);
+    }
+
+    let session = users::session("j", "$h", at, at);
+    for (name, pipeline) in [
+        ("add_session", users::add_session(session.clone(), 3, at)),
+        ("replace_session", users::replace_session("j", session)),
+        ("record_watch", users::record_watch(id(1), 50)),
+    ] {
+        check_pipeline(&pipeline, UPDATE_STAGES, name);
+    }
+
+    let user = NewUser {
+        username: "a".into(),
+        email: "a@b.c".into(),
+        full_name: "A".into(),
+        avatar: media(),
+        cover_image: Some(media()),
+        password_hash: "h".into(),
+    };
+    let profile = ProfileUpdate {
+        full_name: Some("n".into()),
+        email: Some("e".into()),
+        avatar: Some(media()),
+        cover_image: Some(media()),
+    };
+    let video_update = VideoUpdate { title: Some("t".into()), description: Some("d".into()), thumbnail: Some(media()) };
+    let mut updates = vec![
+        users::profile_update(&profile, at),
+        users::password_update("h", at),
+        users::remove_session("j"),
+        users::remove_all_sessions(),
+        videos::video_update(&video_update, at),
+        videos::publish_update(true, at),
+        videos::add_view(),
+        social::content_update("c", at),
+        social::playlist_update(Some("n"), Some("d"), at),
+        social::add_to_playlist(id(1), id(2), at).1,
+        social::remove_from_playlist(id(1), id(2), at).1,
+    ];
+    updates.extend(videos::video_cascade(id(1), &[id(2)]).into_iter().filter_map(|(_, _, update)| update));
+    let records = [
+        Record::Like(LikeRecord {
+            id: Id::generate(),
+            liked_by: Id::generate(),
+            target: LikeTarget::Comment(Id::generate()),
+            created_at: Timestamp(1),
+            updated_at: Timestamp(2),
+        }),
+        Record::History(HistoryRecord { user: Id::generate(), videos: vec![Id::generate()] }),
+    ];
+    updates.extend(records.iter().map(|r| transfer::upsert(r).1));
+    for (n, update) in updates.iter().enumerate() {
+        check_update(update, &format!("update #{n}"));
+    }
+
+    let video = NewVideo {
+        owner: Id::generate(),
+        video_file: media(),
+        thumbnail: media(),
+        title: "t".into(),
+        description: "d".into(),
+        duration: 1.0,
+    };
+    let filters = [
+        users::new_user(id(1), &user, at),
+        users::username_or_email("a", "b"),
+        users::live_session("j", "h", at),
+        users::user_session(id(1), "j", "h"),
+        users::mixed_case_emails(),
+        videos::new_video(id(1), id(2), &video, at),
+        social::like_of(id(1), LikeTarget::Tweet(Id::generate())),
+        social::add_to_playlist(id(1), id(2), at).0,
+        keys_in(&["avatarKey"], &["k".to_owned()]),
+        transfer::export_filter(Kind::WatchHistory, Some(Id::generate())),
+    ];
+    for (n, filter) in filters.iter().enumerate() {
+        check_expression(&Bson::Document(filter.clone()), &format!("filter #{n}"));
+    }
+}
+
+#[test]
+fn the_guard_itself_rejects_a_misspelt_operator() {
+    let typo = std::panic::catch_unwind(|| check_pipeline(&[bson::doc! { "$unwnd": "$owner" }], STAGES, "t"));
+    assert!(typo.is_err());
+    let misplaced = std::panic::catch_unwind(|| check_update(&bson::doc! { "$match": { "a": 1 } }, "t"));
+    assert!(misplaced.is_err());
+    let nested = std::panic::catch_unwind(|| check_expression(&Bson::Document(bson::doc! { "a": { "$gtt": 1 } }), "t"));
+    assert!(nested.is_err());
+}
