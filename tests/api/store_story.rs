@@ -1,5 +1,5 @@
 //! The store contract as one story told through the repository traits: it runs on SQLite always and
-//! on MongoDB when `TEST_MONGODB_URI` is set (a fresh database, dropped afterwards). The same
+//! also on MongoDB when `TEST_MONGODB_URI` is set (a fresh database, dropped afterwards). The same
 //! behaviour is also exercised through HTTP by the rest of the suite on whichever store is selected.
 
 use videotube::domain::Id;
@@ -26,14 +26,16 @@ impl Drop for StoreUnderTest {
     }
 }
 
-async fn open_store() -> StoreUnderTest {
+/// SQLite always, and MongoDB too when the suite has a deployment: the story runs on each.
+async fn stores() -> Vec<StoreUnderTest> {
     let dir = tempfile::tempdir().unwrap();
-    let mongodb = fresh_mongodb_database();
-    let store = match &mongodb {
-        Some(uri) => Store::from_backend(MongoStore::connect(uri).await.unwrap()),
-        None => Store::from_backend(SqliteStore::open(&dir.path().join("story.db")).await.unwrap()),
-    };
-    StoreUnderTest { store, _dir: dir, mongodb }
+    let sqlite = Store::from_backend(SqliteStore::open(&dir.path().join("story.db")).await.unwrap());
+    let mut stores = vec![StoreUnderTest { store: sqlite, _dir: dir, mongodb: None }];
+    if let Some(uri) = fresh_mongodb_database() {
+        let mongo = Store::from_backend(MongoStore::connect(&uri).await.unwrap());
+        stores.push(StoreUnderTest { store: mongo, _dir: tempfile::tempdir().unwrap(), mongodb: Some(uri) });
+    }
+    stores
 }
 
 fn media(name: &str) -> MediaRef {
@@ -85,8 +87,12 @@ fn feed(owner: Option<Id>, include_unpublished: bool) -> VideoQuery {
 
 #[tokio::test]
 async fn accounts_are_unique_and_sessions_rotate_exactly_once() {
-    let under_test = open_store().await;
-    let store = &under_test.store;
+    for under_test in stores().await {
+        accounts_story(&under_test.store).await;
+    }
+}
+
+async fn accounts_story(store: &Store) {
     let asha = store.users.create(new_user("asha", "asha@example.com")).await.unwrap();
     let ben = store.users.create(new_user("ben", "ben@example.com")).await.unwrap();
     assert!(matches!(
@@ -134,8 +140,12 @@ async fn accounts_are_unique_and_sessions_rotate_exactly_once() {
 
 #[tokio::test]
 async fn toggles_counts_visibility_and_cascades() {
-    let under_test = open_store().await;
-    let store = &under_test.store;
+    for under_test in stores().await {
+        social_story(&under_test.store).await;
+    }
+}
+
+async fn social_story(store: &Store) {
     let asha = store.users.create(new_user("asha", "asha@example.com")).await.unwrap().user.id;
     let ben = store.users.create(new_user("ben", "ben@example.com")).await.unwrap().user.id;
     let public = store.videos.insert(video(asha, "public")).await.unwrap().video.id;
