@@ -296,10 +296,10 @@ impl Services {
         if username.is_empty() {
             return Err(AppError::bad_request("username is missing"));
         }
-        let channel = self.store.users.by_username(&username).await?;
-        let channel = channel.ok_or_else(|| AppError::not_found("channel does not exists"))?.user;
         let viewer_id = viewer.map(|v| v.user.id);
-        let counts = self.store.users.channel_counts(channel.id, viewer_id).await?;
+        let found = self.store.users.channel(&username, viewer_id).await?;
+        let (channel, counts) = found.ok_or_else(|| AppError::not_found("channel does not exists"))?;
+        let channel = channel.user;
         Ok(ChannelProfile {
             id: channel.id,
             full_name: channel.full_name,

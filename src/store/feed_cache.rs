@@ -157,4 +157,8 @@ impl UserRepo for CachedUsers {
     async fn channel_counts(&self, channel: Id, viewer: Option<Id>) -> StoreResult<ChannelCounts> {
         self.inner.channel_counts(channel, viewer).await
     }
+
+    async fn channel(&self, username: &str, viewer: Option<Id>) -> StoreResult<Option<(UserAccount, ChannelCounts)>> {
+        self.inner.channel(username, viewer).await
+    }
 }

@@ -71,6 +71,9 @@ pub trait UserRepo: Send + Sync {
     async fn update_profile(&self, id: Id, update: ProfileUpdate) -> StoreResult<Option<(UserAccount, UserAccount)>>;
     async fn set_password_hash(&self, id: Id, hash: &str) -> StoreResult<()>;
     async fn channel_counts(&self, channel: Id, viewer: Option<Id>) -> StoreResult<ChannelCounts>;
+    /// The user named `username` with their channel counts for `viewer`, in as few round trips as
+    /// the backend allows (one aggregation on MongoDB).
+    async fn channel(&self, username: &str, viewer: Option<Id>) -> StoreResult<Option<(UserAccount, ChannelCounts)>>;
 }
 
 pub struct NewSession {

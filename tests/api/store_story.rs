@@ -176,6 +176,11 @@ async fn social_story(store: &Store) {
     assert!(store.subscriptions.toggle(ben, asha).await.unwrap());
     let counts = store.users.channel_counts(asha, Some(ben)).await.unwrap();
     assert_eq!((counts.subscribers, counts.subscribed_to, counts.viewer_subscribed), (1, 0, true));
+    let (channel, channel_counts) = store.users.channel("asha", Some(ben)).await.unwrap().unwrap();
+    assert_eq!((channel.user.id, channel_counts), (asha, counts), "one call gives the user and the same counts");
+    let (_, anonymous) = store.users.channel("ben", None).await.unwrap().unwrap();
+    assert_eq!((anonymous.subscribers, anonymous.subscribed_to, anonymous.viewer_subscribed), (0, 1, false));
+    assert!(store.users.channel("nobody", None).await.unwrap().is_none());
     assert_eq!(
         store.subscriptions.subscribed_channels(ben).await.unwrap()[0].channel.value.latest_video.as_ref().unwrap().id,
         public

@@ -66,18 +66,35 @@ impl UserRepo for MongoStore {
         Ok(())
     }
 
+    async fn channel(&self, username: &str, viewer: Option<Id>) -> StoreResult<Option<(UserAccount, ChannelCounts)>> {
+        let found = self.aggregate(coll::USERS, q::channel(username, viewer.map(oid))).await?;
+        let Some(row) = found.into_iter().next() else {
+            return Ok(None);
+        };
+        let counts = ChannelCounts {
+            subscribers: count(&row, "subscribersCount"),
+            subscribed_to: count(&row, "channelsSubscribedToCount"),
+            viewer_subscribed: row.get_bool("isSubscribed").unwrap_or(false),
+        };
+        Ok(Some((decode::<UserDoc>(row)?.into_account(), counts)))
+    }
+
     async fn channel_counts(&self, channel: Id, viewer: Option<Id>) -> StoreResult<ChannelCounts> {
         let rows = self.aggregate(coll::SUBSCRIPTIONS, q::channel_counts(oid(channel), viewer.map(oid))).await?;
         let Some(row) = rows.into_iter().next() else {
             return Ok(ChannelCounts::default());
         };
-        let count = |field: &str| row.get_i32(field).map(i64::from).or_else(|_| row.get_i64(field)).unwrap_or(0);
         Ok(ChannelCounts {
-            subscribers: count("subscribers"),
-            subscribed_to: count("subscribedTo"),
+            subscribers: count(&row, "subscribers"),
+            subscribed_to: count(&row, "subscribedTo"),
             viewer_subscribed: row.get_bool("viewerSubscribed").unwrap_or(false),
         })
     }
+}
+
+/// A count as the server computed it (32- or 64-bit).
+fn count(row: &Document, field: &str) -> i64 {
+    row.get_i32(field).map(i64::from).or_else(|_| row.get_i64(field)).unwrap_or(0)
 }
 
 fn stored_session(session: &NewSession) -> bson::Bson {

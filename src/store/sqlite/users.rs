@@ -173,6 +173,14 @@ impl UserRepo for SqliteStore {
             viewer_subscribed: row.get("viewer"),
         })
     }
+
+    async fn channel(&self, username: &str, viewer: Option<Id>) -> StoreResult<Option<(UserAccount, ChannelCounts)>> {
+        let Some(account) = self.by_username(username).await? else {
+            return Ok(None);
+        };
+        let counts = self.channel_counts(account.user.id, viewer).await?;
+        Ok(Some((account, counts)))
+    }
 }
 
 #[async_trait]

@@ -5,7 +5,7 @@ use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document, doc};
 
 use super::super::coll;
-use super::owner_lookup;
+use super::{count_lookup, owner_lookup};
 use crate::store::{NewUser, ProfileUpdate};
 
 /// A new user document; `coverImage` is `""` without a cover, as the original stored it.
@@ -75,6 +75,25 @@ pub fn channel_counts(channel: ObjectId, viewer: Option<ObjectId>) -> Vec<Docume
             ] } },
         } },
     ]
+}
+
+/// The user named `username` with `subscribersCount`, `channelsSubscribedToCount` and `isSubscribed`
+/// (for `viewer`) joined from the subscriptions, in one round trip as the original API did.
+pub fn channel(username: &str, viewer: Option<ObjectId>) -> Vec<Document> {
+    let viewer = viewer.map_or(Bson::Null, Bson::ObjectId);
+    let mut pipeline = vec![doc! { "$match": { "username": username } }, doc! { "$limit": 1 }];
+    pipeline.extend(count_lookup(coll::SUBSCRIPTIONS, "channel", "subscribersCount"));
+    pipeline.extend(count_lookup(coll::SUBSCRIPTIONS, "subscriber", "channelsSubscribedToCount"));
+    pipeline.push(doc! { "$lookup": {
+        "from": coll::SUBSCRIPTIONS,
+        "localField": "_id",
+        "foreignField": "channel",
+        "pipeline": [{ "$match": { "subscriber": viewer } }, { "$limit": 1 }, { "$project": { "_id": 1 } }],
+        "as": "isSubscribed",
+    } });
+    pipeline.push(doc! { "$set": { "isSubscribed": { "$gt": [{ "$size": "$isSubscribed" }, 0] } } });
+    pipeline.push(doc! { "$project": { "refreshSessions": 0 } });
+    pipeline
 }
 
 /// A stored refresh session; `$literal` keeps any `$` in its values from being read as a field path.
@@ -213,6 +232,21 @@ mod tests {
             group.get_document("viewerSubscribed").unwrap(),
             &doc! { "$max": { "$and": [{ "$eq": ["$channel", channel] }, { "$eq": ["$subscriber", null] }] } }
         );
+    }
+
+    #[test]
+    fn a_channel_and_its_counts_come_from_one_pipeline() {
+        let viewer = ObjectId::from_bytes([2; 12]);
+        let pipeline = channel("asha", Some(viewer));
+        assert_eq!(pipeline[..2], [doc! { "$match": { "username": "asha" } }, doc! { "$limit": 1 }]);
+        let foreign: Vec<&str> = pipeline
+            .iter()
+            .filter_map(|s| s.get_document("$lookup").ok())
+            .map(|l| l.get_str("foreignField").unwrap())
+            .collect();
+        assert_eq!(foreign, ["channel", "subscriber", "channel"]);
+        assert_eq!(pipeline[7], doc! { "$set": { "isSubscribed": { "$gt": [{ "$size": "$isSubscribed" }, 0] } } });
+        assert_eq!(pipeline[8], doc! { "$project": { "refreshSessions": 0 } }, "sessions never leave the database");
     }
 
     #[test]
