@@ -95,7 +95,9 @@ fn feed_filter(query: &VideoQuery) -> (String, Vec<String>) {
     if let Some(search) = &query.search {
         // instr() matches literally: no LIKE wildcards or regex syntax can leak through.
         clauses.push("(instr(lower(v.title), ?) > 0 OR instr(lower(v.description), ?) > 0)");
-        let needle = search.to_lowercase();
+        // SQLite's lower() folds ASCII only; folding the needle the same way keeps non-ASCII
+        // letters comparable (exact case) instead of never matching.
+        let needle = search.to_ascii_lowercase();
         binds.push(needle.clone());
         binds.push(needle);
     }

@@ -53,7 +53,8 @@ pub fn feed_filter(query: &VideoQuery) -> Document {
         filter.insert("isPublished", true);
     }
     if let Some(search) = &query.search {
-        let needle = search.to_lowercase();
+        // $toLower folds ASCII only; the needle is folded the same way, as on SQLite.
+        let needle = search.to_ascii_lowercase();
         let contains =
             |field: &str| doc! { "$gte": [{ "$indexOfCP": [{ "$toLower": format!("${field}") }, &needle] }, 0] };
         filter.insert("$expr", doc! { "$or": [contains("title"), contains("description")] });
