@@ -7,6 +7,7 @@ use futures_util::TryStreamExt;
 use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
 
+use super::queries::users as q;
 use super::{backend, coll, queries};
 use crate::store::{StoreError, StoreResult};
 
@@ -96,37 +97,44 @@ pub async fn ensure(db: &Database) -> StoreResult<()> {
 /// Stops, changing nothing, when two accounts would end up with the same email.
 pub async fn normalise_emails(db: &Database) -> StoreResult<()> {
     let users = db.collection::<Document>(coll::USERS);
-    let cursor =
-        users.find(queries::users::mixed_case_emails()).projection(doc! { "email": 1 }).await.map_err(backend)?;
+    let cursor = users.find(q::mixed_case_emails()).projection(doc! { "email": 1 }).await.map_err(backend)?;
     let found: Vec<Document> = cursor.try_collect().await.map_err(backend)?;
-    let mut changes: Vec<(ObjectId, String)> = Vec::new();
-    for user in &found {
-        let (Ok(id), Ok(email)) = (user.get_object_id("_id"), user.get_str("email")) else { continue };
-        changes.push((id, email.to_lowercase()));
-    }
-    let mut clashes = Vec::new();
+    let changes: Vec<(ObjectId, String)> = found
+        .iter()
+        .filter_map(|user| Some((user.get_object_id("_id").ok()?, user.get_str("email").ok()?.to_lowercase())))
+        .collect();
+    let mut holders = Vec::new();
     for (id, email) in &changes {
-        let others = doc! { "_id": { "$ne": id }, "email": { "$in": [email] } };
-        let duplicates = users.find(others).projection(doc! { "_id": 1 }).await.map_err(backend)?;
-        let duplicates: Vec<Document> = duplicates.try_collect().await.map_err(backend)?;
-        let mut ids: Vec<String> =
-            duplicates.iter().filter_map(|d| d.get_object_id("_id").ok()).map(|o| o.to_hex()).collect();
-        ids.extend(changes.iter().filter(|(other, e)| other != id && e == email).map(|(o, _)| o.to_hex()));
-        if !ids.is_empty() {
-            clashes.push(format!("{} clashes with {}", id.to_hex(), ids.join(", ")));
-        }
+        let cursor =
+            users.find(q::email_of_another(*id, email)).projection(doc! { "_id": 1 }).await.map_err(backend)?;
+        let others: Vec<Document> = cursor.try_collect().await.map_err(backend)?;
+        holders.extend(others.iter().filter_map(|d| d.get_object_id("_id").ok()).map(|other| (*id, other)));
     }
-    if !clashes.is_empty() {
+    if let Some(clashes) = clashes(&changes, &holders) {
         return Err(StoreError::Backend(format!(
-            "cannot lowercase stored emails: accounts would share an email ({}); merge or rename them first",
-            clashes.join("; ")
+            "cannot lowercase stored emails: accounts would share an email ({clashes}); merge or rename them first"
         )));
     }
     for (id, email) in changes {
-        users.update_one(doc! { "_id": id }, doc! { "$set": { "email": &email } }).await.map_err(backend)?;
+        users.update_one(queries::by_id(id), q::email_update(&email)).await.map_err(backend)?;
         tracing::info!(user = %id.to_hex(), "stored email lowercased");
     }
     Ok(())
+}
+
+/// Which lowercased emails would collide: with an account already holding it (`holders` pairs a
+/// changing account with such an account) or with another changing account.
+fn clashes(changes: &[(ObjectId, String)], holders: &[(ObjectId, ObjectId)]) -> Option<String> {
+    let lines: Vec<String> = changes
+        .iter()
+        .filter_map(|(id, email)| {
+            let mut others: Vec<String> =
+                holders.iter().filter(|(changing, _)| changing == id).map(|(_, other)| other.to_hex()).collect();
+            others.extend(changes.iter().filter(|(other, e)| other != id && e == email).map(|(o, _)| o.to_hex()));
+            (!others.is_empty()).then(|| format!("{} clashes with {}", id.to_hex(), others.join(", ")))
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("; "))
 }
 
 #[cfg(test)]
@@ -170,5 +178,22 @@ mod tests {
         let subscriptions = &models()[4].1[0];
         assert_eq!(subscriptions.keys, doc! { "subscriber": 1, "channel": 1 });
         assert_eq!(subscriptions.options.as_ref().unwrap().unique, Some(true));
+    }
+
+    #[test]
+    fn email_clashes_name_every_account_involved() {
+        let (a, b, c) = (ObjectId::from_bytes([1; 12]), ObjectId::from_bytes([2; 12]), ObjectId::from_bytes([3; 12]));
+        let changes = vec![(a, "x@y.z".to_owned()), (b, "x@y.z".to_owned()), (c, "c@y.z".to_owned())];
+        assert_eq!(
+            clashes(&changes, &[]).unwrap(),
+            format!("{a} clashes with {b}; {b} clashes with {a}", a = a.to_hex(), b = b.to_hex())
+        );
+        let existing = ObjectId::from_bytes([4; 12]);
+        let only_c = vec![(c, "c@y.z".to_owned())];
+        assert_eq!(
+            clashes(&only_c, &[(c, existing)]).unwrap(),
+            format!("{} clashes with {}", c.to_hex(), existing.to_hex())
+        );
+        assert_eq!(clashes(&only_c, &[]), None);
     }
 }

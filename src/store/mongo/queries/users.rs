@@ -175,6 +175,15 @@ pub fn mixed_case_emails() -> Document {
     doc! { "$expr": { "$ne": ["$email", { "$toLower": "$email" }] } }
 }
 
+/// Another account already holding `email`.
+pub fn email_of_another(id: ObjectId, email: &str) -> Document {
+    doc! { "_id": { "$ne": id }, "email": email }
+}
+
+pub fn email_update(email: &str) -> Document {
+    doc! { "$set": { "email": email } }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,5 +322,8 @@ mod tests {
     #[test]
     fn mixed_case_emails_are_found_by_expression() {
         assert_eq!(mixed_case_emails(), doc! { "$expr": { "$ne": ["$email", { "$toLower": "$email" }] } });
+        let id = ObjectId::from_bytes([1; 12]);
+        assert_eq!(email_of_another(id, "a@b.c"), doc! { "_id": { "$ne": id }, "email": "a@b.c" });
+        assert_eq!(email_update("a@b.c"), doc! { "$set": { "email": "a@b.c" } });
     }
 }

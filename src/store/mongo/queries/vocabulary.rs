@@ -160,6 +160,7 @@ fn every_builder_speaks_mongodb() {
     let mut updates = vec![
         users::profile_update(&profile, at),
         users::password_update("h", at),
+        users::email_update("e"),
         users::remove_session("j"),
         users::remove_all_sessions(),
         videos::video_update(&video_update, at),
@@ -200,6 +201,7 @@ fn every_builder_speaks_mongodb() {
         users::live_session("j", "h", at),
         users::user_session(id(1), "j", "h"),
         users::mixed_case_emails(),
+        users::email_of_another(id(1), "e"),
         videos::new_video(id(1), id(2), &video, at),
         social::like_of(id(1), LikeTarget::Tweet(Id::generate())),
         social::add_to_playlist(id(1), id(2), at).0,
