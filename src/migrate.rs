@@ -37,6 +37,14 @@ impl Location {
         bail!("`{raw}` is not a store: use sqlite:<path> or a mongodb:// URI")
     }
 
+    /// How the report names the store: the file, or the database (never the URI, which may hold a password).
+    fn describe(&self, store: &dyn Transfer) -> String {
+        match self {
+            Location::Sqlite(path) => format!("SQLite file {}", path.display()),
+            Location::Mongo(_) => store.describe(),
+        }
+    }
+
     /// Opens the store; a MongoDB source is only read (no index creation, no email normalisation),
     /// a destination is prepared as the server would prepare it.
     async fn open(&self, as_source: bool) -> anyhow::Result<Box<dyn Transfer>> {
@@ -103,7 +111,7 @@ fn report_line(report: &KindReport) -> String {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let from = args.from.open(true).await?;
     let to = args.to.open(false).await?;
-    println!("copying from {} to {}", from.describe(), to.describe());
+    println!("copying from {} to {}", args.from.describe(from.as_ref()), args.to.describe(to.as_ref()));
     // The live line is redrawn in place on a terminal; logs and pipes get only the final lines.
     let live = std::io::stderr().is_terminal();
     let mut progress = |report: &KindReport, done: bool| {
