@@ -107,11 +107,16 @@ fn report_line(report: &KindReport) -> String {
     line
 }
 
+/// A report line on stdout; a closed stdout (`| head`) must not stop the copy half-way.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
 /// Runs the copy; the progress line goes to stderr, the report to stdout.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let from = args.from.open(true).await?;
     let to = args.to.open(false).await?;
-    println!("copying from {} to {}", args.from.describe(from.as_ref()), args.to.describe(to.as_ref()));
+    say(&format!("copying from {} to {}", args.from.describe(from.as_ref()), args.to.describe(to.as_ref())));
     // The live line is redrawn in place on a terminal; logs and pipes get only the final lines.
     let live = std::io::stderr().is_terminal();
     let mut progress = |report: &KindReport, done: bool| {
@@ -120,13 +125,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let _ = std::io::stderr().flush();
         }
         if done {
-            println!("{}", report_line(report));
+            say(&report_line(report));
         }
     };
     let reports = copy_all(from.as_ref(), to.as_ref(), args.batch, &mut progress).await?;
     let written: u64 = reports.iter().map(|r| r.imported.written).sum();
     let skipped: u64 = reports.iter().map(|r| r.imported.skipped + r.unreadable).sum();
-    println!("done: {written} records written, {skipped} not copied");
+    say(&format!("done: {written} records written, {skipped} not copied"));
     Ok(())
 }
 
