@@ -17,7 +17,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::AppState;
 use super::middleware::{
-    RandomRequestId, cors, cross_site_guard, normalize_path, not_found, panic_response, security_headers,
+    RandomRequestId, cors, cross_site_guard, normalize_path, not_found, panic_response, run_to_completion,
+    security_headers,
 };
 use super::openapi::ApiDoc;
 use super::rate_limit::{self, RateLimiter};
@@ -68,7 +69,11 @@ fn api_routes() -> Router<AppState> {
 pub fn build(state: AppState, media_root: Option<PathBuf>) -> Router {
     let config = state.services.config.clone();
     let cors_origins = Arc::new(config.cors_origins.clone());
-    let limiter = Arc::new(RateLimiter::new(config.rate_limits.clone(), config.trust_proxy));
+    let limiter = Arc::new(RateLimiter::new(
+        config.rate_limits.clone(),
+        config.trust_proxy,
+        state.services.store.ephemeral.clone(),
+    ));
     let docs = SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", ApiDoc::openapi());
     let mut routes = Router::new()
         .nest("/api/v1", api_routes())
@@ -85,6 +90,7 @@ pub fn build(state: AppState, media_root: Option<PathBuf>) -> Router {
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(cors_origins.clone(), cross_site_guard))
         .layer(axum::middleware::from_fn_with_state(limiter, rate_limit::enforce))
+        .layer(axum::middleware::from_fn(run_to_completion))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(
             TraceLayer::new_for_http()

@@ -8,7 +8,6 @@ pub mod social;
 pub mod users;
 pub mod validate;
 pub mod videos;
-pub mod views;
 
 use std::sync::Arc;
 
@@ -19,7 +18,6 @@ use crate::media::cloudinary::CloudinaryMedia;
 use crate::media::probe::video_duration;
 use crate::media::{self, MediaKind, MediaStore, TempUpload};
 use crate::store::{MediaRef, Store};
-use views::ViewTracker;
 
 /// Everything the rules need, cheap to clone (shared handles only).
 #[derive(Clone)]
@@ -31,7 +29,6 @@ pub struct Services {
     pub cloudinary: Option<Arc<CloudinaryMedia>>,
     pub tokens: Arc<Tokens>,
     pub hasher: PasswordHasher,
-    pub views: Arc<ViewTracker>,
 }
 
 /// A media item arriving with a request: a streamed file part, or the result of a direct upload.
@@ -56,7 +53,6 @@ impl Services {
     ) -> Self {
         Services {
             hasher: PasswordHasher::new(config.bcrypt_cost),
-            views: Arc::new(ViewTracker::new(config.view_window_secs)),
             config,
             store,
             media,

@@ -127,7 +127,8 @@ impl Services {
         let viewer_id = viewer.map(|v| v.user.id);
         let mut video = self.visible_video(id, viewer_id).await?.video;
         let viewer_key = viewer_id.map_or_else(|| format!("ip:{ip}"), |u| format!("user:{u}"));
-        if self.views.should_count(&viewer_key, id)
+        let window = std::time::Duration::from_secs(self.config.view_window_secs);
+        if self.store.ephemeral.count_view(&viewer_key, id, window).await?
             && let Some(views) = self.store.videos.add_view(id).await?
         {
             video.views = views;

@@ -1,6 +1,7 @@
 //! Persistence: one repository trait per aggregate, a `StoreError`, and the `Store` bundle services use.
 //! Stores persist only; visibility and ownership rules live in `services`.
 
+pub mod ephemeral;
 pub mod feed_cache;
 pub mod mongo;
 pub mod sqlite;
@@ -218,6 +219,7 @@ pub struct Store {
     pub playlists: Arc<dyn PlaylistRepo>,
     pub media_index: Arc<dyn MediaIndex>,
     pub health: Arc<dyn StoreHealth>,
+    pub ephemeral: Arc<dyn ephemeral::EphemeralState>,
 }
 
 impl Store {
@@ -242,6 +244,7 @@ impl Store {
             + PlaylistRepo
             + MediaIndex
             + StoreHealth
+            + ephemeral::EphemeralState
             + 'static,
     {
         let backend = Arc::new(backend);
@@ -255,6 +258,7 @@ impl Store {
             subscriptions: backend.clone(),
             playlists: backend.clone(),
             media_index: backend.clone(),
+            ephemeral: backend.clone(),
             health: backend,
         }
     }

@@ -27,6 +27,13 @@ fn unique_where_set(keys: Document, field: &str) -> IndexModel {
     IndexModel::builder().keys(keys).options(options).build()
 }
 
+/// Removes each document once the time in `expiresAt` has passed (the server sweeps about once a
+/// minute; readers never rely on the sweep, they compare times themselves).
+fn expiring() -> IndexModel {
+    let options = IndexOptions::builder().expire_after(std::time::Duration::ZERO).build();
+    IndexModel::builder().keys(doc! { "expiresAt": 1 }).options(options).build()
+}
+
 /// Every index, per collection. The three user indexes keep the original API's names so an existing
 /// database is reused as is; list indexes end in `_id` so pages sort by the index alone.
 pub fn models() -> Vec<(&'static str, Vec<IndexModel>)> {
@@ -79,6 +86,8 @@ pub fn models() -> Vec<(&'static str, Vec<IndexModel>)> {
         ),
         (coll::PLAYLISTS, vec![index(newest("owner")), index(doc! { "videos": 1 })]),
         (coll::TWEETS, vec![index(newest("owner"))]),
+        (coll::VIEW_MARKS, vec![expiring()]),
+        (coll::REQUEST_BUDGETS, vec![expiring()]),
     ]
 }
 
@@ -174,10 +183,28 @@ mod tests {
     #[test]
     fn every_collection_of_the_contract_is_indexed() {
         let names: Vec<&str> = models().iter().map(|(name, _)| *name).collect();
-        assert_eq!(names, ["users", "videos", "comments", "likes", "subscriptions", "playlists", "tweets"]);
+        assert_eq!(
+            names,
+            [
+                "users",
+                "videos",
+                "comments",
+                "likes",
+                "subscriptions",
+                "playlists",
+                "tweets",
+                "viewMarks",
+                "requestBudgets"
+            ]
+        );
         let subscriptions = &models()[4].1[0];
         assert_eq!(subscriptions.keys, doc! { "subscriber": 1, "channel": 1 });
         assert_eq!(subscriptions.options.as_ref().unwrap().unique, Some(true));
+        for (_, shared_state) in &models()[7..] {
+            assert_eq!(shared_state[0].keys, doc! { "expiresAt": 1 });
+            let options = shared_state[0].options.as_ref().unwrap();
+            assert_eq!(options.expire_after, Some(std::time::Duration::ZERO), "removed once expired");
+        }
     }
 
     #[test]

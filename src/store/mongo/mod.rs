@@ -2,6 +2,7 @@
 //! ensured at startup. Queries are built by the pure functions in `queries`; this module runs them.
 
 mod docs;
+mod ephemeral;
 mod indexes;
 pub mod queries;
 mod social;
@@ -23,6 +24,10 @@ use crate::domain::{Id, Timestamp};
 /// The database used when the URI names none (the original API's name, so its data is found).
 pub const DEFAULT_DATABASE: &str = "videotube";
 
+/// Connections per process unless the URI sets `maxPoolSize`: enough for every request that runs
+/// at once on a few cores, few enough that several instances stay under a server's connection limit.
+pub const DEFAULT_MAX_POOL_SIZE: u32 = 32;
+
 /// Collection names of contract §4, shared with a database created by the original API.
 pub(crate) mod coll {
     pub const USERS: &str = "users";
@@ -32,6 +37,9 @@ pub(crate) mod coll {
     pub const PLAYLISTS: &str = "playlists";
     pub const SUBSCRIPTIONS: &str = "subscriptions";
     pub const TWEETS: &str = "tweets";
+    /// Shared short-lived state of our own (not in the original API): counted views, request budgets.
+    pub const VIEW_MARKS: &str = "viewMarks";
+    pub const REQUEST_BUDGETS: &str = "requestBudgets";
 }
 
 /// The MongoDB implementation of every repository trait.
@@ -52,7 +60,10 @@ impl MongoStore {
     /// Connects without writing anything: for reading a database as the source of a copy, which
     /// may be an original API's database with duplicates a unique index would refuse.
     pub async fn connect_unprepared(uri: &str) -> StoreResult<Self> {
-        let options = ClientOptions::parse(uri).await.map_err(|e| StoreError::Backend(format!("MONGODB_URI: {e}")))?;
+        let mut options =
+            ClientOptions::parse(uri).await.map_err(|e| StoreError::Backend(format!("MONGODB_URI: {e}")))?;
+        // The driver's default of 10 connections queues requests behind each other under load.
+        options.max_pool_size = options.max_pool_size.or(Some(DEFAULT_MAX_POOL_SIZE));
         let name = database_name(&options);
         let hosts: Vec<String> = options.hosts.iter().map(ToString::to_string).collect();
         let client = Client::with_options(options).map_err(backend)?;
@@ -175,17 +186,50 @@ fn backend(e: mongodb::error::Error) -> StoreError {
 /// The MongoDB code for a duplicate key on a unique index.
 const DUPLICATE_KEY: i32 = 11000;
 
-/// Maps duplicate-key errors to `Conflict` naming the field of the violated index; the rest to `Backend`.
-fn map_err(e: mongodb::error::Error) -> StoreError {
-    let message = match e.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == DUPLICATE_KEY => Some(w.message.clone()),
-        ErrorKind::Command(c) if c.code == DUPLICATE_KEY => Some(c.message.clone()),
+/// The code of a write that lost to a concurrent one: MongoDB's WriteConflict, which DocumentDB also
+/// answers when two writes on one unique key deadlock in PostgreSQL. The write did not happen.
+const WRITE_CONFLICT: i32 = 112;
+
+/// How many times a write that lost to a concurrent one is tried in all.
+const TRANSIENT_ATTEMPTS: u32 = 8;
+
+fn error_code(e: &mongodb::error::Error) -> Option<i32> {
+    match e.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(w)) => Some(w.code),
+        ErrorKind::Command(c) => Some(c.code),
         _ => None,
-    };
-    match message {
-        Some(message) => StoreError::Conflict { field: queries::conflict_field(&message) },
-        None => backend(e),
     }
+}
+
+/// A failure that left nothing written and may succeed if the same operation is sent again.
+fn is_transient(e: &mongodb::error::Error) -> bool {
+    error_code(e) == Some(WRITE_CONFLICT) || e.contains_label(mongodb::error::TRANSIENT_TRANSACTION_ERROR)
+}
+
+/// Runs a single-document operation, sending it again (bounded, with a short growing pause) while it
+/// fails transiently. Only for operations that are safe to repeat: a transient failure wrote nothing.
+async fn retry_transient<T, F, Fut>(mut operation: F) -> mongodb::error::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::IntoFuture<Output = mongodb::error::Result<T>>,
+{
+    let mut attempt = 1;
+    loop {
+        match operation().await {
+            Err(e) if attempt < TRANSIENT_ATTEMPTS && is_transient(&e) => {
+                let pause_ms = (1u64 << attempt).min(64) + rand::random_range(0..4u64);
+                tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Maps a duplicate-key error to `Conflict` on `field` (the caller knows which unique key its write
+/// can break: error texts differ between servers and some name no index); the rest to `Backend`.
+fn conflict_on(field: &'static str) -> impl Fn(mongodb::error::Error) -> StoreError {
+    move |e| if error_code(&e) == Some(DUPLICATE_KEY) { StoreError::Conflict { field } } else { backend(e) }
 }
 
 fn is_conflict(e: &StoreError) -> bool {

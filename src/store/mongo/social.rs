@@ -6,7 +6,7 @@ use bson::{Document, doc};
 use super::docs::{LikedVideoDoc, PlaylistDoc, PostDoc, SubscriptionDoc, time};
 use super::queries::by_id;
 use super::queries::social as q;
-use super::{MongoStore, backend, coll, id_of, is_conflict, map_err, now, oid};
+use super::{MongoStore, backend, coll, conflict_on, id_of, is_conflict, now, oid, retry_transient};
 use crate::domain::social::{
     Comment, LikeTarget, LikedVideoItem, PlaylistRecord, SubscribedChannelItem, SubscriberItem, Tweet,
 };
@@ -21,14 +21,17 @@ const TOGGLE_ATTEMPTS: usize = 16;
 impl MongoStore {
     /// Flips the record matching `key` (unique): deletes it if present, else inserts it. Without a
     /// transaction, the unique index arbitrates concurrent flips: a loser retries, so every call is
-    /// one delete or one insert and N concurrent flips leave the parity of N.
+    /// one delete or one insert and N concurrent flips leave the parity of N. Each write is retried
+    /// on its own while it fails transiently (a lost lock wrote nothing).
     async fn flip(&self, name: &str, key: Document) -> StoreResult<bool> {
         let collection = self.collection(name);
         for _ in 0..TOGGLE_ATTEMPTS {
-            if collection.delete_one(key.clone()).await.map_err(backend)?.deleted_count > 0 {
+            let deleted = retry_transient(|| collection.delete_one(key.clone())).await.map_err(backend)?;
+            if deleted.deleted_count > 0 {
                 return Ok(false);
             }
-            match collection.insert_one(q::record(oid(Id::generate()), key.clone(), now())).await.map_err(map_err) {
+            let record = q::record(oid(Id::generate()), key.clone(), now());
+            match retry_transient(|| collection.insert_one(record.clone())).await.map_err(conflict_on("pair")) {
                 Ok(_) => return Ok(true),
                 Err(e) if is_conflict(&e) => continue,
                 Err(e) => return Err(e),
@@ -43,7 +46,9 @@ impl MongoStore {
 
     async fn insert_record(&self, name: &str, fields: Document) -> StoreResult<Id> {
         let id = Id::generate();
-        self.collection(name).insert_one(q::record(oid(id), fields, now())).await.map_err(map_err)?;
+        let record = q::record(oid(id), fields, now());
+        let collection = self.collection(name);
+        retry_transient(|| collection.insert_one(record.clone())).await.map_err(backend)?;
         Ok(id)
     }
 

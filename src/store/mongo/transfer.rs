@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::docs::{UserDoc, number, time};
 use super::queries::transfer as q;
-use super::{MongoStore, backend, decode, id_of, is_conflict, map_err};
+use super::{MongoStore, backend, conflict_on, decode, id_of, is_conflict, retry_transient};
 use crate::domain::Id;
 use crate::domain::social::LikeTarget;
 use crate::store::StoreResult;
@@ -207,8 +207,10 @@ impl Transfer for MongoStore {
         let mut imported = Imported::default();
         for record in &records {
             let (filter, update, upsert) = q::upsert(record);
-            let result = self.collection(q::target(record)).update_one(filter, update).upsert(upsert).await;
-            match result.map_err(map_err) {
+            let collection = self.collection(q::target(record));
+            let result = retry_transient(|| collection.update_one(filter.clone(), update.clone()).upsert(upsert)).await;
+            // A unique key held by another record (a username taken at the destination) refuses it.
+            match result.map_err(conflict_on("unique key")) {
                 Ok(r) if r.matched_count > 0 || r.upserted_id.is_some() => imported.written += 1,
                 Ok(_) => imported.skipped += 1,
                 Err(e) if is_conflict(&e) => imported.skipped += 1,

@@ -7,12 +7,21 @@ use mongodb::options::ReturnDocument;
 use super::docs::UserDoc;
 use super::queries::by_id;
 use super::queries::users as q;
-use super::{MongoStore, backend, coll, date, decode, map_err, now, oid};
+use super::{MongoStore, backend, coll, conflict_on, date, decode, is_conflict, now, oid, retry_transient};
 use crate::domain::Id;
 use crate::domain::user::{ChannelCounts, UserAccount};
 use crate::store::{NewSession, NewUser, ProfileUpdate, SessionRepo, StoreError, StoreResult, UserRepo};
 
 impl MongoStore {
+    /// Which identity a refused registration collides on, decided by asking who holds the username
+    /// (error texts differ between servers, and some name no index).
+    async fn identity_conflict(&self, username: &str) -> StoreError {
+        match self.by_username(username).await {
+            Ok(holder) => StoreError::Conflict { field: if holder.is_some() { "username" } else { "email" } },
+            Err(e) => e,
+        }
+    }
+
     async fn user_where(&self, filter: Document) -> StoreResult<Option<UserAccount>> {
         let found = self.collection(coll::USERS).find_one(filter).await.map_err(backend)?;
         found.map(|d| decode::<UserDoc>(d).map(UserDoc::into_account)).transpose()
@@ -24,7 +33,10 @@ impl UserRepo for MongoStore {
     async fn create(&self, user: NewUser) -> StoreResult<UserAccount> {
         let id = Id::generate();
         let document = q::new_user(oid(id), &user, now());
-        self.collection(coll::USERS).insert_one(document).await.map_err(map_err)?;
+        let users = self.collection(coll::USERS);
+        if let Err(e) = retry_transient(|| users.insert_one(document.clone())).await.map_err(conflict_on("username")) {
+            return Err(if is_conflict(&e) { self.identity_conflict(&user.username).await } else { e });
+        }
         self.by_id(id).await?.ok_or_else(|| StoreError::Backend("user vanished after insert".into()))
     }
 
@@ -50,7 +62,7 @@ impl UserRepo for MongoStore {
             .find_one_and_update(by_id(oid(id)), q::profile_update(&update, now()))
             .return_document(ReturnDocument::Before)
             .await
-            .map_err(map_err)?;
+            .map_err(conflict_on("email"))?;
         let Some(before) = before else {
             return Ok(None);
         };
@@ -105,18 +117,17 @@ fn stored_session(session: &NewSession) -> bson::Bson {
 impl SessionRepo for MongoStore {
     async fn create(&self, session: NewSession, max: u32) -> StoreResult<()> {
         let update = q::add_session(stored_session(&session), max, now());
-        self.collection(coll::USERS).update_one(by_id(oid(session.user_id)), update).await.map_err(backend)?;
+        let users = self.collection(coll::USERS);
+        retry_transient(|| users.update_one(by_id(oid(session.user_id)), update.clone())).await.map_err(backend)?;
         Ok(())
     }
 
     async fn rotate(&self, jti: &str, token_hash: &str, next: NewSession) -> StoreResult<bool> {
         let mut filter = q::live_session(jti, token_hash, now());
         filter.insert("_id", oid(next.user_id));
-        let result = self
-            .collection(coll::USERS)
-            .update_one(filter, q::replace_session(jti, stored_session(&next)))
-            .await
-            .map_err(backend)?;
+        let update = q::replace_session(jti, stored_session(&next));
+        let users = self.collection(coll::USERS);
+        let result = retry_transient(|| users.update_one(filter.clone(), update.clone())).await.map_err(backend)?;
         Ok(result.modified_count == 1)
     }
 

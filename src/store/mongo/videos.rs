@@ -9,7 +9,7 @@ use mongodb::options::ReturnDocument;
 use super::docs::{VideoDoc, number};
 use super::queries::by_id;
 use super::queries::{users as uq, videos as q};
-use super::{MongoStore, backend, coll, map_err, now, oid};
+use super::{MongoStore, backend, coll, now, oid, retry_transient};
 use crate::domain::Id;
 use crate::domain::social::ChannelStats;
 use crate::domain::video::{Video, VideoQuery, VideoRecord};
@@ -40,7 +40,8 @@ impl VideoRepo for MongoStore {
     async fn insert(&self, video: NewVideo) -> StoreResult<VideoRecord> {
         let id = Id::generate();
         let document = q::new_video(oid(id), oid(video.owner), &video, now());
-        self.collection(coll::VIDEOS).insert_one(document).await.map_err(map_err)?;
+        let videos = self.collection(coll::VIDEOS);
+        retry_transient(|| videos.insert_one(document.clone())).await.map_err(backend)?;
         self.video_record(id).await?.ok_or_else(|| StoreError::Backend("video vanished after insert".into()))
     }
 
@@ -100,19 +101,21 @@ impl VideoRepo for MongoStore {
     }
 
     async fn add_view(&self, id: Id) -> StoreResult<Option<i64>> {
-        let after = self
-            .collection(coll::VIDEOS)
-            .find_one_and_update(by_id(oid(id)), q::add_view())
-            .projection(doc! { "views": 1 })
-            .return_document(ReturnDocument::After)
-            .await
-            .map_err(backend)?;
+        let videos = self.collection(coll::VIDEOS);
+        let after = retry_transient(|| {
+            videos
+                .find_one_and_update(by_id(oid(id)), q::add_view())
+                .projection(doc! { "views": 1 })
+                .return_document(ReturnDocument::After)
+        })
+        .await
+        .map_err(backend)?;
         Ok(after.map(|d| d.get_i64("views").or_else(|_| d.get_i32("views").map(i64::from)).unwrap_or(0)))
     }
 
     async fn record_watch(&self, user: Id, video: Id, max: u32) -> StoreResult<()> {
-        self.collection(coll::USERS)
-            .update_one(by_id(oid(user)), uq::record_watch(oid(video), max))
+        let users = self.collection(coll::USERS);
+        retry_transient(|| users.update_one(by_id(oid(user)), uq::record_watch(oid(video), max)))
             .await
             .map_err(backend)?;
         Ok(())

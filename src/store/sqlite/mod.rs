@@ -6,12 +6,14 @@ mod users;
 mod videos;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
+use super::ephemeral::{Budget, EphemeralState, MemoryState, Spend};
 use super::{MediaIndex, StoreError, StoreHealth, StoreResult};
 use crate::domain::user::OwnerSummary;
 use crate::domain::{Id, Timestamp};
@@ -20,6 +22,8 @@ use crate::domain::{Id, Timestamp};
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// One process serves a SQLite file, so its short-lived shared state can live in memory.
+    ephemeral: Arc<MemoryState>,
 }
 
 impl SqliteStore {
@@ -37,7 +41,7 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, ephemeral: Arc::default() })
     }
 
     /// A write transaction that takes the write lock up front, so read-then-write sequences
@@ -67,6 +71,17 @@ impl MediaIndex for SqliteStore {
             }
         }
         Ok(orphans)
+    }
+}
+
+#[async_trait]
+impl EphemeralState for SqliteStore {
+    async fn count_view(&self, viewer: &str, video: Id, window: Duration) -> StoreResult<bool> {
+        self.ephemeral.count_view(viewer, video, window).await
+    }
+
+    async fn spend(&self, key: &str, budget: Budget) -> StoreResult<Spend> {
+        self.ephemeral.spend(key, budget).await
     }
 }
 

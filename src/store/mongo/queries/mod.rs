@@ -1,6 +1,7 @@
 //! Pure builders of every MongoDB filter, update and pipeline the store runs: no I/O, unit-tested
 //! against the documents they must produce.
 
+pub mod ephemeral;
 pub mod social;
 pub mod transfer;
 pub mod users;
@@ -100,10 +101,10 @@ pub fn skip(offset: u64) -> Document {
     doc! { "$skip": i64::try_from(offset).unwrap_or(i64::MAX) }
 }
 
-/// The unique field named by a duplicate-key message (`... index: email_1 dup key: ...`).
-pub fn conflict_field(message: &str) -> &'static str {
-    let index = message.split("index: ").nth(1).and_then(|rest| rest.split_whitespace().next()).unwrap_or("");
-    ["username", "email", "subscriber", "likedBy"].into_iter().find(|f| index.starts_with(f)).unwrap_or("unique")
+/// A value inside an aggregation expression taken as itself: a plain string starting with `$` would
+/// be read as a field path (`$$` as a variable). Every input that reaches an expression goes through it.
+pub fn literal(value: impl Into<Bson>) -> Document {
+    doc! { "$literal": value.into() }
 }
 
 #[cfg(test)]
@@ -171,12 +172,7 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_key_messages_name_the_field() {
-        let m = "E11000 duplicate key error collection: videotube.users index: email_1 dup key: { email: \"a@b.c\" }";
-        assert_eq!(conflict_field(m), "email");
-        assert_eq!(conflict_field("E11000 ... index: username_1 dup key"), "username");
-        assert_eq!(conflict_field("E11000 ... index: subscriber_1_channel_1 dup key"), "subscriber");
-        assert_eq!(conflict_field("E11000 ... index: likedBy_1_video_1 dup key"), "likedBy");
-        assert_eq!(conflict_field("E11000 ... index: _id_ dup key"), "unique");
+    fn literals_keep_dollar_strings_from_being_field_paths() {
+        assert_eq!(literal("$title"), doc! { "$literal": "$title" });
     }
 }

@@ -124,7 +124,7 @@ pub fn live_session(jti: &str, token_hash: &str, now: DateTime) -> Document {
 /// Replaces session `jti` by `next` in one update.
 pub fn replace_session(jti: &str, next: Bson) -> Vec<Document> {
     vec![doc! { "$set": { "refreshSessions": { "$concatArrays": [
-        { "$filter": { "input": "$refreshSessions", "cond": { "$ne": ["$$this.jti", jti] } } },
+        { "$filter": { "input": "$refreshSessions", "cond": { "$ne": ["$$this.jti", super::literal(jti)] } } },
         [next],
     ] } } }]
 }
@@ -284,7 +284,7 @@ mod tests {
         assert_eq!(
             replace_session("j1", s.clone()),
             vec![doc! { "$set": { "refreshSessions": { "$concatArrays": [
-                { "$filter": { "input": "$refreshSessions", "cond": { "$ne": ["$$this.jti", "j1"] } } },
+                { "$filter": { "input": "$refreshSessions", "cond": { "$ne": ["$$this.jti", { "$literal": "j1" }] } } },
                 [s],
             ] } } }]
         );

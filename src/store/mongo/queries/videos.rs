@@ -55,8 +55,9 @@ pub fn feed_filter(query: &VideoQuery) -> Document {
     if let Some(search) = &query.search {
         // $toLower folds ASCII only; the needle is folded the same way, as on SQLite.
         let needle = search.to_ascii_lowercase();
-        let contains =
-            |field: &str| doc! { "$gte": [{ "$indexOfCP": [{ "$toLower": format!("${field}") }, &needle] }, 0] };
+        let contains = |field: &str| {
+            doc! { "$gte": [{ "$indexOfCP": [{ "$toLower": format!("${field}") }, super::literal(needle.as_str())] }, 0] }
+        };
         filter.insert("$expr", doc! { "$or": [contains("title"), contains("description")] });
     }
     filter
@@ -190,13 +191,14 @@ mod tests {
 
     #[test]
     fn search_is_literal_and_case_insensitive() {
-        let q = VideoQuery { search: Some("A.*_%".into()), ..query() };
+        let q = VideoQuery { search: Some("$Title.*_%".into()), ..query() };
         assert_eq!(
             feed_filter(&q),
             doc! { "isPublished": true, "$expr": { "$or": [
-                { "$gte": [{ "$indexOfCP": [{ "$toLower": "$title" }, "a.*_%"] }, 0] },
-                { "$gte": [{ "$indexOfCP": [{ "$toLower": "$description" }, "a.*_%"] }, 0] },
-            ] } }
+                { "$gte": [{ "$indexOfCP": [{ "$toLower": "$title" }, { "$literal": "$title.*_%" }] }, 0] },
+                { "$gte": [{ "$indexOfCP": [{ "$toLower": "$description" }, { "$literal": "$title.*_%" }] }, 0] },
+            ] } },
+            "the needle is data even when it looks like a field path"
         );
     }
 

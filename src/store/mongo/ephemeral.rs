@@ -1,0 +1,68 @@
+//! MongoDB keeps the shared short-lived state, so several instances on one database count a view
+//! once per window and spend one budget per client between them.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use mongodb::options::ReturnDocument;
+
+use super::queries::ephemeral as q;
+use super::{MongoStore, coll, conflict_on, is_conflict, now, retry_transient};
+use crate::domain::Id;
+use crate::store::ephemeral::{Budget, EphemeralState, Spend, retry_after_secs};
+use crate::store::{StoreError, StoreResult};
+
+/// Concurrent first requests of a window race to create its counter; the losers find it created.
+const CREATE_ATTEMPTS: usize = 3;
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl EphemeralState for MongoStore {
+    async fn count_view(&self, viewer: &str, video: Id, window: Duration) -> StoreResult<bool> {
+        let (filter, update) = q::view_mark(&format!("{viewer}|{video}"), now(), millis(window));
+        let marks = self.collection(coll::VIEW_MARKS);
+        let written = retry_transient(|| marks.update_one(filter.clone(), update.clone()).upsert(true))
+            .await
+            .map_err(conflict_on("_id"));
+        match written {
+            Ok(_) => Ok(true),
+            // A live mark holds the id: this viewer's view was counted within the window.
+            Err(e) if is_conflict(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn spend(&self, key: &str, budget: Budget) -> StoreResult<Spend> {
+        let at = now();
+        let window_ms = millis(budget.window);
+        let (filter, update) = q::spend(key, at, window_ms);
+        let budgets = self.collection(coll::REQUEST_BUDGETS);
+        for _ in 0..CREATE_ATTEMPTS {
+            let counted = retry_transient(|| {
+                budgets
+                    .find_one_and_update(filter.clone(), update.clone())
+                    .upsert(true)
+                    .return_document(ReturnDocument::After)
+            })
+            .await
+            .map_err(conflict_on("_id"));
+            let counter = match counted {
+                Ok(Some(counter)) => counter,
+                Ok(None) => return Err(StoreError::Backend("an upsert returned no document".into())),
+                Err(e) if is_conflict(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            let count = counter.get_i32("count").map(i64::from).or_else(|_| counter.get_i64("count")).unwrap_or(0);
+            if count <= i64::from(budget.requests) {
+                return Ok(Spend::Allowed);
+            }
+            let started = counter.get_datetime("startedAt").map_or(at.timestamp_millis(), |d| d.timestamp_millis());
+            let remaining = (started + window_ms - at.timestamp_millis()).max(0);
+            return Ok(Spend::Refused { retry_after_secs: retry_after_secs(Duration::from_millis(remaining as u64)) });
+        }
+        Err(StoreError::Backend("the request budget counter kept losing creation races".into()))
+    }
+}
