@@ -215,3 +215,47 @@ async fn social_story(store: &Store) {
     assert_eq!(store.media_index.unreferenced(&keys).await.unwrap(), vec!["local:public.mp4".to_owned()]);
     assert!(store.health.ping().await);
 }
+
+#[tokio::test]
+async fn views_count_once_per_window_and_budgets_are_spent_exactly() {
+    for under_test in stores().await {
+        ephemeral_story(&under_test.store).await;
+    }
+}
+
+async fn ephemeral_story(store: &Store) {
+    use std::time::Duration;
+    use videotube::store::ephemeral::{Budget, Spend};
+
+    let (video, hour) = (Id::generate(), Duration::from_secs(3600));
+    let racers = (0..8).map(|_| {
+        let state = store.ephemeral.clone();
+        tokio::spawn(async move { state.count_view("user:ben", video, hour).await.unwrap() })
+    });
+    let counted = futures_util::future::join_all(racers).await.into_iter().filter(|r| *r.as_ref().unwrap()).count();
+    assert_eq!(counted, 1, "of 8 concurrent first views exactly one counts");
+    assert!(!store.ephemeral.count_view("user:ben", video, hour).await.unwrap());
+    assert!(store.ephemeral.count_view("ip:10.0.0.9", video, hour).await.unwrap(), "another viewer");
+    assert!(store.ephemeral.count_view("user:ben", Id::generate(), hour).await.unwrap(), "another video");
+    let short = Duration::from_millis(300);
+    assert!(store.ephemeral.count_view("user:cy", video, short).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert!(store.ephemeral.count_view("user:cy", video, short).await.unwrap(), "the window is over");
+
+    let budget = Budget { requests: 4, window: Duration::from_secs(60) };
+    let racers = (0..10).map(|_| {
+        let state = store.ephemeral.clone();
+        tokio::spawn(async move { state.spend("auth|10.0.0.1", budget).await.unwrap() })
+    });
+    let outcomes: Vec<Spend> = futures_util::future::join_all(racers).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(outcomes.iter().filter(|s| **s == Spend::Allowed).count(), 4, "exactly the budget: {outcomes:?}");
+    for refused in outcomes.iter().filter(|s| **s != Spend::Allowed) {
+        assert!(matches!(refused, Spend::Refused { retry_after_secs: 59 | 60 }), "{refused:?}");
+    }
+    assert_eq!(store.ephemeral.spend("auth|10.0.0.2", budget).await.unwrap(), Spend::Allowed, "per key");
+    let brief = Budget { requests: 1, window: Duration::from_millis(300) };
+    assert_eq!(store.ephemeral.spend("api|10.0.0.3", brief).await.unwrap(), Spend::Allowed);
+    assert_eq!(store.ephemeral.spend("api|10.0.0.3", brief).await.unwrap(), Spend::Refused { retry_after_secs: 1 });
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(store.ephemeral.spend("api|10.0.0.3", brief).await.unwrap(), Spend::Allowed, "a new window");
+}

@@ -12,7 +12,7 @@ use crate::domain::Id;
 use crate::store::ephemeral::{Budget, EphemeralState, Spend, retry_after_secs};
 use crate::store::{StoreError, StoreResult};
 
-/// Concurrent first requests of a window race to create its counter; the losers find it created.
+/// Concurrent first requests race to create a counter; the losers find it created and count in it.
 const CREATE_ATTEMPTS: usize = 3;
 
 fn millis(duration: Duration) -> i64 {
@@ -22,38 +22,40 @@ fn millis(duration: Duration) -> i64 {
 #[async_trait]
 impl EphemeralState for MongoStore {
     async fn count_view(&self, viewer: &str, video: Id, window: Duration) -> StoreResult<bool> {
-        let (filter, update) = q::view_mark(&format!("{viewer}|{video}"), now(), millis(window));
+        let (key, at, window_ms) = (format!("{viewer}|{video}"), now(), millis(window));
         let marks = self.collection(coll::VIEW_MARKS);
-        let written = retry_transient(|| marks.update_one(filter.clone(), update.clone()).upsert(true))
-            .await
-            .map_err(conflict_on("_id"));
-        match written {
-            Ok(_) => Ok(true),
-            // A live mark holds the id: this viewer's view was counted within the window.
-            Err(e) if is_conflict(&e) => Ok(false),
-            Err(e) => Err(e),
+        let mark = q::new_view_mark(&key, at, window_ms);
+        match retry_transient(|| marks.insert_one(mark.clone())).await.map_err(conflict_on("_id")) {
+            Ok(_) => return Ok(true),
+            Err(e) if !is_conflict(&e) => return Err(e),
+            Err(_) => {}
         }
+        // A mark exists: the view counts only if its window is over, and then only for one of any
+        // concurrent viewers (the conditional update matches once).
+        let (filter, update) = q::renew_view_mark(&key, at, window_ms);
+        let renewed =
+            retry_transient(|| marks.update_one(filter.clone(), update.clone())).await.map_err(conflict_on("_id"))?;
+        Ok(renewed.modified_count == 1)
     }
 
     async fn spend(&self, key: &str, budget: Budget) -> StoreResult<Spend> {
-        let at = now();
-        let window_ms = millis(budget.window);
-        let (filter, update) = q::spend(key, at, window_ms);
+        let (at, window_ms) = (now(), millis(budget.window));
         let budgets = self.collection(coll::REQUEST_BUDGETS);
+        let (filter, update) = q::spend(key, at, window_ms);
         for _ in 0..CREATE_ATTEMPTS {
             let counted = retry_transient(|| {
-                budgets
-                    .find_one_and_update(filter.clone(), update.clone())
-                    .upsert(true)
-                    .return_document(ReturnDocument::After)
+                budgets.find_one_and_update(filter.clone(), update.clone()).return_document(ReturnDocument::After)
             })
             .await
-            .map_err(conflict_on("_id"));
-            let counter = match counted {
-                Ok(Some(counter)) => counter,
-                Ok(None) => return Err(StoreError::Backend("an upsert returned no document".into())),
-                Err(e) if is_conflict(&e) => continue,
-                Err(e) => return Err(e),
+            .map_err(conflict_on("_id"))?;
+            let Some(counter) = counted else {
+                // No counter yet (or it expired and was swept): the first request opens the window.
+                let opened = q::new_budget(key, at, window_ms);
+                match retry_transient(|| budgets.insert_one(opened.clone())).await.map_err(conflict_on("_id")) {
+                    Ok(_) => return Ok(Spend::Allowed),
+                    Err(e) if is_conflict(&e) => continue,
+                    Err(e) => return Err(e),
+                }
             };
             let count = counter.get_i32("count").map(i64::from).or_else(|_| counter.get_i64("count")).unwrap_or(0);
             if count <= i64::from(budget.requests) {
