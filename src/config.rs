@@ -41,7 +41,7 @@ pub enum LogFormat {
     Json,
 }
 
-/// Size and length limits of the contract (§1.2, §1.6, §1.11, §1.13).
+/// Size and length limits of docs/api.md (§1.2, §1.6, §1.11, §1.13).
 #[derive(Clone, Debug)]
 pub struct Limits {
     pub json_body_bytes: usize,
@@ -205,7 +205,7 @@ impl Config {
     }
 }
 
-/// Contract §1.7: configured secrets are at least 32 bytes and differ from each other.
+/// docs/api.md §1.7: configured secrets are at least 32 bytes and differ from each other.
 fn check_secrets(access: Option<&str>, refresh: Option<&str>) -> Result<(), ConfigError> {
     for (name, value) in [("ACCESS_TOKEN_SECRET", access), ("REFRESH_TOKEN_SECRET", refresh)] {
         if let Some(v) = value

@@ -1,4 +1,4 @@
-//! `AppError`: the one error type at the HTTP edge, rendered as the JSON error envelope of contract §1.4.
+//! `AppError`: the one error type at the HTTP edge, rendered as the JSON error envelope of docs/api.md §1.4.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -55,13 +55,13 @@ impl AppError {
         Self::new(StatusCode::CONFLICT, message)
     }
 
-    /// A 500 whose cause is logged here, once; the client sees only the contract's generic message.
+    /// A 500 whose cause is logged here, once; the client sees only the generic message of docs/api.md §1.4.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong")
     }
 
-    /// A 500 with a route-specific upload message (contract §1.11), cause logged.
+    /// A 500 with a route-specific upload message (docs/api.md §1.11), cause logged.
     pub fn upload_failed(message: &str, cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "{message}");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
@@ -91,7 +91,7 @@ impl From<MediaError> for AppError {
     }
 }
 
-/// The error envelope of contract §1.4 as written on the wire (and documented).
+/// The error envelope of docs/api.md §1.4 as written on the wire (and documented).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorEnvelope {

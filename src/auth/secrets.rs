@@ -1,5 +1,5 @@
 //! JWT signing secrets: configured ones are used as given; unset ones are generated once and kept
-//! in DATA_DIR (owner-only file) so sessions survive restarts (contract §1.7).
+//! in DATA_DIR (owner-only file) so sessions survive restarts (docs/api.md §1.7).
 
 use std::io::Write;
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! HS256 JWTs with the original claims, verified step by step so each failure has its contract message.
+//! HS256 JWTs with the original claims, verified step by step so each failure has its message of docs/api.md §1.7.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,7 +15,7 @@ pub enum TokenKind {
     Refresh,
 }
 
-/// A verification failure; the message is what the client sees with 401 (contract §1.7).
+/// A verification failure; the message is what the client sees with 401 (docs/api.md §1.7).
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct TokenError(pub &'static str);
@@ -103,7 +103,7 @@ impl Tokens {
         Ok((token, Timestamp(exp * 1000)))
     }
 
-    /// Steps 2–7 of contract §1.7, in order; the first failure decides the message.
+    /// Steps 2–7 of docs/api.md §1.7, in order; the first failure decides the message.
     pub fn verify(&self, token: &str, kind: TokenKind) -> Result<VerifiedToken, TokenError> {
         let parts: Vec<&str> = token.split('.').collect();
         let [header, payload, signature] = parts[..] else {

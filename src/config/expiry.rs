@@ -1,4 +1,4 @@
-//! The token lifetime syntax of contract §1.7 (`15m`, `1d`, `2 hours`, `1.5h`; a bare number is seconds).
+//! The token lifetime syntax of docs/api.md §1.7 (`15m`, `1d`, `2 hours`, `1.5h`; a bare number is seconds).
 
 /// Parses an expiry string to whole seconds (rounded down); `None` when malformed or under one second.
 pub fn parse_expiry(raw: &str) -> Option<u64> {

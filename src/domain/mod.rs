@@ -40,7 +40,7 @@ twin_keys!(LikedVideoKeys, "video", "likedVideo");
 twin_keys!(ChannelKeys, "channel", "subscribedChannel");
 twin_keys!(LoginUserKeys, "user", "loggedInUser");
 
-/// One value emitted under two keys, for the additive aliases of contract §5 rule 29
+/// One value emitted under two keys, for the additive aliases of docs/api.md §5 rule 29
 /// (`owner`/`ownerDetails`, `video`/`likedVideo`, ...). Used with `#[serde(flatten)]`.
 #[derive(Clone, Debug)]
 pub struct Twin<T, K> {

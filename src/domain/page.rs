@@ -44,7 +44,7 @@ impl PageRequest {
     }
 }
 
-/// The pagination object of contract §1.6 (keys in contract order).
+/// The pagination object of docs/api.md §1.6 (keys in documented order).
 #[derive(Serialize, utoipa::ToSchema, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {

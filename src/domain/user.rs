@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::{Id, Timestamp};
 
-/// The caller's own record (contract §3.1 "User").
+/// The caller's own record (docs/api.md §3.1 "User").
 #[derive(Serialize, utoipa::ToSchema, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
@@ -50,7 +50,7 @@ impl OwnerSummary {
     }
 }
 
-/// Contract §3.3.8. `email` is present only for authenticated callers.
+/// docs/api.md §3.3.8. `email` is present only for authenticated callers.
 #[derive(Serialize, utoipa::ToSchema, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelProfile {

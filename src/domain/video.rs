@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::user::OwnerSummary;
 use super::{Id, OwnerKeys, Timestamp, Twin};
 
-/// Contract §3.1 "Video"; `likes_count`/`is_liked` are filled for VideoDetail and DashboardVideo only.
+/// docs/api.md §3.1 "Video"; `likes_count`/`is_liked` are filled for VideoDetail and DashboardVideo only.
 #[derive(Serialize, utoipa::ToSchema, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct Video {
@@ -38,7 +38,7 @@ impl Video {
         self.owner.value.id
     }
 
-    /// The visibility rule of contract §1.12.
+    /// The visibility rule of docs/api.md §1.12.
     pub fn is_visible_to(&self, viewer: Option<Id>) -> bool {
         self.is_published || viewer == Some(self.owner_id())
     }

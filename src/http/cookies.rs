@@ -1,4 +1,4 @@
-//! Auth cookies of contract §1.9: exact attribute order, session cookies, configurable Secure/SameSite.
+//! Auth cookies of docs/api.md §1.9: exact attribute order, session cookies, configurable Secure/SameSite.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 

@@ -1,4 +1,4 @@
-//! The success envelope of contract §1.3 and the JSON response writer shared with errors.
+//! The success envelope of docs/api.md §1.3 and the JSON response writer shared with errors.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 pub const JSON_UTF8: &str = "application/json; charset=utf-8";
 
-/// Serialises `body` with the contract's content type.
+/// Serialises `body` with the content type of docs/api.md §1.3.
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
     match serde_json::to_vec(body) {
         Ok(bytes) => {

@@ -97,7 +97,7 @@ pub fn client_ip(headers: &HeaderMap, extensions: &Extensions, trust_proxy: bool
 }
 
 /// Path parameters as percent-decoded strings, in path order; validated by the handler after
-/// authentication (contract §1.4 step 3).
+/// authentication (docs/api.md §1.4 step 3).
 pub struct Params(pub Vec<String>);
 
 impl Params {

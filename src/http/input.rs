@@ -1,6 +1,6 @@
-//! Request input: JSON, urlencoded and multipart bodies read into typed string fields (contract §1.2),
+//! Request input: JSON, urlencoded and multipart bodies read into typed string fields (docs/api.md §1.2),
 //! with file parts streamed to temp files. The body is read lazily, so handlers check auth, ids,
-//! existence and ownership before any byte of it is consumed (contract §1.4 order of checks).
+//! existence and ownership before any byte of it is consumed (docs/api.md §1.4 order of checks).
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! domain types, plus the request shapes that only exist on the wire. Served at
 //! `/api/v1/openapi.json`, with Swagger UI at `/api/v1/docs`.
 
-// The request shapes below describe bodies the handlers read field by field (contract §1.2);
+// The request shapes below describe bodies the handlers read field by field (docs/api.md §1.2);
 // they are never constructed, only documented.
 #![allow(dead_code)]
 
@@ -19,7 +19,8 @@ use crate::error::ErrorEnvelope;
     info(
         title = "videotube",
         description = "A video-sharing REST API compatible with the VideoTube (chai-backend) API. \
-                       Every answer is a JSON envelope; see shared/api-contract.md.",
+                       Every answer is a JSON envelope ({statusCode, data, message, success}, plus errors on \
+                       failure); the full reference is docs/api.md in the source repository.",
         license(name = "MIT")
     ),
     paths(
@@ -198,7 +199,7 @@ pub enum SortType {
     Desc,
 }
 
-/// `GET /videos` query parameters (contract §1.6, §3.4.1).
+/// `GET /videos` query parameters (docs/api.md §1.6, §3.4.1).
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
 pub struct FeedQuery {
@@ -217,7 +218,7 @@ pub struct FeedQuery {
     user_id: Option<Id>,
 }
 
-/// Pagination parameters (contract §1.6).
+/// Pagination parameters (docs/api.md §1.6).
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {

@@ -1,4 +1,4 @@
-//! The route table of contract §2 and the middleware stack around it.
+//! The route table of docs/api.md §2 and the middleware stack around it.
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -45,7 +45,7 @@ pub trait MediaStore: Send + Sync {
     async fn keys_older_than(&self, age: std::time::Duration) -> Result<Vec<String>, MediaError>;
 }
 
-/// Deletes objects that are no longer referenced; failures are logged, never reported (contract §1.11).
+/// Deletes objects that are no longer referenced; failures are logged, never reported (docs/api.md §1.11).
 pub async fn delete_quietly(store: &dyn MediaStore, keys: impl IntoIterator<Item = String>) {
     for key in keys {
         if let Err(e) = store.delete(&key).await {
@@ -54,7 +54,7 @@ pub async fn delete_quietly(store: &dyn MediaStore, keys: impl IntoIterator<Item
     }
 }
 
-/// A byte count as the contract writes limits: the largest of GB/MB/KB dividing it exactly, else bytes.
+/// A byte count as docs/api.md writes limits: the largest of GB/MB/KB dividing it exactly, else bytes.
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "GB"), (1 << 20, "MB"), (1 << 10, "KB")];
     UNITS

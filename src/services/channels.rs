@@ -1,4 +1,4 @@
-//! Subscriptions, playlists and the creator dashboard (contract §3.8–§3.10).
+//! Subscriptions, playlists and the creator dashboard (docs/api.md §3.8–§3.10).
 
 use super::Services;
 use super::validate::{max_chars, non_empty_if_present, require_all};

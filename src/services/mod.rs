@@ -93,7 +93,7 @@ impl Services {
         media::delete_quietly(self.media.as_ref(), refs.into_iter().map(|r| r.key)).await;
     }
 
-    /// Runs the database write after media was stored; if it fails, the new media is deleted (§1.11).
+    /// Runs the database write after media was stored; if it fails, the new media is deleted (docs/api.md §1.11).
     async fn commit_or_discard<T, E: Into<AppError>>(
         &self,
         stored: Vec<MediaRef>,

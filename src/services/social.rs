@@ -1,4 +1,4 @@
-//! Comments, likes and tweets (contract §3.5–§3.7): author-only edits, visibility through the
+//! Comments, likes and tweets (docs/api.md §3.5–§3.7): author-only edits, visibility through the
 //! commented video, race-safe like toggles.
 
 use axum::http::StatusCode;

@@ -1,5 +1,5 @@
 //! Accounts: registration, login, refresh-session rotation, logout, password and profile changes,
-//! channel profiles and watch history (contract §3.3, §1.7, §1.8).
+//! channel profiles and watch history (docs/api.md §3.3, §1.7, §1.8).
 
 use sha2::{Digest, Sha256};
 

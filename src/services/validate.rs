@@ -1,4 +1,4 @@
-//! Field validation with the contract's messages (§1.4): required, non-empty, length limits.
+//! Field validation with the messages of docs/api.md §1.4: required, non-empty, length limits.
 
 use axum::http::StatusCode;
 

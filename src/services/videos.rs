@@ -1,5 +1,5 @@
 //! Videos: publishing with measured duration, the feed, reading with view counting and history,
-//! owner-only edits and deletion with cascades (contract §3.4).
+//! owner-only edits and deletion with cascades (docs/api.md §3.4).
 
 use std::net::IpAddr;
 

@@ -1,7 +1,8 @@
-//! A fake Cloudinary upload API on 127.0.0.1:0, as `shared/cloudinary-api.md` describes: it checks
-//! the path, the signature (computed here independently of videotube's client), stale timestamps and
-//! the API key; assembles chunked uploads by `X-Unique-Upload-Id` with contiguous, size-checked
-//! ranges; answers realistic results; destroys; logs every request; and fails on demand.
+//! A fake Cloudinary upload API on 127.0.0.1:0, behaving like the parts of Cloudinary's upload API
+//! that videotube uses (docs/decisions.md D8): it checks the path, the signature (computed here
+//! independently of videotube's client), stale timestamps and the API key; assembles chunked
+//! uploads by `X-Unique-Upload-Id` with contiguous, size-checked ranges; answers realistic results;
+//! destroys; logs every request; and fails on demand.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};

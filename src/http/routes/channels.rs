@@ -1,4 +1,4 @@
-//! Subscriptions, playlists and dashboard handlers (contract §2 rows 17–19 and 34–42).
+//! Subscriptions, playlists and dashboard handlers (docs/api.md §2 rows 17–19 and 34–42).
 
 use axum::extract::State;
 use serde::Serialize;

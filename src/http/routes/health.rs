@@ -1,4 +1,4 @@
-//! `GET /healthcheck`: liveness plus a bounded probe of each backend (contract §3.2).
+//! `GET /healthcheck`: liveness plus a bounded probe of each backend (docs/api.md §3.2).
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Comments, likes and tweets handlers (contract §2 rows 13–16 and 26–33).
+//! Comments, likes and tweets handlers (docs/api.md §2 rows 13–16 and 26–33).
 
 use axum::extract::State;
 use axum::http::Uri;
@@ -70,7 +70,7 @@ pub async fn add_comment(
     params: Params,
     body: LazyBody,
 ) -> Result<ApiResponse<Comment>, AppError> {
-    // Existence and visibility (404) come before body validation (contract §1.4).
+    // Existence and visibility (404) come before body validation (docs/api.md §1.4).
     let video = state.services.visible_video(params.id(0, "videoId")?, Some(caller.id())).await?;
     let content = content(&state, body).await?;
     let comment = state.services.add_comment(&caller.0, &video, content.as_deref()).await?;

@@ -1,4 +1,4 @@
-//! Direct-upload signing (an extension to the contract): `POST /api/v1/uploads/signature`.
+//! Direct-upload signing (an extension, docs/api.md §3.11): `POST /api/v1/uploads/signature`.
 
 use axum::extract::State;
 

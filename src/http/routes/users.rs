@@ -1,4 +1,4 @@
-//! `/users` handlers (contract §2 rows 2–12).
+//! `/users` handlers (docs/api.md §2 rows 2–12).
 
 use axum::extract::State;
 use axum::response::IntoResponse;

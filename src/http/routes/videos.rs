@@ -1,4 +1,4 @@
-//! `/videos` handlers (contract §2 rows 20–25).
+//! `/videos` handlers (docs/api.md §2 rows 20–25).
 
 use axum::extract::State;
 use axum::http::Uri;
