@@ -11,6 +11,7 @@ mod failures;
 mod fake_cloudinary;
 mod hardening;
 mod migrate;
+mod resilience;
 mod social;
 mod store_story;
 mod users;

@@ -164,7 +164,8 @@ async fn pagination_follows_the_contract_rules() {
 async fn search_is_literal_and_case_insensitive() {
     let app = TestApp::spawn().await;
     let s = app.user("asha").await;
-    for title in ["100% Rust", "snake_case tips", "Regex .* tricks", "Plain Title", "Été à Paris"] {
+    for title in ["100% Rust", "snake_case tips", "Regex .* tricks", "Plain Title", "Été à Paris", "Field $title paths"]
+    {
         app.publish(&s, title).await;
     }
     let titles = |resp: &Resp| -> Vec<String> {
@@ -176,7 +177,17 @@ async fn search_is_literal_and_case_insensitive() {
     assert_eq!(titles(&app.get("/videos?query=pLAIN", None).await), vec!["Plain Title"]);
     assert_eq!(app.get("/videos?query=about%20plain", None).await.data()["totalDocs"], 1, "description matches too");
     assert_eq!(titles(&app.get("/videos?query=%C3%89t%C3%A9%20%C3%A0%20PARIS", None).await), vec!["Été à Paris"]);
-    assert_eq!(app.get("/videos?query=%20%20", None).await.data()["totalDocs"], 5, "blank query filters nothing");
+    // On MongoDB a needle starting with `$` would be a field path (or `$$` a variable) if it were not
+    // passed as a literal: it must match itself only, and never fail.
+    assert_eq!(titles(&app.get("/videos?query=%24title", None).await), vec!["Field $title paths"]);
+    assert_eq!(titles(&app.get("/videos?query=%24TITLE%20p", None).await), vec!["Field $title paths"]);
+    for (needle, expected) in [("%24", vec!["Field $title paths"]), ("%24description", vec![]), ("%24%24ROOT", vec![])]
+    {
+        let resp = app.get(&format!("/videos?query={needle}"), None).await;
+        assert_eq!(resp.status, 200, "{needle}: {}", resp.body);
+        assert_eq!(titles(&resp), expected, "{needle}");
+    }
+    assert_eq!(app.get("/videos?query=%20%20", None).await.data()["totalDocs"], 6, "blank query filters nothing");
     app.get(&format!("/videos?query={}", "q".repeat(201)), None).await.err(400, "query must be at most 200 characters");
 }
 
