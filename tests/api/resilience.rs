@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use reqwest::Method;
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -83,4 +84,34 @@ async fn clients_that_disconnect_mid_request_leave_nothing_queued() {
     let resp = app.request(Method::GET, "/videos?limit=20").send().await.unwrap();
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["data"]["totalDocs"], 12, "nothing was lost or duplicated");
+}
+
+/// Concurrent toggles of one like or subscription race on a unique key; a write that loses (MongoDB's
+/// WriteConflict, DocumentDB's deadlock, both code 112) wrote nothing and is sent again, so every
+/// request answers 200 and the final state is the parity of the number of toggles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_toggles_all_succeed_and_leave_the_parity() {
+    let app = TestApp::spawn().await;
+    let asha = app.user("asha").await;
+    let ben = app.user("ben").await;
+    let video = app.publish(&asha, "Raced").await["_id"].as_str().unwrap().to_owned();
+    for (round, toggles) in [12, 13, 16, 9].into_iter().enumerate() {
+        let like = format!("/likes/toggle/v/{video}");
+        let subscribe = format!("/subscriptions/c/{}", asha.id);
+        let racers = (0..toggles).flat_map(|_| [like.clone(), subscribe.clone()]).map(|path| {
+            let request = app.request(Method::POST, &path).bearer_auth(&ben.access);
+            tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+        });
+        let statuses: Vec<u16> = futures_util::future::join_all(racers).await.into_iter().map(Result::unwrap).collect();
+        assert!(statuses.iter().all(|s| *s == 200), "round {round}: {statuses:?}");
+        let liked = toggles % 2 == 1;
+        let detail = app.get(&format!("/videos/{video}"), Some(&ben)).await;
+        let detail = detail.ok(200, "Video fetched successfully");
+        assert_eq!((detail["isLiked"].clone(), detail["likesCount"].clone()), (json!(liked), json!(i64::from(liked))));
+        assert_eq!(detail["owner"]["isSubscribed"], json!(liked), "round {round}: subscription parity");
+        if liked {
+            app.call(Method::POST, &like, &ben).await.ok(200, "Like removed successfully");
+            app.call(Method::POST, &subscribe, &ben).await.ok(200, "unsubscribed successfully");
+        }
+    }
 }

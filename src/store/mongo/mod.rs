@@ -10,6 +10,8 @@ mod transfer;
 mod users;
 mod videos;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{Document, doc};
@@ -46,7 +48,14 @@ pub(crate) mod coll {
 #[derive(Clone)]
 pub struct MongoStore {
     db: Database,
+    /// Toggles of one pair (a like, a subscription) from this process take turns: concurrent inserts
+    /// and deletes of one unique key deadlock on DocumentDB (each costing a second of detection),
+    /// and conflict on MongoDB. Instances still race each other; retries cover that.
+    toggle_turns: Arc<[tokio::sync::Mutex<()>]>,
 }
+
+/// Shards of `toggle_turns`: unrelated pairs rarely share one.
+const TOGGLE_SHARDS: usize = 64;
 
 impl MongoStore {
     /// Connects with one process-wide client, then ensures indexes and normalises legacy emails.
@@ -67,7 +76,8 @@ impl MongoStore {
         let name = database_name(&options);
         let hosts: Vec<String> = options.hosts.iter().map(ToString::to_string).collect();
         let client = Client::with_options(options).map_err(backend)?;
-        let store = MongoStore { db: client.database(&name) };
+        let toggle_turns = (0..TOGGLE_SHARDS).map(|_| tokio::sync::Mutex::new(())).collect();
+        let store = MongoStore { db: client.database(&name), toggle_turns };
         store.db.run_command(doc! { "ping": 1 }).await.map_err(|e| {
             StoreError::Backend(format!("cannot reach MongoDB at {} (database `{name}`): {e}", hosts.join(",")))
         })?;

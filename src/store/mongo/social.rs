@@ -24,6 +24,7 @@ impl MongoStore {
     /// one delete or one insert and N concurrent flips leave the parity of N. Each write is retried
     /// on its own while it fails transiently (a lost lock wrote nothing).
     async fn flip(&self, name: &str, key: Document) -> StoreResult<bool> {
+        let _turn = self.toggle_turn(name, &key).await;
         let collection = self.collection(name);
         for _ in 0..TOGGLE_ATTEMPTS {
             let deleted = retry_transient(|| collection.delete_one(key.clone())).await.map_err(backend)?;
@@ -38,6 +39,16 @@ impl MongoStore {
             }
         }
         Err(StoreError::Backend(format!("toggle on {name} kept losing races")))
+    }
+
+    /// Waits for this process's turn to toggle the pair `key` in `name`.
+    async fn toggle_turn(&self, name: &str, key: &Document) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        name.hash(&mut hasher);
+        key.to_string().hash(&mut hasher);
+        let shard = (hasher.finish() % self.toggle_turns.len() as u64) as usize;
+        self.toggle_turns[shard].lock().await
     }
 
     async fn posts(&self, name: &str, pipeline: Vec<Document>) -> StoreResult<Vec<PostDoc>> {
