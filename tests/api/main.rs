@@ -10,6 +10,7 @@ mod edge;
 mod failures;
 mod fake_cloudinary;
 mod hardening;
+mod instances;
 mod migrate;
 mod resilience;
 mod social;
