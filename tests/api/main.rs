@@ -12,6 +12,7 @@ mod fake_cloudinary;
 mod hardening;
 mod instances;
 mod migrate;
+mod original_database;
 mod resilience;
 mod social;
 mod store_story;

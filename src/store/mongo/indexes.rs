@@ -91,14 +91,18 @@ pub fn models() -> Vec<(&'static str, Vec<IndexModel>)> {
     ]
 }
 
-/// Creates missing indexes; existing identical ones are left alone by the server.
+/// Creates missing indexes; existing identical ones are left alone by the server. Collections are
+/// done concurrently: on a database that already holds documents, DocumentDB builds each index in
+/// a background job, seconds apiece.
 pub async fn ensure(db: &Database) -> StoreResult<()> {
-    for (name, models) in models() {
+    let builds = models().into_iter().map(|(name, models)| async move {
         db.collection::<Document>(name)
             .create_indexes(models)
             .await
-            .map_err(|e| StoreError::Backend(format!("creating the indexes of `{name}` failed: {e}")))?;
-    }
+            .map(drop)
+            .map_err(|e| StoreError::Backend(format!("creating the indexes of `{name}` failed: {e}")))
+    });
+    futures_util::future::try_join_all(builds).await?;
     Ok(())
 }
 
