@@ -73,7 +73,7 @@ pub trait UserRepo: Send + Sync {
     async fn set_password_hash(&self, id: Id, hash: &str) -> StoreResult<()>;
     async fn channel_counts(&self, channel: Id, viewer: Option<Id>) -> StoreResult<ChannelCounts>;
     /// The user named `username` with their channel counts for `viewer`, in as few round trips as
-    /// the backend allows (one aggregation on MongoDB).
+    /// the backend allows (on MongoDB: the user, then three index-only counts at once).
     async fn channel(&self, username: &str, viewer: Option<Id>) -> StoreResult<Option<(UserAccount, ChannelCounts)>>;
 }
 

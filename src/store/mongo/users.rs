@@ -79,34 +79,35 @@ impl UserRepo for MongoStore {
     }
 
     async fn channel(&self, username: &str, viewer: Option<Id>) -> StoreResult<Option<(UserAccount, ChannelCounts)>> {
-        let found = self.aggregate(coll::USERS, q::channel(username, viewer.map(oid))).await?;
-        let Some(row) = found.into_iter().next() else {
+        let (filter, projection) = q::channel_owner(username);
+        let found = self.collection(coll::USERS).find_one(filter).projection(projection).await.map_err(backend)?;
+        let Some(found) = found else {
             return Ok(None);
         };
-        let counts = ChannelCounts {
-            subscribers: count(&row, "subscribersCount"),
-            subscribed_to: count(&row, "channelsSubscribedToCount"),
-            viewer_subscribed: row.get_bool("isSubscribed").unwrap_or(false),
-        };
-        Ok(Some((decode::<UserDoc>(row)?.into_account(), counts)))
+        let account = decode::<UserDoc>(found)?.into_account();
+        let counts = self.channel_counts(account.user.id, viewer).await?;
+        Ok(Some((account, counts)))
     }
 
     async fn channel_counts(&self, channel: Id, viewer: Option<Id>) -> StoreResult<ChannelCounts> {
-        let rows = self.aggregate(coll::SUBSCRIPTIONS, q::channel_counts(oid(channel), viewer.map(oid))).await?;
-        let Some(row) = rows.into_iter().next() else {
-            return Ok(ChannelCounts::default());
+        let (followers, following, viewer_follows) = q::channel_count_filters(oid(channel), viewer.map(oid));
+        let viewer_subscribed = async {
+            match viewer_follows {
+                Some(filter) => Ok(self.count(coll::SUBSCRIPTIONS, filter).await? > 0),
+                None => Ok(false),
+            }
         };
+        let (subscribers, subscribed_to, viewer_subscribed) = tokio::try_join!(
+            self.count(coll::SUBSCRIPTIONS, followers),
+            self.count(coll::SUBSCRIPTIONS, following),
+            viewer_subscribed,
+        )?;
         Ok(ChannelCounts {
-            subscribers: count(&row, "subscribers"),
-            subscribed_to: count(&row, "subscribedTo"),
-            viewer_subscribed: row.get_bool("viewerSubscribed").unwrap_or(false),
+            subscribers: i64::try_from(subscribers).unwrap_or(i64::MAX),
+            subscribed_to: i64::try_from(subscribed_to).unwrap_or(i64::MAX),
+            viewer_subscribed,
         })
     }
-}
-
-/// A count as the server computed it (32- or 64-bit).
-fn count(row: &Document, field: &str) -> i64 {
-    row.get_i32(field).map(i64::from).or_else(|_| row.get_i64(field)).unwrap_or(0)
 }
 
 fn stored_session(session: &NewSession) -> bson::Bson {

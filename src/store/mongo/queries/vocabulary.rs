@@ -105,8 +105,6 @@ fn media() -> MediaRef {
 fn every_builder_speaks_mongodb() {
     let at = DateTime::from_millis(1);
     let mut pipelines: Vec<(&str, Vec<Document>)> = vec![
-        ("channel_counts", users::channel_counts(id(1), Some(id(2)))),
-        ("channel", users::channel("asha", None)),
         ("watch_history", users::watch_history(id(1))),
         ("dashboard_videos", videos::dashboard_videos(id(1))),
         ("channel_totals", videos::channel_totals(id(1))),
