@@ -1,6 +1,7 @@
 //! Plain data: identifiers, time, pagination and the entities the API returns. No I/O here.
 
 pub mod id;
+pub mod ownership;
 pub mod page;
 pub mod social;
 pub mod time;

@@ -176,3 +176,9 @@ pub struct ChannelStats {
     pub total_subscribers: i64,
     pub total_likes: i64,
 }
+
+impl super::ownership::HasOwner for PlaylistRecord {
+    fn owner_id(&self) -> Id {
+        self.owner.id
+    }
+}

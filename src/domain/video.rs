@@ -38,9 +38,14 @@ impl Video {
         self.owner.value.id
     }
 
-    /// The visibility rule of docs/api.md §1.12.
     pub fn is_visible_to(&self, viewer: Option<Id>) -> bool {
-        self.is_published || viewer == Some(self.owner_id())
+        super::ownership::is_visible(self.is_published, self.owner_id(), viewer)
+    }
+}
+
+impl super::ownership::HasOwner for VideoRecord {
+    fn owner_id(&self) -> Id {
+        self.video.owner_id()
     }
 }
 

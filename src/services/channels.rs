@@ -3,6 +3,7 @@
 use super::Services;
 use super::validate::{max_chars, non_empty_if_present, require_all};
 use crate::domain::Id;
+use crate::domain::ownership::Owned;
 use crate::domain::social::{ChannelStats, Playlist, PlaylistRecord, SubscribedChannelItem, SubscriberItem};
 use crate::domain::user::UserAccount;
 use crate::domain::video::Video;
@@ -69,22 +70,20 @@ impl Services {
         Ok(playlists)
     }
 
-    /// The caller's own playlist id: 404 when missing, 403 for another owner.
-    pub async fn owned_playlist(&self, caller: &UserAccount, id: Id) -> Result<Id, AppError> {
+    /// The caller's own playlist: 404 when missing, 403 for another owner.
+    pub async fn owned_playlist(&self, caller: &UserAccount, id: Id) -> Result<Owned<PlaylistRecord>, AppError> {
         let record = self.store.playlists.get(id).await?.ok_or_else(|| AppError::not_found("Playlist not found"))?;
-        if record.owner.id != caller.user.id {
-            return Err(AppError::forbidden("You are not the owner of this playlist"));
-        }
-        Ok(id)
+        Owned::check(record, caller.user.id).ok_or_else(|| AppError::forbidden("You are not the owner of this playlist"))
     }
 
     pub async fn update_playlist(
         &self,
         caller: &UserAccount,
-        id: Id,
+        playlist: Owned<PlaylistRecord>,
         name: Option<&str>,
         description: Option<&str>,
     ) -> Result<Playlist, AppError> {
+        let id = playlist.id;
         if name.is_none() && description.is_none() {
             return Err(AppError::bad_request("At least one of name or description is required"));
         }
@@ -94,13 +93,19 @@ impl Services {
         self.playlist(id, Some(caller.user.id)).await
     }
 
-    pub async fn delete_playlist(&self, id: Id) -> Result<(), AppError> {
-        self.store.playlists.delete(id).await?;
+    pub async fn delete_playlist(&self, playlist: Owned<PlaylistRecord>) -> Result<(), AppError> {
+        self.store.playlists.delete(playlist.id).await?;
         Ok(())
     }
 
     /// Adds a video the caller can see; idempotent.
-    pub async fn add_to_playlist(&self, caller: &UserAccount, playlist: Id, video: Id) -> Result<Playlist, AppError> {
+    pub async fn add_to_playlist(
+        &self,
+        caller: &UserAccount,
+        playlist: Owned<PlaylistRecord>,
+        video: Id,
+    ) -> Result<Playlist, AppError> {
+        let playlist = playlist.id;
         self.visible_video(video, Some(caller.user.id)).await?;
         self.store.playlists.add_video(playlist, video).await?;
         self.playlist(playlist, Some(caller.user.id)).await
@@ -110,9 +115,10 @@ impl Services {
     pub async fn remove_from_playlist(
         &self,
         caller: &UserAccount,
-        playlist: Id,
+        playlist: Owned<PlaylistRecord>,
         video: Id,
     ) -> Result<Playlist, AppError> {
+        let playlist = playlist.id;
         self.store.videos.get(video).await?.ok_or_else(|| AppError::not_found("Video not found"))?;
         self.store.playlists.remove_video(playlist, video).await?;
         self.playlist(playlist, Some(caller.user.id)).await

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use super::Services;
 use super::validate::max_chars;
 use crate::domain::Id;
+use crate::domain::ownership::{Owned, OwnedBy};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::social::{Comment, LikeState, LikeTarget, LikedVideoItem, Tweet};
 use crate::domain::user::UserAccount;
@@ -65,18 +66,15 @@ impl Services {
     }
 
     /// The caller's own comment: 404 when missing or hidden, 403 for another author.
-    pub async fn owned_comment(&self, caller: &UserAccount, id: Id) -> Result<CommentRef, AppError> {
+    pub async fn owned_comment(&self, caller: &UserAccount, id: Id) -> Result<Owned<CommentRef>, AppError> {
         let comment = self.visible_comment(id, Some(caller.user.id)).await?;
-        if comment.owner != caller.user.id {
-            return Err(AppError::forbidden("You are not the owner of this comment"));
-        }
-        Ok(comment)
+        Owned::check(comment, caller.user.id).ok_or_else(|| AppError::forbidden("You are not the owner of this comment"))
     }
 
     pub async fn update_comment(
         &self,
         caller: &UserAccount,
-        comment: CommentRef,
+        comment: Owned<CommentRef>,
         content: Option<&str>,
     ) -> Result<Comment, AppError> {
         let content = self.check_content(content)?;
@@ -84,7 +82,7 @@ impl Services {
         self.comment(comment.id, Some(caller.user.id)).await
     }
 
-    pub async fn delete_comment(&self, comment: CommentRef) -> Result<(), AppError> {
+    pub async fn delete_comment(&self, comment: Owned<CommentRef>) -> Result<(), AppError> {
         self.store.comments.delete(comment.id).await?;
         Ok(())
     }
@@ -127,23 +125,26 @@ impl Services {
         Ok(self.store.tweets.by_owner(user, viewer).await?)
     }
 
-    /// The caller's own tweet id: 404 when missing, 403 for another owner.
-    pub async fn owned_tweet(&self, caller: &UserAccount, id: Id) -> Result<Id, AppError> {
+    /// The caller's own tweet: 404 when missing, 403 for another owner.
+    pub async fn owned_tweet(&self, caller: &UserAccount, id: Id) -> Result<Owned<OwnedBy>, AppError> {
         let owner = self.store.tweets.owner_of(id).await?.ok_or_else(|| AppError::not_found("Tweet not found"))?;
-        if owner != caller.user.id {
-            return Err(AppError::forbidden("You are not the owner of this tweet"));
-        }
-        Ok(id)
+        Owned::check(OwnedBy { id, owner }, caller.user.id)
+            .ok_or_else(|| AppError::forbidden("You are not the owner of this tweet"))
     }
 
-    pub async fn update_tweet(&self, caller: &UserAccount, id: Id, content: Option<&str>) -> Result<Tweet, AppError> {
+    pub async fn update_tweet(
+        &self,
+        caller: &UserAccount,
+        tweet: Owned<OwnedBy>,
+        content: Option<&str>,
+    ) -> Result<Tweet, AppError> {
         let content = self.check_content(content)?;
-        self.store.tweets.update(id, &content).await?;
-        self.tweet(id, Some(caller.user.id)).await
+        self.store.tweets.update(tweet.id, &content).await?;
+        self.tweet(tweet.id, Some(caller.user.id)).await
     }
 
-    pub async fn delete_tweet(&self, id: Id) -> Result<(), AppError> {
-        self.store.tweets.delete(id).await?;
+    pub async fn delete_tweet(&self, tweet: Owned<OwnedBy>) -> Result<(), AppError> {
+        self.store.tweets.delete(tweet.id).await?;
         Ok(())
     }
 

@@ -8,6 +8,7 @@ use super::Services;
 use super::direct::scope_of;
 use super::validate::{max_chars, non_empty_if_present, require_all};
 use crate::domain::Id;
+use crate::domain::ownership::Owned;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::social::LikeTarget;
 use crate::domain::user::UserAccount;
@@ -51,12 +52,9 @@ impl Services {
     }
 
     /// The caller's own video: 404 when invisible, 403 when it belongs to someone else.
-    pub async fn owned_video(&self, id: Id, caller: &UserAccount) -> Result<VideoRecord, AppError> {
+    pub async fn owned_video(&self, id: Id, caller: &UserAccount) -> Result<Owned<VideoRecord>, AppError> {
         let record = self.visible_video(id, Some(caller.user.id)).await?;
-        if record.video.owner_id() != caller.user.id {
-            return Err(AppError::forbidden("You are not the owner of this video"));
-        }
-        Ok(record)
+        Owned::check(record, caller.user.id).ok_or_else(|| AppError::forbidden("You are not the owner of this video"))
     }
 
     pub async fn list_videos(&self, params: FeedParams, viewer: Option<Id>) -> Result<Page<Video>, AppError> {
@@ -148,7 +146,8 @@ impl Services {
         Ok(video)
     }
 
-    pub async fn update_video(&self, record: VideoRecord, changes: VideoChanges) -> Result<Video, AppError> {
+    pub async fn update_video(&self, record: Owned<VideoRecord>, changes: VideoChanges) -> Result<Video, AppError> {
+        let record = record.into_inner();
         if changes.title.is_none() && changes.description.is_none() && changes.thumbnail.is_none() {
             return Err(AppError::bad_request("At least one of title, description or thumbnail is required"));
         }
@@ -180,7 +179,8 @@ impl Services {
         Ok(updated.video)
     }
 
-    pub async fn delete_video(&self, record: VideoRecord) -> Result<(), AppError> {
+    pub async fn delete_video(&self, record: Owned<VideoRecord>) -> Result<(), AppError> {
+        let record = record.into_inner();
         self.store.videos.delete(record.video.id).await?;
         self.discard([
             MediaRef { url: record.video.video_file, key: record.video_key },
@@ -190,7 +190,7 @@ impl Services {
         Ok(())
     }
 
-    pub async fn toggle_publish(&self, record: VideoRecord) -> Result<Video, AppError> {
+    pub async fn toggle_publish(&self, record: Owned<VideoRecord>) -> Result<Video, AppError> {
         let updated = self.store.videos.set_published(record.video.id, !record.video.is_published).await?;
         Ok(updated.ok_or_else(|| AppError::not_found("Video not found"))?.video)
     }

@@ -150,6 +150,12 @@ pub struct CommentRef {
     pub owner: Id,
 }
 
+impl crate::domain::ownership::HasOwner for CommentRef {
+    fn owner_id(&self) -> Id {
+        self.owner
+    }
+}
+
 #[async_trait]
 pub trait CommentRepo: Send + Sync {
     async fn insert(&self, video: Id, owner: Id, content: &str) -> StoreResult<Id>;

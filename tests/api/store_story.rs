@@ -259,3 +259,50 @@ async fn ephemeral_story(store: &Store) {
     tokio::time::sleep(Duration::from_millis(350)).await;
     assert_eq!(store.ephemeral.spend("api|10.0.0.3", brief).await.unwrap(), Spend::Allowed, "a new window");
 }
+
+#[tokio::test]
+async fn every_store_applies_the_one_visibility_rule() {
+    for under_test in stores().await {
+        visibility_story(&under_test.store).await;
+    }
+}
+
+/// The stores' query-language forms of the rule agree with `domain::ownership::is_visible` for
+/// every combination of published state and viewer, by id and in listings.
+async fn visibility_story(store: &Store) {
+    use videotube::domain::ownership::is_visible;
+
+    let owner = store.users.create(new_user("owner", "owner@example.com")).await.unwrap().user.id;
+    let other = store.users.create(new_user("other", "other@example.com")).await.unwrap().user.id;
+    let published = store.videos.insert(video(owner, "out")).await.unwrap().video.id;
+    let draft = store.videos.insert(video(owner, "draft")).await.unwrap().video.id;
+    store.videos.set_published(draft, false).await.unwrap();
+    for viewer in [None, Some(owner), Some(other)] {
+        let shown: Vec<Id> =
+            store.videos.visible_by_ids(&[published, draft], viewer).await.unwrap().iter().map(|v| v.id).collect();
+        let expected: Vec<Id> = [(published, true), (draft, false)]
+            .into_iter()
+            .filter(|(_, is_published)| is_visible(*is_published, owner, viewer))
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(shown, expected, "viewer {viewer:?}");
+    }
+    let (public, total) = store.videos.list(&feed(Some(owner), false)).await.unwrap();
+    assert_eq!((public.iter().map(|v| v.id).collect::<Vec<_>>(), total), (vec![published], 1), "public listing");
+    let (own, total) = store.videos.list(&feed(Some(owner), true)).await.unwrap();
+    assert_eq!((own.len(), total), (2, 2), "the owner's own listing");
+    store.subscriptions.toggle(other, owner).await.unwrap();
+    let channels = store.subscriptions.subscribed_channels(other).await.unwrap();
+    assert_eq!(channels[0].channel.value.latest_video.as_ref().unwrap().id, published, "latest published only");
+    for watched in [draft, published] {
+        store.videos.record_watch(other, watched, 50).await.unwrap();
+        store.videos.record_watch(owner, watched, 50).await.unwrap();
+        store.likes.toggle(other, LikeTarget::Video(watched)).await.unwrap();
+        store.likes.toggle(owner, LikeTarget::Video(watched)).await.unwrap();
+    }
+    let ids = |videos: Vec<videotube::domain::video::Video>| videos.iter().map(|v| v.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.videos.watch_history(other).await.unwrap()), vec![published]);
+    assert_eq!(ids(store.videos.watch_history(owner).await.unwrap()), vec![published, draft]);
+    assert_eq!(store.likes.liked_videos(other).await.unwrap().len(), 1, "a hidden video is not among liked videos");
+    assert_eq!(store.likes.liked_videos(owner).await.unwrap().len(), 2);
+}

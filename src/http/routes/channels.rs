@@ -183,9 +183,9 @@ pub async fn update_playlist(
     params: Params,
     body: LazyBody,
 ) -> Result<ApiResponse<Playlist>, AppError> {
-    let id = state.services.owned_playlist(&caller.0, params.id(0, "playlistId")?).await?;
+    let owned = state.services.owned_playlist(&caller.0, params.id(0, "playlistId")?).await?;
     let (name, description) = playlist_fields(&state, body).await?;
-    let playlist = state.services.update_playlist(&caller.0, id, name.as_deref(), description.as_deref()).await?;
+    let playlist = state.services.update_playlist(&caller.0, owned, name.as_deref(), description.as_deref()).await?;
     Ok(ApiResponse::ok("Playlist updated successfully", playlist))
 }
 
@@ -208,8 +208,8 @@ pub async fn delete_playlist(
     caller: AuthUser,
     params: Params,
 ) -> Result<ApiResponse<Empty>, AppError> {
-    let id = state.services.owned_playlist(&caller.0, params.id(0, "playlistId")?).await?;
-    state.services.delete_playlist(id).await?;
+    let playlist = state.services.owned_playlist(&caller.0, params.id(0, "playlistId")?).await?;
+    state.services.delete_playlist(playlist).await?;
     Ok(ApiResponse::ok("Playlist deleted successfully", Empty {}))
 }
 

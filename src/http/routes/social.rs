@@ -298,9 +298,9 @@ pub async fn update_tweet(
     params: Params,
     body: LazyBody,
 ) -> Result<ApiResponse<Tweet>, AppError> {
-    let id = state.services.owned_tweet(&caller.0, params.id(0, "tweetId")?).await?;
+    let owned = state.services.owned_tweet(&caller.0, params.id(0, "tweetId")?).await?;
     let content = content(&state, body).await?;
-    let tweet = state.services.update_tweet(&caller.0, id, content.as_deref()).await?;
+    let tweet = state.services.update_tweet(&caller.0, owned, content.as_deref()).await?;
     Ok(ApiResponse::ok("Tweet updated successfully", tweet))
 }
 
@@ -329,7 +329,8 @@ pub async fn delete_tweet(
     caller: AuthUser,
     params: Params,
 ) -> Result<ApiResponse<DeletedTweet>, AppError> {
-    let tweet_id = state.services.owned_tweet(&caller.0, params.id(0, "tweetId")?).await?;
-    state.services.delete_tweet(tweet_id).await?;
+    let tweet = state.services.owned_tweet(&caller.0, params.id(0, "tweetId")?).await?;
+    let tweet_id = tweet.id;
+    state.services.delete_tweet(tweet).await?;
     Ok(ApiResponse::ok("Tweet deleted successfully", DeletedTweet { tweet_id }))
 }

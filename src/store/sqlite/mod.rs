@@ -51,6 +51,16 @@ impl SqliteStore {
     }
 }
 
+/// The visibility rule (`domain::ownership::is_visible`) as a SQL condition on the row `alias` of
+/// videos (or of `video_counts`): `viewer` is the SQL expression holding the viewer's id (a
+/// placeholder such as `?1`), `None` for an anonymous viewer. Every query that shows videos uses it.
+pub fn visible_sql(alias: &str, viewer: Option<&str>) -> String {
+    match viewer {
+        Some(viewer) => format!("({alias}.is_published = 1 OR {alias}.owner_id = {viewer})"),
+        None => format!("{alias}.is_published = 1"),
+    }
+}
+
 #[async_trait]
 impl MediaIndex for SqliteStore {
     async fn unreferenced(&self, keys: &[String]) -> StoreResult<Vec<String>> {
@@ -135,5 +145,31 @@ struct OwnerRow {
 impl OwnerRow {
     fn into_summary(self) -> StoreResult<OwnerSummary> {
         Ok(OwnerSummary::new(parse_id(&self.owner_id)?, self.owner_username, self.owner_full_name, self.owner_avatar))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ownership::is_visible;
+
+    #[tokio::test]
+    async fn the_sql_visibility_rule_agrees_with_the_domain_rule() {
+        let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
+        let (owner, other) = (Id::generate(), Id::generate());
+        for published in [true, false] {
+            for viewer in [None, Some(owner), Some(other)] {
+                let condition = visible_sql("v", viewer.map(|_| "?3"));
+                let sql = format!("SELECT {condition} FROM (SELECT ?1 AS is_published, ?2 AS owner_id) v");
+                let visible: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .bind(published)
+                    .bind(owner.to_hex())
+                    .bind(viewer.map(Id::to_hex))
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                assert_eq!(visible, is_visible(published, owner, viewer), "published {published}, viewer {viewer:?}");
+            }
+        }
     }
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::videos::{VIDEO_SELECT, VideoRow};
-use super::{OwnerRow, SqliteStore, backend, map_err, now, parse_id};
+use super::{OwnerRow, SqliteStore, backend, map_err, now, parse_id, visible_sql};
 use crate::domain::social::{
     ChannelCard, Comment, LatestVideo, LikeTarget, LikedVideoItem, PlaylistRecord, SubscribedChannelItem,
     SubscriberCard, SubscriberItem, Tweet,
@@ -201,8 +201,10 @@ impl LikeRepo for SqliteStore {
             "SELECT ",
             "SELECT l.id AS like_id, l.created_at AS like_created, l.updated_at AS like_updated, ",
             1,
-        ) + " JOIN likes l ON l.video_id = v.id WHERE l.liked_by = ?1 AND (v.is_published = 1 OR v.owner_id = ?1) \
-              ORDER BY l.created_at DESC, l.id DESC";
+        ) + &format!(
+            " JOIN likes l ON l.video_id = v.id WHERE l.liked_by = ?1 AND {} ORDER BY l.created_at DESC, l.id DESC",
+            visible_sql("v", Some("?1"))
+        );
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(user.to_hex())
             .fetch_all(&self.pool)
@@ -343,11 +345,12 @@ fn subscription_select(side: &str, filter_column: &str) -> String {
     format!(
         "SELECT s.id, s.subscriber_id, s.channel_id, s.created_at, s.updated_at, \
          (SELECT COUNT(*) FROM subscriptions x WHERE x.channel_id = u.id) AS subscribers_count, \
-         (SELECT v.id FROM videos v WHERE v.owner_id = u.id AND v.is_published = 1 \
+         (SELECT v.id FROM videos v WHERE v.owner_id = u.id AND {published} \
              ORDER BY v.created_at DESC, v.id DESC LIMIT 1) AS latest_video_id, \
          u.id AS owner_id, u.username AS owner_username, u.full_name AS owner_full_name, u.avatar AS owner_avatar \
          FROM subscriptions s JOIN users u ON u.id = s.{side} WHERE s.{filter_column} = ? \
-         ORDER BY s.created_at DESC, s.id DESC"
+         ORDER BY s.created_at DESC, s.id DESC",
+        published = visible_sql("v", None)
     )
 }
 

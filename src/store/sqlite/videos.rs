@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::{OwnerRow, SqliteStore, backend, map_err, now, parse_id};
+use super::{OwnerRow, SqliteStore, backend, map_err, now, parse_id, visible_sql};
 use crate::domain::social::ChannelStats;
 use crate::domain::video::{Video, VideoQuery, VideoRecord, VideoSort};
 use crate::domain::{Id, Timestamp};
@@ -89,8 +89,11 @@ fn feed_filter(query: &VideoQuery) -> (String, Vec<String>) {
         clauses.push("v.owner_id = ?");
         binds.push(owner.to_hex());
     }
+    // The public listing shows what an anonymous viewer may see; an owner listing their own
+    // videos sees them all.
+    let public = visible_sql("v", None);
     if !query.include_unpublished {
-        clauses.push("v.is_published = 1");
+        clauses.push(&public);
     }
     if let Some(search) = &query.search {
         // instr() matches literally: no LIKE wildcards or regex syntax can leak through.
@@ -119,7 +122,11 @@ fn feed_sql(query: &VideoQuery) -> FeedSql {
         return FeedSql { page, count, count_binds: binds.clone(), page_binds: binds };
     }
     let owner = query.owner.map_or_else(|| "*".to_owned(), Id::to_hex);
-    let published = if query.include_unpublished { "" } else { " AND is_published = 1" };
+    let published = if query.include_unpublished {
+        String::new()
+    } else {
+        format!(" AND {}", visible_sql("video_counts", None))
+    };
     let count = format!("SELECT COALESCE(SUM(n), 0) FROM video_counts WHERE owner_id = ?{published}");
     // The total rides along with the page: one round trip to the database instead of two.
     let page = page.replacen(" FROM videos v", &format!(", ({count}) AS total_docs FROM videos v"), 1);
@@ -284,7 +291,8 @@ impl VideoRepo for SqliteStore {
     async fn watch_history(&self, user: Id) -> StoreResult<Vec<Video>> {
         let sql = format!(
             "{VIDEO_SELECT} JOIN watch_history h ON h.video_id = v.id \
-             WHERE h.user_id = ?1 AND (v.is_published = 1 OR v.owner_id = ?1) ORDER BY h.seq DESC"
+             WHERE h.user_id = ?1 AND {} ORDER BY h.seq DESC",
+            visible_sql("v", Some("?1"))
         );
         let rows: Vec<VideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(user.to_hex())
@@ -299,7 +307,7 @@ impl VideoRepo for SqliteStore {
             return Ok(Vec::new());
         }
         let placeholders = vec!["?"; ids.len()].join(", ");
-        let sql = format!("{VIDEO_SELECT} WHERE v.id IN ({placeholders}) AND (v.is_published = 1 OR v.owner_id = ?)");
+        let sql = format!("{VIDEO_SELECT} WHERE v.id IN ({placeholders}) AND {}", visible_sql("v", Some("?")));
         let mut query = sqlx::query_as::<_, VideoRow>(sqlx::AssertSqlSafe(sql));
         for id in ids {
             query = query.bind(id.to_hex());

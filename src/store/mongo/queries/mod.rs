@@ -29,7 +29,8 @@ pub fn owner_lookup(field: &str) -> [Document; 2] {
     ]
 }
 
-/// Videos a viewer may see: published ones, plus the viewer's own.
+/// The visibility rule (`domain::ownership::is_visible`) as a filter on videos: published ones, plus
+/// the viewer's own. Every query that shows videos uses it.
 pub fn visible_to(viewer: Option<ObjectId>) -> Document {
     match viewer {
         Some(viewer) => doc! { "$or": [{ "isPublished": true }, { "owner": viewer }] },

@@ -82,7 +82,7 @@ fn user_card(side: &str, with_latest_video: bool) -> Vec<Document> {
             "localField": "_id",
             "foreignField": "owner",
             "pipeline": [
-                { "$match": { "isPublished": true } },
+                { "$match": visible_to(None) },
                 { "$sort": { "createdAt": -1, "_id": -1 } },
                 { "$limit": 1 },
                 { "$project": { "title": 1, "thumbnail": 1, "duration": 1, "views": 1, "createdAt": 1 } },

@@ -49,8 +49,10 @@ pub fn feed_filter(query: &VideoQuery) -> Document {
     if let Some(owner) = query.owner {
         filter.insert("owner", super::super::oid(owner));
     }
+    // The public listing shows what an anonymous viewer may see; an owner listing their own
+    // videos sees them all.
     if !query.include_unpublished {
-        filter.insert("isPublished", true);
+        filter.extend(visible_to(None));
     }
     if let Some(search) = &query.search {
         // $toLower folds ASCII only; the needle is folded the same way, as on SQLite.
