@@ -7,23 +7,52 @@ use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap, header};
 
 use super::AppState;
-use super::cookies::{self, ACCESS_COOKIE};
+use super::cookies::{self, ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::auth::TokenKind;
 use crate::domain::Id;
 use crate::domain::user::UserAccount;
 use crate::error::AppError;
 
-/// The access token: `Authorization: Bearer` first, the `accessToken` cookie only without that header.
-fn access_token(parts: &Parts) -> Option<String> {
-    let bearer = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| {
-        let (scheme, token) = v.trim().split_once(' ').unwrap_or((v.trim(), ""));
-        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
-    });
-    match bearer {
-        Some(token) => Some(token).filter(|t| !t.is_empty()),
-        None => cookies::read(&parts.headers, ACCESS_COOKIE),
+/// The access token of a request (docs/api.md §1.7): a real `Authorization: Bearer` value first,
+/// the `accessToken` cookie only when the header counts as absent.
+fn access_token(headers: &HeaderMap) -> Option<String> {
+    match bearer_token(headers) {
+        Some(token) => Some(token),
+        None => cookies::read(headers, ACCESS_COOKIE),
     }
 }
+
+/// The token of an `Authorization: Bearer <token>` header. `None` when the header counts as
+/// absent: missing, empty, another scheme, or `Bearer` followed by nothing, `null` or `undefined`
+/// (any case). Bytes that are not UTF-8 are kept (as U+FFFD), so such a token fails verification.
+/// This is the one decision "header or cookie": [`access_token`] (the extractors) and
+/// [`authenticated_by_cookie`] (the cross-site guard) both take it from here and nowhere else.
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = String::from_utf8_lossy(headers.get(header::AUTHORIZATION)?.as_bytes()).into_owned();
+    let value = value.trim_matches([' ', '\t']);
+    let (scheme, token) = value.split_once([' ', '\t']).unwrap_or((value, ""));
+    let token = token.trim_matches([' ', '\t']);
+    let placeholder = ["", "null", "undefined"].iter().any(|p| token.eq_ignore_ascii_case(p));
+    (scheme.eq_ignore_ascii_case("bearer") && !placeholder).then(|| token.to_owned())
+}
+
+/// Whether cookies authenticate this request: the one rule the cross-site guard shares with the
+/// token extraction above (docs/api.md §1.7, §1.15), so the two cannot disagree.
+/// - Without a `Bearer` token (see [`bearer_token`]) the `accessToken` cookie is the access token,
+///   and a `refreshToken` cookie is read by logout and refresh: either cookie counts.
+/// - With one, the access cookie is never read; the refresh cookie still is by `POST
+///   /users/refresh-token`, which ignores the header, so it counts on that route.
+pub fn authenticated_by_cookie(path: &str, headers: &HeaderMap) -> bool {
+    let has = |name| cookies::read(headers, name).is_some();
+    match bearer_token(headers) {
+        None => has(ACCESS_COOKIE) || has(REFRESH_COOKIE),
+        Some(_) => path == REFRESH_PATH && has(REFRESH_COOKIE),
+    }
+}
+
+/// The one route that takes its credential from the `refreshToken` cookie whatever the
+/// `Authorization` header says (as routed: trailing slash already removed, §1.1).
+const REFRESH_PATH: &str = "/api/v1/users/refresh-token";
 
 async fn authenticate(token: &str, state: &AppState) -> Result<UserAccount, AppError> {
     let verified = state.services.tokens.verify(token, TokenKind::Access).map_err(|e| AppError::unauthorized(e.0))?;
@@ -49,7 +78,7 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = access_token(parts).ok_or_else(|| AppError::unauthorized("Unauthorized request"))?;
+        let token = access_token(&parts.headers).ok_or_else(|| AppError::unauthorized("Unauthorized request"))?;
         authenticate(&token, state).await.map(AuthUser)
     }
 }
@@ -67,7 +96,7 @@ impl FromRequestParts<AppState> for MaybeAuthUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match access_token(parts) {
+        match access_token(&parts.headers) {
             Some(token) => authenticate(&token, state).await.map(|a| MaybeAuthUser(Some(a))),
             None if state.services.config.public_reads => Ok(MaybeAuthUser(None)),
             None => Err(AppError::unauthorized("Unauthorized request")),
@@ -121,4 +150,45 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 /// Parses a path or query id, answering 400 `Invalid <name>` when malformed.
 pub fn parse_id(raw: &str, name: &str) -> Result<Id, AppError> {
     Id::parse(raw).ok_or_else(|| AppError::bad_request(format!("Invalid {name}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(authorization: &[u8], cookie: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_bytes(authorization).unwrap());
+        if !cookie.is_empty() {
+            headers.insert(header::COOKIE, HeaderValue::from_static(cookie));
+        }
+        headers
+    }
+
+    #[test]
+    fn placeholders_and_other_schemes_count_as_absent() {
+        for value in
+            ["", " ", "Bearer", "bearer ", "Bearer null", "BEARER Undefined", "Bearer \t  nULL ", "Basic x", "null"]
+        {
+            let h = headers(value.as_bytes(), "accessToken=c");
+            assert_eq!(bearer_token(&h), None, "{value:?}");
+            assert_eq!(access_token(&h).as_deref(), Some("c"), "{value:?}");
+            assert!(authenticated_by_cookie("/api/v1/tweets", &h), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn a_bearer_token_beats_the_cookies_except_the_refresh_cookie_on_refresh() {
+        for (value, token) in [("Bearer a.b.c", "a.b.c"), ("bearer    nullx ", "nullx"), ("Bearer\tx y", "x y")] {
+            let h = headers(value.as_bytes(), "accessToken=c; refreshToken=r");
+            assert_eq!(access_token(&h).as_deref(), Some(token), "{value:?}");
+            assert!(!authenticated_by_cookie("/api/v1/tweets", &h), "{value:?}");
+            assert!(authenticated_by_cookie(REFRESH_PATH, &h), "{value:?}");
+        }
+        let h = headers(b"Bearer \xe9", "accessToken=c");
+        assert_eq!(access_token(&h).as_deref(), Some("\u{fffd}"));
+        assert!(!authenticated_by_cookie(REFRESH_PATH, &headers(b"Bearer t", "accessToken=c; refreshToken=")));
+        assert!(!authenticated_by_cookie("/api/v1/tweets", &headers(b"Bearer null", "accessToken=")));
+    }
 }

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use tower_http::request_id::{MakeRequestId, RequestId};
 use tracing::Instrument;
 
+use super::extract::authenticated_by_cookie;
 use crate::config::CorsOrigins;
 use crate::error::AppError;
 
@@ -91,17 +92,14 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     response
 }
 
-/// Refuses cookie-authenticated mutations from other sites (CSRF). Requests that carry an
-/// `Authorization` header are not at risk: browsers never add that header on their own.
+/// Refuses cookie-authenticated mutations from other sites (CSRF). Who is authenticated by a
+/// cookie is decided by [`authenticated_by_cookie`], the rule the token extraction follows: an
+/// `Authorization` header that carries no Bearer token of its own (empty, a placeholder such as
+/// `Bearer null`, another scheme) exempts nothing, since browsers add some of those themselves.
 pub async fn cross_site_guard(State(origins): State<Arc<CorsOrigins>>, req: Request, next: Next) -> Response {
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let headers = req.headers();
-    let uses_cookies = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("accessToken=") || v.contains("refreshToken="));
-    if unsafe_method && uses_cookies && !headers.contains_key(header::AUTHORIZATION) {
+    if unsafe_method && authenticated_by_cookie(req.uri().path(), headers) {
         let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
         let cross_site = headers.get("sec-fetch-site").is_some_and(|v| v == "cross-site");
         let refused = match (origins.as_ref(), origin) {

@@ -13,6 +13,7 @@ mod hardening;
 mod instances;
 mod migrate;
 mod original_database;
+mod placeholders;
 mod resilience;
 mod social;
 mod store_story;
