@@ -12,46 +12,40 @@ use videotube::config::Config;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use videotube::{app, migrate, telemetry};
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        None => serve().await,
-        Some("migrate") => migrate_command(&args[1..]).await,
-        Some("--help" | "-h" | "help") => {
-            println!(
-                "usage: videotube            serve the API (configured by .env and the environment)\n\n{}",
-                migrate::USAGE
-            );
-            ExitCode::SUCCESS
-        }
-        Some(other) => {
-            eprintln!("unknown command `{other}`\n\n{}", migrate::USAGE);
-            ExitCode::from(2)
-        }
-    }
+/// videotube: a video-sharing REST API (users, videos, comments, likes, subscriptions, playlists).
+/// Configured by `.env` and the environment; see README.md.
+#[derive(clap::Parser)]
+#[command(name = "videotube", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
 }
 
-async fn migrate_command(args: &[String]) -> ExitCode {
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Serve the API (what runs when no command is given)
+    Serve,
+    Migrate(migrate::Args),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // clap prints help, the version and usage errors itself (exit codes 0 and 2).
+    let cli = <Cli as clap::Parser>::parse();
     let _ = dotenvy::dotenv();
-    let args = match migrate::Args::parse(args) {
-        Ok(args) => args,
-        Err(e) => {
-            eprintln!("{e}\n\n{}", migrate::USAGE);
-            return ExitCode::from(2);
-        }
-    };
-    match migrate::run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("migration failed: {e:#}");
-            ExitCode::FAILURE
-        }
+    match cli.command {
+        None | Some(Command::Serve) => serve().await,
+        Some(Command::Migrate(args)) => match migrate::run(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("migration failed: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 
 async fn serve() -> ExitCode {
-    let _ = dotenvy::dotenv();
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {

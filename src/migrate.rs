@@ -10,14 +10,8 @@ use crate::store::mongo::MongoStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::transfer::{KindReport, Transfer, copy_all};
 
-pub const USAGE: &str = "usage: videotube migrate --from <STORE> --to <STORE> [--batch <N>]
-
-STORE is `sqlite:<path to videotube.db>` or a MongoDB URI (`mongodb://…`, `mongodb+srv://…`; the
-database defaults to `videotube`). Records keep their ids and timestamps; existing records with the
-same id are overwritten, so an interrupted copy is resumed by running the same command again.";
-
 /// Where a store lives, as given on the command line.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Location {
     Sqlite(PathBuf),
     Mongo(String),
@@ -61,35 +55,23 @@ impl Location {
     }
 }
 
-#[derive(Debug, PartialEq, Eq)]
+/// Copies every record from one store to another (SQLite <-> MongoDB), keeping ids and timestamps.
+///
+/// Existing records with the same id are overwritten, so an interrupted copy is resumed by running
+/// the same command again.
+#[derive(clap::Parser, Debug, PartialEq, Eq)]
+#[command(name = "migrate")]
 pub struct Args {
+    /// The store to read: `sqlite:<path to videotube.db>` or a MongoDB URI (`mongodb://…`,
+    /// `mongodb+srv://…`; the database defaults to `videotube`)
+    #[arg(long, value_name = "STORE", value_parser = Location::parse)]
     pub from: Location,
+    /// The store to write, named the same way
+    #[arg(long, value_name = "STORE", value_parser = Location::parse)]
     pub to: Location,
+    /// Records read and written per round trip
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch: u32,
-}
-
-impl Args {
-    /// Parses the arguments after `migrate`.
-    pub fn parse(args: &[String]) -> anyhow::Result<Self> {
-        let (mut from, mut to, mut batch) = (None, None, 500);
-        let mut args = args.iter();
-        while let Some(flag) = args.next() {
-            let value = args.next().with_context(|| format!("{flag} needs a value"))?;
-            match flag.as_str() {
-                "--from" => from = Some(Location::parse(value)?),
-                "--to" => to = Some(Location::parse(value)?),
-                "--batch" => {
-                    batch = value.parse().ok().filter(|n| *n > 0).context("--batch takes a positive whole number")?
-                }
-                other => bail!("unknown option {other}"),
-            }
-        }
-        let (Some(from), Some(to)) = (from, to) else { bail!("both --from and --to are required") };
-        if from == to {
-            bail!("--from and --to name the same store");
-        }
-        Ok(Args { from, to, batch })
-    }
 }
 
 fn report_line(report: &KindReport) -> String {
@@ -114,6 +96,9 @@ fn say(line: &str) {
 
 /// Runs the copy; the progress line goes to stderr, the report to stdout.
 pub async fn run(args: Args) -> anyhow::Result<()> {
+    if args.from == args.to {
+        bail!("--from and --to name the same store");
+    }
     let from = args.from.open(true).await?;
     let to = args.to.open(false).await?;
     say(&format!("copying from {} to {}", args.from.describe(from.as_ref()), args.to.describe(to.as_ref())));
@@ -137,10 +122,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
 
-    fn args(raw: &[&str]) -> anyhow::Result<Args> {
-        Args::parse(&raw.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+    fn args(raw: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("migrate").chain(raw.iter().copied()))
     }
 
     #[test]
@@ -161,18 +148,20 @@ mod tests {
     #[test]
     fn mistakes_are_explained() {
         let message = |raw: &[&str]| args(raw).unwrap_err().to_string();
-        assert_eq!(message(&["--from", "sqlite:a"]), "both --from and --to are required");
-        assert_eq!(message(&["--from", "sqlite:a", "--to", "sqlite:a"]), "--from and --to name the same store");
+        assert!(message(&["--from", "sqlite:a"]).contains("--to <STORE>"), "a missing store is named");
         assert!(message(&["--from", "postgres://x", "--to", "sqlite:a"]).contains("is not a store"));
-        assert_eq!(
-            message(&["--from", "sqlite:", "--to", "sqlite:a"]),
-            "`sqlite:` needs a file path, e.g. sqlite:data/videotube.db"
+        assert!(
+            message(&["--from", "sqlite:", "--to", "sqlite:a"])
+                .contains("`sqlite:` needs a file path, e.g. sqlite:data/videotube.db")
         );
-        assert_eq!(
-            message(&["--from", "sqlite:a", "--to", "sqlite:b", "--batch", "0"]),
-            "--batch takes a positive whole number"
-        );
-        assert_eq!(message(&["--from"]), "--from needs a value");
-        assert_eq!(message(&["--verbose", "x"]), "unknown option --verbose");
+        assert!(message(&["--from", "sqlite:a", "--to", "sqlite:b", "--batch", "0"]).contains("--batch <N>"));
+        assert!(message(&["--from"]).contains("a value is required for '--from <STORE>'"));
+        assert!(message(&["--verbose", "x"]).contains("unexpected argument '--verbose'"));
+    }
+
+    #[tokio::test]
+    async fn one_store_cannot_be_copied_onto_itself() {
+        let same = args(&["--from", "sqlite:a", "--to", "sqlite:a"]).unwrap();
+        assert_eq!(run(same).await.unwrap_err().to_string(), "--from and --to name the same store");
     }
 }
