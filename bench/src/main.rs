@@ -12,6 +12,9 @@ use anyhow::Context;
 use load::{load, sequential};
 use server::{Server, cargo_build, target_bin};
 
+/// Scenario names accepted on the command line, in the order they run.
+const SCENARIOS: [&str; 6] = ["cold", "throughput", "scale", "login", "range", "upload"];
+
 struct Row {
     scenario: &'static str,
     baseline: String,
@@ -25,12 +28,26 @@ struct Row {
 async fn main() -> anyhow::Result<()> {
     // reqwest is shared with the server crate, which builds it without a bundled TLS provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    cargo_build()?;
+    // Arguments are checked before the (slow) release build, so a typo fails at once.
     let quick = std::env::args().any(|a| a == "--quick");
     let secs = if quick { 2 } else { 5 };
     // Scenario names given on the command line select a subset (cold, throughput, scale, login, range, upload).
     let picked: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let run = |name: &str| picked.is_empty() || picked.iter().any(|p| p == name);
+    if let Some(flag) = std::env::args().skip(1).find(|a| a.starts_with("--") && a != "--quick") {
+        anyhow::bail!("unknown option {flag}; usage: bench [--quick] [{}]...", SCENARIOS.join("|"));
+    }
+    if let Some(name) = picked.iter().find(|p| !SCENARIOS.contains(&p.as_str())) {
+        anyhow::bail!("unknown scenario {name:?}; the scenarios are {}", SCENARIOS.join(", "));
+    }
+    cargo_build()?;
+    // Says which scenario starts, so a long run shows progress before the final table.
+    let run = |name: &str| {
+        let selected = picked.is_empty() || picked.iter().any(|p| p == name);
+        if selected {
+            eprintln!("bench: running {name}{}", if quick { " (quick)" } else { "" });
+        }
+        selected
+    };
     let mut rows = Vec::new();
     if run("cold") {
         rows.push(cold_start().await?);

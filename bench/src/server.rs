@@ -8,7 +8,19 @@ use anyhow::Context;
 
 /// Builds the release binaries the bench starts.
 pub fn cargo_build() -> anyhow::Result<()> {
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    // `cargo run` gives the bench its package's variables (CARGO_PKG_NAME, CARGO_MANIFEST_DIR, ...).
+    // Build scripts that watch those (ring's does) would see them change and rebuild on every run.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || ["CARGO_CRATE_NAME", "CARGO_BIN_NAME", "CARGO_PRIMARY_PACKAGE"].contains(&key.as_ref())
+        {
+            cargo.env_remove(key.as_ref());
+        }
+    }
+    let status = cargo
         .args(["build", "--release", "--bin", "videotube", "--bin", "hello"])
         .args(["--package", "videotube", "--package", "videotube-bench"])
         .status()?;
