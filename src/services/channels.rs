@@ -73,7 +73,8 @@ impl Services {
     /// The caller's own playlist: 404 when missing, 403 for another owner.
     pub async fn owned_playlist(&self, caller: &UserAccount, id: Id) -> Result<Owned<PlaylistRecord>, AppError> {
         let record = self.store.playlists.get(id).await?.ok_or_else(|| AppError::not_found("Playlist not found"))?;
-        Owned::check(record, caller.user.id).ok_or_else(|| AppError::forbidden("You are not the owner of this playlist"))
+        Owned::check(record, caller.user.id)
+            .ok_or_else(|| AppError::forbidden("You are not the owner of this playlist"))
     }
 
     pub async fn update_playlist(

@@ -68,7 +68,8 @@ impl Services {
     /// The caller's own comment: 404 when missing or hidden, 403 for another author.
     pub async fn owned_comment(&self, caller: &UserAccount, id: Id) -> Result<Owned<CommentRef>, AppError> {
         let comment = self.visible_comment(id, Some(caller.user.id)).await?;
-        Owned::check(comment, caller.user.id).ok_or_else(|| AppError::forbidden("You are not the owner of this comment"))
+        Owned::check(comment, caller.user.id)
+            .ok_or_else(|| AppError::forbidden("You are not the owner of this comment"))
     }
 
     pub async fn update_comment(

@@ -163,7 +163,10 @@ async fn migrate_explains_bad_arguments() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.starts_with("error: the following required arguments were not provided:\n  --to <STORE>"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: the following required arguments were not provided:\n  --to <STORE>"),
+        "{stderr}"
+    );
     assert!(stderr.contains("Usage: videotube migrate --from <STORE> --to <STORE>"), "{stderr}");
 }
 

@@ -122,11 +122,8 @@ fn feed_sql(query: &VideoQuery) -> FeedSql {
         return FeedSql { page, count, count_binds: binds.clone(), page_binds: binds };
     }
     let owner = query.owner.map_or_else(|| "*".to_owned(), Id::to_hex);
-    let published = if query.include_unpublished {
-        String::new()
-    } else {
-        format!(" AND {}", visible_sql("video_counts", None))
-    };
+    let published =
+        if query.include_unpublished { String::new() } else { format!(" AND {}", visible_sql("video_counts", None)) };
     let count = format!("SELECT COALESCE(SUM(n), 0) FROM video_counts WHERE owner_id = ?{published}");
     // The total rides along with the page: one round trip to the database instead of two.
     let page = page.replacen(" FROM videos v", &format!(", ({count}) AS total_docs FROM videos v"), 1);
