@@ -51,7 +51,7 @@ pub fn authenticated_by_cookie(path: &str, headers: &HeaderMap) -> bool {
 }
 
 /// The one route that takes its credential from the `refreshToken` cookie whatever the
-/// `Authorization` header says (as routed: trailing slash already removed, §1.1).
+/// `Authorization` header says (as routed: trailing slash already removed, docs/api.md §1.1).
 const REFRESH_PATH: &str = "/api/v1/users/refresh-token";
 
 async fn authenticate(token: &str, state: &AppState) -> Result<UserAccount, AppError> {
