@@ -1,4 +1,4 @@
-//! Builders for the `users` collection: accounts, refresh sessions (kept inside the user, §4.1),
+//! Builders for the `users` collection: accounts, refresh sessions (kept inside the user, docs/api.md §4.1),
 //! watch history and channel counts.
 
 use bson::oid::ObjectId;
