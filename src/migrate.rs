@@ -43,9 +43,16 @@ impl Location {
     /// a destination is prepared as the server would prepare it.
     async fn open(&self, as_source: bool) -> anyhow::Result<Box<dyn Transfer>> {
         Ok(match self {
-            Location::Sqlite(path) => Box::new(
-                SqliteStore::open(path).await.with_context(|| format!("opening SQLite file {}", path.display()))?,
-            ),
+            Location::Sqlite(path) => {
+                if !as_source && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    // A destination file may be new, and so may its folder (`sqlite:backup/videotube.db`).
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("creating the folder {} for the copy", parent.display()))?;
+                }
+                Box::new(
+                    SqliteStore::open(path).await.with_context(|| format!("opening SQLite file {}", path.display()))?,
+                )
+            }
             Location::Mongo(uri) => {
                 let store =
                     if as_source { MongoStore::connect_unprepared(uri).await } else { MongoStore::connect(uri).await };

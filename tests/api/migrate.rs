@@ -138,6 +138,11 @@ async fn migrate_copies_every_record_and_can_be_rerun_or_resumed() {
     sqlx::query("DELETE FROM comments").execute(&pool).await.unwrap();
     pool.close().await;
     assert_eq!(migrate(previous, last).await, FULL_REPORT);
+    // A destination in a folder that does not exist yet (`sqlite:backup/videotube.db`) is created.
+    let backup = tempfile::tempdir().unwrap();
+    let nested = backup.path().join("backup").join("videotube.db");
+    assert_eq!(migrate(last, &format!("sqlite:{}", nested.display())).await, FULL_REPORT);
+    assert!(nested.is_file());
     if let Some(uri) = &mongodb {
         drop_mongodb_database(uri);
     }
