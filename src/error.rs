@@ -1,125 +1,62 @@
-//! `AppError`: the one error type at the HTTP edge, rendered as the JSON error envelope of docs/api.md §1.4.
+//! Error plumbing shared by every layer: a boxed cause, a message added on top of a cause, and the
+//! display of a whole chain of causes. The error types themselves live with their layer
+//! (`StoreError`, `MediaError`, `ServiceError`, and `AppError` at the HTTP edge).
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
+use std::error::Error;
+use std::fmt;
 
-use crate::http::envelope::json_response;
-use crate::media::MediaError;
-use crate::store::StoreError;
+/// Any cause, kept as the `source` of the error that wraps it.
+pub type BoxError = Box<dyn Error + Send + Sync + 'static>;
 
-/// One offending field of a validation failure.
-#[derive(Serialize, ToSchema, Clone, Debug, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
+/// What was being done when `source` happened: shows `message`, and returns the cause as its source.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Context {
+    message: String,
+    #[source]
+    source: BoxError,
 }
 
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into() }
-    }
-}
-
-/// An error a client sees: status, message and per-field details. Internal causes are logged, never sent.
-#[derive(Debug)]
-pub struct AppError {
-    pub status: StatusCode,
-    pub message: String,
-    pub errors: Vec<FieldError>,
-}
-
-impl AppError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        AppError { status, message: message.into(), errors: Vec::new() }
-    }
-
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, message)
-    }
-
-    pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, message)
-    }
-
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, message)
-    }
-
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, message)
-    }
-
-    pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, message)
-    }
-
-    /// A 500 whose cause is logged here, once; the client sees only the generic message of docs/api.md §1.4.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong")
-    }
-
-    /// A 500 with a route-specific upload message (docs/api.md §1.11), cause logged.
-    pub fn upload_failed(message: &str, cause: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, "{message}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
-    }
-
-    /// A validation failure: the message plus one entry per offending field.
-    pub fn invalid(status: StatusCode, message: impl Into<String>, errors: Vec<FieldError>) -> Self {
-        AppError { status, message: message.into(), errors }
-    }
-
-    /// A single-field failure whose message is also the field's message.
-    pub fn field(status: StatusCode, field: &str, message: impl Into<String>) -> Self {
-        let message = message.into();
-        Self::invalid(status, message.clone(), vec![FieldError::new(field, message)])
+impl Context {
+    pub fn new(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Context { message: message.into(), source: source.into() }
     }
 }
 
-impl From<StoreError> for AppError {
-    fn from(err: StoreError) -> Self {
-        AppError::internal(err)
+/// Shows an error and every cause under it as `outer: inner: innermost`. A cause whose text the
+/// line already ends with is skipped (some errors print their source as well as return it).
+pub struct Chain<'a>(pub &'a (dyn Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut line = self.0.to_string();
+        let mut cause = self.0.source();
+        while let Some(error) = cause {
+            let text = error.to_string();
+            if !line.ends_with(&text) {
+                line.push_str(": ");
+                line.push_str(&text);
+            }
+            cause = error.source();
+        }
+        f.write_str(&line)
     }
 }
 
-impl From<MediaError> for AppError {
-    fn from(err: MediaError) -> Self {
-        AppError::internal(err)
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The error envelope of docs/api.md §1.4 as written on the wire (and documented).
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ErrorEnvelope {
-    #[schema(example = 400)]
-    pub status_code: u16,
-    #[schema(schema_with = null_schema)]
-    pub data: Option<()>,
-    #[schema(example = "All fields are required")]
-    pub message: String,
-    #[schema(example = false)]
-    pub success: bool,
-    pub errors: Vec<FieldError>,
-}
+    #[derive(Debug, thiserror::Error)]
+    #[error("reading failed: {0}")]
+    struct PrintsItsSource(#[from] std::io::Error);
 
-fn null_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-    utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::Null).into()
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let status = self.status;
-        let body = ErrorEnvelope {
-            status_code: status.as_u16(),
-            data: None,
-            message: self.message,
-            success: false,
-            errors: self.errors,
-        };
-        json_response(status, &body)
+    #[test]
+    fn a_chain_shows_every_cause_once() {
+        let io = std::io::Error::other("disk on fire");
+        let error = Context::new("opening the store", PrintsItsSource(io));
+        assert_eq!(Chain(&error).to_string(), "opening the store: reading failed: disk on fire");
+        let message: BoxError = "no cause below".into();
+        assert_eq!(Chain(&Context::new("top", message)).to_string(), "top: no cause below");
     }
 }

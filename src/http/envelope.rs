@@ -1,4 +1,5 @@
-//! The success envelope of docs/api.md §1.3 and the JSON response writer shared with errors.
+//! The success envelope of docs/api.md §1.3 and the JSON response writer shared with errors
+//! (`http::error` renders the error envelope through it; nothing here depends on that module).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -7,16 +8,27 @@ use utoipa::ToSchema;
 
 pub const JSON_UTF8: &str = "application/json; charset=utf-8";
 
-/// Serialises `body` with the content type of docs/api.md §1.3.
+/// The message of every 500 without a route-specific one (docs/api.md §1.4).
+pub const INTERNAL_MESSAGE: &str = "Something went wrong";
+
+/// The generic 500 error envelope, written as is when a body cannot be serialised (checked against
+/// `ErrorEnvelope` by a test in `http::error`).
+pub const INTERNAL_BODY: &str =
+    r#"{"statusCode":500,"data":null,"message":"Something went wrong","success":false,"errors":[]}"#;
+
+/// Serialises `body` with the content type of docs/api.md §1.3; a body that cannot be serialised
+/// is logged and answered with the generic 500 envelope.
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
-    match serde_json::to_vec(body) {
-        Ok(bytes) => {
-            let mut response = (status, bytes).into_response();
-            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
-            response
+    let (status, bytes) = match serde_json::to_vec(body) {
+        Ok(bytes) => (status, bytes),
+        Err(e) => {
+            tracing::error!(error = %e, "internal error");
+            (StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_BODY.as_bytes().to_vec())
         }
-        Err(e) => crate::error::AppError::internal(e).into_response(),
-    }
+    };
+    let mut response = (status, bytes).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
+    response
 }
 
 /// A success answer: status, message and data, written as an `Envelope`.

@@ -8,10 +8,9 @@ use axum::http::{Extensions, HeaderMap, header};
 
 use super::AppState;
 use super::cookies::{self, ACCESS_COOKIE, REFRESH_COOKIE};
-use crate::auth::TokenKind;
 use crate::domain::Id;
 use crate::domain::user::UserAccount;
-use crate::error::AppError;
+use crate::http::error::AppError;
 
 /// The access token of a request (docs/api.md §1.7): a real `Authorization: Bearer` value first,
 /// the `accessToken` cookie only when the header counts as absent.
@@ -54,18 +53,7 @@ pub fn authenticated_by_cookie(path: &str, headers: &HeaderMap) -> bool {
 /// `Authorization` header says (as routed: trailing slash already removed, docs/api.md §1.1).
 const REFRESH_PATH: &str = "/api/v1/users/refresh-token";
 
-async fn authenticate(token: &str, state: &AppState) -> Result<UserAccount, AppError> {
-    let verified = state.services.tokens.verify(token, TokenKind::Access).map_err(|e| AppError::unauthorized(e.0))?;
-    state
-        .services
-        .store
-        .users
-        .by_id(verified.user_id)
-        .await?
-        .ok_or_else(|| AppError::unauthorized("Invalid Access Token"))
-}
-
-/// A logged-in caller; 401 otherwise.
+/// A logged-in caller (`Services::caller`); 401 otherwise.
 pub struct AuthUser(pub UserAccount);
 
 impl AuthUser {
@@ -78,12 +66,13 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = access_token(&parts.headers).ok_or_else(|| AppError::unauthorized("Unauthorized request"))?;
-        authenticate(&token, state).await.map(AuthUser)
+        let token = access_token(&parts.headers);
+        Ok(AuthUser(state.services.caller(token.as_deref()).await?))
     }
 }
 
-/// An optional login: anonymous without a token, 401 with a bad one; required when PUBLIC_READS is off.
+/// An optional login (`Services::viewer`): anonymous without a token, 401 with a bad one; required
+/// when PUBLIC_READS is off.
 pub struct MaybeAuthUser(pub Option<UserAccount>);
 
 impl MaybeAuthUser {
@@ -96,11 +85,8 @@ impl FromRequestParts<AppState> for MaybeAuthUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match access_token(&parts.headers) {
-            Some(token) => authenticate(&token, state).await.map(|a| MaybeAuthUser(Some(a))),
-            None if state.services.config.public_reads => Ok(MaybeAuthUser(None)),
-            None => Err(AppError::unauthorized("Unauthorized request")),
-        }
+        let token = access_token(&parts.headers);
+        Ok(MaybeAuthUser(state.services.viewer(token.as_deref()).await?))
     }
 }
 
@@ -111,7 +97,7 @@ impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(client_ip(&parts.headers, &parts.extensions, state.services.config.trust_proxy)))
+        Ok(ClientIp(client_ip(&parts.headers, &parts.extensions, state.services.config().trust_proxy)))
     }
 }
 

@@ -10,8 +10,9 @@ use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{StatusCode, header};
 use serde_json::Value;
 
-use crate::error::{AppError, FieldError};
+use crate::http::error::AppError;
 use crate::media::{MediaKind, TempUpload, UploadError, UploadSink, human_size};
+use crate::services::FieldError;
 use crate::services::Incoming;
 
 const MAX_PARTS: usize = 20;

@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use super::extract::authenticated_by_cookie;
 use crate::config::CorsOrigins;
-use crate::error::AppError;
+use crate::http::error::AppError;
 
 const DOCS_PREFIX: &str = "/api/v1/docs";
 

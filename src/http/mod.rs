@@ -2,6 +2,7 @@
 
 pub mod cookies;
 pub mod envelope;
+pub mod error;
 pub mod extract;
 pub mod input;
 pub mod middleware;

@@ -12,7 +12,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 
 use crate::domain::Id;
-use crate::error::ErrorEnvelope;
+use crate::http::error::ErrorEnvelope;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -73,8 +73,8 @@ use crate::error::ErrorEnvelope;
         crate::domain::user::User,
         crate::domain::video::Video,
         crate::domain::social::ChannelCard,
-        crate::error::ErrorEnvelope,
-        crate::error::FieldError
+        crate::http::error::ErrorEnvelope,
+        crate::services::FieldError
     )),
     modifiers(&SecurityAddon, &CreateLinks),
     tags(

@@ -12,8 +12,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::extract::client_ip;
 use crate::config::{RateLimit, RateLimits};
-use crate::error::AppError;
-use crate::store::ephemeral::{Budget, EphemeralState, Spend};
+use crate::error::Chain;
+use crate::http::error::AppError;
+use crate::services::Services;
+use crate::store::ephemeral::{Budget, Spend};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Scope {
@@ -37,13 +39,14 @@ impl Scope {
 pub struct RateLimiter {
     limits: RateLimits,
     trust_proxy: bool,
-    /// Where budgets are kept: shared by every instance on the same MongoDB, in memory on SQLite.
-    state: Arc<dyn EphemeralState>,
+    /// Spends from the budgets, kept by the store: shared by every instance on the same MongoDB,
+    /// in memory on SQLite.
+    services: Services,
 }
 
 impl RateLimiter {
-    pub fn new(limits: RateLimits, trust_proxy: bool, state: Arc<dyn EphemeralState>) -> Self {
-        RateLimiter { limits, trust_proxy, state }
+    pub fn new(limits: RateLimits, trust_proxy: bool, services: Services) -> Self {
+        RateLimiter { limits, trust_proxy, services }
     }
 
     fn limit(&self, scope: Scope) -> RateLimit {
@@ -60,11 +63,11 @@ impl RateLimiter {
     async fn hit(&self, scope: Scope, ip: IpAddr) -> Result<(), u64> {
         let limit = self.limit(scope);
         let budget = Budget { requests: limit.requests, window: Duration::from_secs(limit.window_secs) };
-        match self.state.spend(&format!("{}|{ip}", scope.name()), budget).await {
+        match self.services.spend_request_budget(&format!("{}|{ip}", scope.name()), budget).await {
             Ok(Spend::Allowed) => Ok(()),
             Ok(Spend::Refused { retry_after_secs }) => Err(retry_after_secs),
             Err(e) => {
-                tracing::warn!(error = %e, "rate limit budget unavailable; request let through");
+                tracing::warn!(error = %Chain(&e), "rate limit budget unavailable; request let through");
                 Ok(())
             }
         }

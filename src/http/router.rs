@@ -67,13 +67,9 @@ fn api_routes() -> Router<AppState> {
 
 /// The whole application: API under /api/v1, local media under /media, JSON 404s elsewhere.
 pub fn build(state: AppState, media_root: Option<PathBuf>) -> Router {
-    let config = state.services.config.clone();
+    let config = state.services.config().clone();
     let cors_origins = Arc::new(config.cors_origins.clone());
-    let limiter = Arc::new(RateLimiter::new(
-        config.rate_limits.clone(),
-        config.trust_proxy,
-        state.services.store.ephemeral.clone(),
-    ));
+    let limiter = Arc::new(RateLimiter::new(config.rate_limits.clone(), config.trust_proxy, state.services.clone()));
     let docs = SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", ApiDoc::openapi());
     let mut routes = Router::new()
         .nest("/api/v1", api_routes())

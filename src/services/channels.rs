@@ -1,35 +1,34 @@
 //! Subscriptions, playlists and the creator dashboard (docs/api.md §3.8–§3.10).
 
-use super::Services;
 use super::validate::{max_chars, non_empty_if_present, require_all};
+use super::{ServiceError, Services};
 use crate::domain::Id;
 use crate::domain::ownership::Owned;
 use crate::domain::social::{ChannelStats, Playlist, PlaylistRecord, SubscribedChannelItem, SubscriberItem};
 use crate::domain::user::UserAccount;
 use crate::domain::video::Video;
-use crate::error::AppError;
 
 impl Services {
     /// Flips the caller's subscription to `channel`; returns whether it is now subscribed.
-    pub async fn toggle_subscription(&self, caller: &UserAccount, channel: Id) -> Result<bool, AppError> {
+    pub async fn toggle_subscription(&self, caller: &UserAccount, channel: Id) -> Result<bool, ServiceError> {
         self.existing_user(channel, "Channel not found").await?;
         if channel == caller.user.id {
-            return Err(AppError::bad_request("You cannot subscribe to yourself"));
+            return Err(ServiceError::invalid("You cannot subscribe to yourself"));
         }
         Ok(self.store.subscriptions.toggle(caller.user.id, channel).await?)
     }
 
-    pub async fn channel_subscribers(&self, channel: Id) -> Result<Vec<SubscriberItem>, AppError> {
+    pub async fn channel_subscribers(&self, channel: Id) -> Result<Vec<SubscriberItem>, ServiceError> {
         self.existing_user(channel, "Channel not found").await?;
         Ok(self.store.subscriptions.subscribers(channel).await?)
     }
 
-    pub async fn subscribed_channels(&self, subscriber: Id) -> Result<Vec<SubscribedChannelItem>, AppError> {
+    pub async fn subscribed_channels(&self, subscriber: Id) -> Result<Vec<SubscribedChannelItem>, ServiceError> {
         self.existing_user(subscriber, "User not found").await?;
         Ok(self.store.subscriptions.subscribed_channels(subscriber).await?)
     }
 
-    fn check_playlist_lengths(&self, name: Option<&str>, description: Option<&str>) -> Result<(), AppError> {
+    fn check_playlist_lengths(&self, name: Option<&str>, description: Option<&str>) -> Result<(), ServiceError> {
         max_chars("name", name, self.config.limits.playlist_name_chars)?;
         max_chars("description", description, self.config.limits.description_chars)
     }
@@ -39,7 +38,7 @@ impl Services {
         caller: &UserAccount,
         name: Option<&str>,
         description: Option<&str>,
-    ) -> Result<Playlist, AppError> {
+    ) -> Result<Playlist, ServiceError> {
         require_all(&[("name", name), ("description", description)], "All fields are required")?;
         self.check_playlist_lengths(name, description)?;
         let id = self
@@ -51,17 +50,18 @@ impl Services {
     }
 
     /// A playlist as `viewer` sees it: only visible videos, totals over those.
-    pub async fn playlist(&self, id: Id, viewer: Option<Id>) -> Result<Playlist, AppError> {
-        let record = self.store.playlists.get(id).await?.ok_or_else(|| AppError::not_found("Playlist not found"))?;
+    pub async fn playlist(&self, id: Id, viewer: Option<Id>) -> Result<Playlist, ServiceError> {
+        let record =
+            self.store.playlists.get(id).await?.ok_or_else(|| ServiceError::not_found("Playlist not found"))?;
         self.resolve_playlist(record, viewer).await
     }
 
-    async fn resolve_playlist(&self, record: PlaylistRecord, viewer: Option<Id>) -> Result<Playlist, AppError> {
+    async fn resolve_playlist(&self, record: PlaylistRecord, viewer: Option<Id>) -> Result<Playlist, ServiceError> {
         let videos = self.store.videos.visible_by_ids(&record.video_ids, viewer).await?;
         Ok(Playlist::from_record(record, videos))
     }
 
-    pub async fn user_playlists(&self, user: Id, viewer: Option<Id>) -> Result<Vec<Playlist>, AppError> {
+    pub async fn user_playlists(&self, user: Id, viewer: Option<Id>) -> Result<Vec<Playlist>, ServiceError> {
         self.existing_user(user, "User not found").await?;
         let mut playlists = Vec::new();
         for record in self.store.playlists.by_owner(user).await? {
@@ -70,11 +70,12 @@ impl Services {
         Ok(playlists)
     }
 
-    /// The caller's own playlist: 404 when missing, 403 for another owner.
-    pub async fn owned_playlist(&self, caller: &UserAccount, id: Id) -> Result<Owned<PlaylistRecord>, AppError> {
-        let record = self.store.playlists.get(id).await?.ok_or_else(|| AppError::not_found("Playlist not found"))?;
+    /// The caller's own playlist: `NotFound` when missing, `Forbidden` for another owner.
+    pub async fn owned_playlist(&self, caller: &UserAccount, id: Id) -> Result<Owned<PlaylistRecord>, ServiceError> {
+        let record =
+            self.store.playlists.get(id).await?.ok_or_else(|| ServiceError::not_found("Playlist not found"))?;
         Owned::check(record, caller.user.id)
-            .ok_or_else(|| AppError::forbidden("You are not the owner of this playlist"))
+            .ok_or_else(|| ServiceError::forbidden("You are not the owner of this playlist"))
     }
 
     pub async fn update_playlist(
@@ -83,10 +84,10 @@ impl Services {
         playlist: Owned<PlaylistRecord>,
         name: Option<&str>,
         description: Option<&str>,
-    ) -> Result<Playlist, AppError> {
+    ) -> Result<Playlist, ServiceError> {
         let id = playlist.id;
         if name.is_none() && description.is_none() {
-            return Err(AppError::bad_request("At least one of name or description is required"));
+            return Err(ServiceError::invalid("At least one of name or description is required"));
         }
         non_empty_if_present(&[("name", name), ("description", description)], None)?;
         self.check_playlist_lengths(name, description)?;
@@ -94,7 +95,7 @@ impl Services {
         self.playlist(id, Some(caller.user.id)).await
     }
 
-    pub async fn delete_playlist(&self, playlist: Owned<PlaylistRecord>) -> Result<(), AppError> {
+    pub async fn delete_playlist(&self, playlist: Owned<PlaylistRecord>) -> Result<(), ServiceError> {
         self.store.playlists.delete(playlist.id).await?;
         Ok(())
     }
@@ -105,7 +106,7 @@ impl Services {
         caller: &UserAccount,
         playlist: Owned<PlaylistRecord>,
         video: Id,
-    ) -> Result<Playlist, AppError> {
+    ) -> Result<Playlist, ServiceError> {
         let playlist = playlist.id;
         self.visible_video(video, Some(caller.user.id)).await?;
         self.store.playlists.add_video(playlist, video).await?;
@@ -118,18 +119,18 @@ impl Services {
         caller: &UserAccount,
         playlist: Owned<PlaylistRecord>,
         video: Id,
-    ) -> Result<Playlist, AppError> {
+    ) -> Result<Playlist, ServiceError> {
         let playlist = playlist.id;
-        self.store.videos.get(video).await?.ok_or_else(|| AppError::not_found("Video not found"))?;
+        self.store.videos.get(video).await?.ok_or_else(|| ServiceError::not_found("Video not found"))?;
         self.store.playlists.remove_video(playlist, video).await?;
         self.playlist(playlist, Some(caller.user.id)).await
     }
 
-    pub async fn channel_stats(&self, caller: &UserAccount) -> Result<ChannelStats, AppError> {
+    pub async fn channel_stats(&self, caller: &UserAccount) -> Result<ChannelStats, ServiceError> {
         Ok(self.store.videos.channel_stats(caller.user.id).await?)
     }
 
-    pub async fn dashboard_videos(&self, caller: &UserAccount) -> Result<Vec<Video>, AppError> {
+    pub async fn dashboard_videos(&self, caller: &UserAccount) -> Result<Vec<Video>, ServiceError> {
         Ok(self.store.videos.dashboard_videos(caller.user.id).await?)
     }
 }

@@ -1,10 +1,7 @@
 //! Direct browser uploads to Cloudinary: signing upload parameters for one scoped folder, and
 //! verifying the upload result a client hands back before it is recorded.
 
-use axum::http::StatusCode;
-
-use super::{Services, Stored};
-use crate::error::AppError;
+use super::{FieldError, ServiceError, Services, Stored};
 use crate::media::cloudinary::client::UploadResult;
 use crate::media::cloudinary::{CloudinaryMedia, DirectUploadParams, resource_type};
 use crate::media::{MediaKind, UploadError};
@@ -27,9 +24,9 @@ pub fn scope_of(user: Option<crate::domain::Id>) -> String {
 }
 
 impl Services {
-    fn direct_backend(&self) -> Result<&CloudinaryMedia, AppError> {
+    fn direct_backend(&self) -> Result<&CloudinaryMedia, ServiceError> {
         self.cloudinary.as_deref().ok_or_else(|| {
-            AppError::bad_request("Direct uploads need the Cloudinary media backend, which is not configured")
+            ServiceError::invalid("Direct uploads need the Cloudinary media backend, which is not configured")
         })
     }
 
@@ -38,18 +35,14 @@ impl Services {
         &self,
         field: Option<&str>,
         user: Option<crate::domain::Id>,
-    ) -> Result<DirectUploadParams, AppError> {
+    ) -> Result<DirectUploadParams, ServiceError> {
         let backend = self.direct_backend()?;
         let (name, kind, anonymous_ok) =
             DIRECT_FIELDS.iter().find(|(name, ..)| Some(*name) == field).copied().ok_or_else(|| {
-                AppError::field(
-                    StatusCode::BAD_REQUEST,
-                    "field",
-                    "field must be one of avatar, coverImage, thumbnail or videoFile",
-                )
+                ServiceError::invalid_field("field", "field must be one of avatar, coverImage, thumbnail or videoFile")
             })?;
         if user.is_none() && !anonymous_ok {
-            return Err(AppError::unauthorized("Unauthorized request"));
+            return Err(ServiceError::unauthorized("Unauthorized request"));
         }
         Ok(backend.sign_direct_upload(CloudinaryMedia::direct_folder(&scope_of(user), name), kind))
     }
@@ -61,11 +54,10 @@ impl Services {
         field: &'static str,
         raw: &str,
         scope: &str,
-    ) -> Result<Stored, AppError> {
+    ) -> Result<Stored, ServiceError> {
         let backend = self.direct_backend()?;
         let invalid = || {
-            AppError::field(
-                StatusCode::BAD_REQUEST,
+            ServiceError::invalid_field(
                 &format!("{field}Upload"),
                 format!("{field}Upload is not a valid upload result"),
             )
@@ -94,18 +86,18 @@ impl Services {
         })
     }
 
-    fn direct_limits(&self, field: &str, kind: MediaKind, result: &UploadResult) -> Result<(), AppError> {
+    fn direct_limits(&self, field: &str, kind: MediaKind, result: &UploadResult) -> Result<(), ServiceError> {
         let (limit, formats): (u64, &[&str]) = match kind {
             MediaKind::Image => (self.config.limits.image_bytes, &IMAGE_FORMATS),
             MediaKind::Video => (self.config.limits.video_bytes, &VIDEO_FORMATS),
         };
         if result.bytes.is_none_or(|b| b > limit) {
             let e = UploadError::TooLarge { field: field.to_owned(), limit };
-            return Err(AppError::field(StatusCode::PAYLOAD_TOO_LARGE, field, e.to_string()));
+            return Err(ServiceError::TooLarge(FieldError::new(field, e.to_string())));
         }
         if !result.format.as_deref().is_some_and(|f| formats.contains(&f)) {
             let e = UploadError::WrongType { field: field.to_owned(), kind };
-            return Err(AppError::field(StatusCode::UNSUPPORTED_MEDIA_TYPE, field, e.to_string()));
+            return Err(ServiceError::UnsupportedMediaType(FieldError::new(field, e.to_string())));
         }
         Ok(())
     }

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use super::Services;
+use super::{ServiceError, Services};
+use crate::error::Chain;
 use crate::media;
 
 /// Candidates are checked against the store in batches so memory stays small.
@@ -11,7 +12,7 @@ const BATCH: usize = 500;
 
 impl Services {
     /// Deletes media objects older than the grace period that no record references; returns how many.
-    pub async fn reconcile_media(&self) -> anyhow::Result<usize> {
+    pub async fn reconcile_media(&self) -> Result<usize, ServiceError> {
         let grace = Duration::from_secs(self.config.media_orphan_grace_secs);
         let candidates = self.media.keys_older_than(grace).await?;
         let mut removed = 0;
@@ -37,7 +38,7 @@ impl Services {
                 match services.reconcile_media().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(removed = n, "orphaned media reconciliation finished"),
-                    Err(e) => tracing::error!(error = %e, "orphaned media reconciliation failed"),
+                    Err(e) => tracing::error!(error = %Chain(&e), "orphaned media reconciliation failed"),
                 }
             }
         });

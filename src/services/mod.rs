@@ -3,8 +3,10 @@
 
 pub mod channels;
 pub mod direct;
+mod error;
 pub mod maintenance;
 pub mod social;
+pub mod system;
 pub mod users;
 pub mod validate;
 pub mod videos;
@@ -13,22 +15,24 @@ use std::sync::Arc;
 
 use crate::auth::{PasswordHasher, Tokens};
 use crate::config::Config;
-use crate::error::AppError;
 use crate::media::cloudinary::CloudinaryMedia;
 use crate::media::probe::video_duration;
 use crate::media::{self, MediaKind, MediaStore, TempUpload};
 use crate::store::{MediaRef, Store};
 
-/// Everything the rules need, cheap to clone (shared handles only).
+pub use error::{FieldError, ServiceError};
+
+/// Everything the rules need, cheap to clone (shared handles only). The backends are private: the
+/// HTTP edge reaches them only through the methods here.
 #[derive(Clone)]
 pub struct Services {
-    pub config: Arc<Config>,
-    pub store: Store,
-    pub media: Arc<dyn MediaStore>,
+    config: Arc<Config>,
+    store: Store,
+    media: Arc<dyn MediaStore>,
     /// Present when Cloudinary is configured: signs and verifies direct browser uploads.
-    pub cloudinary: Option<Arc<CloudinaryMedia>>,
-    pub tokens: Arc<Tokens>,
-    pub hasher: PasswordHasher,
+    cloudinary: Option<Arc<CloudinaryMedia>>,
+    tokens: Arc<Tokens>,
+    hasher: PasswordHasher,
 }
 
 /// A media item arriving with a request: a streamed file part, or the result of a direct upload.
@@ -61,9 +65,19 @@ impl Services {
         }
     }
 
+    /// The configuration the services run with (the edge reads its limits and cookie settings).
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
     /// Stores an upload (measuring a video's duration) or accepts a verified direct upload made in
-    /// `scope`; a backend failure answers 500 with the route's upload message.
-    async fn store_media(&self, incoming: Incoming, failure: &'static str, scope: &str) -> Result<Stored, AppError> {
+    /// `scope`; a backend failure is `UploadFailed` with the route's upload message.
+    async fn store_media(
+        &self,
+        incoming: Incoming,
+        failure: &'static str,
+        scope: &str,
+    ) -> Result<Stored, ServiceError> {
         let upload = match incoming {
             Incoming::File(upload) => upload,
             Incoming::Direct { field, result } => return self.accept_direct_upload(field, &result, scope).await,
@@ -79,12 +93,17 @@ impl Services {
                 media: MediaRef { url: stored.url, key: stored.key },
                 duration: stored.duration.or(measured),
             }),
-            Err(e) => Err(AppError::upload_failed(failure, e)),
+            Err(source) => Err(ServiceError::UploadFailed { message: failure, source }),
         }
     }
 
     /// Stores an image; see `store_media`.
-    async fn store_image(&self, incoming: Incoming, failure: &'static str, scope: &str) -> Result<MediaRef, AppError> {
+    async fn store_image(
+        &self,
+        incoming: Incoming,
+        failure: &'static str,
+        scope: &str,
+    ) -> Result<MediaRef, ServiceError> {
         Ok(self.store_media(incoming, failure, scope).await?.media)
     }
 
@@ -94,11 +113,11 @@ impl Services {
     }
 
     /// Runs the database write after media was stored; if it fails, the new media is deleted (docs/api.md §1.11).
-    async fn commit_or_discard<T, E: Into<AppError>>(
+    async fn commit_or_discard<T, E: Into<ServiceError>>(
         &self,
         stored: Vec<MediaRef>,
         write: impl Future<Output = Result<T, E>>,
-    ) -> Result<T, AppError> {
+    ) -> Result<T, ServiceError> {
         match write.await {
             Ok(value) => Ok(value),
             Err(e) => {

@@ -1,25 +1,22 @@
 //! Comments, likes and tweets (docs/api.md §3.5–§3.7): author-only edits, visibility through the
 //! commented video, race-safe like toggles.
 
-use axum::http::StatusCode;
-
-use super::Services;
 use super::validate::max_chars;
+use super::{ServiceError, Services};
 use crate::domain::Id;
 use crate::domain::ownership::{Owned, OwnedBy};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::social::{Comment, LikeState, LikeTarget, LikedVideoItem, Tweet};
 use crate::domain::user::UserAccount;
 use crate::domain::video::VideoRecord;
-use crate::error::AppError;
 use crate::store::CommentRef;
 
 impl Services {
     /// `content` is required, non-empty and within MAX_CONTENT_CHARS.
-    fn check_content(&self, content: Option<&str>) -> Result<String, AppError> {
+    fn check_content(&self, content: Option<&str>) -> Result<String, ServiceError> {
         let content = match content {
-            None => return Err(AppError::field(StatusCode::BAD_REQUEST, "content", "Content is required")),
-            Some("") => return Err(AppError::field(StatusCode::BAD_REQUEST, "content", "Content is required")),
+            None => return Err(ServiceError::invalid_field("content", "Content is required")),
+            Some("") => return Err(ServiceError::invalid_field("content", "Content is required")),
             Some(c) => c,
         };
         max_chars("content", Some(content), self.config.limits.content_chars)?;
@@ -32,7 +29,7 @@ impl Services {
         viewer: Option<Id>,
         page: Option<&str>,
         limit: Option<&str>,
-    ) -> Result<Page<Comment>, AppError> {
+    ) -> Result<Page<Comment>, ServiceError> {
         self.visible_video(video, viewer).await?;
         let page = PageRequest::parse(page, limit, self.config.limits.page_limit_max);
         let (docs, total) = self.store.comments.list(video, viewer, page.offset(), page.limit).await?;
@@ -45,31 +42,31 @@ impl Services {
         caller: &UserAccount,
         video: &VideoRecord,
         content: Option<&str>,
-    ) -> Result<Comment, AppError> {
+    ) -> Result<Comment, ServiceError> {
         let content = self.check_content(content)?;
         let id = self.store.comments.insert(video.video.id, caller.user.id, &content).await?;
         self.comment(id, Some(caller.user.id)).await
     }
 
-    async fn comment(&self, id: Id, viewer: Option<Id>) -> Result<Comment, AppError> {
-        self.store.comments.get(id, viewer).await?.ok_or_else(|| AppError::not_found("Comment not found"))
+    async fn comment(&self, id: Id, viewer: Option<Id>) -> Result<Comment, ServiceError> {
+        self.store.comments.get(id, viewer).await?.ok_or_else(|| ServiceError::not_found("Comment not found"))
     }
 
-    /// A comment whose video is visible to `viewer`; 404 `Comment not found` otherwise.
-    async fn visible_comment(&self, id: Id, viewer: Option<Id>) -> Result<CommentRef, AppError> {
+    /// A comment whose video is visible to `viewer`; `NotFound` `Comment not found` otherwise.
+    async fn visible_comment(&self, id: Id, viewer: Option<Id>) -> Result<CommentRef, ServiceError> {
         let comment = self.store.comments.get_ref(id).await?;
-        let comment = comment.ok_or_else(|| AppError::not_found("Comment not found"))?;
+        let comment = comment.ok_or_else(|| ServiceError::not_found("Comment not found"))?;
         match self.store.videos.get(comment.video).await? {
             Some(video) if video.video.is_visible_to(viewer) => Ok(comment),
-            _ => Err(AppError::not_found("Comment not found")),
+            _ => Err(ServiceError::not_found("Comment not found")),
         }
     }
 
-    /// The caller's own comment: 404 when missing or hidden, 403 for another author.
-    pub async fn owned_comment(&self, caller: &UserAccount, id: Id) -> Result<Owned<CommentRef>, AppError> {
+    /// The caller's own comment: `NotFound` when missing or hidden, `Forbidden` for another author.
+    pub async fn owned_comment(&self, caller: &UserAccount, id: Id) -> Result<Owned<CommentRef>, ServiceError> {
         let comment = self.visible_comment(id, Some(caller.user.id)).await?;
         Owned::check(comment, caller.user.id)
-            .ok_or_else(|| AppError::forbidden("You are not the owner of this comment"))
+            .ok_or_else(|| ServiceError::forbidden("You are not the owner of this comment"))
     }
 
     pub async fn update_comment(
@@ -77,19 +74,19 @@ impl Services {
         caller: &UserAccount,
         comment: Owned<CommentRef>,
         content: Option<&str>,
-    ) -> Result<Comment, AppError> {
+    ) -> Result<Comment, ServiceError> {
         let content = self.check_content(content)?;
         self.store.comments.update(comment.id, &content).await?;
         self.comment(comment.id, Some(caller.user.id)).await
     }
 
-    pub async fn delete_comment(&self, comment: Owned<CommentRef>) -> Result<(), AppError> {
+    pub async fn delete_comment(&self, comment: Owned<CommentRef>) -> Result<(), ServiceError> {
         self.store.comments.delete(comment.id).await?;
         Ok(())
     }
 
     /// Flips the caller's like after checking the target exists and is visible.
-    pub async fn toggle_like(&self, caller: &UserAccount, target: LikeTarget) -> Result<LikeState, AppError> {
+    pub async fn toggle_like(&self, caller: &UserAccount, target: LikeTarget) -> Result<LikeState, ServiceError> {
         let viewer = Some(caller.user.id);
         match target {
             LikeTarget::Video(id) => {
@@ -99,7 +96,7 @@ impl Services {
                 self.visible_comment(id, viewer).await?;
             }
             LikeTarget::Tweet(id) => {
-                self.store.tweets.owner_of(id).await?.ok_or_else(|| AppError::not_found("Tweet not found"))?;
+                self.store.tweets.owner_of(id).await?.ok_or_else(|| ServiceError::not_found("Tweet not found"))?;
             }
         }
         let is_liked = self.store.likes.toggle(caller.user.id, target).await?;
@@ -107,30 +104,30 @@ impl Services {
         Ok(LikeState { is_liked, likes_count })
     }
 
-    pub async fn liked_videos(&self, caller: &UserAccount) -> Result<Vec<LikedVideoItem>, AppError> {
+    pub async fn liked_videos(&self, caller: &UserAccount) -> Result<Vec<LikedVideoItem>, ServiceError> {
         Ok(self.store.likes.liked_videos(caller.user.id).await?)
     }
 
-    pub async fn create_tweet(&self, caller: &UserAccount, content: Option<&str>) -> Result<Tweet, AppError> {
+    pub async fn create_tweet(&self, caller: &UserAccount, content: Option<&str>) -> Result<Tweet, ServiceError> {
         let content = self.check_content(content)?;
         let id = self.store.tweets.insert(caller.user.id, &content).await?;
         self.tweet(id, Some(caller.user.id)).await
     }
 
-    async fn tweet(&self, id: Id, viewer: Option<Id>) -> Result<Tweet, AppError> {
-        self.store.tweets.get(id, viewer).await?.ok_or_else(|| AppError::not_found("Tweet not found"))
+    async fn tweet(&self, id: Id, viewer: Option<Id>) -> Result<Tweet, ServiceError> {
+        self.store.tweets.get(id, viewer).await?.ok_or_else(|| ServiceError::not_found("Tweet not found"))
     }
 
-    pub async fn user_tweets(&self, user: Id, viewer: Option<Id>) -> Result<Vec<Tweet>, AppError> {
+    pub async fn user_tweets(&self, user: Id, viewer: Option<Id>) -> Result<Vec<Tweet>, ServiceError> {
         self.existing_user(user, "User not found").await?;
         Ok(self.store.tweets.by_owner(user, viewer).await?)
     }
 
-    /// The caller's own tweet: 404 when missing, 403 for another owner.
-    pub async fn owned_tweet(&self, caller: &UserAccount, id: Id) -> Result<Owned<OwnedBy>, AppError> {
-        let owner = self.store.tweets.owner_of(id).await?.ok_or_else(|| AppError::not_found("Tweet not found"))?;
+    /// The caller's own tweet: `NotFound` when missing, `Forbidden` for another owner.
+    pub async fn owned_tweet(&self, caller: &UserAccount, id: Id) -> Result<Owned<OwnedBy>, ServiceError> {
+        let owner = self.store.tweets.owner_of(id).await?.ok_or_else(|| ServiceError::not_found("Tweet not found"))?;
         Owned::check(OwnedBy { id, owner }, caller.user.id)
-            .ok_or_else(|| AppError::forbidden("You are not the owner of this tweet"))
+            .ok_or_else(|| ServiceError::forbidden("You are not the owner of this tweet"))
     }
 
     pub async fn update_tweet(
@@ -138,19 +135,19 @@ impl Services {
         caller: &UserAccount,
         tweet: Owned<OwnedBy>,
         content: Option<&str>,
-    ) -> Result<Tweet, AppError> {
+    ) -> Result<Tweet, ServiceError> {
         let content = self.check_content(content)?;
         self.store.tweets.update(tweet.id, &content).await?;
         self.tweet(tweet.id, Some(caller.user.id)).await
     }
 
-    pub async fn delete_tweet(&self, tweet: Owned<OwnedBy>) -> Result<(), AppError> {
+    pub async fn delete_tweet(&self, tweet: Owned<OwnedBy>) -> Result<(), ServiceError> {
         self.store.tweets.delete(tweet.id).await?;
         Ok(())
     }
 
-    /// 404 with `message` unless the user exists.
-    pub async fn existing_user(&self, id: Id, message: &'static str) -> Result<UserAccount, AppError> {
-        self.store.users.by_id(id).await?.ok_or_else(|| AppError::not_found(message))
+    /// `NotFound` with `message` unless the user exists.
+    pub async fn existing_user(&self, id: Id, message: &'static str) -> Result<UserAccount, ServiceError> {
+        self.store.users.by_id(id).await?.ok_or_else(|| ServiceError::not_found(message))
     }
 }

@@ -4,13 +4,12 @@
 use sha2::{Digest, Sha256};
 
 use super::Incoming;
-use super::Services;
 use super::direct::scope_of;
 use super::validate::{non_empty_if_present, password_length, require_all};
+use super::{ServiceError, Services};
 use crate::auth::TokenKind;
 use crate::domain::user::{ChannelProfile, User, UserAccount};
 use crate::domain::video::Video;
-use crate::error::AppError;
 use crate::store::{MediaRef, NewSession, NewUser, ProfileUpdate, StoreError};
 
 const AVATAR_FAILED: &str = "Error while uploading on avatar";
@@ -52,15 +51,33 @@ fn normalise(value: &str) -> String {
     value.trim().to_lowercase()
 }
 
-fn email_conflict(e: StoreError, message: &'static str) -> AppError {
+fn email_conflict(e: StoreError, message: &'static str) -> ServiceError {
     match e {
-        StoreError::Conflict { .. } => AppError::conflict(message),
+        StoreError::Conflict { .. } => ServiceError::conflict(message),
         other => other.into(),
     }
 }
 
 impl Services {
-    pub async fn register(&self, input: Registration) -> Result<User, AppError> {
+    /// The caller an access token identifies (docs/api.md §1.7): `Unauthorized request` without
+    /// a token, the failed verification step's message, or `Invalid Access Token` when the token's
+    /// user no longer exists.
+    pub async fn caller(&self, access_token: Option<&str>) -> Result<UserAccount, ServiceError> {
+        let token = access_token.ok_or_else(|| ServiceError::unauthorized("Unauthorized request"))?;
+        let verified = self.tokens.verify(token, TokenKind::Access).map_err(|e| ServiceError::unauthorized(e.0))?;
+        let account = self.store.users.by_id(verified.user_id).await?;
+        account.ok_or_else(|| ServiceError::unauthorized("Invalid Access Token"))
+    }
+
+    /// An optional caller: anonymous without a token when PUBLIC_READS is on, else as [`Self::caller`].
+    pub async fn viewer(&self, access_token: Option<&str>) -> Result<Option<UserAccount>, ServiceError> {
+        match access_token {
+            None if self.config.public_reads => Ok(None),
+            token => self.caller(token).await.map(Some),
+        }
+    }
+
+    pub async fn register(&self, input: Registration) -> Result<User, ServiceError> {
         require_all(
             &[
                 ("fullName", input.full_name.as_deref()),
@@ -76,9 +93,9 @@ impl Services {
         let email = normalise(&input.email.unwrap_or_default());
         const TAKEN: &str = "User with email or username already exists";
         if self.store.users.username_or_email_taken(&username, &email).await? {
-            return Err(AppError::conflict(TAKEN));
+            return Err(ServiceError::conflict(TAKEN));
         }
-        let avatar = input.avatar.ok_or_else(|| AppError::bad_request("Avatar file is required"))?;
+        let avatar = input.avatar.ok_or_else(|| ServiceError::invalid("Avatar file is required"))?;
         let avatar = self.store_image(avatar, AVATAR_FAILED, "register").await?;
         let cover_image = match input.cover_image {
             None => None,
@@ -92,7 +109,7 @@ impl Services {
         };
         let stored: Vec<MediaRef> = std::iter::once(avatar.clone()).chain(cover_image.clone()).collect();
         let create = async {
-            let password_hash = self.hasher.hash(password).await.map_err(AppError::internal)?;
+            let password_hash = self.hasher.hash(password).await.map_err(ServiceError::internal)?;
             let user = NewUser {
                 username,
                 email,
@@ -106,14 +123,14 @@ impl Services {
         Ok(self.commit_or_discard(stored, create).await?.user)
     }
 
-    pub async fn login(&self, input: Credentials) -> Result<(User, TokenPair), AppError> {
+    pub async fn login(&self, input: Credentials) -> Result<(User, TokenPair), ServiceError> {
         let username = input.username.filter(|u| !u.is_empty()).map(|u| normalise(&u));
         let email = input.email.filter(|e| !e.is_empty()).map(|e| normalise(&e));
         if username.is_none() && email.is_none() {
-            return Err(AppError::bad_request("username or email is required"));
+            return Err(ServiceError::invalid("username or email is required"));
         }
         let password =
-            input.password.filter(|p| !p.is_empty()).ok_or_else(|| AppError::bad_request("Password is required"))?;
+            input.password.filter(|p| !p.is_empty()).ok_or_else(|| ServiceError::invalid("Password is required"))?;
         let mut account = None;
         if let Some(username) = &username {
             account = self.store.users.by_username(username).await?;
@@ -123,43 +140,44 @@ impl Services {
         {
             account = self.store.users.by_email(email).await?;
         }
-        let account = account.ok_or_else(|| AppError::not_found("User does not exist"))?;
-        if !self.hasher.verify(password, account.password_hash.clone()).await.map_err(AppError::internal)? {
-            return Err(AppError::unauthorized("Invalid user credentials"));
+        let account = account.ok_or_else(|| ServiceError::not_found("User does not exist"))?;
+        if !self.hasher.verify(password, account.password_hash.clone()).await.map_err(ServiceError::internal)? {
+            return Err(ServiceError::unauthorized("Invalid user credentials"));
         }
         let tokens = self.open_session(&account.user).await?;
         Ok((account.user, tokens))
     }
 
-    async fn open_session(&self, user: &User) -> Result<TokenPair, AppError> {
+    async fn open_session(&self, user: &User) -> Result<TokenPair, ServiceError> {
         let jti = hex::encode(rand::random::<[u8; 16]>());
-        let (refresh_token, expires_at) = self.tokens.issue_refresh(user.id, &jti).map_err(AppError::internal)?;
+        let (refresh_token, expires_at) = self.tokens.issue_refresh(user.id, &jti).map_err(ServiceError::internal)?;
         let session = NewSession { jti, user_id: user.id, token_hash: hash_token(&refresh_token), expires_at };
         self.store.sessions.create(session, self.config.refresh_sessions_max).await?;
-        let access_token = self.tokens.issue_access(user).map_err(AppError::internal)?;
+        let access_token = self.tokens.issue_access(user).map_err(ServiceError::internal)?;
         Ok(TokenPair { access_token, refresh_token })
     }
 
     /// Rotates the refresh session: the presented token is consumed and a new pair issued.
-    pub async fn refresh(&self, token: Option<String>) -> Result<TokenPair, AppError> {
-        let token = token.filter(|t| !t.is_empty()).ok_or_else(|| AppError::unauthorized("unauthorized request"))?;
-        let verified = self.tokens.verify(&token, TokenKind::Refresh).map_err(|e| AppError::unauthorized(e.0))?;
+    pub async fn refresh(&self, token: Option<String>) -> Result<TokenPair, ServiceError> {
+        let token =
+            token.filter(|t| !t.is_empty()).ok_or_else(|| ServiceError::unauthorized("unauthorized request"))?;
+        let verified = self.tokens.verify(&token, TokenKind::Refresh).map_err(|e| ServiceError::unauthorized(e.0))?;
         let account = self.store.users.by_id(verified.user_id).await?;
-        let account = account.ok_or_else(|| AppError::unauthorized("Invalid refresh token"))?;
+        let account = account.ok_or_else(|| ServiceError::unauthorized("Invalid refresh token"))?;
         let jti = hex::encode(rand::random::<[u8; 16]>());
         let (refresh_token, expires_at) =
-            self.tokens.issue_refresh(account.user.id, &jti).map_err(AppError::internal)?;
+            self.tokens.issue_refresh(account.user.id, &jti).map_err(ServiceError::internal)?;
         let next = NewSession { jti, user_id: account.user.id, token_hash: hash_token(&refresh_token), expires_at };
         let old_jti = verified.jti.unwrap_or_default();
         if !self.store.sessions.rotate(&old_jti, &hash_token(&token), next).await? {
-            return Err(AppError::unauthorized("Refresh token is expired or used"));
+            return Err(ServiceError::unauthorized("Refresh token is expired or used"));
         }
-        let access_token = self.tokens.issue_access(&account.user).map_err(AppError::internal)?;
+        let access_token = self.tokens.issue_access(&account.user).map_err(ServiceError::internal)?;
         Ok(TokenPair { access_token, refresh_token })
     }
 
     /// Ends the session of the presented refresh token, or every session of the caller without one.
-    pub async fn logout(&self, caller: &UserAccount, token: Option<String>) -> Result<(), AppError> {
+    pub async fn logout(&self, caller: &UserAccount, token: Option<String>) -> Result<(), ServiceError> {
         let own_session = token.as_deref().and_then(|t| {
             let verified = self.tokens.verify(t, TokenKind::Refresh).ok()?;
             (verified.user_id == caller.user.id).then(|| (verified.jti.unwrap_or_default(), hash_token(t)))
@@ -178,7 +196,7 @@ impl Services {
         caller: &UserAccount,
         old_password: Option<String>,
         new_password: Option<String>,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), ServiceError> {
         require_all(
             &[("oldPassword", old_password.as_deref()), ("newPassword", new_password.as_deref())],
             "All fields are required",
@@ -189,19 +207,19 @@ impl Services {
             .hasher
             .verify(old_password.unwrap_or_default(), caller.password_hash.clone())
             .await
-            .map_err(AppError::internal)?;
+            .map_err(ServiceError::internal)?;
         if !old_ok {
-            return Err(AppError::bad_request("Invalid old password"));
+            return Err(ServiceError::invalid("Invalid old password"));
         }
-        let hash = self.hasher.hash(new_password).await.map_err(AppError::internal)?;
+        let hash = self.hasher.hash(new_password).await.map_err(ServiceError::internal)?;
         self.store.users.set_password_hash(caller.user.id, &hash).await?;
         Ok(())
     }
 
     /// Partial update of name, email and images; new media first, then the record, then old media deleted.
-    pub async fn update_account(&self, caller: &UserAccount, input: AccountUpdate) -> Result<User, AppError> {
+    pub async fn update_account(&self, caller: &UserAccount, input: AccountUpdate) -> Result<User, ServiceError> {
         if input.full_name.is_none() && input.email.is_none() && input.avatar.is_none() && input.cover_image.is_none() {
-            return Err(AppError::bad_request("All fields are required"));
+            return Err(ServiceError::invalid("All fields are required"));
         }
         non_empty_if_present(
             &[("fullName", input.full_name.as_deref()), ("email", input.email.as_deref())],
@@ -212,7 +230,7 @@ impl Services {
             && let Some(other) = self.store.users.by_email(email).await?
             && other.user.id != caller.user.id
         {
-            return Err(AppError::conflict("User with this email already exists"));
+            return Err(ServiceError::conflict("User with this email already exists"));
         }
         let mut update = ProfileUpdate { full_name: input.full_name, email, ..ProfileUpdate::default() };
         let mut stored = Vec::new();
@@ -243,13 +261,13 @@ impl Services {
         caller: &UserAccount,
         file: Option<Incoming>,
         cover: bool,
-    ) -> Result<User, AppError> {
+    ) -> Result<User, ServiceError> {
         let (missing, failed) = if cover {
             ("Cover image file is missing", COVER_FAILED)
         } else {
             ("Avatar file is missing", AVATAR_FAILED)
         };
-        let file = file.ok_or_else(|| AppError::bad_request(missing))?;
+        let file = file.ok_or_else(|| ServiceError::invalid(missing))?;
         let media = self.store_image(file, failed, &scope_of(Some(caller.user.id))).await?;
         let update = if cover {
             ProfileUpdate { cover_image: Some(media.clone()), ..ProfileUpdate::default() }
@@ -264,7 +282,7 @@ impl Services {
         caller: &UserAccount,
         update: ProfileUpdate,
         stored: Vec<MediaRef>,
-    ) -> Result<User, AppError> {
+    ) -> Result<User, ServiceError> {
         let replaces_avatar = update.avatar.is_some();
         let replaces_cover = update.cover_image.is_some();
         let write = async {
@@ -273,7 +291,7 @@ impl Services {
                 .update_profile(caller.user.id, update)
                 .await
                 .map_err(|e| email_conflict(e, "User with this email already exists"))?
-                .ok_or_else(|| AppError::unauthorized("Invalid Access Token"))
+                .ok_or_else(|| ServiceError::unauthorized("Invalid Access Token"))
         };
         let (before, after) = self.commit_or_discard(stored, write).await?;
         let mut replaced = Vec::new();
@@ -291,14 +309,14 @@ impl Services {
         &self,
         raw_username: &str,
         viewer: Option<&UserAccount>,
-    ) -> Result<ChannelProfile, AppError> {
+    ) -> Result<ChannelProfile, ServiceError> {
         let username = normalise(raw_username);
         if username.is_empty() {
-            return Err(AppError::bad_request("username is missing"));
+            return Err(ServiceError::invalid("username is missing"));
         }
         let viewer_id = viewer.map(|v| v.user.id);
         let found = self.store.users.channel(&username, viewer_id).await?;
-        let (channel, counts) = found.ok_or_else(|| AppError::not_found("channel does not exists"))?;
+        let (channel, counts) = found.ok_or_else(|| ServiceError::not_found("channel does not exists"))?;
         let channel = channel.user;
         Ok(ChannelProfile {
             id: channel.id,
@@ -313,7 +331,7 @@ impl Services {
         })
     }
 
-    pub async fn watch_history(&self, caller: &UserAccount) -> Result<Vec<Video>, AppError> {
+    pub async fn watch_history(&self, caller: &UserAccount) -> Result<Vec<Video>, ServiceError> {
         Ok(self.store.videos.watch_history(caller.user.id).await?)
     }
 }

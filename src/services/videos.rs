@@ -4,16 +4,15 @@
 use std::net::IpAddr;
 
 use super::Incoming;
-use super::Services;
 use super::direct::scope_of;
 use super::validate::{max_chars, non_empty_if_present, require_all};
+use super::{ServiceError, Services};
 use crate::domain::Id;
 use crate::domain::ownership::Owned;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::social::LikeTarget;
 use crate::domain::user::UserAccount;
 use crate::domain::video::{Video, VideoQuery, VideoRecord, VideoSort};
-use crate::error::AppError;
 use crate::store::{MediaRef, NewVideo, VideoUpdate};
 
 /// Raw `GET /videos` parameters, validated here.
@@ -43,33 +42,34 @@ pub struct VideoChanges {
 const THUMBNAIL_FAILED: &str = "Error while uploading thumbnail";
 
 impl Services {
-    /// The video when it exists and is visible to `viewer`; 404 `Video not found` otherwise.
-    pub async fn visible_video(&self, id: Id, viewer: Option<Id>) -> Result<VideoRecord, AppError> {
+    /// The video when it exists and is visible to `viewer`; `NotFound` `Video not found` otherwise.
+    pub async fn visible_video(&self, id: Id, viewer: Option<Id>) -> Result<VideoRecord, ServiceError> {
         match self.store.videos.get(id).await? {
             Some(record) if record.video.is_visible_to(viewer) => Ok(record),
-            _ => Err(AppError::not_found("Video not found")),
+            _ => Err(ServiceError::not_found("Video not found")),
         }
     }
 
-    /// The caller's own video: 404 when invisible, 403 when it belongs to someone else.
-    pub async fn owned_video(&self, id: Id, caller: &UserAccount) -> Result<Owned<VideoRecord>, AppError> {
+    /// The caller's own video: `NotFound` when invisible, `Forbidden` when it belongs to someone else.
+    pub async fn owned_video(&self, id: Id, caller: &UserAccount) -> Result<Owned<VideoRecord>, ServiceError> {
         let record = self.visible_video(id, Some(caller.user.id)).await?;
-        Owned::check(record, caller.user.id).ok_or_else(|| AppError::forbidden("You are not the owner of this video"))
+        Owned::check(record, caller.user.id)
+            .ok_or_else(|| ServiceError::forbidden("You are not the owner of this video"))
     }
 
-    pub async fn list_videos(&self, params: FeedParams, viewer: Option<Id>) -> Result<Page<Video>, AppError> {
+    pub async fn list_videos(&self, params: FeedParams, viewer: Option<Id>) -> Result<Page<Video>, ServiceError> {
         let owner = match params.user_id.as_deref() {
-            Some(raw) => Some(Id::parse(raw).ok_or_else(|| AppError::bad_request("Invalid userId"))?),
+            Some(raw) => Some(Id::parse(raw).ok_or_else(|| ServiceError::invalid("Invalid userId"))?),
             None => None,
         };
         let sort = match params.sort_by.as_deref() {
             None | Some("") => VideoSort::CreatedAt,
-            Some(raw) => VideoSort::parse(raw).ok_or_else(|| AppError::bad_request("Invalid sortBy"))?,
+            Some(raw) => VideoSort::parse(raw).ok_or_else(|| ServiceError::invalid("Invalid sortBy"))?,
         };
         let descending = match params.sort_type.as_deref().map(str::to_ascii_lowercase).as_deref() {
             None | Some("") | Some("desc") => true,
             Some("asc") => false,
-            Some(_) => return Err(AppError::bad_request("Invalid sortType")),
+            Some(_) => return Err(ServiceError::invalid("Invalid sortType")),
         };
         let max_query = self.config.limits.query_chars;
         max_chars("query", params.query.as_deref(), max_query)?;
@@ -88,15 +88,15 @@ impl Services {
         Ok(Page::new(docs, total, page))
     }
 
-    pub async fn publish_video(&self, caller: &UserAccount, input: NewVideoInput) -> Result<Video, AppError> {
+    pub async fn publish_video(&self, caller: &UserAccount, input: NewVideoInput) -> Result<Video, ServiceError> {
         require_all(
             &[("title", input.title.as_deref()), ("description", input.description.as_deref())],
             "All fields are required",
         )?;
         max_chars("title", input.title.as_deref(), self.config.limits.title_chars)?;
         max_chars("description", input.description.as_deref(), self.config.limits.description_chars)?;
-        let video_file = input.video_file.ok_or_else(|| AppError::bad_request("Video file is required"))?;
-        let thumbnail = input.thumbnail.ok_or_else(|| AppError::bad_request("Thumbnail is required"))?;
+        let video_file = input.video_file.ok_or_else(|| ServiceError::invalid("Video file is required"))?;
+        let thumbnail = input.thumbnail.ok_or_else(|| ServiceError::invalid("Thumbnail is required"))?;
         let scope = scope_of(Some(caller.user.id));
         let stored_video = self.store_media(video_file, "Error while uploading video file", &scope).await?;
         let duration = stored_video.duration.unwrap_or(0.0);
@@ -121,7 +121,7 @@ impl Services {
     }
 
     /// `GET /videos/:id`: counts a view (once per viewer per window), records history, adds like facts.
-    pub async fn watch_video(&self, id: Id, viewer: Option<&UserAccount>, ip: IpAddr) -> Result<Video, AppError> {
+    pub async fn watch_video(&self, id: Id, viewer: Option<&UserAccount>, ip: IpAddr) -> Result<Video, ServiceError> {
         let viewer_id = viewer.map(|v| v.user.id);
         let mut video = self.visible_video(id, viewer_id).await?.video;
         let viewer_key = viewer_id.map_or_else(|| format!("ip:{ip}"), |u| format!("user:{u}"));
@@ -146,10 +146,10 @@ impl Services {
         Ok(video)
     }
 
-    pub async fn update_video(&self, record: Owned<VideoRecord>, changes: VideoChanges) -> Result<Video, AppError> {
+    pub async fn update_video(&self, record: Owned<VideoRecord>, changes: VideoChanges) -> Result<Video, ServiceError> {
         let record = record.into_inner();
         if changes.title.is_none() && changes.description.is_none() && changes.thumbnail.is_none() {
-            return Err(AppError::bad_request("At least one of title, description or thumbnail is required"));
+            return Err(ServiceError::invalid("At least one of title, description or thumbnail is required"));
         }
         non_empty_if_present(
             &[("title", changes.title.as_deref()), ("description", changes.description.as_deref())],
@@ -170,7 +170,7 @@ impl Services {
                 .videos
                 .update(record.video.id, update)
                 .await?
-                .ok_or_else(|| AppError::not_found("Video not found"))
+                .ok_or_else(|| ServiceError::not_found("Video not found"))
         };
         let updated = self.commit_or_discard(stored.clone(), write).await?;
         if !stored.is_empty() {
@@ -179,7 +179,7 @@ impl Services {
         Ok(updated.video)
     }
 
-    pub async fn delete_video(&self, record: Owned<VideoRecord>) -> Result<(), AppError> {
+    pub async fn delete_video(&self, record: Owned<VideoRecord>) -> Result<(), ServiceError> {
         let record = record.into_inner();
         self.store.videos.delete(record.video.id).await?;
         self.discard([
@@ -190,8 +190,8 @@ impl Services {
         Ok(())
     }
 
-    pub async fn toggle_publish(&self, record: Owned<VideoRecord>) -> Result<Video, AppError> {
+    pub async fn toggle_publish(&self, record: Owned<VideoRecord>) -> Result<Video, ServiceError> {
         let updated = self.store.videos.set_published(record.video.id, !record.video.is_published).await?;
-        Ok(updated.ok_or_else(|| AppError::not_found("Video not found"))?.video)
+        Ok(updated.ok_or_else(|| ServiceError::not_found("Video not found"))?.video)
     }
 }

@@ -17,14 +17,29 @@ use crate::domain::social::{
 use crate::domain::user::{ChannelCounts, UserAccount};
 use crate::domain::video::{Video, VideoQuery, VideoRecord};
 use crate::domain::{Id, Timestamp};
+use crate::error::{BoxError, Context};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A uniqueness constraint rejected the write; `field` names the unique field.
     #[error("unique constraint violated on {field}")]
     Conflict { field: &'static str },
-    #[error("store backend error: {0}")]
-    Backend(String),
+    /// Anything else: the driver's error (or a message when nothing below failed), possibly under
+    /// a `Context` saying what was being done, kept as the source.
+    #[error("store backend error")]
+    Backend(#[source] BoxError),
+}
+
+impl StoreError {
+    /// A backend failure caused by `cause`: a driver error, or a message when nothing below failed.
+    pub fn backend(cause: impl Into<BoxError>) -> Self {
+        StoreError::Backend(cause.into())
+    }
+
+    /// A backend failure with `context` saying what was being done when `cause` happened.
+    pub fn context(context: impl Into<String>, cause: impl Into<BoxError>) -> Self {
+        StoreError::Backend(Box::new(Context::new(context, cause)))
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

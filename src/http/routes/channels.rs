@@ -5,9 +5,9 @@ use serde::Serialize;
 
 use crate::domain::social::{ChannelStats, Playlist, SubscribedChannelItem, SubscriberItem};
 use crate::domain::video::Video;
-use crate::error::AppError;
 use crate::http::AppState;
 use crate::http::envelope::{ApiResponse, Empty};
+use crate::http::error::AppError;
 use crate::http::extract::{AuthUser, MaybeAuthUser, Params};
 use crate::http::input::LazyBody;
 
@@ -88,7 +88,7 @@ pub async fn subscribed_channels(
 
 /// `name` and `description` of a playlist body.
 async fn playlist_fields(state: &AppState, body: LazyBody) -> Result<(Option<String>, Option<String>), AppError> {
-    let fields = body.fields(state.services.config.limits.json_body_bytes).await?;
+    let fields = body.fields(state.services.config().limits.json_body_bytes).await?;
     fields.require_strings(&["name", "description"])?;
     Ok((fields.text("name"), fields.text("description")))
 }

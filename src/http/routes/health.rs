@@ -1,17 +1,22 @@
 //! `GET /healthcheck`: liveness plus a bounded probe of each backend (docs/api.md §3.2).
 
-use std::time::Duration;
-
 use axum::extract::State;
 use serde::Serialize;
 
 use crate::http::AppState;
 use crate::http::envelope::ApiResponse;
+use crate::services::system::Probe;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct BackendHealth {
     backend: &'static str,
     reachable: bool,
+}
+
+impl From<Probe> for BackendHealth {
+    fn from(probe: Probe) -> Self {
+        BackendHealth { backend: probe.backend, reachable: probe.reachable }
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -20,8 +25,6 @@ pub struct Health {
     store: BackendHealth,
     media: BackendHealth,
 }
-
-const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[utoipa::path(
     get,
@@ -34,17 +37,6 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
     security(())
 )]
 pub async fn healthcheck(State(state): State<AppState>) -> ApiResponse<Health> {
-    let services = &state.services;
-    let (store_ok, media_ok) = tokio::join!(
-        tokio::time::timeout(PROBE_TIMEOUT, services.store.health.ping()),
-        tokio::time::timeout(PROBE_TIMEOUT, services.media.ping()),
-    );
-    ApiResponse::ok(
-        "OK",
-        Health {
-            status: "OK",
-            store: BackendHealth { backend: services.store.health.backend(), reachable: store_ok.unwrap_or(false) },
-            media: BackendHealth { backend: services.media.backend(), reachable: media_ok.unwrap_or(false) },
-        },
-    )
+    let report = state.services.health().await;
+    ApiResponse::ok("OK", Health { status: "OK", store: report.store.into(), media: report.media.into() })
 }

@@ -7,15 +7,15 @@ use serde::Serialize;
 use crate::domain::Id;
 use crate::domain::page::Page;
 use crate::domain::social::{Comment, LikeState, LikeTarget, LikedVideoItem, Tweet};
-use crate::error::AppError;
 use crate::http::AppState;
 use crate::http::envelope::ApiResponse;
+use crate::http::error::AppError;
 use crate::http::extract::{AuthUser, MaybeAuthUser, Params};
 use crate::http::input::{Fields, LazyBody};
 
 /// The `content` field of a comment or tweet body.
 async fn content(state: &AppState, body: LazyBody) -> Result<Option<String>, AppError> {
-    let fields = body.fields(state.services.config.limits.json_body_bytes).await?;
+    let fields = body.fields(state.services.config().limits.json_body_bytes).await?;
     fields.require_strings(&["content"])?;
     Ok(fields.text("content"))
 }

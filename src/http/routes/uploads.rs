@@ -2,9 +2,9 @@
 
 use axum::extract::State;
 
-use crate::error::AppError;
 use crate::http::AppState;
 use crate::http::envelope::ApiResponse;
+use crate::http::error::AppError;
 use crate::http::extract::MaybeAuthUser;
 use crate::http::input::LazyBody;
 use crate::media::cloudinary::DirectUploadParams;
@@ -29,7 +29,7 @@ pub async fn sign(
     caller: MaybeAuthUser,
     body: LazyBody,
 ) -> Result<ApiResponse<DirectUploadParams>, AppError> {
-    let fields = body.fields(state.services.config.limits.json_body_bytes).await?;
+    let fields = body.fields(state.services.config().limits.json_body_bytes).await?;
     fields.require_strings(&["field"])?;
     let params = state.services.sign_direct_upload(fields.text("field").as_deref(), caller.id())?;
     Ok(ApiResponse::ok("Upload signature created successfully", params))

@@ -6,17 +6,17 @@ use axum::response::IntoResponse;
 use crate::domain::user::{ChannelProfile, User};
 use crate::domain::video::Video;
 use crate::domain::{LoginUserKeys, Twin};
-use crate::error::AppError;
 use crate::http::AppState;
 use crate::http::cookies::{self, REFRESH_COOKIE};
 use crate::http::envelope::{ApiResponse, Empty};
+use crate::http::error::AppError;
 use crate::http::extract::{AuthUser, MaybeAuthUser, Params};
 use crate::http::input::{FileSpec, LazyBody};
 use crate::media::MediaKind;
 use crate::services::users::{AccountUpdate, Credentials, Registration};
 
 fn image(state: &AppState, name: &'static str) -> FileSpec {
-    FileSpec { name, kind: MediaKind::Image, max_bytes: state.services.config.limits.image_bytes }
+    FileSpec { name, kind: MediaKind::Image, max_bytes: state.services.config().limits.image_bytes }
 }
 
 #[utoipa::path(
@@ -36,7 +36,7 @@ fn image(state: &AppState, name: &'static str) -> FileSpec {
 pub async fn register(State(state): State<AppState>, body: LazyBody) -> Result<ApiResponse<User>, AppError> {
     let specs = [image(&state, "avatar"), image(&state, "coverImage")];
     let (fields, mut files) =
-        body.upload(&specs, &state.temp_dir, state.services.config.limits.json_body_bytes).await?;
+        body.upload(&specs, &state.temp_dir, state.services.config().limits.json_body_bytes).await?;
     fields.require_strings(&["fullName", "email", "username", "password", "avatarUpload", "coverImageUpload"])?;
     let input = Registration {
         full_name: fields.text("fullName"),
@@ -75,7 +75,7 @@ pub struct LoginData {
     security(())
 )]
 pub async fn login(State(state): State<AppState>, body: LazyBody) -> Result<impl IntoResponse, AppError> {
-    let fields = body.fields(state.services.config.limits.json_body_bytes).await?;
+    let fields = body.fields(state.services.config().limits.json_body_bytes).await?;
     fields.require_strings(&["email", "username", "password"])?;
     let credentials = Credentials {
         username: fields.text("username"),
@@ -83,7 +83,7 @@ pub async fn login(State(state): State<AppState>, body: LazyBody) -> Result<impl
         password: fields.raw("password"),
     };
     let (user, tokens) = state.services.login(credentials).await?;
-    let headers = cookies::set_tokens(&state.services.config, &tokens.access_token, &tokens.refresh_token);
+    let headers = cookies::set_tokens(state.services.config(), &tokens.access_token, &tokens.refresh_token);
     let data =
         LoginData { user: Twin::new(user), access_token: tokens.access_token, refresh_token: tokens.refresh_token };
     Ok((headers, ApiResponse::ok("User logged In Successfully", data)))
@@ -94,7 +94,7 @@ async fn refresh_token_of(state: &AppState, body: LazyBody) -> Result<Option<Str
     if let Some(token) = cookies::read(body.headers(), REFRESH_COOKIE) {
         return Ok(Some(token));
     }
-    let fields = body.fields(state.services.config.limits.json_body_bytes).await?;
+    let fields = body.fields(state.services.config().limits.json_body_bytes).await?;
     fields.require_strings(&["refreshToken"])?;
     Ok(fields.text("refreshToken"))
 }
@@ -120,7 +120,7 @@ pub async fn logout(
 ) -> Result<impl IntoResponse, AppError> {
     let token = refresh_token_of(&state, body).await?;
     state.services.logout(&caller.0, token).await?;
-    Ok((cookies::clear_tokens(&state.services.config), ApiResponse::ok("User logged Out", Empty {})))
+    Ok((cookies::clear_tokens(state.services.config()), ApiResponse::ok("User logged Out", Empty {})))
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -146,7 +146,7 @@ pub struct TokenData {
 pub async fn refresh_token(State(state): State<AppState>, body: LazyBody) -> Result<impl IntoResponse, AppError> {
     let token = refresh_token_of(&state, body).await?;
     let tokens = state.services.refresh(token).await?;
-    let headers = cookies::set_tokens(&state.services.config, &tokens.access_token, &tokens.refresh_token);
+    let headers = cookies::set_tokens(state.services.config(), &tokens.access_token, &tokens.refresh_token);
     let data = TokenData { access_token: tokens.access_token, refresh_token: tokens.refresh_token };
     Ok((headers, ApiResponse::ok("Access token refreshed", data)))
 }
@@ -170,7 +170,7 @@ pub async fn change_password(
     caller: AuthUser,
     body: LazyBody,
 ) -> Result<ApiResponse<Empty>, AppError> {
-    let fields = body.fields(state.services.config.limits.json_body_bytes).await?;
+    let fields = body.fields(state.services.config().limits.json_body_bytes).await?;
     fields.require_strings(&["oldPassword", "newPassword"])?;
     state.services.change_password(&caller.0, fields.raw("oldPassword"), fields.raw("newPassword")).await?;
     Ok(ApiResponse::ok("Password changed successfully", Empty {}))
@@ -214,7 +214,7 @@ pub async fn update_account(
 ) -> Result<ApiResponse<User>, AppError> {
     let specs = [image(&state, "avatar"), image(&state, "coverImage")];
     let (fields, mut files) =
-        body.upload(&specs, &state.temp_dir, state.services.config.limits.json_body_bytes).await?;
+        body.upload(&specs, &state.temp_dir, state.services.config().limits.json_body_bytes).await?;
     fields.require_strings(&["fullName", "email", "avatarUpload", "coverImageUpload"])?;
     let input = AccountUpdate {
         full_name: fields.text("fullName"),
@@ -233,11 +233,11 @@ async fn replace_image(
     body: LazyBody,
     field: &'static str,
 ) -> Result<User, AppError> {
-    let limit = state.services.config.limits.json_body_bytes;
+    let limit = state.services.config().limits.json_body_bytes;
     let (fields, mut files) = body.upload(&[image(state, field)], &state.temp_dir, limit).await?;
     fields.require_strings(&[&format!("{field}Upload")])?;
     let incoming = files.incoming(&fields, field);
-    state.services.replace_image(&caller.0, incoming, field == "coverImage").await
+    Ok(state.services.replace_image(&caller.0, incoming, field == "coverImage").await?)
 }
 
 #[utoipa::path(

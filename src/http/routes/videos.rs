@@ -5,16 +5,16 @@ use axum::http::Uri;
 
 use crate::domain::page::Page;
 use crate::domain::video::Video;
-use crate::error::AppError;
 use crate::http::AppState;
 use crate::http::envelope::{ApiResponse, Empty};
+use crate::http::error::AppError;
 use crate::http::extract::{AuthUser, ClientIp, MaybeAuthUser, Params};
 use crate::http::input::{Fields, FileSpec, LazyBody};
 use crate::media::MediaKind;
 use crate::services::videos::{FeedParams, NewVideoInput, VideoChanges};
 
 fn thumbnail_spec(state: &AppState) -> FileSpec {
-    FileSpec { name: "thumbnail", kind: MediaKind::Image, max_bytes: state.services.config.limits.image_bytes }
+    FileSpec { name: "thumbnail", kind: MediaKind::Image, max_bytes: state.services.config().limits.image_bytes }
 }
 
 #[utoipa::path(
@@ -67,7 +67,7 @@ pub async fn publish(
     caller: AuthUser,
     body: LazyBody,
 ) -> Result<ApiResponse<Video>, AppError> {
-    let limits = &state.services.config.limits;
+    let limits = &state.services.config().limits;
     let specs =
         [FileSpec { name: "videoFile", kind: MediaKind::Video, max_bytes: limits.video_bytes }, thumbnail_spec(&state)];
     let (fields, mut files) = body.upload(&specs, &state.temp_dir, limits.json_body_bytes).await?;
@@ -131,7 +131,7 @@ pub async fn update(
 ) -> Result<ApiResponse<Video>, AppError> {
     let record = state.services.owned_video(params.id(0, "videoId")?, &caller.0).await?;
     let (fields, mut files) =
-        body.upload(&[thumbnail_spec(&state)], &state.temp_dir, state.services.config.limits.json_body_bytes).await?;
+        body.upload(&[thumbnail_spec(&state)], &state.temp_dir, state.services.config().limits.json_body_bytes).await?;
     fields.require_strings(&["title", "description", "thumbnailUpload"])?;
     let changes = VideoChanges {
         title: fields.text("title"),

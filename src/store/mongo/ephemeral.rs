@@ -65,6 +65,6 @@ impl EphemeralState for MongoStore {
             let remaining = (started + window_ms - at.timestamp_millis()).max(0);
             return Ok(Spend::Refused { retry_after_secs: retry_after_secs(Duration::from_millis(remaining as u64)) });
         }
-        Err(StoreError::Backend("the request budget counter kept losing creation races".into()))
+        Err(StoreError::backend("the request budget counter kept losing creation races"))
     }
 }

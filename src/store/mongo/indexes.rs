@@ -100,7 +100,7 @@ pub async fn ensure(db: &Database) -> StoreResult<()> {
             .create_indexes(models)
             .await
             .map(drop)
-            .map_err(|e| StoreError::Backend(format!("creating the indexes of `{name}` failed: {e}")))
+            .map_err(|e| StoreError::context(format!("creating the indexes of `{name}` failed"), e))
     });
     futures_util::future::try_join_all(builds).await?;
     Ok(())
@@ -124,7 +124,7 @@ pub async fn normalise_emails(db: &Database) -> StoreResult<()> {
         holders.extend(others.iter().filter_map(|d| d.get_object_id("_id").ok()).map(|other| (*id, other)));
     }
     if let Some(clashes) = clashes(&changes, &holders) {
-        return Err(StoreError::Backend(format!(
+        return Err(StoreError::backend(format!(
             "cannot lowercase stored emails: accounts would share an email ({clashes}); merge or rename them first"
         )));
     }

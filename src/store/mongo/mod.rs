@@ -69,8 +69,7 @@ impl MongoStore {
     /// Connects without writing anything: for reading a database as the source of a copy, which
     /// may be an original API's database with duplicates a unique index would refuse.
     pub async fn connect_unprepared(uri: &str) -> StoreResult<Self> {
-        let mut options =
-            ClientOptions::parse(uri).await.map_err(|e| StoreError::Backend(format!("MONGODB_URI: {e}")))?;
+        let mut options = ClientOptions::parse(uri).await.map_err(|e| StoreError::context("MONGODB_URI", e))?;
         // The driver's default of 10 connections queues requests behind each other under load.
         options.max_pool_size = options.max_pool_size.or(Some(DEFAULT_MAX_POOL_SIZE));
         let name = database_name(&options);
@@ -79,7 +78,7 @@ impl MongoStore {
         let toggle_turns = (0..TOGGLE_SHARDS).map(|_| tokio::sync::Mutex::new(())).collect();
         let store = MongoStore { db: client.database(&name), toggle_turns };
         store.db.run_command(doc! { "ping": 1 }).await.map_err(|e| {
-            StoreError::Backend(format!("cannot reach MongoDB at {} (database `{name}`): {e}", hosts.join(",")))
+            StoreError::context(format!("cannot reach MongoDB at {} (database `{name}`)", hosts.join(",")), e)
         })?;
         Ok(store)
     }
@@ -186,11 +185,11 @@ pub(crate) fn now() -> bson::DateTime {
 
 fn decode<T: serde::de::DeserializeOwned>(document: Document) -> StoreResult<T> {
     bson::deserialize_from_document(document)
-        .map_err(|e| StoreError::Backend(format!("unexpected document shape in database: {e}")))
+        .map_err(|e| StoreError::context("unexpected document shape in database", e))
 }
 
 fn backend(e: mongodb::error::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    StoreError::backend(e)
 }
 
 /// The MongoDB code for a duplicate key on a unique index.

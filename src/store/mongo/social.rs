@@ -38,7 +38,7 @@ impl MongoStore {
                 Err(e) => return Err(e),
             }
         }
-        Err(StoreError::Backend(format!("toggle on {name} kept losing races")))
+        Err(StoreError::backend(format!("toggle on {name} kept losing races")))
     }
 
     /// Waits for this process's turn to toggle the pair `key` in `name`.

@@ -37,7 +37,7 @@ impl UserRepo for MongoStore {
         if let Err(e) = retry_transient(|| users.insert_one(document.clone())).await.map_err(conflict_on("username")) {
             return Err(if is_conflict(&e) { self.identity_conflict(&user.username).await } else { e });
         }
-        self.by_id(id).await?.ok_or_else(|| StoreError::Backend("user vanished after insert".into()))
+        self.by_id(id).await?.ok_or_else(|| StoreError::backend("user vanished after insert"))
     }
 
     async fn by_id(&self, id: Id) -> StoreResult<Option<UserAccount>> {

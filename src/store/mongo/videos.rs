@@ -42,7 +42,7 @@ impl VideoRepo for MongoStore {
         let document = q::new_video(oid(id), oid(video.owner), &video, now());
         let videos = self.collection(coll::VIDEOS);
         retry_transient(|| videos.insert_one(document.clone())).await.map_err(backend)?;
-        self.video_record(id).await?.ok_or_else(|| StoreError::Backend("video vanished after insert".into()))
+        self.video_record(id).await?.ok_or_else(|| StoreError::backend("video vanished after insert"))
     }
 
     async fn get(&self, id: Id) -> StoreResult<Option<VideoRecord>> {

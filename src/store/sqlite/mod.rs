@@ -40,7 +40,7 @@ impl SqliteStore {
         sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
-            .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))?;
+            .map_err(|e| StoreError::context("migration failed", e))?;
         Ok(SqliteStore { pool, ephemeral: Arc::default() })
     }
 
@@ -107,7 +107,7 @@ impl StoreHealth for SqliteStore {
 }
 
 fn backend(e: sqlx::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    StoreError::backend(e)
 }
 
 /// Maps unique-constraint failures to `Conflict` naming the column, everything else to `Backend`.
@@ -126,7 +126,7 @@ fn map_err(e: sqlx::Error) -> StoreError {
 }
 
 fn parse_id(raw: &str) -> StoreResult<Id> {
-    Id::parse(raw).ok_or_else(|| StoreError::Backend(format!("corrupt id in database: {raw:?}")))
+    Id::parse(raw).ok_or_else(|| StoreError::backend(format!("corrupt id in database: {raw:?}")))
 }
 
 fn now() -> i64 {

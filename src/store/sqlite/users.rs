@@ -92,7 +92,7 @@ impl UserRepo for SqliteStore {
         .map_err(map_err)?;
         self.user_where("id", id.to_hex())
             .await?
-            .ok_or_else(|| crate::store::StoreError::Backend("user vanished after insert".into()))
+            .ok_or_else(|| crate::store::StoreError::backend("user vanished after insert"))
     }
 
     async fn by_id(&self, id: Id) -> StoreResult<Option<UserAccount>> {

@@ -180,7 +180,7 @@ impl VideoRepo for SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(map_err)?;
-        self.video_record(id).await?.ok_or_else(|| StoreError::Backend("video vanished after insert".into()))
+        self.video_record(id).await?.ok_or_else(|| StoreError::backend("video vanished after insert"))
     }
 
     async fn get(&self, id: Id) -> StoreResult<Option<VideoRecord>> {

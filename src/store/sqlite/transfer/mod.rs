@@ -238,7 +238,7 @@ impl Transfer for SqliteStore {
                 imported.skipped += 1;
             }
         }
-        tx.commit().await.map_err(|e| StoreError::Backend(format!("committing an imported batch failed: {e}")))?;
+        tx.commit().await.map_err(|e| StoreError::context("committing an imported batch failed", e))?;
         Ok(imported)
     }
 }

@@ -1,0 +1,112 @@
+//! `ServiceError`: what the rules decided went wrong, in their own terms. Services know nothing of
+//! HTTP; the edge (`http::error`) gives each variant its status and envelope (docs/api.md §1.4).
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::BoxError;
+use crate::media::MediaError;
+use crate::store::StoreError;
+
+// Written as is in the error envelope's `errors` (docs/api.md §1.4); the doc line below is the
+// schema's description in docs/openapi.json.
+/// One offending field of a validation failure.
+#[derive(Serialize, ToSchema, Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError { field: field.into(), message: message.into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The input breaks a rule: the client-facing message plus one entry per offending field
+    /// (none when the message says it all).
+    #[error("{message}")]
+    Invalid { message: String, errors: Vec<FieldError> },
+    /// No caller, or a credential that identifies none.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The caller may not do this (someone else's record).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Missing, or not visible to the caller.
+    #[error("{0}")]
+    NotFound(String),
+    /// A unique name or address is already taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// An uploaded item is larger than its field allows (direct uploads, checked here).
+    #[error("{}", .0.message)]
+    TooLarge(FieldError),
+    /// An uploaded item is not of a type its field accepts (direct uploads, checked here).
+    #[error("{}", .0.message)]
+    UnsupportedMediaType(FieldError),
+    /// The media backend could not store an upload; `message` is the route's (docs/api.md §1.11).
+    #[error("{message}")]
+    UploadFailed {
+        message: &'static str,
+        #[source]
+        source: MediaError,
+    },
+    /// Something below the rules failed (store, media, hashing, token signing); the client is told
+    /// nothing more, the cause is kept for the log.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+impl ServiceError {
+    /// Invalid input described by its message alone.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ServiceError::Invalid { message: message.into(), errors: Vec::new() }
+    }
+
+    /// Invalid input: the message plus one entry per offending field.
+    pub fn invalid_fields(message: impl Into<String>, errors: Vec<FieldError>) -> Self {
+        ServiceError::Invalid { message: message.into(), errors }
+    }
+
+    /// One invalid field whose message is also the error's message.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        ServiceError::Invalid { errors: vec![FieldError::new(field, message.clone())], message }
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        ServiceError::Unauthorized(message.into())
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ServiceError::Forbidden(message.into())
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ServiceError::NotFound(message.into())
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        ServiceError::Conflict(message.into())
+    }
+
+    /// An internal failure caused by `cause`, kept as the source.
+    pub fn internal(cause: impl Into<BoxError>) -> Self {
+        ServiceError::Internal(cause.into())
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(err: StoreError) -> Self {
+        ServiceError::internal(err)
+    }
+}
+
+impl From<MediaError> for ServiceError {
+    fn from(err: MediaError) -> Self {
+        ServiceError::internal(err)
+    }
+}
