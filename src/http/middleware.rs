@@ -1,4 +1,4 @@
-//! Cross-cutting HTTP behaviour: trailing-slash tolerance, CORS (contract §1.10), JSON 404s,
+//! Cross-cutting HTTP behaviour: trailing-slash tolerance, CORS (docs/api.md §1.10), JSON 404s,
 //! panics as 500 envelopes, and request ids.
 
 use std::sync::Arc;

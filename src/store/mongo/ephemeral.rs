@@ -62,7 +62,8 @@ impl EphemeralState for MongoStore {
                 return Ok(Spend::Allowed);
             }
             let started = counter.get_datetime("startedAt").map_or(at.timestamp_millis(), |d| d.timestamp_millis());
-            let remaining = (started + window_ms - at.timestamp_millis()).max(0);
+            // Another instance may have opened the window a moment after this clock reading.
+            let remaining = (started + window_ms - at.timestamp_millis()).clamp(0, window_ms);
             return Ok(Spend::Refused { retry_after_secs: retry_after_secs(Duration::from_millis(remaining as u64)) });
         }
         Err(StoreError::backend("the request budget counter kept losing creation races"))

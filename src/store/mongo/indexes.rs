@@ -1,4 +1,4 @@
-//! Startup housekeeping: the indexes of contract §4 (created idempotently) and the one-time
+//! Startup housekeeping: the indexes of docs/api.md §4 (created idempotently) and the one-time
 //! lowercasing of emails stored mixed-case by the original API.
 
 use bson::oid::ObjectId;

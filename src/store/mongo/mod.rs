@@ -1,4 +1,4 @@
-//! The MongoDB store: one shared `Client`, the collections and field names of contract §4, indexes
+//! The MongoDB store: one shared `Client`, the collections and field names of docs/api.md §4, indexes
 //! ensured at startup. Queries are built by the pure functions in `queries`; this module runs them.
 
 mod docs;
@@ -30,7 +30,7 @@ pub const DEFAULT_DATABASE: &str = "videotube";
 /// at once on a few cores, few enough that several instances stay under a server's connection limit.
 pub const DEFAULT_MAX_POOL_SIZE: u32 = 32;
 
-/// Collection names of contract §4, shared with a database created by the original API.
+/// Collection names of docs/api.md §4, shared with a database created by the original API.
 pub(crate) mod coll {
     pub const USERS: &str = "users";
     pub const VIDEOS: &str = "videos";
