@@ -1,6 +1,6 @@
-//! The OpenAPI 3 document, generated from the handlers' `#[utoipa::path]` annotations and the
-//! domain types, plus the request shapes that only exist on the wire. Served at
-//! `/api/v1/openapi.json`, with Swagger UI at `/api/v1/docs`.
+//! The OpenAPI 3 document: its info, tags and shared components here, its paths collected from the
+//! handlers' `#[utoipa::path]` annotations as `router.rs` registers them, plus the request shapes
+//! that only exist on the wire. Served at `/api/v1/openapi.json`, with Swagger UI at `/api/v1/docs`.
 
 // The request shapes below describe bodies the handlers read field by field (docs/api.md §1.2);
 // they are never constructed, only documented.
@@ -23,51 +23,6 @@ use crate::http::error::ErrorEnvelope;
                        failure); the full reference is docs/api.md in the source repository.",
         license(name = "MIT")
     ),
-    paths(
-        crate::http::routes::health::healthcheck,
-        crate::http::routes::users::register,
-        crate::http::routes::users::login,
-        crate::http::routes::users::logout,
-        crate::http::routes::users::refresh_token,
-        crate::http::routes::users::change_password,
-        crate::http::routes::users::current_user,
-        crate::http::routes::users::update_account,
-        crate::http::routes::users::update_avatar,
-        crate::http::routes::users::update_cover_image,
-        crate::http::routes::users::channel_profile,
-        crate::http::routes::users::watch_history,
-        crate::http::routes::videos::list,
-        crate::http::routes::videos::publish,
-        crate::http::routes::videos::get,
-        crate::http::routes::videos::update,
-        crate::http::routes::videos::delete,
-        crate::http::routes::videos::toggle_publish,
-        crate::http::routes::social::list_comments,
-        crate::http::routes::social::add_comment,
-        crate::http::routes::social::update_comment,
-        crate::http::routes::social::delete_comment,
-        crate::http::routes::social::like_video,
-        crate::http::routes::social::like_comment,
-        crate::http::routes::social::like_tweet,
-        crate::http::routes::social::liked_videos,
-        crate::http::routes::social::create_tweet,
-        crate::http::routes::social::user_tweets,
-        crate::http::routes::social::update_tweet,
-        crate::http::routes::social::delete_tweet,
-        crate::http::routes::channels::channel_subscribers,
-        crate::http::routes::channels::toggle_subscription,
-        crate::http::routes::channels::subscribed_channels,
-        crate::http::routes::channels::create_playlist,
-        crate::http::routes::channels::get_playlist,
-        crate::http::routes::channels::update_playlist,
-        crate::http::routes::channels::delete_playlist,
-        crate::http::routes::channels::add_video,
-        crate::http::routes::channels::remove_video,
-        crate::http::routes::channels::user_playlists,
-        crate::http::routes::channels::stats,
-        crate::http::routes::channels::dashboard_videos,
-        crate::http::routes::uploads::sign
-    ),
     components(schemas(
         crate::domain::user::OwnerSummary,
         crate::domain::user::User,
@@ -76,7 +31,6 @@ use crate::http::error::ErrorEnvelope;
         crate::http::error::ErrorEnvelope,
         crate::services::FieldError
     )),
-    modifiers(&SecurityAddon, &CreateLinks),
     tags(
         (name = "health"), (name = "users"), (name = "videos"), (name = "comments"), (name = "likes"),
         (name = "tweets"), (name = "subscriptions"), (name = "playlists"), (name = "dashboard"),
@@ -84,6 +38,19 @@ use crate::http::error::ErrorEnvelope;
     )
 )]
 pub struct ApiDoc;
+
+/// The OpenAPI document as served: the routes registered in `router.rs` (each handler's
+/// `#[utoipa::path]`), completed by [`complete`].
+pub fn document() -> utoipa::openapi::OpenApi {
+    super::router::api().1
+}
+
+/// Adds what the routes cannot say themselves: the security schemes and the create links.
+pub fn complete(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    SecurityAddon.modify(&mut document);
+    CreateLinks.modify(&mut document);
+    document
+}
 
 struct SecurityAddon;
 

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
-use axum::routing::{get, patch, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::AppState;
@@ -20,49 +21,56 @@ use super::middleware::{
     RandomRequestId, cors, cross_site_guard, normalize_path, not_found, panic_response, run_to_completion,
     security_headers,
 };
-use super::openapi::ApiDoc;
+use super::openapi::{self, ApiDoc};
 use super::rate_limit::{self, RateLimiter};
 use super::routes::{channels, health, social, uploads, users, videos};
 
-fn api_routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthcheck", get(health::healthcheck))
-        .route("/users/register", post(users::register))
-        .route("/users/login", post(users::login))
-        .route("/users/logout", post(users::logout))
-        .route("/users/refresh-token", post(users::refresh_token))
-        .route("/users/change-password", post(users::change_password))
-        .route("/users/current-user", get(users::current_user))
-        .route("/users/update-account", patch(users::update_account))
-        .route("/users/avatar", patch(users::update_avatar))
-        .route("/users/cover-image", patch(users::update_cover_image))
-        .route("/users/c/{username}", get(users::channel_profile))
-        .route("/users/history", get(users::watch_history))
-        .route("/videos", get(videos::list).post(videos::publish))
-        .route("/videos/{videoId}", get(videos::get).patch(videos::update).delete(videos::delete))
-        .route("/videos/toggle/publish/{videoId}", patch(videos::toggle_publish))
-        .route("/comments/{videoId}", get(social::list_comments).post(social::add_comment))
-        .route("/comments/c/{commentId}", patch(social::update_comment).delete(social::delete_comment))
-        .route("/likes/toggle/v/{videoId}", post(social::like_video))
-        .route("/likes/toggle/c/{commentId}", post(social::like_comment))
-        .route("/likes/toggle/t/{tweetId}", post(social::like_tweet))
-        .route("/likes/videos", get(social::liked_videos))
-        .route("/tweets", post(social::create_tweet))
-        .route("/tweets/user/{userId}", get(social::user_tweets))
-        .route("/tweets/{tweetId}", patch(social::update_tweet).delete(social::delete_tweet))
-        .route("/subscriptions/c/{channelId}", get(channels::channel_subscribers).post(channels::toggle_subscription))
-        .route("/subscriptions/u/{subscriberId}", get(channels::subscribed_channels))
-        .route("/playlist", post(channels::create_playlist))
-        .route(
-            "/playlist/{playlistId}",
-            get(channels::get_playlist).patch(channels::update_playlist).delete(channels::delete_playlist),
-        )
-        .route("/playlist/add/{videoId}/{playlistId}", patch(channels::add_video))
-        .route("/playlist/remove/{videoId}/{playlistId}", patch(channels::remove_video))
-        .route("/playlist/user/{userId}", get(channels::user_playlists))
-        .route("/dashboard/stats", get(channels::stats))
-        .route("/dashboard/videos", get(channels::dashboard_videos))
-        .route("/uploads/signature", post(uploads::sign))
+/// Every API route, registered exactly once: the `#[utoipa::path]` attribute of its handler gives
+/// the method and path (docs/api.md §2) to both the router and the OpenAPI document, so the two
+/// cannot disagree. Handlers sharing a path share one `routes!`.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthcheck))
+        .routes(routes!(users::register))
+        .routes(routes!(users::login))
+        .routes(routes!(users::logout))
+        .routes(routes!(users::refresh_token))
+        .routes(routes!(users::change_password))
+        .routes(routes!(users::current_user))
+        .routes(routes!(users::update_account))
+        .routes(routes!(users::update_avatar))
+        .routes(routes!(users::update_cover_image))
+        .routes(routes!(users::channel_profile))
+        .routes(routes!(users::watch_history))
+        .routes(routes!(videos::list, videos::publish))
+        .routes(routes!(videos::get, videos::update, videos::delete))
+        .routes(routes!(videos::toggle_publish))
+        .routes(routes!(social::list_comments, social::add_comment))
+        .routes(routes!(social::update_comment, social::delete_comment))
+        .routes(routes!(social::like_video))
+        .routes(routes!(social::like_comment))
+        .routes(routes!(social::like_tweet))
+        .routes(routes!(social::liked_videos))
+        .routes(routes!(social::create_tweet))
+        .routes(routes!(social::user_tweets))
+        .routes(routes!(social::update_tweet, social::delete_tweet))
+        .routes(routes!(channels::channel_subscribers, channels::toggle_subscription))
+        .routes(routes!(channels::subscribed_channels))
+        .routes(routes!(channels::create_playlist))
+        .routes(routes!(channels::get_playlist, channels::update_playlist, channels::delete_playlist))
+        .routes(routes!(channels::add_video))
+        .routes(routes!(channels::remove_video))
+        .routes(routes!(channels::user_playlists))
+        .routes(routes!(channels::stats))
+        .routes(routes!(channels::dashboard_videos))
+        .routes(routes!(uploads::sign))
+}
+
+/// The API router (paths already under `/api/v1`) and the OpenAPI document collected from the same
+/// registrations.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, document) = api_routes().split_for_parts();
+    (router, openapi::complete(document))
 }
 
 /// The whole application: API under /api/v1, local media under /media, JSON 404s elsewhere.
@@ -70,12 +78,9 @@ pub fn build(state: AppState, media_root: Option<PathBuf>) -> Router {
     let config = state.services.config().clone();
     let cors_origins = Arc::new(config.cors_origins.clone());
     let limiter = Arc::new(RateLimiter::new(config.rate_limits.clone(), config.trust_proxy, state.services.clone()));
-    let docs = SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", ApiDoc::openapi());
-    let mut routes = Router::new()
-        .nest("/api/v1", api_routes())
-        .merge(docs)
-        .fallback(not_found)
-        .method_not_allowed_fallback(not_found);
+    let (api, document) = api();
+    let docs = SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", document);
+    let mut routes = Router::new().merge(api).merge(docs).fallback(not_found).method_not_allowed_fallback(not_found);
     if let Some(root) = media_root {
         // 1 MiB reads instead of the default 64 KiB: fewer syscalls and frames per streamed video.
         let media = ServeDir::new(root).append_index_html_on_directories(false).with_buf_chunk_size(1 << 20);

@@ -1,20 +1,20 @@
-//! The OpenAPI document cannot drift: it lists exactly the routes the router serves, every real
-//! response of a scripted scenario validates against its documented schema, and a committed
-//! snapshot makes every change to the document visible in review.
+//! The OpenAPI document cannot drift: it is collected from the same registrations as the router
+//! and lists exactly the routes of docs/api.md §2, every real response of a scripted scenario
+//! validates against its documented schema, and a committed snapshot makes every change to the
+//! document visible in review.
 
 use std::collections::BTreeSet;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use utoipa::OpenApi;
-use videotube::http::openapi::ApiDoc;
+use videotube::http::openapi;
 
-use crate::adversarial::{ROUTES, UNKNOWN_ID};
+use crate::adversarial::{Auth, UNKNOWN_ID, route_table};
 use crate::fixtures;
 use crate::helpers::{Resp, TestApp};
 
 fn document() -> Value {
-    serde_json::to_value(ApiDoc::openapi()).unwrap()
+    serde_json::to_value(openapi::document()).unwrap()
 }
 
 /// `(METHOD, /path/{param})` of every documented operation, without the `/api/v1` prefix.
@@ -42,19 +42,49 @@ fn the_committed_snapshot_is_current() {
     );
 }
 
+/// `(METHOD, /path/{param}, auth)` of every row of the route table of docs/api.md §2, the contract.
+fn contract_routes() -> BTreeSet<(String, String, String)> {
+    let api = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/api.md")).unwrap();
+    let table = api.split("\n## 2. Route table").nth(1).unwrap().split("\n## 3.").next().unwrap();
+    let mut routes = BTreeSet::new();
+    for line in table.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() < 5 || cells[1].parse::<u32>().is_err() {
+            continue;
+        }
+        let path = cells[3].trim_matches('`').split('/').map(|seg| match seg.strip_prefix(':') {
+            Some(name) => format!("{{{name}}}"),
+            None => seg.to_owned(),
+        });
+        routes.insert((cells[2].to_owned(), path.collect::<Vec<_>>().join("/"), cells[4].to_owned()));
+    }
+    routes
+}
+
 #[test]
 fn the_document_lists_exactly_the_contract_routes_and_the_extension() {
-    let mut expected: BTreeSet<(String, String)> = ROUTES
-        .iter()
-        .map(|(method, path, ..)| (method.to_string(), path.replace("/users/c/nobody", "/users/c/{username}")))
+    let documented: BTreeSet<(String, String, String)> = route_table(&document())
+        .into_iter()
+        .map(|route| {
+            let auth = match route.auth {
+                Auth::None => "none",
+                Auth::Optional => "opt",
+                Auth::Required => "req",
+            };
+            (route.method.to_string(), route.template, auth.to_owned())
+        })
         .collect();
-    expected.insert(("POST".into(), "/uploads/signature".into()));
-    assert_eq!(documented_operations(&document()), expected);
+    let contract = contract_routes();
+    assert_eq!(contract.len(), 43, "docs/api.md §2: the 42 original routes and POST /uploads/signature");
+    assert!(contract.contains(&("POST".into(), "/uploads/signature".into(), "opt".into())));
+    assert_eq!(documented, contract);
 }
 
 #[tokio::test]
 async fn every_documented_operation_is_served() {
     let app = TestApp::spawn().await;
+    let served = app.get("/openapi.json", None).await;
+    assert_eq!(served.body, document(), "the served document is the generated one");
     for (method, path) in documented_operations(&document()) {
         let concrete = path.replace("{username}", "nobody");
         let concrete = concrete
