@@ -4,6 +4,7 @@ use super::validate::{max_chars, non_empty_if_present, require_all};
 use super::{ServiceError, Services};
 use crate::domain::Id;
 use crate::domain::ownership::Owned;
+use crate::domain::page::{Page, PageRequest};
 use crate::domain::social::{ChannelStats, Playlist, PlaylistRecord, SubscribedChannelItem, SubscriberItem};
 use crate::domain::user::UserAccount;
 use crate::domain::video::Video;
@@ -21,6 +22,18 @@ impl Services {
     pub async fn channel_subscribers(&self, channel: Id) -> Result<Vec<SubscriberItem>, ServiceError> {
         self.existing_user(channel, "Channel not found").await?;
         Ok(self.store.subscriptions.subscribers(channel).await?)
+    }
+
+    /// The subscription feed: public videos of every channel the caller follows, newest first.
+    pub async fn subscription_feed(
+        &self,
+        caller: &UserAccount,
+        page: Option<&str>,
+        limit: Option<&str>,
+    ) -> Result<Page<Video>, ServiceError> {
+        let page = PageRequest::parse(page, limit, self.config.limits.page_limit_max);
+        let (videos, total) = self.store.videos.subscription_feed(caller.user.id, page.offset(), page.limit).await?;
+        Ok(Page::new(videos, total, page))
     }
 
     pub async fn subscribed_channels(&self, subscriber: Id) -> Result<Vec<SubscribedChannelItem>, ServiceError> {

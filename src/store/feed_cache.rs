@@ -116,6 +116,10 @@ impl VideoRepo for CachedVideos {
     async fn channel_stats(&self, owner: Id) -> StoreResult<ChannelStats> {
         self.inner.channel_stats(owner).await
     }
+
+    async fn subscription_feed(&self, subscriber: Id, offset: u64, limit: u32) -> StoreResult<(Vec<Video>, u64)> {
+        self.inner.subscription_feed(subscriber, offset, limit).await
+    }
 }
 
 /// Users, invalidating on profile changes (feed pages embed the owner's name and avatar).

@@ -147,6 +147,9 @@ pub trait VideoRepo: Send + Sync {
     /// All of the owner's videos, newest first, with their like counts.
     async fn dashboard_videos(&self, owner: Id) -> StoreResult<Vec<Video>>;
     async fn channel_stats(&self, owner: Id) -> StoreResult<ChannelStats>;
+    /// One page of the videos every channel `subscriber` follows has published, newest first (ties by
+    /// id), and their total; read through the owner index, channel by channel, never the whole table.
+    async fn subscription_feed(&self, subscriber: Id, offset: u64, limit: u32) -> StoreResult<(Vec<Video>, u64)>;
 }
 
 #[async_trait]

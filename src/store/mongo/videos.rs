@@ -121,6 +121,29 @@ impl VideoRepo for MongoStore {
         Ok(())
     }
 
+    async fn subscription_feed(&self, subscriber: Id, offset: u64, limit: u32) -> StoreResult<(Vec<Video>, u64)> {
+        let channels: Vec<ObjectId> = self
+            .collection(coll::SUBSCRIPTIONS)
+            .find(doc! { "subscriber": oid(subscriber) })
+            .projection(doc! { "channel": 1, "_id": 0 })
+            .await
+            .map_err(StoreError::backend)?
+            .try_collect::<Vec<Document>>()
+            .await
+            .map_err(StoreError::backend)?
+            .iter()
+            .filter_map(|s| s.get_object_id("channel").ok())
+            .collect();
+        if channels.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let (page, total) = tokio::try_join!(
+            self.videos(q::subscription_feed_page(channels.clone(), offset, limit)),
+            self.count(coll::VIDEOS, q::subscription_feed_filter(channels)),
+        )?;
+        Ok((page.into_iter().map(VideoDoc::into_video).collect(), total))
+    }
+
     async fn watch_history(&self, user: Id) -> StoreResult<Vec<Video>> {
         #[derive(serde::Deserialize)]
         #[serde(rename_all = "camelCase")]

@@ -131,6 +131,22 @@ fn feed_sql(query: &VideoQuery) -> FeedSql {
     FeedSql { page, page_binds, count, count_binds: vec![owner] }
 }
 
+/// The subscription feed's page query (binds: subscriber, limit, offset) and count (binds: subscriber):
+/// the followed channels come from the subscriber index, their videos from `videos_owner_created`,
+/// channel by channel. Left to itself the planner walks `videos_published_created` instead, which
+/// reads every public video of the site until the page is full.
+fn subscription_feed_sql() -> (String, String) {
+    let from = " FROM videos v INDEXED BY videos_owner_created";
+    let filter = format!(
+        " WHERE v.owner_id IN (SELECT s.channel_id FROM subscriptions s WHERE s.subscriber_id = ?1) AND {}",
+        visible_sql("v", None)
+    );
+    let select = VIDEO_SELECT.replacen(" FROM videos v", from, 1);
+    let page = format!("{select}{filter} ORDER BY v.created_at DESC, v.id DESC LIMIT ?2 OFFSET ?3");
+    let count = format!("SELECT COUNT(*){from}{filter}");
+    (page, count)
+}
+
 struct FeedSql {
     page: String,
     page_binds: Vec<String>,
@@ -207,6 +223,24 @@ impl VideoRepo for SqliteStore {
         };
         let videos = rows.into_iter().map(|r| r.video.into_video()).collect::<StoreResult<_>>()?;
         Ok((videos, total as u64))
+    }
+
+    async fn subscription_feed(&self, subscriber: Id, offset: u64, limit: u32) -> StoreResult<(Vec<Video>, u64)> {
+        let (page, count) = subscription_feed_sql();
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let rows: Vec<VideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(page))
+            .bind(subscriber.to_hex())
+            .bind(i64::from(limit))
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count))
+            .bind(subscriber.to_hex())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok((videos_from(rows)?, total as u64))
     }
 
     async fn update(&self, id: Id, update: VideoUpdate) -> StoreResult<Option<VideoRecord>> {
@@ -392,6 +426,21 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_subscription_feed_reads_the_followed_channels_through_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("plan.db")).await.unwrap();
+        let (page, count) = subscription_feed_sql();
+        let subscriber = Id::generate().to_hex();
+        let binds = [subscriber.clone(), "10".to_owned(), "0".to_owned()];
+        for (sql, binds) in [(page, &binds[..]), (count, &binds[..1])] {
+            let details = plan(&store, &sql, binds).await;
+            let full_scan = details.iter().any(|d| d.starts_with("SCAN") && !d.contains("INDEX"));
+            assert!(!full_scan, "{details:?}");
+            assert!(details.iter().any(|d| d.contains("videos_owner_created")), "{details:?}");
         }
     }
 }

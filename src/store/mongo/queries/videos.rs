@@ -101,6 +101,25 @@ pub fn add_view() -> Document {
     doc! { "$inc": { "views": 1 } }
 }
 
+/// The subscription feed's filter: public videos of the followed `channels` (the owner index serves it).
+pub fn subscription_feed_filter(channels: Vec<ObjectId>) -> Document {
+    let mut filter = doc! { "owner": { "$in": channels } };
+    filter.extend(visible_to(None));
+    filter
+}
+
+/// One page of the subscription feed, newest first, owners joined.
+pub fn subscription_feed_page(channels: Vec<ObjectId>, offset: u64, limit: u32) -> Vec<Document> {
+    let mut pipeline = vec![
+        doc! { "$match": subscription_feed_filter(channels) },
+        newest_first(),
+        skip(offset),
+        doc! { "$limit": i64::from(limit) },
+    ];
+    pipeline.extend(owner_lookup("owner"));
+    pipeline
+}
+
 /// The given videos that `viewer` may see; the caller restores the requested order.
 pub fn visible_by_ids(ids: &[ObjectId], viewer: Option<ObjectId>) -> Vec<Document> {
     with_owner(doc! { "$and": [{ "_id": { "$in": ids } }, visible_to(viewer)] })
@@ -189,6 +208,23 @@ mod tests {
         let owner = Id::generate();
         let q = VideoQuery { owner: Some(owner), include_unpublished: true, ..query() };
         assert_eq!(feed_filter(&q), doc! { "owner": ObjectId::from_bytes(owner.bytes()) });
+    }
+
+    #[test]
+    fn the_subscription_feed_lists_public_videos_of_followed_channels_newest_first() {
+        let (a, b) = (ObjectId::from_bytes([1; 12]), ObjectId::from_bytes([2; 12]));
+        let filter = doc! { "owner": { "$in": [a, b] }, "isPublished": true };
+        assert_eq!(subscription_feed_filter(vec![a, b]), filter);
+        let page = subscription_feed_page(vec![a, b], 20, 10);
+        assert_eq!(
+            page[..4],
+            [
+                doc! { "$match": filter },
+                doc! { "$sort": { "createdAt": -1, "_id": -1 } },
+                doc! { "$skip": 20_i64 },
+                doc! { "$limit": 10_i64 }
+            ]
+        );
     }
 
     #[test]
