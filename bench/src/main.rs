@@ -4,16 +4,49 @@
 //! Run with `cargo run --release -p videotube-bench` (it builds the release server binaries first).
 
 mod load;
+mod mongo;
 mod server;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use load::{load, sequential};
+use load::{LoadStats, load, sequential};
 use server::{Server, cargo_build, target_bin};
 
 /// Scenario names accepted on the command line, in the order they run.
-const SCENARIOS: [&str; 6] = ["cold", "throughput", "scale", "login", "range", "upload"];
+const SCENARIOS: [&str; 7] = ["cold", "throughput", "scale", "login", "range", "upload", "mongo"];
+
+/// Scenarios that run only when named: they need more than this machine (a MongoDB deployment).
+const ON_REQUEST: [&str; 1] = ["mongo"];
+
+const USAGE: &str = "usage: bench [--quick] [--start-documentdb] [SCENARIO]...
+
+Measures videotube against baselines taken in the same run and prints markdown tables
+(also written to target/bench-report.md).
+
+Scenarios (all but mongo run when none is named):
+  cold        cold start to first healthcheck
+  throughput  trivial route and the cached 10k-video feed against a hello-world
+  scale       feed p50 at 1M (--quick: 100k) vs 10k videos
+  login       feed p99 while 50 clients log in
+  range       Range reads of a 200 MB video against reading the file
+  upload      multipart upload against raw TCP to a file
+  mongo       feed throughput, feed p50 at 100k vs 10k videos and feed p99 under logins, on
+              SQLite and on MongoDB side by side (only when named)
+
+Options:
+  --quick             shorter load phases (2 s instead of 5 s) and smaller data
+  --start-documentdb  for mongo: start DocumentDB with .ci/documentdb even if BENCH_MONGODB_URI is set
+  -h, --help          this text
+
+Environment:
+  BENCH_MONGODB_URI   the MongoDB deployment for mongo (fresh bench_* databases are created in it
+                      and dropped); unset: DocumentDB is started with .ci/documentdb and stopped after";
+
+/// The three feed shapes measured at scale.
+const FEED_QUERIES: [&str; 3] =
+    ["/api/v1/videos?limit=20", "/api/v1/videos?limit=20&userId={owner}", "/api/v1/videos?limit=20&sortBy=views"];
 
 struct Row {
     scenario: &'static str,
@@ -29,12 +62,19 @@ async fn main() -> anyhow::Result<()> {
     // reqwest is shared with the server crate, which builds it without a bundled TLS provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
     // Arguments are checked before the (slow) release build, so a typo fails at once.
+    if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
     let quick = std::env::args().any(|a| a == "--quick");
+    let start_documentdb = std::env::args().any(|a| a == "--start-documentdb");
     let secs = if quick { 2 } else { 5 };
-    // Scenario names given on the command line select a subset (cold, throughput, scale, login, range, upload).
-    let picked: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    if let Some(flag) = std::env::args().skip(1).find(|a| a.starts_with("--") && a != "--quick") {
-        anyhow::bail!("unknown option {flag}; usage: bench [--quick] [{}]...", SCENARIOS.join("|"));
+    // Scenario names given on the command line select a subset; none selects all but ON_REQUEST.
+    let picked: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    if let Some(flag) =
+        std::env::args().skip(1).find(|a| a.starts_with('-') && a != "--quick" && a != "--start-documentdb")
+    {
+        anyhow::bail!("unknown option {flag}\n\n{USAGE}");
     }
     if let Some(name) = picked.iter().find(|p| !SCENARIOS.contains(&p.as_str())) {
         anyhow::bail!("unknown scenario {name:?}; the scenarios are {}", SCENARIOS.join(", "));
@@ -42,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
     cargo_build()?;
     // Says which scenario starts, so a long run shows progress before the final table.
     let run = |name: &str| {
-        let selected = picked.is_empty() || picked.iter().any(|p| p == name);
+        let selected = if picked.is_empty() { !ON_REQUEST.contains(&name) } else { picked.iter().any(|p| p == name) };
         if selected {
             eprintln!("bench: running {name}{}", if quick { " (quick)" } else { "" });
         }
@@ -69,10 +109,14 @@ async fn main() -> anyhow::Result<()> {
     if run("upload") {
         rows.push(upload(if quick { 256 } else { 1024 }).await?);
     }
+    let store_rows = if run("mongo") { store_comparison(secs, start_documentdb).await? } else { Vec::new() };
 
-    let mut report = String::from(
-        "| Scenario | Baseline (same run) | videotube | Ratio | Target | Met |\n|---|---|---|---|---|---|\n",
-    );
+    let mut report = String::new();
+    if !rows.is_empty() {
+        report.push_str(
+            "| Scenario | Baseline (same run) | videotube | Ratio | Target | Met |\n|---|---|---|---|---|---|\n",
+        );
+    }
     for r in &rows {
         report.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
@@ -83,6 +127,15 @@ async fn main() -> anyhow::Result<()> {
             r.target,
             if r.met { "yes" } else { "**no**" }
         ));
+    }
+    if !store_rows.is_empty() {
+        if !rows.is_empty() {
+            report.push('\n');
+        }
+        report.push_str("| Scenario | Baseline (same run) | SQLite | MongoDB | Ratios |\n|---|---|---|---|---|\n");
+    }
+    for r in &store_rows {
+        report.push_str(&format!("| {} | {} | {} | {} | {} |\n", r.scenario, r.baseline, r.sqlite, r.mongo, r.ratios));
     }
     println!("\n{report}");
     std::fs::write("target/bench-report.md", &report).context("writing target/bench-report.md")?;
@@ -112,13 +165,8 @@ async fn cold_start() -> anyhow::Result<Row> {
 
 /// Scenarios against the bare axum hello-world: the trivial route and the 10k-video feed.
 async fn throughput(secs: u64) -> anyhow::Result<(Row, Row)> {
-    let hello_port = server::free_port();
-    let mut hello = std::process::Command::new(target_bin("hello")).env("PORT", hello_port.to_string()).spawn()?;
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let duration = Duration::from_secs(secs);
-    let baseline = load(&format!("http://127.0.0.1:{hello_port}/"), 64, duration).await;
-    hello.kill()?;
-    hello.wait()?;
+    let baseline = hello_world(duration).await?;
 
     let dir = tempfile::tempdir()?;
     let server = Server::start(dir.path(), &[("RATE_LIMIT_ENABLED", "false")]).await?;
@@ -148,46 +196,95 @@ async fn throughput(secs: u64) -> anyhow::Result<(Row, Row)> {
     ))
 }
 
+/// The bare axum hello-world under 64 connections: the throughput baseline.
+async fn hello_world(duration: Duration) -> anyhow::Result<LoadStats> {
+    let hello_port = server::free_port();
+    let mut hello = std::process::Command::new(target_bin("hello")).env("PORT", hello_port.to_string()).spawn()?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let baseline = load(&format!("http://127.0.0.1:{hello_port}/"), 64, duration).await;
+    hello.kill()?;
+    hello.wait()?;
+    Ok(baseline)
+}
+
+/// A server doing its database work on every request (no feed cache, no rate limit) with ten owners
+/// and `count` videos, on SQLite, or on the MongoDB database `mongo` names; and the first owner's id.
+async fn seeded_server(dir: &Path, mongo: Option<&str>, count: u64) -> anyhow::Result<(Server, String)> {
+    let mut vars = vec![("RATE_LIMIT_ENABLED", "false"), ("FEED_CACHE_ENABLED", "false")];
+    if let Some(uri) = mongo {
+        vars.push(("MONGODB_URI", uri));
+    }
+    // Started before seeding: it creates the SQLite schema, or the MongoDB indexes, at startup.
+    let server = Server::start(dir, &vars).await?;
+    let owner = match mongo {
+        Some(uri) => mongo::seed(uri, count).await?,
+        None => server.seed(count).await?,
+    };
+    // A seed the server cannot read would show as fast empty pages.
+    let page: serde_json::Value = reqwest::get(server.url("/api/v1/videos?limit=20")).await?.json().await?;
+    anyhow::ensure!(
+        page["data"]["totalDocs"] == count && page["data"]["docs"].as_array().map(Vec::len) == Some(20),
+        "the seeded feed reads back wrong: {}",
+        &page.to_string()[..page.to_string().len().min(300)]
+    );
+    Ok((server, owner))
+}
+
+/// Sequential p50 (ms) of the three feed shapes.
+async fn feed_p50s(server: &Server, owner: &str) -> Vec<f64> {
+    let mut p50s = Vec::new();
+    for q in FEED_QUERIES {
+        p50s.push(sequential(&server.url(&q.replace("{owner}", owner)), 300).await.p50_ms);
+    }
+    p50s
+}
+
 /// p50 of the three feed shapes at `large` videos against the same at 10k.
 async fn feed_at_scale(large: u64) -> anyhow::Result<Row> {
-    let queries =
-        ["/api/v1/videos?limit=20", "/api/v1/videos?limit=20&userId={owner}", "/api/v1/videos?limit=20&sortBy=views"];
     let mut p50s = Vec::new();
     for count in [10_000, large] {
         let dir = tempfile::tempdir()?;
         // The database path, not the feed cache: this row is about index-backed queries.
-        let server =
-            Server::start(dir.path(), &[("RATE_LIMIT_ENABLED", "false"), ("FEED_CACHE_ENABLED", "false")]).await?;
-        let owner = server.seed(count).await?;
-        let mut row = Vec::new();
-        for q in queries {
-            let stats = sequential(&server.url(&q.replace("{owner}", &owner)), 300).await;
-            row.push(stats.p50_ms);
-        }
-        p50s.push(row);
+        let (server, owner) = seeded_server(dir.path(), None, count).await?;
+        p50s.push(feed_p50s(&server, &owner).await);
     }
-    let ratios: Vec<f64> = (0..queries.len()).map(|i| p50s[1][i] / p50s[0][i]).collect();
+    let ratios: Vec<f64> = (0..FEED_QUERIES.len()).map(|i| p50s[1][i] / p50s[0][i]).collect();
     let worst = ratios.iter().copied().fold(0.0, f64::max);
-    let fmt = |v: &[f64]| v.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(" / ");
     Ok(Row {
         scenario: "GET /videos p50 (default / userId / sortBy=views) at scale",
-        baseline: format!("10k videos: {} ms", fmt(&p50s[0])),
-        measured: format!("{} videos: {} ms", large, fmt(&p50s[1])),
-        ratio: format!(
-            "{} (worst {worst:.2}×)",
-            ratios.iter().map(|r| format!("{r:.2}×")).collect::<Vec<_>>().join(" / ")
-        ),
+        baseline: format!("10k videos: {} ms", slashed(&p50s[0], "")),
+        measured: format!("{} videos: {} ms", large, slashed(&p50s[1], "")),
+        ratio: format!("{} (worst {worst:.2}×)", slashed(&ratios, "×")),
         target: "≤ 1.5×",
         met: worst <= 1.5,
     })
+}
+
+/// Figures joined by " / ", each with two decimals and `unit`.
+fn slashed(values: &[f64], unit: &str) -> String {
+    values.iter().map(|v| format!("{v:.2}{unit}")).collect::<Vec<_>>().join(" / ")
 }
 
 /// p99 of the feed while 50 clients log in continuously, against the same unloaded.
 async fn login_pressure(secs: u64) -> anyhow::Result<Row> {
     let dir = tempfile::tempdir()?;
     // Every feed request does its database work here, so the CPU the hashing takes shows.
-    let server = Server::start(dir.path(), &[("RATE_LIMIT_ENABLED", "false"), ("FEED_CACHE_ENABLED", "false")]).await?;
-    server.seed(10_000).await?;
+    let (server, _) = seeded_server(dir.path(), None, 10_000).await?;
+    let (unloaded, loaded, login_count) = feed_under_logins(&server, secs).await?;
+    let ratio = loaded.p99_ms / unloaded.p99_ms;
+    Ok(Row {
+        scenario: "p99 of GET /videos (4 connections) while 50 clients log in continuously (bcrypt cost 10)",
+        baseline: format!("unloaded p99 {:.1} ms", unloaded.p99_ms),
+        measured: format!("p99 {:.1} ms ({login_count} logins done)", loaded.p99_ms),
+        ratio: format!("{ratio:.2}×"),
+        target: "≤ 2×",
+        met: ratio <= 2.0,
+    })
+}
+
+/// The feed (4 connections) unloaded, then while 50 clients log in continuously as one registered
+/// user; and how many logins were done.
+async fn feed_under_logins(server: &Server, secs: u64) -> anyhow::Result<(LoadStats, LoadStats, u64)> {
     server.register("bencher").await?;
     let feed = server.url("/api/v1/videos?limit=20");
     let duration = Duration::from_secs(secs);
@@ -202,7 +299,8 @@ async fn login_pressure(secs: u64) -> anyhow::Result<Row> {
                 let body = serde_json::json!({"username": "bencher", "password": "bench-password"});
                 let mut done = 0u64;
                 while Instant::now() < stop {
-                    if client.post(&url).json(&body).send().await.is_ok() {
+                    // Only successful logins count (each one a bcrypt verification and a session write).
+                    if client.post(&url).json(&body).send().await.is_ok_and(|r| r.status().is_success()) {
                         done += 1;
                     }
                 }
@@ -216,15 +314,7 @@ async fn login_pressure(secs: u64) -> anyhow::Result<Row> {
     for l in logins {
         login_count += l.await?;
     }
-    let ratio = loaded.p99_ms / unloaded.p99_ms;
-    Ok(Row {
-        scenario: "p99 of GET /videos (4 connections) while 50 clients log in continuously (bcrypt cost 10)",
-        baseline: format!("unloaded p99 {:.1} ms", unloaded.p99_ms),
-        measured: format!("p99 {:.1} ms ({login_count} logins done)", loaded.p99_ms),
-        ratio: format!("{ratio:.2}×"),
-        target: "≤ 2×",
-        met: ratio <= 2.0,
-    })
+    Ok((unloaded, loaded, login_count))
 }
 
 /// Sequential 8 MiB Range reads of a 200 MB local video against reading the file directly.
@@ -298,4 +388,115 @@ async fn upload(mib: u64) -> anyhow::Result<Row> {
         target: "≥ 0.8×, RSS growth ≤ 64 MiB",
         met: ratio >= 0.8 && growth_mib <= 64.0,
     })
+}
+
+/// A row of the store comparison: one measurement on SQLite and on MongoDB in the same run.
+struct StoreRow {
+    scenario: &'static str,
+    baseline: String,
+    sqlite: String,
+    mongo: String,
+    ratios: String,
+}
+
+/// What the store comparison measures on one store.
+struct StoreFigures {
+    /// GET /videos?limit=20 at 10k videos, 64 connections.
+    feed: LoadStats,
+    /// Sequential p50 of the three feed shapes at 10k and at 100k videos.
+    p50_10k: Vec<f64>,
+    p50_100k: Vec<f64>,
+    /// The feed (4 connections) unloaded and while 50 clients log in; logins done.
+    unloaded: LoadStats,
+    loaded: LoadStats,
+    logins: u64,
+}
+
+/// The store comparison on one store: SQLite, or MongoDB with a database for 10k videos and one for
+/// 100k. The feed cache is off (and applies only to SQLite), so both stores do their database work.
+async fn store_figures(secs: u64, mongo: Option<(&str, &str)>) -> anyhow::Result<StoreFigures> {
+    let store = if mongo.is_some() { "MongoDB" } else { "SQLite" };
+    eprintln!("bench: mongo: {store} at 10k videos (throughput, p50s, logins)");
+    let dir = tempfile::tempdir()?;
+    let (server, owner) = seeded_server(dir.path(), mongo.map(|m| m.0), 10_000).await?;
+    let feed = load(&server.url("/api/v1/videos?limit=20"), 64, Duration::from_secs(secs)).await;
+    let p50_10k = feed_p50s(&server, &owner).await;
+    let (unloaded, loaded, logins) = feed_under_logins(&server, secs).await?;
+    drop(server);
+    eprintln!("bench: mongo: {store} at 100k videos (p50s)");
+    let dir = tempfile::tempdir()?;
+    let (server, owner) = seeded_server(dir.path(), mongo.map(|m| m.1), 100_000).await?;
+    let p50_100k = feed_p50s(&server, &owner).await;
+    Ok(StoreFigures { feed, p50_10k, p50_100k, unloaded, loaded, logins })
+}
+
+/// The feed rows on SQLite and on MongoDB side by side, each against the same run's baselines.
+async fn store_comparison(secs: u64, start_documentdb: bool) -> anyhow::Result<Vec<StoreRow>> {
+    let deployment = mongo::Deployment::acquire(start_documentdb)?;
+    let run_name = mongo::fresh_database_name();
+    let small = mongo::with_database(&deployment.uri, &format!("{run_name}_10k"));
+    let large = mongo::with_database(&deployment.uri, &format!("{run_name}_100k"));
+    eprintln!("bench: MongoDB from {}, databases {run_name}_10k and {run_name}_100k", deployment.source);
+    let baseline = hello_world(Duration::from_secs(secs)).await?;
+    let sqlite = store_figures(secs, None).await;
+    let mongo = match &sqlite {
+        Ok(_) => store_figures(secs, Some((&small, &large))).await,
+        Err(_) => Err(anyhow::anyhow!("not run")),
+    };
+    // Dropped whatever happened; the DocumentDB this run started (if any) stops with `deployment`.
+    for uri in [&small, &large] {
+        if let Err(e) = mongo::drop_database(uri).await {
+            eprintln!("bench: {e:#}");
+        }
+    }
+    let (s, m) = (sqlite?, mongo?);
+    let divided = |a: &[f64], b: &[f64]| -> Vec<f64> { a.iter().zip(b).map(|(a, b)| a / b).collect() };
+    let growth = |f: &StoreFigures| divided(&f.p50_100k, &f.p50_10k);
+    let mongo_vs_sqlite_10k = divided(&m.p50_10k, &s.p50_10k);
+    let mongo_vs_sqlite_100k = divided(&m.p50_100k, &s.p50_100k);
+    let feed = |f: &StoreFigures| format!("{:.0} req/s, p99 {:.1} ms", f.feed.rps, f.feed.p99_ms);
+    let p50 = |f: &StoreFigures| format!("10k: {} ms; 100k: {} ms", slashed(&f.p50_10k, ""), slashed(&f.p50_100k, ""));
+    let logins = |f: &StoreFigures| {
+        format!("unloaded p99 {:.1} ms → {:.1} ms ({} logins done)", f.unloaded.p99_ms, f.loaded.p99_ms, f.logins)
+    };
+    let pressure = |f: &StoreFigures| f.loaded.p99_ms / f.unloaded.p99_ms;
+    Ok(vec![
+        StoreRow {
+            scenario: "GET /videos?limit=20, 10k videos, 64 connections, FEED_CACHE_ENABLED=false",
+            baseline: format!("hello-world {:.0} req/s", baseline.rps),
+            sqlite: feed(&s),
+            mongo: feed(&m),
+            ratios: format!(
+                "of hello-world: SQLite {:.3}×, MongoDB {:.3}×; MongoDB/SQLite {:.2}×",
+                s.feed.rps / baseline.rps,
+                m.feed.rps / baseline.rps,
+                m.feed.rps / s.feed.rps
+            ),
+        },
+        StoreRow {
+            scenario: "GET /videos p50 (default / userId / sortBy=views), 100k vs 10k videos",
+            baseline: "each store at 10k videos".into(),
+            sqlite: p50(&s),
+            mongo: p50(&m),
+            ratios: format!(
+                "100k/10k: SQLite {}, MongoDB {}; MongoDB/SQLite: {} at 10k, {} at 100k",
+                slashed(&growth(&s), "×"),
+                slashed(&growth(&m), "×"),
+                slashed(&mongo_vs_sqlite_10k, "×"),
+                slashed(&mongo_vs_sqlite_100k, "×")
+            ),
+        },
+        StoreRow {
+            scenario: "p99 of GET /videos (4 connections, 10k videos) while 50 clients log in continuously",
+            baseline: "each store unloaded".into(),
+            sqlite: logins(&s),
+            mongo: logins(&m),
+            ratios: format!(
+                "loaded/unloaded: SQLite {:.2}×, MongoDB {:.2}×; MongoDB/SQLite loaded p99 {:.2}×",
+                pressure(&s),
+                pressure(&m),
+                m.loaded.p99_ms / s.loaded.p99_ms
+            ),
+        },
+    ])
 }

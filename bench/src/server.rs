@@ -1,8 +1,8 @@
-//! Starting the release server binaries and seeding their SQLite store directly.
+//! Starting the release server binaries and seeding their SQLite store directly (MongoDB: `mongo.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
@@ -46,9 +46,12 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `videotube` in `dir` (DATA_DIR = dir/data) and waits for its healthcheck.
+    /// Starts `videotube` in `dir` (DATA_DIR = dir/data) and waits for its healthcheck (on MongoDB
+    /// the server first ensures its indexes, which can take seconds). Its stderr goes to
+    /// dir/videotube.stderr, quoted when it does not come up.
     pub async fn start(dir: &Path, vars: &[(&str, &str)]) -> anyhow::Result<Self> {
         let port = free_port();
+        let stderr_path = dir.join("videotube.stderr");
         let child = Command::new(target_bin("videotube"))
             .env_clear()
             .envs(vars.iter().copied())
@@ -57,20 +60,25 @@ impl Server {
             .env("RUST_LOG", "warn")
             .current_dir(dir)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path)?)
             .spawn()
             .context("starting target/release/videotube")?;
-        let server = Server { child, base: format!("http://127.0.0.1:{port}"), data_dir: dir.join("data") };
+        let mut server = Server { child, base: format!("http://127.0.0.1:{port}"), data_dir: dir.join("data") };
         let client = reqwest::Client::new();
-        for _ in 0..2000 {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
             if let Ok(resp) = client.get(server.url("/api/v1/healthcheck")).send().await
                 && resp.status() == 200
             {
                 return Ok(server);
             }
+            if let Some(status) = server.child.try_wait()? {
+                let log = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+                anyhow::bail!("videotube exited ({status}) before answering its healthcheck:\n{log}");
+            }
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        anyhow::bail!("videotube did not answer its healthcheck")
+        anyhow::bail!("videotube did not answer its healthcheck within 60 s")
     }
 
     pub fn url(&self, path: &str) -> String {

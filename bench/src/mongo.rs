@@ -1,0 +1,171 @@
+//! The MongoDB side of the `mongo` scenario: where the deployment comes from (`BENCH_MONGODB_URI`, or
+//! a DocumentDB started with the repository's `.ci/documentdb`), fresh databases, seeding them with
+//! the driver, and dropping them afterwards.
+
+use std::hash::{BuildHasher, Hasher};
+use std::process::{Command, Stdio};
+
+use anyhow::Context;
+use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{DateTime, Document, doc};
+
+/// The repository's DocumentDB script, found from this crate so the working directory does not matter.
+const DOCUMENTDB_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../.ci/documentdb");
+
+/// The MongoDB deployment of a run. Stops the DocumentDB it started, if any, when dropped.
+pub struct Deployment {
+    pub uri: String,
+    /// Where the URI came from, for the progress line.
+    pub source: &'static str,
+    /// `DOCUMENTDB_STATE` of a DocumentDB this run started.
+    state: Option<String>,
+}
+
+impl Deployment {
+    /// `BENCH_MONGODB_URI`, unless `start` is set or the variable is unset or empty: then a DocumentDB
+    /// started by `.ci/documentdb` (DOCUMENTDB_HOME, else ../shared/documentdb beside the checkout).
+    pub fn acquire(start: bool) -> anyhow::Result<Self> {
+        if !start && let Some(uri) = std::env::var("BENCH_MONGODB_URI").ok().filter(|uri| !uri.is_empty()) {
+            return Ok(Deployment { uri, source: "BENCH_MONGODB_URI", state: None });
+        }
+        eprintln!("bench: starting DocumentDB with .ci/documentdb");
+        let output = Command::new(DOCUMENTDB_SCRIPT)
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .context("running .ci/documentdb")?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let exported = |name: &str| {
+            let prefix = format!("export {name}='");
+            stdout.lines().find_map(|line| Some(line.strip_prefix(&prefix)?.strip_suffix('\'')?.to_owned()))
+        };
+        // Made before checking the rest, so a half-started server is still stopped.
+        let deployment = Deployment {
+            uri: exported("TEST_MONGODB_URI").unwrap_or_default(),
+            source: "started by .ci/documentdb",
+            state: exported("DOCUMENTDB_STATE"),
+        };
+        anyhow::ensure!(
+            output.status.success() && !deployment.uri.is_empty(),
+            ".ci/documentdb did not start DocumentDB ({})",
+            output.status
+        );
+        Ok(deployment)
+    }
+}
+
+impl Drop for Deployment {
+    fn drop(&mut self) {
+        if let Some(state) = &self.state {
+            eprintln!("bench: stopping the DocumentDB this run started");
+            let _ = Command::new(DOCUMENTDB_SCRIPT).arg("stop").env("DOCUMENTDB_STATE", state).status();
+        }
+    }
+}
+
+/// A database name no earlier run used: `bench_` and 48 random bits.
+pub fn fresh_database_name() -> String {
+    let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    format!("bench_{:012x}", random & 0xffff_ffff_ffff)
+}
+
+/// The URI with its database path replaced by `database`; hosts, credentials and options are kept.
+pub fn with_database(uri: &str, database: &str) -> String {
+    let (base, query) = uri.split_once('?').map_or((uri, None), |(base, query)| (base, Some(query)));
+    let hosts_start = base.find("://").map_or(0, |i| i + 3);
+    let hosts_end = base[hosts_start..].find('/').map_or(base.len(), |i| hosts_start + i);
+    match query {
+        Some(query) => format!("{}/{database}?{query}", &base[..hosts_end]),
+        None => format!("{}/{database}", &base[..hosts_end]),
+    }
+}
+
+async fn database(uri: &str) -> anyhow::Result<mongodb::Database> {
+    let client = mongodb::Client::with_uri_str(uri).await.context("connecting to MongoDB")?;
+    client.default_database().context("the URI names no database")
+}
+
+/// The id SQLite's seed writes as `printf('%024x', n)`.
+fn id(n: u64) -> ObjectId {
+    let mut bytes = [0u8; 12];
+    bytes[4..].copy_from_slice(&n.to_be_bytes());
+    ObjectId::from_bytes(bytes)
+}
+
+/// Inserts the same ten owners and `count` published videos as `Server::seed` does on SQLite, as
+/// the documents the server writes (src/store/mongo/queries: `new_user`, `new_video`); returns the
+/// first owner's id. The server creates the indexes when it starts, so start it first.
+pub async fn seed(uri: &str, count: u64) -> anyhow::Result<String> {
+    let db = database(uri).await?;
+    let at = |n: u64| DateTime::from_millis(1_700_000_000_000 + n as i64);
+    let users: Vec<Document> = (0..10u64)
+        .map(|n| {
+            doc! {
+                "_id": id(n + 1),
+                "username": format!("owner{n}"),
+                "email": format!("owner{n}@bench.test"),
+                "fullName": format!("Owner {n}"),
+                "avatar": "http://bench/a.png",
+                "avatarKey": "local:images/none.png",
+                "coverImage": "",
+                "watchHistory": [],
+                "password": "x",
+                "refreshSessions": [],
+                "createdAt": at(0),
+                "updatedAt": at(0),
+            }
+        })
+        .collect();
+    db.collection::<Document>("users").insert_many(users).await.context("inserting users")?;
+    let videos = db.collection::<Document>("videos");
+    const BATCH: u64 = 5_000;
+    for start in (0..count).step_by(BATCH as usize) {
+        let batch: Vec<Document> = (start..(start + BATCH).min(count))
+            .map(|n| {
+                doc! {
+                    "_id": id(n + 4096),
+                    "videoFile": "http://bench/v.mp4",
+                    "videoKey": "local:videos/none.mp4",
+                    "thumbnail": "http://bench/t.jpg",
+                    "thumbnailKey": "local:images/none.jpg",
+                    "title": format!("Video number {n}"),
+                    "description": format!("A benchmark video, number {n}"),
+                    "duration": (n % 600) as f64 + 0.5,
+                    "views": ((n * 7919) % 100_000) as i64,
+                    "isPublished": true,
+                    "owner": id(n % 10 + 1),
+                    "createdAt": at(n),
+                    "updatedAt": at(n),
+                }
+            })
+            .collect();
+        videos.insert_many(batch).ordered(false).await.context("inserting videos")?;
+    }
+    Ok(format!("{:024x}", 1))
+}
+
+/// Drops the database the URI names.
+pub async fn drop_database(uri: &str) -> anyhow::Result<()> {
+    database(uri).await?.drop().await.context("dropping the bench database")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_database_replaces_only_the_path() {
+        let uri = "mongodb://u:p@127.0.0.1:27017/?authSource=admin&authMechanism=SCRAM-SHA-256";
+        assert_eq!(
+            with_database(uri, "bench_x"),
+            "mongodb://u:p@127.0.0.1:27017/bench_x?authSource=admin&authMechanism=SCRAM-SHA-256"
+        );
+        assert_eq!(with_database("mongodb://h1,h2/old", "new"), "mongodb://h1,h2/new");
+    }
+
+    #[test]
+    fn ids_match_the_sqlite_seed() {
+        assert_eq!(id(1).to_hex(), format!("{:024x}", 1));
+        assert_eq!(id(4096 + 9999).to_hex(), format!("{:024x}", 4096 + 9999));
+    }
+}
