@@ -55,6 +55,21 @@ pub struct Limits {
     pub page_limit_max: u32,
 }
 
+impl Limits {
+    /// The defaults of docs/api.md §1.13, also the limits the OpenAPI document states.
+    pub const DEFAULT: Limits = Limits {
+        json_body_bytes: 16_384,
+        image_bytes: 5_242_880,
+        video_bytes: 2_147_483_648,
+        title_chars: 200,
+        description_chars: 5000,
+        content_chars: 2000,
+        playlist_name_chars: 100,
+        query_chars: 200,
+        page_limit_max: 100,
+    };
+}
+
 /// `<count>/<window>` request budgets per client IP (`15/5m`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimit {
@@ -147,16 +162,17 @@ impl Config {
         if !(4..=31).contains(&bcrypt_cost) {
             return Err(ConfigError(format!("BCRYPT_COST must be between 4 and 31, got {bcrypt_cost}")));
         }
+        let d = Limits::DEFAULT;
         let limits = Limits {
-            json_body_bytes: env.positive("MAX_JSON_BODY_BYTES", 16_384usize)?,
-            image_bytes: env.positive("MAX_IMAGE_BYTES", 5_242_880u64)?,
-            video_bytes: env.positive("MAX_VIDEO_BYTES", 2_147_483_648u64)?,
-            title_chars: env.positive("MAX_TITLE_CHARS", 200usize)?,
-            description_chars: env.positive("MAX_DESCRIPTION_CHARS", 5000usize)?,
-            content_chars: env.positive("MAX_CONTENT_CHARS", 2000usize)?,
-            playlist_name_chars: env.positive("MAX_PLAYLIST_NAME_CHARS", 100usize)?,
-            query_chars: env.positive("MAX_QUERY_CHARS", 200usize)?,
-            page_limit_max: env.positive("PAGE_LIMIT_MAX", 100u32)?,
+            json_body_bytes: env.positive("MAX_JSON_BODY_BYTES", d.json_body_bytes)?,
+            image_bytes: env.positive("MAX_IMAGE_BYTES", d.image_bytes)?,
+            video_bytes: env.positive("MAX_VIDEO_BYTES", d.video_bytes)?,
+            title_chars: env.positive("MAX_TITLE_CHARS", d.title_chars)?,
+            description_chars: env.positive("MAX_DESCRIPTION_CHARS", d.description_chars)?,
+            content_chars: env.positive("MAX_CONTENT_CHARS", d.content_chars)?,
+            playlist_name_chars: env.positive("MAX_PLAYLIST_NAME_CHARS", d.playlist_name_chars)?,
+            query_chars: env.positive("MAX_QUERY_CHARS", d.query_chars)?,
+            page_limit_max: env.positive("PAGE_LIMIT_MAX", d.page_limit_max)?,
         };
         Ok(Config {
             host: env.parse("HOST", IpAddr::from([0, 0, 0, 0]))?,

@@ -8,11 +8,15 @@
 
 use utoipa::openapi::RefOr;
 use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::schema::{
+    AnyOfBuilder, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
+};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 
-use crate::domain::Id;
+use crate::config::Limits;
 use crate::http::error::ErrorEnvelope;
+use crate::media::human_size;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,7 +33,9 @@ use crate::http::error::ErrorEnvelope;
         crate::domain::video::Video,
         crate::domain::social::ChannelCard,
         crate::http::error::ErrorEnvelope,
-        crate::services::FieldError
+        crate::services::FieldError,
+        PathId,
+        UsernameParam
     )),
     tags(
         (name = "health"), (name = "users"), (name = "videos"), (name = "comments"), (name = "likes"),
@@ -49,6 +55,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 pub fn complete(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     SecurityAddon.modify(&mut document);
     CreateLinks.modify(&mut document);
+    RequestRules.modify(&mut document);
     document
 }
 
@@ -150,20 +157,253 @@ impl Modify for CreateLinks {
     }
 }
 
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum SortBy {
-    CreatedAt,
-    Views,
-    Duration,
-    Title,
+// ---- Request shapes (docs/api.md §1.2, §2, §3) ----
+//
+// Every rule the server applies to an input is stated here, so generated clients validate what
+// the server validates: text fields are trimmed before they are judged (passwords excepted), so
+// "non-empty" is a pattern asking for one character `str::trim` keeps; lengths are the defaults
+// of `Limits::DEFAULT` (configurable, docs/api.md §1.13); JSON `null` counts as absent, so optional
+// fields admit it; file parts are judged by their content (§1.11), listed in each form's
+// `encoding`; "at least one of" rules are `anyOf` alternatives added by [`complete`].
+
+/// The characters `str::trim` removes (Unicode `White_Space`), for patterns.
+const WHITESPACE: &str = r"\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+
+/// A value with one character that survives trimming: what "non-empty" means for a text field.
+fn non_blank_pattern() -> String {
+    format!("[^{WHITESPACE}]")
 }
 
-#[derive(ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum SortType {
-    Asc,
-    Desc,
+/// The image content types a file part may carry (decided by content, docs/api.md §1.11).
+pub const IMAGE_TYPES: &str = "image/jpeg, image/png, image/gif, image/webp";
+/// The video content types a file part may carry (decided by content, docs/api.md §1.11).
+pub const VIDEO_TYPES: &str = "video/mp4, video/webm, video/quicktime, video/x-matroska";
+
+fn string_type(nullable: bool) -> SchemaType {
+    if nullable { SchemaType::from_iter([Type::String, Type::Null]) } else { SchemaType::Type(Type::String) }
+}
+
+/// A trimmed text field that must not be empty, at most `max` characters after trimming.
+fn text(nullable: bool, max: Option<usize>) -> Object {
+    let description = match max {
+        Some(max) => format!("Trimmed; must not be empty; at most {max} characters."),
+        None => "Trimmed; must not be empty.".to_owned(),
+    };
+    ObjectBuilder::new()
+        .schema_type(string_type(nullable))
+        .min_length(Some(1))
+        .max_length(max)
+        .pattern(Some(non_blank_pattern()))
+        .description(Some(description))
+        .build()
+}
+
+/// A required trimmed text field (`fullName`, `email`, `username`): no format rule beyond non-empty.
+pub fn required_text() -> Object {
+    text(false, None)
+}
+
+/// An optional trimmed text field that must not be empty when given.
+pub fn optional_text() -> Object {
+    text(true, None)
+}
+
+pub fn title() -> Object {
+    text(false, Some(Limits::DEFAULT.title_chars))
+}
+
+pub fn optional_title() -> Object {
+    text(true, Some(Limits::DEFAULT.title_chars))
+}
+
+pub fn description() -> Object {
+    text(false, Some(Limits::DEFAULT.description_chars))
+}
+
+pub fn optional_description() -> Object {
+    text(true, Some(Limits::DEFAULT.description_chars))
+}
+
+pub fn content() -> Object {
+    text(false, Some(Limits::DEFAULT.content_chars))
+}
+
+pub fn playlist_name() -> Object {
+    text(false, Some(Limits::DEFAULT.playlist_name_chars))
+}
+
+pub fn optional_playlist_name() -> Object {
+    text(true, Some(Limits::DEFAULT.playlist_name_chars))
+}
+
+/// `username` or `email` of login: trimmed and lowercased; one of them must not be empty.
+pub fn login_name() -> Object {
+    ObjectBuilder::new()
+        .schema_type(string_type(true))
+        .description(Some("Trimmed and lowercased; at least one of username and email must not be empty."))
+        .build()
+}
+
+/// A password that is stored: used exactly as sent, non-empty, at most 72 bytes (bcrypt).
+pub fn new_password() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Password)))
+        .min_length(Some(1))
+        .max_length(Some(72))
+        .description(Some("Used exactly as sent (not trimmed); not empty; at most 72 bytes in UTF-8."))
+        .build()
+}
+
+/// A password that is only compared: used exactly as sent, non-empty.
+pub fn password() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Password)))
+        .min_length(Some(1))
+        .description(Some("Used exactly as sent (not trimmed); not empty."))
+        .build()
+}
+
+/// A direct-upload result (docs/api.md §3.11); empty counts as absent.
+pub fn upload_result() -> Object {
+    ObjectBuilder::new()
+        .schema_type(string_type(true))
+        .description(Some(
+            "The JSON upload result of a direct upload to Cloudinary, as a string (docs/api.md §3.11): \
+             it must carry a valid Cloudinary signature, so it needs the Cloudinary media backend. \
+             Empty counts as absent; a file part of the same field wins over it.",
+        ))
+        .build()
+}
+
+/// A required direct-upload result (the JSON variants of register and publish).
+pub fn required_upload_result() -> Object {
+    let mut schema = upload_result();
+    schema.schema_type = string_type(false);
+    schema.min_length = Some(1);
+    schema.pattern = Some(non_blank_pattern());
+    schema
+}
+
+fn file(kind: &str, types: &str, max_bytes: u64, required: bool) -> Object {
+    let presence = if required { "required" } else { "optional" };
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "An" } else { "A" };
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+        .min_length(required.then_some(1))
+        .description(Some(format!(
+            "{article} {kind} file part ({presence}; an empty part counts as absent): {types}, decided by the content, \
+             not the declared type or name (415 otherwise); at most {} (413 otherwise, MAX_{}_BYTES).",
+            human_size(max_bytes),
+            kind.to_uppercase()
+        )))
+        .build()
+}
+
+pub fn image() -> Object {
+    file("image", IMAGE_TYPES, Limits::DEFAULT.image_bytes, true)
+}
+
+pub fn optional_image() -> Object {
+    file("image", IMAGE_TYPES, Limits::DEFAULT.image_bytes, false)
+}
+
+pub fn video() -> Object {
+    file("video", VIDEO_TYPES, Limits::DEFAULT.video_bytes, true)
+}
+
+/// A value the server trims and compares with `values` (case-insensitively when asked); empty
+/// means the default. An `enum` for clients, and the exact set the server accepts beside it.
+fn lenient_enum(values: &[&str], case_insensitive: bool, empty_is_default: bool) -> Schema {
+    let spelled = |v: &str| -> String {
+        if !case_insensitive {
+            return v.to_owned();
+        }
+        v.chars().map(|c| format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())).collect()
+    };
+    let alternatives = values.iter().map(|v| spelled(v)).collect::<Vec<_>>().join("|");
+    let optional = if empty_is_default { "?" } else { "" };
+    let lenient = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(format!("^[{WHITESPACE}]*(?:(?:{alternatives})[{WHITESPACE}]*){optional}$")))
+        .description(Some(format!(
+            "The same values{}{}, surrounding whitespace ignored.",
+            if case_insensitive { " in any letter case" } else { "" },
+            if empty_is_default { ", or empty for the default" } else { "" }
+        )));
+    let exact = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.iter().copied()));
+    AnyOfBuilder::new().item(exact).item(lenient).into()
+}
+
+/// A path id as the server reads it: exactly 24 hex digits, either case (docs/api.md §1.5).
+pub struct PathId;
+
+impl utoipa::PartialSchema for PathId {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[0-9a-fA-F]{24}$"))
+            .description(Some("24 hex digits (an ObjectId), either letter case; otherwise 400 Invalid <name>."))
+            .examples(["6650a1b2c3d4e5f601234567"])
+            .into()
+    }
+}
+
+impl ToSchema for PathId {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ObjectIdParam".into()
+    }
+}
+
+/// `:username` of `GET /users/c/:username`: trimmed, must not be empty.
+pub struct UsernameParam;
+
+impl utoipa::PartialSchema for UsernameParam {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(non_blank_pattern()))
+            .description(Some("Trimmed and lowercased; empty → 400 username is missing."))
+            .into()
+    }
+}
+
+impl ToSchema for UsernameParam {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "UsernameParam".into()
+    }
+}
+
+fn sort_by() -> Schema {
+    lenient_enum(&["createdAt", "views", "duration", "title"], false, true)
+}
+
+fn sort_type() -> Schema {
+    lenient_enum(&["asc", "desc"], true, true)
+}
+
+fn query_user_id() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(format!("^[{WHITESPACE}]*[0-9a-fA-F]{{24}}[{WHITESPACE}]*$")))
+        .description(Some(
+            "Only this owner's videos (all of them when it is the caller); trimmed; 24 hex digits, \
+             else 400 Invalid userId.",
+        ))
+        .build()
+}
+
+fn search_query() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(Limits::DEFAULT.query_chars))
+        .description(Some(format!(
+            "Literal, case-insensitive substring of the title or description; trimmed; at most {} characters.",
+            Limits::DEFAULT.query_chars
+        )))
+        .build()
 }
 
 /// `GET /videos` query parameters (docs/api.md §1.6, §3.4.1).
@@ -174,15 +414,16 @@ pub struct FeedQuery {
     page: Option<String>,
     /// Page size, clamped to PAGE_LIMIT_MAX (100); 10 when absent.
     limit: Option<String>,
-    /// Literal, case-insensitive substring of the title or description.
-    #[param(max_length = 200)]
+    #[param(schema_with = search_query)]
     query: Option<String>,
-    #[param(inline)]
-    sort_by: Option<SortBy>,
-    #[param(inline)]
-    sort_type: Option<SortType>,
-    /// Only this owner's videos (all of them when it is the caller).
-    user_id: Option<Id>,
+    /// `createdAt` when absent or empty; otherwise 400 Invalid sortBy.
+    #[param(schema_with = sort_by)]
+    sort_by: Option<String>,
+    /// `desc` when absent or empty; otherwise 400 Invalid sortType.
+    #[param(schema_with = sort_type)]
+    sort_type: Option<String>,
+    #[param(schema_with = query_user_id)]
+    user_id: Option<String>,
 }
 
 /// Pagination parameters (docs/api.md §1.6).
@@ -196,36 +437,51 @@ pub struct PageQuery {
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterForm {
+    #[schema(schema_with = required_text)]
     full_name: String,
+    #[schema(schema_with = required_text)]
     email: String,
+    #[schema(schema_with = required_text)]
     username: String,
-    #[schema(format = Password)]
+    #[schema(schema_with = new_password)]
     password: String,
-    #[schema(value_type = String, format = Binary)]
-    avatar: Vec<u8>,
-    #[schema(value_type = Option<String>, format = Binary)]
+    /// Required unless `avatarUpload` is given.
+    #[schema(schema_with = image)]
+    avatar: Option<Vec<u8>>,
+    #[schema(schema_with = optional_image)]
     cover_image: Option<Vec<u8>>,
+    #[schema(schema_with = upload_result)]
+    avatar_upload: Option<String>,
+    #[schema(schema_with = upload_result)]
+    cover_image_upload: Option<String>,
 }
 
 /// Registration without file parts: the avatar comes from a direct upload result.
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterJson {
+    #[schema(schema_with = required_text)]
     full_name: String,
+    #[schema(schema_with = required_text)]
     email: String,
+    #[schema(schema_with = required_text)]
     username: String,
-    #[schema(format = Password)]
+    #[schema(schema_with = new_password)]
     password: String,
-    /// The JSON upload result of a direct upload, as a string.
-    avatar_upload: Option<String>,
+    #[schema(schema_with = required_upload_result)]
+    avatar_upload: String,
+    #[schema(schema_with = upload_result)]
     cover_image_upload: Option<String>,
 }
 
+/// `username` or `email` (at least one, not empty) and `password`.
 #[derive(ToSchema)]
 pub struct LoginBody {
+    #[schema(schema_with = login_name)]
     email: Option<String>,
+    #[schema(schema_with = login_name)]
     username: Option<String>,
-    #[schema(format = Password)]
+    #[schema(schema_with = password)]
     password: String,
 }
 
@@ -239,118 +495,276 @@ pub struct RefreshBody {
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangePasswordBody {
-    #[schema(format = Password)]
+    #[schema(schema_with = password)]
     old_password: String,
-    #[schema(format = Password)]
+    #[schema(schema_with = new_password)]
     new_password: String,
 }
 
+/// At least one field; `email` must not belong to another user (409).
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountBody {
+    #[schema(schema_with = optional_text)]
     full_name: Option<String>,
+    #[schema(schema_with = optional_text)]
     email: Option<String>,
+    #[schema(schema_with = upload_result)]
+    avatar_upload: Option<String>,
+    #[schema(schema_with = upload_result)]
+    cover_image_upload: Option<String>,
 }
 
+/// At least one field or file; `email` must not belong to another user (409).
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountForm {
+    #[schema(schema_with = optional_text)]
     full_name: Option<String>,
+    #[schema(schema_with = optional_text)]
     email: Option<String>,
-    #[schema(value_type = Option<String>, format = Binary)]
+    #[schema(schema_with = optional_image)]
     avatar: Option<Vec<u8>>,
-    #[schema(value_type = Option<String>, format = Binary)]
+    #[schema(schema_with = optional_image)]
     cover_image: Option<Vec<u8>>,
+    #[schema(schema_with = upload_result)]
+    avatar_upload: Option<String>,
+    #[schema(schema_with = upload_result)]
+    cover_image_upload: Option<String>,
 }
 
+/// `avatar` or `avatarUpload`.
 #[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct AvatarForm {
-    #[schema(value_type = String, format = Binary)]
-    avatar: Vec<u8>,
+    #[schema(schema_with = image)]
+    avatar: Option<Vec<u8>>,
+    #[schema(schema_with = upload_result)]
+    avatar_upload: Option<String>,
 }
 
+/// `coverImage` or `coverImageUpload`.
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CoverForm {
-    #[schema(value_type = String, format = Binary)]
-    cover_image: Vec<u8>,
+    #[schema(schema_with = image)]
+    cover_image: Option<Vec<u8>>,
+    #[schema(schema_with = upload_result)]
+    cover_image_upload: Option<String>,
 }
 
+/// `videoFile` or `videoFileUpload`, and `thumbnail` or `thumbnailUpload`.
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PublishForm {
-    #[schema(max_length = 200)]
+    #[schema(schema_with = title)]
     title: String,
-    #[schema(max_length = 5000)]
+    #[schema(schema_with = description)]
     description: String,
-    #[schema(value_type = String, format = Binary)]
-    video_file: Vec<u8>,
-    #[schema(value_type = String, format = Binary)]
-    thumbnail: Vec<u8>,
+    #[schema(schema_with = video)]
+    video_file: Option<Vec<u8>>,
+    #[schema(schema_with = image)]
+    thumbnail: Option<Vec<u8>>,
+    #[schema(schema_with = upload_result)]
+    video_file_upload: Option<String>,
+    #[schema(schema_with = upload_result)]
+    thumbnail_upload: Option<String>,
 }
 
 /// Publishing with direct upload results instead of file parts.
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PublishJson {
-    #[schema(max_length = 200)]
+    #[schema(schema_with = title)]
     title: String,
-    #[schema(max_length = 5000)]
+    #[schema(schema_with = description)]
     description: String,
-    video_file_upload: Option<String>,
+    #[schema(schema_with = required_upload_result)]
+    video_file_upload: String,
+    #[schema(schema_with = required_upload_result)]
+    thumbnail_upload: String,
+}
+
+/// At least one of `title`, `description`, `thumbnailUpload`.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VideoPatchBody {
+    #[schema(schema_with = optional_title)]
+    title: Option<String>,
+    #[schema(schema_with = optional_description)]
+    description: Option<String>,
+    #[schema(schema_with = upload_result)]
+    thumbnail_upload: Option<String>,
+}
+
+/// At least one of `title`, `description`, `thumbnail`, `thumbnailUpload`.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VideoPatchForm {
+    #[schema(schema_with = optional_title)]
+    title: Option<String>,
+    #[schema(schema_with = optional_description)]
+    description: Option<String>,
+    #[schema(schema_with = optional_image)]
+    thumbnail: Option<Vec<u8>>,
+    #[schema(schema_with = upload_result)]
     thumbnail_upload: Option<String>,
 }
 
 #[derive(ToSchema)]
-pub struct VideoPatchBody {
-    #[schema(max_length = 200)]
-    title: Option<String>,
-    #[schema(max_length = 5000)]
-    description: Option<String>,
-}
-
-#[derive(ToSchema)]
-pub struct VideoPatchForm {
-    #[schema(max_length = 200)]
-    title: Option<String>,
-    #[schema(max_length = 5000)]
-    description: Option<String>,
-    #[schema(value_type = Option<String>, format = Binary)]
-    thumbnail: Option<Vec<u8>>,
-}
-
-#[derive(ToSchema)]
 pub struct ContentBody {
-    #[schema(max_length = 2000)]
+    #[schema(schema_with = content)]
     content: String,
 }
 
 #[derive(ToSchema)]
 pub struct PlaylistBody {
-    #[schema(max_length = 100)]
+    #[schema(schema_with = playlist_name)]
     name: String,
-    #[schema(max_length = 5000)]
+    #[schema(schema_with = description)]
     description: String,
 }
 
+/// At least one of `name`, `description`.
 #[derive(ToSchema)]
 pub struct PlaylistPatchBody {
-    #[schema(max_length = 100)]
+    #[schema(schema_with = optional_playlist_name)]
     name: Option<String>,
-    #[schema(max_length = 5000)]
+    #[schema(schema_with = optional_description)]
     description: Option<String>,
 }
 
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum UploadField {
-    Avatar,
-    CoverImage,
-    Thumbnail,
-    VideoFile,
+fn upload_field() -> Schema {
+    lenient_enum(&["avatar", "coverImage", "thumbnail", "videoFile"], false, false)
 }
 
 #[derive(ToSchema)]
 pub struct SignBody {
-    field: UploadField,
+    /// The field to sign for; anonymous callers may sign only `avatar` and `coverImage`.
+    #[schema(schema_with = upload_field)]
+    field: String,
+}
+
+/// What a field alternative asks for in an "at least one of" rule.
+#[derive(Clone, Copy)]
+enum Given {
+    /// A text field present, a string, and not empty after trimming.
+    Text,
+    /// A file part with at least one byte.
+    File,
+}
+
+/// "At least one of" rules of request shapes (docs/api.md §2, §3): each inner list is one rule,
+/// satisfied by any of its fields. Required single fields are plain `required` entries instead.
+/// One "at least one of" rule: the alternatives that satisfy it.
+type Rule = &'static [(&'static str, Given)];
+
+const AT_LEAST_ONE: &[(&str, &[Rule])] = &[
+    ("LoginBody", &[&[("username", Given::Text), ("email", Given::Text)]]),
+    (
+        "AccountBody",
+        &[&[
+            ("fullName", Given::Text),
+            ("email", Given::Text),
+            ("avatarUpload", Given::Text),
+            ("coverImageUpload", Given::Text),
+        ]],
+    ),
+    (
+        "AccountForm",
+        &[&[
+            ("fullName", Given::Text),
+            ("email", Given::Text),
+            ("avatar", Given::File),
+            ("coverImage", Given::File),
+            ("avatarUpload", Given::Text),
+            ("coverImageUpload", Given::Text),
+        ]],
+    ),
+    ("RegisterForm", &[&[("avatar", Given::File), ("avatarUpload", Given::Text)]]),
+    ("AvatarForm", &[&[("avatar", Given::File), ("avatarUpload", Given::Text)]]),
+    ("CoverForm", &[&[("coverImage", Given::File), ("coverImageUpload", Given::Text)]]),
+    (
+        "PublishForm",
+        &[
+            &[("videoFile", Given::File), ("videoFileUpload", Given::Text)],
+            &[("thumbnail", Given::File), ("thumbnailUpload", Given::Text)],
+        ],
+    ),
+    ("VideoPatchBody", &[&[("title", Given::Text), ("description", Given::Text), ("thumbnailUpload", Given::Text)]]),
+    (
+        "VideoPatchForm",
+        &[&[
+            ("title", Given::Text),
+            ("description", Given::Text),
+            ("thumbnail", Given::File),
+            ("thumbnailUpload", Given::Text),
+        ]],
+    ),
+    ("PlaylistPatchBody", &[&[("name", Given::Text), ("description", Given::Text)]]),
+];
+
+/// Multipart forms: a part name with a control character other than tab, line feed and carriage
+/// return (which clients escape) cannot be sent in a part header, and the body is refused as
+/// invalid multipart.
+const MULTIPART_FORMS: &[&str] =
+    &["RegisterForm", "AccountForm", "AvatarForm", "CoverForm", "PublishForm", "VideoPatchForm"];
+
+/// Adds the rules derive macros cannot state: "at least one of" alternatives and multipart part names.
+struct RequestRules;
+
+impl Modify for RequestRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        // An optional body may be left out, but JSON `null` is not an object (400): drop the
+        // `null` alternative the derive adds for `Option<Shape>` bodies.
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.post, &mut item.patch, &mut item.put, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                let Some(RefOr::T(body)) = operation.request_body.as_mut() else { continue };
+                for content in body.content.values_mut() {
+                    let RefOr::T(content) = content else { continue };
+                    if let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema {
+                        let shape = one_of.items.iter().find(|s| matches!(s, RefOr::Ref(_))).cloned();
+                        if let Some(shape) = shape {
+                            content.schema = Some(shape);
+                        }
+                    }
+                }
+            }
+        }
+        let Some(components) = openapi.components.as_mut() else { return };
+        for (name, rules) in AT_LEAST_ONE {
+            let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*name) else {
+                panic!("request shape {name} is not an object schema")
+            };
+            let any_of = |rule: &[(&str, Given)]| {
+                let alternatives = rule.iter().map(|(field, given)| {
+                    let property = match given {
+                        Given::Text => serde_json::json!({"type": "string", "pattern": non_blank_pattern()}),
+                        Given::File => serde_json::json!({"type": "string", "minLength": 1}),
+                    };
+                    serde_json::json!({"required": [field], "properties": {*field: property}})
+                });
+                serde_json::json!({"anyOf": alternatives.collect::<Vec<_>>()})
+            };
+            let extensions = object.extensions.get_or_insert_with(Default::default);
+            match rules {
+                [rule] => extensions.extend(any_of(rule).as_object().cloned().unwrap_or_default()),
+                _ => {
+                    let all: Vec<_> = rules.iter().map(|rule| any_of(rule)).collect();
+                    extensions.insert("allOf".into(), serde_json::Value::Array(all));
+                }
+            }
+        }
+        for name in MULTIPART_FORMS {
+            let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*name) else {
+                panic!("multipart form {name} is not an object schema")
+            };
+            let names = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"))
+                .build();
+            object.property_names = Some(Box::new(Schema::Object(names)));
+        }
+    }
 }

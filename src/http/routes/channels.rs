@@ -22,7 +22,7 @@ pub struct SubscriptionState {
     post,
     path = "/api/v1/subscriptions/c/{channelId}",
     tag = "subscriptions",
-    params(("channelId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("channelId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::channels::SubscriptionState>),
         crate::http::openapi::BaseErrors,
@@ -46,7 +46,7 @@ pub async fn toggle_subscription(
     get,
     path = "/api/v1/subscriptions/c/{channelId}",
     tag = "subscriptions",
-    params(("channelId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("channelId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::social::SubscriberItem>>),
         crate::http::openapi::BaseErrors,
@@ -68,7 +68,7 @@ pub async fn channel_subscribers(
     get,
     path = "/api/v1/subscriptions/u/{subscriberId}",
     tag = "subscriptions",
-    params(("subscriberId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("subscriberId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::social::SubscribedChannelItem>>),
         crate::http::openapi::BaseErrors,
@@ -121,7 +121,7 @@ pub async fn create_playlist(
     get,
     path = "/api/v1/playlist/{playlistId}",
     tag = "playlists",
-    params(("playlistId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("playlistId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Playlist>),
         crate::http::openapi::BaseErrors,
@@ -143,7 +143,7 @@ pub async fn get_playlist(
     get,
     path = "/api/v1/playlist/user/{userId}",
     tag = "playlists",
-    params(("userId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("userId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::social::Playlist>>),
         crate::http::openapi::BaseErrors,
@@ -165,7 +165,7 @@ pub async fn user_playlists(
     patch,
     path = "/api/v1/playlist/{playlistId}",
     tag = "playlists",
-    params(("playlistId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("playlistId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     request_body(content((crate::http::openapi::PlaylistPatchBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Playlist>),
@@ -193,7 +193,7 @@ pub async fn update_playlist(
     delete,
     path = "/api/v1/playlist/{playlistId}",
     tag = "playlists",
-    params(("playlistId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("playlistId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::http::envelope::Empty>),
         crate::http::openapi::BaseErrors,
@@ -217,7 +217,7 @@ pub async fn delete_playlist(
     patch,
     path = "/api/v1/playlist/add/{videoId}/{playlistId}",
     tag = "playlists",
-    params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId"), ("playlistId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("videoId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId"), ("playlistId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Playlist>),
         crate::http::openapi::BaseErrors,
@@ -242,7 +242,7 @@ pub async fn add_video(
     patch,
     path = "/api/v1/playlist/remove/{videoId}/{playlistId}",
     tag = "playlists",
-    params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId"), ("playlistId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("videoId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId"), ("playlistId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Playlist>),
         crate::http::openapi::BaseErrors,

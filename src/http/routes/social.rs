@@ -24,7 +24,7 @@ async fn content(state: &AppState, body: LazyBody) -> Result<Option<String>, App
     get,
     path = "/api/v1/comments/{videoId}",
     tag = "comments",
-    params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId"), crate::http::openapi::PageQuery),
+    params(("videoId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId"), crate::http::openapi::PageQuery),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::page::Page<crate::domain::social::Comment>>),
         crate::http::openapi::BaseErrors,
@@ -52,7 +52,7 @@ pub async fn list_comments(
     post,
     path = "/api/v1/comments/{videoId}",
     tag = "comments",
-    params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("videoId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     request_body(content((crate::http::openapi::ContentBody = "application/json"))),
     responses(
         (status = 201, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Comment>),
@@ -81,7 +81,7 @@ pub async fn add_comment(
     patch,
     path = "/api/v1/comments/c/{commentId}",
     tag = "comments",
-    params(("commentId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("commentId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     request_body(content((crate::http::openapi::ContentBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Comment>),
@@ -115,7 +115,7 @@ pub struct DeletedComment {
     delete,
     path = "/api/v1/comments/c/{commentId}",
     tag = "comments",
-    params(("commentId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("commentId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::social::DeletedComment>),
         crate::http::openapi::BaseErrors,
@@ -146,7 +146,7 @@ async fn toggle(state: &AppState, caller: &AuthUser, target: LikeTarget) -> Resu
     post,
     path = "/api/v1/likes/toggle/v/{videoId}",
     tag = "likes",
-    params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("videoId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::LikeState>),
         crate::http::openapi::BaseErrors,
@@ -169,7 +169,7 @@ pub async fn like_video(
     post,
     path = "/api/v1/likes/toggle/c/{commentId}",
     tag = "likes",
-    params(("commentId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("commentId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::LikeState>),
         crate::http::openapi::BaseErrors,
@@ -192,7 +192,7 @@ pub async fn like_comment(
     post,
     path = "/api/v1/likes/toggle/t/{tweetId}",
     tag = "likes",
-    params(("tweetId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("tweetId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::LikeState>),
         crate::http::openapi::BaseErrors,
@@ -258,7 +258,7 @@ pub async fn create_tweet(
     get,
     path = "/api/v1/tweets/user/{userId}",
     tag = "tweets",
-    params(("userId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("userId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::social::Tweet>>),
         crate::http::openapi::BaseErrors,
@@ -280,7 +280,7 @@ pub async fn user_tweets(
     patch,
     path = "/api/v1/tweets/{tweetId}",
     tag = "tweets",
-    params(("tweetId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("tweetId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     request_body(content((crate::http::openapi::ContentBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Tweet>),
@@ -314,7 +314,7 @@ pub struct DeletedTweet {
     delete,
     path = "/api/v1/tweets/{tweetId}",
     tag = "tweets",
-    params(("tweetId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("tweetId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::social::DeletedTweet>),
         crate::http::openapi::BaseErrors,

@@ -23,7 +23,7 @@ fn image(state: &AppState, name: &'static str) -> FileSpec {
     post,
     path = "/api/v1/users/register",
     tag = "users",
-    request_body(content((crate::http::openapi::RegisterForm = "multipart/form-data"), (crate::http::openapi::RegisterJson = "application/json"))),
+    request_body(content((crate::http::openapi::RegisterForm = "multipart/form-data", encoding(("avatar" = (content_type = crate::http::openapi::IMAGE_TYPES)), ("coverImage" = (content_type = crate::http::openapi::IMAGE_TYPES)))), (crate::http::openapi::RegisterJson = "application/json"))),
     responses(
         (status = 201, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
         crate::http::openapi::BaseErrors,
@@ -103,7 +103,7 @@ async fn refresh_token_of(state: &AppState, body: LazyBody) -> Result<Option<Str
     post,
     path = "/api/v1/users/logout",
     tag = "users",
-    request_body(content((crate::http::openapi::RefreshBody = "application/json"))),
+    request_body(content((Option<crate::http::openapi::RefreshBody> = "application/json"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::http::envelope::Empty>),
         crate::http::openapi::BaseErrors,
@@ -134,7 +134,7 @@ pub struct TokenData {
     post,
     path = "/api/v1/users/refresh-token",
     tag = "users",
-    request_body(content((crate::http::openapi::RefreshBody = "application/json"))),
+    request_body(content((Option<crate::http::openapi::RefreshBody> = "application/json"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::users::TokenData>),
         crate::http::openapi::BaseErrors,
@@ -195,7 +195,7 @@ pub async fn current_user(caller: AuthUser) -> ApiResponse<User> {
     patch,
     path = "/api/v1/users/update-account",
     tag = "users",
-    request_body(content((crate::http::openapi::AccountBody = "application/json"), (crate::http::openapi::AccountForm = "multipart/form-data"))),
+    request_body(content((crate::http::openapi::AccountBody = "application/json"), (crate::http::openapi::AccountForm = "multipart/form-data", encoding(("avatar" = (content_type = crate::http::openapi::IMAGE_TYPES)), ("coverImage" = (content_type = crate::http::openapi::IMAGE_TYPES)))))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
         crate::http::openapi::BaseErrors,
@@ -244,7 +244,7 @@ async fn replace_image(
     patch,
     path = "/api/v1/users/avatar",
     tag = "users",
-    request_body(content((crate::http::openapi::AvatarForm = "multipart/form-data"))),
+    request_body(content((crate::http::openapi::AvatarForm = "multipart/form-data", encoding(("avatar" = (content_type = crate::http::openapi::IMAGE_TYPES)))))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
         crate::http::openapi::BaseErrors,
@@ -268,7 +268,7 @@ pub async fn update_avatar(
     patch,
     path = "/api/v1/users/cover-image",
     tag = "users",
-    request_body(content((crate::http::openapi::CoverForm = "multipart/form-data"))),
+    request_body(content((crate::http::openapi::CoverForm = "multipart/form-data", encoding(("coverImage" = (content_type = crate::http::openapi::IMAGE_TYPES)))))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
         crate::http::openapi::BaseErrors,
@@ -292,7 +292,7 @@ pub async fn update_cover_image(
     get,
     path = "/api/v1/users/c/{username}",
     tag = "users",
-    params(("username" = String, Path, description = "Channel username")),
+    params(("username" = crate::http::openapi::UsernameParam, Path, description = "Channel username")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::ChannelProfile>),
         crate::http::openapi::BaseErrors,

@@ -51,7 +51,7 @@ pub async fn list(
     post,
     path = "/api/v1/videos",
     tag = "videos",
-    request_body(content((crate::http::openapi::PublishForm = "multipart/form-data"), (crate::http::openapi::PublishJson = "application/json"))),
+    request_body(content((crate::http::openapi::PublishForm = "multipart/form-data", encoding(("videoFile" = (content_type = crate::http::openapi::VIDEO_TYPES)), ("thumbnail" = (content_type = crate::http::openapi::IMAGE_TYPES)))), (crate::http::openapi::PublishJson = "application/json"))),
     responses(
         (status = 201, description = "Success", body = crate::http::envelope::Envelope<crate::domain::video::Video>),
         crate::http::openapi::BaseErrors,
@@ -86,7 +86,7 @@ pub async fn publish(
     get,
     path = "/api/v1/videos/{videoId}",
     tag = "videos",
-    params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("videoId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::video::Video>),
         crate::http::openapi::BaseErrors,
@@ -110,8 +110,8 @@ pub async fn get(
     patch,
     path = "/api/v1/videos/{videoId}",
     tag = "videos",
-    params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
-    request_body(content((crate::http::openapi::VideoPatchBody = "application/json"), (crate::http::openapi::VideoPatchForm = "multipart/form-data"))),
+    params(("videoId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
+    request_body(content((crate::http::openapi::VideoPatchBody = "application/json"), (crate::http::openapi::VideoPatchForm = "multipart/form-data", encoding(("thumbnail" = (content_type = crate::http::openapi::IMAGE_TYPES)))))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::video::Video>),
         crate::http::openapi::BaseErrors,
@@ -146,7 +146,7 @@ pub async fn update(
     delete,
     path = "/api/v1/videos/{videoId}",
     tag = "videos",
-    params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("videoId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::http::envelope::Empty>),
         crate::http::openapi::BaseErrors,
@@ -170,7 +170,7 @@ pub async fn delete(
     patch,
     path = "/api/v1/videos/toggle/publish/{videoId}",
     tag = "videos",
-    params(("videoId" = crate::domain::Id, Path, description = "24-hex ObjectId")),
+    params(("videoId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::video::Video>),
         crate::http::openapi::BaseErrors,
