@@ -56,6 +56,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(social::update_tweet, social::delete_tweet))
         .routes(routes!(channels::channel_subscribers, channels::toggle_subscription))
         .routes(routes!(channels::subscribed_channels))
+        .routes(routes!(channels::subscription_feed))
+        .routes(routes!(channels::subscription_feed_alias))
         .routes(routes!(channels::create_playlist))
         .routes(routes!(channels::get_playlist, channels::update_playlist, channels::delete_playlist))
         .routes(routes!(channels::add_video))

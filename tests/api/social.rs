@@ -464,3 +464,38 @@ async fn authorization_matrix_for_another_user() {
     assert_eq!(app.get("/likes/videos", Some(&b)).await.data(), &json!([]));
     assert_eq!(app.get("/users/history", Some(&b)).await.data(), &json!([]));
 }
+
+#[tokio::test]
+async fn the_subscription_feed_lists_followed_channels_public_videos_newest_first() {
+    let app = TestApp::spawn().await;
+    let (asha, ben, cy) = (app.user("asha").await, app.user("ben").await, app.user("cy").await);
+    let first = id_of(&app.publish(&asha, "Asha one").await);
+    let hidden = id_of(&app.publish(&asha, "Asha draft").await);
+    app.call(Method::PATCH, &format!("/videos/toggle/publish/{hidden}"), &asha).await;
+    app.publish(&ben, "Ben's own").await;
+    let newest = id_of(&app.publish(&cy, "Cy one").await);
+
+    let empty = app.get("/subscriptions/feed", Some(&ben)).await;
+    let empty = empty.ok(200, "Subscription feed fetched successfully");
+    assert_eq!((empty["docs"].clone(), empty["totalDocs"].clone()), (json!([]), json!(0)), "following nobody");
+
+    for channel in [&asha, &cy] {
+        app.call(Method::POST, &format!("/subscriptions/c/{}", channel.id), &ben)
+            .await
+            .ok(200, "subscribed successfully");
+    }
+    let feed = app.get("/subscriptions/feed", Some(&ben)).await;
+    let feed = feed.ok(200, "Subscription feed fetched successfully").clone();
+    let ids: Vec<&str> = feed["docs"].as_array().unwrap().iter().map(|v| v["_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [newest.as_str(), first.as_str()], "public videos of followed channels, newest first");
+    assert_eq!(feed["totalDocs"], 2);
+    assert_eq!(feed["docs"][0]["owner"]["username"], "cy");
+    assert_eq!(feed["docs"][0]["isPublished"], true);
+
+    let second = app.get("/subscriptions/feed?page=2&limit=1", Some(&ben)).await;
+    let second = second.ok(200, "Subscription feed fetched successfully");
+    assert_eq!((second["docs"][0]["_id"].as_str(), second["page"].clone()), (Some(first.as_str()), json!(2)));
+    let alias = app.get("/users/subscriptions/videos", Some(&ben)).await;
+    assert_eq!(alias.ok(200, "Subscription feed fetched successfully"), &feed, "the alias answers the same");
+    app.get("/subscriptions/feed", None).await.err(401, "Unauthorized request");
+}

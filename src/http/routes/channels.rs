@@ -1,15 +1,17 @@
 //! Subscriptions, playlists and dashboard handlers (docs/api.md §2 rows 17–19 and 34–42).
 
 use axum::extract::State;
+use axum::http::Uri;
 use serde::Serialize;
 
+use crate::domain::page::Page;
 use crate::domain::social::{ChannelStats, Playlist, SubscribedChannelItem, SubscriberItem};
 use crate::domain::video::Video;
 use crate::http::AppState;
 use crate::http::envelope::{ApiResponse, Empty};
 use crate::http::error::AppError;
 use crate::http::extract::{AuthUser, MaybeAuthUser, Params};
-use crate::http::input::LazyBody;
+use crate::http::input::{Fields, LazyBody};
 
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -296,4 +298,60 @@ pub async fn dashboard_videos(
 ) -> Result<ApiResponse<Vec<Video>>, AppError> {
     let videos = state.services.dashboard_videos(&caller.0).await?;
     Ok(ApiResponse::ok("Channel videos fetched successfully", videos))
+}
+
+/// `GET /subscriptions/feed` and its alias: the query string's `page` and `limit`.
+async fn subscription_feed_page(
+    state: &AppState,
+    caller: &AuthUser,
+    uri: &Uri,
+) -> Result<ApiResponse<Page<Video>>, AppError> {
+    let query = Fields::from_urlencoded(uri.query().unwrap_or("").as_bytes());
+    let page = state
+        .services
+        .subscription_feed(&caller.0, query.raw("page").as_deref(), query.raw("limit").as_deref())
+        .await?;
+    Ok(ApiResponse::ok("Subscription feed fetched successfully", page))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/subscriptions/feed",
+    tag = "subscriptions",
+    description = "Public videos of every channel the caller subscribes to, newest first (docs/api.md §3.12).",
+    params(crate::http::openapi::PageQuery),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::page::Page<crate::domain::video::Video>>),
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub async fn subscription_feed(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    uri: Uri,
+) -> Result<ApiResponse<Page<Video>>, AppError> {
+    subscription_feed_page(&state, &caller, &uri).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/subscriptions/videos",
+    tag = "subscriptions",
+    description = "The subscription feed under the path some clients of the original API call.",
+    params(crate::http::openapi::PageQuery),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::page::Page<crate::domain::video::Video>>),
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub async fn subscription_feed_alias(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    uri: Uri,
+) -> Result<ApiResponse<Page<Video>>, AppError> {
+    subscription_feed_page(&state, &caller, &uri).await
 }
