@@ -23,7 +23,7 @@ pub struct Deployment {
 
 impl Deployment {
     /// `BENCH_MONGODB_URI`, unless `start` is set or the variable is unset or empty: then a DocumentDB
-    /// started by `.ci/documentdb` (DOCUMENTDB_HOME, else ../shared/documentdb beside the checkout).
+    /// started by `.ci/documentdb` (DOCUMENTDB_HOME, else the build machines' copy beside the checkout).
     pub fn acquire(start: bool) -> anyhow::Result<Self> {
         if !start && let Some(uri) = std::env::var("BENCH_MONGODB_URI").ok().filter(|uri| !uri.is_empty()) {
             return Ok(Deployment { uri, source: "BENCH_MONGODB_URI", state: None });
