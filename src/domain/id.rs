@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A MongoDB-style ObjectId: 4-byte timestamp, 5-byte per-process random value, 3-byte counter.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -66,6 +66,25 @@ impl fmt::Debug for Id {
 impl Serialize for Id {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.to_hex())
+    }
+}
+
+/// Reads 24 hex digits, either case (docs/api.md §1.5); anything else is an error that names no
+/// value, so the HTTP edge can answer `Invalid <name>` for the parameter it came from.
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Parsed inside the visitor, so a deserializer that knows the key (axum's `Path`) reports it.
+        struct HexId;
+        impl serde::de::Visitor<'_> for HexId {
+            type Value = Id;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("24 hex digits")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Id, E> {
+                Id::parse(v).ok_or_else(|| E::custom("not an ObjectId"))
+            }
+        }
+        deserializer.deserialize_str(HexId)
     }
 }
 

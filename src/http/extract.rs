@@ -1,7 +1,10 @@
-//! Extractors: `AuthUser` (required login), `MaybeAuthUser` (optional, per PUBLIC_READS), `ClientIp`.
+//! Extractors: `AuthUser` (required login), `MaybeAuthUser` (optional, per PUBLIC_READS), `ClientIp`,
+//! `PathParams` (typed path parameters).
 
 use std::net::{IpAddr, SocketAddr};
 
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{ConnectInfo, FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap, header};
@@ -11,6 +14,8 @@ use super::cookies::{self, ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::domain::Id;
 use crate::domain::user::UserAccount;
 use crate::http::error::AppError;
+use crate::http::input::InputError;
+use serde::de::DeserializeOwned;
 
 /// The access token of a request (docs/api.md §1.7): a real `Authorization: Bearer` value first,
 /// the `accessToken` cookie only when the header counts as absent.
@@ -111,31 +116,28 @@ pub fn client_ip(headers: &HeaderMap, extensions: &Extensions, trust_proxy: bool
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
-/// Path parameters as percent-decoded strings, in path order; validated by the handler after
-/// authentication (docs/api.md §1.4 step 3).
-pub struct Params(pub Vec<String>);
+/// The path parameters read into the shape `T` (a `Deserialize` struct, `src/http/requests.rs`),
+/// after authentication (docs/api.md §1.4 step 5). An id parameter that is not 24 hex digits
+/// answers 400 `Invalid <name>`, the first in path order; a parameter that does not decode to text
+/// answers 400 `Invalid path parameter`.
+pub struct PathParams<T>(pub T);
 
-impl Params {
-    /// The `index`-th parameter as an id, or 400 `Invalid <name>`.
-    pub fn id(&self, index: usize, name: &str) -> Result<Id, AppError> {
-        parse_id(self.0.get(index).map_or("", String::as_str), name)
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Params {
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParams<T> {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(values) = Path::<Vec<String>>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| AppError::bad_request("Invalid path parameter"))?;
-        Ok(Params(values))
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(params)) => Ok(PathParams(params)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(match e.kind() {
+                ErrorKind::DeserializeError { key, .. } | ErrorKind::ParseErrorAtKey { key, .. } => {
+                    InputError::InvalidId(key.clone())
+                }
+                _ => InputError::InvalidPathParameter,
+            }
+            .into()),
+            Err(_) => Err(InputError::InvalidPathParameter.into()),
+        }
     }
-}
-
-/// Parses a path or query id, answering 400 `Invalid <name>` when malformed.
-pub fn parse_id(raw: &str, name: &str) -> Result<Id, AppError> {
-    Id::parse(raw).ok_or_else(|| AppError::bad_request(format!("Invalid {name}")))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod input;
 pub mod middleware;
 pub mod openapi;
 pub mod rate_limit;
+pub mod requests;
 pub mod router;
 mod routes;
 

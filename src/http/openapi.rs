@@ -1,10 +1,7 @@
 //! The OpenAPI 3 document: its info, tags and shared components here, its paths collected from the
-//! handlers' `#[utoipa::path]` annotations as `router.rs` registers them, plus the request shapes
-//! that only exist on the wire. Served at `/api/v1/openapi.json`, with Swagger UI at `/api/v1/docs`.
-
-// The request shapes below describe bodies the handlers read field by field (docs/api.md §1.2);
-// they are never constructed, only documented.
-#![allow(dead_code)]
+//! handlers' `#[utoipa::path]` annotations as `router.rs` registers them, and the schema builders
+//! of the typed request shapes (`requests.rs`). Served at `/api/v1/openapi.json`, with Swagger UI at
+//! `/api/v1/docs`.
 
 use utoipa::openapi::RefOr;
 use utoipa::openapi::link::LinkBuilder;
@@ -12,7 +9,7 @@ use utoipa::openapi::schema::{
     AnyOfBuilder, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
 };
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
+use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
 
 use crate::config::Limits;
 use crate::http::error::ErrorEnvelope;
@@ -157,7 +154,7 @@ impl Modify for CreateLinks {
     }
 }
 
-// ---- Request shapes (docs/api.md §1.2, §2, §3) ----
+// ---- Schemas of the request shapes (src/http/requests.rs; docs/api.md §1.2, §2, §3) ----
 //
 // Every rule the server applies to an input is stated here, so generated clients validate what
 // the server validates: text fields are trimmed before they are judged (passwords excepted), so
@@ -241,6 +238,14 @@ pub fn login_name() -> Object {
     ObjectBuilder::new()
         .schema_type(string_type(true))
         .description(Some("Trimmed and lowercased; at least one of username and email must not be empty."))
+        .build()
+}
+
+/// `refreshToken` of logout and refresh: trimmed; read only without a `refreshToken` cookie.
+pub fn refresh_token() -> Object {
+    ObjectBuilder::new()
+        .schema_type(string_type(true))
+        .description(Some("Used when no `refreshToken` cookie is sent."))
         .build()
 }
 
@@ -376,15 +381,15 @@ impl ToSchema for UsernameParam {
     }
 }
 
-fn sort_by() -> Schema {
+pub fn sort_by() -> Schema {
     lenient_enum(&["createdAt", "views", "duration", "title"], false, true)
 }
 
-fn sort_type() -> Schema {
+pub fn sort_type() -> Schema {
     lenient_enum(&["asc", "desc"], true, true)
 }
 
-fn query_user_id() -> Object {
+pub fn query_user_id() -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .pattern(Some(format!("^[{WHITESPACE}]*[0-9a-fA-F]{{24}}[{WHITESPACE}]*$")))
@@ -395,7 +400,7 @@ fn query_user_id() -> Object {
         .build()
 }
 
-fn search_query() -> Object {
+pub fn search_query() -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .max_length(Some(Limits::DEFAULT.query_chars))
@@ -406,243 +411,8 @@ fn search_query() -> Object {
         .build()
 }
 
-/// `GET /videos` query parameters (docs/api.md §1.6, §3.4.1).
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query, rename_all = "camelCase")]
-pub struct FeedQuery {
-    /// Page number; lenient integer parsing, 1 when absent.
-    page: Option<String>,
-    /// Page size, clamped to PAGE_LIMIT_MAX (100); 10 when absent.
-    limit: Option<String>,
-    #[param(schema_with = search_query)]
-    query: Option<String>,
-    /// `createdAt` when absent or empty; otherwise 400 Invalid sortBy.
-    #[param(schema_with = sort_by)]
-    sort_by: Option<String>,
-    /// `desc` when absent or empty; otherwise 400 Invalid sortType.
-    #[param(schema_with = sort_type)]
-    sort_type: Option<String>,
-    #[param(schema_with = query_user_id)]
-    user_id: Option<String>,
-}
-
-/// Pagination parameters (docs/api.md §1.6).
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    page: Option<String>,
-    limit: Option<String>,
-}
-
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RegisterForm {
-    #[schema(schema_with = required_text)]
-    full_name: String,
-    #[schema(schema_with = required_text)]
-    email: String,
-    #[schema(schema_with = required_text)]
-    username: String,
-    #[schema(schema_with = new_password)]
-    password: String,
-    /// Required unless `avatarUpload` is given.
-    #[schema(schema_with = image)]
-    avatar: Option<Vec<u8>>,
-    #[schema(schema_with = optional_image)]
-    cover_image: Option<Vec<u8>>,
-    #[schema(schema_with = upload_result)]
-    avatar_upload: Option<String>,
-    #[schema(schema_with = upload_result)]
-    cover_image_upload: Option<String>,
-}
-
-/// Registration without file parts: the avatar comes from a direct upload result.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RegisterJson {
-    #[schema(schema_with = required_text)]
-    full_name: String,
-    #[schema(schema_with = required_text)]
-    email: String,
-    #[schema(schema_with = required_text)]
-    username: String,
-    #[schema(schema_with = new_password)]
-    password: String,
-    #[schema(schema_with = required_upload_result)]
-    avatar_upload: String,
-    #[schema(schema_with = upload_result)]
-    cover_image_upload: Option<String>,
-}
-
-/// `username` or `email` (at least one, not empty) and `password`.
-#[derive(ToSchema)]
-pub struct LoginBody {
-    #[schema(schema_with = login_name)]
-    email: Option<String>,
-    #[schema(schema_with = login_name)]
-    username: Option<String>,
-    #[schema(schema_with = password)]
-    password: String,
-}
-
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RefreshBody {
-    /// Used when no `refreshToken` cookie is sent.
-    refresh_token: Option<String>,
-}
-
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ChangePasswordBody {
-    #[schema(schema_with = password)]
-    old_password: String,
-    #[schema(schema_with = new_password)]
-    new_password: String,
-}
-
-/// At least one field; `email` must not belong to another user (409).
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountBody {
-    #[schema(schema_with = optional_text)]
-    full_name: Option<String>,
-    #[schema(schema_with = optional_text)]
-    email: Option<String>,
-    #[schema(schema_with = upload_result)]
-    avatar_upload: Option<String>,
-    #[schema(schema_with = upload_result)]
-    cover_image_upload: Option<String>,
-}
-
-/// At least one field or file; `email` must not belong to another user (409).
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountForm {
-    #[schema(schema_with = optional_text)]
-    full_name: Option<String>,
-    #[schema(schema_with = optional_text)]
-    email: Option<String>,
-    #[schema(schema_with = optional_image)]
-    avatar: Option<Vec<u8>>,
-    #[schema(schema_with = optional_image)]
-    cover_image: Option<Vec<u8>>,
-    #[schema(schema_with = upload_result)]
-    avatar_upload: Option<String>,
-    #[schema(schema_with = upload_result)]
-    cover_image_upload: Option<String>,
-}
-
-/// `avatar` or `avatarUpload`.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AvatarForm {
-    #[schema(schema_with = image)]
-    avatar: Option<Vec<u8>>,
-    #[schema(schema_with = upload_result)]
-    avatar_upload: Option<String>,
-}
-
-/// `coverImage` or `coverImageUpload`.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CoverForm {
-    #[schema(schema_with = image)]
-    cover_image: Option<Vec<u8>>,
-    #[schema(schema_with = upload_result)]
-    cover_image_upload: Option<String>,
-}
-
-/// `videoFile` or `videoFileUpload`, and `thumbnail` or `thumbnailUpload`.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PublishForm {
-    #[schema(schema_with = title)]
-    title: String,
-    #[schema(schema_with = description)]
-    description: String,
-    #[schema(schema_with = video)]
-    video_file: Option<Vec<u8>>,
-    #[schema(schema_with = image)]
-    thumbnail: Option<Vec<u8>>,
-    #[schema(schema_with = upload_result)]
-    video_file_upload: Option<String>,
-    #[schema(schema_with = upload_result)]
-    thumbnail_upload: Option<String>,
-}
-
-/// Publishing with direct upload results instead of file parts.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PublishJson {
-    #[schema(schema_with = title)]
-    title: String,
-    #[schema(schema_with = description)]
-    description: String,
-    #[schema(schema_with = required_upload_result)]
-    video_file_upload: String,
-    #[schema(schema_with = required_upload_result)]
-    thumbnail_upload: String,
-}
-
-/// At least one of `title`, `description`, `thumbnailUpload`.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct VideoPatchBody {
-    #[schema(schema_with = optional_title)]
-    title: Option<String>,
-    #[schema(schema_with = optional_description)]
-    description: Option<String>,
-    #[schema(schema_with = upload_result)]
-    thumbnail_upload: Option<String>,
-}
-
-/// At least one of `title`, `description`, `thumbnail`, `thumbnailUpload`.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct VideoPatchForm {
-    #[schema(schema_with = optional_title)]
-    title: Option<String>,
-    #[schema(schema_with = optional_description)]
-    description: Option<String>,
-    #[schema(schema_with = optional_image)]
-    thumbnail: Option<Vec<u8>>,
-    #[schema(schema_with = upload_result)]
-    thumbnail_upload: Option<String>,
-}
-
-#[derive(ToSchema)]
-pub struct ContentBody {
-    #[schema(schema_with = content)]
-    content: String,
-}
-
-#[derive(ToSchema)]
-pub struct PlaylistBody {
-    #[schema(schema_with = playlist_name)]
-    name: String,
-    #[schema(schema_with = description)]
-    description: String,
-}
-
-/// At least one of `name`, `description`.
-#[derive(ToSchema)]
-pub struct PlaylistPatchBody {
-    #[schema(schema_with = optional_playlist_name)]
-    name: Option<String>,
-    #[schema(schema_with = optional_description)]
-    description: Option<String>,
-}
-
-fn upload_field() -> Schema {
+pub fn upload_field() -> Schema {
     lenient_enum(&["avatar", "coverImage", "thumbnail", "videoFile"], false, false)
-}
-
-#[derive(ToSchema)]
-pub struct SignBody {
-    /// The field to sign for; anonymous callers may sign only `avatar` and `coverImage`.
-    #[schema(schema_with = upload_field)]
-    field: String,
 }
 
 /// What a field alternative asks for in an "at least one of" rule.

@@ -1,7 +1,6 @@
 //! Subscriptions, playlists and dashboard handlers (docs/api.md §2 rows 17–19 and 34–42).
 
 use axum::extract::State;
-use axum::http::Uri;
 use serde::Serialize;
 
 use crate::domain::page::Page;
@@ -10,8 +9,11 @@ use crate::domain::video::Video;
 use crate::http::AppState;
 use crate::http::envelope::{ApiResponse, Empty};
 use crate::http::error::AppError;
-use crate::http::extract::{AuthUser, MaybeAuthUser, Params};
-use crate::http::input::{Fields, LazyBody};
+use crate::http::extract::{AuthUser, MaybeAuthUser, PathParams};
+use crate::http::input::{LazyBody, QueryParams};
+use crate::http::requests::{
+    ChannelPath, PageQuery, PlaylistBody, PlaylistPatchBody, PlaylistPath, PlaylistVideoPath, SubscriberPath, UserPath,
+};
 
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -24,7 +26,7 @@ pub struct SubscriptionState {
     post,
     path = "/api/v1/subscriptions/c/{channelId}",
     tag = "subscriptions",
-    params(("channelId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
+    params(crate::http::requests::ChannelPath),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::channels::SubscriptionState>),
         crate::http::openapi::BaseErrors,
@@ -37,9 +39,9 @@ pub struct SubscriptionState {
 pub async fn toggle_subscription(
     State(state): State<AppState>,
     caller: AuthUser,
-    params: Params,
+    PathParams(ChannelPath { channel_id }): PathParams<ChannelPath>,
 ) -> Result<ApiResponse<SubscriptionState>, AppError> {
-    let subscribed = state.services.toggle_subscription(&caller.0, params.id(0, "channelId")?).await?;
+    let subscribed = state.services.toggle_subscription(&caller.0, channel_id).await?;
     let message = if subscribed { "subscribed successfully" } else { "unsubscribed successfully" };
     Ok(ApiResponse::ok(message, SubscriptionState { subscribed, is_subscribed: subscribed }))
 }
@@ -48,7 +50,7 @@ pub async fn toggle_subscription(
     get,
     path = "/api/v1/subscriptions/c/{channelId}",
     tag = "subscriptions",
-    params(("channelId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
+    params(crate::http::requests::ChannelPath),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::social::SubscriberItem>>),
         crate::http::openapi::BaseErrors,
@@ -60,9 +62,9 @@ pub async fn toggle_subscription(
 pub async fn channel_subscribers(
     State(state): State<AppState>,
     _viewer: MaybeAuthUser,
-    params: Params,
+    PathParams(ChannelPath { channel_id }): PathParams<ChannelPath>,
 ) -> Result<ApiResponse<Vec<SubscriberItem>>, AppError> {
-    let items = state.services.channel_subscribers(params.id(0, "channelId")?).await?;
+    let items = state.services.channel_subscribers(channel_id).await?;
     Ok(ApiResponse::ok("Subscribers fetched successfully", items))
 }
 
@@ -70,7 +72,7 @@ pub async fn channel_subscribers(
     get,
     path = "/api/v1/subscriptions/u/{subscriberId}",
     tag = "subscriptions",
-    params(("subscriberId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
+    params(crate::http::requests::SubscriberPath),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::social::SubscribedChannelItem>>),
         crate::http::openapi::BaseErrors,
@@ -82,24 +84,17 @@ pub async fn channel_subscribers(
 pub async fn subscribed_channels(
     State(state): State<AppState>,
     _viewer: MaybeAuthUser,
-    params: Params,
+    PathParams(SubscriberPath { subscriber_id }): PathParams<SubscriberPath>,
 ) -> Result<ApiResponse<Vec<SubscribedChannelItem>>, AppError> {
-    let items = state.services.subscribed_channels(params.id(0, "subscriberId")?).await?;
+    let items = state.services.subscribed_channels(subscriber_id).await?;
     Ok(ApiResponse::ok("Subscribed channels fetched successfully", items))
-}
-
-/// `name` and `description` of a playlist body.
-async fn playlist_fields(state: &AppState, body: LazyBody) -> Result<(Option<String>, Option<String>), AppError> {
-    let fields = body.fields(state.services.config().limits.json_body_bytes).await?;
-    fields.require_strings(&["name", "description"])?;
-    Ok((fields.text("name"), fields.text("description")))
 }
 
 #[utoipa::path(
     post,
     path = "/api/v1/playlist",
     tag = "playlists",
-    request_body(content((crate::http::openapi::PlaylistBody = "application/json"))),
+    request_body(content((crate::http::requests::PlaylistBody = "application/json"))),
     responses(
         (status = 201, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Playlist>),
         crate::http::openapi::BaseErrors,
@@ -114,7 +109,7 @@ pub async fn create_playlist(
     caller: AuthUser,
     body: LazyBody,
 ) -> Result<ApiResponse<Playlist>, AppError> {
-    let (name, description) = playlist_fields(&state, body).await?;
+    let PlaylistBody { name, description } = body.read(&state).await?;
     let playlist = state.services.create_playlist(&caller.0, name.as_deref(), description.as_deref()).await?;
     Ok(ApiResponse::created("Playlist created successfully", playlist))
 }
@@ -123,7 +118,7 @@ pub async fn create_playlist(
     get,
     path = "/api/v1/playlist/{playlistId}",
     tag = "playlists",
-    params(("playlistId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
+    params(crate::http::requests::PlaylistPath),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Playlist>),
         crate::http::openapi::BaseErrors,
@@ -135,9 +130,9 @@ pub async fn create_playlist(
 pub async fn get_playlist(
     State(state): State<AppState>,
     viewer: MaybeAuthUser,
-    params: Params,
+    PathParams(PlaylistPath { playlist_id }): PathParams<PlaylistPath>,
 ) -> Result<ApiResponse<Playlist>, AppError> {
-    let playlist = state.services.playlist(params.id(0, "playlistId")?, viewer.id()).await?;
+    let playlist = state.services.playlist(playlist_id, viewer.id()).await?;
     Ok(ApiResponse::ok("Playlist fetched successfully", playlist))
 }
 
@@ -145,7 +140,7 @@ pub async fn get_playlist(
     get,
     path = "/api/v1/playlist/user/{userId}",
     tag = "playlists",
-    params(("userId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
+    params(crate::http::requests::UserPath),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::social::Playlist>>),
         crate::http::openapi::BaseErrors,
@@ -157,9 +152,9 @@ pub async fn get_playlist(
 pub async fn user_playlists(
     State(state): State<AppState>,
     viewer: MaybeAuthUser,
-    params: Params,
+    PathParams(UserPath { user_id }): PathParams<UserPath>,
 ) -> Result<ApiResponse<Vec<Playlist>>, AppError> {
-    let playlists = state.services.user_playlists(params.id(0, "userId")?, viewer.id()).await?;
+    let playlists = state.services.user_playlists(user_id, viewer.id()).await?;
     Ok(ApiResponse::ok("User playlists fetched successfully", playlists))
 }
 
@@ -167,8 +162,8 @@ pub async fn user_playlists(
     patch,
     path = "/api/v1/playlist/{playlistId}",
     tag = "playlists",
-    params(("playlistId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
-    request_body(content((crate::http::openapi::PlaylistPatchBody = "application/json"))),
+    params(crate::http::requests::PlaylistPath),
+    request_body(content((crate::http::requests::PlaylistPatchBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Playlist>),
         crate::http::openapi::BaseErrors,
@@ -182,11 +177,11 @@ pub async fn user_playlists(
 pub async fn update_playlist(
     State(state): State<AppState>,
     caller: AuthUser,
-    params: Params,
+    PathParams(PlaylistPath { playlist_id }): PathParams<PlaylistPath>,
     body: LazyBody,
 ) -> Result<ApiResponse<Playlist>, AppError> {
-    let owned = state.services.owned_playlist(&caller.0, params.id(0, "playlistId")?).await?;
-    let (name, description) = playlist_fields(&state, body).await?;
+    let owned = state.services.owned_playlist(&caller.0, playlist_id).await?;
+    let PlaylistPatchBody { name, description } = body.read(&state).await?;
     let playlist = state.services.update_playlist(&caller.0, owned, name.as_deref(), description.as_deref()).await?;
     Ok(ApiResponse::ok("Playlist updated successfully", playlist))
 }
@@ -195,7 +190,7 @@ pub async fn update_playlist(
     delete,
     path = "/api/v1/playlist/{playlistId}",
     tag = "playlists",
-    params(("playlistId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
+    params(crate::http::requests::PlaylistPath),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::http::envelope::Empty>),
         crate::http::openapi::BaseErrors,
@@ -208,9 +203,9 @@ pub async fn update_playlist(
 pub async fn delete_playlist(
     State(state): State<AppState>,
     caller: AuthUser,
-    params: Params,
+    PathParams(PlaylistPath { playlist_id }): PathParams<PlaylistPath>,
 ) -> Result<ApiResponse<Empty>, AppError> {
-    let playlist = state.services.owned_playlist(&caller.0, params.id(0, "playlistId")?).await?;
+    let playlist = state.services.owned_playlist(&caller.0, playlist_id).await?;
     state.services.delete_playlist(playlist).await?;
     Ok(ApiResponse::ok("Playlist deleted successfully", Empty {}))
 }
@@ -219,7 +214,7 @@ pub async fn delete_playlist(
     patch,
     path = "/api/v1/playlist/add/{videoId}/{playlistId}",
     tag = "playlists",
-    params(("videoId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId"), ("playlistId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
+    params(crate::http::requests::PlaylistVideoPath),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Playlist>),
         crate::http::openapi::BaseErrors,
@@ -232,11 +227,10 @@ pub async fn delete_playlist(
 pub async fn add_video(
     State(state): State<AppState>,
     caller: AuthUser,
-    params: Params,
+    PathParams(PlaylistVideoPath { video_id, playlist_id }): PathParams<PlaylistVideoPath>,
 ) -> Result<ApiResponse<Playlist>, AppError> {
-    let video = params.id(0, "videoId")?;
-    let playlist = state.services.owned_playlist(&caller.0, params.id(1, "playlistId")?).await?;
-    let playlist = state.services.add_to_playlist(&caller.0, playlist, video).await?;
+    let playlist = state.services.owned_playlist(&caller.0, playlist_id).await?;
+    let playlist = state.services.add_to_playlist(&caller.0, playlist, video_id).await?;
     Ok(ApiResponse::ok("Video added to playlist successfully", playlist))
 }
 
@@ -244,7 +238,7 @@ pub async fn add_video(
     patch,
     path = "/api/v1/playlist/remove/{videoId}/{playlistId}",
     tag = "playlists",
-    params(("videoId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId"), ("playlistId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
+    params(crate::http::requests::PlaylistVideoPath),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Playlist>),
         crate::http::openapi::BaseErrors,
@@ -257,11 +251,10 @@ pub async fn add_video(
 pub async fn remove_video(
     State(state): State<AppState>,
     caller: AuthUser,
-    params: Params,
+    PathParams(PlaylistVideoPath { video_id, playlist_id }): PathParams<PlaylistVideoPath>,
 ) -> Result<ApiResponse<Playlist>, AppError> {
-    let video = params.id(0, "videoId")?;
-    let playlist = state.services.owned_playlist(&caller.0, params.id(1, "playlistId")?).await?;
-    let playlist = state.services.remove_from_playlist(&caller.0, playlist, video).await?;
+    let playlist = state.services.owned_playlist(&caller.0, playlist_id).await?;
+    let playlist = state.services.remove_from_playlist(&caller.0, playlist, video_id).await?;
     Ok(ApiResponse::ok("Video removed from playlist successfully", playlist))
 }
 
@@ -304,13 +297,9 @@ pub async fn dashboard_videos(
 async fn subscription_feed_page(
     state: &AppState,
     caller: &AuthUser,
-    uri: &Uri,
+    query: PageQuery,
 ) -> Result<ApiResponse<Page<Video>>, AppError> {
-    let query = Fields::from_urlencoded(uri.query().unwrap_or("").as_bytes());
-    let page = state
-        .services
-        .subscription_feed(&caller.0, query.raw("page").as_deref(), query.raw("limit").as_deref())
-        .await?;
+    let page = state.services.subscription_feed(&caller.0, query.page.as_deref(), query.limit.as_deref()).await?;
     Ok(ApiResponse::ok("Subscription feed fetched successfully", page))
 }
 
@@ -319,7 +308,7 @@ async fn subscription_feed_page(
     path = "/api/v1/subscriptions/feed",
     tag = "subscriptions",
     description = "Public videos of every channel the caller subscribes to, newest first (docs/api.md §3.12).",
-    params(crate::http::openapi::PageQuery),
+    params(crate::http::requests::PageQuery),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::page::Page<crate::domain::video::Video>>),
         crate::http::openapi::BaseErrors,
@@ -330,9 +319,9 @@ async fn subscription_feed_page(
 pub async fn subscription_feed(
     State(state): State<AppState>,
     caller: AuthUser,
-    uri: Uri,
+    QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<ApiResponse<Page<Video>>, AppError> {
-    subscription_feed_page(&state, &caller, &uri).await
+    subscription_feed_page(&state, &caller, query).await
 }
 
 #[utoipa::path(
@@ -340,7 +329,7 @@ pub async fn subscription_feed(
     path = "/api/v1/users/subscriptions/videos",
     tag = "subscriptions",
     description = "The subscription feed under the path some clients of the original API call.",
-    params(crate::http::openapi::PageQuery),
+    params(crate::http::requests::PageQuery),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::page::Page<crate::domain::video::Video>>),
         crate::http::openapi::BaseErrors,
@@ -351,7 +340,7 @@ pub async fn subscription_feed(
 pub async fn subscription_feed_alias(
     State(state): State<AppState>,
     caller: AuthUser,
-    uri: Uri,
+    QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<ApiResponse<Page<Video>>, AppError> {
-    subscription_feed_page(&state, &caller, &uri).await
+    subscription_feed_page(&state, &caller, query).await
 }

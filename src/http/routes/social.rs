@@ -1,7 +1,6 @@
 //! Comments, likes and tweets handlers (docs/api.md §2 rows 13–16 and 26–33).
 
 use axum::extract::State;
-use axum::http::Uri;
 use serde::Serialize;
 
 use crate::domain::Id;
@@ -10,21 +9,20 @@ use crate::domain::social::{Comment, LikeState, LikeTarget, LikedVideoItem, Twee
 use crate::http::AppState;
 use crate::http::envelope::ApiResponse;
 use crate::http::error::AppError;
-use crate::http::extract::{AuthUser, MaybeAuthUser, Params};
-use crate::http::input::{Fields, LazyBody};
+use crate::http::extract::{AuthUser, MaybeAuthUser, PathParams};
+use crate::http::input::{LazyBody, QueryParams};
+use crate::http::requests::{CommentPath, ContentBody, PageQuery, TweetPath, UserPath, VideoPath};
 
 /// The `content` field of a comment or tweet body.
 async fn content(state: &AppState, body: LazyBody) -> Result<Option<String>, AppError> {
-    let fields = body.fields(state.services.config().limits.json_body_bytes).await?;
-    fields.require_strings(&["content"])?;
-    Ok(fields.text("content"))
+    Ok(body.read::<ContentBody>(state).await?.content)
 }
 
 #[utoipa::path(
     get,
     path = "/api/v1/comments/{videoId}",
     tag = "comments",
-    params(("videoId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId"), crate::http::openapi::PageQuery),
+    params(crate::http::requests::VideoPath, crate::http::requests::PageQuery),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::page::Page<crate::domain::social::Comment>>),
         crate::http::openapi::BaseErrors,
@@ -36,15 +34,11 @@ async fn content(state: &AppState, body: LazyBody) -> Result<Option<String>, App
 pub async fn list_comments(
     State(state): State<AppState>,
     viewer: MaybeAuthUser,
-    params: Params,
-    uri: Uri,
+    PathParams(VideoPath { video_id }): PathParams<VideoPath>,
+    QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<ApiResponse<Page<Comment>>, AppError> {
-    let video = params.id(0, "videoId")?;
-    let query = Fields::from_urlencoded(uri.query().unwrap_or("").as_bytes());
-    let page = state
-        .services
-        .list_comments(video, viewer.id(), query.raw("page").as_deref(), query.raw("limit").as_deref())
-        .await?;
+    let page =
+        state.services.list_comments(video_id, viewer.id(), query.page.as_deref(), query.limit.as_deref()).await?;
     Ok(ApiResponse::ok("Comments fetched successfully", page))
 }
 
@@ -52,8 +46,8 @@ pub async fn list_comments(
     post,
     path = "/api/v1/comments/{videoId}",
     tag = "comments",
-    params(("videoId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
-    request_body(content((crate::http::openapi::ContentBody = "application/json"))),
+    params(crate::http::requests::VideoPath),
+    request_body(content((crate::http::requests::ContentBody = "application/json"))),
     responses(
         (status = 201, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Comment>),
         crate::http::openapi::BaseErrors,
@@ -67,11 +61,11 @@ pub async fn list_comments(
 pub async fn add_comment(
     State(state): State<AppState>,
     caller: AuthUser,
-    params: Params,
+    PathParams(VideoPath { video_id }): PathParams<VideoPath>,
     body: LazyBody,
 ) -> Result<ApiResponse<Comment>, AppError> {
     // Existence and visibility (404) come before body validation (docs/api.md §1.4).
-    let video = state.services.visible_video(params.id(0, "videoId")?, Some(caller.id())).await?;
+    let video = state.services.visible_video(video_id, Some(caller.id())).await?;
     let content = content(&state, body).await?;
     let comment = state.services.add_comment(&caller.0, &video, content.as_deref()).await?;
     Ok(ApiResponse::created("Comment added successfully", comment))
@@ -81,8 +75,8 @@ pub async fn add_comment(
     patch,
     path = "/api/v1/comments/c/{commentId}",
     tag = "comments",
-    params(("commentId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
-    request_body(content((crate::http::openapi::ContentBody = "application/json"))),
+    params(crate::http::requests::CommentPath),
+    request_body(content((crate::http::requests::ContentBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Comment>),
         crate::http::openapi::BaseErrors,
@@ -96,10 +90,10 @@ pub async fn add_comment(
 pub async fn update_comment(
     State(state): State<AppState>,
     caller: AuthUser,
-    params: Params,
+    PathParams(CommentPath { comment_id }): PathParams<CommentPath>,
     body: LazyBody,
 ) -> Result<ApiResponse<Comment>, AppError> {
-    let comment = state.services.owned_comment(&caller.0, params.id(0, "commentId")?).await?;
+    let comment = state.services.owned_comment(&caller.0, comment_id).await?;
     let content = content(&state, body).await?;
     let comment = state.services.update_comment(&caller.0, comment, content.as_deref()).await?;
     Ok(ApiResponse::ok("Comment updated successfully", comment))
@@ -115,7 +109,7 @@ pub struct DeletedComment {
     delete,
     path = "/api/v1/comments/c/{commentId}",
     tag = "comments",
-    params(("commentId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
+    params(crate::http::requests::CommentPath),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::social::DeletedComment>),
         crate::http::openapi::BaseErrors,
@@ -128,9 +122,9 @@ pub struct DeletedComment {
 pub async fn delete_comment(
     State(state): State<AppState>,
     caller: AuthUser,
-    params: Params,
+    PathParams(CommentPath { comment_id }): PathParams<CommentPath>,
 ) -> Result<ApiResponse<DeletedComment>, AppError> {
-    let comment = state.services.owned_comment(&caller.0, params.id(0, "commentId")?).await?;
+    let comment = state.services.owned_comment(&caller.0, comment_id).await?;
     let comment_id = comment.id;
     state.services.delete_comment(comment).await?;
     Ok(ApiResponse::ok("Comment deleted successfully", DeletedComment { comment_id }))
@@ -146,7 +140,7 @@ async fn toggle(state: &AppState, caller: &AuthUser, target: LikeTarget) -> Resu
     post,
     path = "/api/v1/likes/toggle/v/{videoId}",
     tag = "likes",
-    params(("videoId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
+    params(crate::http::requests::VideoPath),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::LikeState>),
         crate::http::openapi::BaseErrors,
@@ -159,9 +153,9 @@ async fn toggle(state: &AppState, caller: &AuthUser, target: LikeTarget) -> Resu
 pub async fn like_video(
     State(state): State<AppState>,
     caller: AuthUser,
-    params: Params,
+    PathParams(VideoPath { video_id }): PathParams<VideoPath>,
 ) -> Result<ApiResponse<LikeState>, AppError> {
-    let target = LikeTarget::Video(params.id(0, "videoId")?);
+    let target = LikeTarget::Video(video_id);
     toggle(&state, &caller, target).await
 }
 
@@ -169,7 +163,7 @@ pub async fn like_video(
     post,
     path = "/api/v1/likes/toggle/c/{commentId}",
     tag = "likes",
-    params(("commentId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
+    params(crate::http::requests::CommentPath),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::LikeState>),
         crate::http::openapi::BaseErrors,
@@ -182,9 +176,9 @@ pub async fn like_video(
 pub async fn like_comment(
     State(state): State<AppState>,
     caller: AuthUser,
-    params: Params,
+    PathParams(CommentPath { comment_id }): PathParams<CommentPath>,
 ) -> Result<ApiResponse<LikeState>, AppError> {
-    let target = LikeTarget::Comment(params.id(0, "commentId")?);
+    let target = LikeTarget::Comment(comment_id);
     toggle(&state, &caller, target).await
 }
 
@@ -192,7 +186,7 @@ pub async fn like_comment(
     post,
     path = "/api/v1/likes/toggle/t/{tweetId}",
     tag = "likes",
-    params(("tweetId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
+    params(crate::http::requests::TweetPath),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::LikeState>),
         crate::http::openapi::BaseErrors,
@@ -205,9 +199,9 @@ pub async fn like_comment(
 pub async fn like_tweet(
     State(state): State<AppState>,
     caller: AuthUser,
-    params: Params,
+    PathParams(TweetPath { tweet_id }): PathParams<TweetPath>,
 ) -> Result<ApiResponse<LikeState>, AppError> {
-    let target = LikeTarget::Tweet(params.id(0, "tweetId")?);
+    let target = LikeTarget::Tweet(tweet_id);
     toggle(&state, &caller, target).await
 }
 
@@ -234,7 +228,7 @@ pub async fn liked_videos(
     post,
     path = "/api/v1/tweets",
     tag = "tweets",
-    request_body(content((crate::http::openapi::ContentBody = "application/json"))),
+    request_body(content((crate::http::requests::ContentBody = "application/json"))),
     responses(
         (status = 201, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Tweet>),
         crate::http::openapi::BaseErrors,
@@ -258,7 +252,7 @@ pub async fn create_tweet(
     get,
     path = "/api/v1/tweets/user/{userId}",
     tag = "tweets",
-    params(("userId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
+    params(crate::http::requests::UserPath),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::social::Tweet>>),
         crate::http::openapi::BaseErrors,
@@ -270,9 +264,9 @@ pub async fn create_tweet(
 pub async fn user_tweets(
     State(state): State<AppState>,
     viewer: MaybeAuthUser,
-    params: Params,
+    PathParams(UserPath { user_id }): PathParams<UserPath>,
 ) -> Result<ApiResponse<Vec<Tweet>>, AppError> {
-    let tweets = state.services.user_tweets(params.id(0, "userId")?, viewer.id()).await?;
+    let tweets = state.services.user_tweets(user_id, viewer.id()).await?;
     Ok(ApiResponse::ok("Tweets fetched successfully", tweets))
 }
 
@@ -280,8 +274,8 @@ pub async fn user_tweets(
     patch,
     path = "/api/v1/tweets/{tweetId}",
     tag = "tweets",
-    params(("tweetId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
-    request_body(content((crate::http::openapi::ContentBody = "application/json"))),
+    params(crate::http::requests::TweetPath),
+    request_body(content((crate::http::requests::ContentBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::social::Tweet>),
         crate::http::openapi::BaseErrors,
@@ -295,10 +289,10 @@ pub async fn user_tweets(
 pub async fn update_tweet(
     State(state): State<AppState>,
     caller: AuthUser,
-    params: Params,
+    PathParams(TweetPath { tweet_id }): PathParams<TweetPath>,
     body: LazyBody,
 ) -> Result<ApiResponse<Tweet>, AppError> {
-    let owned = state.services.owned_tweet(&caller.0, params.id(0, "tweetId")?).await?;
+    let owned = state.services.owned_tweet(&caller.0, tweet_id).await?;
     let content = content(&state, body).await?;
     let tweet = state.services.update_tweet(&caller.0, owned, content.as_deref()).await?;
     Ok(ApiResponse::ok("Tweet updated successfully", tweet))
@@ -314,7 +308,7 @@ pub struct DeletedTweet {
     delete,
     path = "/api/v1/tweets/{tweetId}",
     tag = "tweets",
-    params(("tweetId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
+    params(crate::http::requests::TweetPath),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::social::DeletedTweet>),
         crate::http::openapi::BaseErrors,
@@ -327,9 +321,9 @@ pub struct DeletedTweet {
 pub async fn delete_tweet(
     State(state): State<AppState>,
     caller: AuthUser,
-    params: Params,
+    PathParams(TweetPath { tweet_id }): PathParams<TweetPath>,
 ) -> Result<ApiResponse<DeletedTweet>, AppError> {
-    let tweet = state.services.owned_tweet(&caller.0, params.id(0, "tweetId")?).await?;
+    let tweet = state.services.owned_tweet(&caller.0, tweet_id).await?;
     let tweet_id = tweet.id;
     state.services.delete_tweet(tweet).await?;
     Ok(ApiResponse::ok("Tweet deleted successfully", DeletedTweet { tweet_id }))

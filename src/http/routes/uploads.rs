@@ -7,6 +7,7 @@ use crate::http::envelope::ApiResponse;
 use crate::http::error::AppError;
 use crate::http::extract::MaybeAuthUser;
 use crate::http::input::LazyBody;
+use crate::http::requests::SignBody;
 use crate::media::cloudinary::DirectUploadParams;
 
 /// Signed parameters for uploading `field` straight to Cloudinary. Anonymous callers may sign only
@@ -15,7 +16,7 @@ use crate::media::cloudinary::DirectUploadParams;
     post,
     path = "/api/v1/uploads/signature",
     tag = "uploads",
-    request_body(content((crate::http::openapi::SignBody = "application/json"))),
+    request_body(content((crate::http::requests::SignBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::media::cloudinary::DirectUploadParams>),
         crate::http::openapi::BaseErrors,
@@ -29,8 +30,7 @@ pub async fn sign(
     caller: MaybeAuthUser,
     body: LazyBody,
 ) -> Result<ApiResponse<DirectUploadParams>, AppError> {
-    let fields = body.fields(state.services.config().limits.json_body_bytes).await?;
-    fields.require_strings(&["field"])?;
-    let params = state.services.sign_direct_upload(fields.text("field").as_deref(), caller.id())?;
+    let body = body.read::<SignBody>(&state).await?;
+    let params = state.services.sign_direct_upload(body.field.as_deref(), caller.id())?;
     Ok(ApiResponse::ok("Upload signature created successfully", params))
 }

@@ -10,20 +10,19 @@ use crate::http::AppState;
 use crate::http::cookies::{self, REFRESH_COOKIE};
 use crate::http::envelope::{ApiResponse, Empty};
 use crate::http::error::AppError;
-use crate::http::extract::{AuthUser, MaybeAuthUser, Params};
-use crate::http::input::{FileSpec, LazyBody};
-use crate::media::MediaKind;
-use crate::services::users::{AccountUpdate, Credentials, Registration};
-
-fn image(state: &AppState, name: &'static str) -> FileSpec {
-    FileSpec { name, kind: MediaKind::Image, max_bytes: state.services.config().limits.image_bytes }
-}
+use crate::http::extract::{AuthUser, MaybeAuthUser, PathParams};
+use crate::http::input::LazyBody;
+use crate::http::requests::{
+    AccountBody, AccountForm, AvatarForm, ChangePasswordBody, CoverForm, LoginBody, RefreshBody, RegisterForm,
+    RegisterJson, UsernamePath,
+};
+use crate::services::users::{AccountUpdate, Registration};
 
 #[utoipa::path(
     post,
     path = "/api/v1/users/register",
     tag = "users",
-    request_body(content((crate::http::openapi::RegisterForm = "multipart/form-data", encoding(("avatar" = (content_type = crate::http::openapi::IMAGE_TYPES)), ("coverImage" = (content_type = crate::http::openapi::IMAGE_TYPES)))), (crate::http::openapi::RegisterJson = "application/json"))),
+    request_body(content((crate::http::requests::RegisterForm = "multipart/form-data", encoding(("avatar" = (content_type = crate::http::openapi::IMAGE_TYPES)), ("coverImage" = (content_type = crate::http::openapi::IMAGE_TYPES)))), (crate::http::requests::RegisterJson = "application/json"))),
     responses(
         (status = 201, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
         crate::http::openapi::BaseErrors,
@@ -34,17 +33,10 @@ fn image(state: &AppState, name: &'static str) -> FileSpec {
     security(())
 )]
 pub async fn register(State(state): State<AppState>, body: LazyBody) -> Result<ApiResponse<User>, AppError> {
-    let specs = [image(&state, "avatar"), image(&state, "coverImage")];
-    let (fields, mut files) =
-        body.upload(&specs, &state.temp_dir, state.services.config().limits.json_body_bytes).await?;
-    fields.require_strings(&["fullName", "email", "username", "password", "avatarUpload", "coverImageUpload"])?;
-    let input = Registration {
-        full_name: fields.text("fullName"),
-        email: fields.text("email"),
-        username: fields.text("username"),
-        password: fields.raw("password"),
-        avatar: files.incoming(&fields, "avatar"),
-        cover_image: files.incoming(&fields, "coverImage"),
+    let input: Registration = if body.is_multipart() {
+        body.read::<RegisterForm>(&state).await?.into()
+    } else {
+        body.read::<RegisterJson>(&state).await?.into()
     };
     let user = state.services.register(input).await?;
     Ok(ApiResponse::created("User registered Successfully", user))
@@ -64,7 +56,7 @@ pub struct LoginData {
     post,
     path = "/api/v1/users/login",
     tag = "users",
-    request_body(content((crate::http::openapi::LoginBody = "application/json"), (crate::http::openapi::LoginBody = "application/x-www-form-urlencoded"))),
+    request_body(content((crate::http::requests::LoginBody = "application/json"), (crate::http::requests::LoginBody = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::users::LoginData>),
         crate::http::openapi::BaseErrors,
@@ -75,14 +67,8 @@ pub struct LoginData {
     security(())
 )]
 pub async fn login(State(state): State<AppState>, body: LazyBody) -> Result<impl IntoResponse, AppError> {
-    let fields = body.fields(state.services.config().limits.json_body_bytes).await?;
-    fields.require_strings(&["email", "username", "password"])?;
-    let credentials = Credentials {
-        username: fields.text("username"),
-        email: fields.text("email"),
-        password: fields.raw("password"),
-    };
-    let (user, tokens) = state.services.login(credentials).await?;
+    let credentials = body.read::<LoginBody>(&state).await?;
+    let (user, tokens) = state.services.login(credentials.into()).await?;
     let headers = cookies::set_tokens(state.services.config(), &tokens.access_token, &tokens.refresh_token);
     let data =
         LoginData { user: Twin::new(user), access_token: tokens.access_token, refresh_token: tokens.refresh_token };
@@ -94,16 +80,14 @@ async fn refresh_token_of(state: &AppState, body: LazyBody) -> Result<Option<Str
     if let Some(token) = cookies::read(body.headers(), REFRESH_COOKIE) {
         return Ok(Some(token));
     }
-    let fields = body.fields(state.services.config().limits.json_body_bytes).await?;
-    fields.require_strings(&["refreshToken"])?;
-    Ok(fields.text("refreshToken"))
+    Ok(body.read::<RefreshBody>(state).await?.refresh_token)
 }
 
 #[utoipa::path(
     post,
     path = "/api/v1/users/logout",
     tag = "users",
-    request_body(content((Option<crate::http::openapi::RefreshBody> = "application/json"))),
+    request_body(content((Option<crate::http::requests::RefreshBody> = "application/json"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::http::envelope::Empty>),
         crate::http::openapi::BaseErrors,
@@ -134,7 +118,7 @@ pub struct TokenData {
     post,
     path = "/api/v1/users/refresh-token",
     tag = "users",
-    request_body(content((Option<crate::http::openapi::RefreshBody> = "application/json"))),
+    request_body(content((Option<crate::http::requests::RefreshBody> = "application/json"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::users::TokenData>),
         crate::http::openapi::BaseErrors,
@@ -155,7 +139,7 @@ pub async fn refresh_token(State(state): State<AppState>, body: LazyBody) -> Res
     post,
     path = "/api/v1/users/change-password",
     tag = "users",
-    request_body(content((crate::http::openapi::ChangePasswordBody = "application/json"))),
+    request_body(content((crate::http::requests::ChangePasswordBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::http::envelope::Empty>),
         crate::http::openapi::BaseErrors,
@@ -170,9 +154,8 @@ pub async fn change_password(
     caller: AuthUser,
     body: LazyBody,
 ) -> Result<ApiResponse<Empty>, AppError> {
-    let fields = body.fields(state.services.config().limits.json_body_bytes).await?;
-    fields.require_strings(&["oldPassword", "newPassword"])?;
-    state.services.change_password(&caller.0, fields.raw("oldPassword"), fields.raw("newPassword")).await?;
+    let passwords = body.read::<ChangePasswordBody>(&state).await?;
+    state.services.change_password(&caller.0, passwords.old_password, passwords.new_password).await?;
     Ok(ApiResponse::ok("Password changed successfully", Empty {}))
 }
 
@@ -195,7 +178,7 @@ pub async fn current_user(caller: AuthUser) -> ApiResponse<User> {
     patch,
     path = "/api/v1/users/update-account",
     tag = "users",
-    request_body(content((crate::http::openapi::AccountBody = "application/json"), (crate::http::openapi::AccountForm = "multipart/form-data", encoding(("avatar" = (content_type = crate::http::openapi::IMAGE_TYPES)), ("coverImage" = (content_type = crate::http::openapi::IMAGE_TYPES)))))),
+    request_body(content((crate::http::requests::AccountBody = "application/json"), (crate::http::requests::AccountForm = "multipart/form-data", encoding(("avatar" = (content_type = crate::http::openapi::IMAGE_TYPES)), ("coverImage" = (content_type = crate::http::openapi::IMAGE_TYPES)))))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
         crate::http::openapi::BaseErrors,
@@ -212,39 +195,20 @@ pub async fn update_account(
     caller: AuthUser,
     body: LazyBody,
 ) -> Result<ApiResponse<User>, AppError> {
-    let specs = [image(&state, "avatar"), image(&state, "coverImage")];
-    let (fields, mut files) =
-        body.upload(&specs, &state.temp_dir, state.services.config().limits.json_body_bytes).await?;
-    fields.require_strings(&["fullName", "email", "avatarUpload", "coverImageUpload"])?;
-    let input = AccountUpdate {
-        full_name: fields.text("fullName"),
-        email: fields.text("email"),
-        avatar: files.incoming(&fields, "avatar"),
-        cover_image: files.incoming(&fields, "coverImage"),
+    let input: AccountUpdate = if body.is_multipart() {
+        body.read::<AccountForm>(&state).await?.into()
+    } else {
+        body.read::<AccountBody>(&state).await?.into()
     };
     let user = state.services.update_account(&caller.0, input).await?;
     Ok(ApiResponse::ok("Account details updated successfully", user))
-}
-
-/// Reads the one image part (or its direct-upload result) of the avatar and cover-image routes.
-async fn replace_image(
-    state: &AppState,
-    caller: &AuthUser,
-    body: LazyBody,
-    field: &'static str,
-) -> Result<User, AppError> {
-    let limit = state.services.config().limits.json_body_bytes;
-    let (fields, mut files) = body.upload(&[image(state, field)], &state.temp_dir, limit).await?;
-    fields.require_strings(&[&format!("{field}Upload")])?;
-    let incoming = files.incoming(&fields, field);
-    Ok(state.services.replace_image(&caller.0, incoming, field == "coverImage").await?)
 }
 
 #[utoipa::path(
     patch,
     path = "/api/v1/users/avatar",
     tag = "users",
-    request_body(content((crate::http::openapi::AvatarForm = "multipart/form-data", encoding(("avatar" = (content_type = crate::http::openapi::IMAGE_TYPES)))))),
+    request_body(content((crate::http::requests::AvatarForm = "multipart/form-data", encoding(("avatar" = (content_type = crate::http::openapi::IMAGE_TYPES)))))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
         crate::http::openapi::BaseErrors,
@@ -260,7 +224,8 @@ pub async fn update_avatar(
     caller: AuthUser,
     body: LazyBody,
 ) -> Result<ApiResponse<User>, AppError> {
-    let user = replace_image(&state, &caller, body, "avatar").await?;
+    let avatar = body.read::<AvatarForm>(&state).await?.media();
+    let user = state.services.replace_image(&caller.0, avatar, false).await?;
     Ok(ApiResponse::ok("Avatar image updated successfully", user))
 }
 
@@ -268,7 +233,7 @@ pub async fn update_avatar(
     patch,
     path = "/api/v1/users/cover-image",
     tag = "users",
-    request_body(content((crate::http::openapi::CoverForm = "multipart/form-data", encoding(("coverImage" = (content_type = crate::http::openapi::IMAGE_TYPES)))))),
+    request_body(content((crate::http::requests::CoverForm = "multipart/form-data", encoding(("coverImage" = (content_type = crate::http::openapi::IMAGE_TYPES)))))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
         crate::http::openapi::BaseErrors,
@@ -284,7 +249,8 @@ pub async fn update_cover_image(
     caller: AuthUser,
     body: LazyBody,
 ) -> Result<ApiResponse<User>, AppError> {
-    let user = replace_image(&state, &caller, body, "coverImage").await?;
+    let cover = body.read::<CoverForm>(&state).await?.media();
+    let user = state.services.replace_image(&caller.0, cover, true).await?;
     Ok(ApiResponse::ok("Cover image updated successfully", user))
 }
 
@@ -292,7 +258,7 @@ pub async fn update_cover_image(
     get,
     path = "/api/v1/users/c/{username}",
     tag = "users",
-    params(("username" = crate::http::openapi::UsernameParam, Path, description = "Channel username")),
+    params(crate::http::requests::UsernamePath),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::ChannelProfile>),
         crate::http::openapi::BaseErrors,
@@ -304,10 +270,9 @@ pub async fn update_cover_image(
 pub async fn channel_profile(
     State(state): State<AppState>,
     viewer: MaybeAuthUser,
-    Params(params): Params,
+    PathParams(UsernamePath { username }): PathParams<UsernamePath>,
 ) -> Result<ApiResponse<ChannelProfile>, AppError> {
-    let username = params.first().map_or("", String::as_str);
-    let profile = state.services.channel_profile(username, viewer.0.as_ref()).await?;
+    let profile = state.services.channel_profile(&username, viewer.0.as_ref()).await?;
     Ok(ApiResponse::ok("User channel fetched successfully", profile))
 }
 

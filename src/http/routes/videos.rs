@@ -1,27 +1,22 @@
 //! `/videos` handlers (docs/api.md §2 rows 20–25).
 
 use axum::extract::State;
-use axum::http::Uri;
 
 use crate::domain::page::Page;
 use crate::domain::video::Video;
 use crate::http::AppState;
 use crate::http::envelope::{ApiResponse, Empty};
 use crate::http::error::AppError;
-use crate::http::extract::{AuthUser, ClientIp, MaybeAuthUser, Params};
-use crate::http::input::{Fields, FileSpec, LazyBody};
-use crate::media::MediaKind;
-use crate::services::videos::{FeedParams, NewVideoInput, VideoChanges};
-
-fn thumbnail_spec(state: &AppState) -> FileSpec {
-    FileSpec { name: "thumbnail", kind: MediaKind::Image, max_bytes: state.services.config().limits.image_bytes }
-}
+use crate::http::extract::{AuthUser, ClientIp, MaybeAuthUser, PathParams};
+use crate::http::input::{LazyBody, QueryParams};
+use crate::http::requests::{FeedQuery, PublishForm, PublishJson, VideoPatchBody, VideoPatchForm, VideoPath};
+use crate::services::videos::{NewVideoInput, VideoChanges};
 
 #[utoipa::path(
     get,
     path = "/api/v1/videos",
     tag = "videos",
-    params(crate::http::openapi::FeedQuery),
+    params(crate::http::requests::FeedQuery),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::page::Page<crate::domain::video::Video>>),
         crate::http::openapi::BaseErrors,
@@ -32,18 +27,9 @@ fn thumbnail_spec(state: &AppState) -> FileSpec {
 pub async fn list(
     State(state): State<AppState>,
     viewer: MaybeAuthUser,
-    uri: Uri,
+    QueryParams(query): QueryParams<FeedQuery>,
 ) -> Result<ApiResponse<Page<Video>>, AppError> {
-    let query = Fields::from_urlencoded(uri.query().unwrap_or("").as_bytes());
-    let params = FeedParams {
-        page: query.raw("page"),
-        limit: query.raw("limit"),
-        query: query.text("query"),
-        sort_by: query.text("sortBy"),
-        sort_type: query.text("sortType"),
-        user_id: query.text("userId"),
-    };
-    let page = state.services.list_videos(params, viewer.id()).await?;
+    let page = state.services.list_videos(query.into(), viewer.id()).await?;
     Ok(ApiResponse::ok("Videos fetched successfully", page))
 }
 
@@ -51,7 +37,7 @@ pub async fn list(
     post,
     path = "/api/v1/videos",
     tag = "videos",
-    request_body(content((crate::http::openapi::PublishForm = "multipart/form-data", encoding(("videoFile" = (content_type = crate::http::openapi::VIDEO_TYPES)), ("thumbnail" = (content_type = crate::http::openapi::IMAGE_TYPES)))), (crate::http::openapi::PublishJson = "application/json"))),
+    request_body(content((crate::http::requests::PublishForm = "multipart/form-data", encoding(("videoFile" = (content_type = crate::http::openapi::VIDEO_TYPES)), ("thumbnail" = (content_type = crate::http::openapi::IMAGE_TYPES)))), (crate::http::requests::PublishJson = "application/json"))),
     responses(
         (status = 201, description = "Success", body = crate::http::envelope::Envelope<crate::domain::video::Video>),
         crate::http::openapi::BaseErrors,
@@ -67,16 +53,10 @@ pub async fn publish(
     caller: AuthUser,
     body: LazyBody,
 ) -> Result<ApiResponse<Video>, AppError> {
-    let limits = &state.services.config().limits;
-    let specs =
-        [FileSpec { name: "videoFile", kind: MediaKind::Video, max_bytes: limits.video_bytes }, thumbnail_spec(&state)];
-    let (fields, mut files) = body.upload(&specs, &state.temp_dir, limits.json_body_bytes).await?;
-    fields.require_strings(&["title", "description", "videoFileUpload", "thumbnailUpload"])?;
-    let input = NewVideoInput {
-        title: fields.text("title"),
-        description: fields.text("description"),
-        video_file: files.incoming(&fields, "videoFile"),
-        thumbnail: files.incoming(&fields, "thumbnail"),
+    let input: NewVideoInput = if body.is_multipart() {
+        body.read::<PublishForm>(&state).await?.into()
+    } else {
+        body.read::<PublishJson>(&state).await?.into()
     };
     let video = state.services.publish_video(&caller.0, input).await?;
     Ok(ApiResponse::created("Video uploaded successfully", video))
@@ -86,7 +66,7 @@ pub async fn publish(
     get,
     path = "/api/v1/videos/{videoId}",
     tag = "videos",
-    params(("videoId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
+    params(crate::http::requests::VideoPath),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::video::Video>),
         crate::http::openapi::BaseErrors,
@@ -98,11 +78,10 @@ pub async fn publish(
 pub async fn get(
     State(state): State<AppState>,
     viewer: MaybeAuthUser,
-    params: Params,
+    PathParams(VideoPath { video_id }): PathParams<VideoPath>,
     ClientIp(ip): ClientIp,
 ) -> Result<ApiResponse<Video>, AppError> {
-    let id = params.id(0, "videoId")?;
-    let video = state.services.watch_video(id, viewer.0.as_ref(), ip).await?;
+    let video = state.services.watch_video(video_id, viewer.0.as_ref(), ip).await?;
     Ok(ApiResponse::ok("Video fetched successfully", video))
 }
 
@@ -110,8 +89,8 @@ pub async fn get(
     patch,
     path = "/api/v1/videos/{videoId}",
     tag = "videos",
-    params(("videoId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
-    request_body(content((crate::http::openapi::VideoPatchBody = "application/json"), (crate::http::openapi::VideoPatchForm = "multipart/form-data", encoding(("thumbnail" = (content_type = crate::http::openapi::IMAGE_TYPES)))))),
+    params(crate::http::requests::VideoPath),
+    request_body(content((crate::http::requests::VideoPatchBody = "application/json"), (crate::http::requests::VideoPatchForm = "multipart/form-data", encoding(("thumbnail" = (content_type = crate::http::openapi::IMAGE_TYPES)))))),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::video::Video>),
         crate::http::openapi::BaseErrors,
@@ -126,17 +105,14 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     caller: AuthUser,
-    params: Params,
+    PathParams(VideoPath { video_id }): PathParams<VideoPath>,
     body: LazyBody,
 ) -> Result<ApiResponse<Video>, AppError> {
-    let record = state.services.owned_video(params.id(0, "videoId")?, &caller.0).await?;
-    let (fields, mut files) =
-        body.upload(&[thumbnail_spec(&state)], &state.temp_dir, state.services.config().limits.json_body_bytes).await?;
-    fields.require_strings(&["title", "description", "thumbnailUpload"])?;
-    let changes = VideoChanges {
-        title: fields.text("title"),
-        description: fields.text("description"),
-        thumbnail: files.incoming(&fields, "thumbnail"),
+    let record = state.services.owned_video(video_id, &caller.0).await?;
+    let changes: VideoChanges = if body.is_multipart() {
+        body.read::<VideoPatchForm>(&state).await?.into()
+    } else {
+        body.read::<VideoPatchBody>(&state).await?.into()
     };
     let video = state.services.update_video(record, changes).await?;
     Ok(ApiResponse::ok("Video updated successfully", video))
@@ -146,7 +122,7 @@ pub async fn update(
     delete,
     path = "/api/v1/videos/{videoId}",
     tag = "videos",
-    params(("videoId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
+    params(crate::http::requests::VideoPath),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::http::envelope::Empty>),
         crate::http::openapi::BaseErrors,
@@ -159,9 +135,9 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     caller: AuthUser,
-    params: Params,
+    PathParams(VideoPath { video_id }): PathParams<VideoPath>,
 ) -> Result<ApiResponse<Empty>, AppError> {
-    let record = state.services.owned_video(params.id(0, "videoId")?, &caller.0).await?;
+    let record = state.services.owned_video(video_id, &caller.0).await?;
     state.services.delete_video(record).await?;
     Ok(ApiResponse::ok("Video deleted successfully", Empty {}))
 }
@@ -170,7 +146,7 @@ pub async fn delete(
     patch,
     path = "/api/v1/videos/toggle/publish/{videoId}",
     tag = "videos",
-    params(("videoId" = crate::http::openapi::PathId, Path, description = "24-hex ObjectId")),
+    params(crate::http::requests::VideoPath),
     responses(
         (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::video::Video>),
         crate::http::openapi::BaseErrors,
@@ -183,9 +159,9 @@ pub async fn delete(
 pub async fn toggle_publish(
     State(state): State<AppState>,
     caller: AuthUser,
-    params: Params,
+    PathParams(VideoPath { video_id }): PathParams<VideoPath>,
 ) -> Result<ApiResponse<Video>, AppError> {
-    let record = state.services.owned_video(params.id(0, "videoId")?, &caller.0).await?;
+    let record = state.services.owned_video(video_id, &caller.0).await?;
     let video = state.services.toggle_publish(record).await?;
     Ok(ApiResponse::ok("Publish status toggled successfully", video))
 }
