@@ -101,6 +101,7 @@ async fn main() -> anyhow::Result<()> {
         rows.push(feed_at_scale(if quick { 100_000 } else { 1_000_000 }).await?);
     }
     if run("login") {
+        rows.push(login_throughput(secs).await?);
         rows.push(login_pressure(secs).await?);
     }
     if run("range") {
@@ -266,6 +267,67 @@ fn slashed(values: &[f64], unit: &str) -> String {
 }
 
 /// p99 of the feed while 50 clients log in continuously, against the same unloaded.
+/// Logins per second at 8 connections against the same run's raw bcrypt verifications per second on
+/// every core (cost 10): the hashing pool should cost the machine little of its capacity.
+async fn login_throughput(secs: u64) -> anyhow::Result<Row> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let hash = bcrypt::hash("bench-password", 10)?;
+    let until = Instant::now() + Duration::from_secs(secs);
+    let workers: Vec<_> = (0..cores)
+        .map(|_| {
+            let hash = hash.clone();
+            std::thread::spawn(move || {
+                let mut done = 0u64;
+                while Instant::now() < until {
+                    if bcrypt::verify("bench-password", &hash).unwrap_or(false) {
+                        done += 1;
+                    }
+                }
+                done
+            })
+        })
+        .collect();
+    let raw: u64 = workers.into_iter().map(|w| w.join().unwrap_or(0)).sum();
+    let raw_per_sec = raw as f64 / secs as f64;
+
+    let dir = tempfile::tempdir()?;
+    let server = Server::start(dir.path(), &[("RATE_LIMIT_ENABLED", "false"), ("BCRYPT_COST", "10")]).await?;
+    server.register("bencher").await?;
+    let url = server.url("/api/v1/users/login");
+    let started = Instant::now();
+    let stop = started + Duration::from_secs(secs);
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let body = serde_json::json!({"username": "bencher", "password": "bench-password"});
+                let mut done = 0u64;
+                while Instant::now() < stop {
+                    if client.post(&url).json(&body).send().await.is_ok_and(|r| r.status().is_success()) {
+                        done += 1;
+                    }
+                }
+                done
+            })
+        })
+        .collect();
+    let mut logins = 0;
+    for c in clients {
+        logins += c.await?;
+    }
+    let logins_per_sec = logins as f64 / started.elapsed().as_secs_f64();
+    let ratio = logins_per_sec / raw_per_sec;
+    Ok(Row {
+        scenario: "Login throughput, 8 connections (bcrypt cost 10)",
+        baseline: format!("raw bcrypt verify on {cores} cores {raw_per_sec:.1}/s"),
+        measured: format!("{logins_per_sec:.1} logins/s"),
+        ratio: format!("{ratio:.2}×"),
+        target: "≥ 0.9×",
+        met: ratio >= 0.9,
+    })
+}
+
 async fn login_pressure(secs: u64) -> anyhow::Result<Row> {
     let dir = tempfile::tempdir()?;
     // Every feed request does its database work here, so the CPU the hashing takes shows.

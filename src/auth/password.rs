@@ -1,6 +1,7 @@
-//! bcrypt hashing on a pool of lowest-priority threads, one per core: when request threads need the
-//! CPU the scheduler gives it to them (nice 19 against 0 is about a 1:70 share), and when they do not,
-//! logins use every core. (A pool that left a core idle halved login throughput on two cores.)
+//! bcrypt hashing on a pool of idle-priority threads, one per core: when request threads need the CPU
+//! the scheduler gives it to them, and when they do not, logins use every core. (A pool that left a
+//! core idle halved login throughput on two cores; nice 19 instead of SCHED_IDLE let the feed's p99
+//! under a login storm reach 1.8–2.8× of unloaded, see BENCHMARKS.md.)
 
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex};
@@ -8,6 +9,22 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 type Job = Box<dyn FnOnce() + Send>;
+
+/// Puts the calling thread below every other: on Linux `SCHED_IDLE` (it runs only on a core nothing
+/// else wants), elsewhere the lowest priority of the normal policy.
+fn lowest_priority() {
+    #[cfg(target_os = "linux")]
+    let lowered = thread_priority::set_thread_priority_and_policy(
+        thread_priority::thread_native_id(),
+        thread_priority::ThreadPriority::Min,
+        thread_priority::ThreadSchedulePolicy::Normal(thread_priority::NormalThreadSchedulePolicy::Idle),
+    );
+    #[cfg(not(target_os = "linux"))]
+    let lowered = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
+    if let Err(e) = lowered {
+        tracing::debug!(error = ?e, "could not lower the hashing thread's priority");
+    }
+}
 
 #[derive(Clone)]
 pub struct PasswordHasher {
@@ -23,9 +40,7 @@ impl PasswordHasher {
         for i in 0..cores.max(1) {
             let queue = queue.clone();
             let spawned = std::thread::Builder::new().name(format!("bcrypt-{i}")).spawn(move || {
-                if let Err(e) = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min) {
-                    tracing::debug!(error = ?e, "could not lower the hashing thread's priority");
-                }
+                lowest_priority();
                 loop {
                     let job = match queue.lock() {
                         Ok(receiver) => receiver.recv(),
