@@ -267,6 +267,27 @@ fn slashed(values: &[f64], unit: &str) -> String {
 }
 
 /// p99 of the feed while 50 clients log in continuously, against the same unloaded.
+/// `count` clients logging in as the registered user "bencher" until `stop`; each answers how many of
+/// its logins succeeded (each one a bcrypt verification and a session write).
+fn login_clients(url: &str, count: usize, stop: Instant) -> Vec<tokio::task::JoinHandle<u64>> {
+    (0..count)
+        .map(|_| {
+            let url = url.to_owned();
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let body = serde_json::json!({"username": "bencher", "password": "bench-password"});
+                let mut done = 0u64;
+                while Instant::now() < stop {
+                    if client.post(&url).json(&body).send().await.is_ok_and(|r| r.status().is_success()) {
+                        done += 1;
+                    }
+                }
+                done
+            })
+        })
+        .collect()
+}
+
 /// Logins per second at 8 connections against the same run's raw bcrypt verifications per second on
 /// every core (cost 10): the hashing pool should cost the machine little of its capacity.
 async fn login_throughput(secs: u64) -> anyhow::Result<Row> {
@@ -296,22 +317,7 @@ async fn login_throughput(secs: u64) -> anyhow::Result<Row> {
     let url = server.url("/api/v1/users/login");
     let started = Instant::now();
     let stop = started + Duration::from_secs(secs);
-    let clients: Vec<_> = (0..8)
-        .map(|_| {
-            let url = url.clone();
-            tokio::spawn(async move {
-                let client = reqwest::Client::new();
-                let body = serde_json::json!({"username": "bencher", "password": "bench-password"});
-                let mut done = 0u64;
-                while Instant::now() < stop {
-                    if client.post(&url).json(&body).send().await.is_ok_and(|r| r.status().is_success()) {
-                        done += 1;
-                    }
-                }
-                done
-            })
-        })
-        .collect();
+    let clients = login_clients(&url, 8, stop);
     let mut logins = 0;
     for c in clients {
         logins += c.await?;
@@ -353,23 +359,7 @@ async fn feed_under_logins(server: &Server, secs: u64) -> anyhow::Result<(LoadSt
     let unloaded = load(&feed, 4, duration).await;
     let stop = Instant::now() + duration + Duration::from_secs(1);
     let login_url = server.url("/api/v1/users/login");
-    let logins: Vec<_> = (0..50)
-        .map(|_| {
-            let url = login_url.clone();
-            tokio::spawn(async move {
-                let client = reqwest::Client::new();
-                let body = serde_json::json!({"username": "bencher", "password": "bench-password"});
-                let mut done = 0u64;
-                while Instant::now() < stop {
-                    // Only successful logins count (each one a bcrypt verification and a session write).
-                    if client.post(&url).json(&body).send().await.is_ok_and(|r| r.status().is_success()) {
-                        done += 1;
-                    }
-                }
-                done
-            })
-        })
-        .collect();
+    let logins = login_clients(&login_url, 50, stop);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let loaded = load(&feed, 4, duration).await;
     let mut login_count = 0;
