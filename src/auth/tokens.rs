@@ -25,6 +25,8 @@ pub struct TokenError(pub &'static str);
 pub struct VerifiedToken {
     pub user_id: Id,
     pub jti: Option<String>,
+    /// The session (device) an access token was issued for; absent from tokens issued before sessions had ids.
+    pub session: Option<Id>,
 }
 
 #[derive(Serialize)]
@@ -35,6 +37,7 @@ struct AccessClaims<'a> {
     email: &'a str,
     username: &'a str,
     full_name: &'a str,
+    sid: String,
     iat: i64,
     exp: i64,
 }
@@ -82,13 +85,15 @@ impl Tokens {
         (iat, iat.saturating_add(self.key(kind).ttl_secs as i64))
     }
 
-    pub fn issue_access(&self, user: &User) -> anyhow::Result<String> {
+    /// An access token for `user` on session `session` (its `sid` claim).
+    pub fn issue_access(&self, user: &User, session: Id) -> anyhow::Result<String> {
         let (iat, exp) = self.window(TokenKind::Access);
         let claims = AccessClaims {
             id: user.id.to_hex(),
             email: &user.email,
             username: &user.username,
             full_name: &user.full_name,
+            sid: session.to_hex(),
             iat,
             exp,
         };
@@ -131,7 +136,8 @@ impl Tokens {
         if kind == TokenKind::Refresh && jti.is_none() {
             return Err(TokenError("invalid token"));
         }
-        Ok(VerifiedToken { user_id, jti })
+        let session = claims.get("sid").and_then(Value::as_str).and_then(Id::parse);
+        Ok(VerifiedToken { user_id, jti, session })
     }
 }
 
@@ -169,6 +175,7 @@ mod tests {
             avatar: String::new(),
             cover_image: String::new(),
             watch_history: vec![],
+            history_paused: false,
             created_at: Timestamp(0),
             updated_at: Timestamp(0),
         }
@@ -190,9 +197,11 @@ mod tests {
     fn issued_tokens_verify_with_their_own_key_only() {
         let t = tokens();
         let u = user();
-        let access = t.issue_access(&u).unwrap();
+        let session = Id::generate();
+        let access = t.issue_access(&u, session).unwrap();
         assert!(access.starts_with("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."), "{access}");
-        assert_eq!(t.verify(&access, TokenKind::Access).unwrap().user_id, u.id);
+        let verified = t.verify(&access, TokenKind::Access).unwrap();
+        assert_eq!((verified.user_id, verified.session), (u.id, Some(session)));
         assert_eq!(t.verify(&access, TokenKind::Refresh), Err(TokenError("invalid signature")));
         let (refresh, _) = t.issue_refresh(u.id, "session-1").unwrap();
         assert_eq!(t.verify(&refresh, TokenKind::Refresh).unwrap().jti.as_deref(), Some("session-1"));

@@ -16,6 +16,8 @@ pub struct User {
     pub avatar: String,
     pub cover_image: String,
     pub watch_history: Vec<Id>,
+    /// While true, watching a video leaves the history untouched (docs/api.md §3.3.12).
+    pub history_paused: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -73,4 +75,20 @@ pub struct ChannelCounts {
     pub subscribers: i64,
     pub subscribed_to: i64,
     pub viewer_subscribed: bool,
+}
+
+/// One device's login as `GET /users/sessions` lists it (docs/api.md §3.3.11): never its token.
+#[derive(Serialize, utoipa::ToSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    pub created_at: Timestamp,
+    /// The last login or refresh of this session.
+    pub last_used_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// The `User-Agent` of the login that created the session, at most 200 characters.
+    pub user_agent: String,
+    /// Whether the caller's access token belongs to this session.
+    pub current: bool,
 }

@@ -49,6 +49,16 @@ impl super::ownership::HasOwner for VideoRecord {
     }
 }
 
+/// A video of the caller's watch history with the time of its latest watch (docs/api.md §3.3.9);
+/// `None` (shown as `null`) for entries recorded before watch times were kept.
+#[derive(Serialize, utoipa::ToSchema, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct WatchedVideo {
+    #[serde(flatten)]
+    pub video: Video,
+    pub watched_at: Option<Timestamp>,
+}
+
 /// A video with the storage keys of its media objects (internal).
 #[derive(Clone, Debug)]
 pub struct VideoRecord {

@@ -1,4 +1,4 @@
-//! Extractors: `AuthUser` (required login), `MaybeAuthUser` (optional, per PUBLIC_READS), `ClientIp`,
+//! Extractors: `AuthUser` (required login), `AuthSession` (with its session), `MaybeAuthUser` (optional, per PUBLIC_READS), `ClientIp`,
 //! `PathParams` (typed path parameters).
 
 use std::net::{IpAddr, SocketAddr};
@@ -73,6 +73,20 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = access_token(&parts.headers);
         Ok(AuthUser(state.services.caller(token.as_deref()).await?))
+    }
+}
+
+/// A logged-in caller with the session (device) its access token was issued for, `None` for tokens
+/// issued before sessions had ids.
+pub struct AuthSession(pub UserAccount, pub Option<Id>);
+
+impl FromRequestParts<AppState> for AuthSession {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = access_token(&parts.headers);
+        let (account, session) = state.services.caller_session(token.as_deref()).await?;
+        Ok(AuthSession(account, session))
     }
 }
 

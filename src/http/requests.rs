@@ -39,6 +39,15 @@ pub struct VideoPath {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 #[serde(rename_all = "camelCase")]
+pub struct SessionPath {
+    /// 24-hex id of one of the caller's sessions
+    #[param(value_type = PathId)]
+    pub session_id: Id,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[serde(rename_all = "camelCase")]
 pub struct CommentPath {
     /// 24-hex ObjectId
     #[param(value_type = PathId)]
@@ -293,6 +302,16 @@ pub struct ChangePasswordBody {
 }
 
 impl Shape for ChangePasswordBody {}
+
+/// The caller's current password, confirming an account deletion.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(default)]
+pub struct DeleteAccountBody {
+    #[schema(schema_with = password, required = true)]
+    pub password: Option<String>,
+}
+
+impl Shape for DeleteAccountBody {}
 
 /// At least one field; `email` must not belong to another user (409).
 #[derive(Deserialize, ToSchema, Default)]

@@ -23,7 +23,7 @@ use super::middleware::{
 };
 use super::openapi::{self, ApiDoc};
 use super::rate_limit::{self, RateLimiter};
-use super::routes::{channels, health, social, uploads, users, videos};
+use super::routes::{account, channels, health, social, uploads, users, videos};
 
 /// Every API route, registered exactly once: the `#[utoipa::path]` attribute of its handler gives
 /// the method and path (docs/api.md §2) to both the router and the OpenAPI document, so the two
@@ -41,7 +41,14 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(users::update_avatar))
         .routes(routes!(users::update_cover_image))
         .routes(routes!(users::channel_profile))
-        .routes(routes!(users::watch_history))
+        .routes(routes!(users::watch_history, account::clear_history))
+        .routes(routes!(account::forget_watch))
+        .routes(routes!(account::pause_history))
+        .routes(routes!(account::resume_history))
+        .routes(routes!(account::delete_account))
+        .routes(routes!(account::delete_account_alias))
+        .routes(routes!(account::sessions))
+        .routes(routes!(account::revoke_session))
         .routes(routes!(videos::list, videos::publish))
         .routes(routes!(videos::get, videos::update, videos::delete))
         .routes(routes!(videos::toggle_publish))

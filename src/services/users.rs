@@ -1,5 +1,5 @@
 //! Accounts: registration, login, refresh-session rotation, logout, password and profile changes,
-//! channel profiles and watch history (docs/api.md §3.3, §1.7, §1.8).
+//! devices (sessions), account deletion, channel profiles and watch history (docs/api.md §3.3, §1.7, §1.8).
 
 use sha2::{Digest, Sha256};
 
@@ -8,9 +8,11 @@ use super::direct::scope_of;
 use super::validate::{non_empty_if_present, password_length, require_all};
 use super::{ServiceError, Services};
 use crate::auth::TokenKind;
-use crate::domain::user::{ChannelProfile, User, UserAccount};
-use crate::domain::video::Video;
-use crate::store::{MediaRef, NewSession, NewUser, ProfileUpdate, StoreError};
+use crate::domain::Id;
+use crate::domain::user::{ChannelProfile, Session, User, UserAccount};
+use crate::domain::video::WatchedVideo;
+use crate::media;
+use crate::store::{MediaRef, NewSession, NewUser, ProfileUpdate, RefreshGrant, StoreError};
 
 const AVATAR_FAILED: &str = "Error while uploading on avatar";
 const COVER_FAILED: &str = "Error while uploading on cover image";
@@ -29,6 +31,9 @@ pub struct Credentials {
     pub email: Option<String>,
     pub password: Option<String>,
 }
+
+/// The longest `User-Agent` a session keeps, in characters.
+const USER_AGENT_MAX_CHARS: usize = 200;
 
 pub struct AccountUpdate {
     pub full_name: Option<String>,
@@ -63,10 +68,17 @@ impl Services {
     /// a token, the failed verification step's message, or `Invalid Access Token` when the token's
     /// user no longer exists.
     pub async fn caller(&self, access_token: Option<&str>) -> Result<UserAccount, ServiceError> {
+        Ok(self.caller_session(access_token).await?.0)
+    }
+
+    /// [`Self::caller`] with the session its access token was issued for (`None` for tokens issued
+    /// before sessions had ids).
+    pub async fn caller_session(&self, access_token: Option<&str>) -> Result<(UserAccount, Option<Id>), ServiceError> {
         let token = access_token.ok_or_else(|| ServiceError::unauthorized("Unauthorized request"))?;
         let verified = self.tokens.verify(token, TokenKind::Access).map_err(|e| ServiceError::unauthorized(e.0))?;
         let account = self.store.users.by_id(verified.user_id).await?;
-        account.ok_or_else(|| ServiceError::unauthorized("Invalid Access Token"))
+        let account = account.ok_or_else(|| ServiceError::unauthorized("Invalid Access Token"))?;
+        Ok((account, verified.session))
     }
 
     /// An optional caller: anonymous without a token when PUBLIC_READS is on, else as [`Self::caller`].
@@ -123,7 +135,8 @@ impl Services {
         Ok(self.commit_or_discard(stored, create).await?.user)
     }
 
-    pub async fn login(&self, input: Credentials) -> Result<(User, TokenPair), ServiceError> {
+    /// Logs in and opens a session for the device named by `user_agent`.
+    pub async fn login(&self, input: Credentials, user_agent: &str) -> Result<(User, TokenPair), ServiceError> {
         let username = input.username.filter(|u| !u.is_empty()).map(|u| normalise(&u));
         let email = input.email.filter(|e| !e.is_empty()).map(|e| normalise(&e));
         if username.is_none() && email.is_none() {
@@ -144,17 +157,30 @@ impl Services {
         if !self.hasher.verify(password, account.password_hash.clone()).await.map_err(ServiceError::internal)? {
             return Err(ServiceError::unauthorized("Invalid user credentials"));
         }
-        let tokens = self.open_session(&account.user).await?;
+        let tokens = self.open_session(&account.user, user_agent).await?;
         Ok((account.user, tokens))
     }
 
-    async fn open_session(&self, user: &User) -> Result<TokenPair, ServiceError> {
-        let jti = hex::encode(rand::random::<[u8; 16]>());
-        let (refresh_token, expires_at) = self.tokens.issue_refresh(user.id, &jti).map_err(ServiceError::internal)?;
-        let session = NewSession { jti, user_id: user.id, token_hash: hash_token(&refresh_token), expires_at };
+    async fn open_session(&self, user: &User, user_agent: &str) -> Result<TokenPair, ServiceError> {
+        let (refresh_token, grant) = self.new_grant(user.id)?;
+        let session = NewSession {
+            id: Id::generate(),
+            user_id: user.id,
+            user_agent: user_agent.chars().take(USER_AGENT_MAX_CHARS).collect(),
+            grant,
+        };
+        let id = session.id;
         self.store.sessions.create(session, self.config.refresh_sessions_max).await?;
-        let access_token = self.tokens.issue_access(user).map_err(ServiceError::internal)?;
+        let access_token = self.tokens.issue_access(user, id).map_err(ServiceError::internal)?;
         Ok(TokenPair { access_token, refresh_token })
+    }
+
+    /// A new refresh token for `user` and the grant that stores it (only its hash is kept).
+    fn new_grant(&self, user: Id) -> Result<(String, RefreshGrant), ServiceError> {
+        let jti = hex::encode(rand::random::<[u8; 16]>());
+        let (refresh_token, expires_at) = self.tokens.issue_refresh(user, &jti).map_err(ServiceError::internal)?;
+        let grant = RefreshGrant { jti, token_hash: hash_token(&refresh_token), expires_at };
+        Ok((refresh_token, grant))
     }
 
     /// Rotates the refresh session: the presented token is consumed and a new pair issued.
@@ -164,15 +190,11 @@ impl Services {
         let verified = self.tokens.verify(&token, TokenKind::Refresh).map_err(|e| ServiceError::unauthorized(e.0))?;
         let account = self.store.users.by_id(verified.user_id).await?;
         let account = account.ok_or_else(|| ServiceError::unauthorized("Invalid refresh token"))?;
-        let jti = hex::encode(rand::random::<[u8; 16]>());
-        let (refresh_token, expires_at) =
-            self.tokens.issue_refresh(account.user.id, &jti).map_err(ServiceError::internal)?;
-        let next = NewSession { jti, user_id: account.user.id, token_hash: hash_token(&refresh_token), expires_at };
+        let (refresh_token, next) = self.new_grant(account.user.id)?;
         let old_jti = verified.jti.unwrap_or_default();
-        if !self.store.sessions.rotate(&old_jti, &hash_token(&token), next).await? {
-            return Err(ServiceError::unauthorized("Refresh token is expired or used"));
-        }
-        let access_token = self.tokens.issue_access(&account.user).map_err(ServiceError::internal)?;
+        let session = self.store.sessions.rotate(account.user.id, &old_jti, &hash_token(&token), next).await?;
+        let session = session.ok_or_else(|| ServiceError::unauthorized("Refresh token is expired or used"))?;
+        let access_token = self.tokens.issue_access(&account.user, session).map_err(ServiceError::internal)?;
         Ok(TokenPair { access_token, refresh_token })
     }
 
@@ -331,7 +353,54 @@ impl Services {
         })
     }
 
-    pub async fn watch_history(&self, caller: &UserAccount) -> Result<Vec<Video>, ServiceError> {
+    /// The caller's logged-in devices, newest first; `current` marks the one of `current`.
+    pub async fn sessions(&self, caller: &UserAccount, current: Option<Id>) -> Result<Vec<Session>, ServiceError> {
+        let mut sessions = self.store.sessions.list(caller.user.id).await?;
+        for session in &mut sessions {
+            session.current = Some(session.id) == current;
+        }
+        Ok(sessions)
+    }
+
+    /// Signs one device out: its refresh token stops working (access tokens already issued run out).
+    pub async fn revoke_session(&self, caller: &UserAccount, session: Id) -> Result<(), ServiceError> {
+        if !self.store.sessions.revoke(caller.user.id, session).await? {
+            return Err(ServiceError::not_found("Session not found"));
+        }
+        Ok(())
+    }
+
+    /// Deletes the caller's account and everything it owns, then its media (docs/api.md §3.3.10).
+    pub async fn delete_account(&self, caller: &UserAccount, password: Option<String>) -> Result<(), ServiceError> {
+        let password =
+            password.filter(|p| !p.is_empty()).ok_or_else(|| ServiceError::invalid("Password is required"))?;
+        if !self.hasher.verify(password, caller.password_hash.clone()).await.map_err(ServiceError::internal)? {
+            return Err(ServiceError::invalid("Invalid password"));
+        }
+        let keys = self.store.users.delete_account(caller.user.id).await?;
+        // Media the deletion could not remove is unreferenced now: the reconciler sweeps it later.
+        media::delete_quietly(self.media.as_ref(), keys).await;
+        Ok(())
+    }
+
+    pub async fn watch_history(&self, caller: &UserAccount) -> Result<Vec<WatchedVideo>, ServiceError> {
         Ok(self.store.videos.watch_history(caller.user.id).await?)
+    }
+
+    pub async fn clear_history(&self, caller: &UserAccount) -> Result<(), ServiceError> {
+        Ok(self.store.videos.clear_history(caller.user.id).await?)
+    }
+
+    /// Removes one video from the caller's history; also fine when it is not there or does not exist.
+    pub async fn forget_watch(&self, caller: &UserAccount, video: Id) -> Result<(), ServiceError> {
+        Ok(self.store.videos.forget_watch(caller.user.id, video).await?)
+    }
+
+    /// Pauses (`true`) or resumes history recording; returns the new state.
+    pub async fn pause_history(&self, caller: &UserAccount, paused: bool) -> Result<bool, ServiceError> {
+        if !self.store.users.set_history_paused(caller.user.id, paused).await? {
+            return Err(ServiceError::unauthorized("Invalid Access Token"));
+        }
+        Ok(paused)
     }
 }

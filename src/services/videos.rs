@@ -120,7 +120,8 @@ impl Services {
         Ok(record.video)
     }
 
-    /// `GET /videos/:id`: counts a view (once per viewer per window), records history, adds like facts.
+    /// `GET /videos/:id`: counts a view (once per viewer per window), records history unless the
+    /// viewer paused it, adds like facts.
     pub async fn watch_video(&self, id: Id, viewer: Option<&UserAccount>, ip: IpAddr) -> Result<Video, ServiceError> {
         let viewer_id = viewer.map(|v| v.user.id);
         let mut video = self.visible_video(id, viewer_id).await?.video;
@@ -131,8 +132,8 @@ impl Services {
         {
             video.views = views;
         }
-        if let Some(user) = viewer_id {
-            self.store.videos.record_watch(user, id, self.config.history_max).await?;
+        if let Some(viewer) = viewer.filter(|v| !v.user.history_paused) {
+            self.store.videos.record_watch(viewer.user.id, id, self.config.history_max).await?;
         }
         let counts = self.store.users.channel_counts(video.owner_id(), viewer_id).await?;
         video.owner.value.subscribers_count = Some(counts.subscribers);

@@ -14,7 +14,7 @@ use super::{NewVideo, ProfileUpdate, StoreResult, UserRepo, VideoRepo, VideoUpda
 use crate::domain::Id;
 use crate::domain::social::ChannelStats;
 use crate::domain::user::{ChannelCounts, UserAccount};
-use crate::domain::video::{Video, VideoQuery, VideoRecord};
+use crate::domain::video::{Video, VideoQuery, VideoRecord, WatchedVideo};
 
 /// Pages kept at most; the cache is emptied when it fills (feeds repeat a few popular queries).
 const CAPACITY: usize = 1024;
@@ -101,8 +101,16 @@ impl VideoRepo for CachedVideos {
         self.inner.record_watch(user, video, max).await
     }
 
-    async fn watch_history(&self, user: Id) -> StoreResult<Vec<Video>> {
+    async fn watch_history(&self, user: Id) -> StoreResult<Vec<WatchedVideo>> {
         self.inner.watch_history(user).await
+    }
+
+    async fn clear_history(&self, user: Id) -> StoreResult<()> {
+        self.inner.clear_history(user).await
+    }
+
+    async fn forget_watch(&self, user: Id, video: Id) -> StoreResult<()> {
+        self.inner.forget_watch(user, video).await
     }
 
     async fn visible_by_ids(&self, ids: &[Id], viewer: Option<Id>) -> StoreResult<Vec<Video>> {
@@ -164,5 +172,16 @@ impl UserRepo for CachedUsers {
 
     async fn channel(&self, username: &str, viewer: Option<Id>) -> StoreResult<Option<(UserAccount, ChannelCounts)>> {
         self.inner.channel(username, viewer).await
+    }
+
+    async fn set_history_paused(&self, id: Id, paused: bool) -> StoreResult<bool> {
+        self.inner.set_history_paused(id, paused).await
+    }
+
+    async fn delete_account(&self, id: Id) -> StoreResult<Vec<String>> {
+        // Invalidated even after a failure: videos deleted before it are gone from the feed.
+        let result = self.inner.delete_account(id).await;
+        self.cache.invalidate();
+        result
     }
 }

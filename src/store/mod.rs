@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use crate::domain::social::{
     ChannelStats, Comment, LikeTarget, LikedVideoItem, PlaylistRecord, SubscribedChannelItem, SubscriberItem, Tweet,
 };
-use crate::domain::user::{ChannelCounts, UserAccount};
-use crate::domain::video::{Video, VideoQuery, VideoRecord};
+use crate::domain::user::{ChannelCounts, Session, UserAccount};
+use crate::domain::video::{Video, VideoQuery, VideoRecord, WatchedVideo};
 use crate::domain::{Id, Timestamp};
 use crate::error::{BoxError, Context};
 
@@ -90,24 +90,44 @@ pub trait UserRepo: Send + Sync {
     /// The user named `username` with their channel counts for `viewer`, in as few round trips as
     /// the backend allows (on MongoDB: the user, then three index-only counts at once).
     async fn channel(&self, username: &str, viewer: Option<Id>) -> StoreResult<Option<(UserAccount, ChannelCounts)>>;
+    /// Turns history recording off (`true`) or on; false when the user does not exist.
+    async fn set_history_paused(&self, id: Id, paused: bool) -> StoreResult<bool>;
+    /// Deletes the user and everything they own (docs/api.md §3.3.10) and returns the storage keys
+    /// of their media objects, for the caller to delete. The user record goes last, so a failure
+    /// part-way leaves an account that can log in and retry, and never videos of a user who is gone.
+    async fn delete_account(&self, id: Id) -> StoreResult<Vec<String>>;
 }
 
-pub struct NewSession {
+/// The refresh token a session accepts now; every refresh replaces it.
+pub struct RefreshGrant {
     pub jti: String,
-    pub user_id: Id,
     pub token_hash: String,
     pub expires_at: Timestamp,
+}
+
+/// A login on one device.
+pub struct NewSession {
+    pub id: Id,
+    pub user_id: Id,
+    /// The login's `User-Agent`, already cut to its first 200 characters.
+    pub user_agent: String,
+    pub grant: RefreshGrant,
 }
 
 #[async_trait]
 pub trait SessionRepo: Send + Sync {
     /// Stores a session, evicting the user's oldest ones beyond `max`.
     async fn create(&self, session: NewSession, max: u32) -> StoreResult<()>;
-    /// Atomically consumes the live session (`jti`, `token_hash`) and stores `next`; false when none matched.
-    async fn rotate(&self, jti: &str, token_hash: &str, next: NewSession) -> StoreResult<bool>;
-    /// Deletes one session of the user; false when it did not exist.
+    /// Atomically replaces the live grant (`jti`, `token_hash`) of one of `user_id`'s sessions by
+    /// `next`, keeping the session and marking it used; its id, or `None` when no live grant matched.
+    async fn rotate(&self, user_id: Id, jti: &str, token_hash: &str, next: RefreshGrant) -> StoreResult<Option<Id>>;
+    /// Deletes the session holding this grant; false when it did not exist.
     async fn delete(&self, user_id: Id, jti: &str, token_hash: &str) -> StoreResult<bool>;
     async fn delete_all(&self, user_id: Id) -> StoreResult<()>;
+    /// The user's unexpired sessions, newest first, each with `current` false.
+    async fn list(&self, user_id: Id) -> StoreResult<Vec<Session>>;
+    /// Ends one session of the user; false when the user has no such session.
+    async fn revoke(&self, user_id: Id, session: Id) -> StoreResult<bool>;
 }
 
 pub struct NewVideo {
@@ -141,7 +161,10 @@ pub trait VideoRepo: Send + Sync {
     /// Moves the video to the front of the user's history, capped at `max` entries.
     async fn record_watch(&self, user: Id, video: Id, max: u32) -> StoreResult<()>;
     /// The user's history, newest first, keeping only videos visible to the user.
-    async fn watch_history(&self, user: Id) -> StoreResult<Vec<Video>>;
+    async fn watch_history(&self, user: Id) -> StoreResult<Vec<WatchedVideo>>;
+    async fn clear_history(&self, user: Id) -> StoreResult<()>;
+    /// Removes the video from the user's history if it is there (idempotent).
+    async fn forget_watch(&self, user: Id, video: Id) -> StoreResult<()>;
     /// Videos in the given order, skipping ids that no longer exist or are not visible to `viewer`.
     async fn visible_by_ids(&self, ids: &[Id], viewer: Option<Id>) -> StoreResult<Vec<Video>>;
     /// All of the owner's videos, newest first, with their like counts.

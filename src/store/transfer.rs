@@ -49,10 +49,13 @@ impl Kind {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionRecord {
+    pub id: Id,
     pub jti: String,
     pub token_hash: String,
+    pub user_agent: String,
     pub expires_at: Timestamp,
     pub created_at: Timestamp,
+    pub last_used_at: Timestamp,
 }
 
 /// A user with every internal field, refresh sessions included, so logged-in clients stay logged in.
@@ -68,6 +71,7 @@ pub struct UserRecord {
     pub cover_image_key: Option<String>,
     pub password_hash: String,
     pub sessions: Vec<SessionRecord>,
+    pub history_paused: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -129,11 +133,11 @@ pub struct PlaylistRow {
     pub updated_at: Timestamp,
 }
 
-/// A user's watch history, newest first.
+/// A user's watch history, newest first, each video with the time of its latest watch when known.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HistoryRecord {
     pub user: Id,
-    pub videos: Vec<Id>,
+    pub entries: Vec<(Id, Option<Timestamp>)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -59,7 +59,11 @@ pub fn route_table(document: &Value) -> Vec<Route> {
 /// names: `/playlist/add/{videoId}/{playlistId}` checks the playlist before the video (docs/api.md
 /// §2 #38).
 fn not_found_message(template: &str) -> Option<&'static str> {
+    if template == "/users/history/{videoId}" {
+        return None; // idempotent: 200 whether or not the video exists (docs/api.md §3.3.12)
+    }
     let message = match *params(template).last()? {
+        "sessionId" => "Session not found",
         "videoId" => "Video not found",
         "commentId" => "Comment not found",
         "tweetId" => "Tweet not found",

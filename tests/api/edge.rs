@@ -21,8 +21,10 @@ async fn healthcheck_reports_both_backends() {
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_json_404() {
     let app = TestApp::spawn().await;
-    let resp = app.send(app.request(Method::DELETE, "/users/del-acc")).await;
-    assert_eq!(resp.err(404, "Cannot DELETE /api/v1/users/del-acc"), &json!([]));
+    let resp = app.send(app.request(Method::DELETE, "/users/no-such-route")).await;
+    assert_eq!(resp.err(404, "Cannot DELETE /api/v1/users/no-such-route"), &json!([]));
+    let resp = app.send(app.request(Method::DELETE, "/users/current-user")).await;
+    resp.err(404, "Cannot DELETE /api/v1/users/current-user");
     let resp = app.send(app.request(Method::PUT, "/healthcheck")).await;
     resp.err(404, "Cannot PUT /api/v1/healthcheck");
     let resp = app.send(app.client.get(format!("{}/api/v1/Videos", app.base))).await;

@@ -3,6 +3,7 @@
 mod fixtures;
 mod helpers;
 
+mod account;
 mod adversarial;
 mod cloudinary;
 mod docs;

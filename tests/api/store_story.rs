@@ -7,7 +7,7 @@ use videotube::domain::social::LikeTarget;
 use videotube::domain::video::{VideoQuery, VideoSort};
 use videotube::store::mongo::MongoStore;
 use videotube::store::sqlite::SqliteStore;
-use videotube::store::{MediaRef, NewSession, NewUser, NewVideo, ProfileUpdate, Store, StoreError};
+use videotube::store::{MediaRef, NewSession, NewUser, NewVideo, ProfileUpdate, RefreshGrant, Store, StoreError};
 
 use crate::helpers::{drop_mongodb_database, fresh_mongodb_database};
 
@@ -53,13 +53,16 @@ fn new_user(username: &str, email: &str) -> NewUser {
     }
 }
 
-fn session(user: Id, jti: &str) -> NewSession {
-    NewSession {
+fn grant(jti: &str) -> RefreshGrant {
+    RefreshGrant {
         jti: jti.into(),
-        user_id: user,
         token_hash: format!("hash-{jti}"),
         expires_at: videotube::domain::Timestamp::now().plus_secs(3600),
     }
+}
+
+fn session(user: Id, jti: &str) -> NewSession {
+    NewSession { id: Id::generate(), user_id: user, user_agent: format!("agent {jti}"), grant: grant(jti) }
 }
 
 fn video(owner: Id, title: &str) -> NewVideo {
@@ -116,25 +119,43 @@ async fn accounts_story(store: &Store) {
     assert_eq!((before.user.full_name.as_str(), after.user.full_name.as_str()), ("asha Full", "Asha K"));
 
     let id = asha.user.id;
+    let mut ids = Vec::new();
     for jti in ["s1", "s2", "s3"] {
-        store.sessions.create(session(id, jti), 2).await.unwrap();
+        let new = session(id, jti);
+        ids.push(new.id);
+        store.sessions.create(new, 2).await.unwrap();
     }
-    assert!(!store.sessions.rotate("s1", "hash-s1", session(id, "x")).await.unwrap(), "s1 was evicted (max 2)");
-    assert!(store.sessions.rotate("s2", "hash-s2", session(id, "s4")).await.unwrap());
-    assert!(!store.sessions.rotate("s2", "hash-s2", session(id, "s5")).await.unwrap(), "s2 was used");
-    assert!(!store.sessions.rotate("s3", "wrong", session(id, "s6")).await.unwrap(), "hash must match");
+    let listed = store.sessions.list(id).await.unwrap();
+    let listed_ids: Vec<Id> = listed.iter().map(|s| s.id).collect();
+    assert_eq!(listed_ids, [ids[2], ids[1]], "newest first; s1 was evicted (max 2)");
+    assert_eq!(listed[0].user_agent, "agent s3");
+    assert!(store.sessions.rotate(id, "s1", "hash-s1", grant("x")).await.unwrap().is_none(), "s1 was evicted");
+    assert_eq!(store.sessions.rotate(id, "s2", "hash-s2", grant("s4")).await.unwrap(), Some(ids[1]), "same session");
+    assert!(store.sessions.rotate(id, "s2", "hash-s2", grant("s5")).await.unwrap().is_none(), "s2 was used");
+    assert!(store.sessions.rotate(id, "s3", "wrong", grant("s6")).await.unwrap().is_none(), "hash must match");
+    assert!(store.sessions.rotate(ben.user.id, "s3", "hash-s3", grant("s6")).await.unwrap().is_none(), "not ben's");
+    let after = store.sessions.list(id).await.unwrap();
+    let rotated = after.iter().find(|s| s.id == ids[1]).unwrap();
+    assert_eq!((rotated.created_at, rotated.user_agent.as_str()), (listed[1].created_at, "agent s2"));
+    assert!(rotated.last_used_at >= listed[1].last_used_at);
     let racers = (0..8).map(|i| {
         let sessions = store.sessions.clone();
-        tokio::spawn(async move { sessions.rotate("s3", "hash-s3", session(id, &format!("r{i}"))).await.unwrap() })
+        tokio::spawn(async move { sessions.rotate(id, "s3", "hash-s3", grant(&format!("r{i}"))).await.unwrap() })
     });
-    let winners = futures_util::future::join_all(racers).await.into_iter().filter(|r| *r.as_ref().unwrap()).count();
+    let winners =
+        futures_util::future::join_all(racers).await.into_iter().filter(|r| r.as_ref().unwrap().is_some()).count();
     assert_eq!(winners, 1, "exactly one concurrent rotation wins");
     assert!(store.sessions.delete(id, "s4", "hash-s4").await.unwrap());
     assert!(!store.sessions.delete(id, "s4", "hash-s4").await.unwrap());
+    assert!(!store.sessions.revoke(ben.user.id, ids[2]).await.unwrap(), "another user's session");
+    assert!(store.sessions.revoke(id, ids[2]).await.unwrap());
+    assert!(!store.sessions.revoke(id, ids[2]).await.unwrap(), "already revoked");
+    assert!(store.sessions.list(id).await.unwrap().is_empty());
+    store.sessions.create(session(id, "s7"), 2).await.unwrap();
     store.sessions.delete_all(id).await.unwrap();
-    let survivor = (0..8).map(|i| format!("r{i}")).collect::<Vec<_>>();
+    let survivor = (0..8).map(|i| format!("r{i}")).chain(["s7".to_owned()]).collect::<Vec<_>>();
     for jti in survivor {
-        assert!(!store.sessions.rotate(&jti, &format!("hash-{jti}"), session(id, "z")).await.unwrap());
+        assert!(store.sessions.rotate(id, &jti, &format!("hash-{jti}"), grant("z")).await.unwrap().is_none());
     }
 }
 
@@ -197,7 +218,7 @@ async fn social_story(store: &Store) {
         store.videos.record_watch(ben, watched, 50).await.unwrap();
     }
     assert_eq!(store.users.by_id(ben).await.unwrap().unwrap().user.watch_history, vec![public, hidden]);
-    let history: Vec<Id> = store.videos.watch_history(ben).await.unwrap().iter().map(|v| v.id).collect();
+    let history: Vec<Id> = store.videos.watch_history(ben).await.unwrap().iter().map(|v| v.video.id).collect();
     assert_eq!(history, vec![public], "ben cannot see asha's unpublished video");
     assert_eq!(store.videos.channel_stats(asha).await.unwrap().total_likes, 1);
 
@@ -300,7 +321,8 @@ async fn visibility_story(store: &Store) {
         store.likes.toggle(other, LikeTarget::Video(watched)).await.unwrap();
         store.likes.toggle(owner, LikeTarget::Video(watched)).await.unwrap();
     }
-    let ids = |videos: Vec<videotube::domain::video::Video>| videos.iter().map(|v| v.id).collect::<Vec<_>>();
+    let ids =
+        |videos: Vec<videotube::domain::video::WatchedVideo>| videos.iter().map(|v| v.video.id).collect::<Vec<_>>();
     assert_eq!(ids(store.videos.watch_history(other).await.unwrap()), vec![published]);
     assert_eq!(ids(store.videos.watch_history(owner).await.unwrap()), vec![published, draft]);
     assert_eq!(store.likes.liked_videos(other).await.unwrap().len(), 1, "a hidden video is not among liked videos");

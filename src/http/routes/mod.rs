@@ -1,5 +1,6 @@
 //! Route handlers, one module per area. Each handler extracts, calls the services, wraps the result.
 
+pub mod account;
 pub mod channels;
 pub mod health;
 pub mod social;

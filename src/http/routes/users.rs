@@ -1,10 +1,11 @@
 //! `/users` handlers (docs/api.md §2 rows 2–12).
 
 use axum::extract::State;
+use axum::http::header;
 use axum::response::IntoResponse;
 
 use crate::domain::user::{ChannelProfile, User};
-use crate::domain::video::Video;
+use crate::domain::video::WatchedVideo;
 use crate::domain::{LoginUserKeys, Twin};
 use crate::http::AppState;
 use crate::http::cookies::{self, REFRESH_COOKIE};
@@ -67,8 +68,10 @@ pub struct LoginData {
     security(())
 )]
 pub async fn login(State(state): State<AppState>, body: LazyBody) -> Result<impl IntoResponse, AppError> {
+    // The device a session names in the devices list (docs/api.md §3.3.11).
+    let user_agent = body.headers().get(header::USER_AGENT).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let credentials = body.read::<LoginBody>(&state).await?;
-    let (user, tokens) = state.services.login(credentials.into()).await?;
+    let (user, tokens) = state.services.login(credentials.into(), user_agent.as_deref().unwrap_or("")).await?;
     let headers = cookies::set_tokens(state.services.config(), &tokens.access_token, &tokens.refresh_token);
     let data =
         LoginData { user: Twin::new(user), access_token: tokens.access_token, refresh_token: tokens.refresh_token };
@@ -281,7 +284,7 @@ pub async fn channel_profile(
     path = "/api/v1/users/history",
     tag = "users",
     responses(
-        (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::video::Video>>),
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::video::WatchedVideo>>),
         crate::http::openapi::BaseErrors,
         crate::http::openapi::AuthErrors
     ),
@@ -290,7 +293,7 @@ pub async fn channel_profile(
 pub async fn watch_history(
     State(state): State<AppState>,
     caller: AuthUser,
-) -> Result<ApiResponse<Vec<Video>>, AppError> {
+) -> Result<ApiResponse<Vec<WatchedVideo>>, AppError> {
     let videos = state.services.watch_history(&caller.0).await?;
     Ok(ApiResponse::ok("Watch history fetched successfully", videos))
 }

@@ -9,7 +9,7 @@ use super::id_of;
 use crate::domain::social::{
     ChannelCard, Comment, LatestVideo, PlaylistRecord, SubscribedChannelItem, SubscriberCard, SubscriberItem, Tweet,
 };
-use crate::domain::user::{OwnerSummary, User, UserAccount};
+use crate::domain::user::{OwnerSummary, Session, User, UserAccount};
 use crate::domain::video::{Video, VideoRecord};
 use crate::domain::{Timestamp, Twin};
 
@@ -28,13 +28,33 @@ pub fn number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Erro
     }
 }
 
+/// A stored refresh session. Sessions stored before they had ids get one at startup
+/// (`indexes::name_sessions`); until then they have no `_id`, user agent or last use.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionDoc {
+    #[serde(rename = "_id")]
+    pub id: Option<ObjectId>,
     pub jti: String,
     pub token_hash: String,
+    pub user_agent: Option<String>,
     pub expires_at: DateTime,
     pub created_at: DateTime,
+    pub last_used_at: Option<DateTime>,
+}
+
+impl SessionDoc {
+    /// The session as listed, `None` while it has no id.
+    pub fn into_session(self) -> Option<Session> {
+        Some(Session {
+            id: id_of(self.id?),
+            created_at: time(self.created_at),
+            last_used_at: time(self.last_used_at.unwrap_or(self.created_at)),
+            expires_at: time(self.expires_at),
+            user_agent: self.user_agent.unwrap_or_default(),
+            current: false,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -54,6 +74,8 @@ pub struct UserDoc {
     pub password: String,
     #[serde(default)]
     pub refresh_sessions: Vec<SessionDoc>,
+    #[serde(default)]
+    pub history_paused: bool,
     pub created_at: DateTime,
     pub updated_at: DateTime,
 }
@@ -69,6 +91,7 @@ impl UserDoc {
                 avatar: self.avatar,
                 cover_image: self.cover_image.unwrap_or_default(),
                 watch_history: self.watch_history.into_iter().map(id_of).collect(),
+                history_paused: self.history_paused,
                 created_at: time(self.created_at),
                 updated_at: time(self.updated_at),
             },

@@ -7,8 +7,9 @@ use futures_util::TryStreamExt;
 use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
 
+use super::docs::SessionDoc;
 use super::queries::users as q;
-use super::{backend, coll, queries};
+use super::{backend, coll, decode, queries};
 use crate::store::{StoreError, StoreResult};
 
 fn index(keys: Document) -> IndexModel {
@@ -103,6 +104,32 @@ pub async fn ensure(db: &Database) -> StoreResult<()> {
             .map_err(|e| StoreError::context(format!("creating the indexes of `{name}` failed"), e))
     });
     futures_util::future::try_join_all(builds).await?;
+    Ok(())
+}
+
+/// Gives every session stored before sessions had ids its `_id` (and a last use: its creation), once,
+/// so the devices list shows it and can revoke it. Each session is matched by its grant and only
+/// while it still has no id, so concurrent starts name it once.
+pub async fn name_sessions(db: &Database) -> StoreResult<()> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Unnamed {
+        #[serde(rename = "_id")]
+        id: ObjectId,
+        #[serde(default)]
+        refresh_sessions: Vec<SessionDoc>,
+    }
+    let users = db.collection::<Document>(coll::USERS);
+    let (filter, projection) = q::sessions_without_id();
+    let found: Vec<Document> =
+        users.find(filter).projection(projection).await.map_err(backend)?.try_collect().await.map_err(backend)?;
+    for user in found {
+        let user: Unnamed = decode(user)?;
+        for session in user.refresh_sessions.iter().filter(|s| s.id.is_none()) {
+            let (filter, update) = q::name_session(user.id, &session.jti, ObjectId::new(), session.created_at);
+            users.update_one(filter, update).await.map_err(backend)?;
+        }
+    }
     Ok(())
 }
 

@@ -58,11 +58,12 @@ pub struct MongoStore {
 const TOGGLE_SHARDS: usize = 64;
 
 impl MongoStore {
-    /// Connects with one process-wide client, then ensures indexes and normalises legacy emails.
+    /// Connects with one process-wide client, then ensures indexes and normalises legacy emails and sessions.
     pub async fn connect(uri: &str) -> StoreResult<Self> {
         let store = Self::connect_unprepared(uri).await?;
         indexes::ensure(&store.db).await?;
         indexes::normalise_emails(&store.db).await?;
+        indexes::name_sessions(&store.db).await?;
         Ok(store)
     }
 

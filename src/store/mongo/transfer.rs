@@ -67,6 +67,8 @@ struct StoredHistory {
     id: ObjectId,
     #[serde(default)]
     watch_history: Vec<ObjectId>,
+    #[serde(default)]
+    watch_history_at: Vec<Option<DateTime>>,
 }
 
 fn user_record(user: UserDoc) -> Record {
@@ -74,10 +76,14 @@ fn user_record(user: UserDoc) -> Record {
         .refresh_sessions
         .iter()
         .map(|s| SessionRecord {
+            // Sessions get ids when a server starts on the database; one copied before that gets one here.
+            id: s.id.map_or_else(Id::generate, id_of),
             jti: s.jti.clone(),
             token_hash: s.token_hash.clone(),
+            user_agent: s.user_agent.clone().unwrap_or_default(),
             expires_at: time(s.expires_at),
             created_at: time(s.created_at),
+            last_used_at: time(s.last_used_at.unwrap_or(s.created_at)),
         })
         .collect();
     let account = UserDoc { refresh_sessions: Vec::new(), ..user }.into_account();
@@ -94,6 +100,7 @@ fn user_record(user: UserDoc) -> Record {
         cover_image_key: account.cover_image_key,
         password_hash: account.password_hash,
         sessions,
+        history_paused: account.user.history_paused,
         created_at: account.user.created_at,
         updated_at: account.user.updated_at,
     })
@@ -124,7 +131,9 @@ fn record(kind: Kind, document: Document) -> Option<Record> {
         }
         Kind::WatchHistory => {
             let h = decode::<StoredHistory>(document).ok()?;
-            Some(Record::History(HistoryRecord { user: id_of(h.id), videos: ids(h.watch_history) }))
+            let times = h.watch_history_at.into_iter().chain(std::iter::repeat(None)).map(|at| at.map(time));
+            let entries = ids(h.watch_history).into_iter().zip(times).collect();
+            Some(Record::History(HistoryRecord { user: id_of(h.id), entries }))
         }
         _ => {
             let r = decode::<StoredRecord>(document).ok()?;

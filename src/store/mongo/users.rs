@@ -1,16 +1,18 @@
 //! MongoDB persistence of users, their refresh sessions (inside the user document) and channel counts.
 
 use async_trait::async_trait;
+use bson::oid::ObjectId;
 use bson::{Document, doc};
+use futures_util::TryStreamExt;
 use mongodb::options::ReturnDocument;
 
-use super::docs::UserDoc;
+use super::docs::{SessionDoc, UserDoc};
 use super::queries::by_id;
 use super::queries::users as q;
-use super::{MongoStore, backend, coll, conflict_on, date, decode, is_conflict, now, oid, retry_transient};
+use super::{MongoStore, backend, coll, conflict_on, decode, is_conflict, now, oid, retry_transient};
 use crate::domain::Id;
-use crate::domain::user::{ChannelCounts, UserAccount};
-use crate::store::{NewSession, NewUser, ProfileUpdate, SessionRepo, StoreError, StoreResult, UserRepo};
+use crate::domain::user::{ChannelCounts, Session, UserAccount};
+use crate::store::{NewSession, NewUser, ProfileUpdate, RefreshGrant, SessionRepo, StoreError, StoreResult, UserRepo};
 
 impl MongoStore {
     /// Which identity a refused registration collides on, decided by asking who holds the username
@@ -20,6 +22,31 @@ impl MongoStore {
             Ok(holder) => StoreError::Conflict { field: if holder.is_some() { "username" } else { "email" } },
             Err(e) => e,
         }
+    }
+
+    /// The `_id`s of the documents of `name` matching `filter`.
+    pub(super) async fn ids_where(&self, name: &str, filter: Document) -> StoreResult<Vec<ObjectId>> {
+        let found: Vec<Document> = self
+            .collection(name)
+            .find(filter)
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        Ok(found.iter().filter_map(|d| d.get_object_id("_id").ok()).collect())
+    }
+
+    /// The user's stored sessions.
+    async fn sessions_of(&self, user: ObjectId) -> StoreResult<Vec<SessionDoc>> {
+        let found = self
+            .collection(coll::USERS)
+            .find_one(by_id(user))
+            .projection(doc! { "refreshSessions": 1 })
+            .await
+            .map_err(backend)?;
+        Ok(found.map(sessions_in).transpose()?.unwrap_or_default())
     }
 
     async fn user_where(&self, filter: Document) -> StoreResult<Option<UserAccount>> {
@@ -108,28 +135,84 @@ impl UserRepo for MongoStore {
             viewer_subscribed,
         })
     }
+
+    async fn set_history_paused(&self, id: Id, paused: bool) -> StoreResult<bool> {
+        let result = self
+            .collection(coll::USERS)
+            .update_one(by_id(oid(id)), q::history_paused(paused, now()))
+            .await
+            .map_err(backend)?;
+        Ok(result.matched_count > 0)
+    }
+
+    async fn delete_account(&self, id: Id) -> StoreResult<Vec<String>> {
+        let user = oid(id);
+        let Some(account) = self.by_id(id).await? else {
+            return Ok(Vec::new());
+        };
+        let videos: Vec<Document> = self
+            .collection(coll::VIDEOS)
+            .find(doc! { "owner": user })
+            .projection(doc! { "_id": 1, "videoKey": 1, "thumbnailKey": 1 })
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        let mut keys: Vec<String> = std::iter::once(account.avatar_key).chain(account.cover_image_key).collect();
+        for video in &videos {
+            keys.extend(["videoKey", "thumbnailKey"].iter().filter_map(|k| video.get_str(k).ok().map(str::to_owned)));
+        }
+        // Videos first: from here on nothing of the account is reachable through a video, and every
+        // later step can be repeated by a retry; the user document goes last.
+        let video_ids: Vec<ObjectId> = videos.iter().filter_map(|v| v.get_object_id("_id").ok()).collect();
+        self.delete_videos(&video_ids).await?;
+        let comments = self.ids_where(coll::COMMENTS, doc! { "owner": user }).await?;
+        let tweets = self.ids_where(coll::TWEETS, doc! { "owner": user }).await?;
+        for (name, filter) in q::account_cascade(user, &comments, &tweets) {
+            self.collection(name).delete_many(filter).await.map_err(backend)?;
+        }
+        keys.retain(|key| !key.is_empty());
+        Ok(keys)
+    }
 }
 
-fn stored_session(session: &NewSession) -> bson::Bson {
-    q::session(&session.jti, &session.token_hash, date(session.expires_at), now())
+/// The sessions of a user document projected to `refreshSessions`.
+fn sessions_in(user: Document) -> StoreResult<Vec<SessionDoc>> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Sessions {
+        #[serde(default)]
+        refresh_sessions: Vec<SessionDoc>,
+    }
+    Ok(decode::<Sessions>(user)?.refresh_sessions)
 }
 
 #[async_trait]
 impl SessionRepo for MongoStore {
     async fn create(&self, session: NewSession, max: u32) -> StoreResult<()> {
-        let update = q::add_session(stored_session(&session), max, now());
+        let update = q::add_session(q::session(&session, now()), max, now());
         let users = self.collection(coll::USERS);
         retry_transient(|| users.update_one(by_id(oid(session.user_id)), update.clone())).await.map_err(backend)?;
         Ok(())
     }
 
-    async fn rotate(&self, jti: &str, token_hash: &str, next: NewSession) -> StoreResult<bool> {
-        let mut filter = q::live_session(jti, token_hash, now());
-        filter.insert("_id", oid(next.user_id));
-        let update = q::replace_session(jti, stored_session(&next));
+    async fn rotate(&self, user_id: Id, jti: &str, token_hash: &str, next: RefreshGrant) -> StoreResult<Option<Id>> {
+        let filter = q::live_session(oid(user_id), jti, token_hash, now());
+        let update = q::next_grant(&next, now());
         let users = self.collection(coll::USERS);
-        let result = retry_transient(|| users.update_one(filter.clone(), update.clone())).await.map_err(backend)?;
-        Ok(result.modified_count == 1)
+        let updated = retry_transient(|| {
+            users
+                .find_one_and_update(filter.clone(), update.clone())
+                .projection(doc! { "refreshSessions": 1 })
+                .return_document(ReturnDocument::After)
+        })
+        .await
+        .map_err(backend)?;
+        let Some(updated) = updated else {
+            return Ok(None);
+        };
+        Ok(sessions_in(updated)?.into_iter().find(|s| s.jti == next.jti).and_then(|s| s.id).map(super::id_of))
     }
 
     async fn delete(&self, user_id: Id, jti: &str, token_hash: &str) -> StoreResult<bool> {
@@ -147,5 +230,24 @@ impl SessionRepo for MongoStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn list(&self, user_id: Id) -> StoreResult<Vec<Session>> {
+        let live_after = now();
+        let mut sessions: Vec<Session> = self
+            .sessions_of(oid(user_id))
+            .await?
+            .into_iter()
+            .filter(|s| s.expires_at > live_after)
+            .filter_map(SessionDoc::into_session)
+            .collect();
+        sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        Ok(sessions)
+    }
+
+    async fn revoke(&self, user_id: Id, session: Id) -> StoreResult<bool> {
+        let (filter, update) = q::revoke_session(oid(user_id), oid(session));
+        let result = self.collection(coll::USERS).update_one(filter, update).await.map_err(backend)?;
+        Ok(result.modified_count > 0)
     }
 }

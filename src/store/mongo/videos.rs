@@ -6,13 +6,13 @@ use bson::{Document, doc};
 use futures_util::TryStreamExt;
 use mongodb::options::ReturnDocument;
 
-use super::docs::{VideoDoc, number};
+use super::docs::{VideoDoc, number, time};
 use super::queries::by_id;
 use super::queries::{users as uq, videos as q};
-use super::{MongoStore, backend, coll, now, oid, retry_transient};
+use super::{MongoStore, backend, coll, id_of, now, oid, retry_transient};
 use crate::domain::Id;
 use crate::domain::social::ChannelStats;
-use crate::domain::video::{Video, VideoQuery, VideoRecord};
+use crate::domain::video::{Video, VideoQuery, VideoRecord, WatchedVideo};
 use crate::store::{NewVideo, StoreError, StoreResult, VideoRepo, VideoUpdate};
 
 impl MongoStore {
@@ -23,6 +23,28 @@ impl MongoStore {
     async fn video_record(&self, id: Id) -> StoreResult<Option<VideoRecord>> {
         let found = self.videos(q::with_owner(by_id(oid(id)))).await?;
         Ok(found.into_iter().next().map(VideoDoc::into_record))
+    }
+}
+
+impl MongoStore {
+    /// Deletes videos with their likes, comments (and their likes), playlist and history entries;
+    /// returns how many video documents went.
+    pub(super) async fn delete_videos(&self, videos: &[ObjectId]) -> StoreResult<u64> {
+        if videos.is_empty() {
+            return Ok(0);
+        }
+        let comments = self.ids_where(coll::COMMENTS, doc! { "video": { "$in": videos } }).await?;
+        for (name, filter, update) in q::video_cascade(videos, &comments) {
+            let collection = self.collection(name);
+            match update {
+                Some(update) => collection.update_many(filter, update).await.map(drop),
+                None => collection.delete_many(filter).await.map(drop),
+            }
+            .map_err(backend)?;
+        }
+        let deleted =
+            self.collection(coll::VIDEOS).delete_many(doc! { "_id": { "$in": videos } }).await.map_err(backend)?;
+        Ok(deleted.deleted_count)
     }
 }
 
@@ -77,27 +99,7 @@ impl VideoRepo for MongoStore {
     }
 
     async fn delete(&self, id: Id) -> StoreResult<bool> {
-        let video = oid(id);
-        let comments: Vec<Document> = self
-            .collection(coll::COMMENTS)
-            .find(doc! { "video": video })
-            .projection(doc! { "_id": 1 })
-            .await
-            .map_err(backend)?
-            .try_collect()
-            .await
-            .map_err(backend)?;
-        let comment_ids: Vec<ObjectId> = comments.iter().filter_map(|c| c.get_object_id("_id").ok()).collect();
-        for (name, filter, update) in q::video_cascade(video, &comment_ids) {
-            let collection = self.collection(name);
-            match update {
-                Some(update) => collection.update_many(filter, update).await.map(drop),
-                None => collection.delete_many(filter).await.map(drop),
-            }
-            .map_err(backend)?;
-        }
-        let deleted = self.collection(coll::VIDEOS).delete_one(by_id(video)).await.map_err(backend)?;
-        Ok(deleted.deleted_count > 0)
+        Ok(self.delete_videos(&[oid(id)]).await? > 0)
     }
 
     async fn add_view(&self, id: Id) -> StoreResult<Option<i64>> {
@@ -115,7 +117,7 @@ impl VideoRepo for MongoStore {
 
     async fn record_watch(&self, user: Id, video: Id, max: u32) -> StoreResult<()> {
         let users = self.collection(coll::USERS);
-        retry_transient(|| users.update_one(by_id(oid(user)), uq::record_watch(oid(video), max)))
+        retry_transient(|| users.update_one(by_id(oid(user)), uq::record_watch(oid(video), now(), max)))
             .await
             .map_err(backend)?;
         Ok(())
@@ -144,16 +146,39 @@ impl VideoRepo for MongoStore {
         Ok((page.into_iter().map(VideoDoc::into_video).collect(), total))
     }
 
-    async fn watch_history(&self, user: Id) -> StoreResult<Vec<Video>> {
+    async fn watch_history(&self, user: Id) -> StoreResult<Vec<WatchedVideo>> {
         #[derive(serde::Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct History {
             #[serde(default)]
             watch_history: Vec<ObjectId>,
+            #[serde(default)]
+            watch_history_at: Vec<Option<bson::DateTime>>,
             videos: Vec<VideoDoc>,
         }
         let found: Vec<History> = self.aggregate_as(coll::USERS, uq::watch_history(oid(user))).await?;
-        Ok(found.into_iter().next().map(|h| in_order(&h.watch_history, h.videos)).unwrap_or_default())
+        let Some(history) = found.into_iter().next() else {
+            return Ok(Vec::new());
+        };
+        let watched_at = |video: Id| {
+            let index = history.watch_history.iter().position(|id| id_of(*id) == video)?;
+            history.watch_history_at.get(index).copied().flatten().map(time)
+        };
+        let videos = in_order(&history.watch_history, history.videos);
+        Ok(videos.into_iter().map(|video| WatchedVideo { watched_at: watched_at(video.id), video }).collect())
+    }
+
+    async fn clear_history(&self, user: Id) -> StoreResult<()> {
+        let users = self.collection(coll::USERS);
+        retry_transient(|| users.update_one(by_id(oid(user)), uq::clear_history())).await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn forget_watch(&self, user: Id, video: Id) -> StoreResult<()> {
+        let users = self.collection(coll::USERS);
+        let update = uq::forget_watches(&[oid(video)]);
+        retry_transient(|| users.update_one(by_id(oid(user)), update.clone())).await.map_err(backend)?;
+        Ok(())
     }
 
     async fn visible_by_ids(&self, ids: &[Id], viewer: Option<Id>) -> StoreResult<Vec<Video>> {

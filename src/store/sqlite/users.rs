@@ -4,12 +4,25 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::{SqliteStore, backend, map_err, now, parse_id};
-use crate::domain::user::{ChannelCounts, User, UserAccount};
+use crate::domain::user::{ChannelCounts, Session, User, UserAccount};
 use crate::domain::{Id, Timestamp};
-use crate::store::{NewSession, NewUser, ProfileUpdate, SessionRepo, StoreResult, UserRepo};
+use crate::store::{NewSession, NewUser, ProfileUpdate, RefreshGrant, SessionRepo, StoreResult, UserRepo};
 
 const USER_COLUMNS: &str = "id, username, email, full_name, avatar, avatar_key, cover_image, cover_image_key, \
-                            password_hash, created_at, updated_at";
+                            password_hash, history_paused, created_at, updated_at";
+
+/// Everything an account owns that references it, children first; `videos` cascades to their likes,
+/// comments, playlist entries and history entries, `users` to the user's own history.
+const ACCOUNT_DELETIONS: [&str; 8] = [
+    "DELETE FROM likes WHERE liked_by = ?1",
+    "DELETE FROM comments WHERE owner_id = ?1",
+    "DELETE FROM tweets WHERE owner_id = ?1",
+    "DELETE FROM playlists WHERE owner_id = ?1",
+    "DELETE FROM subscriptions WHERE subscriber_id = ?1 OR channel_id = ?1",
+    "DELETE FROM videos WHERE owner_id = ?1",
+    "DELETE FROM refresh_sessions WHERE user_id = ?1",
+    "DELETE FROM users WHERE id = ?1",
+];
 
 #[derive(sqlx::FromRow)]
 struct UserRow {
@@ -22,6 +35,7 @@ struct UserRow {
     cover_image: String,
     cover_image_key: Option<String>,
     password_hash: String,
+    history_paused: bool,
     created_at: i64,
     updated_at: i64,
 }
@@ -53,6 +67,7 @@ impl SqliteStore {
                 avatar: row.avatar,
                 cover_image: row.cover_image,
                 watch_history: history.iter().map(|h| parse_id(h)).collect::<StoreResult<_>>()?,
+                history_paused: row.history_paused,
                 created_at: Timestamp(row.created_at),
                 updated_at: Timestamp(row.updated_at),
             },
@@ -181,6 +196,45 @@ impl UserRepo for SqliteStore {
         let counts = self.channel_counts(account.user.id, viewer).await?;
         Ok(Some((account, counts)))
     }
+
+    async fn set_history_paused(&self, id: Id, paused: bool) -> StoreResult<bool> {
+        let changed = sqlx::query("UPDATE users SET history_paused = ?, updated_at = ? WHERE id = ?")
+            .bind(paused)
+            .bind(now())
+            .bind(id.to_hex())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(changed.rows_affected() > 0)
+    }
+
+    async fn delete_account(&self, id: Id) -> StoreResult<Vec<String>> {
+        let mut tx = self.write_tx().await?;
+        let id = id.to_hex();
+        let keys: Vec<Option<String>> = sqlx::query_scalar(
+            "SELECT avatar_key FROM users WHERE id = ?1 UNION ALL SELECT cover_image_key FROM users WHERE id = ?1 \
+             UNION ALL SELECT video_key FROM videos WHERE owner_id = ?1 \
+             UNION ALL SELECT thumbnail_key FROM videos WHERE owner_id = ?1",
+        )
+        .bind(&id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        for statement in ACCOUNT_DELETIONS {
+            sqlx::query(statement).bind(&id).execute(&mut *tx).await.map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(keys.into_iter().flatten().filter(|key| !key.is_empty()).collect())
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: String,
+    user_agent: String,
+    expires_at: i64,
+    created_at: i64,
+    last_used_at: i64,
 }
 
 #[async_trait]
@@ -194,10 +248,25 @@ impl SessionRepo for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        insert_session(&mut tx, session).await?;
+        let at = now();
         sqlx::query(
-            "DELETE FROM refresh_sessions WHERE user_id = ?1 AND jti NOT IN \
-             (SELECT jti FROM refresh_sessions WHERE user_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2)",
+            "INSERT INTO refresh_sessions (id, jti, user_id, token_hash, user_agent, expires_at, created_at, \
+             last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(session.id.to_hex())
+        .bind(session.grant.jti)
+        .bind(&user)
+        .bind(session.grant.token_hash)
+        .bind(session.user_agent)
+        .bind(session.grant.expires_at.millis())
+        .bind(at)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        sqlx::query(
+            "DELETE FROM refresh_sessions WHERE user_id = ?1 AND id NOT IN \
+             (SELECT id FROM refresh_sessions WHERE user_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2)",
         )
         .bind(&user)
         .bind(i64::from(max))
@@ -207,22 +276,23 @@ impl SessionRepo for SqliteStore {
         tx.commit().await.map_err(backend)
     }
 
-    async fn rotate(&self, jti: &str, token_hash: &str, next: NewSession) -> StoreResult<bool> {
-        let mut tx = self.write_tx().await?;
-        let consumed = sqlx::query("DELETE FROM refresh_sessions WHERE jti = ? AND token_hash = ? AND expires_at > ?")
-            .bind(jti)
-            .bind(token_hash)
-            .bind(now())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        if consumed != 1 {
-            return Ok(false);
-        }
-        insert_session(&mut tx, next).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(true)
+    async fn rotate(&self, user_id: Id, jti: &str, token_hash: &str, next: RefreshGrant) -> StoreResult<Option<Id>> {
+        // One statement: of concurrent refreshes with the same grant, exactly one matches it.
+        let id: Option<String> = sqlx::query_scalar(
+            "UPDATE refresh_sessions SET jti = ?1, token_hash = ?2, expires_at = ?3, last_used_at = ?4 \
+             WHERE user_id = ?5 AND jti = ?6 AND token_hash = ?7 AND expires_at > ?4 RETURNING id",
+        )
+        .bind(next.jti)
+        .bind(next.token_hash)
+        .bind(next.expires_at.millis())
+        .bind(now())
+        .bind(user_id.to_hex())
+        .bind(jti)
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        id.as_deref().map(parse_id).transpose()
     }
 
     async fn delete(&self, user_id: Id, jti: &str, token_hash: &str) -> StoreResult<bool> {
@@ -244,19 +314,38 @@ impl SessionRepo for SqliteStore {
             .map_err(backend)?;
         Ok(())
     }
-}
 
-async fn insert_session(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, s: NewSession) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO refresh_sessions (jti, user_id, token_hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(s.jti)
-    .bind(s.user_id.to_hex())
-    .bind(s.token_hash)
-    .bind(s.expires_at.millis())
-    .bind(now())
-    .execute(&mut **tx)
-    .await
-    .map_err(backend)?;
-    Ok(())
+    async fn list(&self, user_id: Id) -> StoreResult<Vec<Session>> {
+        let rows: Vec<SessionRow> = sqlx::query_as(
+            "SELECT id, user_agent, expires_at, created_at, last_used_at FROM refresh_sessions \
+             WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC, rowid DESC",
+        )
+        .bind(user_id.to_hex())
+        .bind(now())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(Session {
+                    id: parse_id(&row.id)?,
+                    created_at: Timestamp(row.created_at),
+                    last_used_at: Timestamp(row.last_used_at),
+                    expires_at: Timestamp(row.expires_at),
+                    user_agent: row.user_agent,
+                    current: false,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke(&self, user_id: Id, session: Id) -> StoreResult<bool> {
+        let deleted = sqlx::query("DELETE FROM refresh_sessions WHERE user_id = ? AND id = ?")
+            .bind(user_id.to_hex())
+            .bind(session.to_hex())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(deleted.rows_affected() > 0)
+    }
 }

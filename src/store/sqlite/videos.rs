@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::{OwnerRow, SqliteStore, backend, map_err, now, parse_id, visible_sql};
 use crate::domain::social::ChannelStats;
-use crate::domain::video::{Video, VideoQuery, VideoRecord, VideoSort};
+use crate::domain::video::{Video, VideoQuery, VideoRecord, VideoSort, WatchedVideo};
 use crate::domain::{Id, Timestamp};
 use crate::store::{NewVideo, StoreError, StoreResult, VideoRepo, VideoUpdate};
 
@@ -14,6 +14,14 @@ pub(super) const VIDEO_SELECT: &str = "SELECT v.id, v.video_file, v.video_key, v
      v.title, v.description, v.duration, v.views, v.is_published, v.created_at, v.updated_at, \
      u.id AS owner_id, u.username AS owner_username, u.full_name AS owner_full_name, u.avatar AS owner_avatar \
      FROM videos v JOIN users u ON u.id = v.owner_id";
+
+/// A history entry: the video and when it was last watched.
+#[derive(sqlx::FromRow)]
+struct WatchedRow {
+    watched_at: Option<i64>,
+    #[sqlx(flatten)]
+    video: VideoRow,
+}
 
 #[derive(sqlx::FromRow)]
 pub(super) struct VideoRow {
@@ -298,12 +306,13 @@ impl VideoRepo for SqliteStore {
         let mut tx = self.write_tx().await?;
         let user = user.to_hex();
         sqlx::query(
-            "INSERT INTO watch_history (user_id, video_id, seq) \
-             VALUES (?1, ?2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM watch_history WHERE user_id = ?1)) \
-             ON CONFLICT (user_id, video_id) DO UPDATE SET seq = excluded.seq",
+            "INSERT INTO watch_history (user_id, video_id, seq, watched_at) \
+             VALUES (?1, ?2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM watch_history WHERE user_id = ?1), ?3) \
+             ON CONFLICT (user_id, video_id) DO UPDATE SET seq = excluded.seq, watched_at = excluded.watched_at",
         )
         .bind(&user)
         .bind(video.to_hex())
+        .bind(now())
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
@@ -319,18 +328,40 @@ impl VideoRepo for SqliteStore {
         tx.commit().await.map_err(backend)
     }
 
-    async fn watch_history(&self, user: Id) -> StoreResult<Vec<Video>> {
+    async fn watch_history(&self, user: Id) -> StoreResult<Vec<WatchedVideo>> {
+        let columns = VIDEO_SELECT.trim_start_matches("SELECT ");
         let sql = format!(
-            "{VIDEO_SELECT} JOIN watch_history h ON h.video_id = v.id \
+            "SELECT h.watched_at, {columns} JOIN watch_history h ON h.video_id = v.id \
              WHERE h.user_id = ?1 AND {} ORDER BY h.seq DESC",
             visible_sql("v", Some("?1"))
         );
-        let rows: Vec<VideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<WatchedRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(user.to_hex())
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        videos_from(rows)
+        rows.into_iter()
+            .map(|row| Ok(WatchedVideo { video: row.video.into_video()?, watched_at: row.watched_at.map(Timestamp) }))
+            .collect()
+    }
+
+    async fn clear_history(&self, user: Id) -> StoreResult<()> {
+        sqlx::query("DELETE FROM watch_history WHERE user_id = ?")
+            .bind(user.to_hex())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn forget_watch(&self, user: Id, video: Id) -> StoreResult<()> {
+        sqlx::query("DELETE FROM watch_history WHERE user_id = ? AND video_id = ?")
+            .bind(user.to_hex())
+            .bind(video.to_hex())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 
     async fn visible_by_ids(&self, ids: &[Id], viewer: Option<Id>) -> StoreResult<Vec<Video>> {

@@ -44,18 +44,19 @@ pub fn upsert(record: &Record) -> (Document, Document, bool) {
                 .sessions
                 .iter()
                 .map(|s| {
-                    doc! { "jti": &s.jti, "tokenHash": &s.token_hash,
-                    "expiresAt": date(s.expires_at), "createdAt": date(s.created_at) }
+                    doc! { "_id": oid(s.id), "jti": &s.jti, "tokenHash": &s.token_hash, "userAgent": &s.user_agent,
+                    "expiresAt": date(s.expires_at), "createdAt": date(s.created_at),
+                    "lastUsedAt": date(s.last_used_at) }
                 })
                 .collect();
             let set = doc! {
                 "username": &u.username, "email": &u.email, "fullName": &u.full_name, "avatar": &u.avatar,
                 "avatarKey": &u.avatar_key, "coverImage": &u.cover_image,
                 "coverImageKey": u.cover_image_key.as_deref().map_or(Bson::Null, |k| Bson::String(k.to_owned())),
-                "password": &u.password_hash, "refreshSessions": sessions,
+                "password": &u.password_hash, "refreshSessions": sessions, "historyPaused": u.history_paused,
                 "createdAt": date(u.created_at), "updatedAt": date(u.updated_at),
             };
-            (u.id, set, Some(doc! { "watchHistory": [] }))
+            (u.id, set, Some(doc! { "watchHistory": [], "watchHistoryAt": [] }))
         }
         Record::Video(v) => {
             let set = doc! {
@@ -95,7 +96,11 @@ pub fn upsert(record: &Record) -> (Document, Document, bool) {
             (p.id, set, None)
         }
         Record::History(h) => {
-            return (doc! { "_id": oid(h.user) }, doc! { "$set": { "watchHistory": ids(&h.videos) } }, false);
+            let videos: Vec<ObjectId> = h.entries.iter().map(|(video, _)| oid(*video)).collect();
+            let times: Vec<Bson> =
+                h.entries.iter().map(|(_, at)| at.map_or(Bson::Null, |at| date(at).into())).collect();
+            let set = doc! { "$set": { "watchHistory": videos, "watchHistoryAt": times } };
+            return (doc! { "_id": oid(h.user) }, set, false);
         }
     };
     let mut update = doc! { "$set": set };
@@ -162,13 +167,14 @@ mod tests {
     fn a_history_updates_an_existing_user_only() {
         let history = Record::History(HistoryRecord {
             user: Id::from_bytes([4; 12]),
-            videos: vec![Id::from_bytes([5; 12]), Id::from_bytes([6; 12])],
+            entries: vec![(Id::from_bytes([5; 12]), Some(Timestamp(7))), (Id::from_bytes([6; 12]), None)],
         });
         let (filter, update, upsert_flag) = upsert(&history);
         assert_eq!(filter, doc! { "_id": ObjectId::from_bytes([4; 12]) });
         assert_eq!(
             update,
-            doc! { "$set": { "watchHistory": [ObjectId::from_bytes([5; 12]), ObjectId::from_bytes([6; 12])] } }
+            doc! { "$set": { "watchHistory": [ObjectId::from_bytes([5; 12]), ObjectId::from_bytes([6; 12])],
+            "watchHistoryAt": [bson::DateTime::from_millis(7), null] } }
         );
         assert!(!upsert_flag, "a history never creates a user");
     }

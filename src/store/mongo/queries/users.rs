@@ -4,9 +4,9 @@
 use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document, doc};
 
-use super::super::coll;
+use super::super::{coll, date, oid};
 use super::owner_lookup;
-use crate::store::{NewUser, ProfileUpdate};
+use crate::store::{NewSession, NewUser, ProfileUpdate, RefreshGrant};
 
 /// A new user document; `coverImage` is `""` without a cover, as the original stored it.
 pub fn new_user(id: ObjectId, user: &NewUser, now: DateTime) -> Document {
@@ -19,6 +19,8 @@ pub fn new_user(id: ObjectId, user: &NewUser, now: DateTime) -> Document {
         "avatarKey": &user.avatar.key,
         "coverImage": user.cover_image.as_ref().map_or("", |c| c.url.as_str()),
         "watchHistory": [],
+        "watchHistoryAt": [],
+        "historyPaused": false,
         "password": &user.password_hash,
         "refreshSessions": [],
         "createdAt": now,
@@ -76,10 +78,17 @@ pub fn channel_owner(username: &str) -> (Document, Document) {
     (doc! { "username": username }, doc! { "refreshSessions": 0 })
 }
 
-/// A stored refresh session; `$literal` keeps any `$` in its values from being read as a field path.
-pub fn session(jti: &str, token_hash: &str, expires_at: DateTime, created_at: DateTime) -> Bson {
+/// A stored refresh session (one device's login); `$literal` keeps any `$` in its values from being
+/// read as a field path.
+pub fn session(session: &NewSession, now: DateTime) -> Bson {
     Bson::Document(doc! { "$literal": {
-        "jti": jti, "tokenHash": token_hash, "expiresAt": expires_at, "createdAt": created_at,
+        "_id": oid(session.id),
+        "jti": &session.grant.jti,
+        "tokenHash": &session.grant.token_hash,
+        "userAgent": &session.user_agent,
+        "expiresAt": date(session.grant.expires_at),
+        "createdAt": now,
+        "lastUsedAt": now,
     } })
 }
 
@@ -94,19 +103,22 @@ pub fn add_session(session: Bson, max: u32, now: DateTime) -> Vec<Document> {
     } } }]
 }
 
-/// The user holding this live session; it matches once, so of concurrent rotations exactly one wins.
-pub fn live_session(jti: &str, token_hash: &str, now: DateTime) -> Document {
-    doc! { "refreshSessions": { "$elemMatch": {
+/// The user holding this live grant; it matches once, so of concurrent rotations exactly one wins.
+pub fn live_session(user: ObjectId, jti: &str, token_hash: &str, now: DateTime) -> Document {
+    doc! { "_id": user, "refreshSessions": { "$elemMatch": {
         "jti": jti, "tokenHash": token_hash, "expiresAt": { "$gt": now },
     } } }
 }
 
-/// Replaces session `jti` by `next` in one update.
-pub fn replace_session(jti: &str, next: Bson) -> Vec<Document> {
-    vec![doc! { "$set": { "refreshSessions": { "$concatArrays": [
-        { "$filter": { "input": "$refreshSessions", "cond": { "$ne": ["$$this.jti", super::literal(jti)] } } },
-        [next],
-    ] } } }]
+/// Gives the session matched by [`live_session`] its next grant, in place: its `_id`, `createdAt`
+/// and `userAgent` stay.
+pub fn next_grant(next: &RefreshGrant, now: DateTime) -> Document {
+    doc! { "$set": {
+        "refreshSessions.$.jti": &next.jti,
+        "refreshSessions.$.tokenHash": &next.token_hash,
+        "refreshSessions.$.expiresAt": date(next.expires_at),
+        "refreshSessions.$.lastUsedAt": now,
+    } }
 }
 
 pub fn user_session(user: ObjectId, jti: &str, token_hash: &str) -> Document {
@@ -117,29 +129,87 @@ pub fn remove_session(jti: &str) -> Document {
     doc! { "$pull": { "refreshSessions": { "jti": jti } } }
 }
 
+/// The user holding session `session`, and the update that ends it.
+pub fn revoke_session(user: ObjectId, session: ObjectId) -> (Document, Document) {
+    (doc! { "_id": user, "refreshSessions._id": session }, doc! { "$pull": { "refreshSessions": { "_id": session } } })
+}
+
 pub fn remove_all_sessions() -> Document {
     doc! { "$set": { "refreshSessions": [] } }
 }
 
-/// Moves `video` to the front of the history without duplicates, capped at `max` (one atomic update).
-pub fn record_watch(video: ObjectId, max: u32) -> Vec<Document> {
-    let rest = doc! { "$filter": {
-        "input": { "$ifNull": ["$watchHistory", []] },
-        "cond": { "$ne": ["$$this", video] },
-    } };
-    vec![doc! { "$set": { "watchHistory": {
-        "$slice": [{ "$concatArrays": [[video], rest] }, i64::from(max)],
-    } } }]
+/// Users with sessions stored before sessions had ids (and their projection).
+pub fn sessions_without_id() -> (Document, Document) {
+    (doc! { "refreshSessions": { "$elemMatch": { "_id": { "$exists": false } } } }, doc! { "refreshSessions": 1 })
 }
 
-/// The user's history ids with the videos they can still see, owners joined, in one round trip;
-/// the caller restores the history order.
+/// Names one such session, matched by its grant, once.
+pub fn name_session(user: ObjectId, jti: &str, id: ObjectId, created_at: DateTime) -> (Document, Document) {
+    (
+        doc! { "_id": user, "refreshSessions": { "$elemMatch": { "jti": jti, "_id": { "$exists": false } } } },
+        doc! { "$set": {
+            "refreshSessions.$._id": id, "refreshSessions.$.lastUsedAt": created_at, "refreshSessions.$.userAgent": "",
+        } },
+    )
+}
+
+/// The history as stored: `watchHistory` (video ids, newest first, as the original API kept it) and,
+/// aligned with it, `watchHistoryAt` (each entry's latest watch; shorter or absent in documents written
+/// before times were kept).
+const HISTORY: &str = "$watchHistory";
+const HISTORY_AT: &str = "$watchHistoryAt";
+
+/// The entry at index `$$this` of a stored array, or `null` past its end.
+fn entry_of(array: &str) -> Document {
+    doc! { "$ifNull": [{ "$arrayElemAt": [{ "$ifNull": [array, []] }, "$$this"] }, null] }
+}
+
+/// Both history arrays restricted to the entries whose video `keep` accepts (an expression over the
+/// entry's video id), as two expressions computed from the same document.
+fn kept_history(keep: impl Fn(Document) -> Document) -> (Document, Document) {
+    let indexes = doc! { "$filter": {
+        "input": { "$range": [0, { "$size": { "$ifNull": [HISTORY, []] } }] },
+        "cond": keep(entry_of(HISTORY)),
+    } };
+    (
+        doc! { "$map": { "input": indexes.clone(), "in": entry_of(HISTORY) } },
+        doc! { "$map": { "input": indexes, "in": entry_of(HISTORY_AT) } },
+    )
+}
+
+/// Moves `video` to the front of the history, watched `now`, without duplicates, capped at `max`
+/// (one atomic update).
+pub fn record_watch(video: ObjectId, now: DateTime, max: u32) -> Vec<Document> {
+    let (ids, times) = kept_history(|entry| doc! { "$ne": [entry, video] });
+    let max = i64::from(max);
+    vec![doc! { "$set": {
+        "watchHistory": { "$slice": [{ "$concatArrays": [[video], ids] }, max] },
+        "watchHistoryAt": { "$slice": [{ "$concatArrays": [[now], times] }, max] },
+    } }]
+}
+
+/// Removes `videos` from a history, times included (one atomic update per user).
+pub fn forget_watches(videos: &[ObjectId]) -> Vec<Document> {
+    let (ids, times) = kept_history(|entry| doc! { "$not": [{ "$in": [entry, videos] }] });
+    vec![doc! { "$set": { "watchHistory": ids, "watchHistoryAt": times } }]
+}
+
+pub fn clear_history() -> Document {
+    doc! { "$set": { "watchHistory": [], "watchHistoryAt": [] } }
+}
+
+pub fn history_paused(paused: bool, now: DateTime) -> Document {
+    doc! { "$set": { "historyPaused": paused, "updatedAt": now } }
+}
+
+/// The user's history (ids and times) with the videos they can still see, owners joined, in one
+/// round trip; the caller restores the history order.
 pub fn watch_history(user: ObjectId) -> Vec<Document> {
     let mut videos = vec![doc! { "$match": super::visible_to(Some(user)) }];
     videos.extend(owner_lookup("owner"));
     vec![
         doc! { "$match": { "_id": user } },
-        doc! { "$project": { "watchHistory": 1 } },
+        doc! { "$project": { "watchHistory": 1, "watchHistoryAt": 1 } },
         doc! { "$lookup": {
             "from": coll::VIDEOS,
             "localField": "watchHistory",
@@ -147,6 +217,22 @@ pub fn watch_history(user: ObjectId) -> Vec<Document> {
             "pipeline": videos,
             "as": "videos",
         } },
+    ]
+}
+
+/// What deleting an account removes once its videos are gone, as `(collection, filter)` deletions in
+/// an order a retry can repeat: likes on the user's comments and tweets, those comments and tweets,
+/// the user's playlists, likes given, subscriptions both ways, and last the user.
+pub fn account_cascade(user: ObjectId, comments: &[ObjectId], tweets: &[ObjectId]) -> Vec<(&'static str, Document)> {
+    vec![
+        (coll::LIKES, doc! { "comment": { "$in": comments } }),
+        (coll::LIKES, doc! { "tweet": { "$in": tweets } }),
+        (coll::COMMENTS, doc! { "owner": user }),
+        (coll::TWEETS, doc! { "owner": user }),
+        (coll::PLAYLISTS, doc! { "owner": user }),
+        (coll::LIKES, doc! { "likedBy": user }),
+        (coll::SUBSCRIPTIONS, doc! { "$or": [{ "subscriber": user }, { "channel": user }] }),
+        (coll::USERS, doc! { "_id": user }),
     ]
 }
 
@@ -167,6 +253,7 @@ pub fn email_update(email: &str) -> Document {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Id, Timestamp};
     use crate::store::MediaRef;
 
     fn at(ms: i64) -> DateTime {
@@ -187,7 +274,7 @@ mod tests {
         let expected = doc! {
             "_id": id, "username": "asha", "email": "asha@example.com", "fullName": "Asha K",
             "avatar": "http://m/a.png", "avatarKey": "local:a.png", "coverImage": "", "watchHistory": [],
-            "password": "$2b$04$hash", "refreshSessions": [], "createdAt": at(5), "updatedAt": at(5),
+            "watchHistoryAt": [], "historyPaused": false, "password": "$2b$04$hash", "refreshSessions": [], "createdAt": at(5), "updatedAt": at(5),
         };
         assert_eq!(new_user(id, &user, at(5)), expected);
         let with_cover =
@@ -226,11 +313,15 @@ mod tests {
 
     #[test]
     fn sessions_are_capped_rotated_and_removed_in_single_updates() {
-        let s = session("j1", "$abc", at(100), at(1));
+        let id = Id::from_bytes([9; 12]);
+        let grant = RefreshGrant { jti: "j1".into(), token_hash: "$abc".into(), expires_at: Timestamp(100) };
+        let new = NewSession { id, user_id: Id::from_bytes([8; 12]), user_agent: "$ua".into(), grant };
+        let s = session(&new, at(1));
         assert_eq!(
             s,
             Bson::Document(doc! { "$literal": {
-            "jti": "j1", "tokenHash": "$abc", "expiresAt": at(100), "createdAt": at(1) } })
+            "_id": ObjectId::from_bytes([9; 12]), "jti": "j1", "tokenHash": "$abc", "userAgent": "$ua",
+            "expiresAt": at(100), "createdAt": at(1), "lastUsedAt": at(1) } })
         );
         assert_eq!(
             add_session(s.clone(), 3, at(50)),
@@ -243,31 +334,47 @@ mod tests {
                 -3i64,
             ] } } }]
         );
+        let user = ObjectId::from_bytes([8; 12]);
         assert_eq!(
-            live_session("j1", "h", at(50)),
-            doc! { "refreshSessions": { "$elemMatch": { "jti": "j1", "tokenHash": "h", "expiresAt": { "$gt": at(50) } } } }
+            live_session(user, "j1", "h", at(50)),
+            doc! { "_id": user, "refreshSessions": { "$elemMatch": {
+            "jti": "j1", "tokenHash": "h", "expiresAt": { "$gt": at(50) } } } }
         );
+        let next = RefreshGrant { jti: "j2".into(), token_hash: "h2".into(), expires_at: Timestamp(200) };
         assert_eq!(
-            replace_session("j1", s.clone()),
-            vec![doc! { "$set": { "refreshSessions": { "$concatArrays": [
-                { "$filter": { "input": "$refreshSessions", "cond": { "$ne": ["$$this.jti", { "$literal": "j1" }] } } },
-                [s],
-            ] } } }]
+            next_grant(&next, at(60)),
+            doc! { "$set": { "refreshSessions.$.jti": "j2", "refreshSessions.$.tokenHash": "h2",
+            "refreshSessions.$.expiresAt": at(200), "refreshSessions.$.lastUsedAt": at(60) } },
+            "the session keeps its _id, createdAt and userAgent"
         );
         assert_eq!(remove_session("j1"), doc! { "$pull": { "refreshSessions": { "jti": "j1" } } });
+        let sid = ObjectId::from_bytes([9; 12]);
+        assert_eq!(
+            revoke_session(user, sid),
+            (doc! { "_id": user, "refreshSessions._id": sid }, doc! { "$pull": { "refreshSessions": { "_id": sid } } })
+        );
     }
 
     #[test]
-    fn watching_moves_the_video_to_the_front_and_caps_the_history() {
+    fn the_history_keeps_its_watch_times_beside_the_ids() {
         let video = ObjectId::from_bytes([3; 12]);
+        let [update] = &record_watch(video, at(7), 50)[..] else { panic!("one stage") };
+        let set = update.get_document("$set").unwrap();
+        let ids = set.get_document("watchHistory").unwrap().get_array("$slice").unwrap();
+        let times = set.get_document("watchHistoryAt").unwrap().get_array("$slice").unwrap();
         assert_eq!(
-            record_watch(video, 50),
-            vec![doc! { "$set": { "watchHistory": { "$slice": [
-                { "$concatArrays": [[video], { "$filter": {
-                    "input": { "$ifNull": ["$watchHistory", []] }, "cond": { "$ne": ["$$this", video] } } }] },
-                50i64,
-            ] } } }]
+            ids[0].as_document().unwrap().get_array("$concatArrays").unwrap()[0],
+            Bson::Array(vec![video.into()])
         );
+        assert_eq!(
+            times[0].as_document().unwrap().get_array("$concatArrays").unwrap()[0],
+            Bson::Array(vec![at(7).into()])
+        );
+        assert_eq!((&ids[1], &times[1]), (&Bson::Int64(50), &Bson::Int64(50)), "both capped alike");
+        let kept = |array: &Bson| array.as_document().unwrap().get_array("$concatArrays").unwrap()[1].clone();
+        let input = |map: Bson| map.as_document().unwrap().get_document("$map").unwrap().get("input").cloned();
+        assert_eq!(input(kept(&ids[0])), input(kept(&times[0])), "the same entries survive in both arrays");
+        assert_eq!(clear_history(), doc! { "$set": { "watchHistory": [], "watchHistoryAt": [] } });
     }
 
     #[test]

@@ -6,6 +6,8 @@ use bson::{Bson, DateTime, Document, doc};
 use super::super::coll;
 use super::{count_lookup, newest_first, owner_lookup, skip, visible_to};
 use crate::domain::video::{VideoQuery, VideoSort};
+use mongodb::options::UpdateModifications;
+
 use crate::store::{NewVideo, VideoUpdate};
 
 pub fn new_video(id: ObjectId, owner: ObjectId, video: &NewVideo, now: DateTime) -> Document {
@@ -146,15 +148,27 @@ pub fn channel_totals(owner: ObjectId) -> Vec<Document> {
     pipeline
 }
 
-/// The steps of deleting a video, children first so that a retry after a crash finishes the job
-/// (no transaction is needed): `(collection, filter, update)`; `None` as update means delete.
-pub fn video_cascade(video: ObjectId, comments: &[ObjectId]) -> Vec<(&'static str, Document, Option<Document>)> {
+/// The steps of deleting videos before the video documents themselves, children first so that a
+/// retry after a crash finishes the job (no transaction is needed): `(collection, filter, update)`;
+/// `None` as update means delete. `comments` are the comments on those videos.
+pub fn video_cascade(
+    videos: &[ObjectId],
+    comments: &[ObjectId],
+) -> Vec<(&'static str, Document, Option<UpdateModifications>)> {
     vec![
         (coll::LIKES, doc! { "comment": { "$in": comments } }, None),
-        (coll::COMMENTS, doc! { "video": video }, None),
-        (coll::LIKES, doc! { "video": video }, None),
-        (coll::PLAYLISTS, doc! { "videos": video }, Some(doc! { "$pull": { "videos": video } })),
-        (coll::USERS, doc! { "watchHistory": video }, Some(doc! { "$pull": { "watchHistory": video } })),
+        (coll::COMMENTS, doc! { "video": { "$in": videos } }, None),
+        (coll::LIKES, doc! { "video": { "$in": videos } }, None),
+        (
+            coll::PLAYLISTS,
+            doc! { "videos": { "$in": videos } },
+            Some(UpdateModifications::Document(doc! { "$pull": { "videos": { "$in": videos } } })),
+        ),
+        (
+            coll::USERS,
+            doc! { "watchHistory": { "$in": videos } },
+            Some(UpdateModifications::Pipeline(super::users::forget_watches(videos))),
+        ),
     ]
 }
 
@@ -282,11 +296,15 @@ mod tests {
     fn deleting_a_video_removes_children_before_the_video() {
         let video = ObjectId::from_bytes([6; 12]);
         let comment = ObjectId::from_bytes([7; 12]);
-        let steps = video_cascade(video, &[comment]);
+        let steps = video_cascade(&[video], &[comment]);
         let collections: Vec<&str> = steps.iter().map(|s| s.0).collect();
         assert_eq!(collections, ["likes", "comments", "likes", "playlists", "users"]);
         assert_eq!(steps[0].1, doc! { "comment": { "$in": [comment] } });
-        assert_eq!(steps[4].2, Some(doc! { "$pull": { "watchHistory": video } }));
+        assert_eq!(steps[4].1, doc! { "watchHistory": { "$in": [video] } });
+        assert!(
+            matches!(&steps[4].2, Some(UpdateModifications::Pipeline(p)) if *p == super::super::users::forget_watches(&[video])),
+            "history entries leave with their times"
+        );
         assert_eq!(
             visible_by_ids(&[video], None)[0],
             doc! { "$match": { "$and": [{ "_id": { "$in": [video] } }, { "isPublished": true }] } }

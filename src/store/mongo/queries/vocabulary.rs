@@ -10,7 +10,7 @@ use crate::domain::social::LikeTarget;
 use crate::domain::video::{VideoQuery, VideoSort};
 use crate::domain::{Id, Timestamp};
 use crate::store::transfer::{HistoryRecord, Kind, LikeRecord, Record};
-use crate::store::{MediaRef, NewUser, NewVideo, ProfileUpdate, VideoUpdate};
+use crate::store::{MediaRef, NewSession, NewUser, NewVideo, ProfileUpdate, RefreshGrant, VideoUpdate};
 
 const STAGES: &[&str] =
     &["$match", "$sort", "$skip", "$limit", "$lookup", "$unwind", "$project", "$set", "$unset", "$group", "$count"];
@@ -40,6 +40,10 @@ const OPERATORS: &[&str] = &[
     "$concatArrays",
     "$slice",
     "$size",
+    "$not",
+    "$range",
+    "$map",
+    "$arrayElemAt",
 ];
 
 /// Query and expression operators anywhere below the top level; `$literal` values are data.
@@ -131,11 +135,14 @@ fn every_builder_speaks_mongodb() {
         check_pipeline(pipeline, STAGES, name);
     }
 
-    let session = users::session("j", "$h", at, at);
+    let grant = || RefreshGrant { jti: "j".into(), token_hash: "$h".into(), expires_at: Timestamp(1) };
+    let new_session =
+        NewSession { id: Id::generate(), user_id: Id::generate(), user_agent: "$ua".into(), grant: grant() };
+    let session = users::session(&new_session, at);
     for (name, pipeline) in [
-        ("add_session", users::add_session(session.clone(), 3, at)),
-        ("replace_session", users::replace_session("j", session)),
-        ("record_watch", users::record_watch(id(1), 50)),
+        ("add_session", users::add_session(session, 3, at)),
+        ("record_watch", users::record_watch(id(1), at, 50)),
+        ("forget_watches", users::forget_watches(&[id(1), id(2)])),
     ] {
         check_pipeline(&pipeline, UPDATE_STAGES, name);
     }
@@ -161,6 +168,11 @@ fn every_builder_speaks_mongodb() {
         users::email_update("e"),
         users::remove_session("j"),
         users::remove_all_sessions(),
+        users::next_grant(&grant(), at),
+        users::revoke_session(id(1), id(2)).1,
+        users::name_session(id(1), "j", id(2), at).1,
+        users::clear_history(),
+        users::history_paused(true, at),
         videos::video_update(&video_update, at),
         videos::publish_update(true, at),
         videos::add_view(),
@@ -169,7 +181,15 @@ fn every_builder_speaks_mongodb() {
         social::add_to_playlist(id(1), id(2), at).1,
         social::remove_from_playlist(id(1), id(2), at).1,
     ];
-    updates.extend(videos::video_cascade(id(1), &[id(2)]).into_iter().filter_map(|(_, _, update)| update));
+    for (_, _, update) in videos::video_cascade(&[id(1)], &[id(2)]) {
+        match update {
+            Some(mongodb::options::UpdateModifications::Document(update)) => updates.push(update),
+            Some(mongodb::options::UpdateModifications::Pipeline(pipeline)) => {
+                check_pipeline(&pipeline, UPDATE_STAGES, "video_cascade")
+            }
+            _ => {}
+        }
+    }
     let records = [
         Record::Like(LikeRecord {
             id: Id::generate(),
@@ -178,7 +198,7 @@ fn every_builder_speaks_mongodb() {
             created_at: Timestamp(1),
             updated_at: Timestamp(2),
         }),
-        Record::History(HistoryRecord { user: Id::generate(), videos: vec![Id::generate()] }),
+        Record::History(HistoryRecord { user: Id::generate(), entries: vec![(Id::generate(), None)] }),
     ];
     updates.extend(records.iter().map(|r| transfer::upsert(r).1));
     for (n, update) in updates.iter().enumerate() {
@@ -193,10 +213,13 @@ fn every_builder_speaks_mongodb() {
         description: "d".into(),
         duration: 1.0,
     };
-    let filters = [
+    let mut filters = vec![
         users::new_user(id(1), &user, at),
         users::username_or_email("a", "b"),
-        users::live_session("j", "h", at),
+        users::live_session(id(1), "j", "h", at),
+        users::revoke_session(id(1), id(2)).0,
+        users::sessions_without_id().0,
+        users::name_session(id(1), "j", id(2), at).0,
         users::user_session(id(1), "j", "h"),
         users::mixed_case_emails(),
         users::email_of_another(id(1), "e"),
@@ -206,6 +229,7 @@ fn every_builder_speaks_mongodb() {
         keys_in(&["avatarKey"], &["k".to_owned()]),
         transfer::export_filter(Kind::WatchHistory, Some(Id::generate())),
     ];
+    filters.extend(users::account_cascade(id(1), &[id(2)], &[id(3)]).into_iter().map(|(_, filter)| filter));
     for (n, filter) in filters.iter().enumerate() {
         check_expression(&Bson::Document(filter.clone()), &format!("filter #{n}"));
     }

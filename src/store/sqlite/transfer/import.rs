@@ -3,6 +3,7 @@
 use sqlx::{Sqlite, Transaction};
 
 use super::super::backend;
+use crate::domain::Timestamp;
 use crate::domain::social::LikeTarget;
 use crate::store::StoreResult;
 use crate::store::transfer::Record;
@@ -33,11 +34,12 @@ pub(super) async fn import_one(tx: &mut Transaction<'static, Sqlite>, record: Re
             let id = u.id.to_hex();
             let user = sqlx::query(
                 "INSERT INTO users (id, username, email, full_name, avatar, avatar_key, cover_image, cover_image_key, \
-                 password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 password_hash, history_paused, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
                  ON CONFLICT (id) DO UPDATE SET username = excluded.username, email = excluded.email, \
                  full_name = excluded.full_name, avatar = excluded.avatar, avatar_key = excluded.avatar_key, \
                  cover_image = excluded.cover_image, cover_image_key = excluded.cover_image_key, \
-                 password_hash = excluded.password_hash, created_at = excluded.created_at, \
+                 password_hash = excluded.password_hash, history_paused = excluded.history_paused, \
+                 created_at = excluded.created_at, \
                  updated_at = excluded.updated_at",
             )
             .bind(&id)
@@ -49,6 +51,7 @@ pub(super) async fn import_one(tx: &mut Transaction<'static, Sqlite>, record: Re
             .bind(u.cover_image)
             .bind(u.cover_image_key)
             .bind(u.password_hash)
+            .bind(u.history_paused)
             .bind(u.created_at.millis())
             .bind(u.updated_at.millis());
             if !accepted(tx, user).await? {
@@ -57,14 +60,17 @@ pub(super) async fn import_one(tx: &mut Transaction<'static, Sqlite>, record: Re
             write(tx, sqlx::query("DELETE FROM refresh_sessions WHERE user_id = ?").bind(&id)).await?;
             for s in u.sessions {
                 let session = sqlx::query(
-                    "INSERT OR REPLACE INTO refresh_sessions (jti, user_id, token_hash, expires_at, created_at) \
-                     VALUES (?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO refresh_sessions (id, jti, user_id, token_hash, user_agent, expires_at, \
+                     created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 )
+                .bind(s.id.to_hex())
                 .bind(s.jti)
                 .bind(&id)
                 .bind(s.token_hash)
+                .bind(s.user_agent)
                 .bind(s.expires_at.millis())
-                .bind(s.created_at.millis());
+                .bind(s.created_at.millis())
+                .bind(s.last_used_at.millis());
                 write(tx, session).await?;
             }
             Ok(true)
@@ -184,16 +190,17 @@ pub(super) async fn import_one(tx: &mut Transaction<'static, Sqlite>, record: Re
         Record::History(h) => {
             let user = h.user.to_hex();
             write(tx, sqlx::query("DELETE FROM watch_history WHERE user_id = ?").bind(&user)).await?;
-            let newest = h.videos.len() as i64;
+            let newest = h.entries.len() as i64;
             let mut written = false;
-            for (age, video) in h.videos.iter().enumerate() {
+            for (age, (video, watched_at)) in h.entries.iter().enumerate() {
                 let entry = sqlx::query(
-                    "INSERT OR IGNORE INTO watch_history (user_id, video_id, seq) \
-                     SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM videos WHERE id = ?2)",
+                    "INSERT OR IGNORE INTO watch_history (user_id, video_id, seq, watched_at) \
+                     SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM videos WHERE id = ?2)",
                 )
                 .bind(&user)
                 .bind(video.to_hex())
-                .bind(newest - age as i64);
+                .bind(newest - age as i64)
+                .bind(watched_at.map(Timestamp::millis));
                 written |= write(tx, entry).await?.is_some_and(|rows| rows > 0);
             }
             Ok(written)

@@ -22,7 +22,7 @@ fn export_sql(kind: Kind) -> &'static str {
     match kind {
         Kind::Users => {
             "SELECT id, username, email, full_name, avatar, avatar_key, cover_image, cover_image_key, password_hash, \
-             created_at, updated_at FROM users WHERE id > ?1 ORDER BY id LIMIT ?2"
+             history_paused, created_at, updated_at FROM users WHERE id > ?1 ORDER BY id LIMIT ?2"
         }
         Kind::Videos => {
             "SELECT id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, duration, views, \
@@ -90,8 +90,8 @@ impl SqliteStore {
             Kind::Users => {
                 let raw_id: String = row.get("id");
                 let sessions = sqlx::query(
-                    "SELECT jti, token_hash, expires_at, created_at FROM refresh_sessions WHERE user_id = ? \
-                     ORDER BY created_at, rowid",
+                    "SELECT id, jti, token_hash, user_agent, expires_at, created_at, last_used_at \
+                     FROM refresh_sessions WHERE user_id = ? ORDER BY created_at, rowid",
                 )
                 .bind(&raw_id)
                 .fetch_all(&self.pool)
@@ -110,13 +110,19 @@ impl SqliteStore {
                     password_hash: row.get("password_hash"),
                     sessions: sessions
                         .iter()
-                        .map(|s| SessionRecord {
-                            jti: s.get("jti"),
-                            token_hash: s.get("token_hash"),
-                            expires_at: Timestamp(s.get("expires_at")),
-                            created_at: Timestamp(s.get("created_at")),
+                        .map(|s| {
+                            Ok(SessionRecord {
+                                id: parse_id(s.get("id"))?,
+                                jti: s.get("jti"),
+                                token_hash: s.get("token_hash"),
+                                user_agent: s.get("user_agent"),
+                                expires_at: Timestamp(s.get("expires_at")),
+                                created_at: Timestamp(s.get("created_at")),
+                                last_used_at: Timestamp(s.get("last_used_at")),
+                            })
                         })
-                        .collect(),
+                        .collect::<StoreResult<_>>()?,
+                    history_paused: row.get("history_paused"),
                     created_at,
                     updated_at,
                 })
@@ -192,10 +198,19 @@ impl SqliteStore {
             }
             Kind::WatchHistory => {
                 let raw_id: String = row.get("id");
-                let sql = "SELECT video_id FROM watch_history WHERE user_id = ? ORDER BY seq DESC";
+                let entries: Vec<(String, Option<i64>)> = sqlx::query_as(
+                    "SELECT video_id, watched_at FROM watch_history WHERE user_id = ? ORDER BY seq DESC",
+                )
+                .bind(&raw_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
                 Record::History(HistoryRecord {
                     user: parse_id(&raw_id)?,
-                    videos: self.ids_column(sql, &raw_id).await?,
+                    entries: entries
+                        .iter()
+                        .map(|(video, at)| Ok((parse_id(video)?, at.map(Timestamp))))
+                        .collect::<StoreResult<_>>()?,
                 })
             }
         })
