@@ -7,6 +7,7 @@ pub mod social;
 pub mod time;
 pub mod user;
 pub mod video;
+pub mod visibility;
 
 pub use id::Id;
 pub use page::{Page, PageRequest};

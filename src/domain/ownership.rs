@@ -1,15 +1,8 @@
-//! Ownership and visibility, each stated once. `Owned<T>` can only be made by the ownership check,
-//! so every service function that changes or deletes a record takes one and no handler can reach
-//! those functions without the check. `is_visible` is the visibility rule of docs/api.md §1.12;
-//! the stores express the same rule in their query languages with one builder each
-//! (`store::sqlite::visible_sql`, `store::mongo::queries::visible_to`), tested against it.
+//! Ownership, stated once: `Owned<T>` can only be made by the ownership check, so every service
+//! function that changes or deletes a record takes one and no handler can reach those functions
+//! without the check. Visibility is `super::visibility`.
 
 use super::Id;
-
-/// The visibility rule: a published video is visible to everyone, an unpublished one to its owner.
-pub fn is_visible(is_published: bool, owner: Id, viewer: Option<Id>) -> bool {
-    is_published || viewer == Some(owner)
-}
 
 /// A record that names its owner.
 pub trait HasOwner {
@@ -57,14 +50,6 @@ impl HasOwner for OwnedBy {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn published_videos_are_visible_to_all_unpublished_to_their_owner() {
-        let (owner, other) = (Id::generate(), Id::generate());
-        assert!(is_visible(true, owner, None) && is_visible(true, owner, Some(other)));
-        assert!(is_visible(false, owner, Some(owner)));
-        assert!(!is_visible(false, owner, Some(other)) && !is_visible(false, owner, None));
-    }
 
     #[test]
     fn only_the_owner_gets_an_owned_record() {

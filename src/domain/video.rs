@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::user::OwnerSummary;
+use super::visibility::{Place, Visibility};
 use super::{Id, OwnerKeys, Timestamp, Twin};
 
 /// docs/api.md §3.1 "Video"; `likes_count`/`is_liked` are filled for VideoDetail and DashboardVideo only.
@@ -17,7 +18,10 @@ pub struct Video {
     pub description: String,
     pub duration: f64,
     pub views: i64,
-    pub is_published: bool,
+    /// Written as `visibility` and `isPublished`.
+    #[serde(flatten, serialize_with = "super::visibility::serialize_with_published")]
+    #[schema(schema_with = super::visibility::schema_with_published)]
+    pub visibility: Visibility,
     #[serde(flatten)]
     #[schema(schema_with = super::twin_schema::<OwnerSummary, OwnerKeys>)]
     pub owner: Twin<OwnerSummary, OwnerKeys>,
@@ -38,8 +42,9 @@ impl Video {
         self.owner.value.id
     }
 
-    pub fn is_visible_to(&self, viewer: Option<Id>) -> bool {
-        super::ownership::is_visible(self.is_published, self.owner_id(), viewer)
+    /// Whether `viewer` may see this video in `place` (the rule of `super::visibility`).
+    pub fn is_visible_to(&self, viewer: Option<Id>, place: Place) -> bool {
+        super::visibility::may_see(self.visibility, self.owner_id(), viewer, place)
     }
 }
 
@@ -88,13 +93,13 @@ impl VideoSort {
     }
 }
 
-/// A feed query after validation; `include_unpublished` lifts the publication filter (only ever set
-/// for the caller's own videos).
+/// A feed query after validation; `levels` are the visibility levels the viewer sees in it
+/// (`Place::levels`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct VideoQuery {
     pub search: Option<String>,
     pub owner: Option<Id>,
-    pub include_unpublished: bool,
+    pub levels: &'static [Visibility],
     pub sort: VideoSort,
     pub descending: bool,
     pub offset: u64,

@@ -12,6 +12,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
 
 use crate::config::Limits;
+use crate::domain::visibility::ALL_LEVELS;
 use crate::http::error::ErrorEnvelope;
 use crate::media::human_size;
 
@@ -28,6 +29,7 @@ use crate::media::human_size;
         crate::domain::user::OwnerSummary,
         crate::domain::user::User,
         crate::domain::video::Video,
+        crate::domain::visibility::Visibility,
         crate::domain::social::ChannelCard,
         crate::http::error::ErrorEnvelope,
         crate::services::FieldError,
@@ -261,6 +263,20 @@ pub fn new_password() -> Object {
 }
 
 /// A password that is only compared: used exactly as sent, non-empty.
+/// A `visibility` input (docs/api.md §1.12): one of the three words exactly.
+pub fn visibility() -> Object {
+    ObjectBuilder::new()
+        .schema_type(string_type(true))
+        .enum_values(Some(
+            ALL_LEVELS.iter().map(|level| serde_json::Value::from(level.as_str())).chain([serde_json::Value::Null]),
+        ))
+        .description(Some(
+            "Exactly one of these words (lowercase, not trimmed); any other value is 400 \
+             `visibility must be one of public, unlisted, private`. null counts as absent.",
+        ))
+        .build()
+}
+
 pub fn password() -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
@@ -461,7 +477,15 @@ const AT_LEAST_ONE: &[(&str, &[Rule])] = &[
             &[("thumbnail", Given::File), ("thumbnailUpload", Given::Text)],
         ],
     ),
-    ("VideoPatchBody", &[&[("title", Given::Text), ("description", Given::Text), ("thumbnailUpload", Given::Text)]]),
+    (
+        "VideoPatchBody",
+        &[&[
+            ("title", Given::Text),
+            ("description", Given::Text),
+            ("thumbnailUpload", Given::Text),
+            ("visibility", Given::Text),
+        ]],
+    ),
     (
         "VideoPatchForm",
         &[&[
@@ -469,6 +493,7 @@ const AT_LEAST_ONE: &[(&str, &[Rule])] = &[
             ("description", Given::Text),
             ("thumbnail", Given::File),
             ("thumbnailUpload", Given::Text),
+            ("visibility", Given::Text),
         ]],
     ),
     ("PlaylistPatchBody", &[&[("name", Given::Text), ("description", Given::Text)]]),

@@ -14,6 +14,7 @@ use crate::http::openapi::{
     PathId, UsernameParam, content, description, image, login_name, new_password, optional_description, optional_image,
     optional_playlist_name, optional_text, optional_title, password, playlist_name, query_user_id, refresh_token,
     required_text, required_upload_result, search_query, sort_by, sort_type, title, upload_field, upload_result, video,
+    visibility,
 };
 use crate::media::MediaKind;
 use crate::services::Incoming;
@@ -452,6 +453,9 @@ pub struct PublishForm {
     #[serde(deserialize_with = "trimmed")]
     #[schema(schema_with = upload_result)]
     pub thumbnail_upload: Option<String>,
+    /// Default `public`.
+    #[schema(schema_with = visibility)]
+    pub visibility: Option<String>,
 }
 
 impl Shape for PublishForm {
@@ -466,6 +470,7 @@ impl From<PublishForm> for NewVideoInput {
             description: f.description,
             video_file: media(f.video_file, f.video_file_upload, "videoFile"),
             thumbnail: media(f.thumbnail, f.thumbnail_upload, "thumbnail"),
+            visibility: f.visibility,
         }
     }
 }
@@ -486,6 +491,9 @@ pub struct PublishJson {
     #[serde(deserialize_with = "trimmed")]
     #[schema(schema_with = required_upload_result, required = true)]
     pub thumbnail_upload: Option<String>,
+    /// Default `public`.
+    #[schema(schema_with = visibility)]
+    pub visibility: Option<String>,
 }
 
 impl Shape for PublishJson {}
@@ -497,11 +505,12 @@ impl From<PublishJson> for NewVideoInput {
             description: j.description,
             video_file: media(None, j.video_file_upload, "videoFile"),
             thumbnail: media(None, j.thumbnail_upload, "thumbnail"),
+            visibility: j.visibility,
         }
     }
 }
 
-/// At least one of `title`, `description`, `thumbnailUpload`.
+/// At least one of `title`, `description`, `thumbnailUpload`, `visibility`.
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(rename_all = "camelCase", default)]
 pub struct VideoPatchBody {
@@ -514,6 +523,8 @@ pub struct VideoPatchBody {
     #[serde(deserialize_with = "trimmed")]
     #[schema(schema_with = upload_result)]
     pub thumbnail_upload: Option<String>,
+    #[schema(schema_with = visibility)]
+    pub visibility: Option<String>,
 }
 
 impl Shape for VideoPatchBody {}
@@ -524,11 +535,12 @@ impl From<VideoPatchBody> for VideoChanges {
             title: b.title,
             description: b.description,
             thumbnail: media(None, b.thumbnail_upload, "thumbnail"),
+            visibility: b.visibility,
         }
     }
 }
 
-/// At least one of `title`, `description`, `thumbnail`, `thumbnailUpload`.
+/// At least one of `title`, `description`, `thumbnail`, `thumbnailUpload`, `visibility`.
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(rename_all = "camelCase", default)]
 pub struct VideoPatchForm {
@@ -544,6 +556,8 @@ pub struct VideoPatchForm {
     #[serde(deserialize_with = "trimmed")]
     #[schema(schema_with = upload_result)]
     pub thumbnail_upload: Option<String>,
+    #[schema(schema_with = visibility)]
+    pub visibility: Option<String>,
 }
 
 impl Shape for VideoPatchForm {
@@ -556,6 +570,7 @@ impl From<VideoPatchForm> for VideoChanges {
             title: f.title,
             description: f.description,
             thumbnail: media(f.thumbnail, f.thumbnail_upload, "thumbnail"),
+            visibility: f.visibility,
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::domain::page::{Page, PageRequest};
 use crate::domain::social::{Comment, LikeState, LikeTarget, LikedVideoItem, Tweet};
 use crate::domain::user::UserAccount;
 use crate::domain::video::VideoRecord;
+use crate::domain::visibility::Place;
 use crate::store::CommentRef;
 
 impl Services {
@@ -57,7 +58,7 @@ impl Services {
         let comment = self.store.comments.get_ref(id).await?;
         let comment = comment.ok_or_else(|| ServiceError::not_found("Comment not found"))?;
         match self.store.videos.get(comment.video).await? {
-            Some(video) if video.video.is_visible_to(viewer) => Ok(comment),
+            Some(video) if video.video.is_visible_to(viewer, Place::ByLink) => Ok(comment),
             _ => Err(ServiceError::not_found("Comment not found")),
         }
     }

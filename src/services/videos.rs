@@ -13,6 +13,7 @@ use crate::domain::page::{Page, PageRequest};
 use crate::domain::social::LikeTarget;
 use crate::domain::user::UserAccount;
 use crate::domain::video::{Video, VideoQuery, VideoRecord, VideoSort};
+use crate::domain::visibility::{INVALID_VISIBILITY, Place, Visibility};
 use crate::store::{MediaRef, NewVideo, VideoUpdate};
 
 /// Raw `GET /videos` parameters, validated here.
@@ -31,21 +32,29 @@ pub struct NewVideoInput {
     pub description: Option<String>,
     pub video_file: Option<Incoming>,
     pub thumbnail: Option<Incoming>,
+    pub visibility: Option<String>,
 }
 
 pub struct VideoChanges {
     pub title: Option<String>,
     pub description: Option<String>,
     pub thumbnail: Option<Incoming>,
+    pub visibility: Option<String>,
+}
+
+/// A `visibility` input as a level; 400 for anything but the three exact words.
+fn visibility_input(raw: Option<&str>) -> Result<Option<Visibility>, ServiceError> {
+    raw.map(|raw| Visibility::parse(raw).ok_or_else(|| ServiceError::invalid_field("visibility", INVALID_VISIBILITY)))
+        .transpose()
 }
 
 const THUMBNAIL_FAILED: &str = "Error while uploading thumbnail";
 
 impl Services {
-    /// The video when it exists and is visible to `viewer`; `NotFound` `Video not found` otherwise.
+    /// The video when it exists and `viewer` may open it by its id; `NotFound` `Video not found` otherwise.
     pub async fn visible_video(&self, id: Id, viewer: Option<Id>) -> Result<VideoRecord, ServiceError> {
         match self.store.videos.get(id).await? {
-            Some(record) if record.video.is_visible_to(viewer) => Ok(record),
+            Some(record) if record.video.is_visible_to(viewer, Place::ByLink) => Ok(record),
             _ => Err(ServiceError::not_found("Video not found")),
         }
     }
@@ -75,9 +84,14 @@ impl Services {
         max_chars("query", params.query.as_deref(), max_query)?;
         let page =
             PageRequest::parse(params.page.as_deref(), params.limit.as_deref(), self.config.limits.page_limit_max);
+        // With `userId` this is the channel's listing (all of it for its owner), else a site listing.
+        let levels = match owner {
+            Some(owner) => Place::Channel.levels(viewer == Some(owner)),
+            None => Place::Listing.levels(false),
+        };
         let query = VideoQuery {
             search: params.query.filter(|q| !q.is_empty()),
-            include_unpublished: owner.is_some() && owner == viewer,
+            levels,
             owner,
             sort,
             descending,
@@ -95,6 +109,7 @@ impl Services {
         )?;
         max_chars("title", input.title.as_deref(), self.config.limits.title_chars)?;
         max_chars("description", input.description.as_deref(), self.config.limits.description_chars)?;
+        let visibility = visibility_input(input.visibility.as_deref())?.unwrap_or(Visibility::Public);
         let video_file = input.video_file.ok_or_else(|| ServiceError::invalid("Video file is required"))?;
         let thumbnail = input.thumbnail.ok_or_else(|| ServiceError::invalid("Thumbnail is required"))?;
         let scope = scope_of(Some(caller.user.id));
@@ -115,6 +130,7 @@ impl Services {
             title: input.title.unwrap_or_default(),
             description: input.description.unwrap_or_default(),
             duration,
+            visibility,
         };
         let record = self.commit_or_discard(vec![video_ref, thumbnail_ref], self.store.videos.insert(new)).await?;
         Ok(record.video)
@@ -149,7 +165,11 @@ impl Services {
 
     pub async fn update_video(&self, record: Owned<VideoRecord>, changes: VideoChanges) -> Result<Video, ServiceError> {
         let record = record.into_inner();
-        if changes.title.is_none() && changes.description.is_none() && changes.thumbnail.is_none() {
+        if changes.title.is_none()
+            && changes.description.is_none()
+            && changes.thumbnail.is_none()
+            && changes.visibility.is_none()
+        {
             return Err(ServiceError::invalid("At least one of title, description or thumbnail is required"));
         }
         non_empty_if_present(
@@ -158,6 +178,7 @@ impl Services {
         )?;
         max_chars("title", changes.title.as_deref(), self.config.limits.title_chars)?;
         max_chars("description", changes.description.as_deref(), self.config.limits.description_chars)?;
+        let visibility = visibility_input(changes.visibility.as_deref())?;
         let thumbnail = match changes.thumbnail {
             Some(file) => {
                 Some(self.store_image(file, THUMBNAIL_FAILED, &scope_of(Some(record.video.owner_id()))).await?)
@@ -165,7 +186,7 @@ impl Services {
             None => None,
         };
         let stored: Vec<MediaRef> = thumbnail.iter().cloned().collect();
-        let update = VideoUpdate { title: changes.title, description: changes.description, thumbnail };
+        let update = VideoUpdate { title: changes.title, description: changes.description, thumbnail, visibility };
         let write = async {
             self.store
                 .videos
@@ -192,7 +213,7 @@ impl Services {
     }
 
     pub async fn toggle_publish(&self, record: Owned<VideoRecord>) -> Result<Video, ServiceError> {
-        let updated = self.store.videos.set_published(record.video.id, !record.video.is_published).await?;
+        let updated = self.store.videos.set_visibility(record.video.id, record.video.visibility.toggled()).await?;
         Ok(updated.ok_or_else(|| ServiceError::not_found("Video not found"))?.video)
     }
 }

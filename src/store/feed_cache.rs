@@ -15,6 +15,7 @@ use crate::domain::Id;
 use crate::domain::social::ChannelStats;
 use crate::domain::user::{ChannelCounts, UserAccount};
 use crate::domain::video::{Video, VideoQuery, VideoRecord, WatchedVideo};
+use crate::domain::visibility::Visibility;
 
 /// Pages kept at most; the cache is emptied when it fills (feeds repeat a few popular queries).
 const CAPACITY: usize = 1024;
@@ -85,8 +86,8 @@ impl VideoRepo for CachedVideos {
         writing(&self.cache, self.inner.update(id, update)).await
     }
 
-    async fn set_published(&self, id: Id, published: bool) -> StoreResult<Option<VideoRecord>> {
-        writing(&self.cache, self.inner.set_published(id, published)).await
+    async fn set_visibility(&self, id: Id, visibility: Visibility) -> StoreResult<Option<VideoRecord>> {
+        writing(&self.cache, self.inner.set_visibility(id, visibility)).await
     }
 
     async fn delete(&self, id: Id) -> StoreResult<bool> {

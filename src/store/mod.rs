@@ -16,6 +16,7 @@ use crate::domain::social::{
 };
 use crate::domain::user::{ChannelCounts, Session, UserAccount};
 use crate::domain::video::{Video, VideoQuery, VideoRecord, WatchedVideo};
+use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
 use crate::error::{BoxError, Context};
 
@@ -137,6 +138,7 @@ pub struct NewVideo {
     pub title: String,
     pub description: String,
     pub duration: f64,
+    pub visibility: Visibility,
 }
 
 #[derive(Default)]
@@ -144,6 +146,7 @@ pub struct VideoUpdate {
     pub title: Option<String>,
     pub description: Option<String>,
     pub thumbnail: Option<MediaRef>,
+    pub visibility: Option<Visibility>,
 }
 
 #[async_trait]
@@ -153,24 +156,25 @@ pub trait VideoRepo: Send + Sync {
     /// One page of the feed and the total number of matches.
     async fn list(&self, query: &VideoQuery) -> StoreResult<(Vec<Video>, u64)>;
     async fn update(&self, id: Id, update: VideoUpdate) -> StoreResult<Option<VideoRecord>>;
-    async fn set_published(&self, id: Id, published: bool) -> StoreResult<Option<VideoRecord>>;
+    async fn set_visibility(&self, id: Id, visibility: Visibility) -> StoreResult<Option<VideoRecord>>;
     /// Deletes the video with its likes, comments (and their likes), playlist and history entries.
     async fn delete(&self, id: Id) -> StoreResult<bool>;
     /// Adds one view and returns the new count.
     async fn add_view(&self, id: Id) -> StoreResult<Option<i64>>;
     /// Moves the video to the front of the user's history, capped at `max` entries.
     async fn record_watch(&self, user: Id, video: Id, max: u32) -> StoreResult<()>;
-    /// The user's history, newest first, keeping only videos visible to the user.
+    /// The user's history, newest first, keeping only videos the user sees there (`Place::ByLink`).
     async fn watch_history(&self, user: Id) -> StoreResult<Vec<WatchedVideo>>;
     async fn clear_history(&self, user: Id) -> StoreResult<()>;
     /// Removes the video from the user's history if it is there (idempotent).
     async fn forget_watch(&self, user: Id, video: Id) -> StoreResult<()>;
-    /// Videos in the given order, skipping ids that no longer exist or are not visible to `viewer`.
+    /// Videos in the given order, skipping ids that no longer exist or that `viewer` does not see in
+    /// a list built from ids (`Place::ByLink`).
     async fn visible_by_ids(&self, ids: &[Id], viewer: Option<Id>) -> StoreResult<Vec<Video>>;
     /// All of the owner's videos, newest first, with their like counts.
     async fn dashboard_videos(&self, owner: Id) -> StoreResult<Vec<Video>>;
     async fn channel_stats(&self, owner: Id) -> StoreResult<ChannelStats>;
-    /// One page of the videos every channel `subscriber` follows has published, newest first (ties by
+    /// One page of the public videos of every channel `subscriber` follows, newest first (ties by
     /// id), and their total; read through the owner index, channel by channel, never the whole table.
     async fn subscription_feed(&self, subscriber: Id, offset: u64, limit: u32) -> StoreResult<(Vec<Video>, u64)>;
 }
@@ -181,7 +185,7 @@ pub trait LikeRepo: Send + Sync {
     async fn toggle(&self, user: Id, target: LikeTarget) -> StoreResult<bool>;
     async fn count(&self, target: LikeTarget) -> StoreResult<i64>;
     async fn is_liked(&self, user: Id, target: LikeTarget) -> StoreResult<bool>;
-    /// The user's video likes, newest first, only on videos visible to the user.
+    /// The user's video likes, newest first, only on videos the user sees there (`Place::ByLink`).
     async fn liked_videos(&self, user: Id) -> StoreResult<Vec<LikedVideoItem>>;
 }
 
@@ -224,7 +228,7 @@ pub trait SubscriptionRepo: Send + Sync {
     /// One atomic flip; returns whether the subscriber now follows the channel.
     async fn toggle(&self, subscriber: Id, channel: Id) -> StoreResult<bool>;
     async fn subscribers(&self, channel: Id) -> StoreResult<Vec<SubscriberItem>>;
-    /// Channels the user follows; `latestVideo` is each channel's newest published video.
+    /// Channels the user follows; `latestVideo` is each channel's newest public video.
     async fn subscribed_channels(&self, subscriber: Id) -> StoreResult<Vec<SubscribedChannelItem>>;
 }
 

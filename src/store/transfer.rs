@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use super::StoreResult;
 use crate::domain::social::LikeTarget;
+use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
 
 /// What is copied, in an order where every reference points at something already copied.
@@ -88,7 +89,7 @@ pub struct VideoRow {
     pub description: String,
     pub duration: f64,
     pub views: i64,
-    pub is_published: bool,
+    pub visibility: Visibility,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

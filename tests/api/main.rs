@@ -20,3 +20,4 @@ mod social;
 mod store_story;
 mod users;
 mod videos;
+mod visibility;

@@ -23,7 +23,7 @@ struct Site {
     video: String,
 }
 
-/// Two users, a published and an unpublished video, a view, a comment, likes on all three kinds of
+/// Two users, a public, a private and an unlisted video, a view, a comment, likes on all three kinds of
 /// target, a tweet, a subscription and a playlist.
 async fn build_site(app: &TestApp) -> Site {
     let asha = app.user("asha").await;
@@ -33,6 +33,10 @@ async fn build_site(app: &TestApp) -> Site {
     app.call(Method::PATCH, &format!("/videos/toggle/publish/{hidden}"), &asha)
         .await
         .ok(200, "Publish status toggled successfully");
+    let unlisted = app.publish(&asha, "By link").await["_id"].as_str().unwrap().to_owned();
+    let level = json!({"visibility": "unlisted"});
+    let level = app.json(Method::PATCH, &format!("/videos/{unlisted}"), Some(&asha), level).await;
+    assert_eq!(level.ok(200, "Video updated successfully")["visibility"], "unlisted");
     app.get(&format!("/videos/{video}"), Some(&ben)).await.ok(200, "Video fetched successfully");
     let comment = app.json(Method::POST, &format!("/comments/{video}"), Some(&ben), json!({"content": "Nice"})).await;
     let comment = comment.ok(201, "Comment added successfully")["_id"].as_str().unwrap().to_owned();
@@ -97,14 +101,14 @@ async fn migrate(from: &str, to: &str) -> Vec<String> {
 /// The report of a complete copy of the site (likes span two batches of 2).
 const FULL_REPORT: [&str; 9] = [
     "users: 2/2 read, 2 written, 0 skipped",
-    "videos: 2/2 read, 2 written, 0 skipped",
+    "videos: 3/3 read, 3 written, 0 skipped",
     "comments: 1/1 read, 1 written, 0 skipped",
     "tweets: 1/1 read, 1 written, 0 skipped",
     "likes: 3/3 read, 3 written, 0 skipped",
     "subscriptions: 1/1 read, 1 written, 0 skipped",
     "playlists: 1/1 read, 1 written, 0 skipped",
     "watch histories: 1/1 read, 1 written, 0 skipped",
-    "done: 12 records written, 0 not copied",
+    "done: 13 records written, 0 not copied",
 ];
 
 #[tokio::test]
@@ -202,14 +206,14 @@ async fn records_the_destination_refuses_are_reported_not_lost_silently() {
         report,
         [
             "users: 2/2 read, 1 written, 1 skipped",
-            "videos: 2/2 read, 0 written, 2 skipped",
+            "videos: 3/3 read, 0 written, 3 skipped",
             "comments: 1/1 read, 0 written, 1 skipped",
             "tweets: 1/1 read, 0 written, 1 skipped",
             "likes: 3/3 read, 0 written, 3 skipped",
             "subscriptions: 1/1 read, 0 written, 1 skipped",
             "playlists: 1/1 read, 1 written, 0 skipped",
             "watch histories: 1/1 read, 0 written, 1 skipped",
-            "done: 2 records written, 10 not copied",
+            "done: 2 records written, 11 not copied",
         ],
         "asha's clash leaves her records out, everything of ben's that does not depend on them is copied"
     );

@@ -14,11 +14,15 @@ use crate::helpers::{
 
 const CLOUD: &str = "http://res.cloudinary.com/chai-demo";
 
-/// Writes a small site the way the original API stored it.
-async fn write_original_site(uri: &str) -> (ObjectId, ObjectId, ObjectId) {
+async fn database(uri: &str) -> mongodb::Database {
     let options = mongodb::options::ClientOptions::parse(uri).await.unwrap();
     let name = videotube::store::mongo::database_name(&options);
-    let db = mongodb::Client::with_options(options).unwrap().database(&name);
+    mongodb::Client::with_options(options).unwrap().database(&name)
+}
+
+/// Writes a small site the way the original API stored it.
+async fn write_original_site(uri: &str) -> (ObjectId, ObjectId, ObjectId) {
+    let db = database(uri).await;
     let (asha, ben, video) = (ObjectId::new(), ObjectId::new(), ObjectId::new());
     let at = DateTime::from_millis(1_700_000_000_000);
     // The original hashed with bcryptjs at cost 10, `$2b$`; cost 4 keeps the test quick.
@@ -104,7 +108,7 @@ async fn a_database_of_the_original_api_works_as_is() {
     assert_eq!(listed["_id"], video.to_hex());
     assert_eq!((listed["views"].clone(), listed["duration"].clone()), (json!(7), json!(12.48)));
     assert_eq!(listed["videoFile"], format!("{CLOUD}/video/upload/v1700000000/tide.mp4"));
-    assert_eq!(listed["isPublished"], true);
+    assert_eq!((listed["isPublished"].clone(), listed["visibility"].clone()), (json!(true), json!("public")));
     assert_eq!(listed["owner"]["username"], "asha");
     assert_eq!(listed["createdAt"], "2023-11-14T22:13:20.000Z");
     assert_no_secrets(feed);
@@ -150,6 +154,59 @@ async fn a_database_of_the_original_api_works_as_is() {
         json!({"refreshToken": "eyJhbGciOiJIUzI1NiJ9.eyJfaWQiOiJvbGQifQ.c2lnbmF0dXJl"}),
     );
     assert_eq!(old.await.status, 401, "the original's stored refreshToken is not a session here");
+
+    drop(app);
+    drop_mongodb_database(&uri);
+}
+
+/// An unpublished video of the original API (no `visibility` field) is private; a level written
+/// here sets `visibility` and `isPublished` together, so the original API still reads it right.
+#[tokio::test]
+async fn an_unpublished_video_of_the_original_api_is_private() {
+    let Some(uri) = fresh_mongodb_database() else {
+        eprintln!("the original-database test needs TEST_MONGODB_URI (CI sets it)");
+        return;
+    };
+    let (asha_id, _, _) = write_original_site(&uri).await;
+    let (db, draft) = (database(&uri).await, ObjectId::new());
+    let videos = db.collection::<bson::Document>("videos");
+    videos
+        .insert_one(doc! {
+            "_id": draft, "videoFile": format!("{CLOUD}/video/upload/v1700000001/draft.mp4"),
+            "thumbnail": format!("{CLOUD}/image/upload/v1700000001/draft.jpg"), "title": "Draft",
+            "description": "Not yet", "duration": 3.0_f64, "views": 0_i32, "isPublished": false,
+            "owner": asha_id, "createdAt": DateTime::now(), "updatedAt": DateTime::now(), "__v": 0,
+        })
+        .await
+        .unwrap();
+    let app = TestApp::builder().store(StoreBackend::Sqlite).env("MONGODB_URI", &uri).spawn().await;
+    let login = app.login("asha", "pass-word").await;
+    let access = login.ok(200, "User logged In Successfully")["accessToken"].as_str().unwrap().to_owned();
+    let asha = Session { id: asha_id.to_hex(), access, refresh: String::new() };
+
+    let path = format!("/videos/{draft}");
+    app.get(&path, None).await.err(404, "Video not found");
+    let own = app.get(&path, Some(&asha)).await;
+    let own = own.ok(200, "Video fetched successfully");
+    assert_eq!((own["visibility"].clone(), own["isPublished"].clone()), (json!("private"), json!(false)));
+    assert_eq!(app.get("/videos", None).await.data()["totalDocs"], 1, "only the published video is listed");
+    let channel = app.get(&format!("/videos?userId={}", asha.id), Some(&asha)).await;
+    assert_eq!(channel.data()["totalDocs"], 2);
+
+    let body = json!({"visibility": "unlisted"});
+    app.json(Method::PATCH, &path, Some(&asha), body).await.ok(200, "Video updated successfully");
+    let stored = videos.find_one(doc! { "_id": draft }).await.unwrap().unwrap();
+    assert_eq!((stored.get_str("visibility").unwrap(), stored.get_bool("isPublished").unwrap()), ("unlisted", false));
+    app.get(&path, None).await.ok(200, "Video fetched successfully");
+    let toggled = app.call(Method::PATCH, &format!("/videos/toggle/publish/{draft}"), &asha).await;
+    assert_eq!(toggled.ok(200, "Publish status toggled successfully")["visibility"], "public");
+    let stored = videos.find_one(doc! { "_id": draft }).await.unwrap().unwrap();
+    assert_eq!((stored.get_str("visibility").unwrap(), stored.get_bool("isPublished").unwrap()), ("public", true));
+
+    // The original API toggles `isPublished` alone: the flag wins over a stale level.
+    videos.update_one(doc! { "_id": draft }, doc! { "$set": { "isPublished": false } }).await.unwrap();
+    app.get(&path, None).await.err(404, "Video not found");
+    assert_eq!(app.get("/videos", None).await.data()["totalDocs"], 1);
 
     drop(app);
     drop_mongodb_database(&uri);

@@ -5,9 +5,12 @@
 use videotube::domain::Id;
 use videotube::domain::social::LikeTarget;
 use videotube::domain::video::{VideoQuery, VideoSort};
+use videotube::domain::visibility::{Place, Visibility, may_see};
 use videotube::store::mongo::MongoStore;
 use videotube::store::sqlite::SqliteStore;
-use videotube::store::{MediaRef, NewSession, NewUser, NewVideo, ProfileUpdate, RefreshGrant, Store, StoreError};
+use videotube::store::{
+    MediaRef, NewSession, NewUser, NewVideo, ProfileUpdate, RefreshGrant, Store, StoreError, VideoUpdate,
+};
 
 use crate::helpers::{drop_mongodb_database, fresh_mongodb_database};
 
@@ -73,14 +76,17 @@ fn video(owner: Id, title: &str) -> NewVideo {
         title: title.into(),
         description: format!("About {title}"),
         duration: 2.5,
+        visibility: Visibility::Public,
     }
 }
 
-fn feed(owner: Option<Id>, include_unpublished: bool) -> VideoQuery {
+/// A site listing (`owner` None) or the channel listing of `owner` as its owner sees it (`owns`) or not.
+fn feed(owner: Option<Id>, owns: bool) -> VideoQuery {
+    let place = if owner.is_some() { Place::Channel } else { Place::Listing };
     VideoQuery {
         search: None,
         owner,
-        include_unpublished,
+        levels: place.levels(owns),
         sort: VideoSort::CreatedAt,
         descending: true,
         offset: 0,
@@ -171,7 +177,7 @@ async fn social_story(store: &Store) {
     let ben = store.users.create(new_user("ben", "ben@example.com")).await.unwrap().user.id;
     let public = store.videos.insert(video(asha, "public")).await.unwrap().video.id;
     let hidden = store.videos.insert(video(asha, "hidden")).await.unwrap().video.id;
-    store.videos.set_published(hidden, false).await.unwrap();
+    store.videos.set_visibility(hidden, Visibility::Private).await.unwrap();
 
     let (page, total) = store.videos.list(&feed(None, false)).await.unwrap();
     assert_eq!((page.iter().map(|v| v.id).collect::<Vec<_>>(), total), (vec![public], 1));
@@ -288,43 +294,65 @@ async fn every_store_applies_the_one_visibility_rule() {
     }
 }
 
-/// The stores' query-language forms of the rule agree with `domain::ownership::is_visible` for
-/// every combination of published state and viewer, by id and in listings.
+/// The stores' query-language forms of the rule agree with `domain::visibility::may_see` for every
+/// level, viewer and place: by id, in lists built from ids, in listings, and in their totals.
 async fn visibility_story(store: &Store) {
-    use videotube::domain::ownership::is_visible;
-
     let owner = store.users.create(new_user("owner", "owner@example.com")).await.unwrap().user.id;
     let other = store.users.create(new_user("other", "other@example.com")).await.unwrap().user.id;
-    let published = store.videos.insert(video(owner, "out")).await.unwrap().video.id;
-    let draft = store.videos.insert(video(owner, "draft")).await.unwrap().video.id;
-    store.videos.set_published(draft, false).await.unwrap();
-    for viewer in [None, Some(owner), Some(other)] {
-        let shown: Vec<Id> =
-            store.videos.visible_by_ids(&[published, draft], viewer).await.unwrap().iter().map(|v| v.id).collect();
-        let expected: Vec<Id> = [(published, true), (draft, false)]
-            .into_iter()
-            .filter(|(_, is_published)| is_visible(*is_published, owner, viewer))
-            .map(|(id, _)| id)
-            .collect();
-        assert_eq!(shown, expected, "viewer {viewer:?}");
+    // Public first, so that the channel's newest videos are the ones a listing must skip.
+    let mut videos = Vec::new();
+    for level in [Visibility::Public, Visibility::Unlisted, Visibility::Private] {
+        let new = NewVideo { visibility: level, ..video(owner, level.as_str()) };
+        let record = store.videos.insert(new).await.unwrap();
+        assert_eq!(record.video.visibility, level, "stored as given");
+        videos.push((record.video.id, level));
     }
-    let (public, total) = store.videos.list(&feed(Some(owner), false)).await.unwrap();
-    assert_eq!((public.iter().map(|v| v.id).collect::<Vec<_>>(), total), (vec![published], 1), "public listing");
-    let (own, total) = store.videos.list(&feed(Some(owner), true)).await.unwrap();
-    assert_eq!((own.len(), total), (2, 2), "the owner's own listing");
+    let all: Vec<Id> = videos.iter().map(|(id, _)| *id).collect();
+    let expected = |viewer: Option<Id>, place: Place| -> Vec<Id> {
+        videos.iter().filter(|(_, level)| may_see(*level, owner, viewer, place)).map(|(id, _)| *id).collect()
+    };
+    let ids = |videos: Vec<videotube::domain::video::Video>| videos.iter().map(|v| v.id).collect::<Vec<_>>();
     store.subscriptions.toggle(other, owner).await.unwrap();
-    let channels = store.subscriptions.subscribed_channels(other).await.unwrap();
-    assert_eq!(channels[0].channel.value.latest_video.as_ref().unwrap().id, published, "latest published only");
-    for watched in [draft, published] {
-        store.videos.record_watch(other, watched, 50).await.unwrap();
-        store.videos.record_watch(owner, watched, 50).await.unwrap();
-        store.likes.toggle(other, LikeTarget::Video(watched)).await.unwrap();
-        store.likes.toggle(owner, LikeTarget::Video(watched)).await.unwrap();
+    for viewer in [None, Some(owner), Some(other)] {
+        let by_link = ids(store.videos.visible_by_ids(&all, viewer).await.unwrap());
+        assert_eq!(by_link, expected(viewer, Place::ByLink), "by id, viewer {viewer:?}");
+        let newest_first = |mut ids: Vec<Id>| {
+            ids.reverse();
+            let total = ids.len() as u64;
+            (ids, total)
+        };
+        let (page, total) = store.videos.list(&feed(None, false)).await.unwrap();
+        assert_eq!((ids(page), total), newest_first(expected(viewer, Place::Listing)), "site listing");
+        let owns = viewer == Some(owner);
+        let (page, total) = store.videos.list(&feed(Some(owner), owns)).await.unwrap();
+        assert_eq!((ids(page), total), newest_first(expected(viewer, Place::Channel)), "channel, {viewer:?}");
     }
-    let ids =
-        |videos: Vec<videotube::domain::video::WatchedVideo>| videos.iter().map(|v| v.video.id).collect::<Vec<_>>();
-    assert_eq!(ids(store.videos.watch_history(other).await.unwrap()), vec![published]);
-    assert_eq!(ids(store.videos.watch_history(owner).await.unwrap()), vec![published, draft]);
-    assert_eq!(store.likes.liked_videos(other).await.unwrap().len(), 1, "a hidden video is not among liked videos");
-    assert_eq!(store.likes.liked_videos(owner).await.unwrap().len(), 2);
+    let (followed, total) = store.videos.subscription_feed(other, 0, 10).await.unwrap();
+    assert_eq!((ids(followed), total), (expected(Some(other), Place::Listing), 1), "subscription feed: public only");
+    let channels = store.subscriptions.subscribed_channels(other).await.unwrap();
+    let latest = channels[0].channel.value.latest_video.as_ref().unwrap().id;
+    assert_eq!(vec![latest], expected(Some(other), Place::Listing), "latestVideo: the newest public video");
+    for viewer in [owner, other] {
+        for watched in all.iter().copied() {
+            store.videos.record_watch(viewer, watched, 50).await.unwrap();
+            store.likes.toggle(viewer, LikeTarget::Video(watched)).await.unwrap();
+        }
+        let mut shown = expected(Some(viewer), Place::ByLink);
+        shown.reverse();
+        let history = store.videos.watch_history(viewer).await.unwrap();
+        assert_eq!(ids(history.into_iter().map(|w| w.video).collect()), shown, "history of {viewer:?}");
+        let liked = store.likes.liked_videos(viewer).await.unwrap();
+        let liked: Vec<Id> = liked.iter().map(|item| item.video.value.id).collect();
+        assert_eq!(liked, shown, "liked videos of {viewer:?}");
+    }
+    // Changing the level moves the video between listings and their totals.
+    let (unlisted, _) = videos[1];
+    let published = store.videos.set_visibility(unlisted, Visibility::Public).await.unwrap().unwrap();
+    assert_eq!(published.video.visibility, Visibility::Public);
+    assert_eq!(store.videos.list(&feed(None, false)).await.unwrap().1, 2, "site total follows the level");
+    let update = VideoUpdate { visibility: Some(Visibility::Private), ..Default::default() };
+    let hidden = store.videos.update(unlisted, update).await.unwrap().unwrap();
+    assert_eq!(hidden.video.visibility, Visibility::Private);
+    assert_eq!(store.videos.list(&feed(Some(owner), false)).await.unwrap().1, 1, "channel total for others");
+    assert_eq!(store.videos.list(&feed(Some(owner), true)).await.unwrap().1, 3, "channel total for its owner");
 }

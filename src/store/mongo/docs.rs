@@ -11,6 +11,7 @@ use crate::domain::social::{
 };
 use crate::domain::user::{OwnerSummary, Session, User, UserAccount};
 use crate::domain::video::{Video, VideoRecord};
+use crate::domain::visibility::Visibility;
 use crate::domain::{Timestamp, Twin};
 
 pub fn time(at: DateTime) -> Timestamp {
@@ -134,6 +135,8 @@ pub struct VideoDoc {
     #[serde(deserialize_with = "number")]
     pub views: i64,
     pub is_published: bool,
+    /// Absent on documents written by the original API.
+    pub visibility: Option<String>,
     pub owner: OwnerDoc,
     #[serde(default, deserialize_with = "optional_number")]
     pub likes_count: Option<i64>,
@@ -156,7 +159,7 @@ impl VideoDoc {
                 description: self.description,
                 duration: self.duration,
                 views: self.views,
-                is_published: self.is_published,
+                visibility: Visibility::from_stored(self.is_published, self.visibility.as_deref()),
                 owner: Video::owner_twin(self.owner.into_summary()),
                 likes_count: self.likes_count,
                 is_liked: None,

@@ -12,6 +12,7 @@ use super::queries::transfer as q;
 use super::{MongoStore, backend, conflict_on, decode, id_of, is_conflict, retry_transient};
 use crate::domain::Id;
 use crate::domain::social::LikeTarget;
+use crate::domain::visibility::Visibility;
 use crate::store::StoreResult;
 use crate::store::transfer::{
     Batch, HistoryRecord, Imported, Kind, LikeRecord, PlaylistRow, PostRecord, Record, SessionRecord,
@@ -34,6 +35,7 @@ struct StoredVideo {
     #[serde(deserialize_with = "number")]
     views: i64,
     is_published: bool,
+    visibility: Option<String>,
     created_at: DateTime,
     updated_at: DateTime,
 }
@@ -124,7 +126,7 @@ fn record(kind: Kind, document: Document) -> Option<Record> {
                 description: v.description,
                 duration: v.duration,
                 views: v.views,
-                is_published: v.is_published,
+                visibility: Visibility::from_stored(v.is_published, v.visibility.as_deref()),
                 created_at: time(v.created_at),
                 updated_at: time(v.updated_at),
             }))

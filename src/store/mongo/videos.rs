@@ -13,6 +13,7 @@ use super::{MongoStore, backend, coll, id_of, now, oid, retry_transient};
 use crate::domain::Id;
 use crate::domain::social::ChannelStats;
 use crate::domain::video::{Video, VideoQuery, VideoRecord, WatchedVideo};
+use crate::domain::visibility::Visibility;
 use crate::store::{NewVideo, StoreError, StoreResult, VideoRepo, VideoUpdate};
 
 impl MongoStore {
@@ -90,9 +91,9 @@ impl VideoRepo for MongoStore {
         self.video_record(id).await
     }
 
-    async fn set_published(&self, id: Id, published: bool) -> StoreResult<Option<VideoRecord>> {
+    async fn set_visibility(&self, id: Id, visibility: Visibility) -> StoreResult<Option<VideoRecord>> {
         self.collection(coll::VIDEOS)
-            .update_one(by_id(oid(id)), q::publish_update(published, now()))
+            .update_one(by_id(oid(id)), q::visibility_update(visibility, now()))
             .await
             .map_err(backend)?;
         self.video_record(id).await

@@ -16,6 +16,7 @@ use sqlx::{Sqlite, Transaction};
 use super::ephemeral::{Budget, EphemeralState, MemoryState, Spend};
 use super::{MediaIndex, StoreError, StoreHealth, StoreResult};
 use crate::domain::user::OwnerSummary;
+use crate::domain::visibility::{ALL_LEVELS, Place, Visibility};
 use crate::domain::{Id, Timestamp};
 
 /// The SQLite implementation of every repository trait.
@@ -51,13 +52,35 @@ impl SqliteStore {
     }
 }
 
-/// The visibility rule (`domain::ownership::is_visible`) as a SQL condition on the row `alias` of
-/// videos (or of `video_counts`): `viewer` is the SQL expression holding the viewer's id (a
-/// placeholder such as `?1`), `None` for an anonymous viewer. Every query that shows videos uses it.
-pub fn visible_sql(alias: &str, viewer: Option<&str>) -> String {
+/// `levels` as a SQL condition on the `visibility` column of the row `alias` (of videos or of
+/// `video_counts`); `None` when every level passes.
+pub fn levels_sql(alias: &str, levels: &[Visibility]) -> Option<String> {
+    if ALL_LEVELS.iter().all(|level| levels.contains(level)) {
+        return None;
+    }
+    let names: Vec<String> = levels.iter().map(|level| format!("'{}'", level.as_str())).collect();
+    Some(match names.as_slice() {
+        [one] => format!("{alias}.visibility = {one}"),
+        _ => format!("{alias}.visibility IN ({})", names.join(", ")),
+    })
+}
+
+/// The visibility rule (`domain::visibility::may_see`) for `place` as a SQL condition on the row
+/// `alias` of videos: `viewer` is the SQL expression holding the viewer's id (a placeholder such
+/// as `?1`, which may be bound to NULL), `None` for an anonymous viewer. Every query that shows
+/// videos of more than one owner uses it.
+pub fn visible_sql(alias: &str, place: Place, viewer: Option<&str>) -> String {
+    let (anyone, owner) = (place.levels(false), place.levels(true));
+    let for_anyone = levels_sql(alias, anyone).unwrap_or_else(|| "1".to_owned());
     match viewer {
-        Some(viewer) => format!("({alias}.is_published = 1 OR {alias}.owner_id = {viewer})"),
-        None => format!("{alias}.is_published = 1"),
+        Some(viewer) if owner != anyone => {
+            let own = match levels_sql(alias, owner) {
+                Some(levels) => format!("({alias}.owner_id = {viewer} AND {levels})"),
+                None => format!("{alias}.owner_id = {viewer}"),
+            };
+            format!("({for_anyone} OR {own})")
+        }
+        _ => for_anyone,
     }
 }
 
@@ -129,6 +152,10 @@ fn parse_id(raw: &str) -> StoreResult<Id> {
     Id::parse(raw).ok_or_else(|| StoreError::backend(format!("corrupt id in database: {raw:?}")))
 }
 
+fn parse_visibility(raw: &str) -> StoreResult<Visibility> {
+    Visibility::parse(raw).ok_or_else(|| StoreError::backend(format!("corrupt visibility in database: {raw:?}")))
+}
+
 fn now() -> i64 {
     Timestamp::now().millis()
 }
@@ -151,25 +178,29 @@ impl OwnerRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ownership::is_visible;
+    use crate::domain::visibility::may_see;
 
     #[tokio::test]
     async fn the_sql_visibility_rule_agrees_with_the_domain_rule() {
         let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
         let (owner, other) = (Id::generate(), Id::generate());
-        for published in [true, false] {
-            for viewer in [None, Some(owner), Some(other)] {
-                let condition = visible_sql("v", viewer.map(|_| "?3"));
-                let sql = format!("SELECT {condition} FROM (SELECT ?1 AS is_published, ?2 AS owner_id) v");
-                let visible: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                    .bind(published)
-                    .bind(owner.to_hex())
-                    .bind(viewer.map(Id::to_hex))
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-                assert_eq!(visible, is_visible(published, owner, viewer), "published {published}, viewer {viewer:?}");
+        for place in [Place::ByLink, Place::Channel, Place::Listing] {
+            for level in ALL_LEVELS.iter().copied() {
+                for viewer in [None, Some(owner), Some(other)] {
+                    let condition = visible_sql("v", place, viewer.map(|_| "?3"));
+                    let sql = format!("SELECT {condition} FROM (SELECT ?1 AS visibility, ?2 AS owner_id) v");
+                    let visible: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                        .bind(level.as_str())
+                        .bind(owner.to_hex())
+                        .bind(viewer.map(Id::to_hex))
+                        .fetch_one(&pool)
+                        .await
+                        .unwrap();
+                    let expected = may_see(level, owner, viewer, place);
+                    assert_eq!(visible, expected, "{level:?} in {place:?} to {viewer:?}");
+                }
             }
         }
+        assert_eq!(levels_sql("v", ALL_LEVELS), None, "no condition when every level passes");
     }
 }

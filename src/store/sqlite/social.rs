@@ -9,6 +9,7 @@ use crate::domain::social::{
     SubscriberCard, SubscriberItem, Tweet,
 };
 use crate::domain::video::Video;
+use crate::domain::visibility::Place;
 use crate::domain::{Id, Timestamp, Twin};
 use crate::store::{CommentRef, CommentRepo, LikeRepo, PlaylistRepo, StoreResult, SubscriptionRepo, TweetRepo};
 
@@ -203,7 +204,7 @@ impl LikeRepo for SqliteStore {
             1,
         ) + &format!(
             " JOIN likes l ON l.video_id = v.id WHERE l.liked_by = ?1 AND {} ORDER BY l.created_at DESC, l.id DESC",
-            visible_sql("v", Some("?1"))
+            visible_sql("v", Place::ByLink, Some("?1"))
         );
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(user.to_hex())
@@ -345,12 +346,12 @@ fn subscription_select(side: &str, filter_column: &str) -> String {
     format!(
         "SELECT s.id, s.subscriber_id, s.channel_id, s.created_at, s.updated_at, \
          (SELECT COUNT(*) FROM subscriptions x WHERE x.channel_id = u.id) AS subscribers_count, \
-         (SELECT v.id FROM videos v WHERE v.owner_id = u.id AND {published} \
+         (SELECT v.id FROM videos v WHERE v.owner_id = u.id AND {public} \
              ORDER BY v.created_at DESC, v.id DESC LIMIT 1) AS latest_video_id, \
          u.id AS owner_id, u.username AS owner_username, u.full_name AS owner_full_name, u.avatar AS owner_avatar \
          FROM subscriptions s JOIN users u ON u.id = s.{side} WHERE s.{filter_column} = ? \
          ORDER BY s.created_at DESC, s.id DESC",
-        published = visible_sql("v", None)
+        public = visible_sql("v", Place::Listing, None)
     )
 }
 

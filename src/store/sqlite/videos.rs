@@ -3,15 +3,16 @@
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::{OwnerRow, SqliteStore, backend, map_err, now, parse_id, visible_sql};
+use super::{OwnerRow, SqliteStore, backend, levels_sql, map_err, now, parse_id, parse_visibility, visible_sql};
 use crate::domain::social::ChannelStats;
 use crate::domain::video::{Video, VideoQuery, VideoRecord, VideoSort, WatchedVideo};
+use crate::domain::visibility::{Place, Visibility};
 use crate::domain::{Id, Timestamp};
 use crate::store::{NewVideo, StoreError, StoreResult, VideoRepo, VideoUpdate};
 
 /// Video columns joined with the owner summary; every video read goes through this projection.
 pub(super) const VIDEO_SELECT: &str = "SELECT v.id, v.video_file, v.video_key, v.thumbnail, v.thumbnail_key, \
-     v.title, v.description, v.duration, v.views, v.is_published, v.created_at, v.updated_at, \
+     v.title, v.description, v.duration, v.views, v.visibility, v.created_at, v.updated_at, \
      u.id AS owner_id, u.username AS owner_username, u.full_name AS owner_full_name, u.avatar AS owner_avatar \
      FROM videos v JOIN users u ON u.id = v.owner_id";
 
@@ -34,7 +35,7 @@ pub(super) struct VideoRow {
     description: String,
     duration: f64,
     views: i64,
-    is_published: bool,
+    visibility: String,
     created_at: i64,
     updated_at: i64,
     #[sqlx(flatten)]
@@ -52,7 +53,7 @@ impl VideoRow {
                 description: self.description,
                 duration: self.duration,
                 views: self.views,
-                is_published: self.is_published,
+                visibility: parse_visibility(&self.visibility)?,
                 owner: Video::owner_twin(self.owner.into_summary()?),
                 likes_count: None,
                 is_liked: None,
@@ -97,11 +98,9 @@ fn feed_filter(query: &VideoQuery) -> (String, Vec<String>) {
         clauses.push("v.owner_id = ?");
         binds.push(owner.to_hex());
     }
-    // The public listing shows what an anonymous viewer may see; an owner listing their own
-    // videos sees them all.
-    let public = visible_sql("v", None);
-    if !query.include_unpublished {
-        clauses.push(&public);
+    let levels = levels_sql("v", query.levels);
+    if let Some(levels) = &levels {
+        clauses.push(levels);
     }
     if let Some(search) = &query.search {
         // instr() matches literally: no LIKE wildcards or regex syntax can leak through.
@@ -130,9 +129,8 @@ fn feed_sql(query: &VideoQuery) -> FeedSql {
         return FeedSql { page, count, count_binds: binds.clone(), page_binds: binds };
     }
     let owner = query.owner.map_or_else(|| "*".to_owned(), Id::to_hex);
-    let published =
-        if query.include_unpublished { String::new() } else { format!(" AND {}", visible_sql("video_counts", None)) };
-    let count = format!("SELECT COALESCE(SUM(n), 0) FROM video_counts WHERE owner_id = ?{published}");
+    let levels = levels_sql("video_counts", query.levels).map(|levels| format!(" AND {levels}")).unwrap_or_default();
+    let count = format!("SELECT COALESCE(SUM(n), 0) FROM video_counts WHERE owner_id = ?{levels}");
     // The total rides along with the page: one round trip to the database instead of two.
     let page = page.replacen(" FROM videos v", &format!(", ({count}) AS total_docs FROM videos v"), 1);
     let page_binds = std::iter::once(owner.clone()).chain(binds).collect();
@@ -141,13 +139,13 @@ fn feed_sql(query: &VideoQuery) -> FeedSql {
 
 /// The subscription feed's page query (binds: subscriber, limit, offset) and count (binds: subscriber):
 /// the followed channels come from the subscriber index, their videos from `videos_owner_created`,
-/// channel by channel. Left to itself the planner walks `videos_published_created` instead, which
+/// channel by channel. Left to itself the planner walks `videos_visibility_created` instead, which
 /// reads every public video of the site until the page is full.
 fn subscription_feed_sql() -> (String, String) {
     let from = " FROM videos v INDEXED BY videos_owner_created";
     let filter = format!(
         " WHERE v.owner_id IN (SELECT s.channel_id FROM subscriptions s WHERE s.subscriber_id = ?1) AND {}",
-        visible_sql("v", None)
+        visible_sql("v", Place::Listing, None)
     );
     let select = VIDEO_SELECT.replacen(" FROM videos v", from, 1);
     let page = format!("{select}{filter} ORDER BY v.created_at DESC, v.id DESC LIMIT ?2 OFFSET ?3");
@@ -188,7 +186,7 @@ impl VideoRepo for SqliteStore {
         let now = now();
         sqlx::query(
             "INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, \
-             duration, views, is_published, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 1, ?, ?)",
+             duration, views, visibility, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
         )
         .bind(id.to_hex())
         .bind(video.owner.to_hex())
@@ -199,6 +197,7 @@ impl VideoRepo for SqliteStore {
         .bind(video.title)
         .bind(video.description)
         .bind(video.duration)
+        .bind(video.visibility.as_str())
         .bind(now)
         .bind(now)
         .execute(&self.pool)
@@ -255,13 +254,14 @@ impl VideoRepo for SqliteStore {
         let (thumbnail, thumbnail_key) = update.thumbnail.map(|m| (m.url, m.key)).unzip();
         let changed = sqlx::query(
             "UPDATE videos SET title = COALESCE(?, title), description = COALESCE(?, description), \
-             thumbnail = COALESCE(?, thumbnail), thumbnail_key = COALESCE(?, thumbnail_key), updated_at = ? \
-             WHERE id = ?",
+             thumbnail = COALESCE(?, thumbnail), thumbnail_key = COALESCE(?, thumbnail_key), \
+             visibility = COALESCE(?, visibility), updated_at = ? WHERE id = ?",
         )
         .bind(update.title)
         .bind(update.description)
         .bind(thumbnail)
         .bind(thumbnail_key)
+        .bind(update.visibility.map(Visibility::as_str))
         .bind(now())
         .bind(id.to_hex())
         .execute(&self.pool)
@@ -273,9 +273,9 @@ impl VideoRepo for SqliteStore {
         self.video_record(id).await
     }
 
-    async fn set_published(&self, id: Id, published: bool) -> StoreResult<Option<VideoRecord>> {
-        sqlx::query("UPDATE videos SET is_published = ?, updated_at = ? WHERE id = ?")
-            .bind(published)
+    async fn set_visibility(&self, id: Id, visibility: Visibility) -> StoreResult<Option<VideoRecord>> {
+        sqlx::query("UPDATE videos SET visibility = ?, updated_at = ? WHERE id = ?")
+            .bind(visibility.as_str())
             .bind(now())
             .bind(id.to_hex())
             .execute(&self.pool)
@@ -333,7 +333,7 @@ impl VideoRepo for SqliteStore {
         let sql = format!(
             "SELECT h.watched_at, {columns} JOIN watch_history h ON h.video_id = v.id \
              WHERE h.user_id = ?1 AND {} ORDER BY h.seq DESC",
-            visible_sql("v", Some("?1"))
+            visible_sql("v", Place::ByLink, Some("?1"))
         );
         let rows: Vec<WatchedRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(user.to_hex())
@@ -369,7 +369,8 @@ impl VideoRepo for SqliteStore {
             return Ok(Vec::new());
         }
         let placeholders = vec!["?"; ids.len()].join(", ");
-        let sql = format!("{VIDEO_SELECT} WHERE v.id IN ({placeholders}) AND {}", visible_sql("v", Some("?")));
+        let sql =
+            format!("{VIDEO_SELECT} WHERE v.id IN ({placeholders}) AND {}", visible_sql("v", Place::ByLink, Some("?")));
         let mut query = sqlx::query_as::<_, VideoRow>(sqlx::AssertSqlSafe(sql));
         for id in ids {
             query = query.bind(id.to_hex());
@@ -444,10 +445,12 @@ mod tests {
         let sorts = [VideoSort::CreatedAt, VideoSort::Views, VideoSort::Duration, VideoSort::Title];
         for sort in sorts {
             for descending in [true, false] {
-                for (owner, include_unpublished) in [(None, false), (owner, false), (owner, true)] {
+                let shapes =
+                    [(None, Place::Listing, false), (owner, Place::Channel, false), (owner, Place::Channel, true)];
+                for (owner, place, owns) in shapes {
                     for search in [None, Some("tide".to_owned())] {
-                        let query =
-                            VideoQuery { search, owner, include_unpublished, sort, descending, offset: 0, limit: 10 };
+                        let levels = place.levels(owns);
+                        let query = VideoQuery { search, owner, levels, sort, descending, offset: 0, limit: 10 };
                         let sql = feed_sql(&query);
                         for (sql, binds) in [(sql.page, sql.page_binds), (sql.count, sql.count_binds)] {
                             let details = plan(&store, &sql, &binds).await;
@@ -458,6 +461,54 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A database of the published-flag schema (migrations up to 0003) keeps its videos: published
+    /// ones become public, the others private, and the per-level totals match.
+    #[tokio::test]
+    async fn published_flags_become_levels_with_their_totals() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        sqlx::migrate!("./migrations/sqlite").run_to(3, &pool).await.unwrap();
+        let owner = Id::generate().to_hex();
+        sqlx::query(
+            "INSERT INTO users (id, username, email, full_name, avatar, avatar_key, password_hash, created_at, \
+             updated_at) VALUES (?1, 'asha', 'asha@example.com', 'Asha', 'a', 'k', 'h', 1, 1)",
+        )
+        .bind(&owner)
+        .execute(&pool)
+        .await
+        .unwrap();
+        for (title, published) in [("out", 1), ("draft", 0), ("also out", 1)] {
+            sqlx::query(
+                "INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, \
+                 description, is_published, created_at, updated_at) VALUES (?, ?, 'v', 'vk', 't', 'tk', ?, 'd', ?, 1, 1)",
+            )
+            .bind(Id::generate().to_hex())
+            .bind(&owner)
+            .bind(title)
+            .bind(published)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        pool.close().await;
+
+        let store = SqliteStore::open(&path).await.unwrap();
+        let levels: Vec<(String, String)> =
+            sqlx::query_as("SELECT title, visibility FROM videos ORDER BY title").fetch_all(&store.pool).await.unwrap();
+        let expected = [("also out", "public"), ("draft", "private"), ("out", "public")];
+        assert_eq!(levels, expected.map(|(t, l)| (t.to_owned(), l.to_owned())));
+        let totals: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT owner_id, visibility, n FROM video_counts ORDER BY owner_id, visibility")
+                .fetch_all(&store.pool)
+                .await
+                .unwrap();
+        let expected =
+            [("*", "private", 1), ("*", "public", 2), (owner.as_str(), "private", 1), (owner.as_str(), "public", 2)];
+        assert_eq!(totals, expected.map(|(o, l, n)| (o.to_owned(), l.to_owned(), n)));
     }
 
     #[tokio::test]

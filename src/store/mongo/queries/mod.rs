@@ -13,6 +13,7 @@ use bson::oid::ObjectId;
 use bson::{Bson, Document, doc};
 
 use super::coll;
+use crate::domain::visibility::{ALL_LEVELS, Place, Visibility};
 
 /// Joins the `owner` id to the author's public summary (`_id`, `username`, `fullName`, `avatar`).
 /// Records whose owner no longer exists drop out, as with an inner join.
@@ -29,12 +30,48 @@ pub fn owner_lookup(field: &str) -> [Document; 2] {
     ]
 }
 
-/// The visibility rule (`domain::ownership::is_visible`) as a filter on videos: published ones, plus
-/// the viewer's own. Every query that shows videos uses it.
-pub fn visible_to(viewer: Option<ObjectId>) -> Document {
+/// The documents at one level. Every document has `isPublished` (the original API's field, true
+/// exactly when public) and, when written by this API, `visibility`, which tells unlisted from
+/// private; a document without it is public or private (`Visibility::from_stored`).
+fn level_filter(level: Visibility) -> Document {
+    match level {
+        Visibility::Public => doc! { "isPublished": true },
+        Visibility::Unlisted => doc! { "isPublished": false, "visibility": "unlisted" },
+        Visibility::Private => doc! { "isPublished": false, "visibility": { "$ne": "unlisted" } },
+    }
+}
+
+/// `levels` as a filter on videos; `None` when every level passes. Public videos are matched
+/// through `isPublished`, which the listing indexes lead with.
+pub fn levels_filter(levels: &[Visibility]) -> Option<Document> {
+    if ALL_LEVELS.iter().all(|level| levels.contains(level)) {
+        return None;
+    }
+    let mut alternatives: Vec<Document> = levels.iter().map(|level| level_filter(*level)).collect();
+    Some(if alternatives.len() == 1 {
+        alternatives.remove(0)
+    } else {
+        doc! { "$or": alternatives }
+    })
+}
+
+/// The visibility rule (`domain::visibility::may_see`) for `place` as a filter on videos, for
+/// `viewer` (`None` = anonymous). Every query that shows videos of more than one owner uses it.
+pub fn visible_to(place: Place, viewer: Option<ObjectId>) -> Document {
+    let (anyone, owner) = (place.levels(false), place.levels(true));
+    let for_anyone = levels_filter(anyone).unwrap_or_default();
     match viewer {
-        Some(viewer) => doc! { "$or": [{ "isPublished": true }, { "owner": viewer }] },
-        None => doc! { "isPublished": true },
+        Some(viewer) if owner != anyone => {
+            let mut own = doc! { "owner": viewer };
+            own.extend(levels_filter(owner).unwrap_or_default());
+            let mut alternatives: Vec<Bson> = match for_anyone.get_array("$or") {
+                Ok(alternatives) if for_anyone.len() == 1 => alternatives.clone(),
+                _ => vec![for_anyone.into()],
+            };
+            alternatives.push(own.into());
+            doc! { "$or": alternatives }
+        }
+        _ => for_anyone,
     }
 }
 
@@ -125,10 +162,23 @@ mod tests {
     }
 
     #[test]
-    fn visibility_includes_own_unpublished_videos_only_for_a_viewer() {
+    fn each_level_is_told_by_the_published_flag_then_the_stored_level() {
+        let public = doc! { "isPublished": true };
+        let unlisted = doc! { "isPublished": false, "visibility": "unlisted" };
+        let private = doc! { "isPublished": false, "visibility": { "$ne": "unlisted" } };
+        assert_eq!(levels_filter(&[Visibility::Public]), Some(public.clone()));
+        assert_eq!(levels_filter(&[Visibility::Private]), Some(private));
+        assert_eq!(levels_filter(ALL_LEVELS), None);
         let viewer = ObjectId::from_bytes([1; 12]);
-        assert_eq!(visible_to(None), doc! { "isPublished": true });
-        assert_eq!(visible_to(Some(viewer)), doc! { "$or": [{ "isPublished": true }, { "owner": viewer }] });
+        assert_eq!(visible_to(Place::Listing, None), public);
+        assert_eq!(visible_to(Place::Listing, Some(viewer)), public, "site listings are the same for everyone");
+        assert_eq!(visible_to(Place::ByLink, None), doc! { "$or": [public.clone(), unlisted.clone()] });
+        assert_eq!(
+            visible_to(Place::ByLink, Some(viewer)),
+            doc! { "$or": [public.clone(), unlisted, { "owner": viewer }] },
+            "by link: public and unlisted videos, and the viewer's own"
+        );
+        assert_eq!(visible_to(Place::Channel, Some(viewer)), doc! { "$or": [public, { "owner": viewer }] });
     }
 
     #[test]

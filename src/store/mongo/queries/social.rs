@@ -6,6 +6,7 @@ use bson::{DateTime, Document, doc};
 use super::super::{coll, oid};
 use super::{count_lookup, like_facts, newest_first, owner_lookup, skip, visible_to};
 use crate::domain::social::LikeTarget;
+use crate::domain::visibility::Place;
 
 /// The like field naming the target (`video`, `comment` or `tweet`) and the target's id.
 pub fn like_target(target: LikeTarget) -> (&'static str, ObjectId) {
@@ -38,7 +39,7 @@ pub fn record(id: ObjectId, fields: Document, now: DateTime) -> Document {
 
 /// The user's video likes, newest first, joined to the videos the user may see.
 pub fn liked_videos(user: ObjectId) -> Vec<Document> {
-    let mut video = vec![doc! { "$match": visible_to(Some(user)) }];
+    let mut video = vec![doc! { "$match": visible_to(Place::ByLink, Some(user)) }];
     video.extend(owner_lookup("owner"));
     vec![
         doc! { "$match": { "likedBy": user, "video": { "$ne": null } } },
@@ -72,7 +73,7 @@ pub fn subscription_of(subscriber: ObjectId, channel: ObjectId) -> Document {
 }
 
 /// The user on one side of a subscription (`side` = `subscriber` or `channel`) as a card with
-/// their own subscriber count; channels also get their newest published video.
+/// their own subscriber count; channels also get their newest public video.
 fn user_card(side: &str, with_latest_video: bool) -> Vec<Document> {
     let mut card = vec![doc! { "$project": { "username": 1, "fullName": 1, "avatar": 1 } }];
     card.extend(count_lookup(coll::SUBSCRIPTIONS, "channel", "subscribersCount"));
@@ -82,7 +83,7 @@ fn user_card(side: &str, with_latest_video: bool) -> Vec<Document> {
             "localField": "_id",
             "foreignField": "owner",
             "pipeline": [
-                { "$match": visible_to(None) },
+                { "$match": visible_to(Place::Listing, None) },
                 { "$sort": { "createdAt": -1, "_id": -1 } },
                 { "$limit": 1 },
                 { "$project": { "title": 1, "thumbnail": 1, "duration": 1, "views": 1, "createdAt": 1 } },
@@ -104,7 +105,7 @@ pub fn subscribers(channel: ObjectId) -> Vec<Document> {
     pipeline
 }
 
-/// The channels a user follows, newest subscription first, each with its latest published video.
+/// The channels a user follows, newest subscription first, each with its latest public video.
 pub fn subscribed_channels(subscriber: ObjectId) -> Vec<Document> {
     let mut pipeline = vec![doc! { "$match": { "subscriber": subscriber } }, newest_first()];
     pipeline.extend(user_card("channel", true));
@@ -169,7 +170,7 @@ mod tests {
         let lookup = pipeline[2].get_document("$lookup").unwrap();
         assert_eq!(
             lookup.get_array("pipeline").unwrap()[0].as_document().unwrap(),
-            &doc! { "$match": { "$or": [{ "isPublished": true }, { "owner": id(1) }] } }
+            &doc! { "$match": visible_to(Place::ByLink, Some(id(1))) }
         );
         assert_eq!(pipeline[3], doc! { "$unwind": "$video" });
     }

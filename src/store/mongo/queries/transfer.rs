@@ -59,12 +59,13 @@ pub fn upsert(record: &Record) -> (Document, Document, bool) {
             (u.id, set, Some(doc! { "watchHistory": [], "watchHistoryAt": [] }))
         }
         Record::Video(v) => {
-            let set = doc! {
+            let mut set = doc! {
                 "videoFile": &v.video_file, "videoKey": &v.video_key, "thumbnail": &v.thumbnail,
                 "thumbnailKey": &v.thumbnail_key, "title": &v.title, "description": &v.description,
-                "duration": v.duration, "views": v.views, "isPublished": v.is_published, "owner": oid(v.owner),
+                "duration": v.duration, "views": v.views, "owner": oid(v.owner),
                 "createdAt": date(v.created_at), "updatedAt": date(v.updated_at),
             };
+            set.extend(super::videos::visibility_fields(v.visibility));
             (v.id, set, None)
         }
         Record::Comment(p) | Record::Tweet(p) => {

@@ -6,6 +6,7 @@ use bson::{Bson, DateTime, Document, doc};
 
 use super::super::{coll, date, oid};
 use super::owner_lookup;
+use crate::domain::visibility::Place;
 use crate::store::{NewSession, NewUser, ProfileUpdate, RefreshGrant};
 
 /// A new user document; `coverImage` is `""` without a cover, as the original stored it.
@@ -205,7 +206,7 @@ pub fn history_paused(paused: bool, now: DateTime) -> Document {
 /// The user's history (ids and times) with the videos they can still see, owners joined, in one
 /// round trip; the caller restores the history order.
 pub fn watch_history(user: ObjectId) -> Vec<Document> {
-    let mut videos = vec![doc! { "$match": super::visible_to(Some(user)) }];
+    let mut videos = vec![doc! { "$match": super::visible_to(Place::ByLink, Some(user)) }];
     videos.extend(owner_lookup("owner"));
     vec![
         doc! { "$match": { "_id": user } },
@@ -385,10 +386,7 @@ mod tests {
         let lookup = pipeline[2].get_document("$lookup").unwrap();
         assert_eq!(lookup.get_str("localField").unwrap(), "watchHistory");
         let inner = lookup.get_array("pipeline").unwrap();
-        assert_eq!(
-            inner[0],
-            Bson::Document(doc! { "$match": { "$or": [{ "isPublished": true }, { "owner": user }] } })
-        );
+        assert_eq!(inner[0], Bson::Document(doc! { "$match": super::super::visible_to(Place::ByLink, Some(user)) }));
         assert_eq!(inner.len(), 3, "visibility, owner lookup, unwind");
     }
 

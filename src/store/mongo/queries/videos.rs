@@ -4,10 +4,11 @@ use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document, doc};
 
 use super::super::coll;
-use super::{count_lookup, newest_first, owner_lookup, skip, visible_to};
-use crate::domain::video::{VideoQuery, VideoSort};
+use super::{count_lookup, levels_filter, newest_first, owner_lookup, skip, visible_to};
 use mongodb::options::UpdateModifications;
 
+use crate::domain::video::{VideoQuery, VideoSort};
+use crate::domain::visibility::{Place, Visibility};
 use crate::store::{NewVideo, VideoUpdate};
 
 pub fn new_video(id: ObjectId, owner: ObjectId, video: &NewVideo, now: DateTime) -> Document {
@@ -21,7 +22,8 @@ pub fn new_video(id: ObjectId, owner: ObjectId, video: &NewVideo, now: DateTime)
         "description": &video.description,
         "duration": video.duration,
         "views": 0i64,
-        "isPublished": true,
+        "visibility": video.visibility.as_str(),
+        "isPublished": video.visibility.is_published(),
         "owner": owner,
         "createdAt": now,
         "updatedAt": now,
@@ -51,10 +53,8 @@ pub fn feed_filter(query: &VideoQuery) -> Document {
     if let Some(owner) = query.owner {
         filter.insert("owner", super::super::oid(owner));
     }
-    // The public listing shows what an anonymous viewer may see; an owner listing their own
-    // videos sees them all.
-    if !query.include_unpublished {
-        filter.extend(visible_to(None));
+    if let Some(levels) = levels_filter(query.levels) {
+        filter.extend(levels);
     }
     if let Some(search) = &query.search {
         // $toLower folds ASCII only; the needle is folded the same way, as on SQLite.
@@ -92,11 +92,21 @@ pub fn video_update(update: &VideoUpdate, now: DateTime) -> Document {
         set.insert("thumbnail", &thumbnail.url);
         set.insert("thumbnailKey", &thumbnail.key);
     }
+    if let Some(visibility) = update.visibility {
+        set.extend(visibility_fields(visibility));
+    }
     doc! { "$set": set }
 }
 
-pub fn publish_update(published: bool, now: DateTime) -> Document {
-    doc! { "$set": { "isPublished": published, "updatedAt": now } }
+/// A level as stored: `visibility`, and `isPublished` for the original API's readers.
+pub fn visibility_fields(visibility: Visibility) -> Document {
+    doc! { "visibility": visibility.as_str(), "isPublished": visibility.is_published() }
+}
+
+pub fn visibility_update(visibility: Visibility, now: DateTime) -> Document {
+    let mut set = visibility_fields(visibility);
+    set.insert("updatedAt", now);
+    doc! { "$set": set }
 }
 
 pub fn add_view() -> Document {
@@ -106,7 +116,7 @@ pub fn add_view() -> Document {
 /// The subscription feed's filter: public videos of the followed `channels` (the owner index serves it).
 pub fn subscription_feed_filter(channels: Vec<ObjectId>) -> Document {
     let mut filter = doc! { "owner": { "$in": channels } };
-    filter.extend(visible_to(None));
+    filter.extend(visible_to(Place::Listing, None));
     filter
 }
 
@@ -122,9 +132,9 @@ pub fn subscription_feed_page(channels: Vec<ObjectId>, offset: u64, limit: u32) 
     pipeline
 }
 
-/// The given videos that `viewer` may see; the caller restores the requested order.
+/// The given videos that `viewer` sees in a list built from ids; the caller restores the requested order.
 pub fn visible_by_ids(ids: &[ObjectId], viewer: Option<ObjectId>) -> Vec<Document> {
-    with_owner(doc! { "$and": [{ "_id": { "$in": ids } }, visible_to(viewer)] })
+    with_owner(doc! { "$and": [{ "_id": { "$in": ids } }, visible_to(Place::ByLink, viewer)] })
 }
 
 /// All of the owner's videos, newest first, each with its like count.
@@ -176,13 +186,14 @@ pub fn video_cascade(
 mod tests {
     use super::*;
     use crate::domain::Id;
+    use crate::domain::visibility::ALL_LEVELS;
     use crate::store::MediaRef;
 
     fn query() -> VideoQuery {
         VideoQuery {
             search: None,
             owner: None,
-            include_unpublished: false,
+            levels: Place::Listing.levels(false),
             sort: VideoSort::CreatedAt,
             descending: true,
             offset: 20,
@@ -218,9 +229,9 @@ mod tests {
     }
 
     #[test]
-    fn an_owner_feed_may_include_unpublished_videos() {
+    fn an_owner_feed_may_include_every_level() {
         let owner = Id::generate();
-        let q = VideoQuery { owner: Some(owner), include_unpublished: true, ..query() };
+        let q = VideoQuery { owner: Some(owner), levels: ALL_LEVELS, ..query() };
         assert_eq!(feed_filter(&q), doc! { "owner": ObjectId::from_bytes(owner.bytes()) });
     }
 
@@ -259,7 +270,16 @@ mod tests {
         let at = DateTime::from_millis(3);
         let update = VideoUpdate { title: Some("T".into()), ..Default::default() };
         assert_eq!(video_update(&update, at), doc! { "$set": { "updatedAt": at, "title": "T" } });
-        assert_eq!(publish_update(false, at), doc! { "$set": { "isPublished": false, "updatedAt": at } });
+        assert_eq!(
+            visibility_update(Visibility::Unlisted, at),
+            doc! { "$set": { "visibility": "unlisted", "isPublished": false, "updatedAt": at } }
+        );
+        let update = VideoUpdate { visibility: Some(Visibility::Public), ..Default::default() };
+        assert_eq!(
+            video_update(&update, at),
+            doc! { "$set": { "updatedAt": at, "visibility": "public", "isPublished": true } },
+            "every write sets both fields"
+        );
         assert_eq!(add_view(), doc! { "$inc": { "views": 1 } });
         let video = NewVideo {
             owner: Id::generate(),
@@ -268,12 +288,14 @@ mod tests {
             title: "T".into(),
             description: "D".into(),
             duration: 1.5,
+            visibility: Visibility::Private,
         };
         let owner = ObjectId::from_bytes([1; 12]);
         let document = new_video(ObjectId::from_bytes([2; 12]), owner, &video, at);
         assert_eq!(document.get_f64("duration").unwrap(), 1.5);
         assert_eq!(document.get_i64("views").unwrap(), 0);
-        assert!(document.get_bool("isPublished").unwrap());
+        assert!(!document.get_bool("isPublished").unwrap());
+        assert_eq!(document.get_str("visibility").unwrap(), "private");
         assert_eq!(document.get_object_id("owner").unwrap(), owner);
     }
 
@@ -307,7 +329,9 @@ mod tests {
         );
         assert_eq!(
             visible_by_ids(&[video], None)[0],
-            doc! { "$match": { "$and": [{ "_id": { "$in": [video] } }, { "isPublished": true }] } }
+            doc! { "$match": { "$and": [{ "_id": { "$in": [video] } }, { "$or": [
+                { "isPublished": true }, { "isPublished": false, "visibility": "unlisted" },
+            ] }] } }
         );
     }
 }

@@ -8,6 +8,7 @@ use bson::{Bson, DateTime, Document};
 use super::{keys_in, social, transfer, users, videos};
 use crate::domain::social::LikeTarget;
 use crate::domain::video::{VideoQuery, VideoSort};
+use crate::domain::visibility::{Place, Visibility};
 use crate::domain::{Id, Timestamp};
 use crate::store::transfer::{HistoryRecord, Kind, LikeRecord, Record};
 use crate::store::{MediaRef, NewSession, NewUser, NewVideo, ProfileUpdate, RefreshGrant, VideoUpdate};
@@ -112,7 +113,7 @@ fn every_builder_speaks_mongodb() {
         ("watch_history", users::watch_history(id(1))),
         ("dashboard_videos", videos::dashboard_videos(id(1))),
         ("channel_totals", videos::channel_totals(id(1))),
-        ("visible_by_ids", videos::visible_by_ids(&[id(1)], None)),
+        ("visible_by_ids", videos::visible_by_ids(&[id(1)], Some(id(2)))),
         ("liked_videos", social::liked_videos(id(1))),
         ("posts", social::posts(super::by_id(id(1)), "comment", Some(id(2)), Some((5, 10)))),
         ("subscribers", social::subscribers(id(1))),
@@ -123,7 +124,7 @@ fn every_builder_speaks_mongodb() {
         let query = VideoQuery {
             search: Some("a".into()),
             owner: Some(Id::generate()),
-            include_unpublished: false,
+            levels: Place::ByLink.levels(false),
             sort,
             descending: true,
             offset: 0,
@@ -161,7 +162,12 @@ fn every_builder_speaks_mongodb() {
         avatar: Some(media()),
         cover_image: Some(media()),
     };
-    let video_update = VideoUpdate { title: Some("t".into()), description: Some("d".into()), thumbnail: Some(media()) };
+    let video_update = VideoUpdate {
+        title: Some("t".into()),
+        description: Some("d".into()),
+        thumbnail: Some(media()),
+        visibility: Some(Visibility::Unlisted),
+    };
     let mut updates = vec![
         users::profile_update(&profile, at),
         users::password_update("h", at),
@@ -174,7 +180,7 @@ fn every_builder_speaks_mongodb() {
         users::clear_history(),
         users::history_paused(true, at),
         videos::video_update(&video_update, at),
-        videos::publish_update(true, at),
+        videos::visibility_update(Visibility::Public, at),
         videos::add_view(),
         social::content_update("c", at),
         social::playlist_update(Some("n"), Some("d"), at),
@@ -212,6 +218,7 @@ fn every_builder_speaks_mongodb() {
         title: "t".into(),
         description: "d".into(),
         duration: 1.0,
+        visibility: Visibility::Public,
     };
     let mut filters = vec![
         users::new_user(id(1), &user, at),

@@ -78,11 +78,11 @@ pub(super) async fn import_one(tx: &mut Transaction<'static, Sqlite>, record: Re
         Record::Video(v) => {
             let video = sqlx::query(
                 "INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, \
-                 duration, views, is_published, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 duration, views, visibility, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
                  ON CONFLICT (id) DO UPDATE SET video_file = excluded.video_file, video_key = excluded.video_key, \
                  thumbnail = excluded.thumbnail, thumbnail_key = excluded.thumbnail_key, title = excluded.title, \
                  description = excluded.description, duration = excluded.duration, views = excluded.views, \
-                 is_published = excluded.is_published, created_at = excluded.created_at, \
+                 visibility = excluded.visibility, created_at = excluded.created_at, \
                  updated_at = excluded.updated_at",
             )
             .bind(v.id.to_hex())
@@ -95,7 +95,7 @@ pub(super) async fn import_one(tx: &mut Transaction<'static, Sqlite>, record: Re
             .bind(v.description)
             .bind(v.duration)
             .bind(v.views)
-            .bind(v.is_published)
+            .bind(v.visibility.as_str())
             .bind(v.created_at.millis())
             .bind(v.updated_at.millis());
             accepted(tx, video).await

@@ -26,7 +26,7 @@ fn export_sql(kind: Kind) -> &'static str {
         }
         Kind::Videos => {
             "SELECT id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, duration, views, \
-             is_published, created_at, updated_at FROM videos WHERE id > ?1 ORDER BY id LIMIT ?2"
+             visibility, created_at, updated_at FROM videos WHERE id > ?1 ORDER BY id LIMIT ?2"
         }
         Kind::Comments => {
             "SELECT id, owner_id, video_id, content, created_at, updated_at FROM comments \
@@ -140,7 +140,7 @@ impl SqliteStore {
                     description: row.get("description"),
                     duration: row.get("duration"),
                     views: row.get("views"),
-                    is_published: row.get("is_published"),
+                    visibility: super::parse_visibility(row.get("visibility"))?,
                     created_at,
                     updated_at,
                 })
