@@ -356,3 +356,103 @@ async fn visibility_story(store: &Store) {
     assert_eq!(store.videos.list(&feed(Some(owner), false)).await.unwrap().1, 1, "channel total for others");
     assert_eq!(store.videos.list(&feed(Some(owner), true)).await.unwrap().1, 3, "channel total for its owner");
 }
+
+/// A fault that makes deleting tweets fail, on the store under test: a trigger on SQLite; on MongoDB
+/// the `tweets` collection swapped for a view (views refuse writes), its documents kept aside.
+struct TweetDeletionFault<'a> {
+    under_test: &'a StoreUnderTest,
+}
+
+impl<'a> TweetDeletionFault<'a> {
+    async fn inject(under_test: &'a StoreUnderTest) -> Self {
+        match &under_test.mongodb {
+            None => {
+                let pool = sqlx::SqlitePool::connect(&sqlite_url(under_test)).await.unwrap();
+                let trigger = "CREATE TRIGGER injected_fault BEFORE DELETE ON tweets \
+                               BEGIN SELECT RAISE(ABORT, 'injected fault'); END";
+                sqlx::query(trigger).execute(&pool).await.unwrap();
+            }
+            Some(uri) => {
+                let db = mongo_database(uri).await;
+                let tweets: Vec<bson::Document> =
+                    futures_util::TryStreamExt::try_collect(db.collection("tweets").find(bson::doc! {}).await.unwrap())
+                        .await
+                        .unwrap();
+                db.collection("tweets_aside").insert_many(tweets).await.unwrap();
+                db.collection::<bson::Document>("tweets").drop().await.unwrap();
+                db.create_collection("tweets").view_on("tweets_aside".to_owned()).pipeline(vec![]).await.unwrap();
+            }
+        }
+        TweetDeletionFault { under_test }
+    }
+
+    async fn remove(self) {
+        match &self.under_test.mongodb {
+            None => {
+                let pool = sqlx::SqlitePool::connect(&sqlite_url(self.under_test)).await.unwrap();
+                sqlx::query("DROP TRIGGER injected_fault").execute(&pool).await.unwrap();
+            }
+            Some(uri) => {
+                let db = mongo_database(uri).await;
+                let aside: Vec<bson::Document> = futures_util::TryStreamExt::try_collect(
+                    db.collection("tweets_aside").find(bson::doc! {}).await.unwrap(),
+                )
+                .await
+                .unwrap();
+                db.collection::<bson::Document>("tweets").drop().await.unwrap();
+                db.collection("tweets").insert_many(aside).await.unwrap();
+            }
+        }
+    }
+}
+
+fn sqlite_url(under_test: &StoreUnderTest) -> String {
+    format!("sqlite://{}", under_test._dir.path().join("story.db").display())
+}
+
+async fn mongo_database(uri: &str) -> mongodb::Database {
+    let options = mongodb::options::ClientOptions::parse(uri).await.unwrap();
+    let name = videotube::store::mongo::database_name(&options);
+    mongodb::Client::with_options(options).unwrap().database(&name)
+}
+
+#[tokio::test]
+async fn a_failed_account_deletion_leaves_a_usable_account_and_a_retry_finishes_it() {
+    for under_test in stores().await {
+        let store = &under_test.store;
+        let asha = store.users.create(new_user("asha", "asha@example.com")).await.unwrap().user.id;
+        let ben = store.users.create(new_user("ben", "ben@example.com")).await.unwrap().user.id;
+        let clip = store.videos.insert(video(asha, "clip")).await.unwrap();
+        let tweet = store.tweets.insert(asha, "hello").await.unwrap();
+        store.likes.toggle(ben, LikeTarget::Tweet(tweet)).await.unwrap();
+        store.likes.toggle(ben, LikeTarget::Video(clip.video.id)).await.unwrap();
+        store.subscriptions.toggle(ben, asha).await.unwrap();
+        store.videos.record_watch(ben, clip.video.id, 50).await.unwrap();
+
+        let fault = TweetDeletionFault::inject(&under_test).await;
+        assert!(store.users.delete_account(asha).await.is_err(), "the injected fault stops the deletion");
+        assert!(store.users.by_id(asha).await.unwrap().is_some(), "the account is still there to log in");
+        match store.videos.get(clip.video.id).await.unwrap() {
+            // SQLite: one transaction, nothing happened.
+            Some(found) => assert_eq!(found.video.owner_id(), asha),
+            // MongoDB: the videos went first; nothing of them is left to reach.
+            None => assert!(store.videos.watch_history(ben).await.unwrap().is_empty()),
+        }
+        fault.remove().await;
+
+        let keys = store.users.delete_account(asha).await.unwrap();
+        assert!(keys.contains(&"local:asha.png".to_owned()), "{keys:?}");
+        assert!(store.users.by_id(asha).await.unwrap().is_none());
+        assert!(store.videos.get(clip.video.id).await.unwrap().is_none());
+        assert!(store.tweets.get(tweet, None).await.unwrap().is_none());
+        assert_eq!(store.likes.liked_videos(ben).await.unwrap().len(), 0);
+        assert_eq!(store.users.channel_counts(ben, None).await.unwrap().subscribed_to, 0);
+        assert!(store.videos.watch_history(ben).await.unwrap().is_empty());
+        // Media keys a failed attempt no longer reports are unreferenced: the reconciler deletes them.
+        let video_keys = [clip.video_key.clone(), clip.thumbnail_key.clone()];
+        let unreferenced = store.media_index.unreferenced(&video_keys).await.unwrap();
+        assert_eq!(unreferenced.len(), 2, "{unreferenced:?}");
+        assert!(store.users.delete_account(asha).await.unwrap().is_empty(), "a repeat finds nothing");
+        assert!(store.users.by_id(ben).await.unwrap().is_some(), "ben is untouched");
+    }
+}
