@@ -49,6 +49,45 @@ pub async fn load(url: &str, connections: usize, duration: Duration) -> LoadStat
     stats(all, started.elapsed())
 }
 
+/// `connections` workers for `duration`; request number `k` (counted over all workers) is the one
+/// `build(client, k)` makes. Returns the stats of the requests answered 2xx and their numbers.
+pub async fn load_numbered<F>(connections: usize, duration: Duration, build: F) -> (LoadStats, Vec<u64>)
+where
+    F: Fn(&reqwest::Client, u64) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let build = std::sync::Arc::new(build);
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let started = Instant::now();
+    let stop = started + duration;
+    let workers: Vec<_> = (0..connections)
+        .map(|_| {
+            let (build, next) = (build.clone(), next.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::builder().http1_only().pool_max_idle_per_host(1).build().unwrap();
+                let mut done = Vec::new();
+                while Instant::now() < stop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let t = Instant::now();
+                    if let Ok(resp) = build(&client, k).send().await
+                        && resp.status().is_success()
+                        && resp.bytes().await.is_ok()
+                    {
+                        done.push((t.elapsed(), k));
+                    }
+                }
+                done
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap_or_default());
+    }
+    let elapsed = started.elapsed();
+    let numbers = all.iter().map(|(_, k)| *k).collect();
+    (stats(all.into_iter().map(|(t, _)| t).collect(), elapsed), numbers)
+}
+
 /// `count` GETs one after another on one connection (latency without queueing).
 pub async fn sequential(url: &str, count: usize) -> LoadStats {
     let client = reqwest::Client::new();

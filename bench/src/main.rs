@@ -15,7 +15,7 @@ use load::{LoadStats, load, sequential};
 use server::{Server, cargo_build, target_bin};
 
 /// Scenario names accepted on the command line, in the order they run.
-const SCENARIOS: [&str; 7] = ["cold", "throughput", "scale", "login", "range", "upload", "mongo"];
+const SCENARIOS: [&str; 8] = ["cold", "throughput", "watch", "scale", "login", "range", "upload", "mongo"];
 
 /// Scenarios that run only when named: they need more than this machine (a MongoDB deployment).
 const ON_REQUEST: [&str; 1] = ["mongo"];
@@ -28,6 +28,7 @@ Measures videotube against baselines taken in the same run and prints markdown t
 Scenarios (all but mongo run when none is named):
   cold        cold start to first healthcheck
   throughput  trivial route and the cached 10k-video feed against a hello-world
+  watch       the watch page (GET /videos/:id, logged in: view counting and history) against a hello-world
   scale       feed p50 at 1M (--quick: 100k) vs 10k videos
   login       feed p99 while 50 clients log in
   range       Range reads of a 200 MB video against reading the file
@@ -96,6 +97,9 @@ async fn main() -> anyhow::Result<()> {
         let (middleware, feed) = throughput(secs).await?;
         rows.push(middleware);
         rows.push(feed);
+    }
+    if run("watch") {
+        rows.push(watch_page(secs).await?);
     }
     if run("scale") {
         rows.push(feed_at_scale(if quick { 100_000 } else { 1_000_000 }).await?);
@@ -195,6 +199,76 @@ async fn throughput(secs: u64) -> anyhow::Result<(Row, Row)> {
             met: feed_ratio >= 0.25 && feed.p99_ms <= 25.0,
         },
     ))
+}
+
+/// Logged-in viewers, videos watched, and how far back a repeat view reaches, in the watch scenario.
+const WATCH_VIEWERS: u64 = 10_000;
+const WATCH_VIDEOS: u64 = 1_000;
+const REPEAT_DISTANCE: u64 = 100;
+
+/// The (viewer, video) pair of watch request `k`: even requests are the first view of a new pair,
+/// odd ones repeat the pair first requested about 200 requests earlier (a 50/50 mix of counted and
+/// de-duplicated views). New pairs walk the viewers, then shift videos, so none recurs in a run.
+fn watch_pair(k: u64) -> (u64, u64) {
+    let m = if k.is_multiple_of(2) { k / 2 } else { (k / 2).saturating_sub(REPEAT_DISTANCE) };
+    (m % WATCH_VIEWERS, (m / WATCH_VIEWERS + m % WATCH_VIEWERS) % WATCH_VIDEOS)
+}
+
+/// The watch page as a site serves it most: `GET /videos/:videoId` by 10k logged-in viewers over
+/// 1k of 10k videos, 64 connections, every request writing history and half of them counting a view;
+/// against the hello-world, and checked afterwards: the views added equal the distinct pairs answered.
+async fn watch_page(secs: u64) -> anyhow::Result<Row> {
+    let duration = Duration::from_secs(secs);
+    let baseline = hello_world(duration).await?;
+    let dir = tempfile::tempdir()?;
+    let secret = "bench-access-secret-0123456789abcdef";
+    let vars = [
+        ("RATE_LIMIT_ENABLED", "false"),
+        ("ACCESS_TOKEN_SECRET", secret),
+        ("REFRESH_TOKEN_SECRET", "bench-refresh-secret-0123456789abcdef"),
+    ];
+    let server = Server::start(dir.path(), &vars).await?;
+    server.seed(10_000).await?;
+    server.seed_viewers(WATCH_VIEWERS).await?;
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+    let tokens: Vec<String> = (0..WATCH_VIEWERS)
+        .map(|n| {
+            let claims = serde_json::json!({"_id": server::viewer_id(n), "email": format!("viewer{n}@bench.test"),
+                "username": format!("viewer{n}"), "fullName": format!("Viewer {n}"), "iat": 1_700_000_000u64,
+                "exp": 4_000_000_000u64});
+            jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key)
+        })
+        .collect::<Result<_, _>>()?;
+    let views_sql = format!(
+        "SELECT SUM(views) FROM videos WHERE id >= '{}' AND id < '{}'",
+        server::video_id(0),
+        server::video_id(WATCH_VIDEOS)
+    );
+    let pool = server.database().await?;
+    let before: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(views_sql.clone())).fetch_one(&pool).await?;
+    let base = server.url("/api/v1/videos/");
+    let (watch, answered) = load::load_numbered(64, duration, move |client, k| {
+        let (viewer, video) = watch_pair(k);
+        client.get(format!("{base}{}", server::video_id(video))).bearer_auth(&tokens[viewer as usize])
+    })
+    .await;
+    let after: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(views_sql)).fetch_one(&pool).await?;
+    pool.close().await;
+    let expected = answered.iter().map(|k| watch_pair(*k)).collect::<std::collections::HashSet<_>>().len() as i64;
+    let counted = after - before;
+    let ratio = watch.rps / baseline.rps;
+    Ok(Row {
+        scenario: "Watch page: GET /videos/:videoId, 64 connections, 10k logged-in viewers over 1k of 10k videos, \
+                   half first views (counted), history written on every request",
+        baseline: format!("hello-world {:.0} req/s", baseline.rps),
+        measured: format!(
+            "{:.0} req/s, p99 {:.1} ms; views added {counted}, distinct first views answered {expected}",
+            watch.rps, watch.p99_ms
+        ),
+        ratio: format!("{ratio:.3}×"),
+        target: "≥ 0.25×, p99 ≤ 25 ms, views exact",
+        met: ratio >= 0.25 && watch.p99_ms <= 25.0 && counted == expected,
+    })
 }
 
 /// The bare axum hello-world under 64 connections: the throughput baseline.

@@ -112,8 +112,7 @@ impl Server {
 
     /// Inserts ten owners and `count` published videos spread over them; returns the first owner's id.
     pub async fn seed(&self, count: u64) -> anyhow::Result<String> {
-        let url = format!("sqlite://{}", self.data_dir.join("videotube.db").display());
-        let pool = sqlx::SqlitePool::connect(&url).await?;
+        let pool = self.database().await?;
         sqlx::query(
             "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < 9) \
              INSERT INTO users (id, username, email, full_name, avatar, avatar_key, password_hash, created_at, updated_at) \
@@ -125,10 +124,10 @@ impl Server {
         sqlx::query(
             "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1 - 1) \
              INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, \
-                                 duration, views, is_published, created_at, updated_at) \
+                                 duration, views, visibility, created_at, updated_at) \
              SELECT printf('%024x', n + 4096), printf('%024x', n % 10 + 1), 'http://bench/v.mp4', \
                     'local:videos/none.mp4', 'http://bench/t.jpg', 'local:images/none.jpg', 'Video number ' || n, \
-                    'A benchmark video, number ' || n, (n % 600) + 0.5, (n * 7919) % 100000, 1, \
+                    'A benchmark video, number ' || n, (n % 600) + 0.5, (n * 7919) % 100000, 'public', \
                     1700000000000 + n, 1700000000000 + n FROM seq",
         )
         .bind(count as i64)
@@ -138,6 +137,40 @@ impl Server {
         pool.close().await;
         Ok(format!("{:024x}", 1))
     }
+}
+
+impl Server {
+    /// Inserts `count` users `viewer<n>` with ids `viewer_id(n)`, for scenarios that sign their tokens.
+    pub async fn seed_viewers(&self, count: u64) -> anyhow::Result<()> {
+        let pool = self.database().await?;
+        sqlx::query(
+            "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1 - 1) \
+             INSERT INTO users (id, username, email, full_name, avatar, avatar_key, password_hash, created_at, updated_at) \
+             SELECT printf('%024x', n + 1048576), 'viewer' || n, 'viewer' || n || '@bench.test', 'Viewer ' || n, \
+                    'http://bench/a.png', 'local:images/none.png', 'x', 1700000000000, 1700000000000 FROM seq",
+        )
+        .bind(count as i64)
+        .execute(&pool)
+        .await?;
+        pool.close().await;
+        Ok(())
+    }
+
+    /// The server's SQLite database, opened beside it (WAL: reads and writes do not block each other).
+    pub async fn database(&self) -> anyhow::Result<sqlx::SqlitePool> {
+        let url = format!("sqlite://{}", self.data_dir.join("videotube.db").display());
+        Ok(sqlx::SqlitePool::connect(&url).await?)
+    }
+}
+
+/// The id `seed_viewers` gives viewer `n`.
+pub fn viewer_id(n: u64) -> String {
+    format!("{:024x}", n + 1_048_576)
+}
+
+/// The id `seed` gives video `n`.
+pub fn video_id(n: u64) -> String {
+    format!("{:024x}", n + 4096)
 }
 
 impl Drop for Server {
