@@ -90,13 +90,22 @@ where
 
 /// `count` GETs one after another on one connection (latency without queueing).
 pub async fn sequential(url: &str, count: usize) -> LoadStats {
+    sequential_with(url, None, count).await
+}
+
+/// As [`sequential`], with a bearer token when one is given.
+pub async fn sequential_with(url: &str, token: Option<&str>, count: usize) -> LoadStats {
     let client = reqwest::Client::new();
-    let _ = client.get(url).send().await;
+    let get = || match token {
+        Some(token) => client.get(url).bearer_auth(token),
+        None => client.get(url),
+    };
+    let _ = get().send().await;
     let started = Instant::now();
     let mut latencies = Vec::with_capacity(count);
     for _ in 0..count {
         let t = Instant::now();
-        if let Ok(resp) = client.get(url).send().await
+        if let Ok(resp) = get().send().await
             && resp.bytes().await.is_ok()
         {
             latencies.push(t.elapsed());
@@ -106,6 +115,42 @@ pub async fn sequential(url: &str, count: usize) -> LoadStats {
 }
 
 const CHUNK: usize = 1 << 20;
+
+/// Baseline for range reads: the file at `path` read in 1 MiB pieces (as the media route reads) and
+/// sent over a loopback TCP connection to a reader in this process; bytes/s. The HTTP path does this
+/// copy too, so it bounds what a range request can reach on this machine.
+pub async fn file_over_loopback(path: &Path) -> anyhow::Result<f64> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let path = path.to_owned();
+    let sender = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await?;
+        let mut file = tokio::fs::File::open(&path).await?;
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = file.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            socket.write_all(&buf[..n]).await?;
+        }
+        socket.shutdown().await?;
+        anyhow::Ok(())
+    });
+    let started = Instant::now();
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let mut buf = vec![0u8; CHUNK];
+    let mut received = 0u64;
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        received += n as u64;
+    }
+    sender.await??;
+    Ok(received as f64 / started.elapsed().as_secs_f64())
+}
 
 /// Baseline: `size` bytes over a loopback TCP connection into a file, then fsync; bytes/s.
 pub async fn raw_tcp_to_file(size: u64, path: &Path) -> anyhow::Result<f64> {

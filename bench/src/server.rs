@@ -112,25 +112,33 @@ impl Server {
 
     /// Inserts ten owners and `count` published videos spread over them; returns the first owner's id.
     pub async fn seed(&self, count: u64) -> anyhow::Result<String> {
+        self.seed_owners(10, count).await
+    }
+
+    /// Inserts `owners` owners (`owner<n>`, id `n + 1` in 24 hex digits) and `count` published videos spread over
+    /// them (video `n` belongs to owner `n % owners`); returns the first owner's id.
+    pub async fn seed_owners(&self, owners: u64, count: u64) -> anyhow::Result<String> {
         let pool = self.database().await?;
         sqlx::query(
-            "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < 9) \
+            "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1 - 1) \
              INSERT INTO users (id, username, email, full_name, avatar, avatar_key, password_hash, created_at, updated_at) \
              SELECT printf('%024x', n + 1), 'owner' || n, 'owner' || n || '@bench.test', 'Owner ' || n, \
                     'http://bench/a.png', 'local:images/none.png', 'x', 1700000000000, 1700000000000 FROM seq",
         )
+        .bind(owners as i64)
         .execute(&pool)
         .await?;
         sqlx::query(
             "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1 - 1) \
              INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, \
                                  duration, views, visibility, created_at, updated_at) \
-             SELECT printf('%024x', n + 4096), printf('%024x', n % 10 + 1), 'http://bench/v.mp4', \
+             SELECT printf('%024x', n + 4096), printf('%024x', n % ?2 + 1), 'http://bench/v.mp4', \
                     'local:videos/none.mp4', 'http://bench/t.jpg', 'local:images/none.jpg', 'Video number ' || n, \
                     'A benchmark video, number ' || n, (n % 600) + 0.5, (n * 7919) % 100000, 'public', \
                     1700000000000 + n, 1700000000000 + n FROM seq",
         )
         .bind(count as i64)
+        .bind(owners as i64)
         .execute(&pool)
         .await?;
         sqlx::query("ANALYZE").execute(&pool).await?;
@@ -161,6 +169,32 @@ impl Server {
         let url = format!("sqlite://{}", self.data_dir.join("videotube.db").display());
         Ok(sqlx::SqlitePool::connect(&url).await?)
     }
+}
+
+impl Server {
+    /// Runs one seeding statement that takes the row count as `?1`, then refreshes the planner's statistics.
+    pub async fn seed_sql(&self, sql: &'static str, count: u64) -> anyhow::Result<()> {
+        let pool = self.database().await?;
+        sqlx::query(sql).bind(count as i64).execute(&pool).await?;
+        sqlx::query("ANALYZE").execute(&pool).await?;
+        pool.close().await;
+        Ok(())
+    }
+}
+
+/// The secrets a bench server is started with (`vars`), so the bench can sign access tokens itself
+/// instead of logging in thousands of users through bcrypt.
+pub const SIGNING_VARS: [(&str, &str); 2] = [
+    ("ACCESS_TOKEN_SECRET", "bench-access-secret-0123456789abcdef"),
+    ("REFRESH_TOKEN_SECRET", "bench-refresh-secret-0123456789abcdef"),
+];
+
+/// An access token for `user_id`, signed with the secret of `SIGNING_VARS`.
+pub fn access_token(user_id: &str) -> anyhow::Result<String> {
+    let claims = serde_json::json!({"_id": user_id, "email": "bench@bench.test", "username": "bench",
+        "fullName": "Bench", "iat": 1_700_000_000u64, "exp": 4_000_000_000u64});
+    let key = jsonwebtoken::EncodingKey::from_secret(SIGNING_VARS[0].1.as_bytes());
+    Ok(jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key)?)
 }
 
 /// The id `seed_viewers` gives viewer `n`.

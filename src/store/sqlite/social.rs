@@ -345,7 +345,7 @@ struct SubscriptionRow {
 fn subscription_select(side: &str, filter_column: &str) -> String {
     format!(
         "SELECT s.id, s.subscriber_id, s.channel_id, s.created_at, s.updated_at, \
-         (SELECT COUNT(*) FROM subscriptions x WHERE x.channel_id = u.id) AS subscribers_count, \
+         COALESCE((SELECT c.subscribers FROM subscription_counts c WHERE c.user_id = u.id), 0) AS subscribers_count, \
          (SELECT v.id FROM videos v WHERE v.owner_id = u.id AND {public} \
              ORDER BY v.created_at DESC, v.id DESC LIMIT 1) AS latest_video_id, \
          u.id AS owner_id, u.username AS owner_username, u.full_name AS owner_full_name, u.avatar AS owner_avatar \

@@ -11,9 +11,15 @@ use crate::store::{NewSession, NewUser, ProfileUpdate, RefreshGrant, SessionRepo
 const USER_COLUMNS: &str = "id, username, email, full_name, avatar, avatar_key, cover_image, cover_image_key, \
                             password_hash, history_paused, created_at, updated_at";
 
+/// A channel's counts as lookups in `subscription_counts` (kept by triggers), and whether the
+/// viewer (`?2`) follows it: constant cost however many subscribers the channel has.
+const CHANNEL_COUNTS_SQL: &str = "SELECT COALESCE((SELECT subscribers FROM subscription_counts WHERE user_id = ?1), 0) AS subscribers, \
+            COALESCE((SELECT subscribed_to FROM subscription_counts WHERE user_id = ?1), 0) AS subscribed_to, \
+            EXISTS (SELECT 1 FROM subscriptions WHERE channel_id = ?1 AND subscriber_id = ?2) AS viewer";
+
 /// Everything an account owns that references it, children first; `videos` cascades to their likes,
 /// comments, playlist entries and history entries, `users` to the user's own history.
-const ACCOUNT_DELETIONS: [&str; 8] = [
+const ACCOUNT_DELETIONS: [&str; 9] = [
     "DELETE FROM likes WHERE liked_by = ?1",
     "DELETE FROM comments WHERE owner_id = ?1",
     "DELETE FROM tweets WHERE owner_id = ?1",
@@ -22,6 +28,7 @@ const ACCOUNT_DELETIONS: [&str; 8] = [
     "DELETE FROM videos WHERE owner_id = ?1",
     "DELETE FROM refresh_sessions WHERE user_id = ?1",
     "DELETE FROM users WHERE id = ?1",
+    "DELETE FROM subscription_counts WHERE user_id = ?1",
 ];
 
 #[derive(sqlx::FromRow)]
@@ -172,16 +179,12 @@ impl UserRepo for SqliteStore {
     }
 
     async fn channel_counts(&self, channel: Id, viewer: Option<Id>) -> StoreResult<ChannelCounts> {
-        let row = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM subscriptions WHERE channel_id = ?1) AS subscribers, \
-                    (SELECT COUNT(*) FROM subscriptions WHERE subscriber_id = ?1) AS subscribed_to, \
-                    EXISTS (SELECT 1 FROM subscriptions WHERE channel_id = ?1 AND subscriber_id = ?2) AS viewer",
-        )
-        .bind(channel.to_hex())
-        .bind(viewer.map(Id::to_hex))
-        .fetch_one(&self.pool)
-        .await
-        .map_err(backend)?;
+        let row = sqlx::query(CHANNEL_COUNTS_SQL)
+            .bind(channel.to_hex())
+            .bind(viewer.map(Id::to_hex))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(ChannelCounts {
             subscribers: row.get("subscribers"),
             subscribed_to: row.get("subscribed_to"),
@@ -347,5 +350,32 @@ impl SessionRepo for SqliteStore {
             .await
             .map_err(backend)?;
         Ok(deleted.rows_affected() > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn channel_counts_are_lookups_not_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("plan.db")).await.unwrap();
+        let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {CHANNEL_COUNTS_SQL}")))
+            .bind("a")
+            .bind("b")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get::<String, _>("detail"))
+            .collect();
+        assert!(
+            plan.iter().all(|d| d.starts_with("SEARCH") || d.contains("SUBQUERY") || d == "SCAN CONSTANT ROW"),
+            "{plan:?}"
+        );
+        let on_subscriptions: Vec<&String> = plan.iter().filter(|d| d.contains("subscriptions")).collect();
+        assert_eq!(on_subscriptions.len(), 1, "only the viewer's own pair is looked up: {plan:?}");
+        assert!(on_subscriptions[0].contains("subscriber_id=? AND channel_id=?"), "{plan:?}");
     }
 }

