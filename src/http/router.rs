@@ -43,6 +43,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(users::channel_profile))
         .routes(routes!(users::watch_history))
         .routes(routes!(videos::list, videos::publish))
+        .routes(routes!(videos::trending))
         .routes(routes!(videos::get, videos::update, videos::delete))
         .routes(routes!(videos::toggle_publish))
         .routes(routes!(social::list_comments, social::add_comment))
