@@ -30,7 +30,7 @@ impl MongoStore {
             if counted.matched_count == 1 {
                 return Ok(());
             }
-            let first = q::new_view_hour(video, hour);
+            let first = q::new_view_hour(video, hour, 1);
             match retry_transient(|| hours.insert_one(first.clone())).await.map_err(conflict_on("_id")) {
                 Ok(_) => return Ok(()),
                 Err(e) if is_conflict(&e) => continue,

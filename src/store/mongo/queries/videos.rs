@@ -121,10 +121,15 @@ pub fn count_in_hour(video: ObjectId, hour: i64) -> (Document, Document) {
     (doc! { "_id": view_hour_id(video, hour) }, doc! { "$inc": { "n": 1_i64 } })
 }
 
-/// The video's record for `hour` holding its first counted view (inserted, so that the unique
-/// `_id` arbitrates concurrent first views).
-pub fn new_view_hour(video: ObjectId, hour: i64) -> Document {
-    doc! { "_id": view_hour_id(video, hour), "video": video, "hour": hour, "n": 1_i64 }
+/// The video's record for `hour` holding `n` counted views: the first view is inserted this way,
+/// so that the unique `_id` arbitrates concurrent first views (and `migrate` copies records so).
+pub fn new_view_hour(video: ObjectId, hour: i64, n: i64) -> Document {
+    doc! { "_id": view_hour_id(video, hour), "video": video, "hour": hour, "n": n }
+}
+
+/// The hourly view records of these videos (for `migrate`).
+pub fn view_hours_of(videos: Vec<ObjectId>) -> Document {
+    doc! { "video": { "$in": videos } }
 }
 
 /// The view records of the window summed per video, joined to the videos that are public.
@@ -379,7 +384,7 @@ mod tests {
         let (filter, update) = count_in_hour(video, 7);
         assert_eq!(filter, doc! { "_id": "030303030303030303030303:7" });
         assert_eq!(update, doc! { "$inc": { "n": 1_i64 } });
-        assert_eq!(new_view_hour(video, 7).get_i64("n").unwrap(), 1);
+        assert_eq!(new_view_hour(video, 7, 1).get_i64("n").unwrap(), 1);
         assert_eq!(view_hours_before(5), doc! { "hour": { "$lt": 5_i64 } });
     }
 
