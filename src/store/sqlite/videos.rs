@@ -180,6 +180,31 @@ struct PagedVideoRow {
 }
 
 impl SqliteStore {
+    /// Runs a page query (binds: `key` as `?1`, limit, offset) and its count (binds: `key`).
+    async fn paged<R, K>(
+        &self,
+        (page, count): (String, String),
+        key: K,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<R>, u64)>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+        K: for<'q> sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + Clone + Send + 'static,
+    {
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let rows: Vec<R> = sqlx::query_as(sqlx::AssertSqlSafe(page))
+            .bind(key.clone())
+            .bind(i64::from(limit))
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        let total: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(count)).bind(key).fetch_one(&self.pool).await.map_err(backend)?;
+        Ok((rows, total as u64))
+    }
+
     async fn video_record(&self, id: Id) -> StoreResult<Option<VideoRecord>> {
         let row: Option<VideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{VIDEO_SELECT} WHERE v.id = ?")))
             .bind(id.to_hex())
@@ -244,21 +269,9 @@ impl VideoRepo for SqliteStore {
     }
 
     async fn subscription_feed(&self, subscriber: Id, offset: u64, limit: u32) -> StoreResult<(Vec<Video>, u64)> {
-        let (page, count) = subscription_feed_sql();
-        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
-        let rows: Vec<VideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(page))
-            .bind(subscriber.to_hex())
-            .bind(i64::from(limit))
-            .bind(offset)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count))
-            .bind(subscriber.to_hex())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok((videos_from(rows)?, total as u64))
+        let (rows, total) =
+            self.paged::<VideoRow, _>(subscription_feed_sql(), subscriber.to_hex(), offset, limit).await?;
+        Ok((videos_from(rows)?, total))
     }
 
     async fn update(&self, id: Id, update: VideoUpdate) -> StoreResult<Option<VideoRecord>> {
@@ -334,25 +347,12 @@ impl VideoRepo for SqliteStore {
             #[sqlx(flatten)]
             video: VideoRow,
         }
-        let (page, count) = trending_sql();
-        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
-        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(page))
-            .bind(first_hour)
-            .bind(i64::from(limit))
-            .bind(offset)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count))
-            .bind(first_hour)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)?;
+        let (rows, total) = self.paged::<Row, _>(trending_sql(), first_hour, offset, limit).await?;
         let videos = rows
             .into_iter()
             .map(|row| Ok(TrendingVideo { video: row.video.into_video()?, recent_views: row.recent_views }))
             .collect::<StoreResult<_>>()?;
-        Ok((videos, total as u64))
+        Ok((videos, total))
     }
 
     async fn prune_view_hours(&self, first_kept_hour: i64) -> StoreResult<u64> {
