@@ -258,7 +258,7 @@ mod tests {
     }
 
     #[test]
-    fn the_default_feed_is_published_newest_first() {
+    fn the_default_feed_is_public_newest_first() {
         assert_eq!(
             feed_page(&query())[..4],
             [
