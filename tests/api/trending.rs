@@ -121,3 +121,20 @@ async fn hours_is_a_whole_number_from_1_to_720() {
         trending(&app, &format!("?hours={good}")).await;
     }
 }
+
+#[tokio::test]
+async fn concurrent_first_views_of_an_hour_are_all_counted() {
+    let app = TestApp::spawn().await;
+    let asha = app.user("asha").await;
+    let video = id_of(&app.publish(&asha, "Tide").await);
+    let mut viewers = Vec::new();
+    for n in 0..12 {
+        viewers.push(app.user(&format!("viewer{n}")).await);
+    }
+    let path = format!("/videos/{video}");
+    let views = futures_util::future::join_all(viewers.iter().map(|v| app.get(&path, Some(v)))).await;
+    assert!(views.iter().all(|r| r.status == 200), "{views:?}");
+    let page = trending(&app, "").await;
+    assert_eq!(page["docs"][0]["views"], 12, "twelve viewers, one counted view each");
+    assert_eq!(ranking(&page), vec![(video, 12)], "each recorded in the hour's one record");
+}
