@@ -77,7 +77,7 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
 
     let config = Arc::new(config);
     let services = Services::new(config.clone(), store, Arc::new(media), tokens, cloudinary);
-    services.spawn_media_reconciliation();
+    services.spawn_maintenance();
     let state = AppState { services, temp_dir: Arc::new(temp_dir) };
     Ok(App { router: router::build(state, Some(media_root)), config })
 }

@@ -110,7 +110,7 @@ impl Server {
         Ok(login["data"]["accessToken"].as_str().context("no token")?.to_owned())
     }
 
-    /// Inserts ten owners and `count` published videos spread over them; returns the first owner's id.
+    /// Inserts ten owners and `count` public videos spread over them; returns the first owner's id.
     pub async fn seed(&self, count: u64) -> anyhow::Result<String> {
         self.seed_owners(10, count).await
     }

@@ -5,6 +5,7 @@ pub mod ownership;
 pub mod page;
 pub mod social;
 pub mod time;
+pub mod trending;
 pub mod user;
 pub mod video;
 pub mod visibility;

@@ -12,6 +12,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
 
 use crate::config::Limits;
+use crate::domain::trending::{DEFAULT_HOURS, INVALID_HOURS, MAX_HOURS};
 use crate::domain::visibility::ALL_LEVELS;
 use crate::http::error::ErrorEnvelope;
 use crate::media::human_size;
@@ -30,6 +31,7 @@ use crate::media::human_size;
         crate::domain::user::User,
         crate::domain::video::Video,
         crate::domain::visibility::Visibility,
+        crate::domain::trending::TrendingVideo,
         crate::domain::social::ChannelCard,
         crate::http::error::ErrorEnvelope,
         crate::services::FieldError,
@@ -423,6 +425,18 @@ pub fn search_query() -> Object {
         .description(Some(format!(
             "Literal, case-insensitive substring of the title or description; trimmed; at most {} characters.",
             Limits::DEFAULT.query_chars
+        )))
+        .build()
+}
+
+/// `hours` of `GET /videos/trending`: a whole number from 1 to 720 (leading zeros allowed), trimmed.
+pub fn trending_hours() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(format!("^[{WHITESPACE}]*0*(?:[1-9][0-9]?|[1-6][0-9]{{2}}|7[01][0-9]|720)[{WHITESPACE}]*$")))
+        .description(Some(format!(
+            "The window in hours, {DEFAULT_HOURS} when absent; trimmed; a whole number from 1 to {MAX_HOURS}, else \
+             400 `{INVALID_HOURS}`."
         )))
         .build()
 }

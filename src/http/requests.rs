@@ -13,8 +13,8 @@ use crate::http::input::{Shape, file_part, trimmed};
 use crate::http::openapi::{
     PathId, UsernameParam, content, description, image, login_name, new_password, optional_description, optional_image,
     optional_playlist_name, optional_text, optional_title, password, playlist_name, query_user_id, refresh_token,
-    required_text, required_upload_result, search_query, sort_by, sort_type, title, upload_field, upload_result, video,
-    visibility,
+    required_text, required_upload_result, search_query, sort_by, sort_type, title, trending_hours, upload_field,
+    upload_result, video, visibility,
 };
 use crate::media::MediaKind;
 use crate::services::Incoming;
@@ -162,6 +162,22 @@ impl From<FeedQuery> for FeedParams {
         }
     }
 }
+
+/// `GET /videos/trending` query parameters.
+#[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+#[serde(default)]
+pub struct TrendingQuery {
+    /// Page number; lenient integer parsing, 1 when absent.
+    pub page: Option<String>,
+    /// Page size, clamped to PAGE_LIMIT_MAX (100); 10 when absent.
+    pub limit: Option<String>,
+    #[serde(deserialize_with = "trimmed")]
+    #[param(schema_with = trending_hours)]
+    pub hours: Option<String>,
+}
+
+impl Shape for TrendingQuery {}
 
 /// Pagination parameters.
 #[derive(Deserialize, IntoParams, Default)]

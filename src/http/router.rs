@@ -50,6 +50,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(account::sessions))
         .routes(routes!(account::revoke_session))
         .routes(routes!(videos::list, videos::publish))
+        .routes(routes!(videos::trending))
         .routes(routes!(videos::get, videos::update, videos::delete))
         .routes(routes!(videos::toggle_publish))
         .routes(routes!(social::list_comments, social::add_comment))

@@ -126,7 +126,7 @@ impl Services {
         self.playlist(playlist, Some(caller.user.id)).await
     }
 
-    /// Removes a video that exists (visible or not, so owners can prune unpublished ones); idempotent.
+    /// Removes a video that exists (visible or not, so owners can prune ones made private); idempotent.
     pub async fn remove_from_playlist(
         &self,
         caller: &UserAccount,

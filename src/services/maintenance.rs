@@ -1,9 +1,12 @@
 //! Background upkeep: removing stored media that no record references (left by a crash between
-//! storing media and committing its record, or by a failed best-effort delete).
+//! storing media and committing its record, or by a failed best-effort delete), and hourly view
+//! records older than the widest trending window.
 
 use std::time::Duration;
 
 use super::{ServiceError, Services};
+use crate::domain::Timestamp;
+use crate::domain::trending::oldest_kept_hour;
 use crate::error::Chain;
 use crate::media;
 
@@ -27,8 +30,13 @@ impl Services {
         Ok(removed)
     }
 
-    /// Runs the reconciliation now and then on the configured interval, for the life of the process.
-    pub fn spawn_media_reconciliation(&self) {
+    /// Deletes the hourly view records no trending window can reach any more; returns how many.
+    pub async fn prune_view_hours(&self) -> Result<u64, ServiceError> {
+        Ok(self.store.videos.prune_view_hours(oldest_kept_hour(Timestamp::now())).await?)
+    }
+
+    /// Runs the upkeep now and then on the configured interval, for the life of the process.
+    pub fn spawn_maintenance(&self) {
         let services = self.clone();
         let every = Duration::from_secs(self.config.media_reconcile_interval_secs);
         tokio::spawn(async move {
@@ -39,6 +47,11 @@ impl Services {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(removed = n, "orphaned media reconciliation finished"),
                     Err(e) => tracing::error!(error = %Chain(&e), "orphaned media reconciliation failed"),
+                }
+                match services.prune_view_hours().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "old hourly view records pruned"),
+                    Err(e) => tracing::error!(error = %Chain(&e), "pruning hourly view records failed"),
                 }
             }
         });

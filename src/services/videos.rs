@@ -7,13 +7,14 @@ use super::Incoming;
 use super::direct::scope_of;
 use super::validate::{max_chars, non_empty_if_present, require_all};
 use super::{ServiceError, Services};
-use crate::domain::Id;
 use crate::domain::ownership::Owned;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::social::LikeTarget;
+use crate::domain::trending::{INVALID_HOURS, TrendingVideo, Window};
 use crate::domain::user::UserAccount;
 use crate::domain::video::{Video, VideoQuery, VideoRecord, VideoSort};
 use crate::domain::visibility::{INVALID_VISIBILITY, Place, Visibility};
+use crate::domain::{Id, Timestamp};
 use crate::store::{MediaRef, NewVideo, VideoUpdate};
 
 /// Raw `GET /videos` parameters, validated here.
@@ -102,6 +103,23 @@ impl Services {
         Ok(Page::new(docs, total, page))
     }
 
+    /// `GET /videos/trending`: public videos by views counted in the last `hours` hours (48 when absent).
+    pub async fn trending(
+        &self,
+        hours: Option<&str>,
+        page: Option<&str>,
+        limit: Option<&str>,
+    ) -> Result<Page<TrendingVideo>, ServiceError> {
+        let window = match hours {
+            None => Window::default(),
+            Some(raw) => Window::parse(raw).ok_or_else(|| ServiceError::invalid_field("hours", INVALID_HOURS))?,
+        };
+        let page = PageRequest::parse(page, limit, self.config.limits.page_limit_max);
+        let first_hour = window.first_hour(Timestamp::now());
+        let (videos, total) = self.store.videos.trending(first_hour, page.offset(), page.limit).await?;
+        Ok(Page::new(videos, total, page))
+    }
+
     pub async fn publish_video(&self, caller: &UserAccount, input: NewVideoInput) -> Result<Video, ServiceError> {
         require_all(
             &[("title", input.title.as_deref()), ("description", input.description.as_deref())],
@@ -144,7 +162,7 @@ impl Services {
         let viewer_key = viewer_id.map_or_else(|| format!("ip:{ip}"), |u| format!("user:{u}"));
         let window = std::time::Duration::from_secs(self.config.view_window_secs);
         if self.store.ephemeral.count_view(&viewer_key, id, window).await?
-            && let Some(views) = self.store.videos.add_view(id).await?
+            && let Some(views) = self.store.videos.add_view(id, Timestamp::now()).await?
         {
             video.views = views;
         }

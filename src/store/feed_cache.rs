@@ -11,11 +11,12 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use super::{NewVideo, ProfileUpdate, StoreResult, UserRepo, VideoRepo, VideoUpdate};
-use crate::domain::Id;
 use crate::domain::social::ChannelStats;
+use crate::domain::trending::TrendingVideo;
 use crate::domain::user::{ChannelCounts, UserAccount};
 use crate::domain::video::{Video, VideoQuery, VideoRecord, WatchedVideo};
 use crate::domain::visibility::Visibility;
+use crate::domain::{Id, Timestamp};
 
 /// Pages kept at most; the cache is emptied when it fills (feeds repeat a few popular queries).
 const CAPACITY: usize = 1024;
@@ -94,8 +95,16 @@ impl VideoRepo for CachedVideos {
         writing(&self.cache, self.inner.delete(id)).await
     }
 
-    async fn add_view(&self, id: Id) -> StoreResult<Option<i64>> {
-        writing(&self.cache, self.inner.add_view(id)).await
+    async fn add_view(&self, id: Id, at: Timestamp) -> StoreResult<Option<i64>> {
+        writing(&self.cache, self.inner.add_view(id, at)).await
+    }
+
+    async fn trending(&self, first_hour: i64, offset: u64, limit: u32) -> StoreResult<(Vec<TrendingVideo>, u64)> {
+        self.inner.trending(first_hour, offset, limit).await
+    }
+
+    async fn prune_view_hours(&self, first_kept_hour: i64) -> StoreResult<u64> {
+        self.inner.prune_view_hours(first_kept_hour).await
     }
 
     async fn record_watch(&self, user: Id, video: Id, max: u32) -> StoreResult<()> {

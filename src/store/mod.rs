@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use crate::domain::social::{
     ChannelStats, Comment, LikeTarget, LikedVideoItem, PlaylistRecord, SubscribedChannelItem, SubscriberItem, Tweet,
 };
+use crate::domain::trending::TrendingVideo;
 use crate::domain::user::{ChannelCounts, Session, UserAccount};
 use crate::domain::video::{Video, VideoQuery, VideoRecord, WatchedVideo};
 use crate::domain::visibility::Visibility;
@@ -159,8 +160,14 @@ pub trait VideoRepo: Send + Sync {
     async fn set_visibility(&self, id: Id, visibility: Visibility) -> StoreResult<Option<VideoRecord>>;
     /// Deletes the video with its likes, comments (and their likes), playlist and history entries.
     async fn delete(&self, id: Id) -> StoreResult<bool>;
-    /// Adds one view and returns the new count.
-    async fn add_view(&self, id: Id) -> StoreResult<Option<i64>>;
+    /// Adds one counted view, recorded under the hour of `at` for trending, and returns the new count.
+    async fn add_view(&self, id: Id, at: Timestamp) -> StoreResult<Option<i64>>;
+    /// One page of public videos by views counted from `first_hour` on (most first, then `views`,
+    /// `createdAt` and `_id`, all descending), and their total; read from the hourly view records
+    /// of the window, never by scanning the videos.
+    async fn trending(&self, first_hour: i64, offset: u64, limit: u32) -> StoreResult<(Vec<TrendingVideo>, u64)>;
+    /// Deletes the hourly view records before `first_kept_hour`; returns how many.
+    async fn prune_view_hours(&self, first_kept_hour: i64) -> StoreResult<u64>;
     /// Moves the video to the front of the user's history, capped at `max` entries.
     async fn record_watch(&self, user: Id, video: Id, max: u32) -> StoreResult<()>;
     /// The user's history, newest first, keeping only videos the user sees there (`Place::ByLink`).

@@ -92,6 +92,15 @@ pub struct VideoRow {
     pub visibility: Visibility,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The video's hourly view records (trending), oldest first.
+    pub view_hours: Vec<ViewHourRecord>,
+}
+
+/// The views of a video counted in one hour (hours since the epoch).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViewHourRecord {
+    pub hour: i64,
+    pub views: i64,
 }
 
 /// A comment (with its video) or a tweet (without).

@@ -18,6 +18,7 @@ mod placeholders;
 mod resilience;
 mod social;
 mod store_story;
+mod trending;
 mod users;
 mod videos;
 mod visibility;

@@ -23,7 +23,7 @@ struct Site {
     video: String,
 }
 
-/// Two users, a public, a private and an unlisted video, a view, a comment, likes on all three kinds of
+/// Two users, a public, a private and an unlisted video, a view (with its hourly record), a comment, likes on all three kinds of
 /// target, a tweet, a subscription and a playlist.
 async fn build_site(app: &TestApp) -> Site {
     let asha = app.user("asha").await;
@@ -68,6 +68,7 @@ async fn reads(app: &TestApp, site: &Site) -> Vec<(String, Value)> {
         ("/users/history".to_owned(), Some(ben)),
         (format!("/videos?userId={}", asha.id), Some(asha)),
         ("/videos?sortBy=views&sortType=asc".to_owned(), None),
+        ("/videos/trending".to_owned(), None),
         (format!("/comments/{}", site.video), Some(asha)),
         ("/likes/videos".to_owned(), Some(ben)),
         (format!("/tweets/user/{}", asha.id), Some(ben)),

@@ -72,15 +72,27 @@ async fn write_original_site(uri: &str) -> (ObjectId, ObjectId, ObjectId) {
     (asha, ben, video)
 }
 
+/// A fresh database holding the original site (its URI and `(asha, ben, video)`), or `None` without
+/// a MongoDB deployment to test against.
+async fn original_site() -> Option<(String, (ObjectId, ObjectId, ObjectId))> {
+    let Some(uri) = fresh_mongodb_database() else {
+        eprintln!("the original-database tests need TEST_MONGODB_URI (CI sets it)");
+        return None;
+    };
+    let ids = write_original_site(&uri).await;
+    Some((uri, ids))
+}
+
+/// The server on that database: pinned to "SQLite" so the builder does not pick a fresh database;
+/// MONGODB_URI selects this one.
+async fn serve(uri: &str) -> TestApp {
+    TestApp::builder().store(StoreBackend::Sqlite).env("MONGODB_URI", uri).spawn().await
+}
+
 #[tokio::test]
 async fn a_database_of_the_original_api_works_as_is() {
-    let Some(uri) = fresh_mongodb_database() else {
-        eprintln!("the original-database test needs TEST_MONGODB_URI (CI sets it)");
-        return;
-    };
-    let (asha_id, ben_id, video) = write_original_site(&uri).await;
-    // Pinned to "SQLite" so the builder does not pick a fresh database; MONGODB_URI selects this one.
-    let app = TestApp::builder().store(StoreBackend::Sqlite).env("MONGODB_URI", &uri).spawn().await;
+    let Some((uri, (asha_id, ben_id, video))) = original_site().await else { return };
+    let app = serve(&uri).await;
     let health = app.get("/healthcheck", None).await;
     assert_eq!(health.data()["store"]["backend"], "mongodb");
 
@@ -163,11 +175,7 @@ async fn a_database_of_the_original_api_works_as_is() {
 /// here sets `visibility` and `isPublished` together, so the original API still reads it right.
 #[tokio::test]
 async fn an_unpublished_video_of_the_original_api_is_private() {
-    let Some(uri) = fresh_mongodb_database() else {
-        eprintln!("the original-database test needs TEST_MONGODB_URI (CI sets it)");
-        return;
-    };
-    let (asha_id, _, _) = write_original_site(&uri).await;
+    let Some((uri, (asha_id, _, _))) = original_site().await else { return };
     let (db, draft) = (database(&uri).await, ObjectId::new());
     let videos = db.collection::<bson::Document>("videos");
     videos
@@ -179,7 +187,7 @@ async fn an_unpublished_video_of_the_original_api_is_private() {
         })
         .await
         .unwrap();
-    let app = TestApp::builder().store(StoreBackend::Sqlite).env("MONGODB_URI", &uri).spawn().await;
+    let app = serve(&uri).await;
     let login = app.login("asha", "pass-word").await;
     let access = login.ok(200, "User logged In Successfully")["accessToken"].as_str().unwrap().to_owned();
     let asha = Session { id: asha_id.to_hex(), access, refresh: String::new() };

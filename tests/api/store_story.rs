@@ -2,10 +2,11 @@
 //! also on MongoDB when `TEST_MONGODB_URI` is set (a fresh database, dropped afterwards). The same
 //! behaviour is also exercised through HTTP by the rest of the suite on whichever store is selected.
 
-use videotube::domain::Id;
 use videotube::domain::social::LikeTarget;
+use videotube::domain::trending::view_hour;
 use videotube::domain::video::{VideoQuery, VideoSort};
 use videotube::domain::visibility::{Place, Visibility, may_see};
+use videotube::domain::{Id, Timestamp};
 use videotube::store::mongo::MongoStore;
 use videotube::store::sqlite::SqliteStore;
 use videotube::store::{
@@ -185,7 +186,7 @@ async fn social_story(store: &Store) {
     assert_eq!((page.len(), total), (2, 2));
     assert_eq!(store.videos.visible_by_ids(&[hidden, public], Some(ben)).await.unwrap().len(), 1);
     assert_eq!(store.videos.visible_by_ids(&[hidden, public], Some(asha)).await.unwrap()[0].id, hidden, "in order");
-    assert_eq!(store.videos.add_view(public).await.unwrap(), Some(1));
+    assert_eq!(store.videos.add_view(public, Timestamp::now()).await.unwrap(), Some(1));
 
     for (toggles, liked) in [(6, false), (5, true)] {
         let target = LikeTarget::Video(public);
@@ -285,6 +286,52 @@ async fn ephemeral_story(store: &Store) {
     assert_eq!(store.ephemeral.spend("api|10.0.0.3", brief).await.unwrap(), Spend::Refused { retry_after_secs: 1 });
     tokio::time::sleep(Duration::from_millis(350)).await;
     assert_eq!(store.ephemeral.spend("api|10.0.0.3", brief).await.unwrap(), Spend::Allowed, "a new window");
+}
+
+#[tokio::test]
+async fn trending_ranks_the_views_of_the_window() {
+    for under_test in stores().await {
+        trending_story(&under_test.store).await;
+    }
+}
+
+/// Views recorded at chosen times: the window, the ranking and its tie-breaks, public videos only,
+/// and pruning.
+async fn trending_story(store: &Store) {
+    const HOUR: i64 = 3_600_000;
+    let asha = store.users.create(new_user("asha", "asha@example.com")).await.unwrap().user.id;
+    let mut ids = Vec::new();
+    for title in ["old hit", "steady", "fresh", "hidden"] {
+        ids.push(store.videos.insert(video(asha, title)).await.unwrap().video.id);
+    }
+    let [old_hit, steady, fresh, hidden] = ids[..] else { unreachable!() };
+    store.videos.set_visibility(hidden, Visibility::Unlisted).await.unwrap();
+    let now = Timestamp::now();
+    let ago = |hours: i64| Timestamp(now.millis() - hours * HOUR);
+    for (video, at, times) in [(old_hit, ago(100), 5), (steady, ago(100), 1), (steady, ago(2), 1), (fresh, now, 1)] {
+        for _ in 0..times {
+            store.videos.add_view(video, at).await.unwrap();
+        }
+    }
+    for _ in 0..9 {
+        store.videos.add_view(hidden, now).await.unwrap();
+    }
+    let rank = |hours: i64| async move {
+        let (page, total) = store.videos.trending(view_hour(ago(hours)), 0, 10).await.unwrap();
+        (page.iter().map(|t| (t.video.id, t.recent_views)).collect::<Vec<_>>(), total)
+    };
+    // Last 48 hours: one view each for steady and fresh; steady has more views in all, so it leads.
+    assert_eq!(rank(48).await, (vec![(steady, 1), (fresh, 1)], 2), "ties go by total views");
+    assert_eq!(rank(200).await, (vec![(old_hit, 5), (steady, 2), (fresh, 1)], 3), "the unlisted video never");
+    let (page, total) = store.videos.trending(view_hour(ago(200)), 1, 1).await.unwrap();
+    assert_eq!((page.iter().map(|t| t.video.id).collect::<Vec<_>>(), total), (vec![steady], 3), "paged");
+    let (page, _) = store.videos.trending(view_hour(ago(48)), 0, 1).await.unwrap();
+    assert_eq!(page[0].video.views, 2, "the video as a whole");
+
+    assert_eq!(store.videos.prune_view_hours(view_hour(ago(50))).await.unwrap(), 2, "two old records");
+    assert_eq!(rank(200).await, (vec![(steady, 1), (fresh, 1)], 2), "pruned records are gone");
+    store.videos.delete(fresh).await.unwrap();
+    assert_eq!(rank(200).await, (vec![(steady, 1)], 1), "deleted with the video");
 }
 
 #[tokio::test]

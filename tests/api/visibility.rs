@@ -203,6 +203,8 @@ async fn each_level_is_shown_exactly_where_the_rule_says() {
     let fresh_list = new_playlist(&app, &ben, "Later").await;
     for ((level_name, video), comment) in videos.iter().zip(&bens_comments) {
         let like = format!("/likes/toggle/v/{video}");
+        let like_comment = format!("/likes/toggle/c/{comment}");
+        let toggle = format!("/videos/toggle/publish/{video}");
         let add = format!("/playlist/add/{video}/{fresh_list}");
         let edit = json!({"content": "Edited"});
         let edited = app.json(Method::PATCH, &format!("/comments/c/{comment}"), Some(&ben), edit).await;
@@ -213,18 +215,25 @@ async fn each_level_is_shown_exactly_where_the_rule_says() {
             app.call(Method::PATCH, &add, &ben).await.err(404, "Video not found");
             edited.err(404, "Comment not found");
             commented.err(404, "Video not found");
+            app.call(Method::POST, &like_comment, &ben).await.err(404, "Comment not found");
             let edit = json!({"title": "Mine now"});
             app.json(Method::PATCH, &format!("/videos/{video}"), Some(&ben), edit).await.err(404, "Video not found");
+            app.call(Method::PATCH, &toggle, &ben).await.err(404, "Video not found");
+            app.call(Method::DELETE, &format!("/videos/{video}"), &ben).await.err(404, "Video not found");
+            let delete = format!("/comments/c/{comment}");
+            app.call(Method::DELETE, &delete, &ben).await.err(404, "Comment not found");
         } else {
             app.call(Method::POST, &like, &ben).await.ok(200, "Like removed successfully");
             app.call(Method::POST, &like, &ben).await.ok(200, "Like added successfully");
             app.call(Method::PATCH, &add, &ben).await.ok(200, "Video added to playlist successfully");
             edited.ok(200, "Comment updated successfully");
             commented.ok(201, "Comment added successfully");
+            app.call(Method::POST, &like_comment, &ben).await.ok(200, "Like added successfully");
             let edit = json!({"visibility": "public"});
             app.json(Method::PATCH, &format!("/videos/{video}"), Some(&ben), edit)
                 .await
                 .err(403, "You are not the owner of this video");
+            app.call(Method::PATCH, &toggle, &ben).await.err(403, "You are not the owner of this video");
         }
     }
     let later = app.get(&format!("/playlist/{fresh_list}"), None).await;

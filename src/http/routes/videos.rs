@@ -1,15 +1,18 @@
-//! `/videos` handlers (docs/api.md §2 rows 20–25).
+//! `/videos` handlers (docs/api.md §2 rows 20–25 and 51).
 
 use axum::extract::State;
 
 use crate::domain::page::Page;
+use crate::domain::trending::TrendingVideo;
 use crate::domain::video::Video;
 use crate::http::AppState;
 use crate::http::envelope::{ApiResponse, Empty};
 use crate::http::error::AppError;
 use crate::http::extract::{AuthUser, ClientIp, MaybeAuthUser, PathParams};
 use crate::http::input::{LazyBody, QueryParams};
-use crate::http::requests::{FeedQuery, PublishForm, PublishJson, VideoPatchBody, VideoPatchForm, VideoPath};
+use crate::http::requests::{
+    FeedQuery, PublishForm, PublishJson, TrendingQuery, VideoPatchBody, VideoPatchForm, VideoPath,
+};
 use crate::services::videos::{NewVideoInput, VideoChanges};
 
 #[utoipa::path(
@@ -31,6 +34,31 @@ pub async fn list(
 ) -> Result<ApiResponse<Page<Video>>, AppError> {
     let page = state.services.list_videos(query.into(), viewer.id()).await?;
     Ok(ApiResponse::ok("Videos fetched successfully", page))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/videos/trending",
+    tag = "videos",
+    description = "Public videos ranked by the views counted in the last `hours` hours (docs/api.md §3.4.7).",
+    params(crate::http::requests::TrendingQuery),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::page::Page<crate::domain::trending::TrendingVideo>>),
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors
+    ),
+    security((), ("bearer" = []), ("cookie" = []))
+)]
+pub async fn trending(
+    State(state): State<AppState>,
+    // Optional login: a token that is sent must be valid (docs/api.md §1.7), though the ranking is
+    // the same for everyone.
+    _viewer: MaybeAuthUser,
+    QueryParams(query): QueryParams<TrendingQuery>,
+) -> Result<ApiResponse<Page<TrendingVideo>>, AppError> {
+    let (hours, page, limit) = (query.hours.as_deref(), query.page.as_deref(), query.limit.as_deref());
+    let page = state.services.trending(hours, page, limit).await?;
+    Ok(ApiResponse::ok("Trending videos fetched successfully", page))
 }
 
 #[utoipa::path(

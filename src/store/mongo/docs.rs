@@ -144,6 +144,15 @@ pub struct VideoDoc {
     pub updated_at: DateTime,
 }
 
+/// A trending entry: the video and the views counted in the window.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrendingDoc {
+    #[serde(deserialize_with = "number")]
+    pub recent_views: i64,
+    pub video: VideoDoc,
+}
+
 fn optional_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
     number(deserializer).map(Some)
 }

@@ -13,7 +13,7 @@ use crate::store::ephemeral::{Budget, EphemeralState, Spend, retry_after_secs};
 use crate::store::{StoreError, StoreResult};
 
 /// Concurrent first requests race to create a counter; the losers find it created and count in it.
-const CREATE_ATTEMPTS: usize = 3;
+pub(super) const CREATE_ATTEMPTS: usize = 3;
 
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)

@@ -89,6 +89,8 @@ pub fn models() -> Vec<(&'static str, Vec<IndexModel>)> {
         (coll::TWEETS, vec![index(newest("owner"))]),
         (coll::VIEW_MARKS, vec![expiring()]),
         (coll::REQUEST_BUDGETS, vec![expiring()]),
+        // Trending reads the hours of its window; a deleted video's records go by video.
+        (coll::VIEW_HOURS, vec![index(doc! { "hour": 1, "video": 1, "n": 1 }), index(doc! { "video": 1 })]),
     ]
 }
 
@@ -225,13 +227,14 @@ mod tests {
                 "playlists",
                 "tweets",
                 "viewMarks",
-                "requestBudgets"
+                "requestBudgets",
+                "viewHours"
             ]
         );
         let subscriptions = &models()[4].1[0];
         assert_eq!(subscriptions.keys, doc! { "subscriber": 1, "channel": 1 });
         assert_eq!(subscriptions.options.as_ref().unwrap().unique, Some(true));
-        for (_, shared_state) in &models()[7..] {
+        for (_, shared_state) in &models()[7..9] {
             assert_eq!(shared_state[0].keys, doc! { "expiresAt": 1 });
             let options = shared_state[0].options.as_ref().unwrap();
             assert_eq!(options.expire_after, Some(std::time::Duration::ZERO), "removed once expired");

@@ -42,6 +42,8 @@ pub(crate) mod coll {
     /// Shared short-lived state of our own (not in the original API): counted views, request budgets.
     pub const VIEW_MARKS: &str = "viewMarks";
     pub const REQUEST_BUDGETS: &str = "requestBudgets";
+    /// Counted views per video and hour, for trending (ours too).
+    pub const VIEW_HOURS: &str = "viewHours";
 }
 
 /// The MongoDB implementation of every repository trait.

@@ -9,14 +9,15 @@ use serde::Deserialize;
 
 use super::docs::{UserDoc, number, time};
 use super::queries::transfer as q;
-use super::{MongoStore, backend, conflict_on, decode, id_of, is_conflict, retry_transient};
+use super::queries::videos as vq;
+use super::{MongoStore, backend, coll, conflict_on, decode, id_of, is_conflict, oid, retry_transient};
 use crate::domain::Id;
 use crate::domain::social::LikeTarget;
 use crate::domain::visibility::Visibility;
 use crate::store::StoreResult;
 use crate::store::transfer::{
     Batch, HistoryRecord, Imported, Kind, LikeRecord, PlaylistRow, PostRecord, Record, SessionRecord,
-    SubscriptionRecord, Transfer, UserRecord, VideoRow,
+    SubscriptionRecord, Transfer, UserRecord, VideoRow, ViewHourRecord,
 };
 
 #[derive(Deserialize)]
@@ -129,6 +130,8 @@ fn record(kind: Kind, document: Document) -> Option<Record> {
                 visibility: Visibility::from_stored(v.is_published, v.visibility.as_deref()),
                 created_at: time(v.created_at),
                 updated_at: time(v.updated_at),
+                // Filled in by `attach_view_hours`, which reads them for a whole batch at once.
+                view_hours: Vec::new(),
             }))
         }
         Kind::WatchHistory => {
@@ -182,6 +185,59 @@ fn record(kind: Kind, document: Document) -> Option<Record> {
     }
 }
 
+/// One hourly view record of a video.
+#[derive(Deserialize)]
+struct StoredViewHour {
+    video: ObjectId,
+    #[serde(deserialize_with = "number")]
+    hour: i64,
+    #[serde(deserialize_with = "number")]
+    n: i64,
+}
+
+impl MongoStore {
+    /// Reads the hourly view records of the exported videos into their records.
+    async fn attach_view_hours(&self, records: &mut [Record]) -> StoreResult<()> {
+        let videos: Vec<ObjectId> =
+            records.iter().filter_map(|r| if let Record::Video(v) = r { Some(oid(v.id)) } else { None }).collect();
+        if videos.is_empty() {
+            return Ok(());
+        }
+        let hours: Vec<StoredViewHour> = self
+            .collection(coll::VIEW_HOURS)
+            .find(vq::view_hours_of(videos))
+            .sort(doc! { "video": 1, "hour": 1 })
+            .await
+            .map_err(backend)?
+            .try_collect::<Vec<Document>>()
+            .await
+            .map_err(backend)?
+            .into_iter()
+            .filter_map(|d| decode(d).ok())
+            .collect();
+        for record in records {
+            if let Record::Video(v) = record {
+                let id = oid(v.id);
+                let of_video = hours.iter().filter(|h| h.video == id);
+                v.view_hours = of_video.map(|h| ViewHourRecord { hour: h.hour, views: h.n }).collect();
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces a copied video's hourly view records (one writer: `migrate`).
+    async fn import_view_hours(&self, video: &VideoRow) -> StoreResult<()> {
+        let hours = self.collection(coll::VIEW_HOURS);
+        let id = oid(video.id);
+        hours.delete_many(doc! { "video": id }).await.map_err(backend)?;
+        let records: Vec<Document> = video.view_hours.iter().map(|h| vq::new_view_hour(id, h.hour, h.views)).collect();
+        if !records.is_empty() {
+            hours.insert_many(records).await.map_err(backend)?;
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Transfer for MongoStore {
     fn describe(&self) -> String {
@@ -211,6 +267,7 @@ impl Transfer for MongoStore {
                 None => batch.unreadable += 1,
             }
         }
+        self.attach_view_hours(&mut batch.records).await?;
         Ok(batch)
     }
 
@@ -222,7 +279,12 @@ impl Transfer for MongoStore {
             let result = retry_transient(|| collection.update_one(filter.clone(), update.clone()).upsert(upsert)).await;
             // A unique key held by another record (a username taken at the destination) refuses it.
             match result.map_err(conflict_on("unique key")) {
-                Ok(r) if r.matched_count > 0 || r.upserted_id.is_some() => imported.written += 1,
+                Ok(r) if r.matched_count > 0 || r.upserted_id.is_some() => {
+                    if let Record::Video(video) = record {
+                        self.import_view_hours(video).await?;
+                    }
+                    imported.written += 1
+                }
                 Ok(_) => imported.skipped += 1,
                 Err(e) if is_conflict(&e) => imported.skipped += 1,
                 Err(e) => return Err(e),

@@ -6,17 +6,40 @@ use bson::{Document, doc};
 use futures_util::TryStreamExt;
 use mongodb::options::ReturnDocument;
 
-use super::docs::{VideoDoc, number, time};
+use super::docs::{TrendingDoc, VideoDoc, number, time};
+use super::ephemeral::CREATE_ATTEMPTS;
 use super::queries::by_id;
 use super::queries::{users as uq, videos as q};
-use super::{MongoStore, backend, coll, id_of, now, oid, retry_transient};
-use crate::domain::Id;
+use super::{MongoStore, backend, coll, conflict_on, id_of, is_conflict, now, oid, retry_transient};
 use crate::domain::social::ChannelStats;
+use crate::domain::trending::{TrendingVideo, view_hour};
 use crate::domain::video::{Video, VideoQuery, VideoRecord, WatchedVideo};
 use crate::domain::visibility::Visibility;
+use crate::domain::{Id, Timestamp};
 use crate::store::{NewVideo, StoreError, StoreResult, VideoRepo, VideoUpdate};
 
 impl MongoStore {
+    /// Counts a view in the video's record for `hour`: incremented when it exists, else inserted;
+    /// a concurrent first view that loses the insert counts in the winner's record.
+    async fn record_view_hour(&self, video: ObjectId, hour: i64) -> StoreResult<()> {
+        let hours = self.collection(coll::VIEW_HOURS);
+        let (filter, update) = q::count_in_hour(video, hour);
+        for _ in 0..CREATE_ATTEMPTS {
+            let counted =
+                retry_transient(|| hours.update_one(filter.clone(), update.clone())).await.map_err(backend)?;
+            if counted.matched_count == 1 {
+                return Ok(());
+            }
+            let first = q::new_view_hour(video, hour, 1);
+            match retry_transient(|| hours.insert_one(first.clone())).await.map_err(conflict_on("_id")) {
+                Ok(_) => return Ok(()),
+                Err(e) if is_conflict(&e) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::backend("the hourly view record could not be created"))
+    }
+
     async fn videos(&self, pipeline: Vec<Document>) -> StoreResult<Vec<VideoDoc>> {
         self.aggregate_as(coll::VIDEOS, pipeline).await
     }
@@ -103,7 +126,7 @@ impl VideoRepo for MongoStore {
         Ok(self.delete_videos(&[oid(id)]).await? > 0)
     }
 
-    async fn add_view(&self, id: Id) -> StoreResult<Option<i64>> {
+    async fn add_view(&self, id: Id, at: Timestamp) -> StoreResult<Option<i64>> {
         let videos = self.collection(coll::VIDEOS);
         let after = retry_transient(|| {
             videos
@@ -113,7 +136,35 @@ impl VideoRepo for MongoStore {
         })
         .await
         .map_err(backend)?;
-        Ok(after.map(|d| d.get_i64("views").or_else(|_| d.get_i32("views").map(i64::from)).unwrap_or(0)))
+        let Some(after) = after else { return Ok(None) };
+        // Not atomic with the count (no transactions, D6): a failure here is reported, the view stays counted.
+        self.record_view_hour(oid(id), view_hour(at)).await?;
+        Ok(Some(after.get_i64("views").or_else(|_| after.get_i32("views").map(i64::from)).unwrap_or(0)))
+    }
+
+    async fn trending(&self, first_hour: i64, offset: u64, limit: u32) -> StoreResult<(Vec<TrendingVideo>, u64)> {
+        #[derive(serde::Deserialize)]
+        struct Counted {
+            n: i64,
+        }
+        let (page, counted) = tokio::try_join!(
+            self.aggregate_as::<TrendingDoc>(coll::VIEW_HOURS, q::trending_page(first_hour, offset, limit)),
+            self.aggregate_as::<Counted>(coll::VIEW_HOURS, q::trending_count(first_hour)),
+        )?;
+        let videos = page
+            .into_iter()
+            .map(|doc| TrendingVideo { video: doc.video.into_video(), recent_views: doc.recent_views })
+            .collect();
+        Ok((videos, counted.first().map_or(0, |c| c.n.max(0) as u64)))
+    }
+
+    async fn prune_view_hours(&self, first_kept_hour: i64) -> StoreResult<u64> {
+        let pruned = self
+            .collection(coll::VIEW_HOURS)
+            .delete_many(q::view_hours_before(first_kept_hour))
+            .await
+            .map_err(backend)?;
+        Ok(pruned.deleted_count)
     }
 
     async fn record_watch(&self, user: Id, video: Id, max: u32) -> StoreResult<()> {

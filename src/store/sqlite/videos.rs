@@ -5,6 +5,7 @@ use sqlx::Row;
 
 use super::{OwnerRow, SqliteStore, backend, levels_sql, map_err, now, parse_id, parse_visibility, visible_sql};
 use crate::domain::social::ChannelStats;
+use crate::domain::trending::{TrendingVideo, view_hour};
 use crate::domain::video::{Video, VideoQuery, VideoRecord, VideoSort, WatchedVideo};
 use crate::domain::visibility::{Place, Visibility};
 use crate::domain::{Id, Timestamp};
@@ -159,6 +160,24 @@ fn subscription_feed_sql() -> (String, String) {
     (page, count)
 }
 
+/// Trending's page query (binds: first hour, limit, offset) and count (binds: first hour): the views
+/// of the window summed per video from the hour index, then only those videos are read (by id) and
+/// kept when public. Left to itself the planner walks every public video and probes the sums
+/// instead: the sums are materialised and `CROSS JOIN` keeps them the outer loop.
+fn trending_sql() -> (String, String) {
+    let recent = "WITH recent AS MATERIALIZED (SELECT h.video_id, SUM(h.n) AS recent_views \
+                  FROM video_view_hours h INDEXED BY video_view_hours_hour WHERE h.hour >= ?1 GROUP BY h.video_id) ";
+    let from = " FROM recent r CROSS JOIN videos v ON v.id = r.video_id";
+    let filter = format!(" WHERE {}", visible_sql("v", Place::Listing, None));
+    let select = VIDEO_SELECT.replacen("SELECT ", "SELECT r.recent_views, ", 1).replacen(" FROM videos v", from, 1);
+    let page = format!(
+        "{recent}{select}{filter} ORDER BY r.recent_views DESC, v.views DESC, v.created_at DESC, v.id DESC \
+         LIMIT ?2 OFFSET ?3"
+    );
+    let count = format!("{recent}SELECT COUNT(*){from}{filter}");
+    (page, count)
+}
+
 struct FeedSql {
     page: String,
     page_binds: Vec<String>,
@@ -175,6 +194,31 @@ struct PagedVideoRow {
 }
 
 impl SqliteStore {
+    /// Runs a page query (binds: `key` as `?1`, limit, offset) and its count (binds: `key`).
+    async fn paged<R, K>(
+        &self,
+        (page, count): (String, String),
+        key: K,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<R>, u64)>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+        K: for<'q> sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + Clone + Send + 'static,
+    {
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let rows: Vec<R> = sqlx::query_as(sqlx::AssertSqlSafe(page))
+            .bind(key.clone())
+            .bind(i64::from(limit))
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        let total: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(count)).bind(key).fetch_one(&self.pool).await.map_err(backend)?;
+        Ok((rows, total as u64))
+    }
+
     async fn video_record(&self, id: Id) -> StoreResult<Option<VideoRecord>> {
         let row: Option<VideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{VIDEO_SELECT} WHERE v.id = ?")))
             .bind(id.to_hex())
@@ -239,21 +283,9 @@ impl VideoRepo for SqliteStore {
     }
 
     async fn subscription_feed(&self, subscriber: Id, offset: u64, limit: u32) -> StoreResult<(Vec<Video>, u64)> {
-        let (page, count) = subscription_feed_sql();
-        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
-        let rows: Vec<VideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(page))
-            .bind(subscriber.to_hex())
-            .bind(i64::from(limit))
-            .bind(offset)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count))
-            .bind(subscriber.to_hex())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok((videos_from(rows)?, total as u64))
+        let (rows, total) =
+            self.paged::<VideoRow, _>(subscription_feed_sql(), subscriber.to_hex(), offset, limit).await?;
+        Ok((videos_from(rows)?, total))
     }
 
     async fn update(&self, id: Id, update: VideoUpdate) -> StoreResult<Option<VideoRecord>> {
@@ -300,12 +332,50 @@ impl VideoRepo for SqliteStore {
         Ok(deleted.rows_affected() > 0)
     }
 
-    async fn add_view(&self, id: Id) -> StoreResult<Option<i64>> {
-        sqlx::query_scalar("UPDATE videos SET views = views + 1 WHERE id = ? RETURNING views")
+    async fn add_view(&self, id: Id, at: Timestamp) -> StoreResult<Option<i64>> {
+        let mut tx = self.write_tx().await?;
+        let views: Option<i64> = sqlx::query_scalar("UPDATE videos SET views = views + 1 WHERE id = ? RETURNING views")
             .bind(id.to_hex())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await
-            .map_err(backend)
+            .map_err(backend)?;
+        if views.is_some() {
+            sqlx::query(
+                "INSERT INTO video_view_hours (video_id, hour, n) VALUES (?, ?, 1) \
+                 ON CONFLICT (video_id, hour) DO UPDATE SET n = n + 1",
+            )
+            .bind(id.to_hex())
+            .bind(view_hour(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(views)
+    }
+
+    async fn trending(&self, first_hour: i64, offset: u64, limit: u32) -> StoreResult<(Vec<TrendingVideo>, u64)> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            recent_views: i64,
+            #[sqlx(flatten)]
+            video: VideoRow,
+        }
+        let (rows, total) = self.paged::<Row, _>(trending_sql(), first_hour, offset, limit).await?;
+        let videos = rows
+            .into_iter()
+            .map(|row| Ok(TrendingVideo { video: row.video.into_video()?, recent_views: row.recent_views }))
+            .collect::<StoreResult<_>>()?;
+        Ok((videos, total))
+    }
+
+    async fn prune_view_hours(&self, first_kept_hour: i64) -> StoreResult<u64> {
+        let pruned = sqlx::query("DELETE FROM video_view_hours WHERE hour < ?")
+            .bind(first_kept_hour)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(pruned.rows_affected())
     }
 
     async fn record_watch(&self, user: Id, video: Id, max: u32) -> StoreResult<()> {
@@ -516,6 +586,21 @@ mod tests {
         let expected =
             [("*", "private", 1), ("*", "public", 2), (owner.as_str(), "private", 1), (owner.as_str(), "public", 2)];
         assert_eq!(totals, expected.map(|(o, l, n)| (o.to_owned(), l.to_owned(), n)));
+    }
+
+    #[tokio::test]
+    async fn trending_reads_the_hours_of_its_window_and_never_scans_the_videos() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("plan.db")).await.unwrap();
+        let (page, count) = trending_sql();
+        let binds = ["1000".to_owned(), "10".to_owned(), "0".to_owned()];
+        for (sql, binds) in [(page, &binds[..]), (count, &binds[..1])] {
+            let details = plan(&store, &sql, binds).await;
+            assert!(details.iter().any(|d| d.starts_with("SEARCH h USING COVERING INDEX video_view_hours_hour")));
+            let videos_by_id = details.iter().any(|d| d.starts_with("SEARCH v USING INDEX sqlite_autoindex_videos_1"));
+            let scans_videos = details.iter().any(|d| d.starts_with("SCAN v") || d.starts_with("SCAN videos"));
+            assert!(videos_by_id && !scans_videos, "{details:?}");
+        }
     }
 
     #[tokio::test]

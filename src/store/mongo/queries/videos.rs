@@ -113,6 +113,75 @@ pub fn add_view() -> Document {
     doc! { "$inc": { "views": 1 } }
 }
 
+/// The one record of a video's counted views in one hour.
+fn view_hour_id(video: ObjectId, hour: i64) -> String {
+    format!("{}:{hour}", video.to_hex())
+}
+
+/// One more counted view in the video's record for `hour`, when that record exists.
+pub fn count_in_hour(video: ObjectId, hour: i64) -> (Document, Document) {
+    (doc! { "_id": view_hour_id(video, hour) }, doc! { "$inc": { "n": 1_i64 } })
+}
+
+/// The video's record for `hour` holding `n` counted views: the first view is inserted this way,
+/// so that the unique `_id` arbitrates concurrent first views (and `migrate` copies records so).
+pub fn new_view_hour(video: ObjectId, hour: i64, n: i64) -> Document {
+    doc! { "_id": view_hour_id(video, hour), "video": video, "hour": hour, "n": n }
+}
+
+/// The hourly view records of these videos (for `migrate`).
+pub fn view_hours_of(videos: Vec<ObjectId>) -> Document {
+    doc! { "video": { "$in": videos } }
+}
+
+/// The view records of the window summed per video, joined to the videos that are public.
+fn trending_videos(first_hour: i64) -> Vec<Document> {
+    vec![
+        doc! { "$match": { "hour": { "$gte": first_hour } } },
+        doc! { "$group": { "_id": "$video", "recentViews": { "$sum": "$n" } } },
+        doc! { "$lookup": {
+            "from": coll::VIDEOS,
+            "localField": "_id",
+            "foreignField": "_id",
+            "pipeline": [{ "$match": visible_to(Place::Listing, None) }],
+            "as": "video",
+        } },
+        doc! { "$unwind": "$video" },
+    ]
+}
+
+/// One page of trending videos: `{_id, recentViews, video}` with the video's owner joined. The
+/// owner is looked up into a top-level field and then set into the video: DocumentDB answers `[]`
+/// for a `$lookup` whose `as` is a dotted path.
+pub fn trending_page(first_hour: i64, offset: u64, limit: u32) -> Vec<Document> {
+    let mut pipeline = trending_videos(first_hour);
+    let [mut lookup, unwind] = owner_lookup("owner");
+    if let Ok(lookup) = lookup.get_document_mut("$lookup") {
+        lookup.insert("localField", "video.owner");
+    }
+    pipeline.extend([
+        doc! { "$sort": { "recentViews": -1, "video.views": -1, "video.createdAt": -1, "_id": -1 } },
+        skip(offset),
+        doc! { "$limit": i64::from(limit) },
+        lookup,
+        unwind,
+        doc! { "$set": { "video.owner": "$owner" } },
+        doc! { "$unset": "owner" },
+    ]);
+    pipeline
+}
+
+/// How many public videos have views in the window.
+pub fn trending_count(first_hour: i64) -> Vec<Document> {
+    let mut pipeline = trending_videos(first_hour);
+    pipeline.push(doc! { "$count": "n" });
+    pipeline
+}
+
+pub fn view_hours_before(first_kept_hour: i64) -> Document {
+    doc! { "hour": { "$lt": first_kept_hour } }
+}
+
 /// The subscription feed's filter: public videos of the followed `channels` (the owner index serves it).
 pub fn subscription_feed_filter(channels: Vec<ObjectId>) -> Document {
     let mut filter = doc! { "owner": { "$in": channels } };
@@ -169,6 +238,7 @@ pub fn video_cascade(
         (coll::LIKES, doc! { "comment": { "$in": comments } }, None),
         (coll::COMMENTS, doc! { "video": { "$in": videos } }, None),
         (coll::LIKES, doc! { "video": { "$in": videos } }, None),
+        (coll::VIEW_HOURS, doc! { "video": { "$in": videos } }, None),
         (
             coll::PLAYLISTS,
             doc! { "videos": { "$in": videos } },
@@ -202,7 +272,7 @@ mod tests {
     }
 
     #[test]
-    fn the_default_feed_is_published_newest_first() {
+    fn the_default_feed_is_public_newest_first() {
         assert_eq!(
             feed_page(&query())[..4],
             [
@@ -300,6 +370,39 @@ mod tests {
     }
 
     #[test]
+    fn trending_sums_the_hours_of_the_window_then_keeps_public_videos() {
+        let page = trending_page(1000, 10, 5);
+        assert_eq!(page[0], doc! { "$match": { "hour": { "$gte": 1000_i64 } } });
+        assert_eq!(page[1], doc! { "$group": { "_id": "$video", "recentViews": { "$sum": "$n" } } });
+        let lookup = page[2].get_document("$lookup").unwrap();
+        assert_eq!(
+            lookup.get_array("pipeline").unwrap()[0].as_document().unwrap(),
+            &doc! { "$match": { "isPublished": true } }
+        );
+        assert_eq!(
+            page[4..7],
+            [
+                doc! { "$sort": { "recentViews": -1, "video.views": -1, "video.createdAt": -1, "_id": -1 } },
+                doc! { "$skip": 10_i64 },
+                doc! { "$limit": 5_i64 },
+            ]
+        );
+        let owner = page[7].get_document("$lookup").unwrap();
+        assert_eq!((owner.get_str("localField").unwrap(), owner.get_str("as").unwrap()), ("video.owner", "owner"));
+        assert_eq!(
+            page[8..],
+            [doc! { "$unwind": "$owner" }, doc! { "$set": { "video.owner": "$owner" } }, doc! { "$unset": "owner" }]
+        );
+        assert_eq!(trending_count(1000)[4], doc! { "$count": "n" });
+        let video = ObjectId::from_bytes([3; 12]);
+        let (filter, update) = count_in_hour(video, 7);
+        assert_eq!(filter, doc! { "_id": "030303030303030303030303:7" });
+        assert_eq!(update, doc! { "$inc": { "n": 1_i64 } });
+        assert_eq!(new_view_hour(video, 7, 1).get_i64("n").unwrap(), 1);
+        assert_eq!(view_hours_before(5), doc! { "hour": { "$lt": 5_i64 } });
+    }
+
+    #[test]
     fn dashboard_and_totals_count_likes_per_video() {
         let owner = ObjectId::from_bytes([5; 12]);
         let totals = channel_totals(owner);
@@ -320,11 +423,11 @@ mod tests {
         let comment = ObjectId::from_bytes([7; 12]);
         let steps = video_cascade(&[video], &[comment]);
         let collections: Vec<&str> = steps.iter().map(|s| s.0).collect();
-        assert_eq!(collections, ["likes", "comments", "likes", "playlists", "users"]);
+        assert_eq!(collections, ["likes", "comments", "likes", "viewHours", "playlists", "users"]);
         assert_eq!(steps[0].1, doc! { "comment": { "$in": [comment] } });
-        assert_eq!(steps[4].1, doc! { "watchHistory": { "$in": [video] } });
+        assert_eq!(steps[5].1, doc! { "watchHistory": { "$in": [video] } });
         assert!(
-            matches!(&steps[4].2, Some(UpdateModifications::Pipeline(p)) if *p == super::super::users::forget_watches(&[video])),
+            matches!(&steps[5].2, Some(UpdateModifications::Pipeline(p)) if *p == super::super::users::forget_watches(&[video])),
             "history entries leave with their times"
         );
         assert_eq!(

@@ -76,6 +76,7 @@ pub(super) async fn import_one(tx: &mut Transaction<'static, Sqlite>, record: Re
             Ok(true)
         }
         Record::Video(v) => {
+            let id = v.id.to_hex();
             let video = sqlx::query(
                 "INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, \
                  duration, views, visibility, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
@@ -85,7 +86,7 @@ pub(super) async fn import_one(tx: &mut Transaction<'static, Sqlite>, record: Re
                  visibility = excluded.visibility, created_at = excluded.created_at, \
                  updated_at = excluded.updated_at",
             )
-            .bind(v.id.to_hex())
+            .bind(&id)
             .bind(v.owner.to_hex())
             .bind(v.video_file)
             .bind(v.video_key)
@@ -98,7 +99,18 @@ pub(super) async fn import_one(tx: &mut Transaction<'static, Sqlite>, record: Re
             .bind(v.visibility.as_str())
             .bind(v.created_at.millis())
             .bind(v.updated_at.millis());
-            accepted(tx, video).await
+            if !accepted(tx, video).await? {
+                return Ok(false);
+            }
+            write(tx, sqlx::query("DELETE FROM video_view_hours WHERE video_id = ?").bind(&id)).await?;
+            for h in v.view_hours {
+                let hour = sqlx::query("INSERT INTO video_view_hours (video_id, hour, n) VALUES (?, ?, ?)")
+                    .bind(&id)
+                    .bind(h.hour)
+                    .bind(h.views);
+                write(tx, hour).await?;
+            }
+            Ok(true)
         }
         Record::Comment(p) => {
             let Some(video) = p.video else { return Ok(false) };

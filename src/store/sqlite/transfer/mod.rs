@@ -12,7 +12,7 @@ use crate::domain::Timestamp;
 use crate::domain::social::LikeTarget;
 use crate::store::transfer::{
     Batch, HistoryRecord, Imported, Kind, LikeRecord, PlaylistRow, PostRecord, Record, SessionRecord,
-    SubscriptionRecord, Transfer, UserRecord, VideoRow,
+    SubscriptionRecord, Transfer, UserRecord, VideoRow, ViewHourRecord,
 };
 use crate::store::{StoreError, StoreResult};
 use import::import_one;
@@ -129,6 +129,12 @@ impl SqliteStore {
             }
             Kind::Videos => {
                 let (created_at, updated_at) = times(row);
+                let hours: Vec<(i64, i64)> =
+                    sqlx::query_as("SELECT hour, n FROM video_view_hours WHERE video_id = ? ORDER BY hour")
+                        .bind(row.get::<String, _>("id"))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(backend)?;
                 Record::Video(VideoRow {
                     id: id(row, "id")?,
                     owner: id(row, "owner_id")?,
@@ -143,6 +149,7 @@ impl SqliteStore {
                     visibility: super::parse_visibility(row.get("visibility"))?,
                     created_at,
                     updated_at,
+                    view_hours: hours.into_iter().map(|(hour, views)| ViewHourRecord { hour, views }).collect(),
                 })
             }
             Kind::Comments | Kind::Tweets => {
