@@ -23,6 +23,10 @@ use crate::domain::{Id, Timestamp};
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// One connection for write transactions: SQLite admits one writer at a time, and writers that
+    /// queue here wait their turn in order instead of polling the lock through SQLite's busy handler
+    /// (which sleeps in growing steps and made the watch page's p99 spike under concurrent views).
+    writer: SqlitePool,
     /// One process serves a SQLite file, so its short-lived shared state can live in memory.
     ephemeral: Arc<MemoryState>,
 }
@@ -37,18 +41,20 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(backend)?;
+        let pool =
+            SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await.map_err(backend)?;
         sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
             .map_err(|e| StoreError::context("migration failed", e))?;
-        Ok(SqliteStore { pool, ephemeral: Arc::default() })
+        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(backend)?;
+        Ok(SqliteStore { pool, writer, ephemeral: Arc::default() })
     }
 
     /// A write transaction that takes the write lock up front, so read-then-write sequences
     /// (toggles, rotations) are serialised instead of failing with SQLITE_BUSY on lock upgrade.
     async fn write_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)
+        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)
     }
 }
 
