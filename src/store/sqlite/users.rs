@@ -45,44 +45,45 @@ struct UserRow {
     history_paused: bool,
     created_at: i64,
     updated_at: i64,
+    /// The history's video ids, newest first, comma-separated; `None` without history.
+    history: Option<String>,
 }
 
 impl SqliteStore {
+    /// The account whose `column` holds `value`, with its history ids, in one statement: every
+    /// authenticated request reads its caller here, and each statement is a hand-off to the
+    /// connection's thread.
     async fn user_where(&self, column: &'static str, value: String) -> StoreResult<Option<UserAccount>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {column} = ?");
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, (SELECT group_concat(h.video_id, ',' ORDER BY h.seq DESC) FROM watch_history h \
+             WHERE h.user_id = users.id) AS history FROM users WHERE {column} = ?"
+        );
         let row: Option<UserRow> =
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(value).fetch_optional(&self.pool).await.map_err(backend)?;
-        match row {
-            Some(row) => Ok(Some(self.account(row).await?)),
-            None => Ok(None),
-        }
+        row.map(account).transpose()
     }
+}
 
-    async fn account(&self, row: UserRow) -> StoreResult<UserAccount> {
-        let history: Vec<String> =
-            sqlx::query_scalar("SELECT video_id FROM watch_history WHERE user_id = ? ORDER BY seq DESC")
-                .bind(&row.id)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend)?;
-        Ok(UserAccount {
-            user: User {
-                id: parse_id(&row.id)?,
-                username: row.username,
-                email: row.email,
-                full_name: row.full_name,
-                avatar: row.avatar,
-                cover_image: row.cover_image,
-                watch_history: history.iter().map(|h| parse_id(h)).collect::<StoreResult<_>>()?,
-                history_paused: row.history_paused,
-                created_at: Timestamp(row.created_at),
-                updated_at: Timestamp(row.updated_at),
-            },
-            password_hash: row.password_hash,
-            avatar_key: row.avatar_key,
-            cover_image_key: row.cover_image_key,
-        })
-    }
+fn account(row: UserRow) -> StoreResult<UserAccount> {
+    let history = row.history.as_deref().unwrap_or_default();
+    let watch_history = history.split(',').filter(|id| !id.is_empty()).map(parse_id).collect::<StoreResult<_>>()?;
+    Ok(UserAccount {
+        user: User {
+            id: parse_id(&row.id)?,
+            username: row.username,
+            email: row.email,
+            full_name: row.full_name,
+            avatar: row.avatar,
+            cover_image: row.cover_image,
+            watch_history,
+            history_paused: row.history_paused,
+            created_at: Timestamp(row.created_at),
+            updated_at: Timestamp(row.updated_at),
+        },
+        password_hash: row.password_hash,
+        avatar_key: row.avatar_key,
+        cover_image_key: row.cover_image_key,
+    })
 }
 
 #[async_trait]
