@@ -37,7 +37,7 @@ use crate::media::human_size;
     tags(
         (name = "health"), (name = "users"), (name = "videos"), (name = "comments"), (name = "likes"),
         (name = "tweets"), (name = "subscriptions"), (name = "playlists"), (name = "dashboard"),
-        (name = "uploads", description = "Direct browser uploads to Cloudinary (an extension)")
+        (name = "uploads", description = "Direct browser uploads to Cloudinary and resumable (tus 1.0.0) uploads (extensions)")
     )
 )]
 pub struct ApiDoc;
@@ -115,6 +115,24 @@ pub enum BodyErrors {
 pub enum UploadErrors {
     #[response(status = 415, description = "File of the wrong type")]
     WrongType(ErrorEnvelope),
+}
+
+#[derive(IntoResponses)]
+pub enum TusErrors {
+    #[response(status = 412, description = "Tus-Resumable is missing or not 1.0.0 (the answer carries Tus-Version)")]
+    PreconditionFailed(ErrorEnvelope),
+}
+
+#[derive(IntoResponses)]
+pub enum TusContentErrors {
+    #[response(status = 415, description = "Content-Type is not application/offset+octet-stream")]
+    WrongContentType(ErrorEnvelope),
+}
+
+#[derive(IntoResponses)]
+pub enum TusConflictErrors {
+    #[response(status = 409, description = "Upload-Offset is not the upload's offset, or another request is writing the upload")]
+    Conflict(ErrorEnvelope),
 }
 
 /// OpenAPI links from each create operation to the operations that take the created id, so

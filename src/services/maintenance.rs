@@ -1,5 +1,6 @@
 //! Background upkeep: removing stored media that no record references (left by a crash between
-//! storing media and committing its record, or by a failed best-effort delete).
+//! storing media and committing its record, or by a failed best-effort delete), and expired
+//! resumable uploads.
 
 use std::time::Duration;
 
@@ -27,7 +28,8 @@ impl Services {
         Ok(removed)
     }
 
-    /// Runs the reconciliation now and then on the configured interval, for the life of the process.
+    /// Runs the reconciliation and the sweep of expired resumable uploads now and then on the
+    /// configured interval, for the life of the process.
     pub fn spawn_media_reconciliation(&self) {
         let services = self.clone();
         let every = Duration::from_secs(self.config.media_reconcile_interval_secs);
@@ -39,6 +41,9 @@ impl Services {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(removed = n, "orphaned media reconciliation finished"),
                     Err(e) => tracing::error!(error = %Chain(&e), "orphaned media reconciliation failed"),
+                }
+                if let Err(e) = services.sweep_uploads().await {
+                    tracing::error!(error = %Chain(&e), "sweep of expired resumable uploads failed");
                 }
             }
         });

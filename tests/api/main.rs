@@ -17,5 +17,6 @@ mod placeholders;
 mod resilience;
 mod social;
 mod store_story;
+mod tus;
 mod users;
 mod videos;
