@@ -56,8 +56,8 @@ pub async fn normalize_path(mut req: Request, next: Next) -> Response {
 /// of the tus endpoint (no `Access-Control-Request-Method`) is tus discovery and goes to its route.
 pub async fn cors(State(origins): State<Arc<CorsOrigins>>, req: Request, next: Next) -> Response {
     let tus = is_tus(req.uri().path());
-    let preflight = req.method() == Method::OPTIONS
-        && !(tus && !req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD));
+    let asks_for_cors = req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let preflight = req.method() == Method::OPTIONS && (asks_for_cors || !tus);
     let origin = req
         .headers()
         .get(header::ORIGIN)

@@ -131,7 +131,10 @@ pub enum TusContentErrors {
 
 #[derive(IntoResponses)]
 pub enum TusConflictErrors {
-    #[response(status = 409, description = "Upload-Offset is not the upload's offset, or another request is writing the upload")]
+    #[response(
+        status = 409,
+        description = "Upload-Offset is not the upload's offset, or another request is writing the upload"
+    )]
     Conflict(ErrorEnvelope),
 }
 

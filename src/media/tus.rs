@@ -243,7 +243,8 @@ mod tests {
         let overflow = area.append(&turn, &partial, body(&[b"fgh", b"ijk"])).await;
         assert!(matches!(overflow, Err(AppendError::Overflow)));
         assert_eq!(area.get(id).await.unwrap().unwrap().offset, 5, "nothing of the overflowing append kept");
-        let broken = futures_util::stream::iter(vec![Ok(Bytes::from_static(b"fg")), Err(std::io::Error::other("gone"))]);
+        let broken =
+            futures_util::stream::iter(vec![Ok(Bytes::from_static(b"fg")), Err(std::io::Error::other("gone"))]);
         assert!(matches!(area.append(&turn, &partial, broken).await, Err(AppendError::Body(_))));
         assert_eq!(area.get(id).await.unwrap().unwrap().offset, 7, "bytes before the break are kept");
         drop(turn);

@@ -81,11 +81,8 @@ impl Services {
         S: Stream<Item = Result<Bytes, E>>,
         E: Into<BoxError>,
     {
-        let (field, kind) = new
-            .field
-            .as_deref()
-            .and_then(|name| field_kind(name).map(|kind| (name, kind)))
-            .ok_or_else(|| {
+        let (field, kind) =
+            new.field.as_deref().and_then(|name| field_kind(name).map(|kind| (name, kind))).ok_or_else(|| {
                 ServiceError::invalid_field(
                     "Upload-Metadata",
                     "Upload-Metadata field must be one of videoFile, thumbnail, avatar or coverImage",

@@ -502,14 +502,16 @@ async fn refused_uploads_stay_and_sniff_failures_consume_them() {
     for kept in [&unfinished, &thumbnail, &finished] {
         assert_eq!(head(&app, &asha, kept).await.status, 200, "a refused upload is not consumed");
     }
-    let registered = app.send(app.request(Method::POST, "/users/register").multipart(
-        Form::new()
-            .text("fullName", "Cy")
-            .text("email", "cy@example.com")
-            .text("username", "cy")
-            .text("password", "pass-word")
-            .text("avatarUpload", id_of(&finished).to_owned()),
-    ));
+    let registered = app.send(
+        app.request(Method::POST, "/users/register").multipart(
+            Form::new()
+                .text("fullName", "Cy")
+                .text("email", "cy@example.com")
+                .text("username", "cy")
+                .text("password", "pass-word")
+                .text("avatarUpload", id_of(&finished).to_owned()),
+        ),
+    );
     registered.await.err(400, "avatarUpload is not a finished upload of yours");
 
     let junk = upload(&app, &asha, "videoFile", &[0u8; 300]).await;

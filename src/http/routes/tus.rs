@@ -67,10 +67,7 @@ fn metadata(headers: &HeaderMap) -> Result<HashMap<String, String>, AppError> {
 
 /// The bytes of a request carrying upload data; 415 for another content type. `None` when the
 /// request names no content type (a creation without data).
-fn chunk(
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<Option<Chunk<axum::body::BodyDataStream>>, AppError> {
+fn chunk(headers: &HeaderMap, body: Body) -> Result<Option<Chunk<axum::body::BodyDataStream>>, AppError> {
     let Some(content_type) = headers.get(header::CONTENT_TYPE) else { return Ok(None) };
     let essence = content_type.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if essence != OFFSET_STREAM {
