@@ -53,6 +53,7 @@ pub fn complete(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::Open
     SecurityAddon.modify(&mut document);
     CreateLinks.modify(&mut document);
     RequestRules.modify(&mut document);
+    TusRules.modify(&mut document);
     document
 }
 
@@ -500,6 +501,55 @@ const AT_LEAST_ONE: &[(&str, &[Rule])] = &[
 /// invalid multipart.
 const MULTIPART_FORMS: &[&str] =
     &["RegisterForm", "AccountForm", "AvatarForm", "CoverForm", "PublishForm", "VideoPatchForm"];
+
+/// The tus request headers as the server reads them (docs/api.md §3.13), and upload bytes as
+/// binary: header parameters written as tuples in `#[utoipa::path]` cannot carry a pattern.
+struct TusRules;
+
+/// HTTP strips the spaces and tabs around a header value; the patterns allow them.
+fn header_pattern(value: &str) -> Object {
+    ObjectBuilder::new().schema_type(Type::String).pattern(Some(format!("^[ \\t]*{value}[ \\t]*$"))).build()
+}
+
+/// `Upload-Metadata` carrying the `field` the server accepts (base64 of videoFile, thumbnail,
+/// avatar, coverImage), optionally followed by a base64 `filename`.
+fn upload_metadata() -> Object {
+    header_pattern("field (dmlkZW9GaWxl|dGh1bWJuYWls|YXZhdGFy|Y292ZXJJbWFnZQ==)(,filename ([A-Za-z0-9+/]{4})*)?")
+}
+
+impl Modify for TusRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let headers: [(&str, fn() -> Object); 4] = [
+            ("Tus-Resumable", || header_pattern("1\\.0\\.0")),
+            ("Upload-Length", || header_pattern("[0-9]{1,10}")),
+            ("Upload-Offset", || header_pattern("[0-9]{1,10}")),
+            ("Upload-Metadata", upload_metadata),
+        ];
+        for (path, item) in openapi.paths.paths.iter_mut().filter(|(path, _)| path.starts_with("/api/v1/uploads/tus")) {
+            let operations = [&mut item.post, &mut item.head, &mut item.patch, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    let RefOr::T(parameter) = parameter else { continue };
+                    if let Some((_, schema)) = headers.iter().find(|(name, _)| *name == parameter.name) {
+                        parameter.schema = Some(RefOr::T(Schema::Object(schema())));
+                    }
+                }
+                let Some(RefOr::T(body)) = operation.request_body.as_mut() else { continue };
+                for content in body.content.values_mut() {
+                    let RefOr::T(content) = content else { continue };
+                    let bytes = ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)));
+                    content.schema = Some(RefOr::T(Schema::Object(bytes.build())));
+                }
+                // Creation may come without bytes (creation-with-upload is optional).
+                if path == "/api/v1/uploads/tus" {
+                    body.required = Some(utoipa::openapi::Required::False);
+                }
+            }
+        }
+    }
+}
 
 /// Adds the rules derive macros cannot state: "at least one of" alternatives and multipart part names.
 struct RequestRules;

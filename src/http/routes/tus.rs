@@ -60,7 +60,9 @@ fn metadata(headers: &HeaderMap) -> Result<HashMap<String, String>, AppError> {
     for pair in raw.to_str().map_err(|_| invalid())?.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once(' ').unwrap_or((pair, ""));
         let decoded = base64::engine::general_purpose::STANDARD.decode(value.trim()).map_err(|_| invalid())?;
-        pairs.insert(key.to_owned(), String::from_utf8(decoded).map_err(|_| invalid())?);
+        // Values are informational text (a file name) or compared exactly (`field`): bytes that
+        // are not UTF-8 cannot match a field name, and a file name is kept as far as it reads.
+        pairs.insert(key.to_owned(), String::from_utf8_lossy(&decoded).into_owned());
     }
     Ok(pairs)
 }
@@ -133,7 +135,7 @@ pub async fn capabilities(State(state): State<AppState>) -> Response {
     tag = "uploads",
     params(
         ("Tus-Resumable" = String, Header, description = "Must be 1.0.0"),
-        ("Upload-Length" = u64, Header, description = "The size of the whole file, within the field's limit"),
+        ("Upload-Length" = String, Header, description = "The size of the whole file, within the field's limit"),
         ("Upload-Metadata" = String, Header, description = "`field` (videoFile, thumbnail, avatar or coverImage) and optional `filename`, each as `key base64value`, comma-separated")
     ),
     request_body(content = Vec<u8>, content_type = "application/offset+octet-stream", description = "Optional first bytes (creation-with-upload)"),
@@ -211,7 +213,7 @@ pub async fn status(
     params(
         UploadPath,
         ("Tus-Resumable" = String, Header, description = "Must be 1.0.0"),
-        ("Upload-Offset" = u64, Header, description = "The upload's current offset (HEAD tells it)")
+        ("Upload-Offset" = String, Header, description = "The upload's current offset (HEAD tells it)")
     ),
     request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"),
     responses(
