@@ -517,21 +517,25 @@ fn upload_metadata() -> Object {
     header_pattern("field (dmlkZW9GaWxl|dGh1bWJuYWls|YXZhdGFy|Y292ZXJJbWFnZQ==)(,filename ([A-Za-z0-9+/]{4})*)?")
 }
 
+/// The schema of a tus request header, by name.
+fn tus_header(name: &str) -> Option<Object> {
+    match name {
+        "Tus-Resumable" => Some(header_pattern("1\\.0\\.0")),
+        "Upload-Length" | "Upload-Offset" => Some(header_pattern("[0-9]{1,10}")),
+        "Upload-Metadata" => Some(upload_metadata()),
+        _ => None,
+    }
+}
+
 impl Modify for TusRules {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let headers: [(&str, fn() -> Object); 4] = [
-            ("Tus-Resumable", || header_pattern("1\\.0\\.0")),
-            ("Upload-Length", || header_pattern("[0-9]{1,10}")),
-            ("Upload-Offset", || header_pattern("[0-9]{1,10}")),
-            ("Upload-Metadata", upload_metadata),
-        ];
         for (path, item) in openapi.paths.paths.iter_mut().filter(|(path, _)| path.starts_with("/api/v1/uploads/tus")) {
             let operations = [&mut item.post, &mut item.head, &mut item.patch, &mut item.delete];
             for operation in operations.into_iter().flatten() {
                 for parameter in operation.parameters.iter_mut().flatten() {
                     let RefOr::T(parameter) = parameter else { continue };
-                    if let Some((_, schema)) = headers.iter().find(|(name, _)| *name == parameter.name) {
-                        parameter.schema = Some(RefOr::T(Schema::Object(schema())));
+                    if let Some(schema) = tus_header(&parameter.name) {
+                        parameter.schema = Some(RefOr::T(Schema::Object(schema)));
                     }
                 }
                 let Some(RefOr::T(body)) = operation.request_body.as_mut() else { continue };
