@@ -16,8 +16,9 @@ use crate::media::cloudinary::CloudinaryMedia;
 use crate::media::cloudinary::client::CloudinaryClient;
 use crate::media::local::LocalMedia;
 use crate::media::routed::RoutedMedia;
+use crate::media::tus::TusArea;
 use crate::media::upload::prepare_temp_dir;
-use crate::services::Services;
+use crate::services::{Services, UploadDirs};
 use crate::store::Store;
 use crate::store::mongo::MongoStore;
 use crate::store::sqlite::SqliteStore;
@@ -73,12 +74,14 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
         }
         None => (RoutedMedia::new(local, Vec::new()), None),
     };
-    let temp_dir = prepare_temp_dir(&data_dir.join("tmp"))?;
+    let temp_dir = Arc::new(prepare_temp_dir(&data_dir.join("tmp"))?);
+    let tus = Arc::new(TusArea::open(&data_dir.join("tus"))?);
 
     let config = Arc::new(config);
-    let services = Services::new(config.clone(), store, Arc::new(media), tokens, cloudinary);
+    let dirs = UploadDirs { tus, temp: temp_dir.clone() };
+    let services = Services::new(config.clone(), store, Arc::new(media), tokens, cloudinary, dirs);
     services.spawn_maintenance();
-    let state = AppState { services, temp_dir: Arc::new(temp_dir) };
+    let state = AppState { services, temp_dir };
     Ok(App { router: router::build(state, Some(media_root)), config })
 }
 

@@ -124,6 +124,8 @@ pub struct Config {
     pub media_orphan_grace_secs: u64,
     /// How often the orphan-media reconciliation runs (it also runs at startup).
     pub media_reconcile_interval_secs: u64,
+    /// A resumable (tus) upload is deleted this long after its creation or last PATCH.
+    pub upload_expiry_secs: u64,
     pub trust_proxy: bool,
     pub cloudinary: Option<CloudinaryCredentials>,
     pub cloudinary_api_base_url: String,
@@ -206,6 +208,7 @@ impl Config {
             },
             media_orphan_grace_secs: env.parse("MEDIA_ORPHAN_GRACE_SECS", 3600u64)?,
             media_reconcile_interval_secs: env.positive("MEDIA_RECONCILE_INTERVAL_SECS", 3600u64)?,
+            upload_expiry_secs: env.positive("UPLOAD_EXPIRY_SECS", 86_400u64)?,
             trust_proxy: env.flag("TRUST_PROXY", false)?,
             cloudinary: cloudinary_credentials(&env)?,
             cloudinary_api_base_url: env

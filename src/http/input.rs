@@ -292,13 +292,7 @@ impl LazyBody {
         let limits = &state.services.config().limits;
         let specs: Vec<FileSpec> = T::FILES
             .iter()
-            .map(|&(name, kind)| {
-                let max_bytes = match kind {
-                    MediaKind::Image => limits.image_bytes,
-                    MediaKind::Video => limits.video_bytes,
-                };
-                FileSpec { name, kind, max_bytes }
-            })
+            .map(|&(name, kind)| FileSpec { name, kind, max_bytes: state.services.file_limit(kind) })
             .collect();
         let (fields, files) = match self.body_type() {
             BodyType::Multipart if !specs.is_empty() => {

@@ -14,8 +14,20 @@ use tracing::Instrument;
 use super::extract::authenticated_by_cookie;
 use crate::config::CorsOrigins;
 use crate::http::error::AppError;
+use crate::http::routes::tus::TUS_VERSION;
 
 const DOCS_PREFIX: &str = "/api/v1/docs";
+/// Where the resumable-upload (tus) routes live (docs/api.md §3.13).
+const TUS_PATH: &str = "/api/v1/uploads/tus";
+/// The tus headers a browser client must be able to read (docs/api.md §1.10).
+const TUS_EXPOSED: &str = "Location, Upload-Offset, Upload-Length, Upload-Expires, Tus-Resumable, Tus-Version, \
+                           Tus-Extension, Tus-Max-Size";
+/// The tus request headers a preflight allows when it names none.
+const TUS_ALLOWED: &str = "Authorization, Content-Type, Tus-Resumable, Upload-Length, Upload-Offset, Upload-Metadata";
+
+fn is_tus(path: &str) -> bool {
+    path.strip_prefix(TUS_PATH).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
 
 /// The request path as the client sent it, before trailing-slash normalisation.
 #[derive(Clone)]
@@ -40,15 +52,19 @@ pub async fn normalize_path(mut req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// Reflects allowed origins with credentials; answers every preflight with 204.
+/// Reflects allowed origins with credentials; answers every preflight with 204. A plain `OPTIONS`
+/// of the tus endpoint (no `Access-Control-Request-Method`) is tus discovery and goes to its route.
 pub async fn cors(State(origins): State<Arc<CorsOrigins>>, req: Request, next: Next) -> Response {
+    let tus = is_tus(req.uri().path());
+    let asks_for_cors = req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let preflight = req.method() == Method::OPTIONS && (asks_for_cors || !tus);
     let origin = req
         .headers()
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
         .filter(|o| origins.allows(o))
         .and_then(|o| HeaderValue::from_str(o).ok());
-    let mut response = if req.method() == Method::OPTIONS {
+    let mut response = if preflight {
         let mut preflight = StatusCode::NO_CONTENT.into_response();
         if origin.is_some() {
             let headers = preflight.headers_mut();
@@ -58,6 +74,8 @@ pub async fn cors(State(origins): State<Arc<CorsOrigins>>, req: Request, next: N
             );
             if let Some(requested) = req.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
                 headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested.clone());
+            } else if tus {
+                headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(TUS_ALLOWED));
             }
         }
         preflight
@@ -69,7 +87,25 @@ pub async fn cors(State(origins): State<Arc<CorsOrigins>>, req: Request, next: N
     if let Some(origin) = origin {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+        if tus {
+            headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(TUS_EXPOSED));
+        }
     }
+    response
+}
+
+/// Every answer under the tus endpoint carries `Tus-Resumable: 1.0.0`, and a 412 also the version
+/// the server speaks (`Tus-Version`), as tus 1.0.0 requires.
+pub async fn tus_headers(req: Request, next: Next) -> Response {
+    if !is_tus(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let mut response = next.run(req).await;
+    let version = HeaderValue::from_static(TUS_VERSION);
+    if response.status() == StatusCode::PRECONDITION_FAILED {
+        response.headers_mut().insert("tus-version", version.clone());
+    }
+    response.headers_mut().insert("tus-resumable", version);
     response
 }
 

@@ -41,7 +41,7 @@ use crate::media::human_size;
     tags(
         (name = "health"), (name = "users"), (name = "videos"), (name = "comments"), (name = "likes"),
         (name = "tweets"), (name = "subscriptions"), (name = "playlists"), (name = "dashboard"),
-        (name = "uploads", description = "Direct browser uploads to Cloudinary (an extension)")
+        (name = "uploads", description = "Direct browser uploads to Cloudinary and resumable (tus 1.0.0) uploads (extensions)")
     )
 )]
 pub struct ApiDoc;
@@ -57,6 +57,7 @@ pub fn complete(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::Open
     SecurityAddon.modify(&mut document);
     CreateLinks.modify(&mut document);
     RequestRules.modify(&mut document);
+    TusRules.modify(&mut document);
     document
 }
 
@@ -119,6 +120,27 @@ pub enum BodyErrors {
 pub enum UploadErrors {
     #[response(status = 415, description = "File of the wrong type")]
     WrongType(ErrorEnvelope),
+}
+
+#[derive(IntoResponses)]
+pub enum TusErrors {
+    #[response(status = 412, description = "Tus-Resumable is missing or not 1.0.0 (the answer carries Tus-Version)")]
+    PreconditionFailed(ErrorEnvelope),
+}
+
+#[derive(IntoResponses)]
+pub enum TusContentErrors {
+    #[response(status = 415, description = "Content-Type is not application/offset+octet-stream")]
+    WrongContentType(ErrorEnvelope),
+}
+
+#[derive(IntoResponses)]
+pub enum TusConflictErrors {
+    #[response(
+        status = 409,
+        description = "Upload-Offset is not the upload's offset, or another request is writing the upload"
+    )]
+    Conflict(ErrorEnvelope),
 }
 
 /// OpenAPI links from each create operation to the operations that take the created id, so
@@ -518,6 +540,59 @@ const AT_LEAST_ONE: &[(&str, &[Rule])] = &[
 /// invalid multipart.
 const MULTIPART_FORMS: &[&str] =
     &["RegisterForm", "AccountForm", "AvatarForm", "CoverForm", "PublishForm", "VideoPatchForm"];
+
+/// The tus request headers as the server reads them (docs/api.md §3.13), and upload bytes as
+/// binary: header parameters written as tuples in `#[utoipa::path]` cannot carry a pattern.
+struct TusRules;
+
+/// HTTP strips the spaces and tabs around a header value; the patterns allow them.
+fn header_pattern(value: &str) -> Object {
+    ObjectBuilder::new().schema_type(Type::String).pattern(Some(format!("^[ \\t]*{value}[ \\t]*$"))).build()
+}
+
+/// `Upload-Metadata` carrying the `field` the server accepts (base64 of videoFile, thumbnail,
+/// avatar, coverImage), optionally followed by a base64 `filename`.
+fn upload_metadata() -> Object {
+    header_pattern("field (dmlkZW9GaWxl|dGh1bWJuYWls|YXZhdGFy|Y292ZXJJbWFnZQ==)(,filename ([A-Za-z0-9+/]{4})*)?")
+}
+
+/// The schema of a tus request header, by name.
+fn tus_header(name: &str) -> Option<Object> {
+    match name {
+        "Tus-Resumable" => Some(header_pattern("1\\.0\\.0")),
+        "Upload-Length" | "Upload-Offset" => Some(header_pattern("[0-9]{1,10}")),
+        "Upload-Metadata" => Some(upload_metadata()),
+        _ => None,
+    }
+}
+
+impl Modify for TusRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut().filter(|(path, _)| path.starts_with("/api/v1/uploads/tus")) {
+            let operations = [&mut item.post, &mut item.head, &mut item.patch, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    let RefOr::T(parameter) = parameter else { continue };
+                    if let Some(schema) = tus_header(&parameter.name) {
+                        parameter.schema = Some(RefOr::T(Schema::Object(schema)));
+                    }
+                }
+                let Some(RefOr::T(body)) = operation.request_body.as_mut() else { continue };
+                for content in body.content.values_mut() {
+                    let RefOr::T(content) = content else { continue };
+                    let bytes = ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)));
+                    content.schema = Some(RefOr::T(Schema::Object(bytes.build())));
+                }
+                // Creation may come without bytes (creation-with-upload is optional).
+                if path == "/api/v1/uploads/tus" {
+                    body.required = Some(utoipa::openapi::Required::False);
+                }
+            }
+        }
+    }
+}
 
 /// Adds the rules derive macros cannot state: "at least one of" alternatives and multipart part names.
 struct RequestRules;

@@ -28,6 +28,16 @@ fn media(part: Option<Incoming>, upload: Option<String>, field: &'static str) ->
 
 // ---- Path parameters (docs/api.md §1.5) ----
 
+/// A resumable upload's id: 24 hex digits, but anything else is an unknown upload (404), not a
+/// malformed id (docs/api.md §3.13).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadPath {
+    /// The id at the end of the upload's `Location`
+    pub upload_id: String,
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 #[serde(rename_all = "camelCase")]

@@ -19,11 +19,11 @@ use utoipa_swagger_ui::SwaggerUi;
 use super::AppState;
 use super::middleware::{
     RandomRequestId, cors, cross_site_guard, normalize_path, not_found, panic_response, run_to_completion,
-    security_headers,
+    security_headers, tus_headers,
 };
 use super::openapi::{self, ApiDoc};
 use super::rate_limit::{self, RateLimiter};
-use super::routes::{account, channels, health, social, uploads, users, videos};
+use super::routes::{account, channels, health, social, tus, uploads, users, videos};
 
 /// Every API route, registered exactly once: the `#[utoipa::path]` attribute of its handler gives
 /// the method and path (docs/api.md §2) to both the router and the OpenAPI document, so the two
@@ -74,6 +74,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(channels::stats))
         .routes(routes!(channels::dashboard_videos))
         .routes(routes!(uploads::sign))
+        .routes(routes!(tus::capabilities, tus::create))
+        .routes(routes!(tus::status, tus::append, tus::terminate))
 }
 
 /// The API router (paths already under `/api/v1`) and the OpenAPI document collected from the same
@@ -112,6 +114,7 @@ pub fn build(state: AppState, media_root: Option<PathBuf>) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(tus_headers))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(RandomRequestId));
     // Path normalisation and CORS must run before routing, so they wrap the routed app.

@@ -5,6 +5,7 @@ pub mod local;
 pub mod probe;
 pub mod routed;
 pub mod sniff;
+pub mod tus;
 pub mod upload;
 
 use async_trait::async_trait;

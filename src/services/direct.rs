@@ -1,7 +1,7 @@
 //! Direct browser uploads to Cloudinary: signing upload parameters for one scoped folder, and
 //! verifying the upload result a client hands back before it is recorded.
 
-use super::{FieldError, ServiceError, Services, Stored};
+use super::{ServiceError, Services, Stored};
 use crate::media::cloudinary::client::UploadResult;
 use crate::media::cloudinary::{CloudinaryMedia, DirectUploadParams, resource_type};
 use crate::media::{MediaKind, UploadError};
@@ -17,6 +17,11 @@ const DIRECT_FIELDS: [(&str, MediaKind, bool); 4] = [
 
 const IMAGE_FORMATS: [&str; 5] = ["jpg", "jpeg", "png", "webp", "gif"];
 const VIDEO_FORMATS: [&str; 4] = ["mp4", "webm", "mov", "mkv"];
+
+/// The kind of an upload field (the four fields of direct and resumable uploads).
+pub(super) fn field_kind(field: &str) -> Option<MediaKind> {
+    DIRECT_FIELDS.iter().find(|(name, ..)| *name == field).map(|f| f.1)
+}
 
 /// The folder scope of a caller: their user id, or `register` for anonymous registration uploads.
 pub fn scope_of(user: Option<crate::domain::Id>) -> String {
@@ -66,7 +71,7 @@ impl Services {
         if !backend.result_is_authentic(&result) {
             return Err(invalid());
         }
-        let kind = DIRECT_FIELDS.iter().find(|(name, ..)| *name == field).map_or(MediaKind::Image, |f| f.1);
+        let kind = field_kind(field).unwrap_or(MediaKind::Image);
         let folder = format!("{}/", CloudinaryMedia::direct_folder(scope, field));
         let rejection = if !result.public_id.starts_with(&folder) || result.resource_type != resource_type(kind) {
             Some(invalid())
@@ -87,17 +92,16 @@ impl Services {
     }
 
     fn direct_limits(&self, field: &str, kind: MediaKind, result: &UploadResult) -> Result<(), ServiceError> {
-        let (limit, formats): (u64, &[&str]) = match kind {
-            MediaKind::Image => (self.config.limits.image_bytes, &IMAGE_FORMATS),
-            MediaKind::Video => (self.config.limits.video_bytes, &VIDEO_FORMATS),
+        let limit = self.file_limit(kind);
+        let formats: &[&str] = match kind {
+            MediaKind::Image => &IMAGE_FORMATS,
+            MediaKind::Video => &VIDEO_FORMATS,
         };
         if result.bytes.is_none_or(|b| b > limit) {
-            let e = UploadError::TooLarge { field: field.to_owned(), limit };
-            return Err(ServiceError::TooLarge(FieldError::new(field, e.to_string())));
+            return Err(UploadError::TooLarge { field: field.to_owned(), limit }.into());
         }
         if !result.format.as_deref().is_some_and(|f| formats.contains(&f)) {
-            let e = UploadError::WrongType { field: field.to_owned(), kind };
-            return Err(ServiceError::UnsupportedMediaType(FieldError::new(field, e.to_string())));
+            return Err(UploadError::WrongType { field: field.to_owned(), kind }.into());
         }
         Ok(())
     }

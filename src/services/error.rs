@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::BoxError;
-use crate::media::MediaError;
+use crate::media::{MediaError, UploadError};
 use crate::store::StoreError;
 
 // Written as is in the error envelope's `errors` (docs/api.md §1.4); the doc line below is the
@@ -108,5 +108,18 @@ impl From<StoreError> for ServiceError {
 impl From<MediaError> for ServiceError {
     fn from(err: MediaError) -> Self {
         ServiceError::internal(err)
+    }
+}
+
+/// A file refused by the upload checks (docs/api.md §1.11): 413 or 415 naming the field.
+impl From<UploadError> for ServiceError {
+    fn from(err: UploadError) -> Self {
+        match &err {
+            UploadError::TooLarge { field, .. } => ServiceError::TooLarge(FieldError::new(field, err.to_string())),
+            UploadError::WrongType { field, .. } => {
+                ServiceError::UnsupportedMediaType(FieldError::new(field, err.to_string()))
+            }
+            UploadError::Io(_) => ServiceError::internal(err),
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Background upkeep: removing stored media that no record references (left by a crash between
-//! storing media and committing its record, or by a failed best-effort delete), and hourly view
-//! records older than the widest trending window.
+//! storing media and committing its record, or by a failed best-effort delete), hourly view
+//! records older than the widest trending window, and expired resumable uploads.
 
 use std::time::Duration;
 
@@ -35,7 +35,8 @@ impl Services {
         Ok(self.store.videos.prune_view_hours(oldest_kept_hour(Timestamp::now())).await?)
     }
 
-    /// Runs the upkeep now and then on the configured interval, for the life of the process.
+    /// Runs the upkeep (media reconciliation, pruning of old view records, the sweep of expired
+    /// resumable uploads) now and then on the configured interval, for the life of the process.
     pub fn spawn_maintenance(&self) {
         let services = self.clone();
         let every = Duration::from_secs(self.config.media_reconcile_interval_secs);
@@ -52,6 +53,9 @@ impl Services {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(removed = n, "old hourly view records pruned"),
                     Err(e) => tracing::error!(error = %Chain(&e), "pruning hourly view records failed"),
+                }
+                if let Err(e) = services.sweep_uploads().await {
+                    tracing::error!(error = %Chain(&e), "sweep of expired resumable uploads failed");
                 }
             }
         });

@@ -7,16 +7,19 @@ mod error;
 pub mod maintenance;
 pub mod social;
 pub mod system;
+pub mod tus;
 pub mod users;
 pub mod validate;
 pub mod videos;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::auth::{PasswordHasher, Tokens};
 use crate::config::Config;
 use crate::media::cloudinary::CloudinaryMedia;
 use crate::media::probe::video_duration;
+use crate::media::tus::TusArea;
 use crate::media::{self, MediaKind, MediaStore, TempUpload};
 use crate::store::{MediaRef, Store};
 
@@ -33,9 +36,20 @@ pub struct Services {
     cloudinary: Option<Arc<CloudinaryMedia>>,
     tokens: Arc<Tokens>,
     hasher: PasswordHasher,
+    /// Resumable uploads in progress (`DATA_DIR/tus`).
+    tus: Arc<TusArea>,
+    /// Private directory where uploads wait while they are checked (`DATA_DIR/tmp`).
+    temp_dir: Arc<PathBuf>,
 }
 
-/// A media item arriving with a request: a streamed file part, or the result of a direct upload.
+/// Where files live while they are not yet media.
+pub struct UploadDirs {
+    pub tus: Arc<TusArea>,
+    pub temp: Arc<PathBuf>,
+}
+
+/// A media item arriving with a request: a streamed file part, or the text of a `<field>Upload`
+/// field (a direct-upload result, or a finished resumable upload's id or URL).
 pub enum Incoming {
     File(TempUpload),
     Direct { field: &'static str, result: String },
@@ -54,8 +68,11 @@ impl Services {
         media: Arc<dyn MediaStore>,
         tokens: Tokens,
         cloudinary: Option<Arc<CloudinaryMedia>>,
+        dirs: UploadDirs,
     ) -> Self {
         Services {
+            tus: dirs.tus,
+            temp_dir: dirs.temp,
             hasher: PasswordHasher::new(config.bcrypt_cost),
             config,
             store,
@@ -70,8 +87,17 @@ impl Services {
         &self.config
     }
 
-    /// Stores an upload (measuring a video's duration) or accepts a verified direct upload made in
-    /// `scope`; a backend failure is `UploadFailed` with the route's upload message.
+    /// The size limit of a file field of this kind (docs/api.md §1.11).
+    pub fn file_limit(&self, kind: MediaKind) -> u64 {
+        match kind {
+            MediaKind::Image => self.config.limits.image_bytes,
+            MediaKind::Video => self.config.limits.video_bytes,
+        }
+    }
+
+    /// Stores an upload (measuring a video's duration), a finished resumable upload of the caller
+    /// (`scope`) through the same checks, or accepts a verified direct upload made in `scope`; a
+    /// backend failure is `UploadFailed` with the route's upload message.
     async fn store_media(
         &self,
         incoming: Incoming,
@@ -80,7 +106,10 @@ impl Services {
     ) -> Result<Stored, ServiceError> {
         let upload = match incoming {
             Incoming::File(upload) => upload,
-            Incoming::Direct { field, result } => return self.accept_direct_upload(field, &result, scope).await,
+            Incoming::Direct { field, result } => match tus::upload_reference(&result) {
+                Some(id) => self.take_finished_upload(field, id, scope).await?,
+                None => return self.accept_direct_upload(field, &result, scope).await,
+            },
         };
         let measured = if upload.format.kind() == MediaKind::Video {
             let (path, format) = (upload.path().to_path_buf(), upload.format);

@@ -19,6 +19,7 @@ mod resilience;
 mod social;
 mod store_story;
 mod trending;
+mod tus;
 mod users;
 mod videos;
 mod visibility;

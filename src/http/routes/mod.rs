@@ -4,6 +4,7 @@ pub mod account;
 pub mod channels;
 pub mod health;
 pub mod social;
+pub mod tus;
 pub mod uploads;
 pub mod users;
 pub mod videos;

@@ -41,8 +41,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool =
-            SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await.map_err(backend)?;
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await.map_err(backend)?;
         sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await

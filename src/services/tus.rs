@@ -1,0 +1,244 @@
+//! Resumable uploads (tus 1.0.0, docs/api.md §3.13): the rules around the tus area of
+//! `media::tus` — who may see, write and delete an upload, the per-field limits, expiry, one writer
+//! at a time, and turning a finished upload into the same streamed file a multipart part gives.
+
+use bytes::Bytes;
+use futures_util::Stream;
+use tokio::io::AsyncReadExt;
+
+use super::direct::field_kind;
+use super::{FieldError, ServiceError, Services};
+use crate::domain::{Id, Timestamp};
+use crate::error::{BoxError, Chain};
+use crate::media::tus::{AppendError, Partial, UploadMeta};
+use crate::media::{TempUpload, UploadError, UploadSink};
+
+/// Reads of a finished upload into the upload sink: big enough for few syscalls, small enough that
+/// memory stays flat.
+const COPY_CHUNK: usize = 256 * 1024;
+
+/// What the client declared when creating an upload (docs/api.md §3.13).
+pub struct NewUpload {
+    pub length: u64,
+    pub field: Option<String>,
+    pub filename: Option<String>,
+}
+
+/// Bytes sent with a request: the length it announced, if any, and the stream.
+pub struct Chunk<S> {
+    pub declared: Option<u64>,
+    pub body: S,
+}
+
+/// Where an upload stands, as the tus headers tell it.
+pub struct UploadState {
+    pub id: Id,
+    pub offset: u64,
+    pub length: u64,
+    pub expires: Timestamp,
+}
+
+impl From<&Partial> for UploadState {
+    fn from(p: &Partial) -> Self {
+        UploadState { id: p.id, offset: p.offset, length: p.meta.length, expires: Timestamp(p.meta.expires) }
+    }
+}
+
+fn not_found() -> ServiceError {
+    ServiceError::not_found("Upload not found")
+}
+
+fn busy() -> ServiceError {
+    ServiceError::conflict("Upload is being written by another request")
+}
+
+/// The upload a `<field>Upload` value names: a bare id, or a tus `Location` URL. `None` when the
+/// value is neither (a direct-upload result, say); `Some(None)` for a tus URL whose id is malformed.
+pub(super) fn upload_reference(value: &str) -> Option<Option<Id>> {
+    if let Some(id) = Id::parse(value) {
+        return Some(Some(id));
+    }
+    let is_url = value.starts_with("http://") || value.starts_with("https://");
+    let (_, rest) = value.split_once("/api/v1/uploads/tus/").filter(|_| is_url)?;
+    Some(Id::parse(rest.trim_end_matches('/')))
+}
+
+impl Services {
+    /// The largest upload accepted (`Tus-Max-Size`): the video limit, the largest of the fields.
+    pub fn tus_max_size(&self) -> u64 {
+        self.config.limits.video_bytes
+    }
+
+    /// Creates an upload for `field`, within that field's limit, then writes the bytes sent with
+    /// the creation request, if any. An overflowing first chunk takes the new upload with it.
+    pub async fn create_upload<S, E>(
+        &self,
+        caller: Id,
+        new: NewUpload,
+        first: Option<Chunk<S>>,
+    ) -> Result<UploadState, ServiceError>
+    where
+        S: Stream<Item = Result<Bytes, E>>,
+        E: Into<BoxError>,
+    {
+        let (field, kind) =
+            new.field.as_deref().and_then(|name| field_kind(name).map(|kind| (name, kind))).ok_or_else(|| {
+                ServiceError::invalid_field(
+                    "Upload-Metadata",
+                    "Upload-Metadata field must be one of videoFile, thumbnail, avatar or coverImage",
+                )
+            })?;
+        let limit = self.file_limit(kind);
+        if new.length > limit {
+            return Err(UploadError::TooLarge { field: field.to_owned(), limit }.into());
+        }
+        let meta = UploadMeta {
+            owner: caller,
+            field: field.to_owned(),
+            length: new.length,
+            filename: new.filename,
+            expires: Timestamp::now().plus_secs(self.config.upload_expiry_secs).millis(),
+        };
+        let id = self.tus.create(&meta).await.map_err(ServiceError::internal)?;
+        let created = Partial { id, meta, offset: 0 };
+        let Some(chunk) = first else {
+            return Ok(UploadState::from(&created));
+        };
+        let written = self.append_upload(caller, id, 0, chunk).await;
+        if matches!(written, Err(ServiceError::TooLarge(_))) {
+            self.tus.remove(id).await.map_err(ServiceError::internal)?;
+        }
+        written
+    }
+
+    /// The caller's live upload `id` (a malformed, unknown, expired or someone else's id is 404).
+    pub async fn owned_upload(&self, caller: Id, id: &str) -> Result<UploadState, ServiceError> {
+        let id = Id::parse(id).ok_or_else(not_found)?;
+        Ok(UploadState::from(&self.live_upload(caller, id).await?))
+    }
+
+    async fn live_upload(&self, caller: Id, id: Id) -> Result<Partial, ServiceError> {
+        let partial = self.tus.get(id).await.map_err(ServiceError::internal)?;
+        partial.filter(|p| p.meta.owner == caller && p.meta.expires > Timestamp::now().millis()).ok_or_else(not_found)
+    }
+
+    /// Appends a PATCH body at `offset`, which must be the upload's current offset; one writer at a
+    /// time. Bytes past the declared length undo the whole PATCH; a body that breaks off keeps what
+    /// arrived. Every PATCH moves the expiry forward.
+    pub async fn append_upload<S, E>(
+        &self,
+        caller: Id,
+        id: Id,
+        offset: u64,
+        chunk: Chunk<S>,
+    ) -> Result<UploadState, ServiceError>
+    where
+        S: Stream<Item = Result<Bytes, E>>,
+        E: Into<BoxError>,
+    {
+        self.live_upload(caller, id).await?;
+        let turn = self.tus.try_turn(id).ok_or_else(busy)?;
+        let mut partial = self.live_upload(caller, id).await?;
+        if offset != partial.offset {
+            return Err(ServiceError::conflict(format!(
+                "Upload-Offset {offset} does not match the upload's offset {}",
+                partial.offset
+            )));
+        }
+        let overflow = || {
+            ServiceError::TooLarge(FieldError::new("Upload-Length", "The PATCH would pass the upload's Upload-Length"))
+        };
+        if chunk.declared.is_some_and(|n| n > partial.meta.length - offset) {
+            return Err(overflow());
+        }
+        match self.tus.append(&turn, &partial, chunk.body).await {
+            Ok(_) => {}
+            Err(AppendError::Overflow) => return Err(overflow()),
+            // The client is usually gone; what arrived counts, and HEAD reports it.
+            Err(AppendError::Body(cause)) => {
+                tracing::info!(upload = %id, error = %Chain(cause.as_ref()), "resumable upload body broke off");
+            }
+            Err(AppendError::Io(e)) => return Err(ServiceError::internal(e)),
+        }
+        partial.meta.expires = Timestamp::now().plus_secs(self.config.upload_expiry_secs).millis();
+        self.tus.write_meta(id, &partial.meta).await.map_err(ServiceError::internal)?;
+        partial.offset = self.tus.get(id).await.map_err(ServiceError::internal)?.ok_or_else(not_found)?.offset;
+        Ok(UploadState::from(&partial))
+    }
+
+    /// Deletes the caller's upload and its data (not while it is being written).
+    pub async fn delete_upload(&self, caller: Id, id: &str) -> Result<(), ServiceError> {
+        let id = Id::parse(id).ok_or_else(not_found)?;
+        self.live_upload(caller, id).await?;
+        let _turn = self.tus.try_turn(id).ok_or_else(busy)?;
+        self.tus.remove(id).await.map_err(ServiceError::internal)
+    }
+
+    /// Consumes the finished upload `id` as the file of `field`: it must be the caller's (`scope`
+    /// is the caller's id; registration has none), declared for that field and complete, else 400
+    /// and it stays. Then its bytes go through the same streaming checks as a multipart part
+    /// (sniffing, the field's limit) into a temp upload, and the upload is deleted whatever the
+    /// outcome.
+    pub(super) async fn take_finished_upload(
+        &self,
+        field: &'static str,
+        id: Option<Id>,
+        scope: &str,
+    ) -> Result<TempUpload, ServiceError> {
+        let not_yours = || {
+            ServiceError::invalid_field(
+                &format!("{field}Upload"),
+                format!("{field}Upload is not a finished upload of yours"),
+            )
+        };
+        let (Some(caller), Some(id), Some(kind)) = (Id::parse(scope), id, field_kind(field)) else {
+            return Err(not_yours());
+        };
+        let turn = self.tus.try_turn(id).ok_or_else(not_yours)?;
+        let partial = self.live_upload(caller, id).await.map_err(|_| not_yours())?;
+        if partial.meta.field != field || !partial.is_complete() {
+            return Err(not_yours());
+        }
+        let copied = async {
+            let mut file = self.tus.read(&turn, id).await?;
+            let limit = self.file_limit(kind);
+            let mut sink = UploadSink::create(&self.temp_dir, field, kind, limit)?;
+            let mut buffer = vec![0u8; COPY_CHUNK];
+            loop {
+                let n = file.read(&mut buffer).await?;
+                if n == 0 {
+                    break;
+                }
+                sink.push(&buffer[..n]).await?;
+            }
+            // An empty upload has no type to sniff.
+            sink.finish().await?.ok_or(UploadError::WrongType { field: field.to_owned(), kind })
+        }
+        .await;
+        if let Err(e) = self.tus.remove(id).await {
+            tracing::error!(upload = %id, error = %e, "could not delete a consumed resumable upload");
+        }
+        copied.map_err(ServiceError::from)
+    }
+
+    /// Deletes expired uploads; run by the media reconciliation.
+    pub(super) async fn sweep_uploads(&self) -> Result<usize, ServiceError> {
+        self.tus.sweep(Timestamp::now()).await.map_err(ServiceError::internal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_bare_ids_or_tus_locations() {
+        let id = "6650a1b2c3d4e5f601234567";
+        assert_eq!(upload_reference(id), Some(Id::parse(id)));
+        let url = format!("https://example.com/api/v1/uploads/tus/{id}");
+        assert_eq!(upload_reference(&url), Some(Id::parse(id)));
+        assert_eq!(upload_reference("http://x/api/v1/uploads/tus/nope"), Some(None));
+        assert_eq!(upload_reference(r#"{"public_id":"x"}"#), None);
+        assert_eq!(upload_reference("/api/v1/uploads/tus/6650a1b2c3d4e5f601234567"), None);
+    }
+}

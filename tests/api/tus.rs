@@ -1,0 +1,552 @@
+//! Resumable uploads (tus 1.0.0, docs/api.md §3.13): every status of the protocol, one writer at a
+//! time, a dropped connection and a restart resumed from the reported offset, expiry, and
+//! publishing from a finished upload on the upload routes, which consumes it and leaves no file.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::multipart::{Form, Part};
+use reqwest::{Method, RequestBuilder};
+use serde_json::json;
+use tokio::io::AsyncWriteExt;
+
+use crate::fixtures;
+use crate::helpers::{Resp, ServerProcess, Session, TestApp, fresh_mongodb_database, http_client};
+
+const VIDEO_TYPES: &str = "videoFile must be a video (mp4, webm, quicktime or matroska)";
+
+fn b64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// A tus request under `/api/v1/uploads/tus`, as `session`, speaking tus 1.0.0.
+fn tus(app: &TestApp, method: Method, rest: &str, session: &Session) -> RequestBuilder {
+    app.request(method, &format!("/uploads/tus{rest}")).bearer_auth(&session.access).header("Tus-Resumable", "1.0.0")
+}
+
+fn header<'a>(resp: &'a Resp, name: &str) -> &'a str {
+    resp.headers.get(name).unwrap_or_else(|| panic!("no {name} header: {:?}", resp.headers)).to_str().unwrap()
+}
+
+/// Creates an upload for `field` of `length` bytes; returns its Location.
+async fn create(app: &TestApp, s: &Session, field: &str, length: usize) -> String {
+    let request = tus(app, Method::POST, "", s)
+        .header("Upload-Length", length.to_string())
+        .header("Upload-Metadata", format!("field {},filename {}", b64(field), b64("clip.bin")));
+    let resp = app.send(request).await;
+    assert_eq!(resp.status, 201, "{}", resp.body);
+    header(&resp, "location").to_owned()
+}
+
+fn id_of(location: &str) -> &str {
+    location.rsplit('/').next().unwrap()
+}
+
+async fn patch(app: &TestApp, s: &Session, location: &str, offset: usize, bytes: &[u8]) -> Resp {
+    let request = tus(app, Method::PATCH, &format!("/{}", id_of(location)), s)
+        .header("Upload-Offset", offset.to_string())
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(bytes.to_vec());
+    app.send(request).await
+}
+
+async fn head(app: &TestApp, s: &Session, location: &str) -> Resp {
+    app.send(tus(app, Method::HEAD, &format!("/{}", id_of(location)), s)).await
+}
+
+async fn offset(app: &TestApp, s: &Session, location: &str) -> usize {
+    let resp = head(app, s, location).await;
+    assert_eq!(resp.status, 200);
+    header(&resp, "upload-offset").parse().unwrap()
+}
+
+/// Uploads `bytes` for `field` in two PATCHes; returns the Location.
+async fn upload(app: &TestApp, s: &Session, field: &str, bytes: &[u8]) -> String {
+    let location = create(app, s, field, bytes.len()).await;
+    let half = bytes.len() / 2;
+    assert_eq!(patch(app, s, &location, 0, &bytes[..half]).await.status, 204);
+    assert_eq!(patch(app, s, &location, half, &bytes[half..]).await.status, 204);
+    location
+}
+
+fn tus_dir(app: &TestApp) -> PathBuf {
+    app.data_dir.path().join("tus")
+}
+
+fn tus_files(app: &TestApp) -> usize {
+    std::fs::read_dir(tus_dir(app)).unwrap().count()
+}
+
+#[tokio::test]
+async fn options_tells_the_capabilities_and_cors_exposes_the_tus_headers() {
+    let app = TestApp::builder().env("MAX_VIDEO_BYTES", "123456789").spawn().await;
+    let resp = app.send(app.request(Method::OPTIONS, "/uploads/tus").header("Origin", "http://app.test")).await;
+    assert_eq!(resp.status, 204);
+    assert_eq!(header(&resp, "tus-resumable"), "1.0.0");
+    assert_eq!(header(&resp, "tus-version"), "1.0.0");
+    assert_eq!(header(&resp, "tus-extension"), "creation,creation-with-upload,termination,expiration");
+    assert_eq!(header(&resp, "tus-max-size"), "123456789");
+    let exposed = header(&resp, "access-control-expose-headers");
+    for name in [
+        "Location",
+        "Upload-Offset",
+        "Upload-Length",
+        "Upload-Expires",
+        "Tus-Resumable",
+        "Tus-Version",
+        "Tus-Extension",
+        "Tus-Max-Size",
+    ] {
+        assert!(exposed.split(", ").any(|e| e == name), "{name} not exposed: {exposed}");
+    }
+    let preflight = app
+        .request(Method::OPTIONS, "/uploads/tus/6650a1b2c3d4e5f601234567")
+        .header("Origin", "http://app.test")
+        .header("Access-Control-Request-Method", "PATCH");
+    let preflight = app.send(preflight).await;
+    assert_eq!(preflight.status, 204);
+    let allowed = header(&preflight, "access-control-allow-headers");
+    for name in ["Tus-Resumable", "Upload-Length", "Upload-Offset", "Upload-Metadata"] {
+        assert!(allowed.contains(name), "{name} not allowed: {allowed}");
+    }
+}
+
+#[tokio::test]
+async fn create_patch_head_delete_with_every_status() {
+    let app = TestApp::spawn().await;
+    let s = app.user("asha").await;
+    let before = std::time::SystemTime::now();
+    let request = tus(&app, Method::POST, "", &s)
+        .header("Upload-Length", "10")
+        .header("Upload-Metadata", format!("field {},filename {}", b64("videoFile"), b64("a.mp4")));
+    let created = app.send(request).await;
+    assert_eq!(created.status, 201);
+    assert_eq!(created.body, serde_json::Value::Null, "no body");
+    assert_eq!(header(&created, "tus-resumable"), "1.0.0");
+    let location = header(&created, "location").to_owned();
+    let id = id_of(&location).to_owned();
+    assert_eq!(location, format!("{}/api/v1/uploads/tus/{id}", app.base));
+    assert!(id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+    let expires = httpdate::parse_http_date(header(&created, "upload-expires")).unwrap();
+    let lifetime = expires.duration_since(before).unwrap().as_secs();
+    assert!((86_390..=86_401).contains(&lifetime), "expires in {lifetime} s");
+
+    let status = head(&app, &s, &location).await;
+    assert_eq!(status.status, 200);
+    assert_eq!(header(&status, "upload-offset"), "0");
+    assert_eq!(header(&status, "upload-length"), "10");
+    assert_eq!(header(&status, "cache-control"), "no-store");
+    assert_eq!(header(&status, "tus-resumable"), "1.0.0");
+    header(&status, "upload-expires");
+
+    let first = patch(&app, &s, &location, 0, b"0123").await;
+    assert_eq!(first.status, 204);
+    assert_eq!(header(&first, "upload-offset"), "4");
+    assert_eq!(header(&first, "tus-resumable"), "1.0.0");
+    header(&first, "upload-expires");
+    assert_eq!(std::fs::metadata(tus_dir(&app).join(&id)).unwrap().len(), 4, "the offset is the bytes on disk");
+
+    let stale = patch(&app, &s, &location, 0, b"4567").await;
+    stale.err(409, "Upload-Offset 0 does not match the upload's offset 4");
+    assert_eq!(header(&stale, "tus-resumable"), "1.0.0");
+    let wrong_type = tus(&app, Method::PATCH, &format!("/{id}"), &s)
+        .header("Upload-Offset", "4")
+        .header("Content-Type", "application/octet-stream")
+        .body("4567");
+    app.send(wrong_type).await.err(415, "Content-Type must be application/offset+octet-stream");
+    let no_offset =
+        tus(&app, Method::PATCH, &format!("/{id}"), &s).header("Content-Type", "application/offset+octet-stream");
+    app.send(no_offset).await.err(400, "Upload-Offset must be a non-negative integer");
+    let overflow = patch(&app, &s, &location, 4, b"456789ABC").await;
+    overflow.err(413, "The PATCH would pass the upload's Upload-Length");
+    assert_eq!(offset(&app, &s, &location).await, 4, "nothing of the refused PATCH kept");
+    // The same without a Content-Length: the body is streamed and cut back when it overflows.
+    let chunks = futures_util::stream::iter(
+        [&b"456"[..], &b"789ABC"[..]].map(|c| Ok::<_, std::io::Error>(bytes::Bytes::from_static(c))),
+    );
+    let streamed = tus(&app, Method::PATCH, &format!("/{id}"), &s)
+        .header("Upload-Offset", "4")
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(reqwest::Body::wrap_stream(chunks));
+    app.send(streamed).await.err(413, "The PATCH would pass the upload's Upload-Length");
+    assert_eq!(offset(&app, &s, &location).await, 4);
+    assert_eq!(std::fs::metadata(tus_dir(&app).join(&id)).unwrap().len(), 4);
+
+    for version in [None, Some("0.2.2")] {
+        let mut request = app
+            .request(Method::PATCH, &format!("/uploads/tus/{id}"))
+            .bearer_auth(&s.access)
+            .header("Upload-Offset", "4")
+            .header("Content-Type", "application/offset+octet-stream")
+            .body("4567");
+        if let Some(version) = version {
+            request = request.header("Tus-Resumable", version);
+        }
+        let refused = app.send(request).await;
+        refused.err(412, "Tus-Resumable must be 1.0.0");
+        assert_eq!(header(&refused, "tus-version"), "1.0.0");
+        assert_eq!(header(&refused, "tus-resumable"), "1.0.0");
+    }
+    let last = patch(&app, &s, &location, 4, b"456789").await;
+    assert_eq!(header(&last, "upload-offset"), "10");
+    assert_eq!(std::fs::read(tus_dir(&app).join(&id)).unwrap(), b"0123456789");
+
+    let deleted = app.send(tus(&app, Method::DELETE, &format!("/{id}"), &s)).await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(header(&deleted, "tus-resumable"), "1.0.0");
+    assert_eq!(head(&app, &s, &location).await.status, 404);
+    assert_eq!(tus_files(&app), 0, "the partial data is removed");
+}
+
+#[tokio::test]
+async fn creation_checks_its_headers_and_the_field_limits() {
+    let app = TestApp::spawn().await;
+    let s = app.user("asha").await;
+    let field = |f: &str| format!("field {}", b64(f));
+    let post = |length: Option<&str>, metadata: Option<String>| {
+        let mut request = tus(&app, Method::POST, "", &s);
+        if let Some(length) = length {
+            request = request.header("Upload-Length", length);
+        }
+        if let Some(metadata) = metadata {
+            request = request.header("Upload-Metadata", metadata);
+        }
+        request
+    };
+    for length in [None, Some("abc"), Some("-1"), Some("")] {
+        app.send(post(length, Some(field("avatar")))).await.err(400, "Upload-Length must be a non-negative integer");
+    }
+    let unknown = "Upload-Metadata field must be one of videoFile, thumbnail, avatar or coverImage";
+    app.send(post(Some("10"), None)).await.err(400, unknown);
+    app.send(post(Some("10"), Some(field("banner")))).await.err(400, unknown);
+    app.send(post(Some("10"), Some(format!("filename {}", b64("a"))))).await.err(400, unknown);
+    app.send(post(Some("10"), Some("field !!!".into())))
+        .await
+        .err(400, "Upload-Metadata must be comma-separated pairs of a key and a base64 value");
+    let big = app.send(post(Some("5242881"), Some(field("avatar")))).await;
+    let errors = big.err(413, "avatar exceeds the maximum size of 5 MB");
+    assert_eq!(errors[0]["field"], "avatar");
+    app.send(post(Some("5242880"), Some(field("avatar")))).await;
+    let video = app.send(post(Some("2147483649"), Some(field("videoFile")))).await;
+    video.err(413, "videoFile exceeds the maximum size of 2 GB");
+    let json_body = post(Some("10"), Some(field("avatar"))).json(&json!({}));
+    app.send(json_body).await.err(415, "Content-Type must be application/offset+octet-stream");
+    let anonymous = app
+        .request(Method::POST, "/uploads/tus")
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", "10")
+        .header("Upload-Metadata", field("avatar"));
+    let anonymous = app.send(anonymous).await;
+    anonymous.err(401, "Unauthorized request");
+    assert_eq!(header(&anonymous, "tus-resumable"), "1.0.0");
+    assert_eq!(tus_files(&app), 2, "only the one upload within the limit exists (data and sidecar)");
+}
+
+#[tokio::test]
+async fn creation_with_upload_writes_the_first_bytes() {
+    let app = TestApp::spawn().await;
+    let s = app.user("asha").await;
+    let request = tus(&app, Method::POST, "", &s)
+        .header("Upload-Length", "8")
+        .header("Upload-Metadata", format!("field {}", b64("thumbnail")))
+        .header("Content-Type", "application/offset+octet-stream")
+        .body("abcde");
+    let created = app.send(request).await;
+    assert_eq!(created.status, 201);
+    assert_eq!(header(&created, "upload-offset"), "5");
+    header(&created, "upload-expires");
+    let location = header(&created, "location").to_owned();
+    assert_eq!(offset(&app, &s, &location).await, 5);
+    let overflowing = tus(&app, Method::POST, "", &s)
+        .header("Upload-Length", "2")
+        .header("Upload-Metadata", format!("field {}", b64("thumbnail")))
+        .header("Content-Type", "application/offset+octet-stream")
+        .body("abcde");
+    app.send(overflowing).await.err(413, "The PATCH would pass the upload's Upload-Length");
+    assert_eq!(tus_files(&app), 2, "the overflowing creation left nothing");
+}
+
+#[tokio::test]
+async fn unknown_malformed_and_other_users_uploads_are_404() {
+    let app = TestApp::spawn().await;
+    let asha = app.user("asha").await;
+    let ben = app.user("ben").await;
+    let location = create(&app, &asha, "videoFile", 4).await;
+    let id = id_of(&location);
+    for rest in ["/6650a1b2c3d4e5f601234567", "/not-an-id", &format!("/{id}")] {
+        let who = if rest.ends_with(id) { &ben } else { &asha };
+        let head = app.send(tus(&app, Method::HEAD, rest, who)).await;
+        assert_eq!(head.status, 404, "HEAD {rest}");
+        assert_eq!(header(&head, "tus-resumable"), "1.0.0");
+        let patch = tus(&app, Method::PATCH, rest, who)
+            .header("Upload-Offset", "0")
+            .header("Content-Type", "application/offset+octet-stream")
+            .body("ab");
+        app.send(patch).await.err(404, "Upload not found");
+        app.send(tus(&app, Method::DELETE, rest, who)).await.err(404, "Upload not found");
+    }
+    assert_eq!(offset(&app, &asha, &location).await, 0, "ben's attempts changed nothing");
+    let anonymous = app.request(Method::HEAD, &format!("/uploads/tus/{id}")).header("Tus-Resumable", "1.0.0");
+    assert_eq!(app.send(anonymous).await.status, 401);
+}
+
+#[tokio::test]
+async fn one_writer_at_a_time_and_the_data_is_never_interleaved() {
+    let app = TestApp::spawn().await;
+    let s = app.user("asha").await;
+    let location = create(&app, &s, "videoFile", 8).await;
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
+    let body = reqwest::Body::wrap_stream(tokio_stream_of(receiver));
+    let slow = tus(&app, Method::PATCH, &format!("/{}", id_of(&location)), &s)
+        .header("Upload-Offset", "0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Content-Length", "8")
+        .body(body);
+    let slow = tokio::spawn(slow.send());
+    sender.send(Ok(bytes::Bytes::from_static(b"AAAA"))).await.unwrap();
+    wait_for_offset(&app, &s, &location, 4).await;
+    let second = patch(&app, &s, &location, 4, b"BBBB").await;
+    second.err(409, "Upload is being written by another request");
+    app.send(tus(&app, Method::DELETE, &format!("/{}", id_of(&location)), &s))
+        .await
+        .err(409, "Upload is being written by another request");
+    sender.send(Ok(bytes::Bytes::from_static(b"CCCC"))).await.unwrap();
+    drop(sender);
+    assert_eq!(slow.await.unwrap().unwrap().status(), 204);
+    assert_eq!(std::fs::read(tus_dir(&app).join(id_of(&location))).unwrap(), b"AAAACCCC");
+}
+
+/// A receiver as a stream, for request bodies fed piece by piece.
+fn tokio_stream_of<T: Send + 'static>(
+    mut receiver: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures_util::Stream<Item = T> + Send + 'static {
+    futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx))
+}
+
+async fn wait_for_offset(app: &TestApp, s: &Session, location: &str, want: usize) {
+    for _ in 0..400 {
+        if offset(app, s, location).await == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("offset never reached {want}");
+}
+
+#[tokio::test]
+async fn a_dropped_connection_keeps_what_arrived_and_the_upload_resumes_there() {
+    let app = TestApp::spawn().await;
+    let s = app.user("asha").await;
+    let location = create(&app, &s, "videoFile", 1000).await;
+    let address = app.base.strip_prefix("http://").unwrap();
+    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "PATCH /api/v1/uploads/tus/{} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+         Tus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n\
+         Content-Length: 1000\r\n\r\n",
+        id_of(&location),
+        s.access
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    socket.write_all(&[7u8; 300]).await.unwrap();
+    socket.flush().await.unwrap();
+    wait_for_offset(&app, &s, &location, 300).await;
+    drop(socket);
+    // The writer lets go once it sees the connection gone; then the upload resumes at 300.
+    let mut resumed = None;
+    for _ in 0..400 {
+        let resp = patch(&app, &s, &location, 300, &[8u8; 700]).await;
+        if resp.status != 409 {
+            resumed = Some(resp);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let resumed = resumed.expect("the dropped writer let go");
+    assert_eq!(resumed.status, 204, "{}", resumed.body);
+    assert_eq!(header(&resumed, "upload-offset"), "1000");
+    let data = std::fs::read(tus_dir(&app).join(id_of(&location))).unwrap();
+    assert_eq!(data, [[7u8; 300].as_slice(), [8u8; 700].as_slice()].concat());
+}
+
+#[tokio::test]
+async fn expired_uploads_are_404_and_swept_away() {
+    let app = TestApp::builder().env("UPLOAD_EXPIRY_SECS", "1").env("MEDIA_RECONCILE_INTERVAL_SECS", "1").spawn().await;
+    let s = app.user("asha").await;
+    let location = create(&app, &s, "avatar", 4).await;
+    assert_eq!(head(&app, &s, &location).await.status, 200);
+    for _ in 0..100 {
+        if tus_files(&app) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(tus_files(&app), 0, "the sweeper removed the expired upload");
+    assert_eq!(head(&app, &s, &location).await.status, 404);
+    let gone = patch(&app, &s, &location, 0, b"abcd").await;
+    gone.err(404, "Upload not found");
+}
+
+#[tokio::test]
+async fn a_restart_mid_upload_resumes_at_the_reported_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let mongodb = fresh_mongodb_database();
+    let mut vars = vec![("BCRYPT_COST", "4"), ("RATE_LIMIT_ENABLED", "false")];
+    if let Some(uri) = &mongodb {
+        vars.push(("MONGODB_URI", uri));
+    }
+    let client = http_client();
+    let server = ServerProcess::start(dir.path(), &vars).await.expect("server starts");
+    let api = |base: &str, path: &str| format!("{base}/api/v1{path}");
+    let register = client.post(api(&server.base, "/users/register")).multipart(TestApp::registration_form("asha"));
+    assert_eq!(register.send().await.unwrap().status(), 201);
+    let login =
+        client.post(api(&server.base, "/users/login")).json(&json!({"username": "asha", "password": "pass-word"}));
+    let token = Resp::from(login.send().await.unwrap()).await.data()["accessToken"].as_str().unwrap().to_owned();
+    let tus = |base: &str, method: Method, rest: &str| {
+        client
+            .request(method, api(base, &format!("/uploads/tus{rest}")))
+            .bearer_auth(&token)
+            .header("Tus-Resumable", "1.0.0")
+    };
+    let created = tus(&server.base, Method::POST, "")
+        .header("Upload-Length", "6")
+        .header("Upload-Metadata", format!("field {}", b64("videoFile")))
+        .header("Content-Type", "application/offset+octet-stream")
+        .body("abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let id = id_of(created.headers()["location"].to_str().unwrap()).to_owned();
+    drop(server);
+
+    let server = ServerProcess::start(dir.path(), &vars).await.expect("server restarts");
+    let status = tus(&server.base, Method::HEAD, &format!("/{id}")).send().await.unwrap();
+    assert_eq!(status.status(), 200);
+    assert_eq!(status.headers()["upload-offset"], "3");
+    let rest = tus(&server.base, Method::PATCH, &format!("/{id}"))
+        .header("Upload-Offset", "3")
+        .header("Content-Type", "application/offset+octet-stream")
+        .body("def")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.status(), 204);
+    assert_eq!(rest.headers()["upload-offset"], "6");
+    assert_eq!(std::fs::read(dir.path().join("data/tus").join(&id)).unwrap(), b"abcdef");
+    drop(server);
+    if let Some(uri) = &mongodb {
+        crate::helpers::drop_mongodb_database(uri);
+    }
+}
+
+#[tokio::test]
+async fn publishing_from_finished_uploads_consumes_them() {
+    let app = TestApp::spawn().await;
+    let s = app.user("asha").await;
+    let video = fixtures::mp4(25);
+    let video_location = upload(&app, &s, "videoFile", &video).await;
+    let thumbnail_location = upload(&app, &s, "thumbnail", &fixtures::jpeg()).await;
+    let form = Form::new()
+        .text("title", "resumed")
+        .text("description", "sent in pieces")
+        .text("videoFileUpload", video_location.clone())
+        .text("thumbnailUpload", id_of(&thumbnail_location).to_owned());
+    let resp = app.send(app.request(Method::POST, "/videos").bearer_auth(&s.access).multipart(form)).await;
+    let published = resp.ok(201, "Video uploaded successfully");
+    assert!(published["videoFile"].as_str().unwrap().starts_with(&app.media_url_prefix()));
+    assert!(app.media_exists(published["videoFile"].as_str().unwrap()).await);
+    assert!(app.media_exists(published["thumbnail"].as_str().unwrap()).await);
+    assert_eq!(published["duration"], json!(app.expected_duration(1.0)));
+    assert_eq!(tus_files(&app), 0, "both uploads consumed");
+    assert!(app.temp_files().is_empty());
+    assert_eq!(head(&app, &s, &video_location).await.status, 404);
+
+    let again = Form::new()
+        .text("title", "again")
+        .text("description", "d")
+        .text("videoFileUpload", video_location)
+        .part("thumbnail", Part::bytes(fixtures::jpeg()).file_name("t.jpg"));
+    let resp = app.send(app.request(Method::POST, "/videos").bearer_auth(&s.access).multipart(again)).await;
+    let errors = resp.err(400, "videoFileUpload is not a finished upload of yours");
+    assert_eq!(errors[0]["field"], "videoFileUpload");
+}
+
+#[tokio::test]
+async fn refused_uploads_stay_and_sniff_failures_consume_them() {
+    let app = TestApp::spawn().await;
+    let asha = app.user("asha").await;
+    let ben = app.user("ben").await;
+    let publish = |s: &Session, video: String| {
+        let form = Form::new()
+            .text("title", "t")
+            .text("description", "d")
+            .text("videoFileUpload", video)
+            .part("thumbnail", Part::bytes(fixtures::jpeg()).file_name("t.jpg"));
+        app.request(Method::POST, "/videos").bearer_auth(&s.access).multipart(form)
+    };
+    let not_yours = "videoFileUpload is not a finished upload of yours";
+    let video = fixtures::mp4(5);
+    let unfinished = create(&app, &asha, "videoFile", video.len()).await;
+    assert_eq!(patch(&app, &asha, &unfinished, 0, &video[..10]).await.status, 204);
+    app.send(publish(&asha, unfinished.clone())).await.err(400, not_yours);
+    let thumbnail = upload(&app, &asha, "thumbnail", &fixtures::jpeg()).await;
+    app.send(publish(&asha, thumbnail.clone())).await.err(400, not_yours);
+    let finished = upload(&app, &asha, "videoFile", &video).await;
+    app.send(publish(&ben, finished.clone())).await.err(400, not_yours);
+    let malformed = format!("{}/api/v1/uploads/tus/zzz", app.base);
+    app.send(publish(&asha, malformed)).await.err(400, not_yours);
+    app.send(publish(&asha, "6650a1b2c3d4e5f601234567".into())).await.err(400, not_yours);
+    for kept in [&unfinished, &thumbnail, &finished] {
+        assert_eq!(head(&app, &asha, kept).await.status, 200, "a refused upload is not consumed");
+    }
+    let registered = app.send(
+        app.request(Method::POST, "/users/register").multipart(
+            Form::new()
+                .text("fullName", "Cy")
+                .text("email", "cy@example.com")
+                .text("username", "cy")
+                .text("password", "pass-word")
+                .text("avatarUpload", id_of(&finished).to_owned()),
+        ),
+    );
+    registered.await.err(400, "avatarUpload is not a finished upload of yours");
+
+    let junk = upload(&app, &asha, "videoFile", &[0u8; 300]).await;
+    let errors = app.send(publish(&asha, junk.clone())).await.err(415, VIDEO_TYPES).clone();
+    assert_eq!(errors[0]["field"], "videoFile");
+    assert_eq!(head(&app, &asha, &junk).await.status, 404, "consumed even though refused");
+    assert!(app.temp_files().is_empty());
+    assert_eq!(tus_files(&app), 6, "the three refused uploads remain, the junk one is gone");
+}
+
+#[tokio::test]
+async fn profile_images_and_thumbnails_come_from_finished_uploads() {
+    let app = TestApp::spawn().await;
+    let s = app.user("asha").await;
+    let avatar = upload(&app, &s, "avatar", &fixtures::png()).await;
+    let resp = app.json(Method::PATCH, "/users/avatar", Some(&s), json!({"avatarUpload": avatar})).await;
+    let user = resp.ok(200, "Avatar image updated successfully");
+    assert!(app.media_exists(user["avatar"].as_str().unwrap()).await);
+    let cover = upload(&app, &s, "coverImage", &fixtures::jpeg()).await;
+    let form = Form::new().text("coverImageUpload", id_of(&cover).to_owned());
+    let resp = app.send(app.request(Method::PATCH, "/users/cover-image").bearer_auth(&s.access).multipart(form)).await;
+    let user = resp.ok(200, "Cover image updated successfully");
+    assert!(app.media_exists(user["coverImage"].as_str().unwrap()).await);
+    let second = upload(&app, &s, "avatar", &fixtures::png()).await;
+    let body = json!({"fullName": "Asha Renamed", "avatarUpload": second});
+    let resp = app.json(Method::PATCH, "/users/update-account", Some(&s), body).await;
+    let user = resp.ok(200, "Account details updated successfully");
+    assert!(app.media_exists(user["avatar"].as_str().unwrap()).await);
+    let video = app.publish(&s, "v").await;
+    let thumbnail = upload(&app, &s, "thumbnail", &fixtures::png()).await;
+    let path = format!("/videos/{}", video["_id"].as_str().unwrap());
+    let resp = app.json(Method::PATCH, &path, Some(&s), json!({"thumbnailUpload": thumbnail})).await;
+    let updated = resp.ok(200, "Video updated successfully");
+    assert_ne!(updated["thumbnail"], video["thumbnail"]);
+    assert!(app.media_exists(updated["thumbnail"].as_str().unwrap()).await);
+    assert_eq!(tus_files(&app), 0);
+    assert!(app.temp_files().is_empty());
+}
