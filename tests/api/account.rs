@@ -275,3 +275,21 @@ async fn deleting_an_account_needs_a_login() {
         app.send(request).await.err(401, "Unauthorized request");
     }
 }
+
+#[tokio::test]
+async fn an_access_token_from_before_sessions_had_ids_still_works_and_names_no_device() {
+    let app = TestApp::spawn().await;
+    let asha = app.user("asha").await;
+    // Signed as the server signs, without the `sid` claim tokens carried before this version.
+    let secret = std::fs::read(app.data_dir.path().join("secrets/access_token_secret")).unwrap();
+    let claims = json!({"_id": asha.id, "email": "asha@example.com", "username": "asha", "fullName": "asha Full",
+        "iat": 1_700_000_000u64, "exp": 4_000_000_000u64});
+    let key = jsonwebtoken::EncodingKey::from_secret(&secret);
+    let old = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap();
+    let old = Session { access: old, ..asha.clone() };
+    app.get("/users/current-user", Some(&old)).await.ok(200, "User fetched successfully");
+    let listed = sessions(&app, &old).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["current"], false, "a token without sid names no session");
+    assert_eq!(sessions(&app, &asha).await[0]["current"], true);
+}
