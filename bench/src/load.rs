@@ -185,29 +185,72 @@ pub async fn raw_tcp_to_file(size: u64, path: &Path) -> anyhow::Result<f64> {
     Ok(size as f64 / started.elapsed().as_secs_f64())
 }
 
-/// POST /videos with a streamed MP4-signed body of `size` bytes; returns the status.
-pub async fn multipart_upload(url: &str, token: &str, size: u64) -> anyhow::Result<u16> {
-    let mut first = vec![0u8; CHUNK];
-    first[4..8].copy_from_slice(b"ftyp");
-    first[8..12].copy_from_slice(b"isom");
-    let first = bytes::Bytes::from(first);
+/// Bytes `start..end` of the synthetic video both upload scenarios send: an `ftyp` signature,
+/// then filler, produced `CHUNK` bytes at a time (the chunks at `start` and `end` trimmed).
+fn video_bytes(start: u64, end: u64) -> reqwest::Body {
+    let mut head = vec![7u8; CHUNK];
+    head[..4].fill(0);
+    head[4..8].copy_from_slice(b"ftyp");
+    head[8..12].copy_from_slice(b"isom");
+    let head = bytes::Bytes::from(head);
     let filler = bytes::Bytes::from(vec![7u8; CHUNK]);
-    let mut remaining = size - CHUNK as u64;
-    let rest = std::iter::from_fn(move || {
-        (remaining > 0).then(|| {
-            let n = remaining.min(CHUNK as u64) as usize;
-            remaining -= n as u64;
-            filler.slice(..n)
+    let mut at = start;
+    let chunks = std::iter::from_fn(move || {
+        (at < end).then(|| {
+            let within = (at % CHUNK as u64) as usize;
+            let n = (end - at).min((CHUNK - within) as u64) as usize;
+            let source = if at < CHUNK as u64 { &head } else { &filler };
+            at += n as u64;
+            source.slice(within..within + n)
         })
     });
-    let chunks = std::iter::once(first).chain(rest).map(Ok::<_, std::io::Error>);
-    let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
+    reqwest::Body::wrap_stream(futures_util::stream::iter(chunks.map(Ok::<_, std::io::Error>)))
+}
+
+/// The publish form of both upload scenarios: the video as a file part or as a finished
+/// resumable upload, and a thumbnail.
+fn publish_form(video: reqwest::multipart::Form) -> reqwest::multipart::Form {
     let jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0, 0, 0];
-    let form = reqwest::multipart::Form::new()
+    video
         .text("title", "Bench upload")
         .text("description", "A large upload")
-        .part("videoFile", reqwest::multipart::Part::stream_with_length(body, size).file_name("big.mp4"))
-        .part("thumbnail", reqwest::multipart::Part::bytes(jpeg).file_name("t.jpg"));
+        .part("thumbnail", reqwest::multipart::Part::bytes(jpeg).file_name("t.jpg"))
+}
+
+/// Publishes a video of `size` bytes as one multipart request; returns the status.
+pub async fn multipart_upload(url: &str, token: &str, size: u64) -> anyhow::Result<u16> {
+    let part = reqwest::multipart::Part::stream_with_length(video_bytes(0, size), size).file_name("big.mp4");
+    let form = publish_form(reqwest::multipart::Form::new().part("videoFile", part));
     let resp = reqwest::Client::new().post(url).bearer_auth(token).multipart(form).send().await?;
+    Ok(resp.status().as_u16())
+}
+
+/// Sends the same video through tus (`base` is the server's origin) in PATCHes of `patch` bytes,
+/// then publishes it from the finished upload; returns the publish status.
+pub async fn tus_upload(base: &str, token: &str, size: u64, patch: u64) -> anyhow::Result<u16> {
+    let client = reqwest::Client::new();
+    let tus = |method: reqwest::Method, url: &str| {
+        client.request(method, url).bearer_auth(token).header("Tus-Resumable", "1.0.0")
+    };
+    let created = tus(reqwest::Method::POST, &format!("{base}/api/v1/uploads/tus"))
+        .header("Upload-Length", size.to_string())
+        .header("Upload-Metadata", "field dmlkZW9GaWxl") // base64 of videoFile
+        .send()
+        .await?;
+    anyhow::ensure!(created.status() == 201, "tus creation answered {}", created.status());
+    let location = created.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    for start in (0..size).step_by(patch as usize) {
+        let end = (start + patch).min(size);
+        let resp = tus(reqwest::Method::PATCH, &location)
+            .header("Upload-Offset", start.to_string())
+            .header("Content-Type", "application/offset+octet-stream")
+            .header("Content-Length", (end - start).to_string())
+            .body(video_bytes(start, end))
+            .send()
+            .await?;
+        anyhow::ensure!(resp.status() == 204, "PATCH at {start} answered {}", resp.status());
+    }
+    let form = publish_form(reqwest::multipart::Form::new().text("videoFileUpload", location));
+    let resp = client.post(format!("{base}/api/v1/videos")).bearer_auth(token).multipart(form).send().await?;
     Ok(resp.status().as_u16())
 }

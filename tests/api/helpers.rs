@@ -404,6 +404,18 @@ impl ServerProcess {
         None
     }
 
+    /// Registers `username` (password `pass-word`) and returns an access token.
+    pub async fn user_token(&self, username: &str) -> String {
+        let client = http_client();
+        let register =
+            client.post(format!("{}/api/v1/users/register", self.base)).multipart(TestApp::registration_form(username));
+        assert_eq!(register.send().await.unwrap().status(), 201);
+        let login = client
+            .post(format!("{}/api/v1/users/login", self.base))
+            .json(&serde_json::json!({"username": username, "password": "pass-word"}));
+        Resp::from(login.send().await.unwrap()).await.data()["accessToken"].as_str().unwrap().to_owned()
+    }
+
     /// A /proc/<pid>/status figure in KiB (`VmRSS`, `VmHWM`).
     pub fn memory_kib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();

@@ -399,11 +399,7 @@ async fn a_restart_mid_upload_resumes_at_the_reported_offset() {
     let client = http_client();
     let server = ServerProcess::start(dir.path(), &vars).await.expect("server starts");
     let api = |base: &str, path: &str| format!("{base}/api/v1{path}");
-    let register = client.post(api(&server.base, "/users/register")).multipart(TestApp::registration_form("asha"));
-    assert_eq!(register.send().await.unwrap().status(), 201);
-    let login =
-        client.post(api(&server.base, "/users/login")).json(&json!({"username": "asha", "password": "pass-word"}));
-    let token = Resp::from(login.send().await.unwrap()).await.data()["accessToken"].as_str().unwrap().to_owned();
+    let token = server.user_token("asha").await;
     let tus = |base: &str, method: Method, rest: &str| {
         client
             .request(method, api(base, &format!("/uploads/tus{rest}")))
@@ -549,4 +545,74 @@ async fn profile_images_and_thumbnails_come_from_finished_uploads() {
     assert!(app.media_exists(updated["thumbnail"].as_str().unwrap()).await);
     assert_eq!(tus_files(&app), 0);
     assert!(app.temp_files().is_empty());
+}
+
+/// Bytes `start..end` of a synthetic MP4 of `total` bytes (an `ftyp` and `mdat` header, then
+/// zeros), produced 1 MiB at a time, never held whole in memory.
+fn mp4_range(total: u64, start: u64, end: u64) -> reqwest::Body {
+    let mut head = vec![0, 0, 0, 0x18, b'f', b't', b'y', b'p', b'i', b's', b'o', b'm', 0, 0, 2, 0];
+    head.extend(b"isommp41");
+    head.extend(((total - 24) as u32).to_be_bytes());
+    head.extend(b"mdat");
+    let mut at = start;
+    let chunks = std::iter::from_fn(move || {
+        (at < end).then(|| {
+            let n = (end - at).min(1 << 20);
+            let mut chunk = vec![0u8; n as usize];
+            for (i, byte) in chunk.iter_mut().enumerate() {
+                *byte = head.get((at + i as u64) as usize).copied().unwrap_or(0);
+            }
+            at += n;
+            Ok::<_, std::io::Error>(bytes::Bytes::from(chunk))
+        })
+    });
+    reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))
+}
+
+#[tokio::test]
+async fn a_large_resumable_upload_is_published_with_bounded_memory() {
+    const SIZE: u64 = 96 * 1024 * 1024;
+    const PATCH: u64 = 8 * 1024 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let vars = [("BCRYPT_COST", "4"), ("RATE_LIMIT_ENABLED", "false"), ("RUST_LOG", "warn")];
+    let server = ServerProcess::start(dir.path(), &vars).await.expect("server starts");
+    let token = server.user_token("big").await;
+    let client = http_client();
+    let tus =
+        |method: Method, url: &str| client.request(method, url).bearer_auth(&token).header("Tus-Resumable", "1.0.0");
+    let baseline_kib = server.memory_kib("VmRSS");
+    let created = tus(Method::POST, &format!("{}/api/v1/uploads/tus", server.base))
+        .header("Upload-Length", SIZE.to_string())
+        .header("Upload-Metadata", format!("field {}", b64("videoFile")))
+        .send()
+        .await
+        .unwrap();
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    for start in (0..SIZE).step_by(PATCH as usize) {
+        let end = (start + PATCH).min(SIZE);
+        let patch = tus(Method::PATCH, &location)
+            .header("Upload-Offset", start.to_string())
+            .header("Content-Type", "application/offset+octet-stream")
+            .header("Content-Length", (end - start).to_string())
+            .body(mp4_range(SIZE, start, end));
+        let resp = patch.send().await.unwrap();
+        assert_eq!(resp.status(), 204);
+        assert_eq!(resp.headers()["upload-offset"], end.to_string().as_str());
+    }
+    let form = Form::new()
+        .text("title", "Big")
+        .text("description", "sent in 8 MiB pieces")
+        .text("videoFileUpload", location)
+        .part("thumbnail", Part::bytes(fixtures::jpeg()).file_name("t.jpg"));
+    let publish = client.post(format!("{}/api/v1/videos", server.base)).bearer_auth(&token).multipart(form);
+    Resp::from(publish.send().await.unwrap()).await.ok(201, "Video uploaded successfully");
+    let peak_kib = server.memory_kib("VmHWM");
+
+    let stored = std::fs::read_dir(dir.path().join("data/media/videos")).unwrap().next().unwrap().unwrap();
+    assert_eq!(stored.metadata().unwrap().len(), SIZE, "every byte stored");
+    let growth_mib = peak_kib.saturating_sub(baseline_kib) / 1024;
+    eprintln!("resumable upload of {} MiB: peak RSS {growth_mib} MiB above the baseline", SIZE >> 20);
+    assert!(growth_mib < 32, "peak RSS grew by {growth_mib} MiB for a {} MiB upload", SIZE >> 20);
+    assert_eq!(std::fs::read_dir(dir.path().join("data/tus")).unwrap().count(), 0);
+    assert_eq!(std::fs::read_dir(dir.path().join("data/tmp")).unwrap().count(), 0);
 }
