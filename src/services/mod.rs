@@ -5,6 +5,7 @@ pub mod channels;
 pub mod direct;
 mod error;
 pub mod maintenance;
+pub mod processing;
 pub mod social;
 pub mod system;
 pub mod users;
@@ -33,6 +34,8 @@ pub struct Services {
     cloudinary: Option<Arc<CloudinaryMedia>>,
     tokens: Arc<Tokens>,
     hasher: PasswordHasher,
+    /// Present when ffmpeg and ffprobe were found and processing is not turned off.
+    processor: Option<Arc<processing::Processor>>,
 }
 
 /// A media item arriving with a request: a streamed file part, or the result of a direct upload.
@@ -62,7 +65,15 @@ impl Services {
             media,
             cloudinary,
             tokens: Arc::new(tokens),
+            processor: None,
         }
+    }
+
+    /// Adds video processing with these tools (docs/api.md §1.14); jobs run here only when new
+    /// media is stored locally.
+    pub fn with_processing(mut self, processor: processing::Processor) -> Self {
+        self.processor = Some(Arc::new(processor));
+        self
     }
 
     /// The configuration the services run with (the edge reads its limits and cookie settings).

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
+use crate::domain::processing::ProcessingStatus;
 use crate::domain::social::LikeTarget;
 use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
@@ -92,6 +93,30 @@ pub struct VideoRow {
     pub visibility: Visibility,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    pub processing: VideoProcessing,
+}
+
+/// A video's processing state as copied. Leases are not: a job that was running when the copy
+/// was made is queued again in the target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VideoProcessing {
+    pub status: ProcessingStatus,
+    pub progress: i64,
+    pub error: Option<String>,
+    pub width: i64,
+    pub height: i64,
+    pub hls_url: Option<String>,
+    pub hls_key: String,
+}
+
+impl VideoProcessing {
+    /// The state from its stored status, with a running job put back in the queue.
+    pub fn exported(status: Option<&str>) -> ProcessingStatus {
+        match ProcessingStatus::from_stored(status) {
+            ProcessingStatus::Processing => ProcessingStatus::Queued,
+            status => status,
+        }
+    }
 }
 
 /// A comment (with its video) or a tweet (without).
