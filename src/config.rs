@@ -141,7 +141,7 @@ pub enum ProcessingMode {
     Required,
 }
 
-/// Video processing with ffmpeg (docs/api.md §1.14).
+/// Video processing with ffmpeg (docs/api.md §3.13).
 #[derive(Clone, Debug)]
 pub struct ProcessingSettings {
     pub mode: ProcessingMode,

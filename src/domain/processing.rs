@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-/// Where a video's processing stands (docs/api.md §1.14).
+/// Where a video's processing stands (docs/api.md §3.13).
 #[derive(Serialize, utoipa::ToSchema, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum ProcessingStatus {
@@ -25,6 +25,11 @@ impl ProcessingStatus {
             ProcessingStatus::Failed => "failed",
             ProcessingStatus::Off => "off",
         }
+    }
+
+    /// The progress a video starts with in this state: 100 when it is ready from the start.
+    pub fn starting_progress(self) -> u8 {
+        if self == ProcessingStatus::Ready { 100 } else { 0 }
     }
 
     /// A stored value; anything unknown (a document written by the original API has none) is `Off`.

@@ -63,6 +63,7 @@ impl MediaStore for LocalMedia {
             url: format!("{}/media/{name}", self.public_base_url),
             key: format!("{KEY_PREFIX}{name}"),
             duration: None,
+            streaming: None,
         })
     }
 
@@ -96,6 +97,7 @@ impl MediaStore for LocalMedia {
             url: format!("{}/media/{name}/{entry}", self.public_base_url),
             key: format!("{KEY_PREFIX}{name}"),
             duration: None,
+            streaming: None,
         })
     }
 

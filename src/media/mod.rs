@@ -31,6 +31,16 @@ pub struct StoredMedia {
     pub key: String,
     /// Duration reported by the backend, when it measures one.
     pub duration: Option<f64>,
+    /// How the backend streams a video itself, when it does (Cloudinary).
+    pub streaming: Option<Streaming>,
+}
+
+/// A video the backend transcodes and streams itself: its HLS playlist and picture size.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Streaming {
+    pub hls: String,
+    pub width: i64,
+    pub height: i64,
 }
 
 #[async_trait]

@@ -44,10 +44,11 @@ pub enum Incoming {
     Direct { field: &'static str, result: String },
 }
 
-/// A stored media item and, for videos, its duration.
+/// A stored media item and, for videos, its duration and how the backend streams it.
 pub struct Stored {
     pub media: MediaRef,
     pub duration: Option<f64>,
+    pub streaming: Option<media::Streaming>,
 }
 
 impl Services {
@@ -69,7 +70,7 @@ impl Services {
         }
     }
 
-    /// Adds video processing with these tools (docs/api.md §1.14); jobs run here only when new
+    /// Adds video processing with these tools (docs/api.md §3.13); jobs run here only when new
     /// media is stored locally.
     pub fn with_processing(mut self, processor: processing::Processor) -> Self {
         self.processor = Some(Arc::new(processor));
@@ -103,6 +104,7 @@ impl Services {
             Ok(stored) => Ok(Stored {
                 media: MediaRef { url: stored.url, key: stored.key },
                 duration: stored.duration.or(measured),
+                streaming: stored.streaming,
             }),
             Err(source) => Err(ServiceError::UploadFailed { message: failure, source }),
         }

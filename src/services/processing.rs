@@ -1,4 +1,4 @@
-//! Video processing (docs/api.md §1.14): the background runner that claims jobs from the store's
+//! Video processing (docs/api.md §3.13): the background runner that claims jobs from the store's
 //! queue, runs ffmpeg on them under a renewed lease, stores the results through the media backend
 //! and records them; and the processing status a viewer may read.
 

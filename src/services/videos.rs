@@ -121,6 +121,7 @@ impl Services {
         let scope = scope_of(Some(caller.user.id));
         let stored_video = self.store_media(video_file, "Error while uploading video file", &scope).await?;
         let duration = stored_video.duration.unwrap_or(0.0);
+        let streaming = stored_video.streaming;
         let video_ref = stored_video.media;
         let thumbnail_ref = match thumbnail {
             None => MediaRef { url: String::new(), key: String::new() },
@@ -132,7 +133,12 @@ impl Services {
                 }
             },
         };
-        let processing = if processes { ProcessingStatus::Queued } else { ProcessingStatus::Off };
+        // A backend that streams the video itself has done the processing already.
+        let processing = match &streaming {
+            Some(_) => ProcessingStatus::Ready,
+            None if processes => ProcessingStatus::Queued,
+            None => ProcessingStatus::Off,
+        };
         let new = NewVideo {
             owner: caller.user.id,
             video_file: video_ref.clone(),
@@ -142,9 +148,9 @@ impl Services {
             duration,
             visibility,
             processing,
-            width: 0,
-            height: 0,
-            hls_url: None,
+            width: streaming.as_ref().map_or(0, |s| s.width),
+            height: streaming.as_ref().map_or(0, |s| s.height),
+            hls_url: streaming.map(|s| s.hls),
         };
         let record = self.commit_or_discard(vec![video_ref, thumbnail_ref], self.store.videos.insert(new)).await?;
         if processing == ProcessingStatus::Queued {

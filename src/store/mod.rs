@@ -198,7 +198,7 @@ pub struct ProcessedVideo {
     pub hls: MediaRef,
 }
 
-/// The durable job queue of video processing (docs/api.md §1.14). A video's job is part of the
+/// The durable job queue of video processing (docs/api.md §3.13). A video's job is part of the
 /// video: deleting the video cancels it. A job is claimed with a lease (`holder`, `until`) that its
 /// instance renews while it works; every write after the claim applies only while the lease is
 /// still this holder's, so a job that was taken over or whose video was deleted writes nothing.

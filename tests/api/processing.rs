@@ -1,4 +1,4 @@
-//! Video processing (docs/api.md §1.14) on real media that ffmpeg makes in the test itself: a
+//! Video processing (docs/api.md §3.13) on real media that ffmpeg makes in the test itself: a
 //! transcode of a QuickTime clip, a playable WebM with an extracted thumbnail, a portrait clip, the
 //! HLS ladder checked with ffprobe, a corrupt file, deletion and a crash in the middle of a job.
 //! Where ffmpeg is not installed, each test asserts the behaviour with processing off instead.
@@ -136,7 +136,7 @@ fn files_in(app: &TestApp, dir: &str) -> Vec<PathBuf> {
 }
 
 /// With processing off a video is served as uploaded: `off`, no streams, no dimensions, and a
-/// thumbnail is required (docs/api.md §1.14). Also what the tests below check where ffmpeg is missing.
+/// thumbnail is required (docs/api.md §3.13). Also what the tests below check where ffmpeg is missing.
 async fn assert_processing_off(app: &TestApp) {
     let health = app.get("/healthcheck", None).await;
     let processing = &health.ok(200, "OK")["processing"];

@@ -204,8 +204,8 @@ impl VideoRepo for SqliteStore {
         let now = now();
         sqlx::query(
             "INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, \
-             duration, views, visibility, created_at, updated_at, processing_status, width, height, hls_url) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)",
+             duration, views, visibility, created_at, updated_at, processing_status, processing_progress, width, \
+             height, hls_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id.to_hex())
         .bind(video.owner.to_hex())
@@ -220,6 +220,7 @@ impl VideoRepo for SqliteStore {
         .bind(now)
         .bind(now)
         .bind(video.processing.as_str())
+        .bind(i64::from(video.processing.starting_progress()))
         .bind(video.width)
         .bind(video.height)
         .bind(video.hls_url)

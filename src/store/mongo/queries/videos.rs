@@ -28,7 +28,7 @@ pub fn new_video(id: ObjectId, owner: ObjectId, video: &NewVideo, now: DateTime)
         "createdAt": now,
         "updatedAt": now,
         "processingStatus": video.processing.as_str(),
-        "processingProgress": 0i32,
+        "processingProgress": i32::from(video.processing.starting_progress()),
         "width": video.width,
         "height": video.height,
         "hlsUrl": video.hls_url.as_deref().map_or(Bson::Null, |url| Bson::String(url.to_owned())),
