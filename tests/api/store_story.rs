@@ -446,3 +446,55 @@ async fn processing_story(store: &Store) {
     assert!(keys.contains(&"local:hls/first".to_owned()), "{keys:?}");
     assert!(!keys.iter().any(String::is_empty), "{keys:?}");
 }
+
+/// `videotube migrate` copies the processing state of every video (status, progress, error, size,
+/// renditions and their key); a job that was running is queued again in the copy, since its lease
+/// belonged to an instance of the old store.
+#[tokio::test]
+async fn migration_copies_processing_state_and_requeues_running_jobs() {
+    use videotube::store::transfer::{Transfer, copy_all};
+    let dir = tempfile::tempdir().unwrap();
+    let source = SqliteStore::open(&dir.path().join("from.db")).await.unwrap();
+    let store = Store::from_backend(source.clone());
+    let owner = store.users.create(new_user("asha", "asha@example.com")).await.unwrap().user.id;
+    let queued = |title: &str| NewVideo { processing: ProcessingStatus::Queued, ..video(owner, title) };
+    let done = store.videos.insert(queued("done")).await.unwrap().video.id;
+    let running = store.videos.insert(queued("running")).await.unwrap().video.id;
+    let now = Timestamp::now();
+    store.processing.claim("a", now, now.plus_secs(60)).await.unwrap();
+    let processed = ProcessedVideo {
+        duration: 2.0,
+        width: 120,
+        height: 160,
+        video_file: None,
+        thumbnail: None,
+        hls: media("hls/done"),
+    };
+    store.processing.finish(done, "a", &processed).await.unwrap().unwrap();
+    store.processing.claim("a", now, now.plus_secs(60)).await.unwrap();
+    store.processing.renew(running, "a", 40, now.plus_secs(60)).await.unwrap();
+
+    let mut hops: Vec<(Box<dyn Transfer>, Store, Option<String>)> = Vec::new();
+    let copy = SqliteStore::open(&dir.path().join("to.db")).await.unwrap();
+    hops.push((Box::new(copy.clone()), Store::from_backend(copy), None));
+    if let Some(uri) = fresh_mongodb_database() {
+        let mongo = MongoStore::connect(&uri).await.unwrap();
+        hops.push((Box::new(mongo.clone()), Store::from_backend(mongo), Some(uri)));
+    }
+    for (target, copied, mongodb) in hops {
+        copy_all(&source, target.as_ref(), 100, &mut |_, _| {}).await.unwrap();
+        let finished = copied.videos.get(done).await.unwrap().unwrap();
+        assert_eq!(finished.video.processing.status, ProcessingStatus::Ready);
+        assert_eq!((finished.video.processing.progress, finished.video.width, finished.video.height), (100, 120, 160));
+        assert_eq!(finished.video.streams.hls.as_deref(), Some("http://media.test/hls/done"));
+        assert_eq!(finished.hls_key, "local:hls/done");
+        let requeued = copied.videos.get(running).await.unwrap().unwrap();
+        assert_eq!((requeued.video.processing.status, requeued.video.processing.progress), (ProcessingStatus::Queued, 40));
+        let later = Timestamp::now();
+        let claimed = copied.processing.claim("b", later, later.plus_secs(60)).await.unwrap().unwrap();
+        assert_eq!(claimed.video.id, running, "the copy resumes the job at once");
+        if let Some(uri) = mongodb {
+            drop_mongodb_database(&uri);
+        }
+    }
+}
