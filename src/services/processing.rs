@@ -85,7 +85,8 @@ fn browser_playable(format: Option<Format>, probe: &Probe) -> bool {
     match format {
         Some(Format::Mp4) => probe.video_codec == "h264" && matches!(audio, None | Some("aac")),
         Some(Format::Webm) => {
-            matches!(probe.video_codec.as_str(), "vp8" | "vp9" | "av1") && matches!(audio, None | Some("opus" | "vorbis"))
+            matches!(probe.video_codec.as_str(), "vp8" | "vp9" | "av1")
+                && matches!(audio, None | Some("opus" | "vorbis"))
         }
         _ => false,
     }
@@ -134,7 +135,11 @@ impl Services {
     pub async fn processing_report(&self, id: Id, viewer: Option<Id>) -> Result<ProcessingReport, ServiceError> {
         let record = self.visible_video(id, viewer).await?;
         let processing = record.video.processing;
-        Ok(ProcessingReport { status: processing.status, progress: processing.progress, error: record.processing_error })
+        Ok(ProcessingReport {
+            status: processing.status,
+            progress: processing.progress,
+            error: record.processing_error,
+        })
     }
 
     /// Runs queued jobs, `PROCESSING_CONCURRENCY` at a time, for the life of the process.
@@ -254,14 +259,34 @@ impl Services {
             let mut args: Vec<std::ffi::OsString> = vec!["-i".into(), original.clone().into()];
             args.extend(
                 [
-                    "-map", "0:v:0", "-map", "0:a:0?", "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2", "-c:v", "libx264",
-                    "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k",
-                    "-movflags", "+faststart",
+                    "-map",
+                    "0:v:0",
+                    "-map",
+                    "0:a:0?",
+                    "-vf",
+                    "scale=trunc(iw/2)*2:trunc(ih/2)*2",
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "veryfast",
+                    "-crf",
+                    "23",
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-c:a",
+                    "aac",
+                    "-b:a",
+                    "128k",
+                    "-movflags",
+                    "+faststart",
                 ]
                 .map(Into::into),
             );
             args.push(out.clone().into());
-            tools.ffmpeg(&args, probe.duration, limit, report(0)).await.map_err(|e| JobError::new("Transcoding failed", e))?;
+            tools
+                .ffmpeg(&args, probe.duration, limit, report(0))
+                .await
+                .map_err(|e| JobError::new("Transcoding failed", e))?;
             Some(TempPath::try_from_path(out).map_err(|e| JobError::new(STORE_FAILED, e))?)
         };
         let source = transcoded.as_deref().unwrap_or(&original).to_path_buf();
@@ -290,7 +315,10 @@ impl Services {
             args.push(source.clone().into());
             args.extend(["-frames:v", "1", "-q:v", "3", "-f", "image2"].map(Into::into));
             args.push(out.clone().into());
-            tools.ffmpeg(&args, probe.duration, limit, |_| {}).await.map_err(|e| JobError::new("Extracting a thumbnail failed", e))?;
+            tools
+                .ffmpeg(&args, probe.duration, limit, |_| {})
+                .await
+                .map_err(|e| JobError::new("Extracting a thumbnail failed", e))?;
             Some(TempPath::try_from_path(out).map_err(|e| JobError::new(STORE_FAILED, e))?)
         } else {
             None

@@ -11,11 +11,11 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use super::{NewVideo, ProcessedVideo, ProcessingRepo, ProfileUpdate, StoreResult, UserRepo, VideoRepo, VideoUpdate};
-use crate::domain::{Id, Timestamp};
 use crate::domain::social::ChannelStats;
 use crate::domain::user::{ChannelCounts, UserAccount};
 use crate::domain::video::{Video, VideoQuery, VideoRecord, WatchedVideo};
 use crate::domain::visibility::Visibility;
+use crate::domain::{Id, Timestamp};
 
 /// Pages kept at most; the cache is emptied when it fills (feeds repeat a few popular queries).
 const CAPACITY: usize = 1024;

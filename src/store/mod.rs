@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::domain::processing::ProcessingStatus;
 use crate::domain::social::{
     ChannelStats, Comment, LikeTarget, LikedVideoItem, PlaylistRecord, SubscribedChannelItem, SubscriberItem, Tweet,
 };
-use crate::domain::processing::ProcessingStatus;
 use crate::domain::user::{ChannelCounts, Session, UserAccount};
 use crate::domain::video::{Video, VideoQuery, VideoRecord, WatchedVideo};
 use crate::domain::visibility::Visibility;

@@ -252,13 +252,20 @@ async fn videos_stream_from_cloudinary_ready_at_once() {
     let s = app.user("asha").await;
     let video = app.publish(&s, "Streamed").await;
     let asset = fake.assets().into_iter().find(|a| a.resource_type == "video").unwrap();
-    let hls = format!("https://res.cloudinary.com/{}/video/upload/sp_auto/{}.m3u8", fake_cloudinary::CLOUD, asset.public_id);
+    let hls =
+        format!("https://res.cloudinary.com/{}/video/upload/sp_auto/{}.m3u8", fake_cloudinary::CLOUD, asset.public_id);
     assert_eq!(video["streams"], json!({ "hls": hls }));
     assert_eq!(video["processing"], json!({ "status": "ready", "progress": 100 }));
-    assert_eq!((video["width"].as_i64(), video["height"].as_i64(), video["duration"].as_f64()), (Some(640), Some(360), Some(12.5)));
+    assert_eq!(
+        (video["width"].as_i64(), video["height"].as_i64(), video["duration"].as_f64()),
+        (Some(640), Some(360), Some(12.5))
+    );
     let id = video["_id"].as_str().unwrap();
     let report = app.get(&format!("/videos/{id}/processing"), None).await;
-    assert_eq!(report.ok(200, "Processing status fetched successfully"), &json!({"status": "ready", "progress": 100, "error": null}));
+    assert_eq!(
+        report.ok(200, "Processing status fetched successfully"),
+        &json!({"status": "ready", "progress": 100, "error": null})
+    );
     assert_eq!(app.get("/healthcheck", None).await.data()["processing"]["enabled"], false);
 
     let form = Form::new()

@@ -179,8 +179,9 @@ async fn without_ffmpeg_the_server_behaves_as_v1_and_says_processing_is_off() {
         ("PROCESSING_ENABLED", "true"),
         ("FFMPEG_PATH", "/nonexistent/ffmpeg"),
     ];
-    let config = videotube::config::Config::from_vars(&vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
-        .unwrap();
+    let config =
+        videotube::config::Config::from_vars(&vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+            .unwrap();
     let error = videotube::app::build(config).await.err().expect("startup refused").to_string();
     assert!(error.starts_with("PROCESSING_ENABLED=true but ffmpeg (/nonexistent/ffmpeg)"), "{error}");
 }
@@ -266,7 +267,13 @@ async fn a_playable_webm_is_kept_and_gets_an_extracted_thumbnail_and_a_capped_la
     let app = processing_app(&[("HLS_RENDITIONS", "120,240,480")]).await;
     let s = app.user("webber").await;
     let work = tempfile::tempdir().unwrap();
-    let webm = clip(work.path(), "clip.webm", "320x240", 2, &["-c:v", "libvpx-vp9", "-deadline", "realtime", "-c:a", "libopus"]);
+    let webm = clip(
+        work.path(),
+        "clip.webm",
+        "320x240",
+        2,
+        &["-c:v", "libvpx-vp9", "-deadline", "realtime", "-c:a", "libopus"],
+    );
     let published = publish(&app, &s, "clip.webm", webm, false).await;
     assert_eq!(published["thumbnail"], "", "no thumbnail yet");
     let id = published["_id"].as_str().unwrap();
@@ -322,7 +329,10 @@ async fn a_portrait_h264_clip_without_audio_keeps_its_file_and_reports_its_shape
     // The feed and the owner's dashboard show the same processing fields.
     let feed = app.get("/videos", None).await;
     let listed = &feed.ok(200, "Videos fetched successfully")["docs"][0];
-    assert_eq!((&listed["processing"], &listed["streams"], &listed["height"]), (&ready["processing"], &ready["streams"], &ready["height"]));
+    assert_eq!(
+        (&listed["processing"], &listed["streams"], &listed["height"]),
+        (&ready["processing"], &ready["streams"], &ready["height"])
+    );
 }
 
 #[tokio::test]
@@ -409,7 +419,13 @@ async fn a_job_interrupted_by_a_crash_is_resumed_by_the_next_instance() {
         vars.push(("MONGODB_URI", uri.as_str()));
     }
     let mut first = ServerProcess::start(work.path(), &vars).await.expect("first instance starts");
-    let crashed = TestApp { base: first.base.clone(), client: http_client(), data_dir: tempfile::tempdir().unwrap(), cloudinary: None, mongodb: None };
+    let crashed = TestApp {
+        base: first.base.clone(),
+        client: http_client(),
+        data_dir: tempfile::tempdir().unwrap(),
+        cloudinary: None,
+        mongodb: None,
+    };
     let s = crashed.user("survivor").await;
     let mov = clip(work.path(), "clip.mov", "160x120", 2, &["-c:v", "mpeg4", "-c:a", "aac", "-f", "mov"]);
     let published = publish(&crashed, &s, "clip.mov", mov, false).await;

@@ -3,10 +3,10 @@
 //! behaviour is also exercised through HTTP by the rest of the suite on whichever store is selected.
 
 use videotube::domain::processing::ProcessingStatus;
-use videotube::domain::{Id, Timestamp};
 use videotube::domain::social::LikeTarget;
 use videotube::domain::video::{VideoQuery, VideoSort};
 use videotube::domain::visibility::{Place, Visibility, may_see};
+use videotube::domain::{Id, Timestamp};
 use videotube::store::mongo::MongoStore;
 use videotube::store::sqlite::SqliteStore;
 use videotube::store::{
@@ -489,7 +489,10 @@ async fn migration_copies_processing_state_and_requeues_running_jobs() {
         assert_eq!(finished.video.streams.hls.as_deref(), Some("http://media.test/hls/done"));
         assert_eq!(finished.hls_key, "local:hls/done");
         let requeued = copied.videos.get(running).await.unwrap().unwrap();
-        assert_eq!((requeued.video.processing.status, requeued.video.processing.progress), (ProcessingStatus::Queued, 40));
+        assert_eq!(
+            (requeued.video.processing.status, requeued.video.processing.progress),
+            (ProcessingStatus::Queued, 40)
+        );
         let later = Timestamp::now();
         let claimed = copied.processing.claim("b", later, later.plus_secs(60)).await.unwrap().unwrap();
         assert_eq!(claimed.video.id, running, "the copy resumes the job at once");

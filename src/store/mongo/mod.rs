@@ -139,9 +139,10 @@ pub fn with_database(uri: &str, database: &str) -> String {
 impl MediaIndex for MongoStore {
     async fn unreferenced(&self, keys: &[String]) -> StoreResult<Vec<String>> {
         let mut referenced = std::collections::HashSet::new();
-        for (name, fields) in
-            [(coll::USERS, &["avatarKey", "coverImageKey"][..]), (coll::VIDEOS, &["videoKey", "thumbnailKey", "hlsKey"])]
-        {
+        for (name, fields) in [
+            (coll::USERS, &["avatarKey", "coverImageKey"][..]),
+            (coll::VIDEOS, &["videoKey", "thumbnailKey", "hlsKey"]),
+        ] {
             let filter = queries::keys_in(fields, keys);
             let cursor =
                 self.collection(name).find(filter).projection(queries::project(fields)).await.map_err(backend)?;

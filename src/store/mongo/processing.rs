@@ -32,9 +32,10 @@ impl ProcessingRepo for MongoStore {
 
     async fn renew(&self, video: Id, holder: &str, progress: u8, until: Timestamp) -> StoreResult<bool> {
         let videos = self.collection(coll::VIDEOS);
-        let result = retry_transient(|| videos.update_one(q::held(oid(video), holder), q::renew(progress, date(until))))
-            .await
-            .map_err(backend)?;
+        let result =
+            retry_transient(|| videos.update_one(q::held(oid(video), holder), q::renew(progress, date(until))))
+                .await
+                .map_err(backend)?;
         Ok(result.matched_count > 0)
     }
 

@@ -9,8 +9,7 @@ use crate::domain::{Id, Timestamp};
 use crate::store::{ProcessedVideo, ProcessingRepo, StoreResult};
 
 /// A job that may be claimed: queued, or held by an instance whose lease ran out (`?3` = now).
-const CLAIMABLE: &str =
-    "(processing_status = 'queued' OR (processing_status = 'processing' AND lease_until < ?3))";
+const CLAIMABLE: &str = "(processing_status = 'queued' OR (processing_status = 'processing' AND lease_until < ?3))";
 
 #[async_trait]
 impl ProcessingRepo for SqliteStore {

@@ -12,9 +12,7 @@ use crate::domain::video::{VideoQuery, VideoSort};
 use crate::domain::visibility::{Place, Visibility};
 use crate::domain::{Id, Timestamp};
 use crate::store::transfer::{HistoryRecord, Kind, LikeRecord, Record};
-use crate::store::{
-    MediaRef, NewSession, NewUser, NewVideo, ProcessedVideo, ProfileUpdate, RefreshGrant, VideoUpdate,
-};
+use crate::store::{MediaRef, NewSession, NewUser, NewVideo, ProcessedVideo, ProfileUpdate, RefreshGrant, VideoUpdate};
 
 const STAGES: &[&str] =
     &["$match", "$sort", "$skip", "$limit", "$lookup", "$unwind", "$project", "$set", "$unset", "$group", "$count"];
@@ -111,7 +109,14 @@ fn media() -> MediaRef {
 }
 
 fn processed() -> ProcessedVideo {
-    ProcessedVideo { duration: 1.0, width: 2, height: 2, video_file: Some(media()), thumbnail: Some(media()), hls: media() }
+    ProcessedVideo {
+        duration: 1.0,
+        width: 2,
+        height: 2,
+        video_file: Some(media()),
+        thumbnail: Some(media()),
+        hls: media(),
+    }
 }
 
 #[test]
