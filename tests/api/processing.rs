@@ -67,6 +67,11 @@ async fn processing_app(extra: &[(&str, &str)]) -> TestApp {
     builder.spawn().await
 }
 
+/// The app of a machine without ffmpeg, where processing-dependent tests check the off behaviour.
+async fn without_tools_app() -> TestApp {
+    TestApp::builder().media(MediaBackend::Local).env("PROCESSING_ENABLED", "auto").spawn().await
+}
+
 /// Publishes `video` with or without the fixture thumbnail; the created Video.
 async fn publish(app: &TestApp, session: &Session, name: &str, video: Vec<u8>, thumbnail: bool) -> Value {
     let mut form = Form::new()
@@ -163,6 +168,7 @@ async fn assert_processing_off(app: &TestApp) {
 #[tokio::test]
 async fn without_ffmpeg_the_server_behaves_as_v1_and_says_processing_is_off() {
     let app = TestApp::builder()
+        .media(MediaBackend::Local)
         .env("PROCESSING_ENABLED", "auto")
         .env("FFMPEG_PATH", "/nonexistent/ffmpeg")
         .env("FFPROBE_PATH", "/nonexistent/ffprobe")
@@ -189,7 +195,7 @@ async fn without_ffmpeg_the_server_behaves_as_v1_and_says_processing_is_off() {
 #[tokio::test]
 async fn a_quicktime_clip_is_transcoded_to_a_faststart_h264_mp4_with_an_hls_ladder() {
     if tools().is_none() {
-        return assert_processing_off(&TestApp::builder().env("PROCESSING_ENABLED", "auto").spawn().await).await;
+        return assert_processing_off(&without_tools_app().await).await;
     }
     let app = processing_app(&[]).await;
     let health = app.get("/healthcheck", None).await;
@@ -262,7 +268,7 @@ async fn a_quicktime_clip_is_transcoded_to_a_faststart_h264_mp4_with_an_hls_ladd
 #[tokio::test]
 async fn a_playable_webm_is_kept_and_gets_an_extracted_thumbnail_and_a_capped_ladder() {
     if tools().is_none() {
-        return assert_processing_off(&TestApp::builder().env("PROCESSING_ENABLED", "auto").spawn().await).await;
+        return assert_processing_off(&without_tools_app().await).await;
     }
     let app = processing_app(&[("HLS_RENDITIONS", "120,240,480")]).await;
     let s = app.user("webber").await;
@@ -310,7 +316,7 @@ async fn a_playable_webm_is_kept_and_gets_an_extracted_thumbnail_and_a_capped_la
 #[tokio::test]
 async fn a_portrait_h264_clip_without_audio_keeps_its_file_and_reports_its_shape() {
     if tools().is_none() {
-        return assert_processing_off(&TestApp::builder().env("PROCESSING_ENABLED", "auto").spawn().await).await;
+        return assert_processing_off(&without_tools_app().await).await;
     }
     let app = processing_app(&[]).await;
     let s = app.user("portrait").await;
@@ -338,7 +344,7 @@ async fn a_portrait_h264_clip_without_audio_keeps_its_file_and_reports_its_shape
 #[tokio::test]
 async fn a_corrupt_file_fails_cleanly_and_stays_playable_from_its_original() {
     if tools().is_none() {
-        return assert_processing_off(&TestApp::builder().env("PROCESSING_ENABLED", "auto").spawn().await).await;
+        return assert_processing_off(&without_tools_app().await).await;
     }
     let app = processing_app(&[]).await;
     let s = app.user("broken").await;
@@ -363,7 +369,7 @@ async fn a_corrupt_file_fails_cleanly_and_stays_playable_from_its_original() {
 #[tokio::test]
 async fn deleting_a_video_mid_job_cancels_it_and_leaves_no_files() {
     if tools().is_none() {
-        return assert_processing_off(&TestApp::builder().env("PROCESSING_ENABLED", "auto").spawn().await).await;
+        return assert_processing_off(&without_tools_app().await).await;
     }
     let work = tempfile::tempdir().unwrap();
     let slow = slow_ffmpeg(work.path(), 5);
@@ -396,7 +402,7 @@ async fn deleting_a_video_mid_job_cancels_it_and_leaves_no_files() {
 #[tokio::test]
 async fn a_job_interrupted_by_a_crash_is_resumed_by_the_next_instance() {
     let Some((ffmpeg, ffprobe)) = tools() else {
-        return assert_processing_off(&TestApp::builder().env("PROCESSING_ENABLED", "auto").spawn().await).await;
+        return assert_processing_off(&without_tools_app().await).await;
     };
     let work = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
