@@ -125,10 +125,10 @@ impl Server {
         sqlx::query(
             "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1 - 1) \
              INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, \
-                                 duration, views, is_published, created_at, updated_at) \
+                                 duration, views, visibility, created_at, updated_at) \
              SELECT printf('%024x', n + 4096), printf('%024x', n % 10 + 1), 'http://bench/v.mp4', \
                     'local:videos/none.mp4', 'http://bench/t.jpg', 'local:images/none.jpg', 'Video number ' || n, \
-                    'A benchmark video, number ' || n, (n % 600) + 0.5, (n * 7919) % 100000, 1, \
+                    'A benchmark video, number ' || n, (n % 600) + 0.5, (n * 7919) % 100000, 'public', \
                     1700000000000 + n, 1700000000000 + n FROM seq",
         )
         .bind(count as i64)
