@@ -29,6 +29,7 @@ const POLL: Duration = Duration::from_secs(2);
 /// Time allowed to ffprobe, and to each ffmpeg run beyond `RUN_SECS_PER_SECOND` per second of video.
 const BASE_LIMIT: Duration = Duration::from_secs(120);
 const RUN_SECS_PER_SECOND: f64 = 20.0;
+const UNREADABLE: &str = "The video file could not be read";
 const STORE_FAILED: &str = "The processed video could not be stored";
 const RENDITIONS_FAILED: &str = "Making the streaming renditions failed";
 
@@ -233,10 +234,10 @@ impl Services {
         if !tokio::fs::try_exists(&original).await.unwrap_or(false) {
             return Err(missing());
         }
-        let probe = tools
-            .probe(&original, BASE_LIMIT)
-            .await
-            .map_err(|e| JobError::new("The video file could not be read", e))?;
+        let probe = tools.probe(&original, BASE_LIMIT).await.map_err(|e| JobError::new(UNREADABLE, e))?;
+        if probe.width == 0 || probe.height == 0 {
+            return Err(JobError { message: UNREADABLE, cause: Some("ffprobe found no picture size".into()) });
+        }
         let limit = run_limit(probe.duration);
         let work = tempfile::Builder::new()
             .prefix("job-")

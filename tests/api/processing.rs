@@ -457,3 +457,66 @@ async fn a_job_interrupted_by_a_crash_is_resumed_by_the_next_instance() {
         crate::helpers::drop_mongodb_database(uri);
     }
 }
+
+/// Two instances on one MongoDB database and one media directory (as instances serving local media
+/// must share it): every job runs exactly once, on one of them. An `FFMPEG_PATH` script records each
+/// ffmpeg run's arguments, so a job run twice would show two transcodes of one original.
+#[tokio::test]
+async fn with_two_instances_on_one_database_each_job_runs_once() {
+    let (Some((ffmpeg, ffprobe)), Some(uri)) = (tools(), crate::helpers::fresh_mongodb_database()) else {
+        eprintln!("needs ffmpeg and TEST_MONGODB_URI (CI has both); the store story covers the claims");
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let runs = work.path().join("runs.log");
+    let recorder = work.path().join("recording-ffmpeg");
+    let script = format!(
+        "#!/bin/sh\n[ \"$1\" = -version ] || echo \"$*\" >> {}\nexec {} \"$@\"\n",
+        runs.display(),
+        ffmpeg.display()
+    );
+    std::fs::write(&recorder, script).unwrap();
+    let mut permissions = std::fs::metadata(&recorder).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&recorder, permissions).unwrap();
+    let (access, refresh) = ("a".repeat(64), "r".repeat(64));
+    let vars = [
+        ("MONGODB_URI", uri.as_str()),
+        ("DATA_DIR", data.path().to_str().unwrap()),
+        ("ACCESS_TOKEN_SECRET", access.as_str()),
+        ("REFRESH_TOKEN_SECRET", refresh.as_str()),
+        ("PROCESSING_CONCURRENCY", "2"),
+        ("FFMPEG_PATH", recorder.to_str().unwrap()),
+        ("FFPROBE_PATH", ffprobe.to_str().unwrap()),
+    ];
+    let mut apps = Vec::new();
+    for _ in 0..2 {
+        let mut builder =
+            TestApp::builder().media(MediaBackend::Local).store(StoreBackend::Sqlite).env("PROCESSING_ENABLED", "true");
+        for (k, v) in vars {
+            builder = builder.env(k, v);
+        }
+        apps.push(builder.spawn().await);
+    }
+    let s = apps[0].user("shared").await;
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        let mov = clip(work.path(), &format!("clip{n}.mov"), "160x120", 2, &["-c:v", "mpeg4", "-an", "-f", "mov"]);
+        ids.push(publish(&apps[n % 2], &s, "clip.mov", mov, true).await["_id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids {
+        let (report, _) = settle(&apps[0], id).await;
+        assert_eq!(report["status"], "ready", "{report}");
+    }
+    let log = std::fs::read_to_string(&runs).unwrap();
+    let transcodes: Vec<&str> = log.lines().filter(|l| l.contains("+faststart")).collect();
+    assert_eq!(transcodes.len(), ids.len(), "one transcode per video:\n{log}");
+    let mut originals: Vec<&str> =
+        transcodes.iter().filter_map(|l| l.split_whitespace().skip_while(|a| *a != "-i").nth(1)).collect();
+    originals.sort();
+    originals.dedup();
+    assert_eq!(originals.len(), ids.len(), "each original transcoded once:\n{log}");
+    drop(apps);
+    crate::helpers::drop_mongodb_database(&uri);
+}
