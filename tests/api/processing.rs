@@ -520,3 +520,19 @@ async fn with_two_instances_on_one_database_each_job_runs_once() {
     drop(apps);
     crate::helpers::drop_mongodb_database(&uri);
 }
+
+/// The status route shows a video exactly to those who may open it (docs/api.md §3.13).
+#[tokio::test]
+async fn the_processing_status_follows_the_videos_visibility() {
+    let app = TestApp::spawn().await;
+    let owner = app.user("owner").await;
+    let other = app.user("other").await;
+    let id = app.publish(&owner, "Secret").await["_id"].as_str().unwrap().to_owned();
+    let level = serde_json::json!({"visibility": "private"});
+    app.json(Method::PATCH, &format!("/videos/{id}"), Some(&owner), level).await.ok(200, "Video updated successfully");
+    let path = format!("/videos/{id}/processing");
+    app.get(&path, None).await.err(404, "Video not found");
+    app.get(&path, Some(&other)).await.err(404, "Video not found");
+    app.get(&path, Some(&owner)).await.ok(200, "Processing status fetched successfully");
+    app.get("/videos/not-an-id/processing", None).await.err(400, "Invalid videoId");
+}
