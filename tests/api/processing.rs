@@ -128,11 +128,16 @@ fn slow_ffmpeg(dir: &Path, seconds: u32) -> PathBuf {
         "#!/bin/sh\ncase \"$1\" in -version) ;; *) sleep {seconds} ;; esac\nexec {} \"$@\"\n",
         ffmpeg.display()
     );
-    std::fs::write(&script, body).unwrap();
-    let mut permissions = std::fs::metadata(&script).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-    std::fs::set_permissions(&script, permissions).unwrap();
+    executable(&script, &body);
     script
+}
+
+/// Writes an executable script.
+fn executable(path: &Path, body: &str) {
+    std::fs::write(path, body).unwrap();
+    let mut permissions = std::fs::metadata(path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(path, permissions).unwrap();
 }
 
 /// Files left under a directory of DATA_DIR (`tmp`, `media/videos`, …).
@@ -476,10 +481,7 @@ async fn with_two_instances_on_one_database_each_job_runs_once() {
         runs.display(),
         ffmpeg.display()
     );
-    std::fs::write(&recorder, script).unwrap();
-    let mut permissions = std::fs::metadata(&recorder).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-    std::fs::set_permissions(&recorder, permissions).unwrap();
+    executable(&recorder, &script);
     let (access, refresh) = ("a".repeat(64), "r".repeat(64));
     let vars = [
         ("MONGODB_URI", uri.as_str()),
