@@ -538,3 +538,42 @@ async fn the_processing_status_follows_the_videos_visibility() {
     app.get(&path, Some(&owner)).await.ok(200, "Processing status fetched successfully");
     app.get("/videos/not-an-id/processing", None).await.err(400, "Invalid videoId");
 }
+
+/// What a phone uploads: HEVC in QuickTime, filmed upright (a landscape picture turned by a quarter
+/// by its display matrix). Browsers cannot play it, so it becomes H.264 MP4, in its upright shape.
+#[tokio::test]
+async fn a_rotated_hevc_quicktime_clip_becomes_an_upright_h264_mp4() {
+    if tools().is_none() {
+        return assert_processing_off(&without_tools_app().await).await;
+    }
+    let app = processing_app(&[]).await;
+    let s = app.user("phone").await;
+    let work = tempfile::tempdir().unwrap();
+    let codec = ["-c:v", "libx265", "-x265-params", "log-level=error", "-tag:v", "hvc1", "-c:a", "aac", "-f", "mov"];
+    clip(work.path(), "landscape.mov", "160x120", 2, &codec);
+    // ffmpeg 5.1 writes the display matrix only when copying streams.
+    let (ffmpeg, _) = tools().unwrap();
+    let phone = work.path().join("phone.mov");
+    let status = Command::new(ffmpeg)
+        .args(["-v", "error", "-y", "-i"])
+        .arg(work.path().join("landscape.mov"))
+        .args(["-c", "copy", "-metadata:s:v:0", "rotate=90", "-f", "mov"])
+        .arg(&phone)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let hevc = std::fs::read(&phone).unwrap();
+    let published = publish(&app, &s, "phone.mov", hevc, true).await;
+    let id = published["_id"].as_str().unwrap();
+    let (report, _) = settle(&app, id).await;
+    assert_eq!(report["status"], "ready", "{report}");
+    let ready = video(&app, id).await;
+    assert_eq!((ready["width"].as_i64(), ready["height"].as_i64()), (Some(120), Some(160)), "upright");
+    let file = ready["videoFile"].as_str().unwrap();
+    assert!(file.ends_with(".mp4"), "{file}");
+    let probed = probe(file).await;
+    let picture = stream(&probed, "video").unwrap();
+    assert_eq!((picture["codec_name"].as_str(), picture["width"].as_i64()), (Some("h264"), Some(120)));
+    let master = app.client.get(ready["streams"]["hls"].as_str().unwrap()).send().await.unwrap().text().await.unwrap();
+    assert!(master.contains("RESOLUTION=120x160"), "{master}");
+}
