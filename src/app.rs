@@ -9,15 +9,17 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::auth::{Tokens, secrets};
-use crate::config::Config;
+use crate::config::{Config, ProcessingMode};
 use crate::http::{AppState, router};
 use crate::media::MediaStore;
 use crate::media::cloudinary::CloudinaryMedia;
 use crate::media::cloudinary::client::CloudinaryClient;
+use crate::media::ffmpeg::Tools;
 use crate::media::local::LocalMedia;
 use crate::media::routed::RoutedMedia;
 use crate::media::tus::TusArea;
 use crate::media::upload::prepare_temp_dir;
+use crate::services::processing::Processor;
 use crate::services::{Services, UploadDirs};
 use crate::store::Store;
 use crate::store::mongo::MongoStore;
@@ -78,9 +80,27 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
     let tus = Arc::new(TusArea::open(&data_dir.join("tus"))?);
 
     let config = Arc::new(config);
+    let processing = &config.processing;
+    let tools = match processing.mode {
+        ProcessingMode::Off => None,
+        ProcessingMode::Auto | ProcessingMode::Required => Tools::detect(&processing.ffmpeg, &processing.ffprobe).await,
+    };
+    if processing.mode == ProcessingMode::Required && tools.is_none() {
+        anyhow::bail!(
+            "PROCESSING_ENABLED=true but ffmpeg ({}) or ffprobe ({}) could not be run; set FFMPEG_PATH and FFPROBE_PATH",
+            processing.ffmpeg.display(),
+            processing.ffprobe.display()
+        );
+    }
+    let runs_jobs = cloudinary.is_none();
     let dirs = UploadDirs { tus, temp: temp_dir.clone() };
-    let services = Services::new(config.clone(), store, Arc::new(media), tokens, cloudinary, dirs);
+    let mut services = Services::new(config.clone(), store, Arc::new(media), tokens, cloudinary, dirs);
+    if let Some(tools) = tools {
+        tracing::info!(ffmpeg = %tools.version, runs_jobs, "video processing is on");
+        services = services.with_processing(Processor::new(tools, runs_jobs));
+    }
     services.spawn_maintenance();
+    services.spawn_processing();
     let state = AppState { services, temp_dir };
     Ok(App { router: router::build(state, Some(media_root)), config })
 }

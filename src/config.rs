@@ -132,6 +132,29 @@ pub struct Config {
     /// Uploads larger than this go to Cloudinary in parts of this size.
     pub cloudinary_part_bytes: u64,
     pub log_format: LogFormat,
+    pub processing: ProcessingSettings,
+}
+
+/// `PROCESSING_ENABLED`: `auto` turns video processing on when ffmpeg and ffprobe are found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcessingMode {
+    Auto,
+    Off,
+    Required,
+}
+
+/// Video processing with ffmpeg (docs/api.md §3.14).
+#[derive(Clone, Debug)]
+pub struct ProcessingSettings {
+    pub mode: ProcessingMode,
+    /// Jobs run at once by this instance.
+    pub concurrency: usize,
+    /// HLS rendition heights, ascending, without duplicates.
+    pub renditions: Vec<u32>,
+    pub ffmpeg: PathBuf,
+    pub ffprobe: PathBuf,
+    /// How long a claimed job stays with its instance without a renewal.
+    pub lease_secs: u64,
 }
 
 impl Config {
@@ -220,6 +243,7 @@ impl Config {
                 Some("json") => LogFormat::Json,
                 Some(other) => return Err(ConfigError(format!("LOG_FORMAT must be pretty or json, got {other:?}"))),
             },
+            processing: processing_settings(&env)?,
         })
     }
 }
@@ -271,6 +295,33 @@ fn cloudinary_credentials(env: &Env) -> Result<Option<CloudinaryCredentials>, Co
             "CLOUDINARY_CLOUD_NAME, CLOUDINARY_API_KEY and CLOUDINARY_API_SECRET must be set together".into(),
         )),
     }
+}
+
+fn processing_settings(env: &Env) -> Result<ProcessingSettings, ConfigError> {
+    let mode = match env.get("PROCESSING_ENABLED").map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("auto") => ProcessingMode::Auto,
+        Some("false") => ProcessingMode::Off,
+        Some("true") => ProcessingMode::Required,
+        Some(v) => return Err(ConfigError(format!("PROCESSING_ENABLED must be auto, true or false, got {v:?}"))),
+    };
+    let raw = env.get("HLS_RENDITIONS").unwrap_or_else(|| "240,480,720,1080".to_owned());
+    let mut renditions = raw
+        .split(',')
+        .map(|h| h.trim().parse::<u32>().ok().filter(|h| (2..=4320).contains(h)))
+        .collect::<Option<Vec<u32>>>()
+        .ok_or_else(|| {
+            ConfigError(format!("HLS_RENDITIONS must be heights between 2 and 4320 separated by commas, got {raw:?}"))
+        })?;
+    renditions.sort_unstable();
+    renditions.dedup();
+    Ok(ProcessingSettings {
+        mode,
+        concurrency: env.positive("PROCESSING_CONCURRENCY", 1usize)?,
+        renditions,
+        ffmpeg: PathBuf::from(env.get("FFMPEG_PATH").unwrap_or_else(|| "ffmpeg".into())),
+        ffprobe: PathBuf::from(env.get("FFPROBE_PATH").unwrap_or_else(|| "ffprobe".into())),
+        lease_secs: env.positive("PROCESSING_LEASE_SECS", 60u64)?,
+    })
 }
 
 struct Env<'a>(&'a HashMap<String, String>);
@@ -342,6 +393,19 @@ mod tests {
         assert_eq!(c.limits.image_bytes, 5 * 1024 * 1024);
         assert_eq!(c.limits.video_bytes, 2 * 1024 * 1024 * 1024);
         assert!(c.cloudinary.is_none() && c.mongodb_uri.is_none());
+        assert_eq!(c.processing.mode, ProcessingMode::Auto);
+        assert_eq!((c.processing.concurrency, c.processing.renditions.as_slice()), (1, &[240, 480, 720, 1080][..]));
+    }
+
+    #[test]
+    fn processing_settings_are_parsed_and_checked() {
+        let c = config(&[("PROCESSING_ENABLED", "TRUE"), ("HLS_RENDITIONS", "720, 240,720")]).unwrap();
+        assert_eq!((c.processing.mode, c.processing.renditions), (ProcessingMode::Required, vec![240, 720]));
+        let bad = [("PROCESSING_ENABLED", "maybe"), ("HLS_RENDITIONS", "240,big"), ("PROCESSING_CONCURRENCY", "0")];
+        for (name, value) in bad {
+            let message = config(&[(name, value)]).unwrap_err().0;
+            assert!(message.starts_with(name), "{message}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod error;
 pub mod http;
 pub mod media;
 pub mod migrate;
+pub mod priority;
 pub mod services;
 pub mod store;
 pub mod telemetry;

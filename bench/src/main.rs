@@ -15,18 +15,19 @@ use load::{LoadStats, load, sequential};
 use server::{Server, cargo_build, target_bin};
 
 /// Scenario names accepted on the command line, in the order they run.
-const SCENARIOS: [&str; 10] =
-    ["cold", "throughput", "watch", "scale", "growth", "login", "range", "upload", "tus", "mongo"];
+const SCENARIOS: [&str; 11] =
+    ["cold", "throughput", "watch", "scale", "growth", "login", "range", "upload", "tus", "processing", "mongo"];
 
-/// Scenarios that run only when named: they need more than this machine (a MongoDB deployment).
-const ON_REQUEST: [&str; 1] = ["mongo"];
+/// Scenarios that run only when named: they need more than this machine (ffmpeg, a MongoDB
+/// deployment).
+const ON_REQUEST: [&str; 2] = ["processing", "mongo"];
 
 const USAGE: &str = "usage: bench [--quick] [--start-documentdb] [SCENARIO]...
 
 Measures videotube against baselines taken in the same run and prints markdown tables
 (also written to target/bench-report.md).
 
-Scenarios (all but mongo run when none is named):
+Scenarios (all but processing and mongo run when none is named):
   cold        cold start to first healthcheck
   throughput  trivial route and the cached 10k-video feed against a hello-world
   watch       the watch page (GET /videos/:id, logged in: view counting and history) against a hello-world
@@ -37,6 +38,8 @@ Scenarios (all but mongo run when none is named):
   range       Range reads of a 200 MB video against reading the file
   upload      multipart upload against raw TCP to a file
   tus         resumable (tus) upload in 8 MiB PATCHes, then publish, against the multipart upload
+  processing  feed p99 while ffmpeg transcodes a 720p clip, against unloaded (needs ffmpeg on PATH;
+              only when named)
   mongo       feed throughput, feed p50 at 100k vs 10k videos and feed p99 under logins, on
               SQLite and on MongoDB side by side (only when named)
 
@@ -123,6 +126,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if run("tus") {
         rows.push(resumable_upload(if quick { 256 } else { 1024 }).await?);
+    }
+    if run("processing") {
+        rows.push(processing_pressure(secs).await?);
     }
     let store_rows = if run("mongo") { store_comparison(secs, start_documentdb).await? } else { Vec::new() };
 
@@ -553,6 +559,73 @@ async fn feed_under_logins(server: &Server, secs: u64) -> anyhow::Result<(LoadSt
         login_count += l.await?;
     }
     Ok((unloaded, loaded, login_count))
+}
+
+/// p99 of the feed (4 connections, 10k videos, database work on every request) while one video
+/// is processed (ffmpeg at idle priority: transcode of a QuickTime clip, then the HLS ladder),
+/// against the same unloaded; and how long the job took.
+async fn processing_pressure(secs: u64) -> anyhow::Result<Row> {
+    let dir = tempfile::tempdir()?;
+    let clip = dir.path().join("clip.mov");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:duration=30"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:duration=30", "-c:v", "mpeg4", "-q:v", "4", "-c:a", "aac"])
+        .arg(&clip)
+        .status()
+        .context("running ffmpeg (the processing scenario needs it on PATH)")?;
+    anyhow::ensure!(made.success(), "ffmpeg could not make the clip");
+    let vars = [
+        ("RATE_LIMIT_ENABLED", "false"),
+        ("FEED_CACHE_ENABLED", "false"),
+        ("PROCESSING_ENABLED", "true"),
+        ("PATH", "/usr/local/bin:/usr/bin:/bin"),
+    ];
+    let server = Server::start(dir.path(), &vars).await?;
+    server.seed(10_000).await?;
+    let token = server.register("bencher").await?;
+    let feed = server.url("/api/v1/videos?limit=20");
+    let duration = Duration::from_secs(secs);
+    let unloaded = load(&feed, 4, duration).await;
+
+    let form = reqwest::multipart::Form::new()
+        .text("title", "Processing bench")
+        .text("description", "720p MPEG-4 in QuickTime")
+        .part("videoFile", reqwest::multipart::Part::bytes(std::fs::read(&clip)?).file_name("clip.mov"));
+    let client = reqwest::Client::new();
+    let published: serde_json::Value =
+        client.post(server.url("/api/v1/videos")).bearer_auth(&token).multipart(form).send().await?.json().await?;
+    let id = published["data"]["_id"].as_str().context("publish failed")?.to_owned();
+    let published_at = Instant::now();
+    let status_url = server.url(&format!("/api/v1/videos/{id}/processing"));
+    let status = || async {
+        let report: serde_json::Value = client.get(&status_url).send().await?.json().await?;
+        anyhow::Ok(report["data"]["status"].as_str().unwrap_or_default().to_owned())
+    };
+    while status().await? == "queued" {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let loaded = load(&feed, 4, duration).await;
+    let during = status().await?;
+    anyhow::ensure!(during == "processing", "the job was {during} by the end of the loaded phase: use a longer clip");
+    let mut outcome = status().await?;
+    while outcome == "processing" && published_at.elapsed() < Duration::from_secs(900) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        outcome = status().await?;
+    }
+    let ratio = loaded.p99_ms / unloaded.p99_ms;
+    Ok(Row {
+        scenario: "p99 of GET /videos (4 connections, 10k videos) while a 30 s 720p MPEG-4 QuickTime clip is processed (transcode + HLS 240/480/720)",
+        baseline: format!("unloaded p99 {:.1} ms", unloaded.p99_ms),
+        measured: format!(
+            "p99 {:.1} ms (job {outcome} after {:.0} s)",
+            loaded.p99_ms,
+            published_at.elapsed().as_secs_f64()
+        ),
+        ratio: format!("{ratio:.2}×"),
+        target: "≤ 2×",
+        met: ratio <= 2.0,
+    })
 }
 
 /// Sequential 8 MiB Range reads of a 200 MB local video against reading the file directly.

@@ -8,23 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
-type Job = Box<dyn FnOnce() + Send>;
+use crate::priority::lowest_priority;
 
-/// Puts the calling thread below every other: on Linux `SCHED_IDLE` (it runs only on a core nothing
-/// else wants), elsewhere the lowest priority of the normal policy.
-fn lowest_priority() {
-    #[cfg(target_os = "linux")]
-    let lowered = thread_priority::set_thread_priority_and_policy(
-        thread_priority::thread_native_id(),
-        thread_priority::ThreadPriority::Min,
-        thread_priority::ThreadSchedulePolicy::Normal(thread_priority::NormalThreadSchedulePolicy::Idle),
-    );
-    #[cfg(not(target_os = "linux"))]
-    let lowered = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
-    if let Err(e) = lowered {
-        tracing::debug!(error = ?e, "could not lower the hashing thread's priority");
-    }
-}
+type Job = Box<dyn FnOnce() + Send>;
 
 #[derive(Clone)]
 pub struct PasswordHasher {

@@ -3,6 +3,7 @@
 pub mod id;
 pub mod ownership;
 pub mod page;
+pub mod processing;
 pub mod social;
 pub mod time;
 pub mod trending;

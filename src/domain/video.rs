@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::processing::{Processing, Streams};
 use super::user::OwnerSummary;
 use super::visibility::{Place, Visibility};
 use super::{Id, OwnerKeys, Timestamp, Twin};
@@ -17,6 +18,11 @@ pub struct Video {
     pub title: String,
     pub description: String,
     pub duration: f64,
+    /// Pixels of the displayed picture; 0 when unknown.
+    pub width: i64,
+    pub height: i64,
+    pub processing: Processing,
+    pub streams: Streams,
     pub views: i64,
     /// Written as `visibility` and `isPublished`.
     #[serde(flatten, serialize_with = "super::visibility::serialize_with_published")]
@@ -69,7 +75,12 @@ pub struct WatchedVideo {
 pub struct VideoRecord {
     pub video: Video,
     pub video_key: String,
+    /// Empty while a thumbnail is still to be extracted.
     pub thumbnail_key: String,
+    /// The key of the HLS renditions; empty until made.
+    pub hls_key: String,
+    /// Why processing failed, when it did.
+    pub processing_error: Option<String>,
 }
 
 /// Sort fields accepted by `GET /videos`.

@@ -109,6 +109,30 @@ pub async fn tus_headers(req: Request, next: Next) -> Response {
     response
 }
 
+/// The media types of HLS files, which the file server's table gets wrong (`audio/x-mpegurl` for
+/// playlists, a DLNA type for segments); players and browsers expect these.
+fn streaming_type(path: &str) -> Option<&'static str> {
+    if path.ends_with(".m3u8") {
+        Some("application/vnd.apple.mpegurl")
+    } else if path.ends_with(".ts") {
+        Some("video/mp2t")
+    } else {
+        None
+    }
+}
+
+/// Corrects the content type of served HLS playlists and segments (`streaming_type`).
+pub async fn streaming_types(req: Request, next: Next) -> Response {
+    let content_type = streaming_type(req.uri().path());
+    let mut response = next.run(req).await;
+    if let Some(content_type) = content_type
+        && response.status().is_success()
+    {
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    response
+}
+
 /// Headers every response carries: no sniffing, no referrer, and a CSP that lets nothing run,
 /// which suits both JSON and the media files served from /media.
 pub async fn security_headers(req: Request, next: Next) -> Response {

@@ -506,13 +506,8 @@ const AT_LEAST_ONE: &[(&str, &[Rule])] = &[
     ("RegisterForm", &[&[("avatar", Given::File), ("avatarUpload", Given::Text)]]),
     ("AvatarForm", &[&[("avatar", Given::File), ("avatarUpload", Given::Text)]]),
     ("CoverForm", &[&[("coverImage", Given::File), ("coverImageUpload", Given::Text)]]),
-    (
-        "PublishForm",
-        &[
-            &[("videoFile", Given::File), ("videoFileUpload", Given::Text)],
-            &[("thumbnail", Given::File), ("thumbnailUpload", Given::Text)],
-        ],
-    ),
+    // The thumbnail may be left out when processing is on (it is extracted from the video).
+    ("PublishForm", &[&[("videoFile", Given::File), ("videoFileUpload", Given::Text)]]),
     (
         "VideoPatchBody",
         &[&[

@@ -457,7 +457,8 @@ impl CoverForm {
 
 // ---- Videos (docs/api.md §3.4) ----
 
-/// `videoFile` or `videoFileUpload`, and `thumbnail` or `thumbnailUpload`.
+/// `videoFile` or `videoFileUpload`, and `thumbnail` or `thumbnailUpload` (the thumbnail may be
+/// left out when the server processes videos: it is then extracted from the video).
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(rename_all = "camelCase", default)]
 pub struct PublishForm {

@@ -19,7 +19,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use super::AppState;
 use super::middleware::{
     RandomRequestId, cors, cross_site_guard, normalize_path, not_found, panic_response, run_to_completion,
-    security_headers, tus_headers,
+    security_headers, streaming_types, tus_headers,
 };
 use super::openapi::{self, ApiDoc};
 use super::rate_limit::{self, RateLimiter};
@@ -53,6 +53,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(videos::trending))
         .routes(routes!(videos::get, videos::update, videos::delete))
         .routes(routes!(videos::toggle_publish))
+        .routes(routes!(videos::processing))
         .routes(routes!(social::list_comments, social::add_comment))
         .routes(routes!(social::update_comment, social::delete_comment))
         .routes(routes!(social::like_video))
@@ -96,6 +97,7 @@ pub fn build(state: AppState, media_root: Option<PathBuf>) -> Router {
     if let Some(root) = media_root {
         // 1 MiB reads instead of the default 64 KiB: fewer syscalls and frames per streamed video.
         let media = ServeDir::new(root).append_index_html_on_directories(false).with_buf_chunk_size(1 << 20);
+        let media = Router::new().fallback_service(media).layer(axum::middleware::from_fn(streaming_types));
         routes = routes.nest_service("/media", media);
     }
     let routes = routes

@@ -1,4 +1,5 @@
 //! The local-filesystem media backend: objects live in DATA_DIR/media and are served by the app at /media.
+//! Images and videos are files; HLS renditions are one directory per video under `hls/`.
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -8,6 +9,8 @@ use async_trait::async_trait;
 use super::{MediaError, MediaKind, MediaStore, StoredMedia, TempUpload};
 
 const KEY_PREFIX: &str = "local:";
+/// The kinds of object, each in its own directory.
+const DIRS: [&str; 3] = ["images", "videos", "hls"];
 
 pub struct LocalMedia {
     root: PathBuf,
@@ -17,7 +20,7 @@ pub struct LocalMedia {
 impl LocalMedia {
     /// `root` is the media directory; URLs are `<public_base_url>/media/<name>`.
     pub fn new(root: PathBuf, public_base_url: &str) -> std::io::Result<Self> {
-        for sub in ["images", "videos"] {
+        for sub in DIRS {
             std::fs::create_dir_all(root.join(sub))?;
         }
         Ok(LocalMedia { root, public_base_url: public_base_url.trim_end_matches('/').to_owned() })
@@ -27,7 +30,7 @@ impl LocalMedia {
     fn path_of(&self, key: &str) -> Option<PathBuf> {
         let name = key.strip_prefix(KEY_PREFIX)?;
         let (dir, file) = name.split_once('/')?;
-        let safe = matches!(dir, "images" | "videos")
+        let safe = DIRS.contains(&dir)
             && !file.is_empty()
             && file.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
             && !file.starts_with('.');
@@ -60,6 +63,7 @@ impl MediaStore for LocalMedia {
             url: format!("{}/media/{name}", self.public_base_url),
             key: format!("{KEY_PREFIX}{name}"),
             duration: None,
+            streaming: None,
         })
     }
 
@@ -67,10 +71,34 @@ impl MediaStore for LocalMedia {
         let Some(path) = self.path_of(key) else {
             return Err(MediaError::Backend(format!("not a local media key: {key}")));
         };
-        match tokio::fs::remove_file(&path).await {
+        let removed = if key.starts_with("local:hls/") {
+            tokio::fs::remove_dir_all(&path).await
+        } else {
+            tokio::fs::remove_file(&path).await
+        };
+        match removed {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
             _ => Ok(()),
         }
+    }
+
+    fn local_path(&self, key: &str) -> Option<PathBuf> {
+        self.path_of(key)
+    }
+
+    async fn put_dir(&self, dir: tempfile::TempDir, entry: &str) -> Result<StoredMedia, MediaError> {
+        let name = format!("hls/{}", hex::encode(rand::random::<[u8; 16]>()));
+        let dest = self.root.join(&name);
+        // A rename within DATA_DIR: the renditions appear complete or not at all.
+        tokio::fs::rename(dir.path(), &dest).await?;
+        // Moved: nothing is left for the guard to remove.
+        let _ = dir.keep();
+        Ok(StoredMedia {
+            url: format!("{}/media/{name}/{entry}", self.public_base_url),
+            key: format!("{KEY_PREFIX}{name}"),
+            duration: None,
+            streaming: None,
+        })
     }
 
     async fn ping(&self) -> bool {
@@ -81,7 +109,7 @@ impl MediaStore for LocalMedia {
         let root = self.root.clone();
         let list = move || -> std::io::Result<Vec<String>> {
             let mut keys = Vec::new();
-            for dir in ["images", "videos"] {
+            for dir in DIRS {
                 for entry in std::fs::read_dir(root.join(dir))? {
                     let entry = entry?;
                     let modified = entry.metadata()?.modified()?;

@@ -1,12 +1,16 @@
 //! Media: the `MediaStore` trait with its backends, streaming uploads, content sniffing and probing.
 
 pub mod cloudinary;
+pub mod ffmpeg;
+pub mod hls;
 pub mod local;
 pub mod probe;
 pub mod routed;
 pub mod sniff;
 pub mod tus;
 pub mod upload;
+
+use std::path::PathBuf;
 
 use async_trait::async_trait;
 
@@ -28,6 +32,16 @@ pub struct StoredMedia {
     pub key: String,
     /// Duration reported by the backend, when it measures one.
     pub duration: Option<f64>,
+    /// How the backend streams a video itself, when it does (Cloudinary).
+    pub streaming: Option<Streaming>,
+}
+
+/// A video the backend transcodes and streams itself: its HLS playlist and picture size.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Streaming {
+    pub hls: String,
+    pub width: i64,
+    pub height: i64,
 }
 
 #[async_trait]
@@ -44,11 +58,22 @@ pub trait MediaStore: Send + Sync {
     /// Keys of stored objects older than `age`, for orphan reconciliation; backends that cannot
     /// list their objects return none.
     async fn keys_older_than(&self, age: std::time::Duration) -> Result<Vec<String>, MediaError>;
+    /// The file of a stored object on this machine, when the backend keeps its objects here (video
+    /// processing reads originals from it).
+    fn local_path(&self, _key: &str) -> Option<PathBuf> {
+        None
+    }
+    /// Stores a finished directory of files (HLS renditions) as one object: one key deletes it all,
+    /// and the URL names `entry` inside it. Backends that stream videos themselves do not take them.
+    async fn put_dir(&self, _dir: tempfile::TempDir, _entry: &str) -> Result<StoredMedia, MediaError> {
+        Err(MediaError::Backend(format!("the {} media backend does not store renditions", self.backend())))
+    }
 }
 
 /// Deletes objects that are no longer referenced; failures are logged, never reported (docs/api.md §1.11).
+/// Empty keys (a thumbnail or renditions not made yet) name nothing and are skipped.
 pub async fn delete_quietly(store: &dyn MediaStore, keys: impl IntoIterator<Item = String>) {
-    for key in keys {
+    for key in keys.into_iter().filter(|key| !key.is_empty()) {
         if let Err(e) = store.delete(&key).await {
             tracing::warn!(%key, error = %e, "could not delete media object");
         }

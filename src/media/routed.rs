@@ -44,6 +44,14 @@ impl MediaStore for RoutedMedia {
         }
     }
 
+    fn local_path(&self, key: &str) -> Option<std::path::PathBuf> {
+        self.all().find(|b| b.owns(key))?.local_path(key)
+    }
+
+    async fn put_dir(&self, dir: tempfile::TempDir, entry: &str) -> Result<StoredMedia, MediaError> {
+        self.active.put_dir(dir, entry).await
+    }
+
     async fn ping(&self) -> bool {
         self.active.ping().await
     }

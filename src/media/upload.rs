@@ -41,6 +41,13 @@ impl TempUpload {
         &self.path
     }
 
+    /// A file this server made in the temp dir (a transcode, an extracted frame), to be stored like
+    /// an upload of `format`.
+    pub fn adopt(field: &str, format: Format, path: TempPath) -> std::io::Result<Self> {
+        let size = std::fs::metadata(&path)?.len();
+        Ok(TempUpload { field: field.to_owned(), format, size, path })
+    }
+
     /// Moves the file to `dest` (same filesystem), ending its temporary life.
     pub fn persist(self, dest: &Path) -> std::io::Result<()> {
         self.path.persist(dest).map_err(|e| e.error)

@@ -88,6 +88,7 @@ impl Services {
                 key: CloudinaryMedia::key(&result.resource_type, &result.public_id),
             },
             duration: result.duration,
+            streaming: CloudinaryMedia::streaming(&result),
         })
     }
 

@@ -5,6 +5,7 @@ pub mod channels;
 pub mod direct;
 mod error;
 pub mod maintenance;
+pub mod processing;
 pub mod social;
 pub mod system;
 pub mod tus;
@@ -40,6 +41,8 @@ pub struct Services {
     tus: Arc<TusArea>,
     /// Private directory where uploads wait while they are checked (`DATA_DIR/tmp`).
     temp_dir: Arc<PathBuf>,
+    /// Present when ffmpeg and ffprobe were found and processing is not turned off.
+    processor: Option<Arc<processing::Processor>>,
 }
 
 /// Where files live while they are not yet media.
@@ -55,10 +58,11 @@ pub enum Incoming {
     Direct { field: &'static str, result: String },
 }
 
-/// A stored media item and, for videos, its duration.
+/// A stored media item and, for videos, its duration and how the backend streams it.
 pub struct Stored {
     pub media: MediaRef,
     pub duration: Option<f64>,
+    pub streaming: Option<media::Streaming>,
 }
 
 impl Services {
@@ -79,7 +83,15 @@ impl Services {
             media,
             cloudinary,
             tokens: Arc::new(tokens),
+            processor: None,
         }
+    }
+
+    /// Adds video processing with these tools (docs/api.md §3.14); jobs run here only when new
+    /// media is stored locally.
+    pub fn with_processing(mut self, processor: processing::Processor) -> Self {
+        self.processor = Some(Arc::new(processor));
+        self
     }
 
     /// The configuration the services run with (the edge reads its limits and cookie settings).
@@ -121,6 +133,7 @@ impl Services {
             Ok(stored) => Ok(Stored {
                 media: MediaRef { url: stored.url, key: stored.key },
                 duration: stored.duration.or(measured),
+                streaming: stored.streaming,
             }),
             Err(source) => Err(ServiceError::UploadFailed { message: failure, source }),
         }

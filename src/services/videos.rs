@@ -9,6 +9,7 @@ use super::validate::{max_chars, non_empty_if_present, require_all};
 use super::{ServiceError, Services};
 use crate::domain::ownership::Owned;
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::processing::ProcessingStatus;
 use crate::domain::social::LikeTarget;
 use crate::domain::trending::{INVALID_HOURS, TrendingVideo, Window};
 use crate::domain::user::UserAccount;
@@ -129,17 +130,32 @@ impl Services {
         max_chars("description", input.description.as_deref(), self.config.limits.description_chars)?;
         let visibility = visibility_input(input.visibility.as_deref())?.unwrap_or(Visibility::Public);
         let video_file = input.video_file.ok_or_else(|| ServiceError::invalid("Video file is required"))?;
-        let thumbnail = input.thumbnail.ok_or_else(|| ServiceError::invalid("Thumbnail is required"))?;
+        // With processing on, a missing thumbnail is extracted from the video later.
+        let processes = self.processes_locally();
+        let thumbnail = match input.thumbnail {
+            None if !processes => return Err(ServiceError::invalid("Thumbnail is required")),
+            thumbnail => thumbnail,
+        };
         let scope = scope_of(Some(caller.user.id));
         let stored_video = self.store_media(video_file, "Error while uploading video file", &scope).await?;
         let duration = stored_video.duration.unwrap_or(0.0);
+        let streaming = stored_video.streaming;
         let video_ref = stored_video.media;
-        let thumbnail_ref = match self.store_image(thumbnail, THUMBNAIL_FAILED, &scope).await {
-            Ok(stored) => stored,
-            Err(e) => {
-                self.discard([video_ref]).await;
-                return Err(e);
-            }
+        let thumbnail_ref = match thumbnail {
+            None => MediaRef { url: String::new(), key: String::new() },
+            Some(thumbnail) => match self.store_image(thumbnail, THUMBNAIL_FAILED, &scope).await {
+                Ok(stored) => stored,
+                Err(e) => {
+                    self.discard([video_ref]).await;
+                    return Err(e);
+                }
+            },
+        };
+        // A backend that streams the video itself has done the processing already.
+        let processing = match &streaming {
+            Some(_) => ProcessingStatus::Ready,
+            None if processes => ProcessingStatus::Queued,
+            None => ProcessingStatus::Off,
         };
         let new = NewVideo {
             owner: caller.user.id,
@@ -149,8 +165,15 @@ impl Services {
             description: input.description.unwrap_or_default(),
             duration,
             visibility,
+            processing,
+            width: streaming.as_ref().map_or(0, |s| s.width),
+            height: streaming.as_ref().map_or(0, |s| s.height),
+            hls_url: streaming.map(|s| s.hls),
         };
         let record = self.commit_or_discard(vec![video_ref, thumbnail_ref], self.store.videos.insert(new)).await?;
+        if processing == ProcessingStatus::Queued {
+            self.wake_processing();
+        }
         Ok(record.video)
     }
 
@@ -222,9 +245,11 @@ impl Services {
     pub async fn delete_video(&self, record: Owned<VideoRecord>) -> Result<(), ServiceError> {
         let record = record.into_inner();
         self.store.videos.delete(record.video.id).await?;
+        self.cancel_processing(record.video.id);
         self.discard([
             MediaRef { url: record.video.video_file, key: record.video_key },
             MediaRef { url: record.video.thumbnail, key: record.thumbnail_key },
+            MediaRef { url: record.video.streams.hls.unwrap_or_default(), key: record.hls_key },
         ])
         .await;
         Ok(())

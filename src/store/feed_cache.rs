@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use super::{NewVideo, ProfileUpdate, StoreResult, UserRepo, VideoRepo, VideoUpdate};
+use super::{NewVideo, ProcessedVideo, ProcessingRepo, ProfileUpdate, StoreResult, UserRepo, VideoRepo, VideoUpdate};
 use crate::domain::social::ChannelStats;
 use crate::domain::trending::TrendingVideo;
 use crate::domain::user::{ChannelCounts, UserAccount};
@@ -55,6 +55,31 @@ async fn writing<T>(cache: &FeedCache, write: impl Future<Output = StoreResult<T
         cache.invalidate();
     }
     result
+}
+
+/// Processing writes change what feed pages show (status, progress, files, dimensions).
+pub struct CachedProcessing {
+    pub inner: Arc<dyn ProcessingRepo>,
+    pub cache: Arc<FeedCache>,
+}
+
+#[async_trait]
+impl ProcessingRepo for CachedProcessing {
+    async fn claim(&self, holder: &str, now: Timestamp, until: Timestamp) -> StoreResult<Option<VideoRecord>> {
+        writing(&self.cache, self.inner.claim(holder, now, until)).await
+    }
+
+    async fn renew(&self, video: Id, holder: &str, progress: u8, until: Timestamp) -> StoreResult<bool> {
+        writing(&self.cache, self.inner.renew(video, holder, progress, until)).await
+    }
+
+    async fn finish(&self, video: Id, holder: &str, done: &ProcessedVideo) -> StoreResult<Option<VideoRecord>> {
+        writing(&self.cache, self.inner.finish(video, holder, done)).await
+    }
+
+    async fn fail(&self, video: Id, holder: &str, error: &str) -> StoreResult<bool> {
+        writing(&self.cache, self.inner.fail(video, holder, error)).await
+    }
 }
 
 pub struct CachedVideos {

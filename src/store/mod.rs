@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::domain::processing::ProcessingStatus;
 use crate::domain::social::{
     ChannelStats, Comment, LikeTarget, LikedVideoItem, PlaylistRecord, SubscribedChannelItem, SubscriberItem, Tweet,
 };
@@ -140,6 +141,12 @@ pub struct NewVideo {
     pub description: String,
     pub duration: f64,
     pub visibility: Visibility,
+    /// `Queued` when a job will process it, `Ready` when the backend did (Cloudinary), else `Off`.
+    pub processing: ProcessingStatus,
+    pub width: i64,
+    pub height: i64,
+    /// The HLS master playlist when the backend streams the video itself (Cloudinary).
+    pub hls_url: Option<String>,
 }
 
 #[derive(Default)]
@@ -184,6 +191,37 @@ pub trait VideoRepo: Send + Sync {
     /// One page of the public videos of every channel `subscriber` follows, newest first (ties by
     /// id), and their total; read through the owner index, channel by channel, never the whole table.
     async fn subscription_feed(&self, subscriber: Id, offset: u64, limit: u32) -> StoreResult<(Vec<Video>, u64)>;
+}
+
+/// What a finished processing job changes on its video.
+pub struct ProcessedVideo {
+    pub duration: f64,
+    pub width: i64,
+    pub height: i64,
+    /// The browser-playable file replacing the original, when one was made.
+    pub video_file: Option<MediaRef>,
+    /// The extracted thumbnail; stored only if the video still has none.
+    pub thumbnail: Option<MediaRef>,
+    pub hls: MediaRef,
+}
+
+/// The durable job queue of video processing (docs/api.md §3.14). A video's job is part of the
+/// video: deleting the video cancels it. A job is claimed with a lease (`holder`, `until`) that its
+/// instance renews while it works; every write after the claim applies only while the lease is
+/// still this holder's, so a job that was taken over or whose video was deleted writes nothing.
+#[async_trait]
+pub trait ProcessingRepo: Send + Sync {
+    /// Claims the oldest queued job, or the oldest whose lease ran out before `now` (its instance
+    /// died), for `holder` until `until`; the claimed video.
+    async fn claim(&self, holder: &str, now: Timestamp, until: Timestamp) -> StoreResult<Option<VideoRecord>>;
+    /// Extends the lease to `until` and raises the progress to `progress` (never lowers it); false
+    /// when the job is no longer this holder's.
+    async fn renew(&self, video: Id, holder: &str, progress: u8, until: Timestamp) -> StoreResult<bool>;
+    /// Marks the job ready with its results; the video as it is now, or `None` when the job was no
+    /// longer this holder's (nothing was written).
+    async fn finish(&self, video: Id, holder: &str, done: &ProcessedVideo) -> StoreResult<Option<VideoRecord>>;
+    /// Marks the job failed with a short message; false when it was no longer this holder's.
+    async fn fail(&self, video: Id, holder: &str, error: &str) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -270,6 +308,7 @@ pub struct Store {
     pub users: Arc<dyn UserRepo>,
     pub sessions: Arc<dyn SessionRepo>,
     pub videos: Arc<dyn VideoRepo>,
+    pub processing: Arc<dyn ProcessingRepo>,
     pub likes: Arc<dyn LikeRepo>,
     pub comments: Arc<dyn CommentRepo>,
     pub tweets: Arc<dyn TweetRepo>,
@@ -285,6 +324,7 @@ impl Store {
     pub fn with_feed_cache(mut self) -> Self {
         let cache = Arc::new(feed_cache::FeedCache::default());
         self.videos = Arc::new(feed_cache::CachedVideos { inner: self.videos, cache: cache.clone() });
+        self.processing = Arc::new(feed_cache::CachedProcessing { inner: self.processing, cache: cache.clone() });
         self.users = Arc::new(feed_cache::CachedUsers { inner: self.users, cache });
         self
     }
@@ -295,6 +335,7 @@ impl Store {
         B: UserRepo
             + SessionRepo
             + VideoRepo
+            + ProcessingRepo
             + LikeRepo
             + CommentRepo
             + TweetRepo
@@ -310,6 +351,7 @@ impl Store {
             users: backend.clone(),
             sessions: backend.clone(),
             videos: backend.clone(),
+            processing: backend.clone(),
             likes: backend.clone(),
             comments: backend.clone(),
             tweets: backend.clone(),

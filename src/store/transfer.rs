@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
+use crate::domain::processing::ProcessingStatus;
 use crate::domain::social::LikeTarget;
 use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
@@ -94,6 +95,7 @@ pub struct VideoRow {
     pub updated_at: Timestamp,
     /// The video's hourly view records (trending), oldest first.
     pub view_hours: Vec<ViewHourRecord>,
+    pub processing: VideoProcessing,
 }
 
 /// The views of a video counted in one hour (hours since the epoch).
@@ -101,6 +103,29 @@ pub struct VideoRow {
 pub struct ViewHourRecord {
     pub hour: i64,
     pub views: i64,
+}
+
+/// A video's processing state as copied. Leases are not: a job that was running when the copy
+/// was made is queued again in the target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VideoProcessing {
+    pub status: ProcessingStatus,
+    pub progress: i64,
+    pub error: Option<String>,
+    pub width: i64,
+    pub height: i64,
+    pub hls_url: Option<String>,
+    pub hls_key: String,
+}
+
+impl VideoProcessing {
+    /// The state from its stored status, with a running job put back in the queue.
+    pub fn exported(status: Option<&str>) -> ProcessingStatus {
+        match ProcessingStatus::from_stored(status) {
+            ProcessingStatus::Processing => ProcessingStatus::Queued,
+            status => status,
+        }
+    }
 }
 
 /// A comment (with its video) or a tweet (without).

@@ -242,3 +242,36 @@ async fn direct_uploads_need_cloudinary() {
         .await
         .err(400, "Direct uploads need the Cloudinary media backend, which is not configured");
 }
+
+/// docs/api.md §3.14: Cloudinary transcodes and streams, so a video is ready at once with the
+/// `sp_auto` HLS playlist and the size and duration of the upload response; nothing runs locally,
+/// even where ffmpeg is installed, and a thumbnail stays required.
+#[tokio::test]
+async fn videos_stream_from_cloudinary_ready_at_once() {
+    let (app, fake) = cloudinary_app_from(cloudinary_builder().env("PROCESSING_ENABLED", "auto")).await;
+    let s = app.user("asha").await;
+    let video = app.publish(&s, "Streamed").await;
+    let asset = fake.assets().into_iter().find(|a| a.resource_type == "video").unwrap();
+    let hls =
+        format!("https://res.cloudinary.com/{}/video/upload/sp_auto/{}.m3u8", fake_cloudinary::CLOUD, asset.public_id);
+    assert_eq!(video["streams"], json!({ "hls": hls }));
+    assert_eq!(video["processing"], json!({ "status": "ready", "progress": 100 }));
+    assert_eq!(
+        (video["width"].as_i64(), video["height"].as_i64(), video["duration"].as_f64()),
+        (Some(640), Some(360), Some(12.5))
+    );
+    let id = video["_id"].as_str().unwrap();
+    let report = app.get(&format!("/videos/{id}/processing"), None).await;
+    assert_eq!(
+        report.ok(200, "Processing status fetched successfully"),
+        &json!({"status": "ready", "progress": 100, "error": null})
+    );
+    assert_eq!(app.get("/healthcheck", None).await.data()["processing"]["enabled"], false);
+
+    let form = Form::new()
+        .text("title", "No thumb")
+        .text("description", "d")
+        .part("videoFile", Part::bytes(fixtures::mp4(5)).file_name("a.mp4"));
+    let resp = app.send(app.request(Method::POST, "/videos").bearer_auth(&s.access).multipart(form)).await;
+    resp.err(400, "Thumbnail is required");
+}

@@ -5,6 +5,7 @@ use serde_json::json;
 
 use crate::helpers::{ServerProcess, TestApp};
 
+/// Processing is off in `TestApp` unless a test turns it on (tests/api/processing.rs covers it on).
 #[tokio::test]
 async fn healthcheck_reports_both_backends() {
     let app = TestApp::spawn().await;
@@ -13,7 +14,8 @@ async fn healthcheck_reports_both_backends() {
     assert_eq!(
         data,
         &json!({"status": "OK", "store": {"backend": app.store_backend(), "reachable": true},
-        "media": {"backend": app.media_backend(), "reachable": true}})
+        "media": {"backend": app.media_backend(), "reachable": true},
+        "processing": {"enabled": false, "ffmpeg": null}})
     );
     assert_eq!(app.get("/healthcheck/", None).await.status, 200, "trailing slash is the same route");
 }

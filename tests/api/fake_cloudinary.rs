@@ -294,6 +294,8 @@ fn respond(
     });
     if resource_type == "video" {
         result["duration"] = Value::from(12.5);
+        result["width"] = Value::from(640);
+        result["height"] = Value::from(360);
         result["frame_rate"] = Value::from(25);
     }
     axum::Json(result).into_response()

@@ -136,6 +136,9 @@ impl TestAppBuilder {
             ("PUBLIC_BASE_URL", base.as_str()),
             ("BCRYPT_COST", "4"),
             ("RATE_LIMIT_ENABLED", "false"),
+            // Background ffmpeg jobs would change videos under tests about other things;
+            // the tests of processing turn it on.
+            ("PROCESSING_ENABLED", "false"),
         ] {
             self.vars.entry(k.into()).or_insert_with(|| v.into());
         }

@@ -15,6 +15,7 @@ mod instances;
 mod migrate;
 mod original_database;
 mod placeholders;
+mod processing;
 mod resilience;
 mod social;
 mod store_story;

@@ -2,6 +2,7 @@
 //! also on MongoDB when `TEST_MONGODB_URI` is set (a fresh database, dropped afterwards). The same
 //! behaviour is also exercised through HTTP by the rest of the suite on whichever store is selected.
 
+use videotube::domain::processing::ProcessingStatus;
 use videotube::domain::social::LikeTarget;
 use videotube::domain::trending::view_hour;
 use videotube::domain::video::{VideoQuery, VideoSort};
@@ -10,7 +11,8 @@ use videotube::domain::{Id, Timestamp};
 use videotube::store::mongo::MongoStore;
 use videotube::store::sqlite::SqliteStore;
 use videotube::store::{
-    MediaRef, NewSession, NewUser, NewVideo, ProfileUpdate, RefreshGrant, Store, StoreError, VideoUpdate,
+    MediaRef, NewSession, NewUser, NewVideo, ProcessedVideo, ProfileUpdate, RefreshGrant, Store, StoreError,
+    VideoUpdate,
 };
 
 use crate::helpers::{drop_mongodb_database, fresh_mongodb_database};
@@ -78,6 +80,10 @@ fn video(owner: Id, title: &str) -> NewVideo {
         description: format!("About {title}"),
         duration: 2.5,
         visibility: Visibility::Public,
+        processing: ProcessingStatus::Off,
+        width: 0,
+        height: 0,
+        hls_url: None,
     }
 }
 
@@ -501,5 +507,144 @@ async fn a_failed_account_deletion_leaves_a_usable_account_and_a_retry_finishes_
         assert_eq!(unreferenced.len(), 2, "{unreferenced:?}");
         assert!(store.users.delete_account(asha).await.unwrap().is_empty(), "a repeat finds nothing");
         assert!(store.users.by_id(ben).await.unwrap().is_some(), "ben is untouched");
+    }
+}
+
+#[tokio::test]
+async fn processing_jobs_are_claimed_once_under_a_lease() {
+    for under_test in stores().await {
+        processing_story(&under_test.store).await;
+    }
+}
+
+async fn processing_story(store: &Store) {
+    let owner = store.users.create(new_user("asha", "asha@example.com")).await.unwrap().user.id;
+    let queued = |title: &str, thumbnail: bool| NewVideo {
+        processing: ProcessingStatus::Queued,
+        thumbnail: if thumbnail { media(&format!("{title}.jpg")) } else { MediaRef { url: "".into(), key: "".into() } },
+        ..video(owner, title)
+    };
+    let off = store.videos.insert(video(owner, "off")).await.unwrap();
+    let first = store.videos.insert(queued("first", false)).await.unwrap();
+    let second = store.videos.insert(queued("second", true)).await.unwrap();
+    assert_eq!(off.video.processing.status, ProcessingStatus::Off);
+    assert_eq!((first.video.processing.status, first.video.processing.progress), (ProcessingStatus::Queued, 0));
+
+    let now = Timestamp::now();
+    let claimed = store.processing.claim("a", now, now.plus_secs(60)).await.unwrap().unwrap();
+    assert_eq!(claimed.video.id, first.video.id, "oldest first");
+    assert_eq!(claimed.video.processing.status, ProcessingStatus::Processing);
+    let claimed = store.processing.claim("b", now, now.plus_secs(60)).await.unwrap().unwrap();
+    assert_eq!(claimed.video.id, second.video.id, "a held job is not claimed again");
+    assert!(store.processing.claim("c", now, now.plus_secs(60)).await.unwrap().is_none(), "videos that are off never");
+
+    assert!(store.processing.renew(first.video.id, "a", 40, now.plus_secs(60)).await.unwrap());
+    assert!(store.processing.renew(first.video.id, "a", 30, now.plus_secs(600)).await.unwrap());
+    assert_eq!(store.videos.get(first.video.id).await.unwrap().unwrap().video.processing.progress, 40, "monotonic");
+    assert!(!store.processing.renew(first.video.id, "b", 50, now.plus_secs(60)).await.unwrap(), "not b's job");
+
+    // Holder "b" dies while "a" keeps renewing: once b's lease has run out, another instance takes
+    // b's job over, and b's late writes are refused.
+    let later = now.plus_secs(120);
+    let taken = store.processing.claim("c", later, later.plus_secs(60)).await.unwrap().unwrap();
+    assert_eq!(taken.video.id, second.video.id);
+    assert!(!store.processing.fail(second.video.id, "b", "late").await.unwrap());
+
+    let done = ProcessedVideo {
+        duration: 2.0,
+        width: 160,
+        height: 120,
+        video_file: Some(media("first.mp4")),
+        thumbnail: Some(media("first-extracted.jpg")),
+        hls: media("hls/first"),
+    };
+    assert!(store.processing.finish(first.video.id, "b", &done).await.unwrap().is_none(), "not b's job");
+    let finished = store.processing.finish(first.video.id, "a", &done).await.unwrap().unwrap();
+    assert_eq!(finished.video.processing.status, ProcessingStatus::Ready);
+    assert_eq!(finished.video.processing.progress, 100);
+    assert_eq!((finished.video.width, finished.video.height, finished.video.duration), (160, 120, 2.0));
+    assert_eq!(finished.video_key, "local:first.mp4");
+    assert_eq!(finished.thumbnail_key, "local:first-extracted.jpg", "the video had no thumbnail");
+    assert_eq!(finished.hls_key, "local:hls/first");
+    assert_eq!(finished.video.streams.hls.as_deref(), Some("http://media.test/hls/first"));
+    let listed = store.videos.list(&feed(None, false)).await.unwrap().0;
+    let in_feed = listed.iter().find(|v| v.id == first.video.id).unwrap();
+    assert_eq!((in_feed.processing.status, in_feed.width), (ProcessingStatus::Ready, 160), "every Video shape");
+
+    let kept = ProcessedVideo { video_file: None, ..done };
+    let finished = store.processing.finish(second.video.id, "c", &kept).await.unwrap().unwrap();
+    assert_eq!(finished.thumbnail_key, "local:second.jpg", "an uploaded thumbnail is kept");
+    assert_eq!(finished.video_key, "local:second.mp4", "no transcode: the original stays");
+
+    let third = store.videos.insert(queued("third", true)).await.unwrap();
+    let now = Timestamp::now();
+    store.processing.claim("a", now, now.plus_secs(60)).await.unwrap().unwrap();
+    assert!(store.processing.fail(third.video.id, "a", "The video file could not be read").await.unwrap());
+    let failed = store.videos.get(third.video.id).await.unwrap().unwrap();
+    assert_eq!(failed.video.processing.status, ProcessingStatus::Failed);
+    assert_eq!(failed.processing_error.as_deref(), Some("The video file could not be read"));
+    let later = now.plus_secs(600);
+    assert!(store.processing.claim("b", later, later).await.unwrap().is_none(), "a failed job is not retried");
+
+    let unreferenced = store.media_index.unreferenced(&["local:hls/first".into(), "local:gone".into()]).await.unwrap();
+    assert_eq!(unreferenced, ["local:gone"], "renditions are referenced");
+    let mut keys = store.users.delete_account(owner).await.unwrap();
+    keys.sort();
+    assert!(keys.contains(&"local:hls/first".to_owned()), "{keys:?}");
+    assert!(!keys.iter().any(String::is_empty), "{keys:?}");
+}
+
+/// `videotube migrate` copies the processing state of every video (status, progress, error, size,
+/// renditions and their key); a job that was running is queued again in the copy, since its lease
+/// belonged to an instance of the old store.
+#[tokio::test]
+async fn migration_copies_processing_state_and_requeues_running_jobs() {
+    use videotube::store::transfer::{Transfer, copy_all};
+    let dir = tempfile::tempdir().unwrap();
+    let source = SqliteStore::open(&dir.path().join("from.db")).await.unwrap();
+    let store = Store::from_backend(source.clone());
+    let owner = store.users.create(new_user("asha", "asha@example.com")).await.unwrap().user.id;
+    let queued = |title: &str| NewVideo { processing: ProcessingStatus::Queued, ..video(owner, title) };
+    let done = store.videos.insert(queued("done")).await.unwrap().video.id;
+    let running = store.videos.insert(queued("running")).await.unwrap().video.id;
+    let now = Timestamp::now();
+    store.processing.claim("a", now, now.plus_secs(60)).await.unwrap();
+    let processed = ProcessedVideo {
+        duration: 2.0,
+        width: 120,
+        height: 160,
+        video_file: None,
+        thumbnail: None,
+        hls: media("hls/done"),
+    };
+    store.processing.finish(done, "a", &processed).await.unwrap().unwrap();
+    store.processing.claim("a", now, now.plus_secs(60)).await.unwrap();
+    store.processing.renew(running, "a", 40, now.plus_secs(60)).await.unwrap();
+
+    let mut hops: Vec<(Box<dyn Transfer>, Store, Option<String>)> = Vec::new();
+    let copy = SqliteStore::open(&dir.path().join("to.db")).await.unwrap();
+    hops.push((Box::new(copy.clone()), Store::from_backend(copy), None));
+    if let Some(uri) = fresh_mongodb_database() {
+        let mongo = MongoStore::connect(&uri).await.unwrap();
+        hops.push((Box::new(mongo.clone()), Store::from_backend(mongo), Some(uri)));
+    }
+    for (target, copied, mongodb) in hops {
+        copy_all(&source, target.as_ref(), 100, &mut |_, _| {}).await.unwrap();
+        let finished = copied.videos.get(done).await.unwrap().unwrap();
+        assert_eq!(finished.video.processing.status, ProcessingStatus::Ready);
+        assert_eq!((finished.video.processing.progress, finished.video.width, finished.video.height), (100, 120, 160));
+        assert_eq!(finished.video.streams.hls.as_deref(), Some("http://media.test/hls/done"));
+        assert_eq!(finished.hls_key, "local:hls/done");
+        let requeued = copied.videos.get(running).await.unwrap().unwrap();
+        assert_eq!(
+            (requeued.video.processing.status, requeued.video.processing.progress),
+            (ProcessingStatus::Queued, 40)
+        );
+        let later = Timestamp::now();
+        let claimed = copied.processing.claim("b", later, later.plus_secs(60)).await.unwrap().unwrap();
+        assert_eq!(claimed.video.id, running, "the copy resumes the job at once");
+        if let Some(uri) = mongodb {
+            drop_mongodb_database(&uri);
+        }
     }
 }

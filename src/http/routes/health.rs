@@ -19,11 +19,19 @@ impl From<Probe> for BackendHealth {
     }
 }
 
+/// Video processing on this instance: whether it runs, and the ffmpeg found (null when none).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProcessingHealth {
+    enabled: bool,
+    ffmpeg: Option<String>,
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
     status: &'static str,
     store: BackendHealth,
     media: BackendHealth,
+    processing: ProcessingHealth,
 }
 
 #[utoipa::path(
@@ -38,5 +46,7 @@ pub struct Health {
 )]
 pub async fn healthcheck(State(state): State<AppState>) -> ApiResponse<Health> {
     let report = state.services.health().await;
-    ApiResponse::ok("OK", Health { status: "OK", store: report.store.into(), media: report.media.into() })
+    let (enabled, ffmpeg) = state.services.processing_health();
+    let processing = ProcessingHealth { enabled, ffmpeg };
+    ApiResponse::ok("OK", Health { status: "OK", store: report.store.into(), media: report.media.into(), processing })
 }

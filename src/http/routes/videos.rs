@@ -1,8 +1,9 @@
-//! `/videos` handlers (docs/api.md §2 rows 20–25 and 51).
+//! `/videos` handlers (docs/api.md §2 rows 20–25, 51 and 54).
 
 use axum::extract::State;
 
 use crate::domain::page::Page;
+use crate::domain::processing::ProcessingReport;
 use crate::domain::trending::TrendingVideo;
 use crate::domain::video::Video;
 use crate::http::AppState;
@@ -111,6 +112,28 @@ pub async fn get(
 ) -> Result<ApiResponse<Video>, AppError> {
     let video = state.services.watch_video(video_id, viewer.0.as_ref(), ip).await?;
     Ok(ApiResponse::ok("Video fetched successfully", video))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/videos/{videoId}/processing",
+    tag = "videos",
+    params(crate::http::requests::VideoPath),
+    responses(
+        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::processing::ProcessingReport>),
+        crate::http::openapi::BaseErrors,
+        crate::http::openapi::AuthErrors,
+        crate::http::openapi::NotFoundErrors
+    ),
+    security((), ("bearer" = []), ("cookie" = []))
+)]
+pub async fn processing(
+    State(state): State<AppState>,
+    viewer: MaybeAuthUser,
+    PathParams(VideoPath { video_id }): PathParams<VideoPath>,
+) -> Result<ApiResponse<ProcessingReport>, AppError> {
+    let report = state.services.processing_report(video_id, viewer.id()).await?;
+    Ok(ApiResponse::ok("Processing status fetched successfully", report))
 }
 
 #[utoipa::path(

@@ -48,6 +48,10 @@ pub struct UploadResult {
     #[serde(default)]
     pub duration: Option<f64>,
     #[serde(default)]
+    pub width: Option<i64>,
+    #[serde(default)]
+    pub height: Option<i64>,
+    #[serde(default)]
     pub signature: Option<String>,
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 
-use super::{MediaError, MediaKind, MediaStore, StoredMedia, TempUpload};
+use super::{MediaError, MediaKind, MediaStore, StoredMedia, Streaming, TempUpload};
 use client::{CloudinaryClient, UploadResult, now_secs};
 
 const KEY_PREFIX: &str = "cloudinary:";
@@ -70,6 +70,20 @@ impl CloudinaryMedia {
         }
     }
 
+    /// How Cloudinary streams an uploaded video (docs/api.md §3.14): the delivery URL of the video
+    /// with the `sp_auto` streaming profile as an HLS playlist, and the size it reported.
+    pub fn streaming(result: &UploadResult) -> Option<Streaming> {
+        if result.resource_type != "video" {
+            return None;
+        }
+        let (delivery, _) = result.secure_url.split_once("/upload/")?;
+        Some(Streaming {
+            hls: format!("{delivery}/upload/sp_auto/{}.m3u8", result.public_id),
+            width: result.width.unwrap_or(0),
+            height: result.height.unwrap_or(0),
+        })
+    }
+
     /// True when the result carries Cloudinary's signature for our account.
     pub fn result_is_authentic(&self, result: &UploadResult) -> bool {
         let expected = sign::result_signature(&result.public_id, result.version, &self.client.credentials().api_secret);
@@ -105,6 +119,7 @@ impl MediaStore for CloudinaryMedia {
             .map_err(|e| MediaError::Backend(e.to_string()))?;
         Ok(StoredMedia {
             key: Self::key(&result.resource_type, &result.public_id),
+            streaming: Self::streaming(&result),
             url: result.secure_url,
             duration: result.duration,
         })

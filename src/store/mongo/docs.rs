@@ -6,6 +6,7 @@ use bson::{Bson, DateTime};
 use serde::{Deserialize, Deserializer};
 
 use super::id_of;
+use crate::domain::processing::{Processing, ProcessingStatus, Streams};
 use crate::domain::social::{
     ChannelCard, Comment, LatestVideo, PlaylistRecord, SubscribedChannelItem, SubscriberCard, SubscriberItem, Tweet,
 };
@@ -142,6 +143,17 @@ pub struct VideoDoc {
     pub likes_count: Option<i64>,
     pub created_at: DateTime,
     pub updated_at: DateTime,
+    #[serde(default, deserialize_with = "number")]
+    pub width: i64,
+    #[serde(default, deserialize_with = "number")]
+    pub height: i64,
+    /// Absent on documents written before processing existed (and by the original API).
+    pub processing_status: Option<String>,
+    #[serde(default, deserialize_with = "number")]
+    pub processing_progress: i64,
+    pub processing_error: Option<String>,
+    pub hls_url: Option<String>,
+    pub hls_key: Option<String>,
 }
 
 /// A trending entry: the video and the views counted in the window.
@@ -167,6 +179,13 @@ impl VideoDoc {
                 title: self.title,
                 description: self.description,
                 duration: self.duration,
+                width: self.width,
+                height: self.height,
+                processing: Processing {
+                    status: ProcessingStatus::from_stored(self.processing_status.as_deref()),
+                    progress: self.processing_progress.clamp(0, 100) as u8,
+                },
+                streams: Streams { hls: self.hls_url },
                 views: self.views,
                 visibility: Visibility::from_stored(self.is_published, self.visibility.as_deref()),
                 owner: Video::owner_twin(self.owner.into_summary()),
@@ -177,6 +196,8 @@ impl VideoDoc {
             },
             video_key: self.video_key.unwrap_or_default(),
             thumbnail_key: self.thumbnail_key.unwrap_or_default(),
+            hls_key: self.hls_key.unwrap_or_default(),
+            processing_error: self.processing_error,
         }
     }
 

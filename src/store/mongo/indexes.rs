@@ -62,6 +62,8 @@ pub fn models() -> Vec<(&'static str, Vec<IndexModel>)> {
                 index(doc! { "isPublished": 1, "title": 1, "_id": 1 }),
                 index(doc! { "videoKey": 1 }),
                 index(doc! { "thumbnailKey": 1 }),
+                index(doc! { "hlsKey": 1 }),
+                index(doc! { "processingStatus": 1, "createdAt": 1, "_id": 1 }),
             ],
         ),
         (coll::COMMENTS, vec![index(newest("video"))]),

@@ -4,6 +4,7 @@
 mod docs;
 mod ephemeral;
 mod indexes;
+mod processing;
 pub mod queries;
 mod social;
 mod transfer;
@@ -140,12 +141,13 @@ pub fn with_database(uri: &str, database: &str) -> String {
 impl MediaIndex for MongoStore {
     async fn unreferenced(&self, keys: &[String]) -> StoreResult<Vec<String>> {
         let mut referenced = std::collections::HashSet::new();
-        for (name, fields) in
-            [(coll::USERS, ["avatarKey", "coverImageKey"]), (coll::VIDEOS, ["videoKey", "thumbnailKey"])]
-        {
-            let filter = queries::keys_in(&fields, keys);
+        for (name, fields) in [
+            (coll::USERS, &["avatarKey", "coverImageKey"][..]),
+            (coll::VIDEOS, &["videoKey", "thumbnailKey", "hlsKey"]),
+        ] {
+            let filter = queries::keys_in(fields, keys);
             let cursor =
-                self.collection(name).find(filter).projection(queries::project(&fields)).await.map_err(backend)?;
+                self.collection(name).find(filter).projection(queries::project(fields)).await.map_err(backend)?;
             let found: Vec<Document> = cursor.try_collect().await.map_err(backend)?;
             for document in found {
                 for field in fields {

@@ -17,7 +17,7 @@ use crate::domain::visibility::Visibility;
 use crate::store::StoreResult;
 use crate::store::transfer::{
     Batch, HistoryRecord, Imported, Kind, LikeRecord, PlaylistRow, PostRecord, Record, SessionRecord,
-    SubscriptionRecord, Transfer, UserRecord, VideoRow, ViewHourRecord,
+    SubscriptionRecord, Transfer, UserRecord, VideoProcessing, VideoRow, ViewHourRecord,
 };
 
 #[derive(Deserialize)]
@@ -39,6 +39,16 @@ struct StoredVideo {
     visibility: Option<String>,
     created_at: DateTime,
     updated_at: DateTime,
+    processing_status: Option<String>,
+    #[serde(default, deserialize_with = "number")]
+    processing_progress: i64,
+    processing_error: Option<String>,
+    #[serde(default, deserialize_with = "number")]
+    width: i64,
+    #[serde(default, deserialize_with = "number")]
+    height: i64,
+    hls_url: Option<String>,
+    hls_key: Option<String>,
 }
 
 /// Comments, tweets, likes, subscriptions and playlists share these optional reference fields.
@@ -132,6 +142,15 @@ fn record(kind: Kind, document: Document) -> Option<Record> {
                 updated_at: time(v.updated_at),
                 // Filled in by `attach_view_hours`, which reads them for a whole batch at once.
                 view_hours: Vec::new(),
+                processing: VideoProcessing {
+                    status: VideoProcessing::exported(v.processing_status.as_deref()),
+                    progress: v.processing_progress,
+                    error: v.processing_error,
+                    width: v.width,
+                    height: v.height,
+                    hls_url: v.hls_url,
+                    hls_key: v.hls_key.unwrap_or_default(),
+                },
             }))
         }
         Kind::WatchHistory => {

@@ -153,7 +153,7 @@ impl UserRepo for MongoStore {
         let videos: Vec<Document> = self
             .collection(coll::VIDEOS)
             .find(doc! { "owner": user })
-            .projection(doc! { "_id": 1, "videoKey": 1, "thumbnailKey": 1 })
+            .projection(doc! { "_id": 1, "videoKey": 1, "thumbnailKey": 1, "hlsKey": 1 })
             .await
             .map_err(backend)?
             .try_collect()
@@ -161,7 +161,8 @@ impl UserRepo for MongoStore {
             .map_err(backend)?;
         let mut keys: Vec<String> = std::iter::once(account.avatar_key).chain(account.cover_image_key).collect();
         for video in &videos {
-            keys.extend(["videoKey", "thumbnailKey"].iter().filter_map(|k| video.get_str(k).ok().map(str::to_owned)));
+            let stored = ["videoKey", "thumbnailKey", "hlsKey"].iter().filter_map(|k| video.get_str(k).ok());
+            keys.extend(stored.filter(|k| !k.is_empty()).map(str::to_owned));
         }
         // Videos first: from here on nothing of the account is reachable through a video, and every
         // later step can be repeated by a retry; the user document goes last.

@@ -44,7 +44,7 @@ impl MongoStore {
         self.aggregate_as(coll::VIDEOS, pipeline).await
     }
 
-    async fn video_record(&self, id: Id) -> StoreResult<Option<VideoRecord>> {
+    pub(super) async fn video_record(&self, id: Id) -> StoreResult<Option<VideoRecord>> {
         let found = self.videos(q::with_owner(by_id(oid(id)))).await?;
         Ok(found.into_iter().next().map(VideoDoc::into_record))
     }

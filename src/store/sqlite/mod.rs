@@ -1,5 +1,6 @@
 //! The embedded SQLite store: one file in DATA_DIR, WAL, foreign keys, migrations embedded in the binary.
 
+mod processing;
 mod social;
 mod transfer;
 mod users;
@@ -98,7 +99,8 @@ impl MediaIndex for SqliteStore {
                 "SELECT EXISTS (SELECT 1 FROM users WHERE avatar_key = ?1) \
                      OR EXISTS (SELECT 1 FROM users WHERE cover_image_key = ?1) \
                      OR EXISTS (SELECT 1 FROM videos WHERE video_key = ?1) \
-                     OR EXISTS (SELECT 1 FROM videos WHERE thumbnail_key = ?1)",
+                     OR EXISTS (SELECT 1 FROM videos WHERE thumbnail_key = ?1) \
+                     OR EXISTS (SELECT 1 FROM videos WHERE hls_key = ?1)",
             )
             .bind(key)
             .fetch_one(&self.pool)

@@ -218,7 +218,8 @@ impl UserRepo for SqliteStore {
         let keys: Vec<Option<String>> = sqlx::query_scalar(
             "SELECT avatar_key FROM users WHERE id = ?1 UNION ALL SELECT cover_image_key FROM users WHERE id = ?1 \
              UNION ALL SELECT video_key FROM videos WHERE owner_id = ?1 \
-             UNION ALL SELECT thumbnail_key FROM videos WHERE owner_id = ?1",
+             UNION ALL SELECT thumbnail_key FROM videos WHERE owner_id = ?1 \
+             UNION ALL SELECT hls_key FROM videos WHERE owner_id = ?1",
         )
         .bind(&id)
         .fetch_all(&mut *tx)

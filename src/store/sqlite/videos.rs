@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::{OwnerRow, SqliteStore, backend, levels_sql, map_err, now, parse_id, parse_visibility, visible_sql};
+use crate::domain::processing::{Processing, ProcessingStatus, Streams};
 use crate::domain::social::ChannelStats;
 use crate::domain::trending::{TrendingVideo, view_hour};
 use crate::domain::video::{Video, VideoQuery, VideoRecord, VideoSort, WatchedVideo};
@@ -14,6 +15,7 @@ use crate::store::{NewVideo, StoreError, StoreResult, VideoRepo, VideoUpdate};
 /// Video columns joined with the owner summary; every video read goes through this projection.
 pub(super) const VIDEO_SELECT: &str = "SELECT v.id, v.video_file, v.video_key, v.thumbnail, v.thumbnail_key, \
      v.title, v.description, v.duration, v.views, v.visibility, v.created_at, v.updated_at, \
+     v.width, v.height, v.processing_status, v.processing_progress, v.processing_error, v.hls_url, v.hls_key, \
      u.id AS owner_id, u.username AS owner_username, u.full_name AS owner_full_name, u.avatar AS owner_avatar \
      FROM videos v JOIN users u ON u.id = v.owner_id";
 
@@ -39,6 +41,13 @@ pub(super) struct VideoRow {
     visibility: String,
     created_at: i64,
     updated_at: i64,
+    width: i64,
+    height: i64,
+    processing_status: String,
+    processing_progress: i64,
+    processing_error: Option<String>,
+    hls_url: Option<String>,
+    hls_key: String,
     #[sqlx(flatten)]
     owner: OwnerRow,
 }
@@ -53,6 +62,13 @@ impl VideoRow {
                 title: self.title,
                 description: self.description,
                 duration: self.duration,
+                width: self.width,
+                height: self.height,
+                processing: Processing {
+                    status: ProcessingStatus::from_stored(Some(&self.processing_status)),
+                    progress: self.processing_progress.clamp(0, 100) as u8,
+                },
+                streams: Streams { hls: self.hls_url },
                 views: self.views,
                 visibility: parse_visibility(&self.visibility)?,
                 owner: Video::owner_twin(self.owner.into_summary()?),
@@ -63,6 +79,8 @@ impl VideoRow {
             },
             video_key: self.video_key,
             thumbnail_key: self.thumbnail_key,
+            hls_key: self.hls_key,
+            processing_error: self.processing_error,
         })
     }
 
@@ -219,7 +237,7 @@ impl SqliteStore {
         Ok((rows, total as u64))
     }
 
-    async fn video_record(&self, id: Id) -> StoreResult<Option<VideoRecord>> {
+    pub(super) async fn video_record(&self, id: Id) -> StoreResult<Option<VideoRecord>> {
         let row: Option<VideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{VIDEO_SELECT} WHERE v.id = ?")))
             .bind(id.to_hex())
             .fetch_optional(&self.pool)
@@ -236,7 +254,8 @@ impl VideoRepo for SqliteStore {
         let now = now();
         sqlx::query(
             "INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, \
-             duration, views, visibility, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+             duration, views, visibility, created_at, updated_at, processing_status, processing_progress, width, \
+             height, hls_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id.to_hex())
         .bind(video.owner.to_hex())
@@ -250,6 +269,11 @@ impl VideoRepo for SqliteStore {
         .bind(video.visibility.as_str())
         .bind(now)
         .bind(now)
+        .bind(video.processing.as_str())
+        .bind(i64::from(video.processing.starting_progress()))
+        .bind(video.width)
+        .bind(video.height)
+        .bind(video.hls_url)
         .execute(&self.pool)
         .await
         .map_err(map_err)?;

@@ -2,6 +2,7 @@
 //! against the documents they must produce.
 
 pub mod ephemeral;
+pub mod processing;
 pub mod social;
 pub mod transfer;
 pub mod users;

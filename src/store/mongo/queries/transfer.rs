@@ -64,6 +64,11 @@ pub fn upsert(record: &Record) -> (Document, Document, bool) {
                 "thumbnailKey": &v.thumbnail_key, "title": &v.title, "description": &v.description,
                 "duration": v.duration, "views": v.views, "owner": oid(v.owner),
                 "createdAt": date(v.created_at), "updatedAt": date(v.updated_at),
+                "processingStatus": v.processing.status.as_str(), "processingProgress": v.processing.progress,
+                "processingError": v.processing.error.as_deref().map_or(Bson::Null, |e| Bson::String(e.to_owned())),
+                "width": v.processing.width, "height": v.processing.height,
+                "hlsUrl": v.processing.hls_url.as_deref().map_or(Bson::Null, |u| Bson::String(u.to_owned())),
+                "hlsKey": &v.processing.hls_key, "leaseHolder": Bson::Null, "leaseUntil": Bson::Null,
             };
             set.extend(super::videos::visibility_fields(v.visibility));
             (v.id, set, None)

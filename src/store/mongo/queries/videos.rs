@@ -27,6 +27,12 @@ pub fn new_video(id: ObjectId, owner: ObjectId, video: &NewVideo, now: DateTime)
         "owner": owner,
         "createdAt": now,
         "updatedAt": now,
+        "processingStatus": video.processing.as_str(),
+        "processingProgress": i32::from(video.processing.starting_progress()),
+        "width": video.width,
+        "height": video.height,
+        "hlsUrl": video.hls_url.as_deref().map_or(Bson::Null, |url| Bson::String(url.to_owned())),
+        "hlsKey": "",
     }
 }
 
@@ -256,6 +262,7 @@ pub fn video_cascade(
 mod tests {
     use super::*;
     use crate::domain::Id;
+    use crate::domain::processing::ProcessingStatus;
     use crate::domain::visibility::ALL_LEVELS;
     use crate::store::MediaRef;
 
@@ -359,6 +366,10 @@ mod tests {
             description: "D".into(),
             duration: 1.5,
             visibility: Visibility::Private,
+            processing: ProcessingStatus::Off,
+            width: 0,
+            height: 0,
+            hls_url: None,
         };
         let owner = ObjectId::from_bytes([1; 12]);
         let document = new_video(ObjectId::from_bytes([2; 12]), owner, &video, at);

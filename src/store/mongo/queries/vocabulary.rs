@@ -5,19 +5,20 @@
 use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document};
 
-use super::{keys_in, social, transfer, users, videos};
+use super::{keys_in, processing, social, transfer, users, videos};
+use crate::domain::processing::ProcessingStatus;
 use crate::domain::social::LikeTarget;
 use crate::domain::video::{VideoQuery, VideoSort};
 use crate::domain::visibility::{Place, Visibility};
 use crate::domain::{Id, Timestamp};
 use crate::store::transfer::{HistoryRecord, Kind, LikeRecord, Record};
-use crate::store::{MediaRef, NewSession, NewUser, NewVideo, ProfileUpdate, RefreshGrant, VideoUpdate};
+use crate::store::{MediaRef, NewSession, NewUser, NewVideo, ProcessedVideo, ProfileUpdate, RefreshGrant, VideoUpdate};
 
 const STAGES: &[&str] =
     &["$match", "$sort", "$skip", "$limit", "$lookup", "$unwind", "$project", "$set", "$unset", "$group", "$count"];
 /// Stages an update pipeline may use.
 const UPDATE_STAGES: &[&str] = &["$set", "$unset", "$project", "$addFields", "$replaceWith"];
-const UPDATE_OPERATORS: &[&str] = &["$set", "$setOnInsert", "$unset", "$inc", "$push", "$pull"];
+const UPDATE_OPERATORS: &[&str] = &["$set", "$setOnInsert", "$unset", "$inc", "$max", "$push", "$pull"];
 const OPERATORS: &[&str] = &[
     "$or",
     "$and",
@@ -25,6 +26,7 @@ const OPERATORS: &[&str] = &[
     "$ne",
     "$gt",
     "$gte",
+    "$lt",
     "$in",
     "$exists",
     "$type",
@@ -106,6 +108,17 @@ fn media() -> MediaRef {
     MediaRef { url: "u".into(), key: "k".into() }
 }
 
+fn processed() -> ProcessedVideo {
+    ProcessedVideo {
+        duration: 1.0,
+        width: 2,
+        height: 2,
+        video_file: Some(media()),
+        thumbnail: Some(media()),
+        hls: media(),
+    }
+}
+
 #[test]
 fn every_builder_speaks_mongodb() {
     let at = DateTime::from_millis(1);
@@ -144,6 +157,7 @@ fn every_builder_speaks_mongodb() {
         ("add_session", users::add_session(session, 3, at)),
         ("record_watch", users::record_watch(id(1), at, 50)),
         ("forget_watches", users::forget_watches(&[id(1), id(2)])),
+        ("finish_processing", processing::finish(&processed())),
     ] {
         check_pipeline(&pipeline, UPDATE_STAGES, name);
     }
@@ -182,6 +196,9 @@ fn every_builder_speaks_mongodb() {
         videos::video_update(&video_update, at),
         videos::visibility_update(Visibility::Public, at),
         videos::add_view(),
+        processing::claim("h", at),
+        processing::renew(5, at),
+        processing::fail("e"),
         social::content_update("c", at),
         social::playlist_update(Some("n"), Some("d"), at),
         social::add_to_playlist(id(1), id(2), at).1,
@@ -219,6 +236,10 @@ fn every_builder_speaks_mongodb() {
         description: "d".into(),
         duration: 1.0,
         visibility: Visibility::Public,
+        processing: ProcessingStatus::Queued,
+        width: 0,
+        height: 0,
+        hls_url: Some("$h".into()),
     };
     let mut filters = vec![
         users::new_user(id(1), &user, at),
@@ -231,6 +252,8 @@ fn every_builder_speaks_mongodb() {
         users::mixed_case_emails(),
         users::email_of_another(id(1), "e"),
         videos::new_video(id(1), id(2), &video, at),
+        processing::claimable(at),
+        processing::held(id(1), "h"),
         social::like_of(id(1), LikeTarget::Tweet(Id::generate())),
         social::add_to_playlist(id(1), id(2), at).0,
         keys_in(&["avatarKey"], &["k".to_owned()]),

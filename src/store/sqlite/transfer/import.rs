@@ -79,12 +79,17 @@ pub(super) async fn import_one(tx: &mut Transaction<'static, Sqlite>, record: Re
             let id = v.id.to_hex();
             let video = sqlx::query(
                 "INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, \
-                 duration, views, visibility, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 duration, views, visibility, created_at, updated_at, processing_status, processing_progress, \
+                 processing_error, width, height, hls_url, hls_key) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
                  ON CONFLICT (id) DO UPDATE SET video_file = excluded.video_file, video_key = excluded.video_key, \
                  thumbnail = excluded.thumbnail, thumbnail_key = excluded.thumbnail_key, title = excluded.title, \
                  description = excluded.description, duration = excluded.duration, views = excluded.views, \
                  visibility = excluded.visibility, created_at = excluded.created_at, \
-                 updated_at = excluded.updated_at",
+                 updated_at = excluded.updated_at, processing_status = excluded.processing_status, \
+                 processing_progress = excluded.processing_progress, processing_error = excluded.processing_error, \
+                 width = excluded.width, height = excluded.height, hls_url = excluded.hls_url, \
+                 hls_key = excluded.hls_key, lease_holder = NULL, lease_until = NULL",
             )
             .bind(&id)
             .bind(v.owner.to_hex())
@@ -98,7 +103,14 @@ pub(super) async fn import_one(tx: &mut Transaction<'static, Sqlite>, record: Re
             .bind(v.views)
             .bind(v.visibility.as_str())
             .bind(v.created_at.millis())
-            .bind(v.updated_at.millis());
+            .bind(v.updated_at.millis())
+            .bind(v.processing.status.as_str())
+            .bind(v.processing.progress)
+            .bind(v.processing.error)
+            .bind(v.processing.width)
+            .bind(v.processing.height)
+            .bind(v.processing.hls_url)
+            .bind(v.processing.hls_key);
             if !accepted(tx, video).await? {
                 return Ok(false);
             }

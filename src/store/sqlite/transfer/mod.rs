@@ -12,7 +12,7 @@ use crate::domain::Timestamp;
 use crate::domain::social::LikeTarget;
 use crate::store::transfer::{
     Batch, HistoryRecord, Imported, Kind, LikeRecord, PlaylistRow, PostRecord, Record, SessionRecord,
-    SubscriptionRecord, Transfer, UserRecord, VideoRow, ViewHourRecord,
+    SubscriptionRecord, Transfer, UserRecord, VideoProcessing, VideoRow, ViewHourRecord,
 };
 use crate::store::{StoreError, StoreResult};
 use import::import_one;
@@ -26,7 +26,8 @@ fn export_sql(kind: Kind) -> &'static str {
         }
         Kind::Videos => {
             "SELECT id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, duration, views, \
-             visibility, created_at, updated_at FROM videos WHERE id > ?1 ORDER BY id LIMIT ?2"
+             visibility, created_at, updated_at, processing_status, processing_progress, processing_error, width, \
+             height, hls_url, hls_key FROM videos WHERE id > ?1 ORDER BY id LIMIT ?2"
         }
         Kind::Comments => {
             "SELECT id, owner_id, video_id, content, created_at, updated_at FROM comments \
@@ -150,6 +151,15 @@ impl SqliteStore {
                     created_at,
                     updated_at,
                     view_hours: hours.into_iter().map(|(hour, views)| ViewHourRecord { hour, views }).collect(),
+                    processing: VideoProcessing {
+                        status: VideoProcessing::exported(row.get("processing_status")),
+                        progress: row.get("processing_progress"),
+                        error: row.get("processing_error"),
+                        width: row.get("width"),
+                        height: row.get("height"),
+                        hls_url: row.get("hls_url"),
+                        hls_key: row.get("hls_key"),
+                    },
                 })
             }
             Kind::Comments | Kind::Tweets => {
