@@ -5,7 +5,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::json;
 
 use crate::fixtures;
-use crate::helpers::{MediaBackend, Resp, ServerProcess, TestApp};
+use crate::helpers::{MediaBackend, PROCESSING_OFF, Resp, ServerProcess, TestApp};
 
 #[tokio::test]
 async fn login_budget_answers_429_with_retry_after() {
@@ -97,7 +97,8 @@ fn stalled_body(head: Vec<u8>) -> reqwest::Body {
 #[tokio::test]
 async fn killing_the_server_mid_upload_loses_nothing_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let vars = [("BCRYPT_COST", "4"), ("RATE_LIMIT_ENABLED", "false"), ("MEDIA_ORPHAN_GRACE_SECS", "0")];
+    let vars =
+        [("BCRYPT_COST", "4"), ("RATE_LIMIT_ENABLED", "false"), ("MEDIA_ORPHAN_GRACE_SECS", "0"), PROCESSING_OFF];
     let mut server = ServerProcess::start(dir.path(), &vars).await.expect("server starts");
     let client = crate::helpers::http_client();
     let api = |base: &str, path: &str| format!("{base}/api/v1{path}");

@@ -384,6 +384,10 @@ pub struct ServerProcess {
     pub base: String,
 }
 
+/// For server processes in tests about something else: a background ffmpeg job would work in
+/// `data/tmp` and replace media while those tests inspect them.
+pub const PROCESSING_OFF: (&str, &str) = ("PROCESSING_ENABLED", "false");
+
 impl ServerProcess {
     /// Starts the binary with exactly these variables (plus PORT) in `dir`; waits for the healthcheck.
     pub async fn start(dir: &std::path::Path, vars: &[(&str, &str)]) -> Option<Self> {

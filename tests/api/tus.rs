@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
 use crate::fixtures;
-use crate::helpers::{Resp, ServerProcess, Session, TestApp, fresh_mongodb_database, http_client};
+use crate::helpers::{PROCESSING_OFF, Resp, ServerProcess, Session, TestApp, fresh_mongodb_database, http_client};
 
 const VIDEO_TYPES: &str = "videoFile must be a video (mp4, webm, quicktime or matroska)";
 
@@ -392,7 +392,7 @@ async fn expired_uploads_are_404_and_swept_away() {
 async fn a_restart_mid_upload_resumes_at_the_reported_offset() {
     let dir = tempfile::tempdir().unwrap();
     let mongodb = fresh_mongodb_database();
-    let mut vars = vec![("BCRYPT_COST", "4"), ("RATE_LIMIT_ENABLED", "false")];
+    let mut vars = vec![("BCRYPT_COST", "4"), ("RATE_LIMIT_ENABLED", "false"), PROCESSING_OFF];
     if let Some(uri) = &mongodb {
         vars.push(("MONGODB_URI", uri));
     }
@@ -574,7 +574,7 @@ async fn a_large_resumable_upload_is_published_with_bounded_memory() {
     const SIZE: u64 = 96 * 1024 * 1024;
     const PATCH: u64 = 8 * 1024 * 1024;
     let dir = tempfile::tempdir().unwrap();
-    let vars = [("BCRYPT_COST", "4"), ("RATE_LIMIT_ENABLED", "false"), ("RUST_LOG", "warn")];
+    let vars = [("BCRYPT_COST", "4"), ("RATE_LIMIT_ENABLED", "false"), ("RUST_LOG", "warn"), PROCESSING_OFF];
     let server = ServerProcess::start(dir.path(), &vars).await.expect("server starts");
     let token = server.user_token("big").await;
     let client = http_client();

@@ -5,7 +5,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 use crate::fixtures;
-use crate::helpers::{MediaBackend, Resp, ServerProcess, Session, TestApp};
+use crate::helpers::{MediaBackend, PROCESSING_OFF, Resp, ServerProcess, Session, TestApp};
 
 async fn publish_form(app: &TestApp, s: &Session, form: Form) -> Resp {
     app.send(app.request(Method::POST, "/videos").bearer_auth(&s.access).multipart(form)).await
@@ -349,7 +349,7 @@ fn streamed_mp4(total: u64) -> reqwest::Body {
 async fn a_large_upload_streams_to_disk_with_bounded_memory() {
     const SIZE: u64 = 96 * 1024 * 1024;
     let dir = tempfile::tempdir().unwrap();
-    let vars = [("BCRYPT_COST", "4"), ("RATE_LIMIT_ENABLED", "false"), ("RUST_LOG", "warn")];
+    let vars = [("BCRYPT_COST", "4"), ("RATE_LIMIT_ENABLED", "false"), ("RUST_LOG", "warn"), PROCESSING_OFF];
     let server = ServerProcess::start(dir.path(), &vars).await.expect("server starts");
     let client = crate::helpers::http_client();
     let api = format!("{}/api/v1", server.base);
