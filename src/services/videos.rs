@@ -10,13 +10,12 @@ use super::{ServiceError, Services};
 use crate::domain::ownership::Owned;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::processing::ProcessingStatus;
-use crate::domain::social::LikeTarget;
 use crate::domain::trending::{INVALID_HOURS, TrendingVideo, Window};
 use crate::domain::user::UserAccount;
 use crate::domain::video::{Video, VideoQuery, VideoRecord, VideoSort};
 use crate::domain::visibility::{INVALID_VISIBILITY, Place, Visibility};
 use crate::domain::{Id, Timestamp};
-use crate::store::{MediaRef, NewVideo, VideoUpdate};
+use crate::store::{HistoryEntry, MediaRef, NewVideo, VideoUpdate, Watch};
 
 /// Raw `GET /videos` parameters, validated here.
 #[derive(Default)]
@@ -178,29 +177,33 @@ impl Services {
     }
 
     /// `GET /videos/:id`: counts a view (once per viewer per window), records history unless the
-    /// viewer paused it, adds like facts.
+    /// viewer paused it, adds like and subscription facts.
     pub async fn watch_video(&self, id: Id, viewer: Option<&UserAccount>, ip: IpAddr) -> Result<Video, ServiceError> {
         let viewer_id = viewer.map(|v| v.user.id);
-        let mut video = self.visible_video(id, viewer_id).await?.video;
+        let (record, facts) = match self.store.videos.watch_page(id, viewer_id).await? {
+            Some((record, facts)) if record.video.is_visible_to(viewer_id, Place::ByLink) => (record, facts),
+            _ => return Err(ServiceError::not_found("Video not found")),
+        };
+        let mut video = record.video;
         let viewer_key = viewer_id.map_or_else(|| format!("ip:{ip}"), |u| format!("user:{u}"));
         let window = std::time::Duration::from_secs(self.config.view_window_secs);
-        if self.store.ephemeral.count_view(&viewer_key, id, window).await?
-            && let Some(views) = self.store.videos.add_view(id, Timestamp::now()).await?
+        let watch = Watch {
+            video: id,
+            at: Timestamp::now(),
+            counted: self.store.ephemeral.count_view(&viewer_key, id, window).await?,
+            history: viewer
+                .filter(|v| !v.user.history_paused)
+                .map(|v| HistoryEntry { user: v.user.id, max: self.config.history_max }),
+        };
+        if (watch.counted || watch.history.is_some())
+            && let Some(views) = self.store.videos.record_watch(watch).await?
         {
             video.views = views;
         }
-        if let Some(viewer) = viewer.filter(|v| !v.user.history_paused) {
-            self.store.videos.record_watch(viewer.user.id, id, self.config.history_max).await?;
-        }
-        let counts = self.store.users.channel_counts(video.owner_id(), viewer_id).await?;
-        video.owner.value.subscribers_count = Some(counts.subscribers);
-        video.owner.value.is_subscribed = Some(counts.viewer_subscribed);
-        let target = LikeTarget::Video(id);
-        video.likes_count = Some(self.store.likes.count(target).await?);
-        video.is_liked = Some(match viewer_id {
-            Some(user) => self.store.likes.is_liked(user, target).await?,
-            None => false,
-        });
+        video.owner.value.subscribers_count = Some(facts.channel.subscribers);
+        video.owner.value.is_subscribed = Some(facts.channel.viewer_subscribed);
+        video.likes_count = Some(facts.likes);
+        video.is_liked = Some(facts.viewer_liked);
         Ok(video)
     }
 

@@ -10,7 +10,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use super::{NewVideo, ProcessedVideo, ProcessingRepo, ProfileUpdate, StoreResult, UserRepo, VideoRepo, VideoUpdate};
+use super::{
+    NewVideo, ProcessedVideo, ProcessingRepo, ProfileUpdate, StoreResult, UserRepo, VideoRepo, VideoUpdate, Watch,
+    WatchFacts,
+};
 use crate::domain::social::ChannelStats;
 use crate::domain::trending::TrendingVideo;
 use crate::domain::user::{ChannelCounts, UserAccount};
@@ -97,6 +100,10 @@ impl VideoRepo for CachedVideos {
         self.inner.get(id).await
     }
 
+    async fn watch_page(&self, id: Id, viewer: Option<Id>) -> StoreResult<Option<(VideoRecord, WatchFacts)>> {
+        self.inner.watch_page(id, viewer).await
+    }
+
     async fn list(&self, query: &VideoQuery) -> StoreResult<(Vec<Video>, u64)> {
         // Read the generation first: a write that lands while the query runs makes this entry stale.
         let generation = self.cache.generation.load(Ordering::SeqCst);
@@ -120,8 +127,12 @@ impl VideoRepo for CachedVideos {
         writing(&self.cache, self.inner.delete(id)).await
     }
 
-    async fn add_view(&self, id: Id, at: Timestamp) -> StoreResult<Option<i64>> {
-        writing(&self.cache, self.inner.add_view(id, at)).await
+    async fn record_watch(&self, watch: Watch) -> StoreResult<Option<i64>> {
+        if watch.counted {
+            writing(&self.cache, self.inner.record_watch(watch)).await
+        } else {
+            self.inner.record_watch(watch).await
+        }
     }
 
     async fn trending(&self, first_hour: i64, offset: u64, limit: u32) -> StoreResult<(Vec<TrendingVideo>, u64)> {
@@ -130,10 +141,6 @@ impl VideoRepo for CachedVideos {
 
     async fn prune_view_hours(&self, first_kept_hour: i64) -> StoreResult<u64> {
         self.inner.prune_view_hours(first_kept_hour).await
-    }
-
-    async fn record_watch(&self, user: Id, video: Id, max: u32) -> StoreResult<()> {
-        self.inner.record_watch(user, video, max).await
     }
 
     async fn watch_history(&self, user: Id) -> StoreResult<Vec<WatchedVideo>> {

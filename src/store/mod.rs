@@ -157,26 +157,55 @@ pub struct VideoUpdate {
     pub visibility: Option<Visibility>,
 }
 
+/// What one request of the watch page writes.
+#[derive(Clone, Copy, Debug)]
+pub struct Watch {
+    pub video: Id,
+    pub at: Timestamp,
+    /// One more view (the viewer's first in the window), recorded under the hour of `at` for trending.
+    pub counted: bool,
+    /// Moves the video to the front of this user's history.
+    pub history: Option<HistoryEntry>,
+}
+
+/// A history write: the viewer's history, capped at `max` entries.
+#[derive(Clone, Copy, Debug)]
+pub struct HistoryEntry {
+    pub user: Id,
+    pub max: u32,
+}
+
+/// What the watch page shows beside a video: its channel's counts and likes, as one viewer sees them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WatchFacts {
+    pub channel: ChannelCounts,
+    pub likes: i64,
+    pub viewer_liked: bool,
+}
+
 #[async_trait]
 pub trait VideoRepo: Send + Sync {
     async fn insert(&self, video: NewVideo) -> StoreResult<VideoRecord>;
     async fn get(&self, id: Id) -> StoreResult<Option<VideoRecord>>;
+    /// The video with what the watch page shows beside it for `viewer`, in as few round trips as
+    /// the backend allows (the caller decides whether the viewer may see it).
+    async fn watch_page(&self, id: Id, viewer: Option<Id>) -> StoreResult<Option<(VideoRecord, WatchFacts)>>;
     /// One page of the feed and the total number of matches.
     async fn list(&self, query: &VideoQuery) -> StoreResult<(Vec<Video>, u64)>;
     async fn update(&self, id: Id, update: VideoUpdate) -> StoreResult<Option<VideoRecord>>;
     async fn set_visibility(&self, id: Id, visibility: Visibility) -> StoreResult<Option<VideoRecord>>;
     /// Deletes the video with its likes, comments (and their likes), playlist and history entries.
     async fn delete(&self, id: Id) -> StoreResult<bool>;
-    /// Adds one counted view, recorded under the hour of `at` for trending, and returns the new count.
-    async fn add_view(&self, id: Id, at: Timestamp) -> StoreResult<Option<i64>>;
+    /// Applies one watch: the view count with the new count returned when `counted` (`None` when the
+    /// view was not counted or the video is gone), and the history entry. SQLite groups the watches
+    /// of concurrent requests into one transaction; each still gets its own exact count.
+    async fn record_watch(&self, watch: Watch) -> StoreResult<Option<i64>>;
     /// One page of public videos by views counted from `first_hour` on (most first, then `views`,
     /// `createdAt` and `_id`, all descending), and their total; read from the hourly view records
     /// of the window, never by scanning the videos.
     async fn trending(&self, first_hour: i64, offset: u64, limit: u32) -> StoreResult<(Vec<TrendingVideo>, u64)>;
     /// Deletes the hourly view records before `first_kept_hour`; returns how many.
     async fn prune_view_hours(&self, first_kept_hour: i64) -> StoreResult<u64>;
-    /// Moves the video to the front of the user's history, capped at `max` entries.
-    async fn record_watch(&self, user: Id, video: Id, max: u32) -> StoreResult<()>;
     /// The user's history, newest first, keeping only videos the user sees there (`Place::ByLink`).
     async fn watch_history(&self, user: Id) -> StoreResult<Vec<WatchedVideo>>;
     async fn clear_history(&self, user: Id) -> StoreResult<()>;

@@ -11,8 +11,8 @@ use videotube::domain::{Id, Timestamp};
 use videotube::store::mongo::MongoStore;
 use videotube::store::sqlite::SqliteStore;
 use videotube::store::{
-    MediaRef, NewSession, NewUser, NewVideo, ProcessedVideo, ProfileUpdate, RefreshGrant, Store, StoreError,
-    VideoUpdate,
+    HistoryEntry, MediaRef, NewSession, NewUser, NewVideo, ProcessedVideo, ProfileUpdate, RefreshGrant, Store,
+    StoreError, VideoUpdate, Watch, WatchFacts,
 };
 
 use crate::helpers::{drop_mongodb_database, fresh_mongodb_database};
@@ -85,6 +85,16 @@ fn video(owner: Id, title: &str) -> NewVideo {
         height: 0,
         hls_url: None,
     }
+}
+
+/// A counted view at `at`, without history.
+fn view(video: Id, at: Timestamp) -> Watch {
+    Watch { video, at, counted: true, history: None }
+}
+
+/// A repeat view (not counted) recorded in `user`'s history, capped at `max`.
+fn watched_by(user: Id, video: Id, max: u32) -> Watch {
+    Watch { video, at: Timestamp::now(), counted: false, history: Some(HistoryEntry { user, max }) }
 }
 
 /// A site listing (`owner` None) or the channel listing of `owner` as its owner sees it (`owns`) or not.
@@ -192,7 +202,7 @@ async fn social_story(store: &Store) {
     assert_eq!((page.len(), total), (2, 2));
     assert_eq!(store.videos.visible_by_ids(&[hidden, public], Some(ben)).await.unwrap().len(), 1);
     assert_eq!(store.videos.visible_by_ids(&[hidden, public], Some(asha)).await.unwrap()[0].id, hidden, "in order");
-    assert_eq!(store.videos.add_view(public, Timestamp::now()).await.unwrap(), Some(1));
+    assert_eq!(store.videos.record_watch(view(public, Timestamp::now())).await.unwrap(), Some(1));
 
     for (toggles, liked) in [(6, false), (5, true)] {
         let target = LikeTarget::Video(public);
@@ -228,7 +238,7 @@ async fn social_story(store: &Store) {
     store.playlists.add_video(playlist, public).await.unwrap();
     assert_eq!(store.playlists.get(playlist).await.unwrap().unwrap().video_ids, vec![public], "added once");
     for watched in [public, hidden, public] {
-        store.videos.record_watch(ben, watched, 50).await.unwrap();
+        store.videos.record_watch(watched_by(ben, watched, 50)).await.unwrap();
     }
     assert_eq!(store.users.by_id(ben).await.unwrap().unwrap().user.watch_history, vec![public, hidden]);
     let history: Vec<Id> = store.videos.watch_history(ben).await.unwrap().iter().map(|v| v.video.id).collect();
@@ -248,6 +258,82 @@ async fn social_story(store: &Store) {
     let keys = vec!["local:asha.png".to_owned(), "local:hidden.mp4".to_owned(), "local:public.mp4".to_owned()];
     assert_eq!(store.media_index.unreferenced(&keys).await.unwrap(), vec!["local:public.mp4".to_owned()]);
     assert!(store.health.ping().await);
+}
+
+#[tokio::test]
+async fn concurrent_watches_each_get_their_own_count_and_the_page_facts_follow() {
+    for under_test in stores().await {
+        watch_story(&under_test.store).await;
+    }
+}
+
+async fn watch_story(store: &Store) {
+    let asha = store.users.create(new_user("asha", "asha@example.com")).await.unwrap().user.id;
+    let ben = store.users.create(new_user("ben", "ben@example.com")).await.unwrap().user.id;
+    let mut clips = Vec::new();
+    for title in ["a", "b", "c"] {
+        clips.push(store.videos.insert(video(asha, title)).await.unwrap().video.id);
+    }
+    let (a, b, c) = (clips[0], clips[1], clips[2]);
+
+    // 16 counted views of `a` and 4 of `b`, 4 repeats of `a`, all at once, each in ben's history.
+    let plan = (0..24).map(|i| {
+        let (video, counted) = match i % 6 {
+            0..=3 => (a, true),
+            4 => (b, true),
+            _ => (a, false),
+        };
+        Watch { video, at: Timestamp::now(), counted, history: Some(HistoryEntry { user: ben, max: 50 }) }
+    });
+    let racers = plan.map(|watch| {
+        let videos = store.videos.clone();
+        tokio::spawn(async move { (watch, videos.record_watch(watch).await.unwrap()) })
+    });
+    let outcomes: Vec<(Watch, Option<i64>)> =
+        futures_util::future::join_all(racers).await.into_iter().map(Result::unwrap).collect();
+    for (video, n) in [(a, 16), (b, 4)] {
+        let mut counts: Vec<i64> = outcomes
+            .iter()
+            .filter(|(w, _)| w.video == video && w.counted)
+            .map(|(_, views)| views.expect("a counted view returns the count"))
+            .collect();
+        counts.sort_unstable();
+        assert_eq!(counts, (1..=n).collect::<Vec<_>>(), "each counted view saw the total its own view made");
+        assert_eq!(store.videos.get(video).await.unwrap().unwrap().video.views, n);
+    }
+    assert!(outcomes.iter().filter(|(w, _)| !w.counted).all(|(_, views)| views.is_none()), "repeats return no count");
+    let mut history = store.users.by_id(ben).await.unwrap().unwrap().user.watch_history;
+    history.sort_unstable_by_key(|id| id.to_hex());
+    let mut expected = vec![a, b];
+    expected.sort_unstable_by_key(|id| id.to_hex());
+    assert_eq!(history, expected, "one entry per video");
+
+    for watched in [a, b, c] {
+        store.videos.record_watch(watched_by(ben, watched, 2)).await.unwrap();
+    }
+    assert_eq!(store.users.by_id(ben).await.unwrap().unwrap().user.watch_history, vec![c, b], "newest first, capped");
+
+    let (record, facts) = store.videos.watch_page(a, Some(ben)).await.unwrap().unwrap();
+    assert_eq!((record.video.id, record.video.views), (a, 16));
+    assert_eq!(facts, WatchFacts::default(), "no likes or subscriptions yet");
+    store.likes.toggle(ben, LikeTarget::Video(a)).await.unwrap();
+    store.subscriptions.toggle(ben, asha).await.unwrap();
+    let (_, facts) = store.videos.watch_page(a, Some(ben)).await.unwrap().unwrap();
+    assert_eq!(
+        (facts.likes, facts.viewer_liked, facts.channel.subscribers, facts.channel.viewer_subscribed),
+        (1, true, 1, true)
+    );
+    let (_, anonymous) = store.videos.watch_page(a, None).await.unwrap().unwrap();
+    assert_eq!(
+        (anonymous.likes, anonymous.viewer_liked, anonymous.channel.subscribers, anonymous.channel.viewer_subscribed),
+        (1, false, 1, false)
+    );
+    assert!(store.videos.watch_page(Id::generate(), Some(ben)).await.unwrap().is_none());
+
+    assert!(store.videos.delete(c).await.unwrap());
+    let gone = Watch { history: Some(HistoryEntry { user: ben, max: 50 }), ..view(c, Timestamp::now()) };
+    assert_eq!(store.videos.record_watch(gone).await.unwrap(), None, "a deleted video counts nothing");
+    assert_eq!(store.users.by_id(ben).await.unwrap().unwrap().user.watch_history, vec![b], "and enters no history");
 }
 
 #[tokio::test]
@@ -316,11 +402,11 @@ async fn trending_story(store: &Store) {
     let ago = |hours: i64| Timestamp(now.millis() - hours * HOUR);
     for (video, at, times) in [(old_hit, ago(100), 5), (steady, ago(100), 1), (steady, ago(2), 1), (fresh, now, 1)] {
         for _ in 0..times {
-            store.videos.add_view(video, at).await.unwrap();
+            store.videos.record_watch(view(video, at)).await.unwrap();
         }
     }
     for _ in 0..9 {
-        store.videos.add_view(hidden, now).await.unwrap();
+        store.videos.record_watch(view(hidden, now)).await.unwrap();
     }
     let rank = |hours: i64| async move {
         let (page, total) = store.videos.trending(view_hour(ago(hours)), 0, 10).await.unwrap();
@@ -387,7 +473,7 @@ async fn visibility_story(store: &Store) {
     assert_eq!(vec![latest], expected(Some(other), Place::Listing), "latestVideo: the newest public video");
     for viewer in [owner, other] {
         for watched in all.iter().copied() {
-            store.videos.record_watch(viewer, watched, 50).await.unwrap();
+            store.videos.record_watch(watched_by(viewer, watched, 50)).await.unwrap();
             store.likes.toggle(viewer, LikeTarget::Video(watched)).await.unwrap();
         }
         let mut shown = expected(Some(viewer), Place::ByLink);
@@ -480,7 +566,7 @@ async fn a_failed_account_deletion_leaves_a_usable_account_and_a_retry_finishes_
         store.likes.toggle(ben, LikeTarget::Tweet(tweet)).await.unwrap();
         store.likes.toggle(ben, LikeTarget::Video(clip.video.id)).await.unwrap();
         store.subscriptions.toggle(ben, asha).await.unwrap();
-        store.videos.record_watch(ben, clip.video.id, 50).await.unwrap();
+        store.videos.record_watch(watched_by(ben, clip.video.id, 50)).await.unwrap();
 
         let fault = TweetDeletionFault::inject(&under_test).await;
         assert!(store.users.delete_account(asha).await.is_err(), "the injected fault stops the deletion");

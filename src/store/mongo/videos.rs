@@ -10,13 +10,13 @@ use super::docs::{TrendingDoc, VideoDoc, number, time};
 use super::ephemeral::CREATE_ATTEMPTS;
 use super::queries::by_id;
 use super::queries::{users as uq, videos as q};
-use super::{MongoStore, backend, coll, conflict_on, id_of, is_conflict, now, oid, retry_transient};
-use crate::domain::social::ChannelStats;
+use super::{MongoStore, backend, coll, conflict_on, date, id_of, is_conflict, now, oid, retry_transient};
+use crate::domain::Id;
+use crate::domain::social::{ChannelStats, LikeTarget};
 use crate::domain::trending::{TrendingVideo, view_hour};
 use crate::domain::video::{Video, VideoQuery, VideoRecord, WatchedVideo};
 use crate::domain::visibility::Visibility;
-use crate::domain::{Id, Timestamp};
-use crate::store::{NewVideo, StoreError, StoreResult, VideoRepo, VideoUpdate};
+use crate::store::{LikeRepo, NewVideo, StoreError, StoreResult, UserRepo, VideoRepo, VideoUpdate, Watch, WatchFacts};
 
 impl MongoStore {
     /// Counts a view in the video's record for `hour`: incremented when it exists, else inserted;
@@ -91,6 +91,21 @@ impl VideoRepo for MongoStore {
         self.video_record(id).await?.ok_or_else(|| StoreError::backend("video vanished after insert"))
     }
 
+    async fn watch_page(&self, id: Id, viewer: Option<Id>) -> StoreResult<Option<(VideoRecord, WatchFacts)>> {
+        let target = LikeTarget::Video(id);
+        let viewer_liked = async {
+            match viewer {
+                Some(user) => LikeRepo::is_liked(self, user, target).await,
+                None => Ok(false),
+            }
+        };
+        let (record, likes, viewer_liked) =
+            tokio::try_join!(self.video_record(id), LikeRepo::count(self, target), viewer_liked)?;
+        let Some(record) = record else { return Ok(None) };
+        let channel = UserRepo::channel_counts(self, record.video.owner_id(), viewer).await?;
+        Ok(Some((record, WatchFacts { channel, likes, viewer_liked })))
+    }
+
     async fn get(&self, id: Id) -> StoreResult<Option<VideoRecord>> {
         self.video_record(id).await
     }
@@ -126,20 +141,32 @@ impl VideoRepo for MongoStore {
         Ok(self.delete_videos(&[oid(id)]).await? > 0)
     }
 
-    async fn add_view(&self, id: Id, at: Timestamp) -> StoreResult<Option<i64>> {
+    async fn record_watch(&self, watch: Watch) -> StoreResult<Option<i64>> {
+        let id = oid(watch.video);
         let videos = self.collection(coll::VIDEOS);
-        let after = retry_transient(|| {
-            videos
-                .find_one_and_update(by_id(oid(id)), q::add_view())
-                .projection(doc! { "views": 1 })
-                .return_document(ReturnDocument::After)
-        })
-        .await
-        .map_err(backend)?;
-        let Some(after) = after else { return Ok(None) };
-        // Not atomic with the count (no transactions, D6): a failure here is reported, the view stays counted.
-        self.record_view_hour(oid(id), view_hour(at)).await?;
-        Ok(Some(after.get_i64("views").or_else(|_| after.get_i32("views").map(i64::from)).unwrap_or(0)))
+        let (exists, views) = if watch.counted {
+            let after = retry_transient(|| {
+                videos
+                    .find_one_and_update(by_id(id), q::add_view())
+                    .projection(doc! { "views": 1 })
+                    .return_document(ReturnDocument::After)
+            })
+            .await
+            .map_err(backend)?;
+            let Some(after) = after else { return Ok(None) };
+            // Not atomic with the count (no transactions, D6): a failure here is reported, the view stays counted.
+            self.record_view_hour(id, view_hour(watch.at)).await?;
+            (true, Some(after.get_i64("views").or_else(|_| after.get_i32("views").map(i64::from)).unwrap_or(0)))
+        } else {
+            (self.count(coll::VIDEOS, by_id(id)).await? > 0, None)
+        };
+        // A video deleted meanwhile enters no history, as on SQLite where both happen in one transaction.
+        if let Some(entry) = watch.history.filter(|_| exists) {
+            let users = self.collection(coll::USERS);
+            let update = uq::record_watch(id, date(watch.at), entry.max);
+            retry_transient(|| users.update_one(by_id(oid(entry.user)), update.clone())).await.map_err(backend)?;
+        }
+        Ok(views)
     }
 
     async fn trending(&self, first_hour: i64, offset: u64, limit: u32) -> StoreResult<(Vec<TrendingVideo>, u64)> {
@@ -165,14 +192,6 @@ impl VideoRepo for MongoStore {
             .await
             .map_err(backend)?;
         Ok(pruned.deleted_count)
-    }
-
-    async fn record_watch(&self, user: Id, video: Id, max: u32) -> StoreResult<()> {
-        let users = self.collection(coll::USERS);
-        retry_transient(|| users.update_one(by_id(oid(user)), uq::record_watch(oid(video), now(), max)))
-            .await
-            .map_err(backend)?;
-        Ok(())
     }
 
     async fn subscription_feed(&self, subscriber: Id, offset: u64, limit: u32) -> StoreResult<(Vec<Video>, u64)> {

@@ -5,6 +5,7 @@ mod social;
 mod transfer;
 mod users;
 mod videos;
+mod watches;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
+use self::watches::WatchWriter;
 use super::ephemeral::{Budget, EphemeralState, MemoryState, Spend};
 use super::{MediaIndex, StoreError, StoreHealth, StoreResult};
 use crate::domain::user::OwnerSummary;
@@ -30,6 +32,8 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// One process serves a SQLite file, so its short-lived shared state can live in memory.
     ephemeral: Arc<MemoryState>,
+    /// The watch page's writes, grouped across concurrent requests (on the `writer` connection).
+    watches: WatchWriter,
 }
 
 impl SqliteStore {
@@ -48,7 +52,8 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::context("migration failed", e))?;
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(backend)?;
-        Ok(SqliteStore { pool, writer, ephemeral: Arc::default() })
+        let watches = WatchWriter::start(writer.clone());
+        Ok(SqliteStore { pool, writer, ephemeral: Arc::default(), watches })
     }
 
     /// A write transaction that takes the write lock up front, so read-then-write sequences

@@ -1,16 +1,19 @@
 //! SQLite persistence of videos, the feed query, views, watch history and channel statistics.
 
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use sqlx::Row;
 
 use super::{OwnerRow, SqliteStore, backend, levels_sql, map_err, now, parse_id, parse_visibility, visible_sql};
 use crate::domain::processing::{Processing, ProcessingStatus, Streams};
 use crate::domain::social::ChannelStats;
-use crate::domain::trending::{TrendingVideo, view_hour};
+use crate::domain::trending::TrendingVideo;
+use crate::domain::user::ChannelCounts;
 use crate::domain::video::{Video, VideoQuery, VideoRecord, VideoSort, WatchedVideo};
 use crate::domain::visibility::{Place, Visibility};
 use crate::domain::{Id, Timestamp};
-use crate::store::{NewVideo, StoreError, StoreResult, VideoRepo, VideoUpdate};
+use crate::store::{NewVideo, StoreError, StoreResult, VideoRepo, VideoUpdate, Watch, WatchFacts};
 
 /// Video columns joined with the owner summary; every video read goes through this projection.
 pub(super) const VIDEO_SELECT: &str = "SELECT v.id, v.video_file, v.video_key, v.thumbnail, v.thumbnail_key, \
@@ -18,6 +21,17 @@ pub(super) const VIDEO_SELECT: &str = "SELECT v.id, v.video_file, v.video_key, v
      v.width, v.height, v.processing_status, v.processing_progress, v.processing_error, v.hls_url, v.hls_key, \
      u.id AS owner_id, u.username AS owner_username, u.full_name AS owner_full_name, u.avatar AS owner_avatar \
      FROM videos v JOIN users u ON u.id = v.owner_id";
+
+/// The video with its channel's counts and likes as the viewer bound to `?2` (possibly NULL) sees
+/// them: one statement, each fact a lookup through an index.
+static WATCH_PAGE_SELECT: LazyLock<String> = LazyLock::new(|| {
+    const FACTS: &str = "COALESCE((SELECT subscribers FROM subscription_counts WHERE user_id = v.owner_id), 0) AS subscribers, \
+         COALESCE((SELECT subscribed_to FROM subscription_counts WHERE user_id = v.owner_id), 0) AS subscribed_to, \
+         EXISTS (SELECT 1 FROM subscriptions WHERE channel_id = v.owner_id AND subscriber_id = ?2) AS viewer_subscribed, \
+         (SELECT COUNT(*) FROM likes WHERE video_id = v.id) AS likes, \
+         EXISTS (SELECT 1 FROM likes WHERE liked_by = ?2 AND video_id = v.id) AS viewer_liked";
+    VIDEO_SELECT.replacen(" FROM videos v ", &format!(", {FACTS} FROM videos v "), 1)
+});
 
 /// A history entry: the video and when it was last watched.
 #[derive(sqlx::FromRow)]
@@ -284,6 +298,32 @@ impl VideoRepo for SqliteStore {
         self.video_record(id).await
     }
 
+    async fn watch_page(&self, id: Id, viewer: Option<Id>) -> StoreResult<Option<(VideoRecord, WatchFacts)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            video: VideoRow,
+            subscribers: i64,
+            subscribed_to: i64,
+            viewer_subscribed: bool,
+            likes: i64,
+            viewer_liked: bool,
+        }
+        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{} WHERE v.id = ?1", *WATCH_PAGE_SELECT)))
+            .bind(id.to_hex())
+            .bind(viewer.map(Id::to_hex))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let channel = ChannelCounts {
+            subscribers: row.subscribers,
+            subscribed_to: row.subscribed_to,
+            viewer_subscribed: row.viewer_subscribed,
+        };
+        Ok(Some((row.video.into_record()?, WatchFacts { channel, likes: row.likes, viewer_liked: row.viewer_liked })))
+    }
+
     async fn list(&self, query: &VideoQuery) -> StoreResult<(Vec<Video>, u64)> {
         let sql = feed_sql(query);
         let mut page = sqlx::query_as::<_, PagedVideoRow>(sqlx::AssertSqlSafe(sql.page));
@@ -356,26 +396,8 @@ impl VideoRepo for SqliteStore {
         Ok(deleted.rows_affected() > 0)
     }
 
-    async fn add_view(&self, id: Id, at: Timestamp) -> StoreResult<Option<i64>> {
-        let mut tx = self.write_tx().await?;
-        let views: Option<i64> = sqlx::query_scalar("UPDATE videos SET views = views + 1 WHERE id = ? RETURNING views")
-            .bind(id.to_hex())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend)?;
-        if views.is_some() {
-            sqlx::query(
-                "INSERT INTO video_view_hours (video_id, hour, n) VALUES (?, ?, 1) \
-                 ON CONFLICT (video_id, hour) DO UPDATE SET n = n + 1",
-            )
-            .bind(id.to_hex())
-            .bind(view_hour(at))
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(views)
+    async fn record_watch(&self, watch: Watch) -> StoreResult<Option<i64>> {
+        self.watches.record(watch).await
     }
 
     async fn trending(&self, first_hour: i64, offset: u64, limit: u32) -> StoreResult<(Vec<TrendingVideo>, u64)> {
@@ -400,32 +422,6 @@ impl VideoRepo for SqliteStore {
             .await
             .map_err(backend)?;
         Ok(pruned.rows_affected())
-    }
-
-    async fn record_watch(&self, user: Id, video: Id, max: u32) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
-        let user = user.to_hex();
-        sqlx::query(
-            "INSERT INTO watch_history (user_id, video_id, seq, watched_at) \
-             VALUES (?1, ?2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM watch_history WHERE user_id = ?1), ?3) \
-             ON CONFLICT (user_id, video_id) DO UPDATE SET seq = excluded.seq, watched_at = excluded.watched_at",
-        )
-        .bind(&user)
-        .bind(video.to_hex())
-        .bind(now())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        sqlx::query(
-            "DELETE FROM watch_history WHERE user_id = ?1 AND seq <= \
-             (SELECT seq FROM watch_history WHERE user_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
-        )
-        .bind(&user)
-        .bind(i64::from(max))
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        tx.commit().await.map_err(backend)
     }
 
     async fn watch_history(&self, user: Id) -> StoreResult<Vec<WatchedVideo>> {
