@@ -1,5 +1,6 @@
 //! The embedded SQLite store: one file in DATA_DIR, WAL, foreign keys, migrations embedded in the binary.
 
+mod direct;
 mod processing;
 mod social;
 mod transfer;
@@ -15,6 +16,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
+use self::direct::DirectReads;
 use self::watches::WatchWriter;
 use super::ephemeral::{Budget, EphemeralState, MemoryState, Spend};
 use super::{MediaIndex, StoreError, StoreHealth, StoreResult};
@@ -32,6 +34,8 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// One process serves a SQLite file, so its short-lived shared state can live in memory.
     ephemeral: Arc<MemoryState>,
+    /// Point reads on the caller's thread (the caller's account, the watch page).
+    direct: Arc<DirectReads>,
     /// The watch page's writes, grouped across concurrent requests (on the `writer` connection).
     watches: WatchWriter,
 }
@@ -53,7 +57,8 @@ impl SqliteStore {
             .map_err(|e| StoreError::context("migration failed", e))?;
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(backend)?;
         let watches = WatchWriter::start(writer.clone());
-        Ok(SqliteStore { pool, writer, ephemeral: Arc::default(), watches })
+        let direct = Arc::new(DirectReads::new(path));
+        Ok(SqliteStore { pool, writer, ephemeral: Arc::default(), direct, watches })
     }
 
     /// A write transaction that takes the write lock up front, so read-then-write sequences
@@ -182,6 +187,16 @@ struct OwnerRow {
 }
 
 impl OwnerRow {
+    /// The same columns read through rusqlite (`direct`).
+    fn from_direct(row: &rusqlite::Row) -> rusqlite::Result<Self> {
+        Ok(OwnerRow {
+            owner_id: row.get("owner_id")?,
+            owner_username: row.get("owner_username")?,
+            owner_full_name: row.get("owner_full_name")?,
+            owner_avatar: row.get("owner_avatar")?,
+        })
+    }
+
     fn into_summary(self) -> StoreResult<OwnerSummary> {
         Ok(OwnerSummary::new(parse_id(&self.owner_id)?, self.owner_username, self.owner_full_name, self.owner_avatar))
     }

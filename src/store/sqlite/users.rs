@@ -1,6 +1,7 @@
 //! SQLite persistence of users, refresh sessions and channel counts.
 
 use async_trait::async_trait;
+use rusqlite::OptionalExtension;
 use sqlx::Row;
 
 use super::{SqliteStore, backend, map_err, now, parse_id};
@@ -31,7 +32,7 @@ const ACCOUNT_DELETIONS: [&str; 9] = [
     "DELETE FROM subscription_counts WHERE user_id = ?1",
 ];
 
-#[derive(sqlx::FromRow)]
+/// An account row with its history ids, as read through `direct`.
 struct UserRow {
     id: String,
     username: String,
@@ -50,17 +51,36 @@ struct UserRow {
 }
 
 impl SqliteStore {
-    /// The account whose `column` holds `value`, with its history ids, in one statement: every
-    /// authenticated request reads its caller here, and each statement is a hand-off to the
-    /// connection's thread.
+    /// The account whose `column` holds `value`, with its history ids, in one statement read on the
+    /// caller's thread (`direct`): every authenticated request reads its caller here.
     async fn user_where(&self, column: &'static str, value: String) -> StoreResult<Option<UserAccount>> {
         let sql = format!(
             "SELECT {USER_COLUMNS}, (SELECT group_concat(h.video_id, ',' ORDER BY h.seq DESC) FROM watch_history h \
              WHERE h.user_id = users.id) AS history FROM users WHERE {column} = ?"
         );
-        let row: Option<UserRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(value).fetch_optional(&self.pool).await.map_err(backend)?;
+        let row =
+            self.direct.read(|db| db.prepare_cached(&sql)?.query_row([&value], UserRow::from_direct).optional())?;
         row.map(account).transpose()
+    }
+}
+
+impl UserRow {
+    fn from_direct(row: &rusqlite::Row) -> rusqlite::Result<Self> {
+        Ok(UserRow {
+            id: row.get("id")?,
+            username: row.get("username")?,
+            email: row.get("email")?,
+            full_name: row.get("full_name")?,
+            avatar: row.get("avatar")?,
+            avatar_key: row.get("avatar_key")?,
+            cover_image: row.get("cover_image")?,
+            cover_image_key: row.get("cover_image_key")?,
+            password_hash: row.get("password_hash")?,
+            history_paused: row.get("history_paused")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+            history: row.get("history")?,
+        })
     }
 }
 

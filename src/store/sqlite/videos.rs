@@ -3,6 +3,7 @@
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
+use rusqlite::OptionalExtension;
 use sqlx::Row;
 
 use super::{OwnerRow, SqliteStore, backend, levels_sql, map_err, now, parse_id, parse_visibility, visible_sql};
@@ -30,7 +31,8 @@ static WATCH_PAGE_SELECT: LazyLock<String> = LazyLock::new(|| {
          EXISTS (SELECT 1 FROM subscriptions WHERE channel_id = v.owner_id AND subscriber_id = ?2) AS viewer_subscribed, \
          (SELECT COUNT(*) FROM likes WHERE video_id = v.id) AS likes, \
          EXISTS (SELECT 1 FROM likes WHERE liked_by = ?2 AND video_id = v.id) AS viewer_liked";
-    VIDEO_SELECT.replacen(" FROM videos v ", &format!(", {FACTS} FROM videos v "), 1)
+    let select = VIDEO_SELECT.replacen(" FROM videos v ", &format!(", {FACTS} FROM videos v "), 1);
+    format!("{select} WHERE v.id = ?1")
 });
 
 /// A history entry: the video and when it was last watched.
@@ -67,6 +69,32 @@ pub(super) struct VideoRow {
 }
 
 impl VideoRow {
+    /// The same row read through rusqlite (`direct`), by the same column names.
+    fn from_direct(row: &rusqlite::Row) -> rusqlite::Result<Self> {
+        Ok(VideoRow {
+            id: row.get("id")?,
+            video_file: row.get("video_file")?,
+            video_key: row.get("video_key")?,
+            thumbnail: row.get("thumbnail")?,
+            thumbnail_key: row.get("thumbnail_key")?,
+            title: row.get("title")?,
+            description: row.get("description")?,
+            duration: row.get("duration")?,
+            views: row.get("views")?,
+            visibility: row.get("visibility")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+            width: row.get("width")?,
+            height: row.get("height")?,
+            processing_status: row.get("processing_status")?,
+            processing_progress: row.get("processing_progress")?,
+            processing_error: row.get("processing_error")?,
+            hls_url: row.get("hls_url")?,
+            hls_key: row.get("hls_key")?,
+            owner: OwnerRow::from_direct(row)?,
+        })
+    }
+
     pub(super) fn into_record(self) -> StoreResult<VideoRecord> {
         Ok(VideoRecord {
             video: Video {
@@ -299,29 +327,20 @@ impl VideoRepo for SqliteStore {
     }
 
     async fn watch_page(&self, id: Id, viewer: Option<Id>) -> StoreResult<Option<(VideoRecord, WatchFacts)>> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            #[sqlx(flatten)]
-            video: VideoRow,
-            subscribers: i64,
-            subscribed_to: i64,
-            viewer_subscribed: bool,
-            likes: i64,
-            viewer_liked: bool,
-        }
-        let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{} WHERE v.id = ?1", *WATCH_PAGE_SELECT)))
-            .bind(id.to_hex())
-            .bind(viewer.map(Id::to_hex))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let channel = ChannelCounts {
-            subscribers: row.subscribers,
-            subscribed_to: row.subscribed_to,
-            viewer_subscribed: row.viewer_subscribed,
+        let read = |row: &rusqlite::Row| {
+            let channel = ChannelCounts {
+                subscribers: row.get("subscribers")?,
+                subscribed_to: row.get("subscribed_to")?,
+                viewer_subscribed: row.get("viewer_subscribed")?,
+            };
+            let facts = WatchFacts { channel, likes: row.get("likes")?, viewer_liked: row.get("viewer_liked")? };
+            Ok((VideoRow::from_direct(row)?, facts))
         };
-        Ok(Some((row.video.into_record()?, WatchFacts { channel, likes: row.likes, viewer_liked: row.viewer_liked })))
+        let found = self.direct.read(|db| {
+            let mut statement = db.prepare_cached(&WATCH_PAGE_SELECT)?;
+            statement.query_row((id.to_hex(), viewer.map(Id::to_hex)), read).optional()
+        })?;
+        found.map(|(row, facts)| Ok((row.into_record()?, facts))).transpose()
     }
 
     async fn list(&self, query: &VideoQuery) -> StoreResult<(Vec<Video>, u64)> {
