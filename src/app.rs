@@ -101,7 +101,7 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
     }
     services.spawn_maintenance();
     services.spawn_processing();
-    let state = AppState { services, temp_dir };
+    let state = AppState { services: Arc::new(services), temp_dir };
     Ok(App { router: router::build(state, Some(media_root)), config })
 }
 

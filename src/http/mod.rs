@@ -19,7 +19,8 @@ use crate::services::Services;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub services: Services,
+    /// Shared, not cloned per request: a `Services` clone is a score of reference-count updates.
+    pub services: Arc<Services>,
     /// Private directory for in-flight uploads; never served.
     pub temp_dir: Arc<PathBuf>,
 }

@@ -41,11 +41,11 @@ pub struct RateLimiter {
     trust_proxy: bool,
     /// Spends from the budgets, kept by the store: shared by every instance on the same MongoDB,
     /// in memory on SQLite.
-    services: Services,
+    services: Arc<Services>,
 }
 
 impl RateLimiter {
-    pub fn new(limits: RateLimits, trust_proxy: bool, services: Services) -> Self {
+    pub fn new(limits: RateLimits, trust_proxy: bool, services: Arc<Services>) -> Self {
         RateLimiter { limits, trust_proxy, services }
     }
 

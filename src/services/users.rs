@@ -66,7 +66,8 @@ fn email_conflict(e: StoreError, message: &'static str) -> ServiceError {
 impl Services {
     /// The caller an access token identifies (docs/api.md §1.7): `Unauthorized request` without
     /// a token, the failed verification step's message, or `Invalid Access Token` when the token's
-    /// user no longer exists.
+    /// user no longer exists. Its account is the store's `identity`: the history ids may be absent
+    /// (see [`Self::current_user`]).
     pub async fn caller(&self, access_token: Option<&str>) -> Result<UserAccount, ServiceError> {
         Ok(self.caller_session(access_token).await?.0)
     }
@@ -76,9 +77,15 @@ impl Services {
     pub async fn caller_session(&self, access_token: Option<&str>) -> Result<(UserAccount, Option<Id>), ServiceError> {
         let token = access_token.ok_or_else(|| ServiceError::unauthorized("Unauthorized request"))?;
         let verified = self.tokens.verify(token, TokenKind::Access).map_err(|e| ServiceError::unauthorized(e.0))?;
-        let account = self.store.users.by_id(verified.user_id).await?;
+        let account = self.store.users.identity(verified.user_id).await?;
         let account = account.ok_or_else(|| ServiceError::unauthorized("Invalid Access Token"))?;
         Ok((account, verified.session))
+    }
+
+    /// `GET /users/current-user`: the caller's `User` with its history ids.
+    pub async fn current_user(&self, caller: &UserAccount) -> Result<User, ServiceError> {
+        let account = self.store.users.by_id(caller.user.id).await?;
+        Ok(account.ok_or_else(|| ServiceError::unauthorized("Invalid Access Token"))?.user)
     }
 
     /// An optional caller: anonymous without a token when PUBLIC_READS is on, else as [`Self::caller`].

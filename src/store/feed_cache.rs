@@ -188,6 +188,10 @@ impl UserRepo for CachedUsers {
         self.inner.by_id(id).await
     }
 
+    async fn identity(&self, id: Id) -> StoreResult<Option<UserAccount>> {
+        self.inner.identity(id).await
+    }
+
     async fn by_username(&self, username: &str) -> StoreResult<Option<UserAccount>> {
         self.inner.by_username(username).await
     }

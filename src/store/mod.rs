@@ -83,6 +83,12 @@ pub trait UserRepo: Send + Sync {
     /// Inserts a user; `Conflict` when the username or email is taken.
     async fn create(&self, user: NewUser) -> StoreResult<UserAccount>;
     async fn by_id(&self, id: Id) -> StoreResult<Option<UserAccount>>;
+    /// The account as authenticating a request needs it: `watch_history` may be left empty (SQLite
+    /// keeps it in another table; reading it for every request cost more than the rest of the
+    /// account). What shows the caller's `User` reads it with `by_id`.
+    async fn identity(&self, id: Id) -> StoreResult<Option<UserAccount>> {
+        self.by_id(id).await
+    }
     async fn by_username(&self, username: &str) -> StoreResult<Option<UserAccount>>;
     async fn by_email(&self, email: &str) -> StoreResult<Option<UserAccount>>;
     async fn username_or_email_taken(&self, username: &str, email: &str) -> StoreResult<bool>;

@@ -173,8 +173,8 @@ pub async fn change_password(
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
-pub async fn current_user(caller: AuthUser) -> ApiResponse<User> {
-    ApiResponse::ok("User fetched successfully", caller.0.user)
+pub async fn current_user(State(state): State<AppState>, caller: AuthUser) -> Result<ApiResponse<User>, AppError> {
+    Ok(ApiResponse::ok("User fetched successfully", state.services.current_user(&caller.0).await?))
 }
 
 #[utoipa::path(

@@ -1,9 +1,9 @@
-//! Point reads on the request's own thread: the reads every watch page and every authenticated
-//! request make (the caller's account, the video with its facts) go through rusqlite connections
-//! kept here instead of through sqlx, whose SQLite driver hands each statement to a connection
-//! thread and back — two context switches that cost more than the index lookup itself
-//! (decision D17 in docs/decisions.md). Only single-row, index-backed reads belong here: they
-//! take microseconds, so running them on an async worker thread does not stall it.
+//! SQLite through rusqlite, without sqlx's connection threads: point reads on the request's own
+//! thread (the caller's account, the video with its facts — what every watch page and every
+//! authenticated request reads), and the connection the watch writer's batches run on. sqlx's
+//! SQLite driver hands each statement to a connection thread and back, two context switches that
+//! cost more than an index lookup itself (decision D17 in docs/decisions.md). Only single-row,
+//! index-backed reads belong here: they take microseconds, so an async worker thread is not stalled.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -51,4 +51,16 @@ impl DirectReads {
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(connection)
     }
+}
+
+/// A read-write connection set up as the sqlx pools' are (foreign keys, `synchronous = NORMAL`
+/// under WAL, the same busy timeout), for the watch writer's batches.
+pub(super) fn open_for_writes(path: &Path) -> rusqlite::Result<Connection> {
+    let connection =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    connection.busy_timeout(Duration::from_secs(10))?;
+    connection.pragma_update(None, "foreign_keys", true)?;
+    connection.pragma_update(None, "synchronous", "NORMAL")?;
+    connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(connection)
 }

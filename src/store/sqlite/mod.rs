@@ -56,7 +56,7 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::context("migration failed", e))?;
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(backend)?;
-        let watches = WatchWriter::start(writer.clone());
+        let watches = WatchWriter::start(path, writer.clone())?;
         let direct = Arc::new(DirectReads::new(path));
         Ok(SqliteStore { pool, writer, ephemeral: Arc::default(), direct, watches })
     }

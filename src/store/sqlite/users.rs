@@ -51,13 +51,16 @@ struct UserRow {
 }
 
 impl SqliteStore {
-    /// The account whose `column` holds `value`, with its history ids, in one statement read on the
-    /// caller's thread (`direct`): every authenticated request reads its caller here.
-    async fn user_where(&self, column: &'static str, value: String) -> StoreResult<Option<UserAccount>> {
-        let sql = format!(
-            "SELECT {USER_COLUMNS}, (SELECT group_concat(h.video_id, ',' ORDER BY h.seq DESC) FROM watch_history h \
-             WHERE h.user_id = users.id) AS history FROM users WHERE {column} = ?"
-        );
+    /// The account whose `column` holds `value`, with its history ids when `history`, in one
+    /// statement read on the caller's thread (`direct`): every authenticated request reads its
+    /// caller here.
+    async fn user_where(&self, column: &'static str, value: String, history: bool) -> StoreResult<Option<UserAccount>> {
+        let history = if history {
+            "(SELECT group_concat(h.video_id, ',' ORDER BY h.seq DESC) FROM watch_history h WHERE h.user_id = users.id)"
+        } else {
+            "NULL"
+        };
+        let sql = format!("SELECT {USER_COLUMNS}, {history} AS history FROM users WHERE {column} = ?");
         let row =
             self.direct.read(|db| db.prepare_cached(&sql)?.query_row([&value], UserRow::from_direct).optional())?;
         row.map(account).transpose()
@@ -133,21 +136,25 @@ impl UserRepo for SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(map_err)?;
-        self.user_where("id", id.to_hex())
+        self.user_where("id", id.to_hex(), true)
             .await?
             .ok_or_else(|| crate::store::StoreError::backend("user vanished after insert"))
     }
 
     async fn by_id(&self, id: Id) -> StoreResult<Option<UserAccount>> {
-        self.user_where("id", id.to_hex()).await
+        self.user_where("id", id.to_hex(), true).await
+    }
+
+    async fn identity(&self, id: Id) -> StoreResult<Option<UserAccount>> {
+        self.user_where("id", id.to_hex(), false).await
     }
 
     async fn by_username(&self, username: &str) -> StoreResult<Option<UserAccount>> {
-        self.user_where("username", username.to_owned()).await
+        self.user_where("username", username.to_owned(), true).await
     }
 
     async fn by_email(&self, email: &str) -> StoreResult<Option<UserAccount>> {
-        self.user_where("email", email.to_owned()).await
+        self.user_where("email", email.to_owned(), true).await
     }
 
     async fn username_or_email_taken(&self, username: &str, email: &str) -> StoreResult<bool> {

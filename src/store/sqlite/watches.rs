@@ -1,12 +1,17 @@
 //! Group commit of the watch page's writes: the watches of concurrent requests queue for one task,
 //! which applies whatever has queued in one transaction of a few set-based statements.
 //!
-//! Each statement is a round trip to the writer connection's thread; applied one request at a
-//! time, a watch cost about eight of them and the writer's queue, not SQLite, bounded the page's
-//! throughput (BENCHMARKS.md). Each caller still gets the exact count its own view produced.
+//! Applied one request at a time through sqlx, a watch cost about eight statements, each a round
+//! trip to the writer connection's thread, and that queue, not SQLite, bounded the page's
+//! throughput (BENCHMARKS.md). A batch runs synchronously through rusqlite on a blocking thread
+//! while it holds the store's writer connection, so it still takes its turn among the other
+//! write transactions. Each caller gets the exact count its own view produced.
 
 use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
+use rusqlite::{Connection, TransactionBehavior};
 use serde_json::json;
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
@@ -29,11 +34,14 @@ pub(super) struct WatchWriter {
 }
 
 impl WatchWriter {
-    /// Starts the task on the current runtime; it ends when the last `WatchWriter` is dropped.
-    pub(super) fn start(writer: SqlitePool) -> Self {
+    /// Opens the batch connection to `path` and starts the task on the current runtime; it ends
+    /// when the last `WatchWriter` is dropped. `writer` is the store's writer pool, whose one
+    /// connection is the turn every write transaction waits for.
+    pub(super) fn start(path: &Path, writer: SqlitePool) -> StoreResult<Self> {
+        let connection = super::direct::open_for_writes(path).map_err(StoreError::backend)?;
         let (queue, waiting) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run(writer, waiting));
-        WatchWriter { queue }
+        tokio::spawn(run(Arc::new(Mutex::new(connection)), writer, waiting));
+        Ok(WatchWriter { queue })
     }
 
     /// Applies `watch` with the others queued beside it; the new view count when it was counted.
@@ -45,62 +53,53 @@ impl WatchWriter {
     }
 }
 
-async fn run(writer: SqlitePool, mut waiting: mpsc::Receiver<(Watch, Reply)>) {
+async fn run(connection: Arc<Mutex<Connection>>, writer: SqlitePool, mut waiting: mpsc::Receiver<(Watch, Reply)>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let watches: Vec<Watch> = batch.iter().map(|(watch, _)| *watch).collect();
-        match apply(&writer, &watches).await {
-            Ok(views) => {
-                for ((_, reply), views) in batch.drain(..).zip(views) {
-                    let _ = reply.send(Ok(views));
-                }
-            }
-            // One failing watch must not fail the others: each is applied alone, with its own outcome.
-            Err(_) if batch.len() > 1 => {
-                for (watch, reply) in batch.drain(..) {
-                    let alone = apply(&writer, &[watch]).await.map(|views| views.first().copied().flatten());
-                    let _ = reply.send(alone);
-                }
-            }
-            Err(e) => {
-                if let Some((_, reply)) = batch.pop() {
-                    let _ = reply.send(Err(e));
-                }
-            }
+        let outcomes = match in_turn(&connection, &writer, watches).await {
+            Ok(outcomes) => outcomes,
+            Err(e) => vec![Err(e)],
+        };
+        let mut outcomes = outcomes.into_iter();
+        for (_, reply) in batch.drain(..) {
+            let outcome = outcomes.next().unwrap_or_else(|| Err(StoreError::backend("the watch batch failed")));
+            let _ = reply.send(outcome);
         }
     }
 }
 
+/// Applies `watches` on a blocking thread while holding the writer connection; one outcome per
+/// watch. One failing watch must not fail the others: after a failed batch each is applied alone.
+async fn in_turn(
+    connection: &Arc<Mutex<Connection>>,
+    writer: &SqlitePool,
+    watches: Vec<Watch>,
+) -> StoreResult<Vec<StoreResult<Option<i64>>>> {
+    let turn = writer.acquire().await.map_err(backend)?;
+    let connection = connection.clone();
+    let outcomes = tokio::task::spawn_blocking(move || {
+        let mut db = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match apply(&mut db, &watches) {
+            Ok(views) => views.into_iter().map(Ok).collect(),
+            Err(_) if watches.len() > 1 => watches
+                .iter()
+                .map(|watch| apply(&mut db, std::slice::from_ref(watch)).map(|views| views.first().copied().flatten()))
+                .collect(),
+            Err(e) => vec![Err(e)],
+        }
+    })
+    .await
+    .map_err(StoreError::backend)?;
+    drop(turn);
+    Ok(outcomes)
+}
+
 /// The views counted per video (first arrival first), then the history entries, in one transaction.
 /// Watches of videos or users deleted meanwhile write nothing; their count is `None`.
-async fn apply(writer: &SqlitePool, watches: &[Watch]) -> StoreResult<Vec<Option<i64>>> {
+fn apply(db: &mut Connection, watches: &[Watch]) -> StoreResult<Vec<Option<i64>>> {
     let counted: Vec<_> =
         watches.iter().filter(|w| w.counted).map(|w| json!([w.video.to_hex(), view_hour(w.at)])).collect();
-    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
-    let mut totals = HashMap::new();
-    if !counted.is_empty() {
-        let counted = serde_json::Value::from(counted).to_string();
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "UPDATE videos SET views = views + c.n \
-             FROM (SELECT value ->> 0 AS id, COUNT(*) AS n FROM json_each(?1) GROUP BY 1) AS c \
-             WHERE videos.id = c.id RETURNING videos.id, videos.views",
-        )
-        .bind(&counted)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(backend)?;
-        totals.extend(rows);
-        sqlx::query(
-            "INSERT INTO video_view_hours (video_id, hour, n) \
-             SELECT value ->> 0, value ->> 1, COUNT(*) FROM json_each(?1) \
-             WHERE EXISTS (SELECT 1 FROM videos WHERE id = value ->> 0) GROUP BY 1, 2 \
-             ON CONFLICT (video_id, hour) DO UPDATE SET n = n + excluded.n",
-        )
-        .bind(&counted)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-    }
     let mut caps: HashMap<u32, Vec<serde_json::Value>> = HashMap::new();
     for watch in watches {
         if let Some(entry) = watch.history {
@@ -108,10 +107,35 @@ async fn apply(writer: &SqlitePool, watches: &[Watch]) -> StoreResult<Vec<Option
             caps.entry(entry.max).or_default().push(row);
         }
     }
+    let tx = db.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::backend)?;
+    let mut totals = HashMap::new();
+    if !counted.is_empty() {
+        let counted = serde_json::Value::from(counted).to_string();
+        let mut add = tx
+            .prepare_cached(
+                "UPDATE videos SET views = views + c.n \
+                 FROM (SELECT value ->> 0 AS id, COUNT(*) AS n FROM json_each(?1) GROUP BY 1) AS c \
+                 WHERE videos.id = c.id RETURNING videos.id, videos.views",
+            )
+            .map_err(StoreError::backend)?;
+        let rows = add.query_map([&counted], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)));
+        for row in rows.map_err(StoreError::backend)? {
+            let (video, views) = row.map_err(StoreError::backend)?;
+            totals.insert(video, views);
+        }
+        tx.prepare_cached(
+            "INSERT INTO video_view_hours (video_id, hour, n) \
+             SELECT value ->> 0, value ->> 1, COUNT(*) FROM json_each(?1) \
+             WHERE EXISTS (SELECT 1 FROM videos WHERE id = value ->> 0) GROUP BY 1, 2 \
+             ON CONFLICT (video_id, hour) DO UPDATE SET n = n + excluded.n",
+        )
+        .and_then(|mut hours| hours.execute([&counted]))
+        .map_err(StoreError::backend)?;
+    }
     for (max, entries) in caps {
         let entries = serde_json::Value::from(entries).to_string();
         // Later watches of a user get higher `seq`s (the batch's order), so the newest is first.
-        sqlx::query(
+        tx.prepare_cached(
             "INSERT INTO watch_history (user_id, video_id, seq, watched_at) \
              SELECT e.value ->> 0, e.value ->> 1, \
                     (SELECT COALESCE(MAX(seq), 0) FROM watch_history WHERE user_id = e.value ->> 0) \
@@ -123,22 +147,17 @@ async fn apply(writer: &SqlitePool, watches: &[Watch]) -> StoreResult<Vec<Option
              ORDER BY e.key \
              ON CONFLICT (user_id, video_id) DO UPDATE SET seq = excluded.seq, watched_at = excluded.watched_at",
         )
-        .bind(&entries)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        sqlx::query(
+        .and_then(|mut history| history.execute([&entries]))
+        .map_err(StoreError::backend)?;
+        tx.prepare_cached(
             "DELETE FROM watch_history AS h \
              WHERE h.user_id IN (SELECT value ->> 0 FROM json_each(?1)) AND h.seq <= \
              (SELECT w.seq FROM watch_history w WHERE w.user_id = h.user_id ORDER BY w.seq DESC LIMIT 1 OFFSET ?2)",
         )
-        .bind(&entries)
-        .bind(i64::from(max))
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
+        .and_then(|mut trim| trim.execute((&entries, i64::from(max))))
+        .map_err(StoreError::backend)?;
     }
-    tx.commit().await.map_err(backend)?;
+    tx.commit().map_err(StoreError::backend)?;
     Ok(views_per_watch(watches, totals))
 }
 
