@@ -15,8 +15,20 @@ use load::{LoadStats, load, sequential};
 use server::{Server, cargo_build, target_bin};
 
 /// Scenario names accepted on the command line, in the order they run.
-const SCENARIOS: [&str; 11] =
-    ["cold", "throughput", "watch", "scale", "growth", "login", "range", "upload", "tus", "processing", "mongo"];
+const SCENARIOS: [&str; 12] = [
+    "cold",
+    "throughput",
+    "uncached",
+    "watch",
+    "scale",
+    "growth",
+    "login",
+    "range",
+    "upload",
+    "tus",
+    "processing",
+    "mongo",
+];
 
 /// Scenarios that run only when named: they need more than this machine (ffmpeg, a MongoDB
 /// deployment).
@@ -30,6 +42,8 @@ Measures videotube against baselines taken in the same run and prints markdown t
 Scenarios (all but processing and mongo run when none is named):
   cold        cold start to first healthcheck
   throughput  trivial route and the cached 10k-video feed against a hello-world
+  uncached    the feed, a comments page and a channel profile through the database (feed cache
+              off) against a hello-world
   watch       the watch page (GET /videos/:id, logged in: view counting and history) against a hello-world
   scale       feed p50 at 1M (--quick: 100k) vs 10k videos
   growth      subscription feed (500 channels followed), comments page and channel profile p50 as
@@ -104,6 +118,9 @@ async fn main() -> anyhow::Result<()> {
         let (middleware, feed) = throughput(secs).await?;
         rows.push(middleware);
         rows.push(feed);
+    }
+    if run("uncached") {
+        rows.extend(uncached_reads(secs).await?);
     }
     if run("watch") {
         rows.push(watch_page(secs).await?);
@@ -215,6 +232,47 @@ async fn throughput(secs: u64) -> anyhow::Result<(Row, Row)> {
             met: feed_ratio >= 0.25 && feed.p99_ms <= 25.0,
         },
     ))
+}
+
+/// The reads a site serves from its database, each under 64 connections with the feed cache off:
+/// the 10k-video feed, a comments page (10k comments over 100 videos) and a channel profile (1k
+/// subscribers), against the same run's hello-world.
+async fn uncached_reads(secs: u64) -> anyhow::Result<Vec<Row>> {
+    let duration = Duration::from_secs(secs);
+    let baseline = hello_world(duration).await?;
+    let dir = tempfile::tempdir()?;
+    let server = Server::start(dir.path(), &[("RATE_LIMIT_ENABLED", "false"), ("FEED_CACHE_ENABLED", "false")]).await?;
+    server.seed(10_000).await?;
+    server.seed_sql(COMMENTS_SQL, 10_000).await?;
+    server.seed_viewers(1_000).await?;
+    server.seed_sql(SUBSCRIBERS_SQL, 1_000).await?;
+    let reads = [
+        (
+            "GET /videos?limit=20 (10k videos), FEED_CACHE_ENABLED=false, 64 connections",
+            "/api/v1/videos?limit=20".to_owned(),
+        ),
+        (
+            "GET /comments/:videoId?limit=20 (10k comments over 100 videos), 64 connections",
+            format!("/api/v1/comments/{}?limit=20", server::video_id(0)),
+        ),
+        ("GET /users/c/:username (1k subscribers), 64 connections", "/api/v1/users/c/owner0".to_owned()),
+    ];
+    let mut rows = Vec::new();
+    for (scenario, path) in reads {
+        let status = reqwest::get(server.url(&path)).await?.status();
+        anyhow::ensure!(status == 200, "{path} answered {status}");
+        let read = load(&server.url(&path), 64, duration).await;
+        let ratio = read.rps / baseline.rps;
+        rows.push(Row {
+            scenario,
+            baseline: format!("hello-world {:.0} req/s", baseline.rps),
+            measured: format!("{:.0} req/s, p99 {:.1} ms", read.rps, read.p99_ms),
+            ratio: format!("{ratio:.3}×"),
+            target: "≥ 0.2×",
+            met: ratio >= 0.2,
+        });
+    }
+    Ok(rows)
 }
 
 /// Logged-in viewers, videos watched, and how far back a repeat view reaches, in the watch scenario.
