@@ -79,6 +79,20 @@ fn tweet_select() -> String {
 }
 
 impl PostRow {
+    /// The same row read through rusqlite (`direct`), by the same column names.
+    fn from_direct(row: &rusqlite::Row) -> rusqlite::Result<Self> {
+        Ok(PostRow {
+            id: row.get("id")?,
+            content: row.get("content")?,
+            video_id: row.get("video_id")?,
+            likes_count: row.get("likes_count")?,
+            is_liked: row.get("is_liked")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+            owner: OwnerRow::from_direct(row)?,
+        })
+    }
+
     fn into_comment(self) -> StoreResult<Comment> {
         let video = parse_id(self.video_id.as_deref().unwrap_or_default())?;
         Ok(Comment {
@@ -264,12 +278,18 @@ impl CommentRepo for SqliteStore {
             comment_select()
         );
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
-        let rows = self.posts(sql, viewer, vec![video.into(), i64::from(limit).into(), offset.into()]).await?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM comments WHERE video_id = ?")
-            .bind(video.to_hex())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)?;
+        // A page through an index and its count through the same index (D17): on the request's thread.
+        let (rows, total) = self.direct.read(|db| {
+            let binds = (viewer.map(Id::to_hex), video.to_hex(), i64::from(limit), offset);
+            let rows = db
+                .prepare_cached(&sql)?
+                .query_map(binds, PostRow::from_direct)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let total: i64 = db
+                .prepare_cached("SELECT COUNT(*) FROM comments WHERE video_id = ?")?
+                .query_row([video.to_hex()], |row| row.get(0))?;
+            Ok((rows, total))
+        })?;
         Ok((rows.into_iter().map(PostRow::into_comment).collect::<StoreResult<_>>()?, total as u64))
     }
 

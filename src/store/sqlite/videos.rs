@@ -245,14 +245,6 @@ struct FeedSql {
     count_binds: Vec<String>,
 }
 
-/// A feed row with the total of matching videos when the page query computed it.
-#[derive(sqlx::FromRow)]
-struct PagedVideoRow {
-    #[sqlx(flatten)]
-    video: VideoRow,
-    total_docs: Option<i64>,
-}
-
 impl SqliteStore {
     /// Runs a page query (binds: `key` as `?1`, limit, offset) and its count (binds: `key`).
     async fn paged<R, K>(
@@ -280,11 +272,10 @@ impl SqliteStore {
     }
 
     pub(super) async fn video_record(&self, id: Id) -> StoreResult<Option<VideoRecord>> {
-        let row: Option<VideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{VIDEO_SELECT} WHERE v.id = ?")))
-            .bind(id.to_hex())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
+        let sql = format!("{VIDEO_SELECT} WHERE v.id = ?");
+        let row = self
+            .direct
+            .read(|db| db.prepare_cached(&sql)?.query_row([id.to_hex()], VideoRow::from_direct).optional())?;
         row.map(VideoRow::into_record).transpose()
     }
 }
@@ -345,23 +336,28 @@ impl VideoRepo for SqliteStore {
 
     async fn list(&self, query: &VideoQuery) -> StoreResult<(Vec<Video>, u64)> {
         let sql = feed_sql(query);
-        let mut page = sqlx::query_as::<_, PagedVideoRow>(sqlx::AssertSqlSafe(sql.page));
-        for value in sql.page_binds {
-            page = page.bind(value);
-        }
         let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
-        let rows = page.bind(i64::from(query.limit)).bind(offset).fetch_all(&self.pool).await.map_err(backend)?;
-        let total = match rows.first().and_then(|r| r.total_docs) {
-            Some(total) => total,
-            None => {
-                let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.count));
-                for value in sql.count_binds {
-                    count = count.bind(value);
-                }
-                count.fetch_one(&self.pool).await.map_err(backend)?
-            }
-        };
-        let videos = rows.into_iter().map(|r| r.video.into_video()).collect::<StoreResult<_>>()?;
+        let limit = i64::from(query.limit);
+        // A page through an index (D17): read on the request's thread.
+        let (rows, total) = self.direct.read(|db| {
+            let mut page = db.prepare_cached(&sql.page)?;
+            let mut binds: Vec<&dyn rusqlite::ToSql> =
+                sql.page_binds.iter().map(|b| b as &dyn rusqlite::ToSql).collect();
+            binds.extend([&limit as &dyn rusqlite::ToSql, &offset]);
+            let rows = page
+                .query_map(binds.as_slice(), |row| {
+                    Ok((VideoRow::from_direct(row)?, row.get::<_, Option<i64>>("total_docs")?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let total = match rows.first().and_then(|(_, total)| *total) {
+                Some(total) => total,
+                None => db
+                    .prepare_cached(&sql.count)?
+                    .query_row(rusqlite::params_from_iter(sql.count_binds.iter()), |row| row.get(0))?,
+            };
+            Ok((rows, total))
+        })?;
+        let videos = rows.into_iter().map(|(row, _)| row.into_video()).collect::<StoreResult<_>>()?;
         Ok((videos, total as u64))
     }
 
