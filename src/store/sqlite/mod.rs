@@ -187,13 +187,13 @@ struct OwnerRow {
 }
 
 impl OwnerRow {
-    /// The same columns read through rusqlite (`direct`).
-    fn from_direct(row: &rusqlite::Row) -> rusqlite::Result<Self> {
+    /// The same columns read through rusqlite (`direct`), at positions `first`.. in the order above.
+    fn from_direct(row: &rusqlite::Row, first: usize) -> rusqlite::Result<Self> {
         Ok(OwnerRow {
-            owner_id: row.get("owner_id")?,
-            owner_username: row.get("owner_username")?,
-            owner_full_name: row.get("owner_full_name")?,
-            owner_avatar: row.get("owner_avatar")?,
+            owner_id: row.get(first)?,
+            owner_username: row.get(first + 1)?,
+            owner_full_name: row.get(first + 2)?,
+            owner_avatar: row.get(first + 3)?,
         })
     }
 

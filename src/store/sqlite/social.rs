@@ -70,7 +70,7 @@ fn post_select(table: &str, like_column: &str, video_column: &str) -> String {
     )
 }
 
-fn comment_select() -> String {
+pub(super) fn comment_select() -> String {
     post_select("comments", "comment_id", "p.video_id")
 }
 
@@ -79,17 +79,17 @@ fn tweet_select() -> String {
 }
 
 impl PostRow {
-    /// The same row read through rusqlite (`direct`), by the same column names.
+    /// The same row read through rusqlite (`direct`), by position in `post_select`'s order.
     fn from_direct(row: &rusqlite::Row) -> rusqlite::Result<Self> {
         Ok(PostRow {
-            id: row.get("id")?,
-            content: row.get("content")?,
-            video_id: row.get("video_id")?,
-            likes_count: row.get("likes_count")?,
-            is_liked: row.get("is_liked")?,
-            created_at: row.get("created_at")?,
-            updated_at: row.get("updated_at")?,
-            owner: OwnerRow::from_direct(row)?,
+            id: row.get(0)?,
+            content: row.get(1)?,
+            video_id: row.get(2)?,
+            created_at: row.get(3)?,
+            updated_at: row.get(4)?,
+            likes_count: row.get(5)?,
+            is_liked: row.get(6)?,
+            owner: OwnerRow::from_direct(row, 7)?,
         })
     }
 
