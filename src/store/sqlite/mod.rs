@@ -68,6 +68,14 @@ impl SqliteStore {
     }
 }
 
+/// `LIMIT`/`OFFSET` over the bound parameters `limit` and `offset` (such as `?2`). A bare parameter
+/// there is read by SQLite's planner, which then marks the statement to be prepared again every
+/// time the parameter is bound (same value or not): every page query was parsed and planned anew.
+/// `(? + 0)` is not read at prepare time.
+pub(super) fn page_clause(limit: &str, offset: &str) -> String {
+    format!("LIMIT ({limit} + 0) OFFSET ({offset} + 0)")
+}
+
 /// `levels` as a SQL condition on the `visibility` column of the row `alias` (of videos or of
 /// `video_counts`); `None` when every level passes.
 pub fn levels_sql(alias: &str, levels: &[Visibility]) -> Option<String> {
@@ -205,6 +213,21 @@ impl OwnerRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_clause_is_prepared_once() {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        db.execute_batch("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT); CREATE INDEX tb ON t (b, a);").unwrap();
+        let reprepares = |page: &str| {
+            let mut statement = db.prepare(&format!("SELECT a FROM t ORDER BY b DESC, a DESC {page}")).unwrap();
+            for _ in 0..5 {
+                statement.query_map((20, 0), |row| row.get::<_, i64>(0)).unwrap().for_each(drop);
+            }
+            statement.get_status(rusqlite::StatementStatus::RePrepare)
+        };
+        assert_eq!(reprepares("LIMIT ?1 OFFSET ?2"), 5, "the form this avoids is re-prepared on every run");
+        assert_eq!(reprepares(&page_clause("?1", "?2")), 0);
+    }
     use crate::domain::visibility::may_see;
 
     #[tokio::test]

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::videos::{VIDEO_SELECT, VideoRow};
-use super::{OwnerRow, SqliteStore, backend, map_err, now, parse_id, visible_sql};
+use super::{OwnerRow, SqliteStore, backend, map_err, now, page_clause, parse_id, visible_sql};
 use crate::domain::social::{
     ChannelCard, Comment, LatestVideo, LikeTarget, LikedVideoItem, PlaylistRecord, SubscribedChannelItem,
     SubscriberCard, SubscriberItem, Tweet,
@@ -274,8 +274,9 @@ impl CommentRepo for SqliteStore {
 
     async fn list(&self, video: Id, viewer: Option<Id>, offset: u64, limit: u32) -> StoreResult<(Vec<Comment>, u64)> {
         let sql = format!(
-            "{} WHERE p.video_id = ?2 ORDER BY p.created_at DESC, p.id DESC LIMIT ?3 OFFSET ?4",
-            comment_select()
+            "{} WHERE p.video_id = ?2 ORDER BY p.created_at DESC, p.id DESC {}",
+            comment_select(),
+            page_clause("?3", "?4")
         );
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         // A page through an index and its count through the same index (D17): on the request's thread.

@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use rusqlite::OptionalExtension;
 use sqlx::Row;
 
-use super::{OwnerRow, SqliteStore, backend, levels_sql, map_err, now, parse_id, parse_visibility, visible_sql};
+use super::{
+    OwnerRow, SqliteStore, backend, levels_sql, map_err, now, page_clause, parse_id, parse_visibility, visible_sql,
+};
 use crate::domain::processing::{Processing, ProcessingStatus, Streams};
 use crate::domain::social::ChannelStats;
 use crate::domain::trending::TrendingVideo;
@@ -206,14 +208,15 @@ fn feed_filter(query: &VideoQuery) -> (String, Vec<String>) {
     (filter, binds)
 }
 
-/// The page query (ending in `LIMIT ? OFFSET ?`), the count query, and their shared bind values.
+/// The page query (ending in its `page_clause`, limit then offset), the count query, and their shared bind values.
 /// Without a search the count is read from `video_counts` (kept by triggers), so it costs the same
 /// at any table size; a search has to look at the rows anyway.
 fn feed_sql(query: &VideoQuery) -> FeedSql {
     let (filter, binds) = feed_filter(query);
     let direction = if query.descending { "DESC" } else { "ASC" };
     let column = sort_column(query.sort);
-    let page = format!("{VIDEO_SELECT}{filter} ORDER BY {column} {direction}, v.id {direction} LIMIT ? OFFSET ?");
+    let page =
+        format!("{VIDEO_SELECT}{filter} ORDER BY {column} {direction}, v.id {direction} {}", page_clause("?", "?"));
     if query.search.is_some() {
         let count = format!("SELECT COUNT(*) FROM videos v{filter}");
         let page = page.replacen(" FROM videos v", ", NULL AS total_docs FROM videos v", 1);
@@ -239,7 +242,7 @@ fn subscription_feed_sql() -> (String, String) {
         visible_sql("v", Place::Listing, None)
     );
     let select = VIDEO_SELECT.replacen(" FROM videos v", from, 1);
-    let page = format!("{select}{filter} ORDER BY v.created_at DESC, v.id DESC LIMIT ?2 OFFSET ?3");
+    let page = format!("{select}{filter} ORDER BY v.created_at DESC, v.id DESC {}", page_clause("?2", "?3"));
     // The total from the per-owner counts the triggers keep: one lookup per followed channel instead
     // of a walk over all their videos (500 channels, 1M videos: 1 s as COUNT(*), 0.1 ms as this sum).
     let listed = levels_sql("c", Place::Listing.levels(false)).map_or_else(String::new, |l| format!(" AND {l}"));
@@ -261,8 +264,8 @@ fn trending_sql() -> (String, String) {
     let filter = format!(" WHERE {}", visible_sql("v", Place::Listing, None));
     let select = VIDEO_SELECT.replacen("SELECT ", "SELECT r.recent_views, ", 1).replacen(" FROM videos v", from, 1);
     let page = format!(
-        "{recent}{select}{filter} ORDER BY r.recent_views DESC, v.views DESC, v.created_at DESC, v.id DESC \
-         LIMIT ?2 OFFSET ?3"
+        "{recent}{select}{filter} ORDER BY r.recent_views DESC, v.views DESC, v.created_at DESC, v.id DESC {}",
+        page_clause("?2", "?3")
     );
     let count = format!("{recent}SELECT COUNT(*){from}{filter}");
     (page, count)
@@ -592,7 +595,7 @@ mod tests {
         for b in binds {
             query = query.bind(b.clone());
         }
-        if sql.ends_with("LIMIT ? OFFSET ?") {
+        if sql.ends_with(&page_clause("?", "?")) {
             query = query.bind(10i64).bind(0i64);
         }
         let rows = query.fetch_all(&store.pool).await.unwrap();

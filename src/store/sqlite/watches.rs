@@ -152,7 +152,7 @@ fn apply(db: &mut Connection, watches: &[Watch]) -> StoreResult<Vec<Option<i64>>
         tx.prepare_cached(
             "DELETE FROM watch_history AS h \
              WHERE h.user_id IN (SELECT value ->> 0 FROM json_each(?1)) AND h.seq <= \
-             (SELECT w.seq FROM watch_history w WHERE w.user_id = h.user_id ORDER BY w.seq DESC LIMIT 1 OFFSET ?2)",
+             (SELECT w.seq FROM watch_history w WHERE w.user_id = h.user_id ORDER BY w.seq DESC LIMIT 1 OFFSET (?2 + 0))",
         )
         .and_then(|mut trim| trim.execute((&entries, i64::from(max))))
         .map_err(StoreError::backend)?;
