@@ -45,6 +45,9 @@ fn target_column(target: LikeTarget) -> (&'static str, Id) {
     }
 }
 
+/// A video's comment count: one lookup in `comment_counts` (kept by triggers, migration 0009).
+const COMMENT_TOTAL_SQL: &str = "SELECT COALESCE((SELECT n FROM comment_counts WHERE video_id = ?), 0)";
+
 /// A comment or tweet row with its author and like facts for one viewer.
 #[derive(sqlx::FromRow)]
 struct PostRow {
@@ -279,16 +282,14 @@ impl CommentRepo for SqliteStore {
             page_clause("?3", "?4")
         );
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
-        // A page through an index and its count through the same index (D17): on the request's thread.
+        // A page through an index and a counter lookup (D17): on the request's thread.
         let (rows, total) = self.direct.read(|db| {
             let binds = (viewer.map(Id::to_hex), video.to_hex(), i64::from(limit), offset);
             let rows = db
                 .prepare_cached(&sql)?
                 .query_map(binds, PostRow::from_direct)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            let total: i64 = db
-                .prepare_cached("SELECT COUNT(*) FROM comments WHERE video_id = ?")?
-                .query_row([video.to_hex()], |row| row.get(0))?;
+            let total: i64 = db.prepare_cached(COMMENT_TOTAL_SQL)?.query_row([video.to_hex()], |row| row.get(0))?;
             Ok((rows, total))
         })?;
         Ok((rows.into_iter().map(PostRow::into_comment).collect::<StoreResult<_>>()?, total as u64))
@@ -579,5 +580,68 @@ impl PlaylistRepo for SqliteStore {
             self.touch_playlist(id).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{CommentRepo, NewUser, NewVideo, UserRepo, VideoRepo};
+    use sqlx::Row;
+
+    #[tokio::test]
+    async fn comment_totals_are_lookups_kept_by_triggers() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("comments.db")).await.unwrap();
+        let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {COMMENT_TOTAL_SQL}")))
+            .bind("a")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get::<String, _>("detail"))
+            .collect();
+        assert!(plan.iter().any(|d| d.starts_with("SEARCH comment_counts")), "{plan:?}");
+        assert!(!plan.iter().any(|d| d.contains(" comments ")), "{plan:?}");
+
+        let media =
+            |name: &str| crate::store::MediaRef { url: format!("http://m/{name}"), key: format!("local:{name}") };
+        let user = NewUser {
+            username: "ann".into(),
+            email: "ann@example.com".into(),
+            full_name: "Ann".into(),
+            avatar: media("a.png"),
+            cover_image: None,
+            password_hash: "x".into(),
+        };
+        let owner = store.create(user).await.unwrap().user.id;
+        let video = |title: &str| NewVideo {
+            owner,
+            video_file: media(&format!("{title}.mp4")),
+            thumbnail: media(&format!("{title}.jpg")),
+            title: title.into(),
+            description: "d".into(),
+            duration: 1.0,
+            visibility: crate::domain::visibility::Visibility::Public,
+            processing: crate::domain::processing::ProcessingStatus::Off,
+            width: 0,
+            height: 0,
+            hls_url: None,
+        };
+        let clip = VideoRepo::insert(&store, video("clip")).await.unwrap().video.id;
+        let mut comments = Vec::new();
+        for n in 0..3 {
+            comments.push(CommentRepo::insert(&store, clip, owner, &format!("c{n}")).await.unwrap());
+        }
+        let total = |store: &SqliteStore| {
+            let store = store.clone();
+            async move { CommentRepo::list(&store, clip, None, 0, 1).await.unwrap().1 }
+        };
+        assert_eq!(total(&store).await, 3);
+        CommentRepo::delete(&store, comments[0]).await.unwrap();
+        assert_eq!(total(&store).await, 2);
+        VideoRepo::delete(&store, clip).await.unwrap();
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM comment_counts").fetch_one(&store.pool).await.unwrap();
+        assert_eq!(rows, 0, "the count goes with its video");
     }
 }
