@@ -210,6 +210,18 @@ impl OwnerRow {
     }
 }
 
+/// The `EXPLAIN QUERY PLAN` details of `sql` with `binds`, for the tests that pin index use.
+#[cfg(test)]
+async fn query_plan(store: &SqliteStore, sql: &str, binds: &[&str]) -> Vec<String> {
+    use sqlx::Row;
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")));
+    for bind in binds {
+        query = query.bind(bind.to_string());
+    }
+    let rows = query.fetch_all(&store.pool).await.unwrap();
+    rows.iter().map(|row| row.get::<String, _>("detail")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -587,20 +587,12 @@ impl PlaylistRepo for SqliteStore {
 mod tests {
     use super::*;
     use crate::store::{CommentRepo, NewUser, NewVideo, UserRepo, VideoRepo};
-    use sqlx::Row;
 
     #[tokio::test]
     async fn comment_totals_are_lookups_kept_by_triggers() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("comments.db")).await.unwrap();
-        let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {COMMENT_TOTAL_SQL}")))
-            .bind("a")
-            .fetch_all(&store.pool)
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.get::<String, _>("detail"))
-            .collect();
+        let plan = super::super::query_plan(&store, COMMENT_TOTAL_SQL, &["a"]).await;
         assert!(plan.iter().any(|d| d.starts_with("SEARCH comment_counts")), "{plan:?}");
         assert!(!plan.iter().any(|d| d.contains(" comments ")), "{plan:?}");
 

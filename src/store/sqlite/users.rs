@@ -390,15 +390,7 @@ mod tests {
     async fn channel_counts_are_lookups_not_counts() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("plan.db")).await.unwrap();
-        let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {CHANNEL_COUNTS_SQL}")))
-            .bind("a")
-            .bind("b")
-            .fetch_all(&store.pool)
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.get::<String, _>("detail"))
-            .collect();
+        let plan = super::super::query_plan(&store, CHANNEL_COUNTS_SQL, &["a", "b"]).await;
         assert!(
             plan.iter().all(|d| d.starts_with("SEARCH") || d.contains("SUBQUERY") || d == "SCAN CONSTANT ROW"),
             "{plan:?}"
