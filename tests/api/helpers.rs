@@ -129,6 +129,7 @@ impl TestAppBuilder {
             }
         };
         let data_dir = tempfile::tempdir().unwrap();
+        let feed_cache = std::env::var("TEST_FEED_CACHE_ENABLED").unwrap_or_else(|_| "true".into());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         for (k, v) in [
@@ -139,6 +140,9 @@ impl TestAppBuilder {
             // Background ffmpeg jobs would change videos under tests about other things;
             // the tests of processing turn it on.
             ("PROCESSING_ENABLED", "false"),
+            // The suite runs with the feed cache as configured (on by default) and once more
+            // without it (`.ci/run`), so pages read through the database are checked as well.
+            ("FEED_CACHE_ENABLED", feed_cache.as_str()),
         ] {
             self.vars.entry(k.into()).or_insert_with(|| v.into());
         }
