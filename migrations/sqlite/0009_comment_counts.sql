@@ -7,8 +7,10 @@ CREATE TABLE comment_counts (
     n        INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 
+-- Only comments of existing videos: a database once used without foreign keys could hold others,
+-- and the counter's foreign key would refuse them.
 INSERT INTO comment_counts (video_id, n)
-SELECT video_id, COUNT(*) FROM comments GROUP BY video_id;
+SELECT video_id, COUNT(*) FROM comments WHERE video_id IN (SELECT id FROM videos) GROUP BY video_id;
 
 CREATE TRIGGER comments_count_insert AFTER INSERT ON comments BEGIN
     INSERT INTO comment_counts (video_id, n) VALUES (NEW.video_id, 1)

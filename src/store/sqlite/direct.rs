@@ -1,18 +1,22 @@
-//! SQLite through rusqlite, without sqlx's connection threads: point reads on the request's own
-//! thread (the caller's account, the video with its facts — what every watch page and every
-//! authenticated request reads), and the connection the watch writer's batches run on. sqlx's
-//! SQLite driver hands each statement to a connection thread and back, two context switches that
-//! cost more than an index lookup itself (decision D17 in docs/decisions.md). Only single-row,
-//! index-backed reads belong here: they take microseconds, so an async worker thread is not stalled.
+//! SQLite through rusqlite, without sqlx's connection threads: the hot reads (the caller's account,
+//! a video by id, the watch page, feed and comment pages) and the connection the watch writer's
+//! batches run on. sqlx's SQLite driver hands each statement to a connection thread and back, two
+//! context switches that cost more than an index lookup itself (decision D17 in docs/decisions.md).
+//! A read bounded by an index and a page runs on the request's own thread (tens of microseconds:
+//! an async worker is not stalled); one that may scan (a search, a deep page) is sent to the
+//! blocking pool with `read_off_thread`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
 use crate::store::{StoreError, StoreResult};
 
+/// Deepest page offset read on the request's thread: beyond it the index walk that skips the
+/// offset rows is no longer a matter of microseconds.
+pub(super) const BOUNDED_OFFSET: u64 = 1_000;
 /// Idle connections kept for reuse; a burst opens more, and those beyond this are closed after use.
 const KEEP_IDLE: usize = 8;
 /// Prepared statements kept per connection (each read here has a fixed text).
@@ -42,6 +46,19 @@ impl DirectReads {
             idle.push(connection);
         }
         outcome
+    }
+
+    /// A page read: on the calling thread when `bounded`, else on the blocking pool (it may scan).
+    pub(super) async fn read_page<T: Send + 'static>(
+        self: &Arc<Self>,
+        bounded: bool,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        if bounded {
+            return self.read(read);
+        }
+        let reads = self.clone();
+        tokio::task::spawn_blocking(move || reads.read(read)).await.map_err(StoreError::backend)?
     }
 
     fn open(&self) -> rusqlite::Result<Connection> {

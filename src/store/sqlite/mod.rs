@@ -34,7 +34,7 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// One process serves a SQLite file, so its short-lived shared state can live in memory.
     ephemeral: Arc<MemoryState>,
-    /// Point reads on the caller's thread (the caller's account, the watch page).
+    /// The hot reads through rusqlite (the caller, a video, the watch page, feed and comment pages).
     direct: Arc<DirectReads>,
     /// The watch page's writes, grouped across concurrent requests (on the `writer` connection).
     watches: WatchWriter,

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use super::direct::BOUNDED_OFFSET;
 use super::videos::{VIDEO_SELECT, VideoRow};
 use super::{OwnerRow, SqliteStore, backend, map_err, now, page_clause, parse_id, visible_sql};
 use crate::domain::social::{
@@ -281,17 +282,21 @@ impl CommentRepo for SqliteStore {
             comment_select(),
             page_clause("?3", "?4")
         );
+        // A page through an index and a counter lookup stay on the request's thread, unless the page is deep (D17).
+        let bounded = offset <= BOUNDED_OFFSET;
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
-        // A page through an index and a counter lookup (D17): on the request's thread.
-        let (rows, total) = self.direct.read(|db| {
-            let binds = (viewer.map(Id::to_hex), video.to_hex(), i64::from(limit), offset);
-            let rows = db
-                .prepare_cached(&sql)?
-                .query_map(binds, PostRow::from_direct)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let total: i64 = db.prepare_cached(COMMENT_TOTAL_SQL)?.query_row([video.to_hex()], |row| row.get(0))?;
-            Ok((rows, total))
-        })?;
+        let (rows, total) = self
+            .direct
+            .read_page(bounded, move |db| {
+                let binds = (viewer.map(Id::to_hex), video.to_hex(), i64::from(limit), offset);
+                let rows = db
+                    .prepare_cached(&sql)?
+                    .query_map(binds, PostRow::from_direct)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let total: i64 = db.prepare_cached(COMMENT_TOTAL_SQL)?.query_row([video.to_hex()], |row| row.get(0))?;
+                Ok((rows, total))
+            })
+            .await?;
         Ok((rows.into_iter().map(PostRow::into_comment).collect::<StoreResult<_>>()?, total as u64))
     }
 

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use rusqlite::OptionalExtension;
 use sqlx::Row;
 
+use super::direct::BOUNDED_OFFSET;
 use super::{
     OwnerRow, SqliteStore, backend, levels_sql, map_err, now, page_clause, parse_id, parse_visibility, visible_sql,
 };
@@ -371,25 +372,29 @@ impl VideoRepo for SqliteStore {
         let sql = feed_sql(query);
         let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
         let limit = i64::from(query.limit);
-        // A page through an index (D17): read on the request's thread.
-        let (rows, total) = self.direct.read(|db| {
-            let mut page = db.prepare_cached(&sql.page)?;
-            let mut binds: Vec<&dyn rusqlite::ToSql> =
-                sql.page_binds.iter().map(|b| b as &dyn rusqlite::ToSql).collect();
-            binds.extend([&limit as &dyn rusqlite::ToSql, &offset]);
-            let rows = page
-                .query_map(binds.as_slice(), |row| {
-                    Ok((VideoRow::from_direct(row)?, row.get::<_, Option<i64>>("total_docs")?))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let total = match rows.first().and_then(|(_, total)| *total) {
-                Some(total) => total,
-                None => db
-                    .prepare_cached(&sql.count)?
-                    .query_row(rusqlite::params_from_iter(sql.count_binds.iter()), |row| row.get(0))?,
-            };
-            Ok((rows, total))
-        })?;
+        // A page through an index stays on the request's thread; a search or a deep page may scan (D17).
+        let bounded = query.search.is_none() && query.offset <= BOUNDED_OFFSET;
+        let (rows, total) = self
+            .direct
+            .read_page(bounded, move |db| {
+                let mut page = db.prepare_cached(&sql.page)?;
+                let mut binds: Vec<&dyn rusqlite::ToSql> =
+                    sql.page_binds.iter().map(|b| b as &dyn rusqlite::ToSql).collect();
+                binds.extend([&limit as &dyn rusqlite::ToSql, &offset]);
+                let rows = page
+                    .query_map(binds.as_slice(), |row| {
+                        Ok((VideoRow::from_direct(row)?, row.get::<_, Option<i64>>("total_docs")?))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let total = match rows.first().and_then(|(_, total)| *total) {
+                    Some(total) => total,
+                    None => db
+                        .prepare_cached(&sql.count)?
+                        .query_row(rusqlite::params_from_iter(sql.count_binds.iter()), |row| row.get(0))?,
+                };
+                Ok((rows, total))
+            })
+            .await?;
         let videos = rows.into_iter().map(|(row, _)| row.into_video()).collect::<StoreResult<_>>()?;
         Ok((videos, total as u64))
     }
@@ -584,6 +589,18 @@ mod tests {
         assert_eq!(names(VIDEO_SELECT).unwrap(), VIDEO_COLUMNS);
         let watch_page = names(&WATCH_PAGE_SELECT).unwrap();
         assert_eq!(watch_page[..VIDEO_COLUMNS.len()], VIDEO_COLUMNS, "the facts come after the video");
+        let feed = VideoQuery {
+            search: None,
+            owner: None,
+            levels: Place::Listing.levels(false),
+            sort: VideoSort::CreatedAt,
+            descending: true,
+            offset: 0,
+            limit: 10,
+        };
+        for page in [feed_sql(&feed).page, feed_sql(&VideoQuery { search: Some("x".into()), ..feed }).page] {
+            assert_eq!(names(&page).unwrap()[..VIDEO_COLUMNS.len()], VIDEO_COLUMNS, "total_docs comes after the video");
+        }
         let posts = names(&super::super::social::comment_select()).unwrap();
         let expected = ["id", "content", "video_id", "created_at", "updated_at", "likes_count", "is_liked"];
         assert_eq!(posts[..7], expected);
@@ -591,15 +608,11 @@ mod tests {
     }
 
     async fn plan(store: &SqliteStore, sql: &str, binds: &[String]) -> Vec<String> {
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")));
-        for b in binds {
-            query = query.bind(b.clone());
-        }
+        let mut binds: Vec<&str> = binds.iter().map(String::as_str).collect();
         if sql.ends_with(&page_clause("?", "?")) {
-            query = query.bind(10i64).bind(0i64);
+            binds.extend(["10", "0"]);
         }
-        let rows = query.fetch_all(&store.pool).await.unwrap();
-        rows.iter().map(|r| r.get::<String, _>("detail")).collect()
+        super::super::query_plan(store, sql, &binds).await
     }
 
     #[tokio::test]

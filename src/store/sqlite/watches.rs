@@ -16,7 +16,6 @@ use serde_json::json;
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::backend;
 use crate::domain::trending::view_hour;
 use crate::store::{StoreError, StoreResult, Watch};
 
@@ -26,6 +25,8 @@ const MAX_BATCH: usize = 512;
 const QUEUE_DEPTH: usize = 4096;
 
 type Reply = oneshot::Sender<StoreResult<Option<i64>>>;
+/// Why a whole batch was not applied; shared, since every caller of the batch reports it.
+type Failure = Arc<dyn std::error::Error + Send + Sync>;
 
 /// The queue in front of the task that applies watches.
 #[derive(Clone)]
@@ -57,47 +58,57 @@ async fn run(connection: Arc<Mutex<Connection>>, writer: SqlitePool, mut waiting
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let watches: Vec<Watch> = batch.iter().map(|(watch, _)| *watch).collect();
-        let outcomes = match in_turn(&connection, &writer, watches).await {
-            Ok(outcomes) => outcomes,
-            Err(e) => vec![Err(e)],
-        };
-        let mut outcomes = outcomes.into_iter();
-        for (_, reply) in batch.drain(..) {
-            let outcome = outcomes.next().unwrap_or_else(|| Err(StoreError::backend("the watch batch failed")));
-            let _ = reply.send(outcome);
+        match in_turn(&connection, &writer, watches).await {
+            Ok(outcomes) => {
+                for ((_, reply), outcome) in batch.drain(..).zip(outcomes) {
+                    let _ = reply.send(outcome.map_err(StoreError::backend));
+                }
+            }
+            // Nothing was written: every caller gets the cause.
+            Err(failure) => {
+                for (_, reply) in batch.drain(..) {
+                    let _ = reply.send(Err(StoreError::context("the watch batch failed", failure.clone())));
+                }
+            }
         }
     }
 }
 
 /// Applies `watches` on a blocking thread while holding the writer connection; one outcome per
-/// watch. One failing watch must not fail the others: after a failed batch each is applied alone.
+/// watch, or the reason none was applied. A constraint that one watch breaks must not fail the
+/// others, so after such a failure each is applied alone; any other failure (I/O, a lock that
+/// timed out) fails the batch at once instead of being met again watch by watch.
 async fn in_turn(
     connection: &Arc<Mutex<Connection>>,
     writer: &SqlitePool,
     watches: Vec<Watch>,
-) -> StoreResult<Vec<StoreResult<Option<i64>>>> {
-    let turn = writer.acquire().await.map_err(backend)?;
+) -> Result<Vec<rusqlite::Result<Option<i64>>>, Failure> {
+    let turn = writer.acquire().await.map_err(|e| Arc::new(e) as Failure)?;
     let connection = connection.clone();
     let outcomes = tokio::task::spawn_blocking(move || {
         let mut db = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         match apply(&mut db, &watches) {
-            Ok(views) => views.into_iter().map(Ok).collect(),
-            Err(_) if watches.len() > 1 => watches
+            Ok(views) => Ok(views.into_iter().map(Ok).collect()),
+            Err(e) if is_constraint(&e) && watches.len() > 1 => Ok(watches
                 .iter()
                 .map(|watch| apply(&mut db, std::slice::from_ref(watch)).map(|views| views.first().copied().flatten()))
-                .collect(),
-            Err(e) => vec![Err(e)],
+                .collect()),
+            Err(e) => Err(Arc::new(e) as Failure),
         }
     })
     .await
-    .map_err(StoreError::backend)?;
+    .map_err(|e| Arc::new(e) as Failure)?;
     drop(turn);
-    Ok(outcomes)
+    outcomes
+}
+
+fn is_constraint(error: &rusqlite::Error) -> bool {
+    error.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
 }
 
 /// The views counted per video (first arrival first), then the history entries, in one transaction.
 /// Watches of videos or users deleted meanwhile write nothing; their count is `None`.
-fn apply(db: &mut Connection, watches: &[Watch]) -> StoreResult<Vec<Option<i64>>> {
+fn apply(db: &mut Connection, watches: &[Watch]) -> rusqlite::Result<Vec<Option<i64>>> {
     let counted: Vec<_> =
         watches.iter().filter(|w| w.counted).map(|w| json!([w.video.to_hex(), view_hour(w.at)])).collect();
     let mut caps: HashMap<u32, Vec<serde_json::Value>> = HashMap::new();
@@ -107,20 +118,18 @@ fn apply(db: &mut Connection, watches: &[Watch]) -> StoreResult<Vec<Option<i64>>
             caps.entry(entry.max).or_default().push(row);
         }
     }
-    let tx = db.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::backend)?;
+    let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut totals = HashMap::new();
     if !counted.is_empty() {
         let counted = serde_json::Value::from(counted).to_string();
-        let mut add = tx
-            .prepare_cached(
-                "UPDATE videos SET views = views + c.n \
+        let mut add = tx.prepare_cached(
+            "UPDATE videos SET views = views + c.n \
                  FROM (SELECT value ->> 0 AS id, COUNT(*) AS n FROM json_each(?1) GROUP BY 1) AS c \
                  WHERE videos.id = c.id RETURNING videos.id, videos.views",
-            )
-            .map_err(StoreError::backend)?;
+        )?;
         let rows = add.query_map([&counted], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)));
-        for row in rows.map_err(StoreError::backend)? {
-            let (video, views) = row.map_err(StoreError::backend)?;
+        for row in rows? {
+            let (video, views) = row?;
             totals.insert(video, views);
         }
         tx.prepare_cached(
@@ -129,8 +138,7 @@ fn apply(db: &mut Connection, watches: &[Watch]) -> StoreResult<Vec<Option<i64>>
              WHERE EXISTS (SELECT 1 FROM videos WHERE id = value ->> 0) GROUP BY 1, 2 \
              ON CONFLICT (video_id, hour) DO UPDATE SET n = n + excluded.n",
         )
-        .and_then(|mut hours| hours.execute([&counted]))
-        .map_err(StoreError::backend)?;
+        .and_then(|mut hours| hours.execute([&counted]))?;
     }
     for (max, entries) in caps {
         let entries = serde_json::Value::from(entries).to_string();
@@ -147,17 +155,16 @@ fn apply(db: &mut Connection, watches: &[Watch]) -> StoreResult<Vec<Option<i64>>
              ORDER BY e.key \
              ON CONFLICT (user_id, video_id) DO UPDATE SET seq = excluded.seq, watched_at = excluded.watched_at",
         )
-        .and_then(|mut history| history.execute([&entries]))
-        .map_err(StoreError::backend)?;
+        .and_then(|mut history| history.execute([&entries]))?;
         tx.prepare_cached(
             "DELETE FROM watch_history AS h \
              WHERE h.user_id IN (SELECT value ->> 0 FROM json_each(?1)) AND h.seq <= \
              (SELECT w.seq FROM watch_history w WHERE w.user_id = h.user_id ORDER BY w.seq DESC LIMIT 1 OFFSET (?2 + 0))",
         )
         .and_then(|mut trim| trim.execute((&entries, i64::from(max))))
-        .map_err(StoreError::backend)?;
+        ?;
     }
-    tx.commit().map_err(StoreError::backend)?;
+    tx.commit()?;
     Ok(views_per_watch(watches, totals))
 }
 
