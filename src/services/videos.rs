@@ -190,7 +190,9 @@ impl Services {
         let watch = Watch {
             video: id,
             at: Timestamp::now(),
-            counted: self.store.ephemeral.count_view(&viewer_key, id, window).await?,
+            // A zero window counts every request, so no mark is kept: on MongoDB, requests that
+            // shared a millisecond renewed one mark with the same values and counted once.
+            counted: window.is_zero() || self.store.ephemeral.count_view(&viewer_key, id, window).await?,
             history: viewer
                 .filter(|v| !v.user.history_paused)
                 .map(|v| HistoryEntry { user: v.user.id, max: self.config.history_max }),
