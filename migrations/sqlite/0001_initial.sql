@@ -1,5 +1,5 @@
 -- Ids are 24-hex ObjectId strings, times are milliseconds since the epoch (UTC).
--- Cascades follow contract §4.8 and are enforced by foreign keys (PRAGMA foreign_keys = ON).
+-- Cascades follow docs/api.md §4.8 and are enforced by foreign keys (PRAGMA foreign_keys = ON).
 
 CREATE TABLE users (
     id              TEXT PRIMARY KEY NOT NULL,

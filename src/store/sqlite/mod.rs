@@ -51,10 +51,9 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await.map_err(backend)?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::context("migration failed", e))?;
+        let migrator = sqlx::migrate!("./migrations/sqlite");
+        accept_reworded_migrations(&pool, &migrator).await?;
+        migrator.run(&pool).await.map_err(|e| StoreError::context("migration failed", e))?;
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(backend)?;
         let watches = WatchWriter::start(path, writer.clone())?;
         let direct = Arc::new(DirectReads::new(path));
@@ -66,6 +65,39 @@ impl SqliteStore {
     async fn write_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)
     }
+}
+
+/// Migrations whose text changed after they shipped without changing what they do, with the
+/// SHA-384 checksum their old text had. The migrator refuses a database whose recorded checksum
+/// differs from the file's, so a database that applied the old text is given the new checksum
+/// first. Version 1 had a comment that pointed at a specification outside this repository; it now
+/// points at docs/api.md.
+const REWORDED_MIGRATIONS: [(i64, &str); 1] =
+    [(1, "6eb5f2e20ee58505b47f6aa881da7456218812a57eca2396a99638f17b3520f4a908af4a9ec2fd79c1b32b3edb080c95")];
+
+/// Records the current checksum of each reworded migration a database applied in its old wording.
+async fn accept_reworded_migrations(pool: &SqlitePool, migrator: &sqlx::migrate::Migrator) -> StoreResult<()> {
+    let tracked: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(backend)?;
+    if !tracked {
+        return Ok(());
+    }
+    for (version, old) in REWORDED_MIGRATIONS {
+        let Some(current) = migrator.iter().find(|m| m.version == version) else { continue };
+        let old = hex::decode(old).map_err(|e| StoreError::context("a reworded migration's checksum", e))?;
+        sqlx::query("UPDATE _sqlx_migrations SET checksum = ?1 WHERE version = ?2 AND checksum = ?3")
+            .bind(&*current.checksum)
+            .bind(version)
+            .bind(old)
+            .execute(pool)
+            .await
+            .map_err(backend)?;
+    }
+    Ok(())
 }
 
 /// `LIMIT`/`OFFSET` over the bound parameters `limit` and `offset` (such as `?2`). A bare parameter
@@ -225,6 +257,29 @@ async fn query_plan(store: &SqliteStore, sql: &str, binds: &[&str]) -> Vec<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_database_that_applied_the_old_wording_of_a_migration_still_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        let old = hex::decode(REWORDED_MIGRATIONS[0].1).unwrap();
+        sqlx::query("UPDATE _sqlx_migrations SET checksum = ? WHERE version = 1")
+            .bind(&old)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        store.pool.close().await;
+        store.writer.close().await;
+        let reopened = SqliteStore::open(&path).await.expect("opens after the rewording");
+        let recorded: Vec<u8> = sqlx::query_scalar("SELECT checksum FROM _sqlx_migrations WHERE version = 1")
+            .fetch_one(&reopened.pool)
+            .await
+            .unwrap();
+        let current = sqlx::migrate!("./migrations/sqlite").iter().find(|m| m.version == 1).unwrap().checksum.to_vec();
+        assert_eq!(recorded, current);
+        assert_ne!(recorded, old, "the file's text did change");
+    }
 
     #[test]
     fn a_page_clause_is_prepared_once() {
