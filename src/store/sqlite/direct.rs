@@ -71,13 +71,15 @@ impl DirectReads {
 }
 
 /// A read-write connection set up as the sqlx pools' are (foreign keys, `synchronous = NORMAL`
-/// under WAL, the same busy timeout), for the watch writer's batches.
+/// under WAL, the same busy timeout, checkpoints left to the checkpointer), for the watch writer's
+/// batches and the checkpointer.
 pub(super) fn open_for_writes(path: &Path) -> rusqlite::Result<Connection> {
     let connection =
         Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     connection.busy_timeout(Duration::from_secs(10))?;
     connection.pragma_update(None, "foreign_keys", true)?;
     connection.pragma_update(None, "synchronous", "NORMAL")?;
+    connection.pragma_update(None, "wal_autocheckpoint", 0)?;
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(connection)
 }

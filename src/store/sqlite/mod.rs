@@ -1,5 +1,6 @@
 //! The embedded SQLite store: one file in DATA_DIR, WAL, foreign keys, migrations embedded in the binary.
 
+mod checkpoints;
 mod direct;
 mod processing;
 mod social;
@@ -16,6 +17,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
+use self::checkpoints::Checkpointer;
 use self::direct::DirectReads;
 use self::watches::WatchWriter;
 use super::ephemeral::{Budget, EphemeralState, MemoryState, Spend};
@@ -38,6 +40,7 @@ pub struct SqliteStore {
     direct: Arc<DirectReads>,
     /// The watch page's writes, grouped across concurrent requests (on the `writer` connection).
     watches: WatchWriter,
+    _checkpoints: Arc<Checkpointer>,
 }
 
 impl SqliteStore {
@@ -49,15 +52,18 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await.map_err(backend)?;
+            .busy_timeout(Duration::from_secs(10))
+            // The checkpointer's thread copies the WAL into the database instead of a commit.
+            .pragma("wal_autocheckpoint", "0");
+        let pool = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options.clone()).await.map_err(backend)?;
         let migrator = sqlx::migrate!("./migrations/sqlite");
         accept_reworded_migrations(&pool, &migrator).await?;
         migrator.run(&pool).await.map_err(|e| StoreError::context("migration failed", e))?;
-        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(backend)?;
+        let writer = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(options).await.map_err(backend)?;
         let watches = WatchWriter::start(path, writer.clone())?;
         let direct = Arc::new(DirectReads::new(path));
-        Ok(SqliteStore { pool, writer, ephemeral: Arc::default(), direct, watches })
+        let checkpoints = Checkpointer::start(path).map_err(|e| StoreError::context("could not start WAL checkpoints", e))?;
+        Ok(SqliteStore { pool, writer, ephemeral: Arc::default(), direct, watches, _checkpoints: Arc::new(checkpoints) })
     }
 
     /// A write transaction that takes the write lock up front, so read-then-write sequences

@@ -55,34 +55,42 @@ impl SqliteStore {
     /// statement read on the caller's thread (`direct`): every authenticated request reads its
     /// caller here.
     async fn user_where(&self, column: &'static str, value: String, history: bool) -> StoreResult<Option<UserAccount>> {
-        let history = if history {
-            "(SELECT group_concat(h.video_id, ',' ORDER BY h.seq DESC) FROM watch_history h WHERE h.user_id = users.id)"
-        } else {
-            "NULL"
-        };
-        let sql = format!("SELECT {USER_COLUMNS}, {history} AS history FROM users WHERE {column} = ?");
+        let sql = user_select(column, history);
         let row =
             self.direct.read(|db| db.prepare_cached(&sql)?.query_row([&value], UserRow::from_direct).optional())?;
         row.map(account).transpose()
     }
 }
 
+/// The account whose `column` equals the one parameter: the columns of `USER_COLUMNS`, then
+/// `history` (the history's video ids when `history`, else NULL).
+fn user_select(column: &str, history: bool) -> String {
+    let history = if history {
+        "(SELECT group_concat(h.video_id, ',' ORDER BY h.seq DESC) FROM watch_history h WHERE h.user_id = users.id)"
+    } else {
+        "NULL"
+    };
+    format!("SELECT {USER_COLUMNS}, {history} AS history FROM users WHERE {column} = ?")
+}
+
 impl UserRow {
+    /// Reads by position (the order of `USER_COLUMNS`, then `history`; a test checks it): looking
+    /// columns up by name scanned every column name for every field.
     fn from_direct(row: &rusqlite::Row) -> rusqlite::Result<Self> {
         Ok(UserRow {
-            id: row.get("id")?,
-            username: row.get("username")?,
-            email: row.get("email")?,
-            full_name: row.get("full_name")?,
-            avatar: row.get("avatar")?,
-            avatar_key: row.get("avatar_key")?,
-            cover_image: row.get("cover_image")?,
-            cover_image_key: row.get("cover_image_key")?,
-            password_hash: row.get("password_hash")?,
-            history_paused: row.get("history_paused")?,
-            created_at: row.get("created_at")?,
-            updated_at: row.get("updated_at")?,
-            history: row.get("history")?,
+            id: row.get(0)?,
+            username: row.get(1)?,
+            email: row.get(2)?,
+            full_name: row.get(3)?,
+            avatar: row.get(4)?,
+            avatar_key: row.get(5)?,
+            cover_image: row.get(6)?,
+            cover_image_key: row.get(7)?,
+            password_hash: row.get(8)?,
+            history_paused: row.get(9)?,
+            created_at: row.get(10)?,
+            updated_at: row.get(11)?,
+            history: row.get(12)?,
         })
     }
 }
@@ -385,6 +393,24 @@ impl SessionRepo for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn direct_user_rows_read_the_columns_the_select_yields() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("columns.db")).await.unwrap();
+        let mut expected: Vec<&str> = USER_COLUMNS.split(',').map(str::trim).collect();
+        expected.push("history");
+        for history in [false, true] {
+            let names = store
+                .direct
+                .read(|db| {
+                    let statement = db.prepare(&user_select("id", history))?;
+                    Ok(statement.column_names().into_iter().map(str::to_owned).collect::<Vec<_>>())
+                })
+                .unwrap();
+            assert_eq!(names, expected);
+        }
+    }
 
     #[tokio::test]
     async fn channel_counts_are_lookups_not_counts() {

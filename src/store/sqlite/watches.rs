@@ -1,15 +1,15 @@
-//! Group commit of the watch page's writes: the watches of concurrent requests queue for one task,
-//! which applies whatever has queued in one transaction of a few set-based statements.
+//! Group commit of the watch page's writes: the watches of concurrent requests queue for one
+//! thread, which applies whatever has queued in one transaction of a few set-based statements.
 //!
 //! Applied one request at a time through sqlx, a watch cost about eight statements, each a round
 //! trip to the writer connection's thread, and that queue, not SQLite, bounded the page's
-//! throughput (BENCHMARKS.md). A batch runs synchronously through rusqlite on a blocking thread
-//! while it holds the store's writer connection, so it still takes its turn among the other
+//! throughput (BENCHMARKS.md). A batch runs synchronously through rusqlite on that thread while
+//! it holds the store's writer connection, so it still takes its turn among the other
 //! write transactions. Each caller gets the exact count its own view produced.
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rusqlite::{Connection, TransactionBehavior};
 use serde_json::json;
@@ -35,13 +35,18 @@ pub(super) struct WatchWriter {
 }
 
 impl WatchWriter {
-    /// Opens the batch connection to `path` and starts the task on the current runtime; it ends
+    /// Opens the batch connection to `path` and starts the thread that applies batches; it ends
     /// when the last `WatchWriter` is dropped. `writer` is the store's writer pool, whose one
-    /// connection is the turn every write transaction waits for.
+    /// connection is the turn every write transaction waits for; it is taken through the current
+    /// runtime.
     pub(super) fn start(path: &Path, writer: SqlitePool) -> StoreResult<Self> {
         let connection = super::direct::open_for_writes(path).map_err(StoreError::backend)?;
         let (queue, waiting) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run(Arc::new(Mutex::new(connection)), writer, waiting));
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::Builder::new()
+            .name("watch-writer".into())
+            .spawn(move || run(connection, &runtime, &writer, waiting))
+            .map_err(|e| StoreError::context("could not start the watch writer", e))?;
         Ok(WatchWriter { queue })
     }
 
@@ -54,11 +59,29 @@ impl WatchWriter {
     }
 }
 
-async fn run(connection: Arc<Mutex<Connection>>, writer: SqlitePool, mut waiting: mpsc::Receiver<(Watch, Reply)>) {
+/// The writer thread's loop. It is an OS thread of its own rather than a task that hands each
+/// batch to the blocking pool: a batch then starts as soon as the first watch arrives, instead of
+/// after a task wake-up and a thread hand-off behind the request tasks (about a millisecond per
+/// batch under load, when the batch itself took less).
+fn run(
+    mut connection: Connection,
+    runtime: &tokio::runtime::Handle,
+    writer: &SqlitePool,
+    mut waiting: mpsc::Receiver<(Watch, Reply)>,
+) {
+    // The writer connection's turn is returned to its pool by a task when dropped.
+    let _context = runtime.enter();
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    while let Some(first) = waiting.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match waiting.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
         let watches: Vec<Watch> = batch.iter().map(|(watch, _)| *watch).collect();
-        match in_turn(&connection, &writer, watches).await {
+        match in_turn(&mut connection, runtime, writer, &watches) {
             Ok(outcomes) => {
                 for ((_, reply), outcome) in batch.drain(..).zip(outcomes) {
                     let _ = reply.send(outcome.map_err(StoreError::backend));
@@ -74,30 +97,25 @@ async fn run(connection: Arc<Mutex<Connection>>, writer: SqlitePool, mut waiting
     }
 }
 
-/// Applies `watches` on a blocking thread while holding the writer connection; one outcome per
-/// watch, or the reason none was applied. A constraint that one watch breaks must not fail the
-/// others, so after such a failure each is applied alone; any other failure (I/O, a lock that
-/// timed out) fails the batch at once instead of being met again watch by watch.
-async fn in_turn(
-    connection: &Arc<Mutex<Connection>>,
+/// Applies `watches` while holding the writer connection; one outcome per watch, or the reason
+/// none was applied. A constraint that one watch breaks must not fail the others, so after such a
+/// failure each is applied alone; any other failure (I/O, a lock that timed out) fails the batch
+/// at once instead of being met again watch by watch.
+fn in_turn(
+    db: &mut Connection,
+    runtime: &tokio::runtime::Handle,
     writer: &SqlitePool,
-    watches: Vec<Watch>,
+    watches: &[Watch],
 ) -> Result<Vec<rusqlite::Result<Option<i64>>>, Failure> {
-    let turn = writer.acquire().await.map_err(|e| Arc::new(e) as Failure)?;
-    let connection = connection.clone();
-    let outcomes = tokio::task::spawn_blocking(move || {
-        let mut db = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        match apply(&mut db, &watches) {
-            Ok(views) => Ok(views.into_iter().map(Ok).collect()),
-            Err(e) if is_constraint(&e) && watches.len() > 1 => Ok(watches
-                .iter()
-                .map(|watch| apply(&mut db, std::slice::from_ref(watch)).map(|views| views.first().copied().flatten()))
-                .collect()),
-            Err(e) => Err(Arc::new(e) as Failure),
-        }
-    })
-    .await
-    .map_err(|e| Arc::new(e) as Failure)?;
+    let turn = runtime.block_on(writer.acquire()).map_err(|e| Arc::new(e) as Failure)?;
+    let outcomes = match apply(db, watches) {
+        Ok(views) => Ok(views.into_iter().map(Ok).collect()),
+        Err(e) if is_constraint(&e) && watches.len() > 1 => Ok(watches
+            .iter()
+            .map(|watch| apply(db, std::slice::from_ref(watch)).map(|views| views.first().copied().flatten()))
+            .collect()),
+        Err(e) => Err(Arc::new(e) as Failure),
+    };
     drop(turn);
     outcomes
 }
