@@ -55,15 +55,35 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             // The checkpointer's thread copies the WAL into the database instead of a commit.
             .pragma("wal_autocheckpoint", "0");
-        let pool = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options.clone()).await.map_err(backend)?;
+        // No ping before lending a connection: a round trip to its thread that says nothing
+        // about a local file, paid by every statement (decision D17).
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await
+            .map_err(backend)?;
         let migrator = sqlx::migrate!("./migrations/sqlite");
         accept_reworded_migrations(&pool, &migrator).await?;
         migrator.run(&pool).await.map_err(|e| StoreError::context("migration failed", e))?;
-        let writer = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(options).await.map_err(backend)?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
         let watches = WatchWriter::start(path, writer.clone())?;
         let direct = Arc::new(DirectReads::new(path));
-        let checkpoints = Checkpointer::start(path).map_err(|e| StoreError::context("could not start WAL checkpoints", e))?;
-        Ok(SqliteStore { pool, writer, ephemeral: Arc::default(), direct, watches, _checkpoints: Arc::new(checkpoints) })
+        let checkpoints =
+            Checkpointer::start(path).map_err(|e| StoreError::context("could not start WAL checkpoints", e))?;
+        Ok(SqliteStore {
+            pool,
+            writer,
+            ephemeral: Arc::default(),
+            direct,
+            watches,
+            _checkpoints: Arc::new(checkpoints),
+        })
     }
 
     /// A write transaction that takes the write lock up front, so read-then-write sequences

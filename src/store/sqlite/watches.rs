@@ -10,10 +10,13 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior};
 use serde_json::json;
-use sqlx::SqlitePool;
+use sqlx::pool::PoolConnection;
+use sqlx::{Sqlite, SqlitePool};
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::trending::view_hour;
@@ -23,6 +26,9 @@ use crate::store::{StoreError, StoreResult, Watch};
 const MAX_BATCH: usize = 512;
 /// Watches queued beyond this make callers wait to enqueue.
 const QUEUE_DEPTH: usize = 4096;
+/// Longest the writer keeps the writer connection's turn while watches keep arriving: the most
+/// another write transaction waits for it beyond one batch.
+const TURN_HOLD: Duration = Duration::from_millis(5);
 
 type Reply = oneshot::Sender<StoreResult<Option<i64>>>;
 /// Why a whole batch was not applied; shared, since every caller of the batch reports it.
@@ -61,8 +67,12 @@ impl WatchWriter {
 
 /// The writer thread's loop. It is an OS thread of its own rather than a task that hands each
 /// batch to the blocking pool: a batch then starts as soon as the first watch arrives, instead of
-/// after a task wake-up and a thread hand-off behind the request tasks (about a millisecond per
-/// batch under load, when the batch itself took less).
+/// after a task wake-up and a thread hand-off behind the request tasks.
+///
+/// The writer connection's turn is kept across consecutive batches for up to `TURN_HOLD`, and
+/// given back as soon as no watch is waiting. Giving it back costs a round trip: sqlx's pool
+/// "pings" a connection on its return, from a task, through the connection's own thread, and the
+/// next batch waited for that (under load, about as long as the batch itself).
 fn run(
     mut connection: Connection,
     runtime: &tokio::runtime::Handle,
@@ -72,7 +82,19 @@ fn run(
     // The writer connection's turn is returned to its pool by a task when dropped.
     let _context = runtime.enter();
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = waiting.blocking_recv() {
+    let mut turn: Option<(PoolConnection<Sqlite>, Instant)> = None;
+    loop {
+        let first = match waiting.try_recv() {
+            Ok(first) => first,
+            Err(TryRecvError::Disconnected) => break,
+            Err(TryRecvError::Empty) => {
+                turn = None;
+                match waiting.blocking_recv() {
+                    Some(first) => first,
+                    None => break,
+                }
+            }
+        };
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match waiting.try_recv() {
@@ -80,8 +102,23 @@ fn run(
                 Err(_) => break,
             }
         }
+        if turn.as_ref().is_some_and(|(_, since)| since.elapsed() >= TURN_HOLD) {
+            turn = None;
+        }
+        if turn.is_none() {
+            match runtime.block_on(writer.acquire()) {
+                Ok(connection) => turn = Some((connection, Instant::now())),
+                Err(e) => {
+                    let failure = Arc::new(e) as Failure;
+                    for (_, reply) in batch.drain(..) {
+                        let _ = reply.send(Err(StoreError::context("the watch batch failed", failure.clone())));
+                    }
+                    continue;
+                }
+            }
+        }
         let watches: Vec<Watch> = batch.iter().map(|(watch, _)| *watch).collect();
-        match in_turn(&mut connection, runtime, writer, &watches) {
+        match apply_each_or_all(&mut connection, &watches) {
             Ok(outcomes) => {
                 for ((_, reply), outcome) in batch.drain(..).zip(outcomes) {
                     let _ = reply.send(outcome.map_err(StoreError::backend));
@@ -97,27 +134,19 @@ fn run(
     }
 }
 
-/// Applies `watches` while holding the writer connection; one outcome per watch, or the reason
-/// none was applied. A constraint that one watch breaks must not fail the others, so after such a
-/// failure each is applied alone; any other failure (I/O, a lock that timed out) fails the batch
-/// at once instead of being met again watch by watch.
-fn in_turn(
-    db: &mut Connection,
-    runtime: &tokio::runtime::Handle,
-    writer: &SqlitePool,
-    watches: &[Watch],
-) -> Result<Vec<rusqlite::Result<Option<i64>>>, Failure> {
-    let turn = runtime.block_on(writer.acquire()).map_err(|e| Arc::new(e) as Failure)?;
-    let outcomes = match apply(db, watches) {
+/// Applies `watches` (the caller holds the writer connection's turn); one outcome per watch, or
+/// the reason none was applied. A constraint that one watch breaks must not fail the others, so
+/// after such a failure each is applied alone; any other failure (I/O, a lock that timed out)
+/// fails the batch at once instead of being met again watch by watch.
+fn apply_each_or_all(db: &mut Connection, watches: &[Watch]) -> Result<Vec<rusqlite::Result<Option<i64>>>, Failure> {
+    match apply(db, watches) {
         Ok(views) => Ok(views.into_iter().map(Ok).collect()),
         Err(e) if is_constraint(&e) && watches.len() > 1 => Ok(watches
             .iter()
             .map(|watch| apply(db, std::slice::from_ref(watch)).map(|views| views.first().copied().flatten()))
             .collect()),
         Err(e) => Err(Arc::new(e) as Failure),
-    };
-    drop(turn);
-    outcomes
+    }
 }
 
 fn is_constraint(error: &rusqlite::Error) -> bool {
