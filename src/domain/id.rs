@@ -64,8 +64,11 @@ impl fmt::Debug for Id {
 }
 
 impl Serialize for Id {
+    /// Written from a stack buffer: a feed page serialises a few ids per video.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_hex())
+        let mut text = [0u8; 24];
+        hex::encode_to_slice(self.0, &mut text).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(std::str::from_utf8(&text).map_err(serde::ser::Error::custom)?)
     }
 }
 
