@@ -2,6 +2,8 @@
 //! also on MongoDB when `TEST_MONGODB_URI` is set (a fresh database, dropped afterwards). The same
 //! behaviour is also exercised through HTTP by the rest of the suite on whichever store is selected.
 
+use std::sync::Arc;
+
 use videotube::domain::processing::ProcessingStatus;
 use videotube::domain::social::LikeTarget;
 use videotube::domain::trending::view_hour;
@@ -265,6 +267,58 @@ async fn concurrent_watches_each_get_their_own_count_and_the_page_facts_follow()
     for under_test in stores().await {
         watch_story(&under_test.store).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_writes_get_their_turn_while_watches_keep_coming() {
+    for under_test in stores().await {
+        turn_story(&under_test.store).await;
+    }
+}
+
+/// While watches arrive without a pause (the SQLite writer then keeps the write turn from batch to
+/// batch, for a bounded time), other write transactions still complete, and every watch is counted
+/// exactly once.
+async fn turn_story(store: &Store) {
+    let asha = store.users.create(new_user("asha", "asha@example.com")).await.unwrap().user.id;
+    let clip = store.videos.insert(video(asha, "busy")).await.unwrap().video.id;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let counted = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    // More watches in flight than one batch takes (512), so some are always queued when a batch
+    // ends and the writer would keep its turn if nothing bounded that.
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(1024));
+    let producer = {
+        let (videos, stop, counted, in_flight) =
+            (store.videos.clone(), stop.clone(), counted.clone(), in_flight.clone());
+        tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let permit = in_flight.clone().acquire_owned().await.unwrap();
+                let (videos, counted) = (videos.clone(), counted.clone());
+                tokio::spawn(async move {
+                    videos.record_watch(view(clip, Timestamp::now())).await.unwrap().expect("counted");
+                    counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    drop(permit);
+                });
+            }
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    for i in 0..20 {
+        let write = store.sessions.create(session(asha, &format!("t{i}")), 50);
+        tokio::time::timeout(std::time::Duration::from_secs(20), write)
+            .await
+            .expect("a session write got its turn while watches kept coming")
+            .unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    producer.await.unwrap();
+    // Every permit back: every watch answered.
+    let _all = in_flight.acquire_many(1024).await.unwrap();
+    let watched = counted.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(watched > 0);
+    assert_eq!(store.sessions.list(asha).await.unwrap().len(), 20);
+    let views = store.videos.get(clip).await.unwrap().unwrap().video.views;
+    assert_eq!(views as u64, watched, "every watch counted once");
 }
 
 async fn watch_story(store: &Store) {
