@@ -34,7 +34,7 @@ type Reply = oneshot::Sender<StoreResult<Option<i64>>>;
 /// Why a whole batch was not applied; shared, since every caller of the batch reports it.
 type Failure = Arc<dyn std::error::Error + Send + Sync>;
 
-/// The queue in front of the task that applies watches.
+/// The queue in front of the thread that applies watches.
 #[derive(Clone)]
 pub(super) struct WatchWriter {
     queue: mpsc::Sender<(Watch, Reply)>,
