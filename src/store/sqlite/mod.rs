@@ -40,6 +40,7 @@ pub struct SqliteStore {
     direct: Arc<DirectReads>,
     /// The watch page's writes, grouped across concurrent requests (on the `writer` connection).
     watches: WatchWriter,
+    /// Keeps the WAL checkpoint thread running while any clone of the store lives.
     _checkpoints: Arc<Checkpointer>,
 }
 
@@ -57,21 +58,12 @@ impl SqliteStore {
             .pragma("wal_autocheckpoint", "0");
         // No ping before lending a connection: a round trip to its thread that says nothing
         // about a local file, paid by every statement (decision D17).
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .test_before_acquire(false)
-            .connect_with(options.clone())
-            .await
-            .map_err(backend)?;
+        let pool_of = |size: u32| SqlitePoolOptions::new().max_connections(size).test_before_acquire(false);
+        let pool = pool_of(8).connect_with(options.clone()).await.map_err(backend)?;
         let migrator = sqlx::migrate!("./migrations/sqlite");
         accept_reworded_migrations(&pool, &migrator).await?;
         migrator.run(&pool).await.map_err(|e| StoreError::context("migration failed", e))?;
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .connect_with(options)
-            .await
-            .map_err(backend)?;
+        let writer = pool_of(1).connect_with(options).await.map_err(backend)?;
         let watches = WatchWriter::start(path, writer.clone())?;
         let direct = Arc::new(DirectReads::new(path));
         let checkpoints =
@@ -278,6 +270,13 @@ async fn query_plan(store: &SqliteStore, sql: &str, binds: &[&str]) -> Vec<Strin
     }
     let rows = query.fetch_all(&store.pool).await.unwrap();
     rows.iter().map(|row| row.get::<String, _>("detail")).collect()
+}
+
+/// The names of the columns `sql` yields, as the direct reads see them, for the tests that pin
+/// the positions rows are read by.
+#[cfg(test)]
+fn column_names(store: &SqliteStore, sql: &str) -> Vec<String> {
+    store.direct.read(|db| Ok(db.prepare(sql)?.column_names().into_iter().map(str::to_owned).collect())).unwrap()
 }
 
 #[cfg(test)]

@@ -401,14 +401,7 @@ mod tests {
         let mut expected: Vec<&str> = USER_COLUMNS.split(',').map(str::trim).collect();
         expected.push("history");
         for history in [false, true] {
-            let names = store
-                .direct
-                .read(|db| {
-                    let statement = db.prepare(&user_select("id", history))?;
-                    Ok(statement.column_names().into_iter().map(str::to_owned).collect::<Vec<_>>())
-                })
-                .unwrap();
-            assert_eq!(names, expected);
+            assert_eq!(super::super::column_names(&store, &user_select("id", history)), expected);
         }
     }
 

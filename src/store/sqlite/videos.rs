@@ -580,14 +580,9 @@ mod tests {
     async fn direct_rows_read_the_columns_the_selects_yield() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("columns.db")).await.unwrap();
-        let names = |sql: &str| {
-            store.direct.read(|db| {
-                let statement = db.prepare(sql)?;
-                Ok(statement.column_names().into_iter().map(str::to_owned).collect::<Vec<_>>())
-            })
-        };
-        assert_eq!(names(VIDEO_SELECT).unwrap(), VIDEO_COLUMNS);
-        let watch_page = names(&WATCH_PAGE_SELECT).unwrap();
+        let names = |sql: &str| super::super::column_names(&store, sql);
+        assert_eq!(names(VIDEO_SELECT), VIDEO_COLUMNS);
+        let watch_page = names(&WATCH_PAGE_SELECT);
         assert_eq!(watch_page[..VIDEO_COLUMNS.len()], VIDEO_COLUMNS, "the facts come after the video");
         let feed = VideoQuery {
             search: None,
@@ -599,9 +594,9 @@ mod tests {
             limit: 10,
         };
         for page in [feed_sql(&feed).page, feed_sql(&VideoQuery { search: Some("x".into()), ..feed }).page] {
-            assert_eq!(names(&page).unwrap()[..VIDEO_COLUMNS.len()], VIDEO_COLUMNS, "total_docs comes after the video");
+            assert_eq!(names(&page)[..VIDEO_COLUMNS.len()], VIDEO_COLUMNS, "total_docs comes after the video");
         }
-        let posts = names(&super::super::social::comment_select()).unwrap();
+        let posts = names(&super::super::social::comment_select());
         let expected = ["id", "content", "video_id", "created_at", "updated_at", "likes_count", "is_liked"];
         assert_eq!(posts[..7], expected);
         assert_eq!(posts[7..], VIDEO_COLUMNS[19..]);
