@@ -5,6 +5,7 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod input;
+mod media_files;
 pub mod middleware;
 pub mod openapi;
 pub mod rate_limit;

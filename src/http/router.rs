@@ -9,6 +9,8 @@ use axum::http::Request;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
+
+use super::media_files::ReadAheadFiles;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::OpenApi;
@@ -96,7 +98,9 @@ pub fn build(state: AppState, media_root: Option<PathBuf>) -> Router {
     let mut routes = Router::new().merge(api).merge(docs).fallback(not_found).method_not_allowed_fallback(not_found);
     if let Some(root) = media_root {
         // 1 MiB reads instead of the default 64 KiB: fewer syscalls and frames per streamed video.
-        let media = ServeDir::new(root).append_index_html_on_directories(false).with_buf_chunk_size(1 << 20);
+        let media = ServeDir::with_backend(root, ReadAheadFiles)
+            .append_index_html_on_directories(false)
+            .with_buf_chunk_size(1 << 20);
         let media = Router::new().fallback_service(media).layer(axum::middleware::from_fn(streaming_types));
         routes = routes.nest_service("/media", media);
     }

@@ -12,6 +12,7 @@ mod failures;
 mod fake_cloudinary;
 mod hardening;
 mod instances;
+mod media;
 mod migrate;
 mod original_database;
 mod placeholders;
