@@ -21,6 +21,11 @@ pub(super) const BOUNDED_OFFSET: u64 = 1_000;
 const KEEP_IDLE: usize = 8;
 /// Prepared statements kept per connection (each read here has a fixed text).
 const STATEMENT_CACHE: usize = 32;
+/// Each connection's page cache, in KiB (SQLite's `cache_size` takes it negated), for every
+/// connection of the store. SQLite's default, 2 MiB, is 500 pages: a subscription feed over 500
+/// channels touches about as many index pages, so at a million videos each feed read them again
+/// from the OS, a system call each (1M videos: 0.96 ms per feed query, 0.44 ms with 8 MiB).
+pub(super) const PAGE_CACHE_KIB: i64 = 8 * 1024;
 
 /// Read-only connections to the database file, taken one per read.
 pub(super) struct DirectReads {
@@ -65,13 +70,14 @@ impl DirectReads {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let connection = Connection::open_with_flags(&self.path, flags)?;
         connection.busy_timeout(Duration::from_secs(10))?;
+        connection.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(connection)
     }
 }
 
 /// A read-write connection set up as the sqlx pools' are (foreign keys, `synchronous = NORMAL`
-/// under WAL, the same busy timeout, checkpoints left to the checkpointer), for the watch writer's
+/// under WAL, the same busy timeout and page cache, checkpoints left to the checkpointer), for the watch writer's
 /// batches and the checkpointer.
 pub(super) fn open_for_writes(path: &Path) -> rusqlite::Result<Connection> {
     let connection =
@@ -80,6 +86,7 @@ pub(super) fn open_for_writes(path: &Path) -> rusqlite::Result<Connection> {
     connection.pragma_update(None, "foreign_keys", true)?;
     connection.pragma_update(None, "synchronous", "NORMAL")?;
     connection.pragma_update(None, "wal_autocheckpoint", 0)?;
+    connection.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(connection)
 }

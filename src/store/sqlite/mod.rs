@@ -55,7 +55,8 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             // The checkpointer's thread copies the WAL into the database instead of a commit.
-            .pragma("wal_autocheckpoint", "0");
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("cache_size", (-direct::PAGE_CACHE_KIB).to_string());
         // No ping before lending a connection: a round trip to its thread that says nothing
         // about a local file, paid by every statement (decision D17).
         let pool_of = |size: u32| SqlitePoolOptions::new().max_connections(size).test_before_acquire(false);
