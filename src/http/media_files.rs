@@ -6,7 +6,7 @@ use std::future::Future;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncSeek, ReadBuf};
@@ -35,7 +35,7 @@ impl Backend for ReadAheadFiles {
             .await?;
             Ok(ReadAheadFile {
                 metadata,
-                handle: Handle::Here(Box::new(file)),
+                handle: Handle::Here(file),
                 position: 0,
                 seek_to: None,
                 read_size: 0,
@@ -53,18 +53,18 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> io::Result<T> + Send
     tokio::task::spawn_blocking(work).await.map_err(io::Error::other)?
 }
 
-/// The read in flight owns the file's handle and gives it back with the bytes it read.
-type ReadInFlight = JoinHandle<io::Result<(Box<std::fs::File>, Bytes)>>;
+/// The read in flight owns the file's handle and gives it back, with the bytes read or the error.
+type ReadInFlight = JoinHandle<(std::fs::File, io::Result<Bytes>)>;
 
 enum Handle {
-    Here(Box<std::fs::File>),
+    Here(std::fs::File),
     Reading(ReadInFlight),
-    /// A read failed or panicked and took the handle with it.
+    /// The blocking task of a read panicked and took the handle with it.
     Lost,
 }
 
-/// An open file that reads ahead: once the caller has taken a read's bytes, the next read of the
-/// same size is already running on the blocking pool.
+/// An open file that reads ahead: once the caller has taken all of a read's bytes, the next read
+/// of the same size is already running on the blocking pool.
 pub struct ReadAheadFile {
     /// Read when the file was opened; `ServeDir` asks for it right after.
     metadata: std::fs::Metadata,
@@ -72,28 +72,29 @@ pub struct ReadAheadFile {
     /// The offset of the caller's next byte (the first byte of `ready`).
     position: u64,
     /// A seek not applied to the handle yet; while a read is in flight, it also marks that read's
-    /// bytes as stale (they were read from before the seek).
+    /// outcome as stale (it read from before the seek).
     seek_to: Option<u64>,
-    /// The size of the caller's last read, and so of the read kept in flight.
+    /// The size of the read kept in flight: the caller's buffer when a read last had to start
+    /// from scratch (the first read, or the first after a seek).
     read_size: usize,
     /// Bytes read and not yet handed to the caller.
     ready: Bytes,
 }
 
 impl ReadAheadFile {
-    /// Starts reading `size` bytes after the pending seek, or where the handle's last read ended.
-    fn start_read(&mut self, size: usize) {
-        let Handle::Here(mut file) = std::mem::replace(&mut self.handle, Handle::Lost) else {
-            return;
-        };
+    /// Starts reading `size` bytes of `file` after the pending seek, or where its last read ended.
+    fn start_read(&mut self, mut file: std::fs::File, size: usize) {
         let seek = self.seek_to.take();
         self.handle = Handle::Reading(tokio::task::spawn_blocking(move || {
-            if let Some(at) = seek {
-                file.seek(SeekFrom::Start(at))?;
-            }
-            let mut bytes = Vec::with_capacity(size);
-            (&mut *file).take(size as u64).read_to_end(&mut bytes)?;
-            Ok((file, Bytes::from(bytes)))
+            let read = (|| {
+                if let Some(at) = seek {
+                    file.seek(SeekFrom::Start(at))?;
+                }
+                let mut bytes = Vec::with_capacity(size);
+                (&mut file).take(size as u64).read_to_end(&mut bytes)?;
+                Ok(Bytes::from(bytes))
+            })();
+            (file, read)
         }));
     }
 
@@ -115,35 +116,42 @@ impl AsyncRead for ReadAheadFile {
                 buf.put_slice(&this.ready[..n]);
                 this.ready.advance(n);
                 this.position += n as u64;
+                // Read ahead only once this piece is all taken: a range that ends inside it (the
+                // caller reads through `Take`) then makes no read it will not use.
+                if this.ready.is_empty() && this.more_to_read() {
+                    let handle = std::mem::replace(&mut this.handle, Handle::Lost);
+                    match handle {
+                        Handle::Here(file) => this.start_read(file, this.read_size),
+                        other => this.handle = other,
+                    }
+                }
                 return Poll::Ready(Ok(()));
             }
-            match &mut this.handle {
-                Handle::Here(_) => {
+            match std::mem::replace(&mut this.handle, Handle::Lost) {
+                Handle::Here(file) => {
                     this.read_size = buf.remaining();
-                    this.start_read(this.read_size);
+                    this.start_read(file, this.read_size);
                 }
-                Handle::Reading(read) => {
-                    let outcome = ready!(Pin::new(read).poll(cx)).map_err(io::Error::other).and_then(|read| read);
-                    let (file, bytes) = match outcome {
-                        Ok(read) => read,
-                        Err(err) => {
-                            this.handle = Handle::Lost;
-                            return Poll::Ready(Err(err));
+                Handle::Reading(mut read) => {
+                    let (file, bytes) = match Pin::new(&mut read).poll(cx) {
+                        Poll::Pending => {
+                            this.handle = Handle::Reading(read);
+                            return Poll::Pending;
                         }
+                        Poll::Ready(Ok(done)) => done,
+                        Poll::Ready(Err(panicked)) => return Poll::Ready(Err(io::Error::other(panicked))),
                     };
                     this.handle = Handle::Here(file);
+                    // A read from before a seek: its bytes (or its error) are not the caller's.
                     if this.seek_to.is_some() {
                         continue;
                     }
-                    if bytes.is_empty() {
+                    this.ready = bytes?;
+                    if this.ready.is_empty() {
                         return Poll::Ready(Ok(()));
                     }
-                    this.ready = bytes;
-                    if this.more_to_read() {
-                        this.start_read(this.read_size);
-                    }
                 }
-                Handle::Lost => return Poll::Ready(Err(io::Error::other("an earlier read of this file failed"))),
+                Handle::Lost => return Poll::Ready(Err(io::Error::other("an earlier read of this file panicked"))),
             }
         }
     }
@@ -156,7 +164,10 @@ impl AsyncSeek for ReadAheadFile {
             SeekFrom::Current(by) => self.position.checked_add_signed(by),
             SeekFrom::End(by) => self.metadata.len().checked_add_signed(by),
         };
-        let target = target.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
+        // The handle's own seek takes offsets up to `i64::MAX`: refused here rather than on a read.
+        let target = target
+            .filter(|at| i64::try_from(*at).is_ok())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek outside the file's offsets"))?;
         self.ready.clear();
         self.position = target;
         self.seek_to = Some(target);
@@ -211,6 +222,7 @@ mod tests {
             let mut file = ReadAheadFiles.open(path.clone()).await.unwrap();
             assert_eq!(file.metadata().await.unwrap().len(), bytes.len() as u64);
             assert!(read_all_in_pieces(&mut file, piece).await == bytes, "piece {piece}: bytes differ");
+            assert_eq!(file.read(&mut [0u8; 16]).await.unwrap(), 0, "a read after the end");
         }
         // A small read after a large one takes part of what the large one's read-ahead brought.
         let mut file = ReadAheadFiles.open(path).await.unwrap();
@@ -243,5 +255,30 @@ mod tests {
         assert!(read_all_in_pieces(&mut file, 4096).await == bytes[bytes.len() - 10..], "the last bytes");
         let before_start = file.seek(SeekFrom::Current(-(bytes.len() as i64) - 1)).await.unwrap_err();
         assert_eq!(before_start.kind(), io::ErrorKind::InvalidInput);
+        let beyond_offsets = file.seek(SeekFrom::Start(u64::MAX)).await.unwrap_err();
+        assert_eq!(beyond_offsets.kind(), io::ErrorKind::InvalidInput);
+        assert!(read_all_in_pieces(&mut file, 4096).await.is_empty(), "still at the end after refused seeks");
+    }
+
+    #[tokio::test]
+    async fn an_empty_file_reads_as_nothing_every_time() {
+        let (_dir, path, _) = numbered_file(0);
+        let mut file = ReadAheadFiles.open(path).await.unwrap();
+        let mut buf = [0u8; 16];
+        for _ in 0..3 {
+            assert_eq!(file.read(&mut buf).await.unwrap(), 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_is_reported_and_the_file_stays_usable() {
+        // Reading a directory fails (EISDIR) after opening it succeeded.
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = ReadAheadFiles.open(dir.path().to_owned()).await.unwrap();
+        let mut buf = [0u8; 16];
+        for _ in 0..2 {
+            let failed = file.read(&mut buf).await.unwrap_err();
+            assert_ne!(failed.to_string(), "an earlier read of this file panicked", "{failed}");
+        }
     }
 }

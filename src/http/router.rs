@@ -9,8 +9,6 @@ use axum::http::Request;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
-
-use super::media_files::ReadAheadFiles;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::OpenApi;
@@ -19,6 +17,7 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::AppState;
+use super::media_files::ReadAheadFiles;
 use super::middleware::{
     RandomRequestId, cors, cross_site_guard, normalize_path, not_found, panic_response, run_to_completion,
     security_headers, streaming_types, tus_headers,

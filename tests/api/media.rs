@@ -43,6 +43,10 @@ async fn a_large_file_is_served_whole_and_in_any_range() {
     let beyond = app.client.get(&url).header("Range", format!("bytes={len}-")).send().await.unwrap();
     assert_eq!(beyond.status(), StatusCode::RANGE_NOT_SATISFIABLE);
     assert_eq!(beyond.headers()["content-range"], format!("bytes */{len}").as_str());
+    for unserved in ["bytes=0-9,20-29", "bytes=9-0", "lines=0-9"] {
+        let refused = app.client.get(&url).header("Range", unserved).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::RANGE_NOT_SATISFIABLE, "{unserved}");
+    }
 
     let head = app.client.head(&url).send().await.unwrap();
     assert_eq!(head.status(), StatusCode::OK);
@@ -51,7 +55,7 @@ async fn a_large_file_is_served_whole_and_in_any_range() {
 }
 
 #[tokio::test]
-async fn a_player_that_has_the_file_gets_not_modified() {
+async fn conditional_requests_follow_the_files_etag_and_date() {
     let app = TestApp::builder().media(MediaBackend::Local).spawn().await;
     let (url, _) = place_video(&app);
     let first = app.client.get(&url).send().await.unwrap();
@@ -60,8 +64,12 @@ async fn a_player_that_has_the_file_gets_not_modified() {
     let again = app.client.get(&url).header("If-None-Match", etag).send().await.unwrap();
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
     assert!(again.bytes().await.unwrap().is_empty());
-    let since = app.client.get(&url).header("If-Modified-Since", last_modified).send().await.unwrap();
+    let since = app.client.get(&url).header("If-Modified-Since", &last_modified).send().await.unwrap();
     assert_eq!(since.status(), StatusCode::NOT_MODIFIED);
+    let changed = app.client.get(&url).header("If-Match", "\"another\"").send().await.unwrap();
+    assert_eq!(changed.status(), StatusCode::PRECONDITION_FAILED);
+    let unmodified = app.client.get(&url).header("If-Unmodified-Since", &last_modified).send().await.unwrap();
+    assert_eq!(unmodified.status(), StatusCode::OK);
 }
 
 #[tokio::test]
