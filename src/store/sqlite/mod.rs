@@ -307,6 +307,21 @@ mod tests {
         assert_ne!(recorded, old, "the file's text did change");
     }
 
+    #[tokio::test]
+    async fn every_connection_keeps_the_larger_page_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("cache.db")).await.unwrap();
+        let pragma = "PRAGMA cache_size";
+        let pool: i64 = sqlx::query_scalar(pragma).fetch_one(&store.pool).await.unwrap();
+        let writer: i64 = sqlx::query_scalar(pragma).fetch_one(&store.writer).await.unwrap();
+        let direct: i64 = store.direct.read(|db| db.query_row(pragma, [], |row| row.get(0))).unwrap();
+        let batches: i64 = direct::open_for_writes(&dir.path().join("cache.db"))
+            .unwrap()
+            .query_row(pragma, [], |row| row.get(0))
+            .unwrap();
+        assert_eq!([pool, writer, direct, batches], [-direct::PAGE_CACHE_KIB; 4]);
+    }
+
     #[test]
     fn a_page_clause_is_prepared_once() {
         let db = rusqlite::Connection::open_in_memory().unwrap();
