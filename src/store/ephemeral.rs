@@ -47,6 +47,9 @@ pub fn retry_after_secs(remaining: Duration) -> u64 {
 /// Above this many remembered entries, expired ones are swept (and for budgets, beyond it the
 /// oldest dropped), so memory stays bounded by the traffic within one window.
 const MAX_TRACKED: usize = 100_000;
+/// Budgets left after a sweep that had to drop live ones: a tenth of the room is freed at once, so
+/// the next sweep waits for that many new keys.
+const BUDGETS_AFTER_DROP: usize = MAX_TRACKED - MAX_TRACKED / 10;
 
 struct Window {
     started: Instant,
@@ -54,25 +57,40 @@ struct Window {
     count: u32,
 }
 
+/// View marks, swept of expired ones only once they have grown to `sweep_at`, which each sweep sets
+/// to twice what it kept. Sweeping whenever the map held `MAX_TRACKED` marks walked all of them on
+/// every view once that many were live (a busy hour), under the lock every view takes.
+struct ViewMarks {
+    seen: HashMap<(String, Id), Instant>,
+    sweep_at: usize,
+}
+
+impl Default for ViewMarks {
+    fn default() -> Self {
+        ViewMarks { seen: HashMap::new(), sweep_at: MAX_TRACKED }
+    }
+}
+
 /// Process memory: right for one process per database, which is how the SQLite store runs. A
 /// restart forgets it, so a view may count again and a budget starts afresh.
 #[derive(Default)]
 pub struct MemoryState {
-    views: Mutex<HashMap<(String, Id), Instant>>,
+    views: Mutex<ViewMarks>,
     budgets: Mutex<HashMap<String, Window>>,
 }
 
 impl MemoryState {
     fn count_view_at(&self, viewer: &str, video: Id, window: Duration, now: Instant) -> bool {
-        let mut seen = self.views.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if seen.len() >= MAX_TRACKED {
-            seen.retain(|_, at| now.duration_since(*at) < window);
+        let mut marks = self.views.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if marks.seen.len() >= marks.sweep_at {
+            marks.seen.retain(|_, at| now.duration_since(*at) < window);
+            marks.sweep_at = (marks.seen.len() * 2).max(MAX_TRACKED);
         }
         let key = (viewer.to_owned(), video);
-        match seen.get(&key) {
+        match marks.seen.get(&key) {
             Some(at) if now.duration_since(*at) < window => false,
             _ => {
-                seen.insert(key, now);
+                marks.seen.insert(key, now);
                 true
             }
         }
@@ -82,12 +100,10 @@ impl MemoryState {
         let mut windows = self.budgets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if windows.len() >= MAX_TRACKED && !windows.contains_key(key) {
             windows.retain(|_, w| now.duration_since(w.started) < w.length);
-            if windows.len() >= MAX_TRACKED {
-                let oldest = windows.iter().min_by_key(|(_, w)| w.started).map(|(k, _)| k.clone());
-                if let Some(oldest) = oldest {
-                    windows.remove(&oldest);
-                }
-            }
+            // Dropping one live budget per new key walked them all on every request of a flood
+            // from many addresses: the oldest tenth goes at once instead.
+            let excess = windows.len().saturating_sub(BUDGETS_AFTER_DROP);
+            drop_oldest(&mut windows, excess);
         }
         let entry = windows.entry(key.to_owned()).or_insert(Window { started: now, length: budget.window, count: 0 });
         if now.duration_since(entry.started) >= entry.length {
@@ -99,6 +115,19 @@ impl MemoryState {
         }
         entry.count += 1;
         Spend::Allowed
+    }
+}
+
+/// Removes the `n` budgets whose windows started first.
+fn drop_oldest(windows: &mut HashMap<String, Window>, n: usize) {
+    if n == 0 {
+        return;
+    }
+    let mut by_age: Vec<(Instant, &String)> = windows.iter().map(|(key, w)| (w.started, key)).collect();
+    by_age.select_nth_unstable(n - 1);
+    let oldest: Vec<String> = by_age[..n].iter().map(|(_, key)| (*key).clone()).collect();
+    for key in oldest {
+        windows.remove(&key);
     }
 }
 
@@ -164,6 +193,49 @@ mod tests {
             assert_eq!(state.spend_at(&format!("api|{i}"), budget, now), Spend::Allowed);
         }
         assert!(state.budgets.lock().unwrap().len() <= MAX_TRACKED);
+    }
+
+    #[test]
+    fn a_full_map_of_live_view_marks_is_swept_once_not_on_every_view() {
+        let state = MemoryState::default();
+        let now = Instant::now();
+        for i in 0..MAX_TRACKED {
+            assert!(state.count_view_at(&format!("user:{i}"), Id::generate(), HOUR, now));
+        }
+        let video = Id::generate();
+        assert!(state.count_view_at("user:late", video, HOUR, now), "swept nothing, counted");
+        let (len, sweep_at) = {
+            let marks = state.views.lock().unwrap();
+            (marks.seen.len(), marks.sweep_at)
+        };
+        assert_eq!(len, MAX_TRACKED + 1, "every live mark kept");
+        assert_eq!(sweep_at, 2 * MAX_TRACKED, "the next sweep waits until the marks have doubled");
+        assert!(!state.count_view_at("user:late", video, HOUR, now), "still remembered");
+        // Expired marks go at the next sweep.
+        let later = now + HOUR;
+        for i in 0..MAX_TRACKED {
+            state.count_view_at(&format!("later:{i}"), Id::generate(), HOUR, later);
+        }
+        assert!(state.views.lock().unwrap().seen.len() <= MAX_TRACKED + 2);
+    }
+
+    #[test]
+    fn a_flood_of_new_budget_keys_drops_the_oldest_tenth_at_once() {
+        let state = MemoryState::default();
+        let budget = Budget { requests: 1, window: HOUR };
+        let start = Instant::now();
+        let at = |i: usize| start + Duration::from_millis(i as u64);
+        for i in 0..MAX_TRACKED {
+            assert_eq!(state.spend_at(&format!("api|{i}"), budget, at(i)), Spend::Allowed);
+        }
+        assert_eq!(state.spend_at("api|new", budget, at(MAX_TRACKED)), Spend::Allowed);
+        {
+            let windows = state.budgets.lock().unwrap();
+            assert_eq!(windows.len(), BUDGETS_AFTER_DROP + 1);
+            assert!(!windows.contains_key("api|0") && windows.contains_key(&format!("api|{}", MAX_TRACKED - 1)));
+        }
+        let newest = format!("api|{}", MAX_TRACKED - 1);
+        assert!(matches!(state.spend_at(&newest, budget, at(MAX_TRACKED)), Spend::Refused { .. }), "kept and spent");
     }
 
     #[test]
