@@ -366,6 +366,19 @@ async fn watch_story(store: &Store) {
         store.videos.record_watch(watched_by(ben, watched, 2)).await.unwrap();
     }
     assert_eq!(store.users.by_id(ben).await.unwrap().unwrap().user.watch_history, vec![c, b], "newest first, capped");
+    // Several users' histories capped in one go: whatever batches the watches fall into, each
+    // keeps exactly its newest two.
+    let together = [asha, ben].into_iter().flat_map(|user| {
+        [a, b, c].map(|watched| {
+            let videos = store.videos.clone();
+            tokio::spawn(async move { videos.record_watch(watched_by(user, watched, 2)).await.unwrap() })
+        })
+    });
+    futures_util::future::join_all(together.collect::<Vec<_>>()).await;
+    for user in [asha, ben] {
+        let history = store.users.by_id(user).await.unwrap().unwrap().user.watch_history;
+        assert_eq!(history.len(), 2, "{history:?}");
+    }
 
     let (record, facts) = store.videos.watch_page(a, Some(ben)).await.unwrap().unwrap();
     assert_eq!((record.video.id, record.video.views), (a, 16));

@@ -203,17 +203,20 @@ fn apply(db: &mut Connection, watches: &[Watch]) -> rusqlite::Result<Vec<Option<
              ON CONFLICT (user_id, video_id) DO UPDATE SET seq = excluded.seq, watched_at = excluded.watched_at",
         )
         .and_then(|mut history| history.execute([&entries]))?;
-        tx.prepare_cached(
-            "DELETE FROM watch_history AS h \
-             WHERE h.user_id IN (SELECT value ->> 0 FROM json_each(?1)) AND h.seq <= \
-             (SELECT w.seq FROM watch_history w WHERE w.user_id = h.user_id ORDER BY w.seq DESC LIMIT 1 OFFSET (?2 + 0))",
-        )
-        .and_then(|mut trim| trim.execute((&entries, i64::from(max))))
-        ?;
+        tx.prepare_cached(TRIM_HISTORIES).and_then(|mut trim| trim.execute((&entries, i64::from(max))))?;
     }
     tx.commit()?;
     Ok(views_per_watch(watches, totals))
 }
+
+/// Deletes what lies beyond the newest `?2` entries of each user in the batch `?1` (a JSON array
+/// of entries whose first element is the user). Each user's cut-off (the seq just past their newest
+/// `?2`) is looked up once and bounds an index range; tested against every entry instead, a full
+/// history cost `?2` index steps per entry (22 users with 51 entries each: 2.2 ms against 0.06 ms).
+const TRIM_HISTORIES: &str = "DELETE FROM watch_history WHERE (user_id, seq) IN \
+     (SELECT h.user_id, h.seq FROM json_each(?1) AS u JOIN watch_history h ON h.user_id = u.value ->> 0 \
+      AND h.seq <= (SELECT w.seq FROM watch_history w WHERE w.user_id = u.value ->> 0 \
+                    ORDER BY w.seq DESC LIMIT 1 OFFSET (?2 + 0)))";
 
 /// Hands out each video's new total in arrival order: with `n` counted watches of a video that
 /// now has `total` views, the first sees `total - n + 1` and the last `total`.
@@ -244,6 +247,28 @@ mod tests {
 
     fn watch(video: Id, counted: bool) -> Watch {
         Watch { video, at: Timestamp(0), counted, history: None }
+    }
+
+    #[test]
+    fn trimming_full_histories_costs_steps_per_entry_not_per_entry_squared() {
+        let db = Connection::open_in_memory().unwrap();
+        db.execute_batch(
+            "CREATE TABLE watch_history (user_id TEXT NOT NULL, video_id TEXT NOT NULL, seq INTEGER NOT NULL, \
+                 watched_at INTEGER, PRIMARY KEY (user_id, video_id)) WITHOUT ROWID; \
+             CREATE INDEX watch_history_order ON watch_history (user_id, seq); \
+             WITH RECURSIVE u(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM u WHERE n < 21), \
+                  e(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM e WHERE k < 51) \
+             INSERT INTO watch_history SELECT 'user' || n, 'video' || k, k, 0 FROM u, e;",
+        )
+        .unwrap();
+        let batch = serde_json::Value::from((0..22).map(|n| json!([format!("user{n}")])).collect::<Vec<_>>());
+        let mut trim = db.prepare(TRIM_HISTORIES).unwrap();
+        assert_eq!(trim.execute((batch.to_string(), 50)).unwrap(), 22, "each user's oldest entry");
+        let steps = trim.get_status(rusqlite::StatementStatus::VmStep);
+        // 22 users × 51 entries read: about 18.6k steps; testing the cut-off per entry took 189k.
+        assert!(steps < 22 * 51 * 25, "{steps} VM steps");
+        let left: i64 = db.query_row("SELECT COUNT(*) FROM watch_history WHERE seq = 1", [], |r| r.get(0)).unwrap();
+        assert_eq!(left, 0, "the oldest of each went");
     }
 
     #[test]
