@@ -1,5 +1,5 @@
 //! SQLite through rusqlite, without sqlx's connection threads: the hot reads (the caller's account,
-//! a video by id, the watch page, feed and comment pages) and the connection the watch writer's
+//! a video by id, the watch page, feed, subscription feed and comment pages) and the connection the watch writer's
 //! batches run on. sqlx's SQLite driver hands each statement to a connection thread and back, two
 //! context switches that cost more than an index lookup itself (decision D17 in docs/decisions.md).
 //! A read bounded by an index and a page runs on the request's own thread (tens of microseconds:

@@ -408,9 +408,24 @@ impl VideoRepo for SqliteStore {
     }
 
     async fn subscription_feed(&self, subscriber: Id, offset: u64, limit: u32) -> StoreResult<(Vec<Video>, u64)> {
-        let (rows, total) =
-            self.paged::<VideoRow, _>(subscription_feed_sql(), subscriber.to_hex(), offset, limit).await?;
-        Ok((videos_from(rows)?, total))
+        let (page, count) = subscription_feed_sql();
+        let subscriber = subscriber.to_hex();
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        // Through rusqlite on the blocking pool: hundreds of index seeks are too long for the
+        // request's thread, and the direct reads reuse the connection used last, whose page cache
+        // holds the followed channels' index pages (sqlx hands out its connections in turn).
+        let (rows, total) = self
+            .direct
+            .read_page(false, move |db| {
+                let rows = db
+                    .prepare_cached(&page)?
+                    .query_map((&subscriber, i64::from(limit), offset), VideoRow::from_direct)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let total: i64 = db.prepare_cached(&count)?.query_row([&subscriber], |row| row.get(0))?;
+                Ok((rows, total))
+            })
+            .await?;
+        Ok((videos_from(rows)?, total as u64))
     }
 
     async fn update(&self, id: Id, update: VideoUpdate) -> StoreResult<Option<VideoRecord>> {
@@ -604,6 +619,7 @@ mod tests {
         for page in [feed_sql(&feed).page, feed_sql(&VideoQuery { search: Some("x".into()), ..feed }).page] {
             assert_eq!(names(&page)[..VIDEO_COLUMNS.len()], VIDEO_COLUMNS, "total_docs comes after the video");
         }
+        assert_eq!(names(&subscription_feed_sql().0), VIDEO_COLUMNS, "the subscription feed's page");
         let posts = names(&super::super::social::comment_select());
         let expected = ["id", "content", "video_id", "created_at", "updated_at", "likes_count", "is_liked"];
         assert_eq!(posts[..7], expected);
