@@ -31,6 +31,16 @@ pub struct UserAccount {
     pub cover_image_key: Option<String>,
 }
 
+/// Who an authenticated request is from: what authenticating it reads of the account, never its
+/// history ids or secrets (routes that need more read the account). `Services::caller` makes one
+/// from a verified access token; the store's `UserRepo::identity` reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub id: Id,
+    /// Whether watching leaves the history untouched: the watch page decides it on every request.
+    pub history_paused: bool,
+}
+
 /// `{_id, username, fullName, avatar}`, optionally with the subscription facts of a VideoDetail owner.
 #[derive(Serialize, utoipa::ToSchema, Clone, Debug)]
 #[serde(rename_all = "camelCase")]

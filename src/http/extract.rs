@@ -12,7 +12,7 @@ use axum::http::{Extensions, HeaderMap, header};
 use super::AppState;
 use super::cookies::{self, ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::domain::Id;
-use crate::domain::user::UserAccount;
+use crate::domain::user::Identity;
 use crate::http::error::AppError;
 use crate::http::input::InputError;
 use serde::de::DeserializeOwned;
@@ -59,11 +59,11 @@ pub fn authenticated_by_cookie(path: &str, headers: &HeaderMap) -> bool {
 const REFRESH_PATH: &str = "/api/v1/users/refresh-token";
 
 /// A logged-in caller (`Services::caller`); 401 otherwise.
-pub struct AuthUser(pub UserAccount);
+pub struct AuthUser(pub Identity);
 
 impl AuthUser {
     pub fn id(&self) -> Id {
-        self.0.user.id
+        self.0.id
     }
 }
 
@@ -78,7 +78,7 @@ impl FromRequestParts<AppState> for AuthUser {
 
 /// A logged-in caller with the session (device) its access token was issued for, `None` for tokens
 /// issued before sessions had ids.
-pub struct AuthSession(pub UserAccount, pub Option<Id>);
+pub struct AuthSession(pub Identity, pub Option<Id>);
 
 impl FromRequestParts<AppState> for AuthSession {
     type Rejection = AppError;
@@ -92,11 +92,11 @@ impl FromRequestParts<AppState> for AuthSession {
 
 /// An optional login (`Services::viewer`): anonymous without a token, 401 with a bad one; required
 /// when PUBLIC_READS is off.
-pub struct MaybeAuthUser(pub Option<UserAccount>);
+pub struct MaybeAuthUser(pub Option<Identity>);
 
 impl MaybeAuthUser {
     pub fn id(&self) -> Option<Id> {
-        self.0.as_ref().map(|a| a.user.id)
+        self.0.as_ref().map(|a| a.id)
     }
 }
 

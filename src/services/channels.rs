@@ -6,17 +6,17 @@ use crate::domain::Id;
 use crate::domain::ownership::Owned;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::social::{ChannelStats, Playlist, PlaylistRecord, SubscribedChannelItem, SubscriberItem};
-use crate::domain::user::UserAccount;
+use crate::domain::user::Identity;
 use crate::domain::video::Video;
 
 impl Services {
     /// Flips the caller's subscription to `channel`; returns whether it is now subscribed.
-    pub async fn toggle_subscription(&self, caller: &UserAccount, channel: Id) -> Result<bool, ServiceError> {
+    pub async fn toggle_subscription(&self, caller: &Identity, channel: Id) -> Result<bool, ServiceError> {
         self.existing_user(channel, "Channel not found").await?;
-        if channel == caller.user.id {
+        if channel == caller.id {
             return Err(ServiceError::invalid("You cannot subscribe to yourself"));
         }
-        Ok(self.store.subscriptions.toggle(caller.user.id, channel).await?)
+        Ok(self.store.subscriptions.toggle(caller.id, channel).await?)
     }
 
     pub async fn channel_subscribers(&self, channel: Id) -> Result<Vec<SubscriberItem>, ServiceError> {
@@ -27,12 +27,12 @@ impl Services {
     /// The subscription feed: public videos of every channel the caller follows, newest first.
     pub async fn subscription_feed(
         &self,
-        caller: &UserAccount,
+        caller: &Identity,
         page: Option<&str>,
         limit: Option<&str>,
     ) -> Result<Page<Video>, ServiceError> {
         let page = PageRequest::parse(page, limit, self.config.limits.page_limit_max);
-        let (videos, total) = self.store.videos.subscription_feed(caller.user.id, page.offset(), page.limit).await?;
+        let (videos, total) = self.store.subscriptions.subscription_feed(caller.id, page.offset(), page.limit).await?;
         Ok(Page::new(videos, total, page))
     }
 
@@ -48,18 +48,15 @@ impl Services {
 
     pub async fn create_playlist(
         &self,
-        caller: &UserAccount,
+        caller: &Identity,
         name: Option<&str>,
         description: Option<&str>,
     ) -> Result<Playlist, ServiceError> {
         require_all(&[("name", name), ("description", description)], "All fields are required")?;
         self.check_playlist_lengths(name, description)?;
-        let id = self
-            .store
-            .playlists
-            .insert(caller.user.id, name.unwrap_or_default(), description.unwrap_or_default())
-            .await?;
-        self.playlist(id, Some(caller.user.id)).await
+        let id =
+            self.store.playlists.insert(caller.id, name.unwrap_or_default(), description.unwrap_or_default()).await?;
+        self.playlist(id, Some(caller.id)).await
     }
 
     /// A playlist as `viewer` sees it: only visible videos, totals over those.
@@ -84,16 +81,15 @@ impl Services {
     }
 
     /// The caller's own playlist: `NotFound` when missing, `Forbidden` for another owner.
-    pub async fn owned_playlist(&self, caller: &UserAccount, id: Id) -> Result<Owned<PlaylistRecord>, ServiceError> {
+    pub async fn owned_playlist(&self, caller: &Identity, id: Id) -> Result<Owned<PlaylistRecord>, ServiceError> {
         let record =
             self.store.playlists.get(id).await?.ok_or_else(|| ServiceError::not_found("Playlist not found"))?;
-        Owned::check(record, caller.user.id)
-            .ok_or_else(|| ServiceError::forbidden("You are not the owner of this playlist"))
+        Owned::check(record, caller.id).ok_or_else(|| ServiceError::forbidden("You are not the owner of this playlist"))
     }
 
     pub async fn update_playlist(
         &self,
-        caller: &UserAccount,
+        caller: &Identity,
         playlist: Owned<PlaylistRecord>,
         name: Option<&str>,
         description: Option<&str>,
@@ -105,7 +101,7 @@ impl Services {
         non_empty_if_present(&[("name", name), ("description", description)], None)?;
         self.check_playlist_lengths(name, description)?;
         self.store.playlists.update(id, name, description).await?;
-        self.playlist(id, Some(caller.user.id)).await
+        self.playlist(id, Some(caller.id)).await
     }
 
     pub async fn delete_playlist(&self, playlist: Owned<PlaylistRecord>) -> Result<(), ServiceError> {
@@ -116,34 +112,34 @@ impl Services {
     /// Adds a video the caller can see; idempotent.
     pub async fn add_to_playlist(
         &self,
-        caller: &UserAccount,
+        caller: &Identity,
         playlist: Owned<PlaylistRecord>,
         video: Id,
     ) -> Result<Playlist, ServiceError> {
         let playlist = playlist.id;
-        self.visible_video(video, Some(caller.user.id)).await?;
+        self.visible_video(video, Some(caller.id)).await?;
         self.store.playlists.add_video(playlist, video).await?;
-        self.playlist(playlist, Some(caller.user.id)).await
+        self.playlist(playlist, Some(caller.id)).await
     }
 
     /// Removes a video that exists (visible or not, so owners can prune ones made private); idempotent.
     pub async fn remove_from_playlist(
         &self,
-        caller: &UserAccount,
+        caller: &Identity,
         playlist: Owned<PlaylistRecord>,
         video: Id,
     ) -> Result<Playlist, ServiceError> {
         let playlist = playlist.id;
         self.store.videos.get(video).await?.ok_or_else(|| ServiceError::not_found("Video not found"))?;
         self.store.playlists.remove_video(playlist, video).await?;
-        self.playlist(playlist, Some(caller.user.id)).await
+        self.playlist(playlist, Some(caller.id)).await
     }
 
-    pub async fn channel_stats(&self, caller: &UserAccount) -> Result<ChannelStats, ServiceError> {
-        Ok(self.store.videos.channel_stats(caller.user.id).await?)
+    pub async fn channel_stats(&self, caller: &Identity) -> Result<ChannelStats, ServiceError> {
+        Ok(self.store.dashboard.channel_stats(caller.id).await?)
     }
 
-    pub async fn dashboard_videos(&self, caller: &UserAccount) -> Result<Vec<Video>, ServiceError> {
-        Ok(self.store.videos.dashboard_videos(caller.user.id).await?)
+    pub async fn dashboard_videos(&self, caller: &Identity) -> Result<Vec<Video>, ServiceError> {
+        Ok(self.store.dashboard.dashboard_videos(caller.id).await?)
     }
 }

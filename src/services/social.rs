@@ -7,7 +7,7 @@ use crate::domain::Id;
 use crate::domain::ownership::{Owned, OwnedBy};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::social::{Comment, LikeState, LikeTarget, LikedVideoItem, Tweet};
-use crate::domain::user::UserAccount;
+use crate::domain::user::{Identity, UserAccount};
 use crate::domain::video::VideoRecord;
 use crate::domain::visibility::Place;
 use crate::store::CommentRef;
@@ -40,13 +40,13 @@ impl Services {
     /// Adds a comment to a video the caller was shown (`visible_video` checked it before the body was read).
     pub async fn add_comment(
         &self,
-        caller: &UserAccount,
+        caller: &Identity,
         video: &VideoRecord,
         content: Option<&str>,
     ) -> Result<Comment, ServiceError> {
         let content = self.check_content(content)?;
-        let id = self.store.comments.insert(video.video.id, caller.user.id, &content).await?;
-        self.comment(id, Some(caller.user.id)).await
+        let id = self.store.comments.insert(video.video.id, caller.id, &content).await?;
+        self.comment(id, Some(caller.id)).await
     }
 
     async fn comment(&self, id: Id, viewer: Option<Id>) -> Result<Comment, ServiceError> {
@@ -64,21 +64,20 @@ impl Services {
     }
 
     /// The caller's own comment: `NotFound` when missing or hidden, `Forbidden` for another author.
-    pub async fn owned_comment(&self, caller: &UserAccount, id: Id) -> Result<Owned<CommentRef>, ServiceError> {
-        let comment = self.visible_comment(id, Some(caller.user.id)).await?;
-        Owned::check(comment, caller.user.id)
-            .ok_or_else(|| ServiceError::forbidden("You are not the owner of this comment"))
+    pub async fn owned_comment(&self, caller: &Identity, id: Id) -> Result<Owned<CommentRef>, ServiceError> {
+        let comment = self.visible_comment(id, Some(caller.id)).await?;
+        Owned::check(comment, caller.id).ok_or_else(|| ServiceError::forbidden("You are not the owner of this comment"))
     }
 
     pub async fn update_comment(
         &self,
-        caller: &UserAccount,
+        caller: &Identity,
         comment: Owned<CommentRef>,
         content: Option<&str>,
     ) -> Result<Comment, ServiceError> {
         let content = self.check_content(content)?;
         self.store.comments.update(comment.id, &content).await?;
-        self.comment(comment.id, Some(caller.user.id)).await
+        self.comment(comment.id, Some(caller.id)).await
     }
 
     pub async fn delete_comment(&self, comment: Owned<CommentRef>) -> Result<(), ServiceError> {
@@ -87,8 +86,8 @@ impl Services {
     }
 
     /// Flips the caller's like after checking the target exists and is visible.
-    pub async fn toggle_like(&self, caller: &UserAccount, target: LikeTarget) -> Result<LikeState, ServiceError> {
-        let viewer = Some(caller.user.id);
+    pub async fn toggle_like(&self, caller: &Identity, target: LikeTarget) -> Result<LikeState, ServiceError> {
+        let viewer = Some(caller.id);
         match target {
             LikeTarget::Video(id) => {
                 self.visible_video(id, viewer).await?;
@@ -100,19 +99,19 @@ impl Services {
                 self.store.tweets.owner_of(id).await?.ok_or_else(|| ServiceError::not_found("Tweet not found"))?;
             }
         }
-        let is_liked = self.store.likes.toggle(caller.user.id, target).await?;
+        let is_liked = self.store.likes.toggle(caller.id, target).await?;
         let likes_count = self.store.likes.count(target).await?;
         Ok(LikeState { is_liked, likes_count })
     }
 
-    pub async fn liked_videos(&self, caller: &UserAccount) -> Result<Vec<LikedVideoItem>, ServiceError> {
-        Ok(self.store.likes.liked_videos(caller.user.id).await?)
+    pub async fn liked_videos(&self, caller: &Identity) -> Result<Vec<LikedVideoItem>, ServiceError> {
+        Ok(self.store.likes.liked_videos(caller.id).await?)
     }
 
-    pub async fn create_tweet(&self, caller: &UserAccount, content: Option<&str>) -> Result<Tweet, ServiceError> {
+    pub async fn create_tweet(&self, caller: &Identity, content: Option<&str>) -> Result<Tweet, ServiceError> {
         let content = self.check_content(content)?;
-        let id = self.store.tweets.insert(caller.user.id, &content).await?;
-        self.tweet(id, Some(caller.user.id)).await
+        let id = self.store.tweets.insert(caller.id, &content).await?;
+        self.tweet(id, Some(caller.id)).await
     }
 
     async fn tweet(&self, id: Id, viewer: Option<Id>) -> Result<Tweet, ServiceError> {
@@ -125,21 +124,21 @@ impl Services {
     }
 
     /// The caller's own tweet: `NotFound` when missing, `Forbidden` for another owner.
-    pub async fn owned_tweet(&self, caller: &UserAccount, id: Id) -> Result<Owned<OwnedBy>, ServiceError> {
+    pub async fn owned_tweet(&self, caller: &Identity, id: Id) -> Result<Owned<OwnedBy>, ServiceError> {
         let owner = self.store.tweets.owner_of(id).await?.ok_or_else(|| ServiceError::not_found("Tweet not found"))?;
-        Owned::check(OwnedBy { id, owner }, caller.user.id)
+        Owned::check(OwnedBy { id, owner }, caller.id)
             .ok_or_else(|| ServiceError::forbidden("You are not the owner of this tweet"))
     }
 
     pub async fn update_tweet(
         &self,
-        caller: &UserAccount,
+        caller: &Identity,
         tweet: Owned<OwnedBy>,
         content: Option<&str>,
     ) -> Result<Tweet, ServiceError> {
         let content = self.check_content(content)?;
         self.store.tweets.update(tweet.id, &content).await?;
-        self.tweet(tweet.id, Some(caller.user.id)).await
+        self.tweet(tweet.id, Some(caller.id)).await
     }
 
     pub async fn delete_tweet(&self, tweet: Owned<OwnedBy>) -> Result<(), ServiceError> {

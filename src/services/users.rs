@@ -9,7 +9,7 @@ use super::validate::{non_empty_if_present, password_length, require_all};
 use super::{ServiceError, Services};
 use crate::auth::TokenKind;
 use crate::domain::Id;
-use crate::domain::user::{ChannelProfile, Session, User, UserAccount};
+use crate::domain::user::{ChannelProfile, Identity, Session, User, UserAccount};
 use crate::domain::video::WatchedVideo;
 use crate::media;
 use crate::store::{MediaRef, NewSession, NewUser, ProfileUpdate, RefreshGrant, StoreError};
@@ -66,15 +66,14 @@ fn email_conflict(e: StoreError, message: &'static str) -> ServiceError {
 impl Services {
     /// The caller an access token identifies (docs/api.md §1.7): `Unauthorized request` without
     /// a token, the failed verification step's message, or `Invalid Access Token` when the token's
-    /// user no longer exists. Its account is the store's `identity`: the history ids may be absent
-    /// (see [`Self::current_user`]).
-    pub async fn caller(&self, access_token: Option<&str>) -> Result<UserAccount, ServiceError> {
+    /// user no longer exists.
+    pub async fn caller(&self, access_token: Option<&str>) -> Result<Identity, ServiceError> {
         Ok(self.caller_session(access_token).await?.0)
     }
 
     /// [`Self::caller`] with the session its access token was issued for (`None` for tokens issued
     /// before sessions had ids).
-    pub async fn caller_session(&self, access_token: Option<&str>) -> Result<(UserAccount, Option<Id>), ServiceError> {
+    pub async fn caller_session(&self, access_token: Option<&str>) -> Result<(Identity, Option<Id>), ServiceError> {
         let token = access_token.ok_or_else(|| ServiceError::unauthorized("Unauthorized request"))?;
         let verified = self.tokens.verify(token, TokenKind::Access).map_err(|e| ServiceError::unauthorized(e.0))?;
         let account = self.store.users.identity(verified.user_id).await?;
@@ -83,13 +82,18 @@ impl Services {
     }
 
     /// `GET /users/current-user`: the caller's `User` with its history ids.
-    pub async fn current_user(&self, caller: &UserAccount) -> Result<User, ServiceError> {
-        let account = self.store.users.by_id(caller.user.id).await?;
-        Ok(account.ok_or_else(|| ServiceError::unauthorized("Invalid Access Token"))?.user)
+    pub async fn current_user(&self, caller: &Identity) -> Result<User, ServiceError> {
+        Ok(self.account(caller).await?.user)
+    }
+
+    /// The caller's whole account; `Invalid Access Token` when it was deleted meanwhile.
+    async fn account(&self, caller: &Identity) -> Result<UserAccount, ServiceError> {
+        let account = self.store.users.by_id(caller.id).await?;
+        account.ok_or_else(|| ServiceError::unauthorized("Invalid Access Token"))
     }
 
     /// An optional caller: anonymous without a token when PUBLIC_READS is on, else as [`Self::caller`].
-    pub async fn viewer(&self, access_token: Option<&str>) -> Result<Option<UserAccount>, ServiceError> {
+    pub async fn viewer(&self, access_token: Option<&str>) -> Result<Option<Identity>, ServiceError> {
         match access_token {
             None if self.config.public_reads => Ok(None),
             token => self.caller(token).await.map(Some),
@@ -206,23 +210,23 @@ impl Services {
     }
 
     /// Ends the session of the presented refresh token, or every session of the caller without one.
-    pub async fn logout(&self, caller: &UserAccount, token: Option<String>) -> Result<(), ServiceError> {
+    pub async fn logout(&self, caller: &Identity, token: Option<String>) -> Result<(), ServiceError> {
         let own_session = token.as_deref().and_then(|t| {
             let verified = self.tokens.verify(t, TokenKind::Refresh).ok()?;
-            (verified.user_id == caller.user.id).then(|| (verified.jti.unwrap_or_default(), hash_token(t)))
+            (verified.user_id == caller.id).then(|| (verified.jti.unwrap_or_default(), hash_token(t)))
         });
         if let Some((jti, hash)) = own_session
-            && self.store.sessions.delete(caller.user.id, &jti, &hash).await?
+            && self.store.sessions.delete(caller.id, &jti, &hash).await?
         {
             return Ok(());
         }
-        self.store.sessions.delete_all(caller.user.id).await?;
+        self.store.sessions.delete_all(caller.id).await?;
         Ok(())
     }
 
     pub async fn change_password(
         &self,
-        caller: &UserAccount,
+        caller: &Identity,
         old_password: Option<String>,
         new_password: Option<String>,
     ) -> Result<(), ServiceError> {
@@ -234,19 +238,19 @@ impl Services {
         password_length("newPassword", &new_password)?;
         let old_ok = self
             .hasher
-            .verify(old_password.unwrap_or_default(), caller.password_hash.clone())
+            .verify(old_password.unwrap_or_default(), self.account(caller).await?.password_hash)
             .await
             .map_err(ServiceError::internal)?;
         if !old_ok {
             return Err(ServiceError::invalid("Invalid old password"));
         }
         let hash = self.hasher.hash(new_password).await.map_err(ServiceError::internal)?;
-        self.store.users.set_password_hash(caller.user.id, &hash).await?;
+        self.store.users.set_password_hash(caller.id, &hash).await?;
         Ok(())
     }
 
     /// Partial update of name, email and images; new media first, then the record, then old media deleted.
-    pub async fn update_account(&self, caller: &UserAccount, input: AccountUpdate) -> Result<User, ServiceError> {
+    pub async fn update_account(&self, caller: &Identity, input: AccountUpdate) -> Result<User, ServiceError> {
         if input.full_name.is_none() && input.email.is_none() && input.avatar.is_none() && input.cover_image.is_none() {
             return Err(ServiceError::invalid("All fields are required"));
         }
@@ -257,13 +261,13 @@ impl Services {
         let email = input.email.map(|e| normalise(&e));
         if let Some(email) = &email
             && let Some(other) = self.store.users.by_email(email).await?
-            && other.user.id != caller.user.id
+            && other.user.id != caller.id
         {
             return Err(ServiceError::conflict("User with this email already exists"));
         }
         let mut update = ProfileUpdate { full_name: input.full_name, email, ..ProfileUpdate::default() };
         let mut stored = Vec::new();
-        let scope = scope_of(Some(caller.user.id));
+        let scope = scope_of(Some(caller.id));
         if let Some(avatar) = input.avatar {
             let media = self.store_image(avatar, AVATAR_FAILED, &scope).await?;
             stored.push(media.clone());
@@ -287,7 +291,7 @@ impl Services {
     /// Replaces the avatar (`cover == false`) or the cover image.
     pub async fn replace_image(
         &self,
-        caller: &UserAccount,
+        caller: &Identity,
         file: Option<Incoming>,
         cover: bool,
     ) -> Result<User, ServiceError> {
@@ -297,7 +301,7 @@ impl Services {
             ("Avatar file is missing", AVATAR_FAILED)
         };
         let file = file.ok_or_else(|| ServiceError::invalid(missing))?;
-        let media = self.store_image(file, failed, &scope_of(Some(caller.user.id))).await?;
+        let media = self.store_image(file, failed, &scope_of(Some(caller.id))).await?;
         let update = if cover {
             ProfileUpdate { cover_image: Some(media.clone()), ..ProfileUpdate::default() }
         } else {
@@ -308,7 +312,7 @@ impl Services {
 
     async fn apply_profile_update(
         &self,
-        caller: &UserAccount,
+        caller: &Identity,
         update: ProfileUpdate,
         stored: Vec<MediaRef>,
     ) -> Result<User, ServiceError> {
@@ -317,7 +321,7 @@ impl Services {
         let write = async {
             self.store
                 .users
-                .update_profile(caller.user.id, update)
+                .update_profile(caller.id, update)
                 .await
                 .map_err(|e| email_conflict(e, "User with this email already exists"))?
                 .ok_or_else(|| ServiceError::unauthorized("Invalid Access Token"))
@@ -337,13 +341,13 @@ impl Services {
     pub async fn channel_profile(
         &self,
         raw_username: &str,
-        viewer: Option<&UserAccount>,
+        viewer: Option<&Identity>,
     ) -> Result<ChannelProfile, ServiceError> {
         let username = normalise(raw_username);
         if username.is_empty() {
             return Err(ServiceError::invalid("username is missing"));
         }
-        let viewer_id = viewer.map(|v| v.user.id);
+        let viewer_id = viewer.map(|v| v.id);
         let found = self.store.users.channel(&username, viewer_id).await?;
         let (channel, counts) = found.ok_or_else(|| ServiceError::not_found("channel does not exists"))?;
         let channel = channel.user;
@@ -361,8 +365,8 @@ impl Services {
     }
 
     /// The caller's logged-in devices, newest first; `current` marks the one of `current`.
-    pub async fn sessions(&self, caller: &UserAccount, current: Option<Id>) -> Result<Vec<Session>, ServiceError> {
-        let mut sessions = self.store.sessions.list(caller.user.id).await?;
+    pub async fn sessions(&self, caller: &Identity, current: Option<Id>) -> Result<Vec<Session>, ServiceError> {
+        let mut sessions = self.store.sessions.list(caller.id).await?;
         for session in &mut sessions {
             session.current = Some(session.id) == current;
         }
@@ -370,42 +374,43 @@ impl Services {
     }
 
     /// Signs one device out: its refresh token stops working (access tokens already issued run out).
-    pub async fn revoke_session(&self, caller: &UserAccount, session: Id) -> Result<(), ServiceError> {
-        if !self.store.sessions.revoke(caller.user.id, session).await? {
+    pub async fn revoke_session(&self, caller: &Identity, session: Id) -> Result<(), ServiceError> {
+        if !self.store.sessions.revoke(caller.id, session).await? {
             return Err(ServiceError::not_found("Session not found"));
         }
         Ok(())
     }
 
     /// Deletes the caller's account and everything it owns, then its media (docs/api.md §3.3.10).
-    pub async fn delete_account(&self, caller: &UserAccount, password: Option<String>) -> Result<(), ServiceError> {
+    pub async fn delete_account(&self, caller: &Identity, password: Option<String>) -> Result<(), ServiceError> {
         let password =
             password.filter(|p| !p.is_empty()).ok_or_else(|| ServiceError::invalid("Password is required"))?;
-        if !self.hasher.verify(password, caller.password_hash.clone()).await.map_err(ServiceError::internal)? {
+        let hash = self.account(caller).await?.password_hash;
+        if !self.hasher.verify(password, hash).await.map_err(ServiceError::internal)? {
             return Err(ServiceError::invalid("Invalid password"));
         }
-        let keys = self.store.users.delete_account(caller.user.id).await?;
+        let keys = self.store.users.delete_account(caller.id).await?;
         // Media the deletion could not remove is unreferenced now: the reconciler sweeps it later.
         media::delete_quietly(self.media.as_ref(), keys).await;
         Ok(())
     }
 
-    pub async fn watch_history(&self, caller: &UserAccount) -> Result<Vec<WatchedVideo>, ServiceError> {
-        Ok(self.store.videos.watch_history(caller.user.id).await?)
+    pub async fn watch_history(&self, caller: &Identity) -> Result<Vec<WatchedVideo>, ServiceError> {
+        Ok(self.store.history.watch_history(caller.id).await?)
     }
 
-    pub async fn clear_history(&self, caller: &UserAccount) -> Result<(), ServiceError> {
-        Ok(self.store.videos.clear_history(caller.user.id).await?)
+    pub async fn clear_history(&self, caller: &Identity) -> Result<(), ServiceError> {
+        Ok(self.store.history.clear_history(caller.id).await?)
     }
 
     /// Removes one video from the caller's history; also fine when it is not there or does not exist.
-    pub async fn forget_watch(&self, caller: &UserAccount, video: Id) -> Result<(), ServiceError> {
-        Ok(self.store.videos.forget_watch(caller.user.id, video).await?)
+    pub async fn forget_watch(&self, caller: &Identity, video: Id) -> Result<(), ServiceError> {
+        Ok(self.store.history.forget_watch(caller.id, video).await?)
     }
 
     /// Pauses (`true`) or resumes history recording; returns the new state.
-    pub async fn pause_history(&self, caller: &UserAccount, paused: bool) -> Result<bool, ServiceError> {
-        if !self.store.users.set_history_paused(caller.user.id, paused).await? {
+    pub async fn pause_history(&self, caller: &Identity, paused: bool) -> Result<bool, ServiceError> {
+        if !self.store.history.set_history_paused(caller.id, paused).await? {
             return Err(ServiceError::unauthorized("Invalid Access Token"));
         }
         Ok(paused)

@@ -11,7 +11,7 @@ use crate::domain::ownership::Owned;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::processing::ProcessingStatus;
 use crate::domain::trending::{INVALID_HOURS, TrendingVideo, Window};
-use crate::domain::user::UserAccount;
+use crate::domain::user::Identity;
 use crate::domain::video::{Video, VideoQuery, VideoRecord, VideoSort};
 use crate::domain::visibility::{INVALID_VISIBILITY, Place, Visibility};
 use crate::domain::{Id, Timestamp};
@@ -61,10 +61,9 @@ impl Services {
     }
 
     /// The caller's own video: `NotFound` when invisible, `Forbidden` when it belongs to someone else.
-    pub async fn owned_video(&self, id: Id, caller: &UserAccount) -> Result<Owned<VideoRecord>, ServiceError> {
-        let record = self.visible_video(id, Some(caller.user.id)).await?;
-        Owned::check(record, caller.user.id)
-            .ok_or_else(|| ServiceError::forbidden("You are not the owner of this video"))
+    pub async fn owned_video(&self, id: Id, caller: &Identity) -> Result<Owned<VideoRecord>, ServiceError> {
+        let record = self.visible_video(id, Some(caller.id)).await?;
+        Owned::check(record, caller.id).ok_or_else(|| ServiceError::forbidden("You are not the owner of this video"))
     }
 
     pub async fn list_videos(&self, params: FeedParams, viewer: Option<Id>) -> Result<Page<Video>, ServiceError> {
@@ -120,7 +119,7 @@ impl Services {
         Ok(Page::new(videos, total, page))
     }
 
-    pub async fn publish_video(&self, caller: &UserAccount, input: NewVideoInput) -> Result<Video, ServiceError> {
+    pub async fn publish_video(&self, caller: &Identity, input: NewVideoInput) -> Result<Video, ServiceError> {
         require_all(
             &[("title", input.title.as_deref()), ("description", input.description.as_deref())],
             "All fields are required",
@@ -135,7 +134,7 @@ impl Services {
             None if !processes => return Err(ServiceError::invalid("Thumbnail is required")),
             thumbnail => thumbnail,
         };
-        let scope = scope_of(Some(caller.user.id));
+        let scope = scope_of(Some(caller.id));
         let stored_video = self.store_media(video_file, "Error while uploading video file", &scope).await?;
         let duration = stored_video.duration.unwrap_or(0.0);
         let streaming = stored_video.streaming;
@@ -157,7 +156,7 @@ impl Services {
             None => ProcessingStatus::Off,
         };
         let new = NewVideo {
-            owner: caller.user.id,
+            owner: caller.id,
             video_file: video_ref.clone(),
             thumbnail: thumbnail_ref.clone(),
             title: input.title.unwrap_or_default(),
@@ -178,8 +177,8 @@ impl Services {
 
     /// `GET /videos/:id`: counts a view (once per viewer per window), records history unless the
     /// viewer paused it, adds like and subscription facts.
-    pub async fn watch_video(&self, id: Id, viewer: Option<&UserAccount>, ip: IpAddr) -> Result<Video, ServiceError> {
-        let viewer_id = viewer.map(|v| v.user.id);
+    pub async fn watch_video(&self, id: Id, viewer: Option<&Identity>, ip: IpAddr) -> Result<Video, ServiceError> {
+        let viewer_id = viewer.map(|v| v.id);
         let (record, facts) = match self.store.videos.watch_page(id, viewer_id).await? {
             Some((record, facts)) if record.video.is_visible_to(viewer_id, Place::ByLink) => (record, facts),
             _ => return Err(ServiceError::not_found("Video not found")),
@@ -194,8 +193,8 @@ impl Services {
             // shared a millisecond renewed one mark with the same values and counted once.
             counted: window.is_zero() || self.store.ephemeral.count_view(&viewer_key, id, window).await?,
             history: viewer
-                .filter(|v| !v.user.history_paused)
-                .map(|v| HistoryEntry { user: v.user.id, max: self.config.history_max }),
+                .filter(|v| !v.history_paused)
+                .map(|v| HistoryEntry { user: v.id, max: self.config.history_max }),
         };
         if (watch.counted || watch.history.is_some())
             && let Some(views) = self.store.videos.record_watch(watch).await?

@@ -14,10 +14,9 @@ use super::{
     NewVideo, ProcessedVideo, ProcessingRepo, ProfileUpdate, StoreResult, UserRepo, VideoRepo, VideoUpdate, Watch,
     WatchFacts,
 };
-use crate::domain::social::ChannelStats;
 use crate::domain::trending::TrendingVideo;
-use crate::domain::user::{ChannelCounts, UserAccount};
-use crate::domain::video::{Video, VideoQuery, VideoRecord, WatchedVideo};
+use crate::domain::user::{ChannelCounts, Identity, UserAccount};
+use crate::domain::video::{Video, VideoQuery, VideoRecord};
 use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
 
@@ -143,32 +142,8 @@ impl VideoRepo for CachedVideos {
         self.inner.prune_view_hours(first_kept_hour).await
     }
 
-    async fn watch_history(&self, user: Id) -> StoreResult<Vec<WatchedVideo>> {
-        self.inner.watch_history(user).await
-    }
-
-    async fn clear_history(&self, user: Id) -> StoreResult<()> {
-        self.inner.clear_history(user).await
-    }
-
-    async fn forget_watch(&self, user: Id, video: Id) -> StoreResult<()> {
-        self.inner.forget_watch(user, video).await
-    }
-
     async fn visible_by_ids(&self, ids: &[Id], viewer: Option<Id>) -> StoreResult<Vec<Video>> {
         self.inner.visible_by_ids(ids, viewer).await
-    }
-
-    async fn dashboard_videos(&self, owner: Id) -> StoreResult<Vec<Video>> {
-        self.inner.dashboard_videos(owner).await
-    }
-
-    async fn channel_stats(&self, owner: Id) -> StoreResult<ChannelStats> {
-        self.inner.channel_stats(owner).await
-    }
-
-    async fn subscription_feed(&self, subscriber: Id, offset: u64, limit: u32) -> StoreResult<(Vec<Video>, u64)> {
-        self.inner.subscription_feed(subscriber, offset, limit).await
     }
 }
 
@@ -188,7 +163,7 @@ impl UserRepo for CachedUsers {
         self.inner.by_id(id).await
     }
 
-    async fn identity(&self, id: Id) -> StoreResult<Option<UserAccount>> {
+    async fn identity(&self, id: Id) -> StoreResult<Option<Identity>> {
         self.inner.identity(id).await
     }
 
@@ -218,10 +193,6 @@ impl UserRepo for CachedUsers {
 
     async fn channel(&self, username: &str, viewer: Option<Id>) -> StoreResult<Option<(UserAccount, ChannelCounts)>> {
         self.inner.channel(username, viewer).await
-    }
-
-    async fn set_history_paused(&self, id: Id, paused: bool) -> StoreResult<bool> {
-        self.inner.set_history_paused(id, paused).await
     }
 
     async fn delete_account(&self, id: Id) -> StoreResult<Vec<String>> {

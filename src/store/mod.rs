@@ -16,7 +16,7 @@ use crate::domain::social::{
     ChannelStats, Comment, LikeTarget, LikedVideoItem, PlaylistRecord, SubscribedChannelItem, SubscriberItem, Tweet,
 };
 use crate::domain::trending::TrendingVideo;
-use crate::domain::user::{ChannelCounts, Session, UserAccount};
+use crate::domain::user::{ChannelCounts, Identity, Session, UserAccount};
 use crate::domain::video::{Video, VideoQuery, VideoRecord, WatchedVideo};
 use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
@@ -83,12 +83,9 @@ pub trait UserRepo: Send + Sync {
     /// Inserts a user; `Conflict` when the username or email is taken.
     async fn create(&self, user: NewUser) -> StoreResult<UserAccount>;
     async fn by_id(&self, id: Id) -> StoreResult<Option<UserAccount>>;
-    /// The account as authenticating a request needs it: `watch_history` may be left empty (SQLite
-    /// keeps it in another table; reading it for every request cost more than the rest of the
-    /// account). What shows the caller's `User` reads it with `by_id`.
-    async fn identity(&self, id: Id) -> StoreResult<Option<UserAccount>> {
-        self.by_id(id).await
-    }
+    /// What authenticating a request reads of the account `id`, `None` when it no longer exists.
+    /// Every authenticated request asks, so it reads no more than `Identity` holds.
+    async fn identity(&self, id: Id) -> StoreResult<Option<Identity>>;
     async fn by_username(&self, username: &str) -> StoreResult<Option<UserAccount>>;
     async fn by_email(&self, email: &str) -> StoreResult<Option<UserAccount>>;
     async fn username_or_email_taken(&self, username: &str, email: &str) -> StoreResult<bool>;
@@ -99,8 +96,6 @@ pub trait UserRepo: Send + Sync {
     /// The user named `username` with their channel counts for `viewer`, in as few round trips as
     /// the backend allows (on MongoDB: the user, then three index-only counts at once).
     async fn channel(&self, username: &str, viewer: Option<Id>) -> StoreResult<Option<(UserAccount, ChannelCounts)>>;
-    /// Turns history recording off (`true`) or on; false when the user does not exist.
-    async fn set_history_paused(&self, id: Id, paused: bool) -> StoreResult<bool>;
     /// Deletes the user and everything they own (docs/api.md §3.3.10) and returns the storage keys
     /// of their media objects, for the caller to delete. The user record goes last, so a failure
     /// part-way leaves an account that can log in and retry, and never videos of a user who is gone.
@@ -212,20 +207,30 @@ pub trait VideoRepo: Send + Sync {
     async fn trending(&self, first_hour: i64, offset: u64, limit: u32) -> StoreResult<(Vec<TrendingVideo>, u64)>;
     /// Deletes the hourly view records before `first_kept_hour`; returns how many.
     async fn prune_view_hours(&self, first_kept_hour: i64) -> StoreResult<u64>;
+    /// Videos in the given order, skipping ids that no longer exist or that `viewer` does not see in
+    /// a list built from ids (`Place::ByLink`).
+    async fn visible_by_ids(&self, ids: &[Id], viewer: Option<Id>) -> StoreResult<Vec<Video>>;
+}
+
+/// A user's watch history (docs/api.md §3.3.12). Watching writes it through `VideoRepo::record_watch`,
+/// in the same step as the view count.
+#[async_trait]
+pub trait HistoryRepo: Send + Sync {
     /// The user's history, newest first, keeping only videos the user sees there (`Place::ByLink`).
     async fn watch_history(&self, user: Id) -> StoreResult<Vec<WatchedVideo>>;
     async fn clear_history(&self, user: Id) -> StoreResult<()>;
     /// Removes the video from the user's history if it is there (idempotent).
     async fn forget_watch(&self, user: Id, video: Id) -> StoreResult<()>;
-    /// Videos in the given order, skipping ids that no longer exist or that `viewer` does not see in
-    /// a list built from ids (`Place::ByLink`).
-    async fn visible_by_ids(&self, ids: &[Id], viewer: Option<Id>) -> StoreResult<Vec<Video>>;
+    /// Turns history recording off (`true`) or on; false when the user does not exist.
+    async fn set_history_paused(&self, user: Id, paused: bool) -> StoreResult<bool>;
+}
+
+/// What a channel's owner sees of their own channel.
+#[async_trait]
+pub trait DashboardRepo: Send + Sync {
     /// All of the owner's videos, newest first, with their like counts.
     async fn dashboard_videos(&self, owner: Id) -> StoreResult<Vec<Video>>;
     async fn channel_stats(&self, owner: Id) -> StoreResult<ChannelStats>;
-    /// One page of the public videos of every channel `subscriber` follows, newest first (ties by
-    /// id), and their total; read through the owner index, channel by channel, never the whole table.
-    async fn subscription_feed(&self, subscriber: Id, offset: u64, limit: u32) -> StoreResult<(Vec<Video>, u64)>;
 }
 
 /// What a finished processing job changes on its video.
@@ -310,6 +315,9 @@ pub trait SubscriptionRepo: Send + Sync {
     async fn subscribers(&self, channel: Id) -> StoreResult<Vec<SubscriberItem>>;
     /// Channels the user follows; `latestVideo` is each channel's newest public video.
     async fn subscribed_channels(&self, subscriber: Id) -> StoreResult<Vec<SubscribedChannelItem>>;
+    /// One page of the public videos of every channel `subscriber` follows, newest first (ties by
+    /// id), and their total; read through the owner index, channel by channel, never the whole table.
+    async fn subscription_feed(&self, subscriber: Id, offset: u64, limit: u32) -> StoreResult<(Vec<Video>, u64)>;
 }
 
 #[async_trait]
@@ -343,6 +351,8 @@ pub struct Store {
     pub users: Arc<dyn UserRepo>,
     pub sessions: Arc<dyn SessionRepo>,
     pub videos: Arc<dyn VideoRepo>,
+    pub history: Arc<dyn HistoryRepo>,
+    pub dashboard: Arc<dyn DashboardRepo>,
     pub processing: Arc<dyn ProcessingRepo>,
     pub likes: Arc<dyn LikeRepo>,
     pub comments: Arc<dyn CommentRepo>,
@@ -370,6 +380,8 @@ impl Store {
         B: UserRepo
             + SessionRepo
             + VideoRepo
+            + HistoryRepo
+            + DashboardRepo
             + ProcessingRepo
             + LikeRepo
             + CommentRepo
@@ -386,6 +398,8 @@ impl Store {
             users: backend.clone(),
             sessions: backend.clone(),
             videos: backend.clone(),
+            history: backend.clone(),
+            dashboard: backend.clone(),
             processing: backend.clone(),
             likes: backend.clone(),
             comments: backend.clone(),

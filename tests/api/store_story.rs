@@ -243,9 +243,9 @@ async fn social_story(store: &Store) {
         store.videos.record_watch(watched_by(ben, watched, 50)).await.unwrap();
     }
     assert_eq!(store.users.by_id(ben).await.unwrap().unwrap().user.watch_history, vec![public, hidden]);
-    let history: Vec<Id> = store.videos.watch_history(ben).await.unwrap().iter().map(|v| v.video.id).collect();
+    let history: Vec<Id> = store.history.watch_history(ben).await.unwrap().iter().map(|v| v.video.id).collect();
     assert_eq!(history, vec![public], "ben cannot see asha's unpublished video");
-    assert_eq!(store.videos.channel_stats(asha).await.unwrap().total_likes, 1);
+    assert_eq!(store.dashboard.channel_stats(asha).await.unwrap().total_likes, 1);
 
     assert!(store.videos.delete(public).await.unwrap());
     assert!(!store.videos.delete(public).await.unwrap(), "a second delete finds nothing");
@@ -254,7 +254,7 @@ async fn social_story(store: &Store) {
     assert_eq!(store.likes.count(LikeTarget::Video(public)).await.unwrap(), 0);
     assert!(store.playlists.get(playlist).await.unwrap().unwrap().video_ids.is_empty());
     assert_eq!(store.users.by_id(ben).await.unwrap().unwrap().user.watch_history, vec![hidden]);
-    let stats = store.videos.channel_stats(asha).await.unwrap();
+    let stats = store.dashboard.channel_stats(asha).await.unwrap();
     assert_eq!((stats.total_videos, stats.total_likes, stats.total_subscribers), (1, 0, 1));
 
     let keys = vec!["local:asha.png".to_owned(), "local:hidden.mp4".to_owned(), "local:public.mp4".to_owned()];
@@ -539,7 +539,7 @@ async fn visibility_story(store: &Store) {
         let (page, total) = store.videos.list(&feed(Some(owner), owns)).await.unwrap();
         assert_eq!((ids(page), total), newest_first(expected(viewer, Place::Channel)), "channel, {viewer:?}");
     }
-    let (followed, total) = store.videos.subscription_feed(other, 0, 10).await.unwrap();
+    let (followed, total) = store.subscriptions.subscription_feed(other, 0, 10).await.unwrap();
     assert_eq!((ids(followed), total), (expected(Some(other), Place::Listing), 1), "subscription feed: public only");
     let channels = store.subscriptions.subscribed_channels(other).await.unwrap();
     let latest = channels[0].channel.value.latest_video.as_ref().unwrap().id;
@@ -551,7 +551,7 @@ async fn visibility_story(store: &Store) {
         }
         let mut shown = expected(Some(viewer), Place::ByLink);
         shown.reverse();
-        let history = store.videos.watch_history(viewer).await.unwrap();
+        let history = store.history.watch_history(viewer).await.unwrap();
         assert_eq!(ids(history.into_iter().map(|w| w.video).collect()), shown, "history of {viewer:?}");
         let liked = store.likes.liked_videos(viewer).await.unwrap();
         let liked: Vec<Id> = liked.iter().map(|item| item.video.value.id).collect();
@@ -648,7 +648,7 @@ async fn a_failed_account_deletion_leaves_a_usable_account_and_a_retry_finishes_
             // SQLite: one transaction, nothing happened.
             Some(found) => assert_eq!(found.video.owner_id(), asha),
             // MongoDB: the videos went first; nothing of them is left to reach.
-            None => assert!(store.videos.watch_history(ben).await.unwrap().is_empty()),
+            None => assert!(store.history.watch_history(ben).await.unwrap().is_empty()),
         }
         fault.remove().await;
 
@@ -659,7 +659,7 @@ async fn a_failed_account_deletion_leaves_a_usable_account_and_a_retry_finishes_
         assert!(store.tweets.get(tweet, None).await.unwrap().is_none());
         assert_eq!(store.likes.liked_videos(ben).await.unwrap().len(), 0);
         assert_eq!(store.users.channel_counts(ben, None).await.unwrap().subscribed_to, 0);
-        assert!(store.videos.watch_history(ben).await.unwrap().is_empty());
+        assert!(store.history.watch_history(ben).await.unwrap().is_empty());
         // Media keys a failed attempt no longer reports are unreferenced: the reconciler deletes them.
         let video_keys = [clip.video_key.clone(), clip.thumbnail_key.clone()];
         let unreferenced = store.media_index.unreferenced(&video_keys).await.unwrap();

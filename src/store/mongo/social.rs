@@ -2,14 +2,19 @@
 
 use async_trait::async_trait;
 use bson::{Document, doc};
+use futures_util::TryStreamExt;
 
-use super::docs::{LikedVideoDoc, PlaylistDoc, PostDoc, SubscriptionDoc, time};
+use bson::oid::ObjectId;
+
+use super::docs::{LikedVideoDoc, PlaylistDoc, PostDoc, SubscriptionDoc, VideoDoc, time};
 use super::queries::by_id;
 use super::queries::social as q;
+use super::queries::videos as vq;
 use super::{MongoStore, backend, coll, conflict_on, id_of, is_conflict, now, oid, retry_transient};
 use crate::domain::social::{
     Comment, LikeTarget, LikedVideoItem, PlaylistRecord, SubscribedChannelItem, SubscriberItem, Tweet,
 };
+use crate::domain::video::Video;
 use crate::domain::{Id, Twin};
 use crate::store::{
     CommentRef, CommentRepo, LikeRepo, PlaylistRepo, StoreError, StoreResult, SubscriptionRepo, TweetRepo,
@@ -197,6 +202,29 @@ impl SubscriptionRepo for MongoStore {
         let pipeline = q::subscribed_channels(oid(subscriber));
         let found: Vec<SubscriptionDoc> = self.aggregate_as(coll::SUBSCRIPTIONS, pipeline).await?;
         Ok(found.into_iter().map(SubscriptionDoc::into_channel).collect())
+    }
+
+    async fn subscription_feed(&self, subscriber: Id, offset: u64, limit: u32) -> StoreResult<(Vec<Video>, u64)> {
+        let channels: Vec<ObjectId> = self
+            .collection(coll::SUBSCRIPTIONS)
+            .find(doc! { "subscriber": oid(subscriber) })
+            .projection(doc! { "channel": 1, "_id": 0 })
+            .await
+            .map_err(StoreError::backend)?
+            .try_collect::<Vec<Document>>()
+            .await
+            .map_err(StoreError::backend)?
+            .iter()
+            .filter_map(|s| s.get_object_id("channel").ok())
+            .collect();
+        if channels.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let (page, total) = tokio::try_join!(
+            self.videos(vq::subscription_feed_page(channels.clone(), offset, limit)),
+            self.count(coll::VIDEOS, vq::subscription_feed_filter(channels)),
+        )?;
+        Ok((page.into_iter().map(VideoDoc::into_video).collect(), total))
     }
 }
 

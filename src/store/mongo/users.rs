@@ -11,7 +11,7 @@ use super::queries::by_id;
 use super::queries::users as q;
 use super::{MongoStore, backend, coll, conflict_on, decode, is_conflict, now, oid, retry_transient};
 use crate::domain::Id;
-use crate::domain::user::{ChannelCounts, Session, UserAccount};
+use crate::domain::user::{ChannelCounts, Identity, Session, UserAccount};
 use crate::store::{NewSession, NewUser, ProfileUpdate, RefreshGrant, SessionRepo, StoreError, StoreResult, UserRepo};
 
 impl MongoStore {
@@ -69,6 +69,12 @@ impl UserRepo for MongoStore {
 
     async fn by_id(&self, id: Id) -> StoreResult<Option<UserAccount>> {
         self.user_where(by_id(oid(id))).await
+    }
+
+    async fn identity(&self, id: Id) -> StoreResult<Option<Identity>> {
+        let users = self.collection(coll::USERS);
+        let found = users.find_one(by_id(oid(id))).projection(doc! { "historyPaused": 1 }).await.map_err(backend)?;
+        Ok(found.map(|user| Identity { id, history_paused: user.get_bool("historyPaused").unwrap_or(false) }))
     }
 
     async fn by_username(&self, username: &str) -> StoreResult<Option<UserAccount>> {
@@ -134,15 +140,6 @@ impl UserRepo for MongoStore {
             subscribed_to: i64::try_from(subscribed_to).unwrap_or(i64::MAX),
             viewer_subscribed,
         })
-    }
-
-    async fn set_history_paused(&self, id: Id, paused: bool) -> StoreResult<bool> {
-        let result = self
-            .collection(coll::USERS)
-            .update_one(by_id(oid(id)), q::history_paused(paused, now()))
-            .await
-            .map_err(backend)?;
-        Ok(result.matched_count > 0)
     }
 
     async fn delete_account(&self, id: Id) -> StoreResult<Vec<String>> {

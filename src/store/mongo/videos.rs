@@ -3,7 +3,6 @@
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{Document, doc};
-use futures_util::TryStreamExt;
 use mongodb::options::ReturnDocument;
 
 use super::docs::{TrendingDoc, VideoDoc, number, time};
@@ -16,7 +15,10 @@ use crate::domain::social::{ChannelStats, LikeTarget};
 use crate::domain::trending::{TrendingVideo, view_hour};
 use crate::domain::video::{Video, VideoQuery, VideoRecord, WatchedVideo};
 use crate::domain::visibility::Visibility;
-use crate::store::{LikeRepo, NewVideo, StoreError, StoreResult, UserRepo, VideoRepo, VideoUpdate, Watch, WatchFacts};
+use crate::store::{
+    DashboardRepo, HistoryRepo, LikeRepo, NewVideo, StoreError, StoreResult, UserRepo, VideoRepo, VideoUpdate, Watch,
+    WatchFacts,
+};
 
 impl MongoStore {
     /// Counts a view in the video's record for `hour`: incremented when it exists, else inserted;
@@ -40,7 +42,7 @@ impl MongoStore {
         Err(StoreError::backend("the hourly view record could not be created"))
     }
 
-    async fn videos(&self, pipeline: Vec<Document>) -> StoreResult<Vec<VideoDoc>> {
+    pub(super) async fn videos(&self, pipeline: Vec<Document>) -> StoreResult<Vec<VideoDoc>> {
         self.aggregate_as(coll::VIDEOS, pipeline).await
     }
 
@@ -194,29 +196,18 @@ impl VideoRepo for MongoStore {
         Ok(pruned.deleted_count)
     }
 
-    async fn subscription_feed(&self, subscriber: Id, offset: u64, limit: u32) -> StoreResult<(Vec<Video>, u64)> {
-        let channels: Vec<ObjectId> = self
-            .collection(coll::SUBSCRIPTIONS)
-            .find(doc! { "subscriber": oid(subscriber) })
-            .projection(doc! { "channel": 1, "_id": 0 })
-            .await
-            .map_err(StoreError::backend)?
-            .try_collect::<Vec<Document>>()
-            .await
-            .map_err(StoreError::backend)?
-            .iter()
-            .filter_map(|s| s.get_object_id("channel").ok())
-            .collect();
-        if channels.is_empty() {
-            return Ok((Vec::new(), 0));
+    async fn visible_by_ids(&self, ids: &[Id], viewer: Option<Id>) -> StoreResult<Vec<Video>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        let (page, total) = tokio::try_join!(
-            self.videos(q::subscription_feed_page(channels.clone(), offset, limit)),
-            self.count(coll::VIDEOS, q::subscription_feed_filter(channels)),
-        )?;
-        Ok((page.into_iter().map(VideoDoc::into_video).collect(), total))
+        let ids: Vec<ObjectId> = ids.iter().copied().map(oid).collect();
+        let found = self.videos(q::visible_by_ids(&ids, viewer.map(oid))).await?;
+        Ok(in_order(&ids, found))
     }
+}
 
+#[async_trait]
+impl HistoryRepo for MongoStore {
     async fn watch_history(&self, user: Id) -> StoreResult<Vec<WatchedVideo>> {
         #[derive(serde::Deserialize)]
         #[serde(rename_all = "camelCase")]
@@ -252,15 +243,18 @@ impl VideoRepo for MongoStore {
         Ok(())
     }
 
-    async fn visible_by_ids(&self, ids: &[Id], viewer: Option<Id>) -> StoreResult<Vec<Video>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<ObjectId> = ids.iter().copied().map(oid).collect();
-        let found = self.videos(q::visible_by_ids(&ids, viewer.map(oid))).await?;
-        Ok(in_order(&ids, found))
+    async fn set_history_paused(&self, id: Id, paused: bool) -> StoreResult<bool> {
+        let result = self
+            .collection(coll::USERS)
+            .update_one(by_id(oid(id)), uq::history_paused(paused, now()))
+            .await
+            .map_err(backend)?;
+        Ok(result.matched_count > 0)
     }
+}
 
+#[async_trait]
+impl DashboardRepo for MongoStore {
     async fn dashboard_videos(&self, owner: Id) -> StoreResult<Vec<Video>> {
         let found = self.videos(q::dashboard_videos(oid(owner))).await?;
         Ok(found.into_iter().map(VideoDoc::into_video).collect())

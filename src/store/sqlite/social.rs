@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::direct::BOUNDED_OFFSET;
-use super::videos::{VIDEO_SELECT, VideoRow};
+use super::videos::{VIDEO_SELECT, VideoRow, subscription_feed_sql, videos_from};
 use super::{OwnerRow, SqliteStore, backend, map_err, now, page_clause, parse_id, visible_sql};
 use crate::domain::social::{
     ChannelCard, Comment, LatestVideo, LikeTarget, LikedVideoItem, PlaylistRecord, SubscribedChannelItem,
@@ -453,6 +453,27 @@ impl SubscriptionRepo for SqliteStore {
             });
         }
         Ok(items)
+    }
+
+    async fn subscription_feed(&self, subscriber: Id, offset: u64, limit: u32) -> StoreResult<(Vec<Video>, u64)> {
+        let (page, count) = subscription_feed_sql();
+        let subscriber = subscriber.to_hex();
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        // Through rusqlite on the blocking pool: hundreds of index seeks are too long for the
+        // request's thread, and the direct reads reuse the connection used last, whose page cache
+        // holds the followed channels' index pages (sqlx hands out its connections in turn).
+        let (rows, total) = self
+            .direct
+            .read_page(false, move |db| {
+                let rows = db
+                    .prepare_cached(&page)?
+                    .query_map((&subscriber, i64::from(limit), offset), VideoRow::from_direct)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let total: i64 = db.prepare_cached(&count)?.query_row([&subscriber], |row| row.get(0))?;
+                Ok((rows, total))
+            })
+            .await?;
+        Ok((videos_from(rows)?, total as u64))
     }
 }
 

@@ -5,7 +5,7 @@ use rusqlite::OptionalExtension;
 use sqlx::Row;
 
 use super::{SqliteStore, backend, map_err, now, parse_id};
-use crate::domain::user::{ChannelCounts, Session, User, UserAccount};
+use crate::domain::user::{ChannelCounts, Identity, Session, User, UserAccount};
 use crate::domain::{Id, Timestamp};
 use crate::store::{NewSession, NewUser, ProfileUpdate, RefreshGrant, SessionRepo, StoreResult, UserRepo};
 
@@ -54,8 +54,8 @@ impl SqliteStore {
     /// The account whose `column` holds `value`, with its history ids when `history`, in one
     /// statement read on the caller's thread (`direct`): every authenticated request reads its
     /// caller here.
-    async fn user_where(&self, column: &'static str, value: String, history: bool) -> StoreResult<Option<UserAccount>> {
-        let sql = user_select(column, history);
+    async fn user_where(&self, column: &'static str, value: String) -> StoreResult<Option<UserAccount>> {
+        let sql = user_select(column);
         let row =
             self.direct.read(|db| db.prepare_cached(&sql)?.query_row([&value], UserRow::from_direct).optional())?;
         row.map(account).transpose()
@@ -63,13 +63,10 @@ impl SqliteStore {
 }
 
 /// The account whose `column` equals the one parameter: the columns of `USER_COLUMNS`, then
-/// `history` (the history's video ids when `history`, else NULL).
-fn user_select(column: &str, history: bool) -> String {
-    let history = if history {
-        "(SELECT group_concat(h.video_id, ',' ORDER BY h.seq DESC) FROM watch_history h WHERE h.user_id = users.id)"
-    } else {
-        "NULL"
-    };
+/// `history` (the history's video ids, newest first).
+fn user_select(column: &str) -> String {
+    let history =
+        "(SELECT group_concat(h.video_id, ',' ORDER BY h.seq DESC) FROM watch_history h WHERE h.user_id = users.id)";
     format!("SELECT {USER_COLUMNS}, {history} AS history FROM users WHERE {column} = ?")
 }
 
@@ -144,25 +141,28 @@ impl UserRepo for SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(map_err)?;
-        self.user_where("id", id.to_hex(), true)
+        self.user_where("id", id.to_hex())
             .await?
             .ok_or_else(|| crate::store::StoreError::backend("user vanished after insert"))
     }
 
     async fn by_id(&self, id: Id) -> StoreResult<Option<UserAccount>> {
-        self.user_where("id", id.to_hex(), true).await
+        self.user_where("id", id.to_hex()).await
     }
 
-    async fn identity(&self, id: Id) -> StoreResult<Option<UserAccount>> {
-        self.user_where("id", id.to_hex(), false).await
+    async fn identity(&self, id: Id) -> StoreResult<Option<Identity>> {
+        let hex = id.to_hex();
+        let sql = "SELECT history_paused FROM users WHERE id = ?1";
+        let paused = self.direct.read(|db| db.prepare_cached(sql)?.query_row([&hex], |row| row.get(0)).optional())?;
+        Ok(paused.map(|history_paused| Identity { id, history_paused }))
     }
 
     async fn by_username(&self, username: &str) -> StoreResult<Option<UserAccount>> {
-        self.user_where("username", username.to_owned(), true).await
+        self.user_where("username", username.to_owned()).await
     }
 
     async fn by_email(&self, email: &str) -> StoreResult<Option<UserAccount>> {
-        self.user_where("email", email.to_owned(), true).await
+        self.user_where("email", email.to_owned()).await
     }
 
     async fn username_or_email_taken(&self, username: &str, email: &str) -> StoreResult<bool> {
@@ -234,17 +234,6 @@ impl UserRepo for SqliteStore {
         };
         let counts = self.channel_counts(account.user.id, viewer).await?;
         Ok(Some((account, counts)))
-    }
-
-    async fn set_history_paused(&self, id: Id, paused: bool) -> StoreResult<bool> {
-        let changed = sqlx::query("UPDATE users SET history_paused = ?, updated_at = ? WHERE id = ?")
-            .bind(paused)
-            .bind(now())
-            .bind(id.to_hex())
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(changed.rows_affected() > 0)
     }
 
     async fn delete_account(&self, id: Id) -> StoreResult<Vec<String>> {
@@ -400,9 +389,7 @@ mod tests {
         let store = SqliteStore::open(&dir.path().join("columns.db")).await.unwrap();
         let mut expected: Vec<&str> = USER_COLUMNS.split(',').map(str::trim).collect();
         expected.push("history");
-        for history in [false, true] {
-            assert_eq!(super::super::column_names(&store, &user_select("id", history)), expected);
-        }
+        assert_eq!(super::super::column_names(&store, &user_select("id")), expected);
     }
 
     #[tokio::test]

@@ -17,7 +17,9 @@ use crate::domain::user::ChannelCounts;
 use crate::domain::video::{Video, VideoQuery, VideoRecord, VideoSort, WatchedVideo};
 use crate::domain::visibility::{Place, Visibility};
 use crate::domain::{Id, Timestamp};
-use crate::store::{NewVideo, StoreError, StoreResult, VideoRepo, VideoUpdate, Watch, WatchFacts};
+use crate::store::{
+    DashboardRepo, HistoryRepo, NewVideo, StoreError, StoreResult, VideoRepo, VideoUpdate, Watch, WatchFacts,
+};
 
 /// Video columns joined with the owner summary; every video read goes through this projection.
 pub(super) const VIDEO_SELECT: &str = "SELECT v.id, v.video_file, v.video_key, v.thumbnail, v.thumbnail_key, \
@@ -39,6 +41,100 @@ static WATCH_PAGE_SELECT: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// The columns `VIDEO_SELECT` yields, in order (`VideoRow::from_direct` reads them by position).
+
+#[async_trait]
+impl HistoryRepo for SqliteStore {
+    async fn watch_history(&self, user: Id) -> StoreResult<Vec<WatchedVideo>> {
+        let columns = VIDEO_SELECT.trim_start_matches("SELECT ");
+        let sql = format!(
+            "SELECT h.watched_at, {columns} JOIN watch_history h ON h.video_id = v.id \
+             WHERE h.user_id = ?1 AND {} ORDER BY h.seq DESC",
+            visible_sql("v", Place::ByLink, Some("?1"))
+        );
+        let rows: Vec<WatchedRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(user.to_hex())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.into_iter()
+            .map(|row| Ok(WatchedVideo { video: row.video.into_video()?, watched_at: row.watched_at.map(Timestamp) }))
+            .collect()
+    }
+
+    async fn clear_history(&self, user: Id) -> StoreResult<()> {
+        sqlx::query("DELETE FROM watch_history WHERE user_id = ?")
+            .bind(user.to_hex())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn forget_watch(&self, user: Id, video: Id) -> StoreResult<()> {
+        sqlx::query("DELETE FROM watch_history WHERE user_id = ? AND video_id = ?")
+            .bind(user.to_hex())
+            .bind(video.to_hex())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn set_history_paused(&self, id: Id, paused: bool) -> StoreResult<bool> {
+        let changed = sqlx::query("UPDATE users SET history_paused = ?, updated_at = ? WHERE id = ?")
+            .bind(paused)
+            .bind(now())
+            .bind(id.to_hex())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(changed.rows_affected() > 0)
+    }
+}
+
+#[async_trait]
+impl DashboardRepo for SqliteStore {
+    async fn dashboard_videos(&self, owner: Id) -> StoreResult<Vec<Video>> {
+        let sql = VIDEO_SELECT.replacen(
+            " FROM videos v",
+            ", (SELECT COUNT(*) FROM likes l WHERE l.video_id = v.id) AS likes_count FROM videos v",
+            1,
+        ) + " WHERE v.owner_id = ? ORDER BY v.created_at DESC, v.id DESC";
+        let rows: Vec<CountedVideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(owner.to_hex())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.into_iter()
+            .map(|row| {
+                let mut video = row.video.into_video()?;
+                video.likes_count = Some(row.likes_count);
+                Ok(video)
+            })
+            .collect()
+    }
+
+    async fn channel_stats(&self, owner: Id) -> StoreResult<ChannelStats> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM videos WHERE owner_id = ?1) AS total_videos, \
+                    (SELECT COALESCE(SUM(views), 0) FROM videos WHERE owner_id = ?1) AS total_views, \
+                    COALESCE((SELECT subscribers FROM subscription_counts WHERE user_id = ?1), 0) \
+                        AS total_subscribers, \
+                    (SELECT COUNT(*) FROM likes l JOIN videos v ON v.id = l.video_id WHERE v.owner_id = ?1) \
+                        AS total_likes",
+        )
+        .bind(owner.to_hex())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(ChannelStats {
+            total_videos: row.get("total_videos"),
+            total_views: row.get("total_views"),
+            total_subscribers: row.get("total_subscribers"),
+            total_likes: row.get("total_likes"),
+        })
+    }
+}
 #[cfg(test)]
 const VIDEO_COLUMNS: [&str; 23] = [
     "id",
@@ -238,7 +334,7 @@ fn feed_sql(query: &VideoQuery) -> FeedSql {
 /// the page's rows are then read with their channels. Left to itself the planner walks
 /// `videos_visibility_created` instead, which reads every public video of the site until the page
 /// is full; reading whole rows while picking read a row (and its channel) for every candidate.
-fn subscription_feed_sql() -> (String, String) {
+pub(super) fn subscription_feed_sql() -> (String, String) {
     let filter = format!(
         " WHERE v.owner_id IN (SELECT s.channel_id FROM subscriptions s WHERE s.subscriber_id = ?1) AND {}",
         visible_sql("v", Place::Listing, None)
@@ -407,27 +503,6 @@ impl VideoRepo for SqliteStore {
         Ok((videos, total as u64))
     }
 
-    async fn subscription_feed(&self, subscriber: Id, offset: u64, limit: u32) -> StoreResult<(Vec<Video>, u64)> {
-        let (page, count) = subscription_feed_sql();
-        let subscriber = subscriber.to_hex();
-        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
-        // Through rusqlite on the blocking pool: hundreds of index seeks are too long for the
-        // request's thread, and the direct reads reuse the connection used last, whose page cache
-        // holds the followed channels' index pages (sqlx hands out its connections in turn).
-        let (rows, total) = self
-            .direct
-            .read_page(false, move |db| {
-                let rows = db
-                    .prepare_cached(&page)?
-                    .query_map((&subscriber, i64::from(limit), offset), VideoRow::from_direct)?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                let total: i64 = db.prepare_cached(&count)?.query_row([&subscriber], |row| row.get(0))?;
-                Ok((rows, total))
-            })
-            .await?;
-        Ok((videos_from(rows)?, total as u64))
-    }
-
     async fn update(&self, id: Id, update: VideoUpdate) -> StoreResult<Option<VideoRecord>> {
         let (thumbnail, thumbnail_key) = update.thumbnail.map(|m| (m.url, m.key)).unzip();
         let changed = sqlx::query(
@@ -500,42 +575,6 @@ impl VideoRepo for SqliteStore {
         Ok(pruned.rows_affected())
     }
 
-    async fn watch_history(&self, user: Id) -> StoreResult<Vec<WatchedVideo>> {
-        let columns = VIDEO_SELECT.trim_start_matches("SELECT ");
-        let sql = format!(
-            "SELECT h.watched_at, {columns} JOIN watch_history h ON h.video_id = v.id \
-             WHERE h.user_id = ?1 AND {} ORDER BY h.seq DESC",
-            visible_sql("v", Place::ByLink, Some("?1"))
-        );
-        let rows: Vec<WatchedRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(user.to_hex())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        rows.into_iter()
-            .map(|row| Ok(WatchedVideo { video: row.video.into_video()?, watched_at: row.watched_at.map(Timestamp) }))
-            .collect()
-    }
-
-    async fn clear_history(&self, user: Id) -> StoreResult<()> {
-        sqlx::query("DELETE FROM watch_history WHERE user_id = ?")
-            .bind(user.to_hex())
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(())
-    }
-
-    async fn forget_watch(&self, user: Id, video: Id) -> StoreResult<()> {
-        sqlx::query("DELETE FROM watch_history WHERE user_id = ? AND video_id = ?")
-            .bind(user.to_hex())
-            .bind(video.to_hex())
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(())
-    }
-
     async fn visible_by_ids(&self, ids: &[Id], viewer: Option<Id>) -> StoreResult<Vec<Video>> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -550,47 +589,6 @@ impl VideoRepo for SqliteStore {
         let rows = query.bind(viewer.map(Id::to_hex)).fetch_all(&self.pool).await.map_err(backend)?;
         let found = videos_from(rows)?;
         Ok(ids.iter().filter_map(|id| found.iter().find(|v| v.id == *id).cloned()).collect())
-    }
-
-    async fn dashboard_videos(&self, owner: Id) -> StoreResult<Vec<Video>> {
-        let sql = VIDEO_SELECT.replacen(
-            " FROM videos v",
-            ", (SELECT COUNT(*) FROM likes l WHERE l.video_id = v.id) AS likes_count FROM videos v",
-            1,
-        ) + " WHERE v.owner_id = ? ORDER BY v.created_at DESC, v.id DESC";
-        let rows: Vec<CountedVideoRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(owner.to_hex())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        rows.into_iter()
-            .map(|row| {
-                let mut video = row.video.into_video()?;
-                video.likes_count = Some(row.likes_count);
-                Ok(video)
-            })
-            .collect()
-    }
-
-    async fn channel_stats(&self, owner: Id) -> StoreResult<ChannelStats> {
-        let row = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM videos WHERE owner_id = ?1) AS total_videos, \
-                    (SELECT COALESCE(SUM(views), 0) FROM videos WHERE owner_id = ?1) AS total_views, \
-                    COALESCE((SELECT subscribers FROM subscription_counts WHERE user_id = ?1), 0) \
-                        AS total_subscribers, \
-                    (SELECT COUNT(*) FROM likes l JOIN videos v ON v.id = l.video_id WHERE v.owner_id = ?1) \
-                        AS total_likes",
-        )
-        .bind(owner.to_hex())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(ChannelStats {
-            total_videos: row.get("total_videos"),
-            total_views: row.get("total_views"),
-            total_subscribers: row.get("total_subscribers"),
-            total_likes: row.get("total_likes"),
-        })
     }
 }
 
