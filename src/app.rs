@@ -9,7 +9,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::auth::{Tokens, secrets};
-use crate::config::{Config, ProcessingMode};
+use crate::config::{Config, ExposeSecret, ProcessingMode};
 use crate::http::{AppState, router};
 use crate::media::MediaStore;
 use crate::media::cloudinary::CloudinaryMedia;
@@ -38,8 +38,16 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
     let data_dir = config.data_dir.clone();
     std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create DATA_DIR {}", data_dir.display()))?;
     let secrets_dir = data_dir.join("secrets");
-    let access = secrets::resolve(config.access_token_secret.as_deref(), &secrets_dir, "access_token_secret")?;
-    let refresh = secrets::resolve(config.refresh_token_secret.as_deref(), &secrets_dir, "refresh_token_secret")?;
+    let access = secrets::resolve(
+        config.access_token_secret.as_ref().map(ExposeSecret::expose_secret),
+        &secrets_dir,
+        "access_token_secret",
+    )?;
+    let refresh = secrets::resolve(
+        config.refresh_token_secret.as_ref().map(ExposeSecret::expose_secret),
+        &secrets_dir,
+        "refresh_token_secret",
+    )?;
     if access == refresh {
         anyhow::bail!("ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET must be different");
     }
@@ -55,7 +63,7 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
             }
             // Other instances write to the same database, so an in-process page cache could serve
             // pages they have changed: it is only used in front of the embedded store.
-            Store::from_backend(MongoStore::connect(uri).await?)
+            Store::from_backend(MongoStore::connect(uri.expose_secret()).await?)
         }
         None => {
             let store = Store::from_backend(SqliteStore::open(&data_dir.join("videotube.db")).await?);

@@ -7,6 +7,9 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 pub use expiry::parse_expiry;
+/// A secret from the configuration: its `Debug` prints `[REDACTED]`, so printing a `Config` (or
+/// anything holding one) never shows it; `expose_secret()` is the one way to read it.
+pub use secrecy::{ExposeSecret, SecretString};
 
 /// A configuration problem that stops startup; the message names the variable.
 #[derive(Debug, thiserror::Error)]
@@ -93,7 +96,7 @@ pub struct RateLimits {
 pub struct CloudinaryCredentials {
     pub cloud_name: String,
     pub api_key: String,
-    pub api_secret: String,
+    pub api_secret: SecretString,
 }
 
 #[derive(Clone, Debug)]
@@ -103,10 +106,11 @@ pub struct Config {
     /// Origin used to build absolute URLs of locally stored media.
     pub public_base_url: String,
     pub data_dir: PathBuf,
-    pub mongodb_uri: Option<String>,
+    /// May carry the database's credentials.
+    pub mongodb_uri: Option<SecretString>,
     pub cors_origins: CorsOrigins,
-    pub access_token_secret: Option<String>,
-    pub refresh_token_secret: Option<String>,
+    pub access_token_secret: Option<SecretString>,
+    pub refresh_token_secret: Option<SecretString>,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
     pub bcrypt_cost: u32,
@@ -207,10 +211,10 @@ impl Config {
                 .map(|u| u.trim_end_matches('/').to_owned())
                 .unwrap_or_else(|| format!("http://localhost:{port}")),
             data_dir: PathBuf::from(env.get("DATA_DIR").unwrap_or_else(|| "./data".into())),
-            mongodb_uri: env.get("MONGODB_URI"),
+            mongodb_uri: env.get("MONGODB_URI").map(SecretString::from),
             cors_origins: parse_cors(env.get("CORS_ORIGIN").as_deref().unwrap_or("*")),
-            access_token_secret,
-            refresh_token_secret,
+            access_token_secret: access_token_secret.map(SecretString::from),
+            refresh_token_secret: refresh_token_secret.map(SecretString::from),
             access_token_ttl_secs: env.expiry("ACCESS_TOKEN_EXPIRY", "1d")?,
             refresh_token_ttl_secs: env.expiry("REFRESH_TOKEN_EXPIRY", "10d")?,
             bcrypt_cost,
@@ -282,14 +286,14 @@ fn cloudinary_credentials(env: &Env) -> Result<Option<CloudinaryCredentials>, Co
         return Ok(Some(CloudinaryCredentials {
             cloud_name: cloud_name.into(),
             api_key: api_key.into(),
-            api_secret: api_secret.into(),
+            api_secret: SecretString::from(api_secret),
         }));
     }
     let parts = ["CLOUDINARY_CLOUD_NAME", "CLOUDINARY_API_KEY", "CLOUDINARY_API_SECRET"].map(|k| env.get(k));
     match parts {
         [None, None, None] => Ok(None),
         [Some(cloud_name), Some(api_key), Some(api_secret)] => {
-            Ok(Some(CloudinaryCredentials { cloud_name, api_key, api_secret }))
+            Ok(Some(CloudinaryCredentials { cloud_name, api_key, api_secret: api_secret.into() }))
         }
         _ => Err(ConfigError(
             "CLOUDINARY_CLOUD_NAME, CLOUDINARY_API_KEY and CLOUDINARY_API_SECRET must be set together".into(),
@@ -420,6 +424,26 @@ mod tests {
     }
 
     #[test]
+    fn printing_the_configuration_shows_no_secret() {
+        let (access, refresh) = ("a".repeat(32) + "-access-secret", "r".repeat(32) + "-refresh-secret");
+        let c = config(&[
+            ("ACCESS_TOKEN_SECRET", &access),
+            ("REFRESH_TOKEN_SECRET", &refresh),
+            ("MONGODB_URI", "mongodb://admin:db-password@db.test/videotube"),
+            ("CLOUDINARY_URL", "cloudinary://key:cloudinary-secret@demo"),
+        ])
+        .unwrap();
+        let printed = format!("{c:?} {c:#?}");
+        for secret in [access.as_str(), refresh.as_str(), "db-password", "cloudinary-secret"] {
+            assert!(!printed.contains(secret), "{secret} printed in {printed}");
+        }
+        assert!(printed.contains("REDACTED"), "the secrets are there, redacted: {printed}");
+        let secret = |s: &Option<SecretString>| s.as_ref().map(|s| s.expose_secret().to_owned());
+        assert_eq!(secret(&c.access_token_secret), Some(access));
+        assert_eq!(secret(&c.mongodb_uri).as_deref(), Some("mongodb://admin:db-password@db.test/videotube"));
+    }
+
+    #[test]
     fn cookie_same_site_none_needs_secure_cookies() {
         assert!(config(&[("COOKIE_SAMESITE", "None"), ("COOKIE_SECURE", "false")]).is_err());
         assert_eq!(config(&[("COOKIE_SAMESITE", "strict")]).unwrap().cookie_same_site, Some(SameSite::Strict));
@@ -434,7 +458,10 @@ mod tests {
         .unwrap();
         assert!(c.cors_origins.allows("http://b.test") && !c.cors_origins.allows("http://c.test"));
         let cl = c.cloudinary.unwrap();
-        assert_eq!((cl.api_key.as_str(), cl.api_secret.as_str(), cl.cloud_name.as_str()), ("key", "secret", "demo"));
+        assert_eq!(
+            (cl.api_key.as_str(), cl.api_secret.expose_secret(), cl.cloud_name.as_str()),
+            ("key", "secret", "demo")
+        );
         assert!(config(&[("CLOUDINARY_API_KEY", "k")]).is_err());
     }
 

@@ -1,7 +1,7 @@
 //! bcrypt hashing on a pool of idle-priority threads, one per core: when request threads need the CPU
-//! the scheduler gives it to them, and when they do not, logins use every core. (A pool that left a
-//! core idle halved login throughput on two cores; nice 19 instead of SCHED_IDLE let the feed's p99
-//! under a login storm reach 1.8–2.8× of unloaded, see BENCHMARKS.md.)
+//! the scheduler gives it to them, and when they do not, logins use every core. Idle priority
+//! (SCHED_IDLE), not merely a high nice value, is what keeps request latency flat under a login
+//! storm (BENCHMARKS.md measures it).
 
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex};

@@ -5,6 +5,7 @@ mod helpers;
 
 mod account;
 mod adversarial;
+mod architecture;
 mod cloudinary;
 mod docs;
 mod edge;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::sign::sign_params;
-use crate::config::CloudinaryCredentials;
+use crate::config::{CloudinaryCredentials, ExposeSecret};
 
 const PART_ATTEMPTS: u32 = 3;
 
@@ -82,7 +82,7 @@ impl CloudinaryClient {
     /// `params` plus `timestamp`, `signature` and `api_key`.
     pub fn signed(&self, mut params: Vec<(&'static str, String)>, timestamp: i64) -> Vec<(&'static str, String)> {
         params.push(("timestamp", timestamp.to_string()));
-        let signature = sign_params(&params, &self.credentials.api_secret);
+        let signature = sign_params(&params, self.credentials.api_secret.expose_secret());
         params.push(("signature", signature));
         params.push(("api_key", self.credentials.api_key.clone()));
         params

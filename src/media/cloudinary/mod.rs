@@ -10,6 +10,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 
+use crate::config::ExposeSecret;
+
 use super::{MediaError, MediaKind, MediaStore, StoredMedia, Streaming, TempUpload};
 use client::{CloudinaryClient, UploadResult, now_secs};
 
@@ -86,7 +88,11 @@ impl CloudinaryMedia {
 
     /// True when the result carries Cloudinary's signature for our account.
     pub fn result_is_authentic(&self, result: &UploadResult) -> bool {
-        let expected = sign::result_signature(&result.public_id, result.version, &self.client.credentials().api_secret);
+        let expected = sign::result_signature(
+            &result.public_id,
+            result.version,
+            self.client.credentials().api_secret.expose_secret(),
+        );
         result.signature.as_deref().is_some_and(|given| sign::signatures_match(given, &expected))
     }
 
