@@ -342,9 +342,21 @@ pub enum Given {
 /// sent in a part header, and such a body is refused as invalid multipart, so forms say so.
 pub struct ShapeRule {
     /// The shape's schema name (its type name).
-    pub shape: &'static str,
-    pub at_least_one: &'static [(&'static str, Given)],
-    pub multipart: bool,
+    shape: &'static str,
+    at_least_one: &'static [(&'static str, Given)],
+    multipart: bool,
+}
+
+impl ShapeRule {
+    /// A JSON or urlencoded body satisfied by any of `at_least_one`.
+    pub const fn body(shape: &'static str, at_least_one: &'static [(&'static str, Given)]) -> Self {
+        ShapeRule { shape, at_least_one, multipart: false }
+    }
+
+    /// A multipart form satisfied by any of `at_least_one`.
+    pub const fn form(shape: &'static str, at_least_one: &'static [(&'static str, Given)]) -> Self {
+        ShapeRule { shape, at_least_one, multipart: true }
+    }
 }
 
 /// Adds the rules derive macros cannot state: "at least one of" alternatives and multipart part names.

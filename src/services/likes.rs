@@ -1,4 +1,4 @@
-//! Likes (docs/api.md §3.7): race-safe toggles on visible videos, comments and tweets, and the
+//! Likes (docs/api.md §3.6): race-safe toggles on visible videos, comments and tweets, and the
 //! caller's liked videos.
 
 use super::{ServiceError, Services};

@@ -1,4 +1,4 @@
-//! Tweets (docs/api.md §3.6): owner-only edits.
+//! Tweets (docs/api.md §3.7): owner-only edits.
 
 use super::validate::required_content;
 use super::{ServiceError, Services};

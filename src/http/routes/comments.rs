@@ -21,9 +21,7 @@ use crate::http::openapi::{AuthErrors, BaseErrors, BodyErrors, NotFoundErrors, O
     params(VideoPath, PageQuery),
     responses(
         (status = 200, description = "Success", body = Envelope<Page<Comment>>),
-        BaseErrors,
-        AuthErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, NotFoundErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]
@@ -46,11 +44,7 @@ pub async fn list_comments(
     request_body(content((ContentBody = "application/json"))),
     responses(
         (status = 201, description = "Success", body = Envelope<Comment>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        NotFoundErrors,
-        BodyErrors
+        BaseErrors, AuthErrors, OwnerErrors, NotFoundErrors, BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -75,11 +69,7 @@ pub async fn add_comment(
     request_body(content((ContentBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = Envelope<Comment>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        NotFoundErrors,
-        BodyErrors
+        BaseErrors, AuthErrors, OwnerErrors, NotFoundErrors, BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -108,10 +98,7 @@ pub struct DeletedComment {
     params(CommentPath),
     responses(
         (status = 200, description = "Success", body = Envelope<DeletedComment>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, OwnerErrors, NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

@@ -16,8 +16,7 @@ use crate::http::openapi::{AuthErrors, BaseErrors};
     tag = "dashboard",
     responses(
         (status = 200, description = "Success", body = Envelope<ChannelStats>),
-        BaseErrors,
-        AuthErrors
+        BaseErrors, AuthErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -32,8 +31,7 @@ pub async fn stats(State(state): State<AppState>, caller: AuthUser) -> Result<Ap
     tag = "dashboard",
     responses(
         (status = 200, description = "Success", body = Envelope<Vec<Video>>),
-        BaseErrors,
-        AuthErrors
+        BaseErrors, AuthErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

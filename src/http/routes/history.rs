@@ -16,8 +16,7 @@ use crate::http::openapi::{AuthErrors, BaseErrors};
     tag = "users",
     responses(
         (status = 200, description = "Success", body = Envelope<Vec<WatchedVideo>>),
-        BaseErrors,
-        AuthErrors
+        BaseErrors, AuthErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -36,8 +35,7 @@ pub async fn watch_history(
     description = "Empties the caller's watch history (docs/api.md §3.3.12).",
     responses(
         (status = 200, description = "Success", body = Envelope<Empty>),
-        BaseErrors,
-        AuthErrors
+        BaseErrors, AuthErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -54,8 +52,7 @@ pub async fn clear_history(State(state): State<AppState>, caller: AuthUser) -> R
     params(VideoPath),
     responses(
         (status = 200, description = "Success", body = Envelope<Empty>),
-        BaseErrors,
-        AuthErrors
+        BaseErrors, AuthErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -82,8 +79,7 @@ pub struct HistoryState {
     description = "Stops recording watched videos in the history (views still count); idempotent.",
     responses(
         (status = 200, description = "Success", body = Envelope<HistoryState>),
-        BaseErrors,
-        AuthErrors
+        BaseErrors, AuthErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -102,8 +98,7 @@ pub async fn pause_history(
     description = "Records watched videos in the history again; idempotent.",
     responses(
         (status = 200, description = "Success", body = Envelope<HistoryState>),
-        BaseErrors,
-        AuthErrors
+        BaseErrors, AuthErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

@@ -1,4 +1,4 @@
-//! Like toggles on videos, comments and tweets, and the caller's liked videos (docs/api.md §3.7).
+//! Like toggles on videos, comments and tweets, and the caller's liked videos (docs/api.md §3.6).
 
 use axum::extract::State;
 
@@ -23,10 +23,7 @@ async fn toggle(state: &AppState, caller: &AuthUser, target: LikeTarget) -> Resu
     params(VideoPath),
     responses(
         (status = 200, description = "Success", body = Envelope<LikeState>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, OwnerErrors, NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -46,10 +43,7 @@ pub async fn like_video(
     params(CommentPath),
     responses(
         (status = 200, description = "Success", body = Envelope<LikeState>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, OwnerErrors, NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -69,10 +63,7 @@ pub async fn like_comment(
     params(TweetPath),
     responses(
         (status = 200, description = "Success", body = Envelope<LikeState>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, OwnerErrors, NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -91,8 +82,7 @@ pub async fn like_tweet(
     tag = "likes",
     responses(
         (status = 200, description = "Success", body = Envelope<Vec<LikedVideoItem>>),
-        BaseErrors,
-        AuthErrors
+        BaseErrors, AuthErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

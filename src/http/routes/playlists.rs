@@ -14,8 +14,9 @@ use crate::http::envelope::{ApiResponse, Empty, Envelope};
 use crate::http::error::AppError;
 use crate::http::extract::{AuthUser, MaybeAuthUser, PathParams};
 use crate::http::input::{LazyBody, Shape, trimmed};
+use crate::http::openapi::Given::Text;
 use crate::http::openapi::{
-    AuthErrors, BaseErrors, BodyErrors, Given, NotFoundErrors, OwnerErrors, PathId, ShapeRule, description,
+    AuthErrors, BaseErrors, BodyErrors, NotFoundErrors, OwnerErrors, PathId, ShapeRule, description,
     optional_description, text,
 };
 
@@ -39,10 +40,7 @@ impl Shape for PlaylistBody {}
     request_body(content((PlaylistBody = "application/json"))),
     responses(
         (status = 201, description = "Success", body = Envelope<Playlist>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        BodyErrors
+        BaseErrors, AuthErrors, OwnerErrors, BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -72,9 +70,7 @@ pub struct PlaylistPath {
     params(PlaylistPath),
     responses(
         (status = 200, description = "Success", body = Envelope<Playlist>),
-        BaseErrors,
-        AuthErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, NotFoundErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]
@@ -94,9 +90,7 @@ pub async fn get_playlist(
     params(UserPath),
     responses(
         (status = 200, description = "Success", body = Envelope<Vec<Playlist>>),
-        BaseErrors,
-        AuthErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, NotFoundErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]
@@ -131,11 +125,7 @@ impl Shape for PlaylistPatchBody {}
     request_body(content((PlaylistPatchBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = Envelope<Playlist>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        NotFoundErrors,
-        BodyErrors
+        BaseErrors, AuthErrors, OwnerErrors, NotFoundErrors, BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -158,10 +148,7 @@ pub async fn update_playlist(
     params(PlaylistPath),
     responses(
         (status = 200, description = "Success", body = Envelope<Empty>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, OwnerErrors, NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -195,10 +182,7 @@ pub struct PlaylistVideoPath {
     params(PlaylistVideoPath),
     responses(
         (status = 200, description = "Success", body = Envelope<Playlist>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, OwnerErrors, NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -219,10 +203,7 @@ pub async fn add_video(
     params(PlaylistVideoPath),
     responses(
         (status = 200, description = "Success", body = Envelope<Playlist>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, OwnerErrors, NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -247,8 +228,4 @@ fn optional_playlist_name() -> Object {
 }
 
 /// What the derives cannot state of the shapes above (`openapi::complete`).
-pub const SHAPE_RULES: &[ShapeRule] = &[ShapeRule {
-    shape: "PlaylistPatchBody",
-    at_least_one: &[("name", Given::Text), ("description", Given::Text)],
-    multipart: false,
-}];
+pub const SHAPE_RULES: &[ShapeRule] = &[ShapeRule::body("PlaylistPatchBody", &[("name", Text), ("description", Text)])];

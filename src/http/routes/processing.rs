@@ -17,9 +17,7 @@ use crate::http::openapi::{AuthErrors, BaseErrors, NotFoundErrors};
     params(VideoPath),
     responses(
         (status = 200, description = "Success", body = Envelope<ProcessingReport>),
-        BaseErrors,
-        AuthErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, NotFoundErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]

@@ -1,4 +1,5 @@
-//! Login, logout, token refresh and the caller's devices (docs/api.md §3.3, §1.7, §1.8, §3.3.11).
+//! Login, logout, token refresh and the caller's devices (docs/api.md §3.3.2, §3.3.3, §3.3.11,
+//! §1.7, §1.8).
 
 use axum::extract::State;
 use axum::http::header;
@@ -15,8 +16,9 @@ use crate::http::envelope::{ApiResponse, Empty, Envelope};
 use crate::http::error::AppError;
 use crate::http::extract::{AuthSession, AuthUser, PathParams};
 use crate::http::input::{LazyBody, Shape, trimmed};
+use crate::http::openapi::Given::Text;
 use crate::http::openapi::{
-    AuthErrors, BaseErrors, BodyErrors, Given, NotFoundErrors, OwnerErrors, PathId, ShapeRule, password, string_type,
+    AuthErrors, BaseErrors, BodyErrors, NotFoundErrors, OwnerErrors, PathId, ShapeRule, password, string_type,
 };
 use crate::services::sessions::Credentials;
 
@@ -59,10 +61,7 @@ pub struct LoginData {
     request_body(content((LoginBody = "application/json"), (LoginBody = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success", body = Envelope<LoginData>),
-        BaseErrors,
-        AuthErrors,
-        NotFoundErrors,
-        BodyErrors
+        BaseErrors, AuthErrors, NotFoundErrors, BodyErrors
     ),
     security(())
 )]
@@ -102,10 +101,7 @@ async fn refresh_token_of(state: &AppState, body: LazyBody) -> Result<Option<Str
     request_body(content((Option<RefreshBody> = "application/json"))),
     responses(
         (status = 200, description = "Success", body = Envelope<Empty>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        BodyErrors
+        BaseErrors, AuthErrors, OwnerErrors, BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -133,9 +129,7 @@ pub struct TokenData {
     request_body(content((Option<RefreshBody> = "application/json"))),
     responses(
         (status = 200, description = "Success", body = Envelope<TokenData>),
-        BaseErrors,
-        AuthErrors,
-        BodyErrors
+        BaseErrors, AuthErrors, BodyErrors
     ),
     security(())
 )]
@@ -154,8 +148,7 @@ pub async fn refresh_token(State(state): State<AppState>, body: LazyBody) -> Res
     description = "The caller's logged-in devices, newest first (docs/api.md §3.3.11).",
     responses(
         (status = 200, description = "Success", body = Envelope<Vec<Session>>),
-        BaseErrors,
-        AuthErrors
+        BaseErrors, AuthErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -184,9 +177,7 @@ pub struct SessionPath {
     params(SessionPath),
     responses(
         (status = 200, description = "Success", body = Envelope<Empty>),
-        BaseErrors,
-        AuthErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -218,8 +209,4 @@ fn refresh_token_schema() -> Object {
 }
 
 /// What the derives cannot state of the shapes above (`openapi::complete`).
-pub const SHAPE_RULES: &[ShapeRule] = &[ShapeRule {
-    shape: "LoginBody",
-    at_least_one: &[("username", Given::Text), ("email", Given::Text)],
-    multipart: false,
-}];
+pub const SHAPE_RULES: &[ShapeRule] = &[ShapeRule::body("LoginBody", &[("username", Text), ("email", Text)])];

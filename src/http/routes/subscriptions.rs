@@ -40,10 +40,7 @@ pub struct SubscriptionState {
     params(ChannelPath),
     responses(
         (status = 200, description = "Success", body = Envelope<SubscriptionState>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, OwnerErrors, NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -64,9 +61,7 @@ pub async fn toggle_subscription(
     params(ChannelPath),
     responses(
         (status = 200, description = "Success", body = Envelope<Vec<SubscriberItem>>),
-        BaseErrors,
-        AuthErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, NotFoundErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]
@@ -95,9 +90,7 @@ pub struct SubscriberPath {
     params(SubscriberPath),
     responses(
         (status = 200, description = "Success", body = Envelope<Vec<SubscribedChannelItem>>),
-        BaseErrors,
-        AuthErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, NotFoundErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]
@@ -129,8 +122,7 @@ async fn subscription_feed_page(
     params(PageQuery),
     responses(
         (status = 200, description = "Success", body = Envelope<Page<Video>>),
-        BaseErrors,
-        AuthErrors
+        BaseErrors, AuthErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -150,8 +142,7 @@ pub async fn subscription_feed(
     params(PageQuery),
     responses(
         (status = 200, description = "Success", body = Envelope<Page<Video>>),
-        BaseErrors,
-        AuthErrors
+        BaseErrors, AuthErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

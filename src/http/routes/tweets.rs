@@ -1,4 +1,4 @@
-//! Tweets (docs/api.md §3.6).
+//! Tweets (docs/api.md §3.7).
 
 use axum::extract::State;
 use serde::Serialize;
@@ -20,10 +20,7 @@ use crate::http::openapi::{AuthErrors, BaseErrors, BodyErrors, NotFoundErrors, O
     request_body(content((ContentBody = "application/json"))),
     responses(
         (status = 201, description = "Success", body = Envelope<Tweet>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        BodyErrors
+        BaseErrors, AuthErrors, OwnerErrors, BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -44,9 +41,7 @@ pub async fn create_tweet(
     params(UserPath),
     responses(
         (status = 200, description = "Success", body = Envelope<Vec<Tweet>>),
-        BaseErrors,
-        AuthErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, NotFoundErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]
@@ -67,11 +62,7 @@ pub async fn user_tweets(
     request_body(content((ContentBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = Envelope<Tweet>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        NotFoundErrors,
-        BodyErrors
+        BaseErrors, AuthErrors, OwnerErrors, NotFoundErrors, BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -100,10 +91,7 @@ pub struct DeletedTweet {
     params(TweetPath),
     responses(
         (status = 200, description = "Success", body = Envelope<DeletedTweet>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, OwnerErrors, NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

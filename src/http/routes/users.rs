@@ -15,8 +15,9 @@ use crate::http::envelope::{ApiResponse, Empty, Envelope};
 use crate::http::error::AppError;
 use crate::http::extract::{AuthUser, MaybeAuthUser, PathParams};
 use crate::http::input::{LazyBody, Shape, file_part, trimmed};
+use crate::http::openapi::Given::{File, Text};
 use crate::http::openapi::{
-    AuthErrors, BaseErrors, BodyErrors, ConflictErrors, Given, IMAGE_TYPES, NotFoundErrors, OwnerErrors, ShapeRule,
+    AuthErrors, BaseErrors, BodyErrors, ConflictErrors, IMAGE_TYPES, NotFoundErrors, OwnerErrors, ShapeRule,
     UploadErrors, UsernameParam, image, optional_image, password, required_upload_result, text, upload_result,
 };
 use crate::media::MediaKind;
@@ -115,10 +116,7 @@ impl From<RegisterJson> for Registration {
     request_body(content((RegisterForm = "multipart/form-data", encoding(("avatar" = (content_type = IMAGE_TYPES)), ("coverImage" = (content_type = IMAGE_TYPES)))), (RegisterJson = "application/json"))),
     responses(
         (status = 201, description = "Success", body = Envelope<User>),
-        BaseErrors,
-        ConflictErrors,
-        BodyErrors,
-        UploadErrors
+        BaseErrors, ConflictErrors, BodyErrors, UploadErrors
     ),
     security(())
 )]
@@ -150,10 +148,7 @@ impl Shape for ChangePasswordBody {}
     request_body(content((ChangePasswordBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = Envelope<Empty>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        BodyErrors
+        BaseErrors, AuthErrors, OwnerErrors, BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -173,8 +168,7 @@ pub async fn change_password(
     tag = "users",
     responses(
         (status = 200, description = "Success", body = Envelope<User>),
-        BaseErrors,
-        AuthErrors
+        BaseErrors, AuthErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -260,12 +254,7 @@ impl From<AccountForm> for AccountUpdate {
     request_body(content((AccountBody = "application/json"), (AccountForm = "multipart/form-data", encoding(("avatar" = (content_type = IMAGE_TYPES)), ("coverImage" = (content_type = IMAGE_TYPES)))))),
     responses(
         (status = 200, description = "Success", body = Envelope<User>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        ConflictErrors,
-        BodyErrors,
-        UploadErrors
+        BaseErrors, AuthErrors, OwnerErrors, ConflictErrors, BodyErrors, UploadErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -312,11 +301,7 @@ impl AvatarForm {
     request_body(content((AvatarForm = "multipart/form-data", encoding(("avatar" = (content_type = IMAGE_TYPES)))))),
     responses(
         (status = 200, description = "Success", body = Envelope<User>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        BodyErrors,
-        UploadErrors
+        BaseErrors, AuthErrors, OwnerErrors, BodyErrors, UploadErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -359,11 +344,7 @@ impl CoverForm {
     request_body(content((CoverForm = "multipart/form-data", encoding(("coverImage" = (content_type = IMAGE_TYPES)))))),
     responses(
         (status = 200, description = "Success", body = Envelope<User>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        BodyErrors,
-        UploadErrors
+        BaseErrors, AuthErrors, OwnerErrors, BodyErrors, UploadErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -392,9 +373,7 @@ pub struct UsernamePath {
     params(UsernamePath),
     responses(
         (status = 200, description = "Success", body = Envelope<ChannelProfile>),
-        BaseErrors,
-        AuthErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, NotFoundErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]
@@ -432,9 +411,7 @@ async fn delete_account_with(state: AppState, caller: AuthUser, body: LazyBody) 
     request_body(content((DeleteAccountBody = "application/json"), (DeleteAccountBody = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success", body = Envelope<Empty>),
-        BaseErrors,
-        AuthErrors,
-        BodyErrors
+        BaseErrors, AuthErrors, BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -454,9 +431,7 @@ pub async fn delete_account(
     request_body(content((DeleteAccountBody = "application/json"), (DeleteAccountBody = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Success", body = Envelope<Empty>),
-        BaseErrors,
-        AuthErrors,
-        BodyErrors
+        BaseErrors, AuthErrors, BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -493,41 +468,22 @@ fn new_password() -> Object {
 
 /// What the derives cannot state of the shapes above (`openapi::complete`).
 pub const SHAPE_RULES: &[ShapeRule] = &[
-    ShapeRule {
-        shape: "AccountBody",
-        at_least_one: &[
-            ("fullName", Given::Text),
-            ("email", Given::Text),
-            ("avatarUpload", Given::Text),
-            ("coverImageUpload", Given::Text),
+    ShapeRule::body(
+        "AccountBody",
+        &[("fullName", Text), ("email", Text), ("avatarUpload", Text), ("coverImageUpload", Text)],
+    ),
+    ShapeRule::form(
+        "AccountForm",
+        &[
+            ("fullName", Text),
+            ("email", Text),
+            ("avatar", File),
+            ("coverImage", File),
+            ("avatarUpload", Text),
+            ("coverImageUpload", Text),
         ],
-        multipart: false,
-    },
-    ShapeRule {
-        shape: "AccountForm",
-        at_least_one: &[
-            ("fullName", Given::Text),
-            ("email", Given::Text),
-            ("avatar", Given::File),
-            ("coverImage", Given::File),
-            ("avatarUpload", Given::Text),
-            ("coverImageUpload", Given::Text),
-        ],
-        multipart: true,
-    },
-    ShapeRule {
-        shape: "RegisterForm",
-        at_least_one: &[("avatar", Given::File), ("avatarUpload", Given::Text)],
-        multipart: true,
-    },
-    ShapeRule {
-        shape: "AvatarForm",
-        at_least_one: &[("avatar", Given::File), ("avatarUpload", Given::Text)],
-        multipart: true,
-    },
-    ShapeRule {
-        shape: "CoverForm",
-        at_least_one: &[("coverImage", Given::File), ("coverImageUpload", Given::Text)],
-        multipart: true,
-    },
+    ),
+    ShapeRule::form("RegisterForm", &[("avatar", File), ("avatarUpload", Text)]),
+    ShapeRule::form("AvatarForm", &[("avatar", File), ("avatarUpload", Text)]),
+    ShapeRule::form("CoverForm", &[("coverImage", File), ("coverImageUpload", Text)]),
 ];

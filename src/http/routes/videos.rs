@@ -19,10 +19,11 @@ use crate::http::envelope::{ApiResponse, Empty, Envelope};
 use crate::http::error::AppError;
 use crate::http::extract::{AuthUser, ClientIp, MaybeAuthUser, PathParams};
 use crate::http::input::{LazyBody, QueryParams, Shape, file_part, trimmed};
+use crate::http::openapi::Given::{File, Text};
 use crate::http::openapi::{
-    AuthErrors, BaseErrors, BodyErrors, Given, IMAGE_TYPES, NotFoundErrors, OwnerErrors, ShapeRule, UploadErrors,
-    WHITESPACE, description, file, image, lenient_enum, optional_description, optional_image, required_upload_result,
-    string_type, text, upload_result,
+    AuthErrors, BaseErrors, BodyErrors, IMAGE_TYPES, NotFoundErrors, OwnerErrors, ShapeRule, UploadErrors, WHITESPACE,
+    description, file, image, lenient_enum, optional_description, optional_image, required_upload_result, string_type,
+    text, upload_result,
 };
 use crate::media::MediaKind;
 use crate::services::Incoming;
@@ -86,8 +87,7 @@ impl FeedQuery {
     params(FeedQuery),
     responses(
         (status = 200, description = "Success", body = Envelope<Page<Video>>),
-        BaseErrors,
-        AuthErrors
+        BaseErrors, AuthErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]
@@ -138,8 +138,7 @@ impl TrendingQuery {
     params(TrendingQuery),
     responses(
         (status = 200, description = "Success", body = Envelope<Page<TrendingVideo>>),
-        BaseErrors,
-        AuthErrors
+        BaseErrors, AuthErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]
@@ -242,11 +241,7 @@ impl From<PublishJson> for NewVideoInput {
     request_body(content((PublishForm = "multipart/form-data", encoding(("videoFile" = (content_type = VIDEO_TYPES)), ("thumbnail" = (content_type = IMAGE_TYPES)))), (PublishJson = "application/json"))),
     responses(
         (status = 201, description = "Success", body = Envelope<Video>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        BodyErrors,
-        UploadErrors
+        BaseErrors, AuthErrors, OwnerErrors, BodyErrors, UploadErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -271,9 +266,7 @@ pub async fn publish(
     params(VideoPath),
     responses(
         (status = 200, description = "Success", body = Envelope<Video>),
-        BaseErrors,
-        AuthErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, NotFoundErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]
@@ -360,12 +353,7 @@ impl From<VideoPatchForm> for VideoChanges {
     request_body(content((VideoPatchBody = "application/json"), (VideoPatchForm = "multipart/form-data", encoding(("thumbnail" = (content_type = IMAGE_TYPES)))))),
     responses(
         (status = 200, description = "Success", body = Envelope<Video>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        NotFoundErrors,
-        BodyErrors,
-        UploadErrors
+        BaseErrors, AuthErrors, OwnerErrors, NotFoundErrors, BodyErrors, UploadErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -392,10 +380,7 @@ pub async fn update(
     params(VideoPath),
     responses(
         (status = 200, description = "Success", body = Envelope<Empty>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, OwnerErrors, NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -416,10 +401,7 @@ pub async fn delete(
     params(VideoPath),
     responses(
         (status = 200, description = "Success", body = Envelope<Video>),
-        BaseErrors,
-        AuthErrors,
-        OwnerErrors,
-        NotFoundErrors
+        BaseErrors, AuthErrors, OwnerErrors, NotFoundErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -509,30 +491,13 @@ fn trending_hours() -> Object {
 /// What the derives cannot state of the shapes above (`openapi::complete`).
 pub const SHAPE_RULES: &[ShapeRule] = &[
     // The thumbnail may be left out when processing is on (it is extracted from the video).
-    ShapeRule {
-        shape: "PublishForm",
-        at_least_one: &[("videoFile", Given::File), ("videoFileUpload", Given::Text)],
-        multipart: true,
-    },
-    ShapeRule {
-        shape: "VideoPatchBody",
-        at_least_one: &[
-            ("title", Given::Text),
-            ("description", Given::Text),
-            ("thumbnailUpload", Given::Text),
-            ("visibility", Given::Text),
-        ],
-        multipart: false,
-    },
-    ShapeRule {
-        shape: "VideoPatchForm",
-        at_least_one: &[
-            ("title", Given::Text),
-            ("description", Given::Text),
-            ("thumbnail", Given::File),
-            ("thumbnailUpload", Given::Text),
-            ("visibility", Given::Text),
-        ],
-        multipart: true,
-    },
+    ShapeRule::form("PublishForm", &[("videoFile", File), ("videoFileUpload", Text)]),
+    ShapeRule::body(
+        "VideoPatchBody",
+        &[("title", Text), ("description", Text), ("thumbnailUpload", Text), ("visibility", Text)],
+    ),
+    ShapeRule::form(
+        "VideoPatchForm",
+        &[("title", Text), ("description", Text), ("thumbnail", File), ("thumbnailUpload", Text), ("visibility", Text)],
+    ),
 ];

@@ -33,9 +33,7 @@ impl Shape for SignBody {}
     request_body(content((SignBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = Envelope<DirectUploadParams>),
-        BaseErrors,
-        AuthErrors,
-        BodyErrors
+        BaseErrors, AuthErrors, BodyErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]

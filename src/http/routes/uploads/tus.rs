@@ -1,7 +1,7 @@
 //! Resumable uploads, tus 1.0.0 (docs/api.md §3.13): `OPTIONS`/`POST /api/v1/uploads/tus` and
 //! `HEAD`/`PATCH`/`DELETE /api/v1/uploads/tus/:uploadId`. The tus headers are read and written
-//! here; the rules live in `services::uploads::tus`. `Tus-Resumable` on every answer (and `Tus-Version` on a
-//! 412) is added by `middleware::tus_headers`.
+//! here, and documented (`TusRules`); the rules live in `services::uploads::tus`. `Tus-Resumable` on
+//! every answer (and `Tus-Version` on a 412) is added by `middleware::tus_headers`.
 
 use std::collections::HashMap;
 use std::time::{Duration, UNIX_EPOCH};
@@ -157,11 +157,7 @@ pub async fn capabilities(State(state): State<AppState>) -> Response {
             ("Upload-Expires" = String, description = "When the upload expires unless written to"),
             ("Upload-Offset" = u64, description = "Bytes received so far")
         )),
-        BaseErrors,
-        AuthErrors,
-        BodyErrors,
-        TusContentErrors,
-        TusErrors
+        BaseErrors, AuthErrors, BodyErrors, TusContentErrors, TusErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -196,10 +192,7 @@ pub async fn create(
             ("Upload-Expires" = String, description = "When the upload expires unless written to"),
             ("Cache-Control" = String, description = "no-store")
         )),
-        BaseErrors,
-        AuthErrors,
-        NotFoundErrors,
-        TusErrors
+        BaseErrors, AuthErrors, NotFoundErrors, TusErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -233,13 +226,7 @@ pub async fn status(
             ("Upload-Offset" = u64, description = "The new offset"),
             ("Upload-Expires" = String, description = "When the upload expires unless written to")
         )),
-        BaseErrors,
-        AuthErrors,
-        NotFoundErrors,
-        BodyErrors,
-        TusContentErrors,
-        TusConflictErrors,
-        TusErrors
+        BaseErrors, AuthErrors, NotFoundErrors, BodyErrors, TusContentErrors, TusConflictErrors, TusErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -268,11 +255,7 @@ pub async fn append(
     params(UploadPath, ("Tus-Resumable" = String, Header, description = "Must be 1.0.0")),
     responses(
         (status = 204, description = "Deleted"),
-        BaseErrors,
-        AuthErrors,
-        NotFoundErrors,
-        TusConflictErrors,
-        TusErrors
+        BaseErrors, AuthErrors, NotFoundErrors, TusConflictErrors, TusErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
