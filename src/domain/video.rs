@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::page::PageRequest;
 use super::processing::{Processing, Streams};
 use super::user::OwnerSummary;
 use super::visibility::{Place, Visibility};
@@ -102,6 +103,19 @@ impl VideoSort {
             _ => None,
         }
     }
+}
+
+/// A `GET /videos` request as parsed at the edge (docs/api.md §3.4.1). Which visibility levels it
+/// shows depends on the viewer, which the service decides when it turns this into a [`VideoQuery`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedRequest {
+    /// The search needle; `None` when absent or empty.
+    pub search: Option<String>,
+    /// Only this owner's videos.
+    pub owner: Option<Id>,
+    pub sort: VideoSort,
+    pub descending: bool,
+    pub page: PageRequest,
 }
 
 /// A feed query after validation; `levels` are the visibility levels the viewer sees in it

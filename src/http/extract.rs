@@ -130,7 +130,7 @@ pub fn client_ip(headers: &HeaderMap, extensions: &Extensions, trust_proxy: bool
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
-/// The path parameters read into the shape `T` (a `Deserialize` struct, `src/http/requests.rs`),
+/// The path parameters read into the shape `T` (a `Deserialize` struct beside the handler),
 /// after authentication (docs/api.md §1.4 step 5). An id parameter that is not 24 hex digits
 /// answers 400 `Invalid <name>`, the first in path order; a parameter that does not decode to text
 /// answers 400 `Invalid path parameter`.

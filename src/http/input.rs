@@ -1,8 +1,8 @@
 //! Request input: JSON, urlencoded and multipart bodies and query strings read into typed request
-//! shapes (`src/http/requests.rs`, docs/api.md §1.2), with file parts streamed to temp files. The
-//! body is read lazily, so handlers check auth, ids, existence and ownership before any byte of it
-//! is consumed (docs/api.md §1.4 order of checks). Every refusal of this layer is an
-//! [`InputError`].
+//! shapes (each declared beside its handlers in `src/http/routes/`, docs/api.md §1.2), with file
+//! parts streamed to temp files. The body is read lazily, so handlers check auth, ids, existence and
+//! ownership before any byte of it is consumed (docs/api.md §1.4 order of checks). Every refusal of
+//! this layer is an [`InputError`].
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -97,9 +97,10 @@ impl From<InputError> for AppError {
     }
 }
 
-/// A typed request shape (`src/http/requests.rs`): a `Deserialize` struct whose fields are the
-/// input's text fields, all optional (required, empty and length rules are the services', docs/api.md
-/// §1.4 step 7), and for multipart forms its file fields, listed in `FILES`.
+/// A typed request shape (declared beside its handlers in `src/http/routes/`): a `Deserialize`
+/// struct whose fields are the input's text fields, all optional (required, empty and length rules
+/// are the services', docs/api.md §1.4 step 7), and for multipart forms its file fields, listed in
+/// `FILES`.
 pub trait Shape: DeserializeOwned {
     /// The file parts a multipart body may carry: field name and kind (docs/api.md §1.11).
     const FILES: &'static [(&'static str, MediaKind)] = &[];

@@ -14,7 +14,7 @@ use tracing::Instrument;
 use super::extract::authenticated_by_cookie;
 use crate::config::CorsOrigins;
 use crate::http::error::AppError;
-use crate::http::routes::tus::TUS_VERSION;
+use crate::services::uploads::tus::TUS_VERSION;
 
 const DOCS_PREFIX: &str = "/api/v1/docs";
 /// Where the resumable-upload (tus) routes live (docs/api.md §3.13).

@@ -9,7 +9,6 @@ mod media_files;
 pub mod middleware;
 pub mod openapi;
 pub mod rate_limit;
-pub mod requests;
 pub mod router;
 mod routes;
 

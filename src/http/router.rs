@@ -24,7 +24,11 @@ use super::middleware::{
 };
 use super::openapi::{self, ApiDoc};
 use super::rate_limit::{self, RateLimiter};
-use super::routes::{account, channels, health, social, tus, uploads, users, videos};
+use super::routes::uploads::{direct, tus};
+use super::routes::{
+    SHAPE_RULES, comments, dashboard, health, history, likes, playlists, processing, sessions, subscriptions, tweets,
+    users, videos,
+};
 
 /// Every API route, registered exactly once: the `#[utoipa::path]` attribute of its handler gives
 /// the method and path (docs/api.md §2) to both the router and the OpenAPI document, so the two
@@ -33,58 +37,63 @@ fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthcheck))
         .routes(routes!(users::register))
-        .routes(routes!(users::login))
-        .routes(routes!(users::logout))
-        .routes(routes!(users::refresh_token))
+        .routes(routes!(sessions::login))
+        .routes(routes!(sessions::logout))
+        .routes(routes!(sessions::refresh_token))
         .routes(routes!(users::change_password))
         .routes(routes!(users::current_user))
         .routes(routes!(users::update_account))
         .routes(routes!(users::update_avatar))
         .routes(routes!(users::update_cover_image))
         .routes(routes!(users::channel_profile))
-        .routes(routes!(users::watch_history, account::clear_history))
-        .routes(routes!(account::forget_watch))
-        .routes(routes!(account::pause_history))
-        .routes(routes!(account::resume_history))
-        .routes(routes!(account::delete_account))
-        .routes(routes!(account::delete_account_alias))
-        .routes(routes!(account::sessions))
-        .routes(routes!(account::revoke_session))
+        .routes(routes!(history::watch_history, history::clear_history))
+        .routes(routes!(history::forget_watch))
+        .routes(routes!(history::pause_history))
+        .routes(routes!(history::resume_history))
+        .routes(routes!(users::delete_account))
+        .routes(routes!(users::delete_account_alias))
+        .routes(routes!(sessions::sessions))
+        .routes(routes!(sessions::revoke_session))
         .routes(routes!(videos::list, videos::publish))
         .routes(routes!(videos::trending))
         .routes(routes!(videos::get, videos::update, videos::delete))
         .routes(routes!(videos::toggle_publish))
-        .routes(routes!(videos::processing))
-        .routes(routes!(social::list_comments, social::add_comment))
-        .routes(routes!(social::update_comment, social::delete_comment))
-        .routes(routes!(social::like_video))
-        .routes(routes!(social::like_comment))
-        .routes(routes!(social::like_tweet))
-        .routes(routes!(social::liked_videos))
-        .routes(routes!(social::create_tweet))
-        .routes(routes!(social::user_tweets))
-        .routes(routes!(social::update_tweet, social::delete_tweet))
-        .routes(routes!(channels::channel_subscribers, channels::toggle_subscription))
-        .routes(routes!(channels::subscribed_channels))
-        .routes(routes!(channels::subscription_feed))
-        .routes(routes!(channels::subscription_feed_alias))
-        .routes(routes!(channels::create_playlist))
-        .routes(routes!(channels::get_playlist, channels::update_playlist, channels::delete_playlist))
-        .routes(routes!(channels::add_video))
-        .routes(routes!(channels::remove_video))
-        .routes(routes!(channels::user_playlists))
-        .routes(routes!(channels::stats))
-        .routes(routes!(channels::dashboard_videos))
-        .routes(routes!(uploads::sign))
+        .routes(routes!(processing::processing))
+        .routes(routes!(comments::list_comments, comments::add_comment))
+        .routes(routes!(comments::update_comment, comments::delete_comment))
+        .routes(routes!(likes::like_video))
+        .routes(routes!(likes::like_comment))
+        .routes(routes!(likes::like_tweet))
+        .routes(routes!(likes::liked_videos))
+        .routes(routes!(tweets::create_tweet))
+        .routes(routes!(tweets::user_tweets))
+        .routes(routes!(tweets::update_tweet, tweets::delete_tweet))
+        .routes(routes!(subscriptions::channel_subscribers, subscriptions::toggle_subscription))
+        .routes(routes!(subscriptions::subscribed_channels))
+        .routes(routes!(subscriptions::subscription_feed))
+        .routes(routes!(subscriptions::subscription_feed_alias))
+        .routes(routes!(playlists::create_playlist))
+        .routes(routes!(playlists::get_playlist, playlists::update_playlist, playlists::delete_playlist))
+        .routes(routes!(playlists::add_video))
+        .routes(routes!(playlists::remove_video))
+        .routes(routes!(playlists::user_playlists))
+        .routes(routes!(dashboard::stats))
+        .routes(routes!(dashboard::dashboard_videos))
+        .routes(routes!(direct::sign))
         .routes(routes!(tus::capabilities, tus::create))
         .routes(routes!(tus::status, tus::append, tus::terminate))
 }
 
 /// The API router (paths already under `/api/v1`) and the OpenAPI document collected from the same
-/// registrations.
+/// registrations, completed with the rules the annotations cannot state.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, document) = api_routes().split_for_parts();
-    (router, openapi::complete(document))
+    (router, openapi::complete(document, &SHAPE_RULES, &[&tus::TusRules]))
+}
+
+/// The OpenAPI document as served at `/api/v1/openapi.json`.
+pub fn document() -> utoipa::openapi::OpenApi {
+    api().1
 }
 
 /// The whole application: API under /api/v1, local media under /media, JSON 404s elsewhere.

@@ -1,14 +1,20 @@
 //! Business rules: validation, ownership, visibility, counters, cascades and the order of media side
 //! effects. Handlers call one method here; stores only persist.
 
-pub mod channels;
-pub mod direct;
+pub mod comments;
+pub mod dashboard;
 mod error;
+pub mod health;
+pub mod history;
+pub mod likes;
 pub mod maintenance;
+pub mod playlists;
 pub mod processing;
-pub mod social;
-pub mod system;
-pub mod tus;
+pub mod rate_limits;
+pub mod sessions;
+pub mod subscriptions;
+pub mod tweets;
+pub mod uploads;
 pub mod users;
 pub mod validate;
 pub mod videos;
@@ -118,7 +124,7 @@ impl Services {
     ) -> Result<Stored, ServiceError> {
         let upload = match incoming {
             Incoming::File(upload) => upload,
-            Incoming::Direct { field, result } => match tus::upload_reference(&result) {
+            Incoming::Direct { field, result } => match uploads::tus::upload_reference(&result) {
                 Some(id) => self.take_finished_upload(field, id, scope).await?,
                 None => return self.accept_direct_upload(field, &result, scope).await,
             },

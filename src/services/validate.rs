@@ -41,6 +41,17 @@ pub fn max_chars(field: &str, value: Option<&str>, max: usize) -> Result<(), Ser
     }
 }
 
+/// The `content` of a comment or tweet: required, non-empty and at most `max` characters.
+pub fn required_content(content: Option<&str>, max: usize) -> Result<String, ServiceError> {
+    let content = match content {
+        None => return Err(ServiceError::invalid_field("content", "Content is required")),
+        Some("") => return Err(ServiceError::invalid_field("content", "Content is required")),
+        Some(c) => c,
+    };
+    max_chars("content", Some(content), max)?;
+    Ok(content.to_owned())
+}
+
 /// `<field> must be at most 72 bytes`: bcrypt ignores anything beyond.
 pub fn password_length(field: &str, value: &str) -> Result<(), ServiceError> {
     if value.len() > 72 {

@@ -4,29 +4,18 @@
 use std::net::IpAddr;
 
 use super::Incoming;
-use super::direct::scope_of;
+use super::uploads::scope_of;
 use super::validate::{max_chars, non_empty_if_present, require_all};
 use super::{ServiceError, Services};
 use crate::domain::ownership::Owned;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::processing::ProcessingStatus;
-use crate::domain::trending::{INVALID_HOURS, TrendingVideo, Window};
+use crate::domain::trending::{TrendingVideo, Window};
 use crate::domain::user::Identity;
-use crate::domain::video::{Video, VideoQuery, VideoRecord, VideoSort};
+use crate::domain::video::{FeedRequest, Video, VideoQuery, VideoRecord};
 use crate::domain::visibility::{INVALID_VISIBILITY, Place, Visibility};
 use crate::domain::{Id, Timestamp};
 use crate::store::{HistoryEntry, MediaRef, NewVideo, VideoUpdate, Watch};
-
-/// Raw `GET /videos` parameters, validated here.
-#[derive(Default)]
-pub struct FeedParams {
-    pub page: Option<String>,
-    pub limit: Option<String>,
-    pub query: Option<String>,
-    pub sort_by: Option<String>,
-    pub sort_type: Option<String>,
-    pub user_id: Option<String>,
-}
 
 pub struct NewVideoInput {
     pub title: Option<String>,
@@ -66,54 +55,28 @@ impl Services {
         Owned::check(record, caller.id).ok_or_else(|| ServiceError::forbidden("You are not the owner of this video"))
     }
 
-    pub async fn list_videos(&self, params: FeedParams, viewer: Option<Id>) -> Result<Page<Video>, ServiceError> {
-        let owner = match params.user_id.as_deref() {
-            Some(raw) => Some(Id::parse(raw).ok_or_else(|| ServiceError::invalid("Invalid userId"))?),
-            None => None,
-        };
-        let sort = match params.sort_by.as_deref() {
-            None | Some("") => VideoSort::CreatedAt,
-            Some(raw) => VideoSort::parse(raw).ok_or_else(|| ServiceError::invalid("Invalid sortBy"))?,
-        };
-        let descending = match params.sort_type.as_deref().map(str::to_ascii_lowercase).as_deref() {
-            None | Some("") | Some("desc") => true,
-            Some("asc") => false,
-            Some(_) => return Err(ServiceError::invalid("Invalid sortType")),
-        };
-        let max_query = self.config.limits.query_chars;
-        max_chars("query", params.query.as_deref(), max_query)?;
-        let page =
-            PageRequest::parse(params.page.as_deref(), params.limit.as_deref(), self.config.limits.page_limit_max);
+    /// `GET /videos`: one page of the feed `feed` asks for, at the visibility levels `viewer` sees there.
+    pub async fn list_videos(&self, feed: FeedRequest, viewer: Option<Id>) -> Result<Page<Video>, ServiceError> {
         // With `userId` this is the channel's listing (all of it for its owner), else a site listing.
-        let levels = match owner {
+        let levels = match feed.owner {
             Some(owner) => Place::Channel.levels(viewer == Some(owner)),
             None => Place::Listing.levels(false),
         };
         let query = VideoQuery {
-            search: params.query.filter(|q| !q.is_empty()),
+            search: feed.search,
             levels,
-            owner,
-            sort,
-            descending,
-            offset: page.offset(),
-            limit: page.limit,
+            owner: feed.owner,
+            sort: feed.sort,
+            descending: feed.descending,
+            offset: feed.page.offset(),
+            limit: feed.page.limit,
         };
         let (docs, total) = self.store.videos.list(&query).await?;
-        Ok(Page::new(docs, total, page))
+        Ok(Page::new(docs, total, feed.page))
     }
 
-    /// `GET /videos/trending`: public videos by views counted in the last `hours` hours (48 when absent).
-    pub async fn trending(
-        &self,
-        hours: Option<&str>,
-        page: Option<&str>,
-        limit: Option<&str>,
-    ) -> Result<Page<TrendingVideo>, ServiceError> {
-        let window = match hours {
-            None => Window::default(),
-            Some(raw) => Window::parse(raw).ok_or_else(|| ServiceError::invalid_field("hours", INVALID_HOURS))?,
-        };
-        let page = PageRequest::parse(page, limit, self.config.limits.page_limit_max);
+    /// `GET /videos/trending`: public videos by the views counted in `window`.
+    pub async fn trending(&self, window: Window, page: PageRequest) -> Result<Page<TrendingVideo>, ServiceError> {
         let first_hour = window.first_hour(Timestamp::now());
         let (videos, total) = self.store.videos.trending(first_hour, page.offset(), page.limit).await?;
         Ok(Page::new(videos, total, page))

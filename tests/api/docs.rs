@@ -7,14 +7,14 @@ use std::collections::BTreeSet;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use videotube::http::openapi;
+use videotube::http::router;
 
 use crate::adversarial::{Auth, UNKNOWN_ID, route_table};
 use crate::fixtures;
 use crate::helpers::{Resp, TestApp};
 
 fn document() -> Value {
-    serde_json::to_value(openapi::document()).unwrap()
+    serde_json::to_value(router::document()).unwrap()
 }
 
 /// `(METHOD, /path/{param})` of every documented operation, without the `/api/v1` prefix.

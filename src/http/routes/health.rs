@@ -4,8 +4,9 @@ use axum::extract::State;
 use serde::Serialize;
 
 use crate::http::AppState;
-use crate::http::envelope::ApiResponse;
-use crate::services::system::Probe;
+use crate::http::envelope::{ApiResponse, Envelope};
+use crate::http::openapi::BaseErrors;
+use crate::services::health::Probe;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct BackendHealth {
@@ -39,8 +40,8 @@ pub struct Health {
     path = "/api/v1/healthcheck",
     tag = "health",
     responses(
-        (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::health::Health>),
-        crate::http::openapi::BaseErrors
+        (status = 200, description = "Success", body = Envelope<Health>),
+        BaseErrors
     ),
     security(())
 )]

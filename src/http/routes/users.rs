@@ -1,35 +1,122 @@
-//! `/users` handlers (docs/api.md §2 rows 2–12).
+//! The caller's account and public channel profiles (docs/api.md §3.3): registration, profile and
+//! images, password, account deletion.
 
 use axum::extract::State;
-use axum::http::header;
 use axum::response::IntoResponse;
+use serde::Deserialize;
+use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
+use utoipa::{IntoParams, ToSchema};
 
+use super::shared::media;
 use crate::domain::user::{ChannelProfile, User};
-use crate::domain::video::WatchedVideo;
-use crate::domain::{LoginUserKeys, Twin};
 use crate::http::AppState;
-use crate::http::cookies::{self, REFRESH_COOKIE};
-use crate::http::envelope::{ApiResponse, Empty};
+use crate::http::cookies;
+use crate::http::envelope::{ApiResponse, Empty, Envelope};
 use crate::http::error::AppError;
 use crate::http::extract::{AuthUser, MaybeAuthUser, PathParams};
-use crate::http::input::LazyBody;
-use crate::http::requests::{
-    AccountBody, AccountForm, AvatarForm, ChangePasswordBody, CoverForm, LoginBody, RefreshBody, RegisterForm,
-    RegisterJson, UsernamePath,
+use crate::http::input::{LazyBody, Shape, file_part, trimmed};
+use crate::http::openapi::Given::{File, Text};
+use crate::http::openapi::{
+    AuthErrors, BaseErrors, BodyErrors, ConflictErrors, IMAGE_TYPES, NotFoundErrors, OwnerErrors, ShapeRule,
+    UploadErrors, UsernameParam, image, optional_image, password, required_upload_result, text, upload_result,
 };
+use crate::media::MediaKind;
+use crate::services::Incoming;
 use crate::services::users::{AccountUpdate, Registration};
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RegisterForm {
+    #[serde(deserialize_with = "trimmed")]
+    #[schema(schema_with = required_text, required = true)]
+    pub full_name: Option<String>,
+    #[serde(deserialize_with = "trimmed")]
+    #[schema(schema_with = required_text, required = true)]
+    pub email: Option<String>,
+    #[serde(deserialize_with = "trimmed")]
+    #[schema(schema_with = required_text, required = true)]
+    pub username: Option<String>,
+    #[schema(schema_with = new_password, required = true)]
+    pub password: Option<String>,
+    /// Required unless `avatarUpload` is given.
+    #[serde(deserialize_with = "file_part")]
+    #[schema(schema_with = image)]
+    pub avatar: Option<Incoming>,
+    #[serde(deserialize_with = "file_part")]
+    #[schema(schema_with = optional_image)]
+    pub cover_image: Option<Incoming>,
+    #[serde(deserialize_with = "trimmed")]
+    #[schema(schema_with = upload_result)]
+    pub avatar_upload: Option<String>,
+    #[serde(deserialize_with = "trimmed")]
+    #[schema(schema_with = upload_result)]
+    pub cover_image_upload: Option<String>,
+}
+
+impl Shape for RegisterForm {
+    const FILES: &'static [(&'static str, MediaKind)] =
+        &[("avatar", MediaKind::Image), ("coverImage", MediaKind::Image)];
+}
+
+impl From<RegisterForm> for Registration {
+    fn from(f: RegisterForm) -> Self {
+        Registration {
+            full_name: f.full_name,
+            email: f.email,
+            username: f.username,
+            password: f.password,
+            avatar: media(f.avatar, f.avatar_upload, "avatar"),
+            cover_image: media(f.cover_image, f.cover_image_upload, "coverImage"),
+        }
+    }
+}
+
+/// Registration without file parts: the avatar comes from a direct upload result.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RegisterJson {
+    #[serde(deserialize_with = "trimmed")]
+    #[schema(schema_with = required_text, required = true)]
+    pub full_name: Option<String>,
+    #[serde(deserialize_with = "trimmed")]
+    #[schema(schema_with = required_text, required = true)]
+    pub email: Option<String>,
+    #[serde(deserialize_with = "trimmed")]
+    #[schema(schema_with = required_text, required = true)]
+    pub username: Option<String>,
+    #[schema(schema_with = new_password, required = true)]
+    pub password: Option<String>,
+    #[serde(deserialize_with = "trimmed")]
+    #[schema(schema_with = required_upload_result, required = true)]
+    pub avatar_upload: Option<String>,
+    #[serde(deserialize_with = "trimmed")]
+    #[schema(schema_with = upload_result)]
+    pub cover_image_upload: Option<String>,
+}
+
+impl Shape for RegisterJson {}
+
+impl From<RegisterJson> for Registration {
+    fn from(j: RegisterJson) -> Self {
+        Registration {
+            full_name: j.full_name,
+            email: j.email,
+            username: j.username,
+            password: j.password,
+            avatar: media(None, j.avatar_upload, "avatar"),
+            cover_image: media(None, j.cover_image_upload, "coverImage"),
+        }
+    }
+}
 
 #[utoipa::path(
     post,
     path = "/api/v1/users/register",
     tag = "users",
-    request_body(content((crate::http::requests::RegisterForm = "multipart/form-data", encoding(("avatar" = (content_type = crate::http::openapi::IMAGE_TYPES)), ("coverImage" = (content_type = crate::http::openapi::IMAGE_TYPES)))), (crate::http::requests::RegisterJson = "application/json"))),
+    request_body(content((RegisterForm = "multipart/form-data", encoding(("avatar" = (content_type = IMAGE_TYPES)), ("coverImage" = (content_type = IMAGE_TYPES)))), (RegisterJson = "application/json"))),
     responses(
-        (status = 201, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
-        crate::http::openapi::BaseErrors,
-        crate::http::openapi::ConflictErrors,
-        crate::http::openapi::BodyErrors,
-        crate::http::openapi::UploadErrors
+        (status = 201, description = "Success", body = Envelope<User>),
+        BaseErrors, ConflictErrors, BodyErrors, UploadErrors
     ),
     security(())
 )]
@@ -43,112 +130,25 @@ pub async fn register(State(state): State<AppState>, body: LazyBody) -> Result<A
     Ok(ApiResponse::created("User registered Successfully", user))
 }
 
-#[derive(serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LoginData {
-    #[serde(flatten)]
-    #[schema(schema_with = crate::domain::twin_schema::<User, LoginUserKeys>)]
-    user: Twin<User, LoginUserKeys>,
-    access_token: String,
-    refresh_token: String,
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ChangePasswordBody {
+    #[schema(schema_with = password, required = true)]
+    pub old_password: Option<String>,
+    #[schema(schema_with = new_password, required = true)]
+    pub new_password: Option<String>,
 }
 
-#[utoipa::path(
-    post,
-    path = "/api/v1/users/login",
-    tag = "users",
-    request_body(content((crate::http::requests::LoginBody = "application/json"), (crate::http::requests::LoginBody = "application/x-www-form-urlencoded"))),
-    responses(
-        (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::users::LoginData>),
-        crate::http::openapi::BaseErrors,
-        crate::http::openapi::AuthErrors,
-        crate::http::openapi::NotFoundErrors,
-        crate::http::openapi::BodyErrors
-    ),
-    security(())
-)]
-pub async fn login(State(state): State<AppState>, body: LazyBody) -> Result<impl IntoResponse, AppError> {
-    // The device a session names in the devices list (docs/api.md §3.3.11).
-    let user_agent = body.headers().get(header::USER_AGENT).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let credentials = body.read::<LoginBody>(&state).await?;
-    let (user, tokens) = state.services.login(credentials.into(), user_agent.as_deref().unwrap_or("")).await?;
-    let headers = cookies::set_tokens(state.services.config(), &tokens.access_token, &tokens.refresh_token);
-    let data =
-        LoginData { user: Twin::new(user), access_token: tokens.access_token, refresh_token: tokens.refresh_token };
-    Ok((headers, ApiResponse::ok("User logged In Successfully", data)))
-}
-
-/// The refresh token from the `refreshToken` cookie, else the body field (never a header).
-async fn refresh_token_of(state: &AppState, body: LazyBody) -> Result<Option<String>, AppError> {
-    if let Some(token) = cookies::read(body.headers(), REFRESH_COOKIE) {
-        return Ok(Some(token));
-    }
-    Ok(body.read::<RefreshBody>(state).await?.refresh_token)
-}
-
-#[utoipa::path(
-    post,
-    path = "/api/v1/users/logout",
-    tag = "users",
-    request_body(content((Option<crate::http::requests::RefreshBody> = "application/json"))),
-    responses(
-        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::http::envelope::Empty>),
-        crate::http::openapi::BaseErrors,
-        crate::http::openapi::AuthErrors,
-        crate::http::openapi::OwnerErrors,
-        crate::http::openapi::BodyErrors
-    ),
-    security(("bearer" = []), ("cookie" = []))
-)]
-pub async fn logout(
-    State(state): State<AppState>,
-    caller: AuthUser,
-    body: LazyBody,
-) -> Result<impl IntoResponse, AppError> {
-    let token = refresh_token_of(&state, body).await?;
-    state.services.logout(&caller.0, token).await?;
-    Ok((cookies::clear_tokens(state.services.config()), ApiResponse::ok("User logged Out", Empty {})))
-}
-
-#[derive(serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct TokenData {
-    access_token: String,
-    refresh_token: String,
-}
-
-#[utoipa::path(
-    post,
-    path = "/api/v1/users/refresh-token",
-    tag = "users",
-    request_body(content((Option<crate::http::requests::RefreshBody> = "application/json"))),
-    responses(
-        (status = 200, description = "Success", body = crate::http::envelope::Envelope<super::users::TokenData>),
-        crate::http::openapi::BaseErrors,
-        crate::http::openapi::AuthErrors,
-        crate::http::openapi::BodyErrors
-    ),
-    security(())
-)]
-pub async fn refresh_token(State(state): State<AppState>, body: LazyBody) -> Result<impl IntoResponse, AppError> {
-    let token = refresh_token_of(&state, body).await?;
-    let tokens = state.services.refresh(token).await?;
-    let headers = cookies::set_tokens(state.services.config(), &tokens.access_token, &tokens.refresh_token);
-    let data = TokenData { access_token: tokens.access_token, refresh_token: tokens.refresh_token };
-    Ok((headers, ApiResponse::ok("Access token refreshed", data)))
-}
+impl Shape for ChangePasswordBody {}
 
 #[utoipa::path(
     post,
     path = "/api/v1/users/change-password",
     tag = "users",
-    request_body(content((crate::http::requests::ChangePasswordBody = "application/json"))),
+    request_body(content((ChangePasswordBody = "application/json"))),
     responses(
-        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::http::envelope::Empty>),
-        crate::http::openapi::BaseErrors,
-        crate::http::openapi::AuthErrors,
-        crate::http::openapi::OwnerErrors,
-        crate::http::openapi::BodyErrors
+        (status = 200, description = "Success", body = Envelope<Empty>),
+        BaseErrors, AuthErrors, OwnerErrors, BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -167,9 +167,8 @@ pub async fn change_password(
     path = "/api/v1/users/current-user",
     tag = "users",
     responses(
-        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
-        crate::http::openapi::BaseErrors,
-        crate::http::openapi::AuthErrors
+        (status = 200, description = "Success", body = Envelope<User>),
+        BaseErrors, AuthErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -177,19 +176,85 @@ pub async fn current_user(State(state): State<AppState>, caller: AuthUser) -> Re
     Ok(ApiResponse::ok("User fetched successfully", state.services.current_user(&caller.0).await?))
 }
 
+/// At least one field; `email` must not belong to another user (409).
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AccountBody {
+    #[serde(deserialize_with = "trimmed")]
+    #[schema(schema_with = optional_text)]
+    pub full_name: Option<String>,
+    #[serde(deserialize_with = "trimmed")]
+    #[schema(schema_with = optional_text)]
+    pub email: Option<String>,
+    #[serde(deserialize_with = "trimmed")]
+    #[schema(schema_with = upload_result)]
+    pub avatar_upload: Option<String>,
+    #[serde(deserialize_with = "trimmed")]
+    #[schema(schema_with = upload_result)]
+    pub cover_image_upload: Option<String>,
+}
+
+impl Shape for AccountBody {}
+
+impl From<AccountBody> for AccountUpdate {
+    fn from(b: AccountBody) -> Self {
+        AccountUpdate {
+            full_name: b.full_name,
+            email: b.email,
+            avatar: media(None, b.avatar_upload, "avatar"),
+            cover_image: media(None, b.cover_image_upload, "coverImage"),
+        }
+    }
+}
+
+/// At least one field or file; `email` must not belong to another user (409).
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AccountForm {
+    #[serde(deserialize_with = "trimmed")]
+    #[schema(schema_with = optional_text)]
+    pub full_name: Option<String>,
+    #[serde(deserialize_with = "trimmed")]
+    #[schema(schema_with = optional_text)]
+    pub email: Option<String>,
+    #[serde(deserialize_with = "file_part")]
+    #[schema(schema_with = optional_image)]
+    pub avatar: Option<Incoming>,
+    #[serde(deserialize_with = "file_part")]
+    #[schema(schema_with = optional_image)]
+    pub cover_image: Option<Incoming>,
+    #[serde(deserialize_with = "trimmed")]
+    #[schema(schema_with = upload_result)]
+    pub avatar_upload: Option<String>,
+    #[serde(deserialize_with = "trimmed")]
+    #[schema(schema_with = upload_result)]
+    pub cover_image_upload: Option<String>,
+}
+
+impl Shape for AccountForm {
+    const FILES: &'static [(&'static str, MediaKind)] =
+        &[("avatar", MediaKind::Image), ("coverImage", MediaKind::Image)];
+}
+
+impl From<AccountForm> for AccountUpdate {
+    fn from(f: AccountForm) -> Self {
+        AccountUpdate {
+            full_name: f.full_name,
+            email: f.email,
+            avatar: media(f.avatar, f.avatar_upload, "avatar"),
+            cover_image: media(f.cover_image, f.cover_image_upload, "coverImage"),
+        }
+    }
+}
+
 #[utoipa::path(
     patch,
     path = "/api/v1/users/update-account",
     tag = "users",
-    request_body(content((crate::http::requests::AccountBody = "application/json"), (crate::http::requests::AccountForm = "multipart/form-data", encoding(("avatar" = (content_type = crate::http::openapi::IMAGE_TYPES)), ("coverImage" = (content_type = crate::http::openapi::IMAGE_TYPES)))))),
+    request_body(content((AccountBody = "application/json"), (AccountForm = "multipart/form-data", encoding(("avatar" = (content_type = IMAGE_TYPES)), ("coverImage" = (content_type = IMAGE_TYPES)))))),
     responses(
-        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
-        crate::http::openapi::BaseErrors,
-        crate::http::openapi::AuthErrors,
-        crate::http::openapi::OwnerErrors,
-        crate::http::openapi::ConflictErrors,
-        crate::http::openapi::BodyErrors,
-        crate::http::openapi::UploadErrors
+        (status = 200, description = "Success", body = Envelope<User>),
+        BaseErrors, AuthErrors, OwnerErrors, ConflictErrors, BodyErrors, UploadErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -207,18 +272,36 @@ pub async fn update_account(
     Ok(ApiResponse::ok("Account details updated successfully", user))
 }
 
+/// `avatar` or `avatarUpload`.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AvatarForm {
+    #[serde(deserialize_with = "file_part")]
+    #[schema(schema_with = image)]
+    pub avatar: Option<Incoming>,
+    #[serde(deserialize_with = "trimmed")]
+    #[schema(schema_with = upload_result)]
+    pub avatar_upload: Option<String>,
+}
+
+impl Shape for AvatarForm {
+    const FILES: &'static [(&'static str, MediaKind)] = &[("avatar", MediaKind::Image)];
+}
+
+impl AvatarForm {
+    pub fn media(self) -> Option<Incoming> {
+        media(self.avatar, self.avatar_upload, "avatar")
+    }
+}
+
 #[utoipa::path(
     patch,
     path = "/api/v1/users/avatar",
     tag = "users",
-    request_body(content((crate::http::requests::AvatarForm = "multipart/form-data", encoding(("avatar" = (content_type = crate::http::openapi::IMAGE_TYPES)))))),
+    request_body(content((AvatarForm = "multipart/form-data", encoding(("avatar" = (content_type = IMAGE_TYPES)))))),
     responses(
-        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
-        crate::http::openapi::BaseErrors,
-        crate::http::openapi::AuthErrors,
-        crate::http::openapi::OwnerErrors,
-        crate::http::openapi::BodyErrors,
-        crate::http::openapi::UploadErrors
+        (status = 200, description = "Success", body = Envelope<User>),
+        BaseErrors, AuthErrors, OwnerErrors, BodyErrors, UploadErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -232,18 +315,36 @@ pub async fn update_avatar(
     Ok(ApiResponse::ok("Avatar image updated successfully", user))
 }
 
+/// `coverImage` or `coverImageUpload`.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CoverForm {
+    #[serde(deserialize_with = "file_part")]
+    #[schema(schema_with = image)]
+    pub cover_image: Option<Incoming>,
+    #[serde(deserialize_with = "trimmed")]
+    #[schema(schema_with = upload_result)]
+    pub cover_image_upload: Option<String>,
+}
+
+impl Shape for CoverForm {
+    const FILES: &'static [(&'static str, MediaKind)] = &[("coverImage", MediaKind::Image)];
+}
+
+impl CoverForm {
+    pub fn media(self) -> Option<Incoming> {
+        media(self.cover_image, self.cover_image_upload, "coverImage")
+    }
+}
+
 #[utoipa::path(
     patch,
     path = "/api/v1/users/cover-image",
     tag = "users",
-    request_body(content((crate::http::requests::CoverForm = "multipart/form-data", encoding(("coverImage" = (content_type = crate::http::openapi::IMAGE_TYPES)))))),
+    request_body(content((CoverForm = "multipart/form-data", encoding(("coverImage" = (content_type = IMAGE_TYPES)))))),
     responses(
-        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::User>),
-        crate::http::openapi::BaseErrors,
-        crate::http::openapi::AuthErrors,
-        crate::http::openapi::OwnerErrors,
-        crate::http::openapi::BodyErrors,
-        crate::http::openapi::UploadErrors
+        (status = 200, description = "Success", body = Envelope<User>),
+        BaseErrors, AuthErrors, OwnerErrors, BodyErrors, UploadErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -257,16 +358,22 @@ pub async fn update_cover_image(
     Ok(ApiResponse::ok("Cover image updated successfully", user))
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct UsernamePath {
+    /// Channel username
+    #[param(value_type = UsernameParam)]
+    pub username: String,
+}
+
 #[utoipa::path(
     get,
     path = "/api/v1/users/c/{username}",
     tag = "users",
-    params(crate::http::requests::UsernamePath),
+    params(UsernamePath),
     responses(
-        (status = 200, description = "Success", body = crate::http::envelope::Envelope<crate::domain::user::ChannelProfile>),
-        crate::http::openapi::BaseErrors,
-        crate::http::openapi::AuthErrors,
-        crate::http::openapi::NotFoundErrors
+        (status = 200, description = "Success", body = Envelope<ChannelProfile>),
+        BaseErrors, AuthErrors, NotFoundErrors
     ),
     security((), ("bearer" = []), ("cookie" = []))
 )]
@@ -279,21 +386,104 @@ pub async fn channel_profile(
     Ok(ApiResponse::ok("User channel fetched successfully", profile))
 }
 
+/// The caller's current password, confirming an account deletion.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(default)]
+pub struct DeleteAccountBody {
+    #[schema(schema_with = password, required = true)]
+    pub password: Option<String>,
+}
+
+impl Shape for DeleteAccountBody {}
+
+/// Deletes the caller's account (either path) and clears the token cookies.
+async fn delete_account_with(state: AppState, caller: AuthUser, body: LazyBody) -> Result<impl IntoResponse, AppError> {
+    let DeleteAccountBody { password } = body.read::<DeleteAccountBody>(&state).await?;
+    state.services.delete_account(&caller.0, password).await?;
+    Ok((cookies::clear_tokens(state.services.config()), ApiResponse::ok("Account deleted successfully", Empty {})))
+}
+
 #[utoipa::path(
-    get,
-    path = "/api/v1/users/history",
+    delete,
+    path = "/api/v1/users/account",
     tag = "users",
+    description = "Deletes the caller's account and everything it owns, media included (docs/api.md §3.3.10).",
+    request_body(content((DeleteAccountBody = "application/json"), (DeleteAccountBody = "application/x-www-form-urlencoded"))),
     responses(
-        (status = 200, description = "Success", body = crate::http::envelope::Envelope<Vec<crate::domain::video::WatchedVideo>>),
-        crate::http::openapi::BaseErrors,
-        crate::http::openapi::AuthErrors
+        (status = 200, description = "Success", body = Envelope<Empty>),
+        BaseErrors, AuthErrors, BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
-pub async fn watch_history(
+pub async fn delete_account(
     State(state): State<AppState>,
     caller: AuthUser,
-) -> Result<ApiResponse<Vec<WatchedVideo>>, AppError> {
-    let videos = state.services.watch_history(&caller.0).await?;
-    Ok(ApiResponse::ok("Watch history fetched successfully", videos))
+    body: LazyBody,
+) -> Result<impl IntoResponse, AppError> {
+    delete_account_with(state, caller, body).await
 }
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/del-acc",
+    tag = "users",
+    description = "Account deletion under the path the Vue client of the original API calls.",
+    request_body(content((DeleteAccountBody = "application/json"), (DeleteAccountBody = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "Success", body = Envelope<Empty>),
+        BaseErrors, AuthErrors, BodyErrors
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub async fn delete_account_alias(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    body: LazyBody,
+) -> Result<impl IntoResponse, AppError> {
+    delete_account_with(state, caller, body).await
+}
+
+// ---- Schema rules of the shapes above ----
+
+/// A required trimmed text field (`fullName`, `email`, `username`): no format rule beyond non-empty.
+fn required_text() -> Object {
+    text(false, None)
+}
+
+/// An optional trimmed text field that must not be empty when given.
+fn optional_text() -> Object {
+    text(true, None)
+}
+
+/// A password that is stored: used exactly as sent, non-empty, at most 72 bytes (bcrypt).
+fn new_password() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Password)))
+        .min_length(Some(1))
+        .max_length(Some(72))
+        .description(Some("Used exactly as sent (not trimmed); not empty; at most 72 bytes in UTF-8."))
+        .build()
+}
+
+/// What the derives cannot state of the shapes above (`openapi::complete`).
+pub const SHAPE_RULES: &[ShapeRule] = &[
+    ShapeRule::body(
+        "AccountBody",
+        &[("fullName", Text), ("email", Text), ("avatarUpload", Text), ("coverImageUpload", Text)],
+    ),
+    ShapeRule::form(
+        "AccountForm",
+        &[
+            ("fullName", Text),
+            ("email", Text),
+            ("avatar", File),
+            ("coverImage", File),
+            ("avatarUpload", Text),
+            ("coverImageUpload", Text),
+        ],
+    ),
+    ShapeRule::form("RegisterForm", &[("avatar", File), ("avatarUpload", Text)]),
+    ShapeRule::form("AvatarForm", &[("avatar", File), ("avatarUpload", Text)]),
+    ShapeRule::form("CoverForm", &[("coverImage", File), ("coverImageUpload", Text)]),
+];

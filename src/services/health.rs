@@ -1,10 +1,8 @@
-//! What the HTTP edge needs from the backends besides the rules: the healthcheck probes
-//! (docs/api.md §3.2) and the shared request budgets the rate limiter draws from.
+//! The healthcheck (docs/api.md §3.2): a bounded probe of each backend.
 
 use std::time::Duration;
 
-use super::{ServiceError, Services};
-use crate::store::ephemeral::{Budget, Spend};
+use super::Services;
 
 /// How long each backend probe may take before it counts as unreachable.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -31,11 +29,5 @@ impl Services {
             store: Probe { backend: self.store.health.backend(), reachable: store_ok.unwrap_or(false) },
             media: Probe { backend: self.media.backend(), reachable: media_ok.unwrap_or(false) },
         }
-    }
-
-    /// Spends one request from the budget named `key`, kept where every instance sees it (the
-    /// store's `EphemeralState`).
-    pub async fn spend_request_budget(&self, key: &str, budget: Budget) -> Result<Spend, ServiceError> {
-        Ok(self.store.ephemeral.spend(key, budget).await?)
     }
 }

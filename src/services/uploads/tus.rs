@@ -7,11 +7,14 @@ use futures_util::Stream;
 use tokio::io::AsyncReadExt;
 
 use super::direct::field_kind;
-use super::{FieldError, ServiceError, Services};
 use crate::domain::{Id, Timestamp};
 use crate::error::{BoxError, Chain};
 use crate::media::tus::{AppendError, Partial, UploadMeta};
 use crate::media::{TempUpload, UploadError, UploadSink};
+use crate::services::{FieldError, ServiceError, Services};
+
+/// The one tus protocol version spoken (docs/api.md §3.13).
+pub const TUS_VERSION: &str = "1.0.0";
 
 /// Reads of a finished upload into the upload sink: big enough for few syscalls, small enough that
 /// memory stays flat.
@@ -54,7 +57,7 @@ fn busy() -> ServiceError {
 
 /// The upload a `<field>Upload` value names: a bare id, or a tus `Location` URL. `None` when the
 /// value is neither (a direct-upload result, say); `Some(None)` for a tus URL whose id is malformed.
-pub(super) fn upload_reference(value: &str) -> Option<Option<Id>> {
+pub(in crate::services) fn upload_reference(value: &str) -> Option<Option<Id>> {
     if let Some(id) = Id::parse(value) {
         return Some(Some(id));
     }
@@ -179,7 +182,7 @@ impl Services {
     /// and it stays. Then its bytes go through the same streaming checks as a multipart part
     /// (sniffing, the field's limit) into a temp upload, and the upload is deleted whatever the
     /// outcome.
-    pub(super) async fn take_finished_upload(
+    pub(in crate::services) async fn take_finished_upload(
         &self,
         field: &'static str,
         id: Option<Id>,
@@ -222,7 +225,7 @@ impl Services {
     }
 
     /// Deletes expired uploads; run by the media reconciliation.
-    pub(super) async fn sweep_uploads(&self) -> Result<usize, ServiceError> {
+    pub(in crate::services) async fn sweep_uploads(&self) -> Result<usize, ServiceError> {
         self.tus.sweep(Timestamp::now()).await.map_err(ServiceError::internal)
     }
 }

@@ -1,7 +1,7 @@
 //! Resumable uploads, tus 1.0.0 (docs/api.md §3.13): `OPTIONS`/`POST /api/v1/uploads/tus` and
 //! `HEAD`/`PATCH`/`DELETE /api/v1/uploads/tus/:uploadId`. The tus headers are read and written
-//! here; the rules live in `services::tus`. `Tus-Resumable` on every answer (and `Tus-Version` on a
-//! 412) is added by `middleware::tus_headers`.
+//! here, and documented (`TusRules`); the rules live in `services::uploads::tus`. `Tus-Resumable` on
+//! every answer (and `Tus-Version` on a 412) is added by `middleware::tus_headers`.
 
 use std::collections::HashMap;
 use std::time::{Duration, UNIX_EPOCH};
@@ -12,15 +12,27 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 
+use serde::Deserialize;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::{IntoParams, IntoResponses, Modify};
+
 use crate::domain::Timestamp;
 use crate::http::AppState;
-use crate::http::error::AppError;
+use crate::http::error::{AppError, ErrorEnvelope};
 use crate::http::extract::{AuthUser, PathParams};
-use crate::http::requests::UploadPath;
-use crate::services::tus::{Chunk, NewUpload, UploadState};
+use crate::http::openapi::{AuthErrors, BaseErrors, BodyErrors, NotFoundErrors};
+use crate::services::uploads::tus::{Chunk, NewUpload, TUS_VERSION, UploadState};
 
-/// The one protocol version spoken (docs/api.md §3.13).
-pub const TUS_VERSION: &str = "1.0.0";
+/// A resumable upload's id: 24 hex digits, but anything else is an unknown upload (404), not a
+/// malformed id (docs/api.md §3.13).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadPath {
+    /// The id at the end of the upload's `Location`
+    pub upload_id: String,
+}
 /// The extensions offered in `Tus-Extension`.
 const TUS_EXTENSIONS: &str = "creation,creation-with-upload,termination,expiration";
 /// The content type of upload bytes.
@@ -145,11 +157,7 @@ pub async fn capabilities(State(state): State<AppState>) -> Response {
             ("Upload-Expires" = String, description = "When the upload expires unless written to"),
             ("Upload-Offset" = u64, description = "Bytes received so far")
         )),
-        crate::http::openapi::BaseErrors,
-        crate::http::openapi::AuthErrors,
-        crate::http::openapi::BodyErrors,
-        crate::http::openapi::TusContentErrors,
-        crate::http::openapi::TusErrors
+        BaseErrors, AuthErrors, BodyErrors, TusContentErrors, TusErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -184,10 +192,7 @@ pub async fn create(
             ("Upload-Expires" = String, description = "When the upload expires unless written to"),
             ("Cache-Control" = String, description = "no-store")
         )),
-        crate::http::openapi::BaseErrors,
-        crate::http::openapi::AuthErrors,
-        crate::http::openapi::NotFoundErrors,
-        crate::http::openapi::TusErrors
+        BaseErrors, AuthErrors, NotFoundErrors, TusErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -221,13 +226,7 @@ pub async fn status(
             ("Upload-Offset" = u64, description = "The new offset"),
             ("Upload-Expires" = String, description = "When the upload expires unless written to")
         )),
-        crate::http::openapi::BaseErrors,
-        crate::http::openapi::AuthErrors,
-        crate::http::openapi::NotFoundErrors,
-        crate::http::openapi::BodyErrors,
-        crate::http::openapi::TusContentErrors,
-        crate::http::openapi::TusConflictErrors,
-        crate::http::openapi::TusErrors
+        BaseErrors, AuthErrors, NotFoundErrors, BodyErrors, TusContentErrors, TusConflictErrors, TusErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -256,11 +255,7 @@ pub async fn append(
     params(UploadPath, ("Tus-Resumable" = String, Header, description = "Must be 1.0.0")),
     responses(
         (status = 204, description = "Deleted"),
-        crate::http::openapi::BaseErrors,
-        crate::http::openapi::AuthErrors,
-        crate::http::openapi::NotFoundErrors,
-        crate::http::openapi::TusConflictErrors,
-        crate::http::openapi::TusErrors
+        BaseErrors, AuthErrors, NotFoundErrors, TusConflictErrors, TusErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -274,4 +269,85 @@ pub async fn terminate(
     require_version(&headers)?;
     state.services.delete_upload(caller.id(), &path.upload_id).await?;
     Ok(answer(StatusCode::NO_CONTENT, Vec::new()))
+}
+
+// ---- What the annotations above cannot state ----
+
+// The tus error answers, for the annotations above: they are written as `AppError`s, never built
+// from these types.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub enum TusErrors {
+    #[response(status = 412, description = "Tus-Resumable is missing or not 1.0.0 (the answer carries Tus-Version)")]
+    PreconditionFailed(ErrorEnvelope),
+}
+
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub enum TusContentErrors {
+    #[response(status = 415, description = "Content-Type is not application/offset+octet-stream")]
+    WrongContentType(ErrorEnvelope),
+}
+
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documentation only")]
+pub enum TusConflictErrors {
+    #[response(
+        status = 409,
+        description = "Upload-Offset is not the upload's offset, or another request is writing the upload"
+    )]
+    Conflict(ErrorEnvelope),
+}
+
+/// The tus request headers as the server reads them (docs/api.md §3.13), and upload bytes as
+/// binary: header parameters written as tuples in `#[utoipa::path]` cannot carry a pattern.
+pub struct TusRules;
+
+/// HTTP strips the spaces and tabs around a header value; the patterns allow them.
+fn header_pattern(value: &str) -> Object {
+    ObjectBuilder::new().schema_type(Type::String).pattern(Some(format!("^[ \\t]*{value}[ \\t]*$"))).build()
+}
+
+/// `Upload-Metadata` carrying the `field` the server accepts (base64 of videoFile, thumbnail,
+/// avatar, coverImage), optionally followed by a base64 `filename`.
+fn upload_metadata() -> Object {
+    header_pattern("field (dmlkZW9GaWxl|dGh1bWJuYWls|YXZhdGFy|Y292ZXJJbWFnZQ==)(,filename ([A-Za-z0-9+/]{4})*)?")
+}
+
+/// The schema of a tus request header, by name.
+fn tus_header(name: &str) -> Option<Object> {
+    match name {
+        "Tus-Resumable" => Some(header_pattern("1\\.0\\.0")),
+        "Upload-Length" | "Upload-Offset" => Some(header_pattern("[0-9]{1,10}")),
+        "Upload-Metadata" => Some(upload_metadata()),
+        _ => None,
+    }
+}
+
+impl Modify for TusRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut().filter(|(path, _)| path.starts_with("/api/v1/uploads/tus")) {
+            let operations = [&mut item.post, &mut item.head, &mut item.patch, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    let RefOr::T(parameter) = parameter else { continue };
+                    if let Some(schema) = tus_header(&parameter.name) {
+                        parameter.schema = Some(RefOr::T(Schema::Object(schema)));
+                    }
+                }
+                let Some(RefOr::T(body)) = operation.request_body.as_mut() else { continue };
+                for content in body.content.values_mut() {
+                    let RefOr::T(content) = content else { continue };
+                    let bytes = ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)));
+                    content.schema = Some(RefOr::T(Schema::Object(bytes.build())));
+                }
+                // Creation may come without bytes (creation-with-upload is optional).
+                if path == "/api/v1/uploads/tus" {
+                    body.required = Some(utoipa::openapi::Required::False);
+                }
+            }
+        }
+    }
 }

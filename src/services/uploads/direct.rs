@@ -1,10 +1,10 @@
 //! Direct browser uploads to Cloudinary: signing upload parameters for one scoped folder, and
 //! verifying the upload result a client hands back before it is recorded.
 
-use super::{ServiceError, Services, Stored};
 use crate::media::cloudinary::client::UploadResult;
 use crate::media::cloudinary::{CloudinaryMedia, DirectUploadParams, resource_type};
 use crate::media::{MediaKind, UploadError};
+use crate::services::{ServiceError, Services, Stored};
 use crate::store::MediaRef;
 
 /// Fields that can be uploaded directly, their kind, and whether registration (anonymous) may use them.
@@ -54,7 +54,7 @@ impl Services {
 
     /// Checks a direct upload result: Cloudinary's signature, the caller's folder, the resource type
     /// and the size and format limits. A genuine result that fails the checks is destroyed.
-    pub(super) async fn accept_direct_upload(
+    pub(in crate::services) async fn accept_direct_upload(
         &self,
         field: &'static str,
         raw: &str,

@@ -1,46 +1,13 @@
-//! Subscriptions, playlists and the creator dashboard (docs/api.md §3.8–§3.10).
+//! Playlists (docs/api.md §3.9): owner-only edits; videos shown as the viewer may see them.
 
 use super::validate::{max_chars, non_empty_if_present, require_all};
 use super::{ServiceError, Services};
 use crate::domain::Id;
 use crate::domain::ownership::Owned;
-use crate::domain::page::{Page, PageRequest};
-use crate::domain::social::{ChannelStats, Playlist, PlaylistRecord, SubscribedChannelItem, SubscriberItem};
+use crate::domain::social::{Playlist, PlaylistRecord};
 use crate::domain::user::Identity;
-use crate::domain::video::Video;
 
 impl Services {
-    /// Flips the caller's subscription to `channel`; returns whether it is now subscribed.
-    pub async fn toggle_subscription(&self, caller: &Identity, channel: Id) -> Result<bool, ServiceError> {
-        self.existing_user(channel, "Channel not found").await?;
-        if channel == caller.id {
-            return Err(ServiceError::invalid("You cannot subscribe to yourself"));
-        }
-        Ok(self.store.subscriptions.toggle(caller.id, channel).await?)
-    }
-
-    pub async fn channel_subscribers(&self, channel: Id) -> Result<Vec<SubscriberItem>, ServiceError> {
-        self.existing_user(channel, "Channel not found").await?;
-        Ok(self.store.subscriptions.subscribers(channel).await?)
-    }
-
-    /// The subscription feed: public videos of every channel the caller follows, newest first.
-    pub async fn subscription_feed(
-        &self,
-        caller: &Identity,
-        page: Option<&str>,
-        limit: Option<&str>,
-    ) -> Result<Page<Video>, ServiceError> {
-        let page = PageRequest::parse(page, limit, self.config.limits.page_limit_max);
-        let (videos, total) = self.store.subscriptions.subscription_feed(caller.id, page.offset(), page.limit).await?;
-        Ok(Page::new(videos, total, page))
-    }
-
-    pub async fn subscribed_channels(&self, subscriber: Id) -> Result<Vec<SubscribedChannelItem>, ServiceError> {
-        self.existing_user(subscriber, "User not found").await?;
-        Ok(self.store.subscriptions.subscribed_channels(subscriber).await?)
-    }
-
     fn check_playlist_lengths(&self, name: Option<&str>, description: Option<&str>) -> Result<(), ServiceError> {
         max_chars("name", name, self.config.limits.playlist_name_chars)?;
         max_chars("description", description, self.config.limits.description_chars)
@@ -133,13 +100,5 @@ impl Services {
         self.store.videos.get(video).await?.ok_or_else(|| ServiceError::not_found("Video not found"))?;
         self.store.playlists.remove_video(playlist, video).await?;
         self.playlist(playlist, Some(caller.id)).await
-    }
-
-    pub async fn channel_stats(&self, caller: &Identity) -> Result<ChannelStats, ServiceError> {
-        Ok(self.store.dashboard.channel_stats(caller.id).await?)
-    }
-
-    pub async fn dashboard_videos(&self, caller: &Identity) -> Result<Vec<Video>, ServiceError> {
-        Ok(self.store.dashboard.dashboard_videos(caller.id).await?)
     }
 }
