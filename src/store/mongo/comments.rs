@@ -12,7 +12,6 @@ use crate::store::records::RecordKind;
 use crate::store::{CommentRef, CommentRepo, StoreResult};
 
 #[async_trait]
-#[async_trait]
 impl CommentRepo for MongoStore {
     async fn insert(&self, video: Id, owner: Id, content: &str) -> StoreResult<Id> {
         self.insert_record(coll::COMMENTS, q::new_comment(oid(video), oid(owner), content)).await

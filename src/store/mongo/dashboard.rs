@@ -13,7 +13,6 @@ use crate::domain::video::Video;
 use crate::store::{DashboardRepo, StoreResult};
 
 #[async_trait]
-#[async_trait]
 impl DashboardRepo for MongoStore {
     async fn dashboard_videos(&self, owner: Id) -> StoreResult<Vec<Video>> {
         let found = self.videos(q::dashboard_videos(oid(owner))).await?;

@@ -14,7 +14,6 @@ use crate::domain::video::WatchedVideo;
 use crate::store::{HistoryRepo, StoreResult};
 
 #[async_trait]
-#[async_trait]
 impl HistoryRepo for MongoStore {
     async fn watch_history(&self, user: Id) -> StoreResult<Vec<WatchedVideo>> {
         #[derive(serde::Deserialize)]

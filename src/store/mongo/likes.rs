@@ -10,7 +10,6 @@ use crate::domain::{Id, Twin};
 use crate::store::{LikeRepo, StoreResult};
 
 #[async_trait]
-#[async_trait]
 impl LikeRepo for MongoStore {
     async fn toggle(&self, user: Id, target: LikeTarget) -> StoreResult<bool> {
         self.flip(coll::LIKES, q::like_of(oid(user), target)).await

@@ -20,7 +20,6 @@ impl MongoStore {
 }
 
 #[async_trait]
-#[async_trait]
 impl PlaylistRepo for MongoStore {
     async fn insert(&self, owner: Id, name: &str, description: &str) -> StoreResult<Id> {
         self.insert_record(coll::PLAYLISTS, q::new_playlist(oid(owner), name, description)).await

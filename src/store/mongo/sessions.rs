@@ -39,7 +39,6 @@ fn sessions_in(user: Document) -> StoreResult<Vec<SessionDoc>> {
 }
 
 #[async_trait]
-#[async_trait]
 impl SessionRepo for MongoStore {
     async fn create(&self, session: NewSession, max: u32) -> StoreResult<()> {
         let update = q::add_session(q::session(&session, now()), max, now());

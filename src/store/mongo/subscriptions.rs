@@ -15,7 +15,6 @@ use crate::domain::video::Video;
 use crate::store::{StoreError, StoreResult, SubscriptionRepo};
 
 #[async_trait]
-#[async_trait]
 impl SubscriptionRepo for MongoStore {
     async fn toggle(&self, subscriber: Id, channel: Id) -> StoreResult<bool> {
         self.flip(coll::SUBSCRIPTIONS, q::subscription_of(oid(subscriber), oid(channel))).await

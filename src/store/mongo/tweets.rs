@@ -13,7 +13,6 @@ use crate::store::records::RecordKind;
 use crate::store::{StoreResult, TweetRepo};
 
 #[async_trait]
-#[async_trait]
 impl TweetRepo for MongoStore {
     async fn insert(&self, owner: Id, content: &str) -> StoreResult<Id> {
         self.insert_record(coll::TWEETS, q::new_tweet(oid(owner), content)).await

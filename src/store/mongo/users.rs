@@ -33,7 +33,6 @@ impl MongoStore {
 }
 
 #[async_trait]
-#[async_trait]
 impl UserRepo for MongoStore {
     async fn create(&self, user: NewUser) -> StoreResult<UserAccount> {
         let id = Id::generate();

@@ -62,7 +62,6 @@ pub(super) fn in_order(ids: &[ObjectId], found: Vec<VideoDoc>) -> Vec<Video> {
 }
 
 #[async_trait]
-#[async_trait]
 impl VideoRepo for MongoStore {
     async fn insert(&self, video: NewVideo) -> StoreResult<VideoRecord> {
         let id = Id::generate();
