@@ -11,14 +11,11 @@ use crate::store::StoreResult;
 use crate::store::records::RecordKind;
 
 impl MongoStore {
-    /// The steps deleting the `root` records in `removed` and what goes with them, after reading
-    /// the ids of every removed kind others refer to (parents before children; kinds already in
-    /// `removed` are not read again).
-    async fn cascade(&self, root: RecordKind, mut removed: Removed) -> StoreResult<Vec<Step>> {
-        for kind in RecordKind::ALL {
-            if removed.contains(kind) || !q::needs_ids(root, kind) {
-                continue;
-            }
+    /// The steps deleting the `root` records `ids` and what goes with them, after reading the ids of
+    /// every removed kind others refer to (parents before children).
+    async fn cascade(&self, root: RecordKind, ids: Vec<ObjectId>) -> StoreResult<Vec<Step>> {
+        let mut removed = Removed::new(root, ids);
+        for kind in RecordKind::ALL.into_iter().filter(|kind| q::needs_ids(root, *kind)) {
             let mut ids: Vec<ObjectId> = Vec::new();
             for filter in q::referring(kind, &removed) {
                 ids.extend(self.ids_where(collection(kind), filter).await?);
@@ -44,17 +41,17 @@ impl MongoStore {
         Ok(deleted)
     }
 
-    /// Deletes the `root` records in `removed` and everything the registry removes with them;
-    /// how many root records went.
-    pub(super) async fn delete_cascade(&self, root: RecordKind, removed: Removed) -> StoreResult<u64> {
-        let steps = self.cascade(root, removed).await?;
+    /// Deletes the `root` records `ids` and everything the registry removes with them; how many
+    /// root records went.
+    pub(super) async fn delete_cascade(&self, root: RecordKind, ids: Vec<ObjectId>) -> StoreResult<u64> {
+        let steps = self.cascade(root, ids).await?;
         self.run(&steps).await
     }
 
     /// Deletes one record and what refers to it, then what refers to it once more: a like added to
     /// a comment while the comment was being deleted goes too.
     pub(super) async fn delete_one_with(&self, root: RecordKind, id: ObjectId) -> StoreResult<bool> {
-        let steps = self.cascade(root, Removed::new(root, vec![id])).await?;
+        let steps = self.cascade(root, vec![id]).await?;
         let deleted = self.run(&steps).await?;
         if let Some((_, referrers)) = steps.split_last() {
             self.run(referrers).await?;

@@ -183,6 +183,7 @@ impl MongoStore {
         Ok(found.iter().filter_map(|d| d.get_object_id("_id").ok()).collect())
     }
 
+    /// Inserts a record (a comment, a tweet, a playlist) of `fields` with a new id and its times.
     async fn insert_record(&self, name: &str, fields: Document) -> StoreResult<Id> {
         let id = Id::generate();
         let record = queries::record(oid(id), fields, now());
@@ -191,6 +192,7 @@ impl MongoStore {
         Ok(id)
     }
 
+    /// Applies `update` to the record `id`; false when there is none.
     async fn update_record(&self, name: &str, id: Id, update: Document) -> StoreResult<bool> {
         let result = self.collection(name).update_one(queries::by_id(oid(id)), update).await.map_err(backend)?;
         Ok(result.matched_count > 0)

@@ -8,7 +8,6 @@ use mongodb::options::ReturnDocument;
 
 use super::docs::UserDoc;
 use super::queries::by_id;
-use super::queries::cascade::Removed;
 use super::queries::users as q;
 use super::{MongoStore, backend, coll, conflict_on, decode, is_conflict, now, oid, retry_transient};
 use crate::domain::Id;
@@ -138,11 +137,12 @@ impl UserRepo for MongoStore {
             let stored = ["videoKey", "thumbnailKey", "hlsKey"].iter().filter_map(|k| video.get_str(k).ok());
             keys.extend(stored.filter(|k| !k.is_empty()).map(str::to_owned));
         }
-        // Everything the registry removes with an account, the user document last: until then the
-        // account can log in and retry, and every step repeats harmlessly.
-        let mut removed = Removed::new(RecordKind::Users, vec![user]);
-        removed.insert(RecordKind::Videos, videos.iter().filter_map(|v| v.get_object_id("_id").ok()).collect());
-        self.delete_cascade(RecordKind::Users, removed).await?;
+        // The videos first, each with what a deleted video takes: from here on nothing of the account
+        // is reachable through a video. Then the rest the registry removes with an account, the user
+        // document last: until then the account can log in and retry, and every step repeats harmlessly.
+        let video_ids = videos.iter().filter_map(|v| v.get_object_id("_id").ok()).collect();
+        self.delete_cascade(RecordKind::Videos, video_ids).await?;
+        self.delete_cascade(RecordKind::Users, vec![user]).await?;
         keys.retain(|key| !key.is_empty());
         Ok(keys)
     }

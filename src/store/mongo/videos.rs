@@ -9,7 +9,6 @@ use mongodb::options::ReturnDocument;
 use super::docs::{TrendingDoc, VideoDoc};
 use super::ephemeral::CREATE_ATTEMPTS;
 use super::queries::by_id;
-use super::queries::cascade::Removed;
 use super::queries::{history as hq, videos as q};
 use super::{MongoStore, backend, coll, conflict_on, date, is_conflict, now, oid, retry_transient};
 use crate::domain::Id;
@@ -118,8 +117,7 @@ impl VideoRepo for MongoStore {
     }
 
     async fn delete(&self, id: Id) -> StoreResult<bool> {
-        let removed = Removed::new(RecordKind::Videos, vec![oid(id)]);
-        Ok(self.delete_cascade(RecordKind::Videos, removed).await? > 0)
+        Ok(self.delete_cascade(RecordKind::Videos, vec![oid(id)]).await? > 0)
     }
 
     async fn record_watch(&self, watch: Watch) -> StoreResult<Option<i64>> {

@@ -66,10 +66,6 @@ impl Removed {
         self.0.push((kind, ids));
     }
 
-    pub fn contains(&self, kind: RecordKind) -> bool {
-        self.0.iter().any(|(known, _)| *known == kind)
-    }
-
     pub fn of(&self, kind: RecordKind) -> &[ObjectId] {
         self.0.iter().find(|(known, _)| *known == kind).map_or(&[], |(_, ids)| ids)
     }
