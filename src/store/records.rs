@@ -12,7 +12,7 @@ use super::transfer::Kind;
 
 /// A kind of stored record, on either store (some live inside another kind's record on one store
 /// and in a table of their own on the other, such as sessions and history entries).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RecordKind {
     Users,
     /// A login on one device (a refresh grant).
@@ -91,24 +91,6 @@ impl RecordKind {
         RecordKind::RequestBudgets,
     ];
 
-    pub const fn name(self) -> &'static str {
-        match self {
-            RecordKind::Users => "users",
-            RecordKind::Sessions => "sessions",
-            RecordKind::Videos => "videos",
-            RecordKind::ViewHours => "view hours",
-            RecordKind::Comments => "comments",
-            RecordKind::Tweets => "tweets",
-            RecordKind::Likes => "likes",
-            RecordKind::Subscriptions => "subscriptions",
-            RecordKind::Playlists => "playlists",
-            RecordKind::PlaylistEntries => "playlist entries",
-            RecordKind::WatchHistory => "watch history entries",
-            RecordKind::ViewMarks => "view marks",
-            RecordKind::RequestBudgets => "request budgets",
-        }
-    }
-
     /// The kinds whose ids a record of this kind holds.
     pub const fn references(self) -> &'static [RecordKind] {
         use RecordKind::*;
@@ -132,8 +114,8 @@ impl RecordKind {
         }
     }
 
-    /// What deleting a video does to records of this kind (docs/api.md: a deleted video takes its
-    /// likes, comments and their likes, playlist and history entries with it).
+    /// What deleting a video does to records of this kind (docs/api.md §3.4.5: its likes, its
+    /// comments and their likes, its entries in every playlist and history, and its hourly views).
     pub const fn on_video_deleted(self) -> OnDelete {
         match self {
             RecordKind::Videos => OnDelete::Itself,
@@ -154,7 +136,7 @@ impl RecordKind {
     }
 
     /// What deleting an account does to records of this kind (docs/api.md §3.3.10: everything the
-    /// user owns goes, and with their videos everything a deleted video takes).
+    /// user owns, and with their videos everything a deleted video takes).
     pub const fn on_account_deleted(self) -> OnDelete {
         match self {
             RecordKind::Users => OnDelete::Itself,
