@@ -4,6 +4,7 @@
 pub mod ephemeral;
 pub mod feed_cache;
 pub mod mongo;
+pub mod records;
 pub mod sqlite;
 pub mod transfer;
 

@@ -10,7 +10,9 @@ use crate::domain::social::LikeTarget;
 use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
 
-/// What is copied, in an order where every reference points at something already copied.
+/// What is copied as a kind of its own, in an order where every reference points at something
+/// already copied. Each is a record kind of the registry (`Kind::record`, `RecordKind::copied`),
+/// whose order `ALL` follows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Users,
@@ -24,16 +26,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
-        Kind::Users,
-        Kind::Videos,
-        Kind::Comments,
-        Kind::Tweets,
-        Kind::Likes,
-        Kind::Subscriptions,
-        Kind::Playlists,
-        Kind::WatchHistory,
-    ];
+    pub const ALL: [Kind; 8] = super::records::copied_kinds();
 
     pub fn name(self) -> &'static str {
         match self {
@@ -185,6 +178,22 @@ pub enum Record {
     Subscription(SubscriptionRecord),
     Playlist(PlaylistRow),
     History(HistoryRecord),
+}
+
+impl Record {
+    /// The kind whose export yields this record.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Record::User(_) => Kind::Users,
+            Record::Video(_) => Kind::Videos,
+            Record::Comment(_) => Kind::Comments,
+            Record::Tweet(_) => Kind::Tweets,
+            Record::Like(_) => Kind::Likes,
+            Record::Subscription(_) => Kind::Subscriptions,
+            Record::Playlist(_) => Kind::Playlists,
+            Record::History(_) => Kind::WatchHistory,
+        }
+    }
 }
 
 /// One page of an export. `last` is the id to continue after (also past unreadable records).

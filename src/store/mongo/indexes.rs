@@ -1,5 +1,6 @@
-//! Startup housekeeping: the indexes of docs/api.md §4 (created idempotently) and the one-time
-//! lowercasing of emails stored mixed-case by the original API.
+//! Startup housekeeping: the indexes of every record kind (docs/api.md §4, created idempotently), the
+//! one-time lowercasing of emails stored mixed-case by the original API, and ids for sessions stored
+//! before sessions had them.
 
 use bson::oid::ObjectId;
 use bson::{Document, doc};
@@ -8,8 +9,9 @@ use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
 
 use super::docs::SessionDoc;
-use super::queries::users as q;
-use super::{backend, coll, decode, queries};
+use super::queries::{sessions as sq, users as q};
+use super::{backend, coll, collection, decode, queries};
+use crate::store::records::RecordKind;
 use crate::store::{StoreError, StoreResult};
 
 fn index(keys: Document) -> IndexModel {
@@ -35,65 +37,68 @@ fn expiring() -> IndexModel {
     IndexModel::builder().keys(doc! { "expiresAt": 1 }).options(options).build()
 }
 
-/// Every index, per collection. The three user indexes keep the original API's names so an existing
+/// The indexes a kind needs, on the collection it lives in (its holder's for a kind kept inside
+/// another kind's documents). The three user indexes keep the original API's names so an existing
 /// database is reused as is; list indexes end in `_id` so pages sort by the index alone.
-pub fn models() -> Vec<(&'static str, Vec<IndexModel>)> {
+fn indexes(kind: RecordKind) -> Vec<IndexModel> {
     let newest = |field: &str| doc! { field: 1, "createdAt": -1, "_id": -1 };
-    vec![
-        (
-            coll::USERS,
-            vec![
-                named(doc! { "username": 1 }, "username_1", true),
-                named(doc! { "email": 1 }, "email_1", true),
-                named(doc! { "fullName": 1 }, "fullName_1", false),
-                index(doc! { "watchHistory": 1 }),
-                index(doc! { "refreshSessions.jti": 1 }),
-                index(doc! { "avatarKey": 1 }),
-                index(doc! { "coverImageKey": 1 }),
-            ],
-        ),
-        (
-            coll::VIDEOS,
-            vec![
-                index(newest("owner")),
-                index(newest("isPublished")),
-                index(doc! { "isPublished": 1, "views": -1, "_id": -1 }),
-                index(doc! { "isPublished": 1, "duration": -1, "_id": -1 }),
-                index(doc! { "isPublished": 1, "title": 1, "_id": 1 }),
-                index(doc! { "videoKey": 1 }),
-                index(doc! { "thumbnailKey": 1 }),
-                index(doc! { "hlsKey": 1 }),
-                index(doc! { "processingStatus": 1, "createdAt": 1, "_id": 1 }),
-            ],
-        ),
-        (coll::COMMENTS, vec![index(newest("video"))]),
-        (
-            coll::LIKES,
-            vec![
-                unique_where_set(doc! { "likedBy": 1, "video": 1 }, "video"),
-                unique_where_set(doc! { "likedBy": 1, "comment": 1 }, "comment"),
-                unique_where_set(doc! { "likedBy": 1, "tweet": 1 }, "tweet"),
-                index(doc! { "video": 1 }),
-                index(doc! { "comment": 1 }),
-                index(doc! { "tweet": 1 }),
-                index(newest("likedBy")),
-            ],
-        ),
-        (
-            coll::SUBSCRIPTIONS,
-            vec![
-                named(doc! { "subscriber": 1, "channel": 1 }, "subscriber_1_channel_1", true),
-                index(newest("channel")),
-                index(newest("subscriber")),
-            ],
-        ),
-        (coll::PLAYLISTS, vec![index(newest("owner")), index(doc! { "videos": 1 })]),
-        (coll::TWEETS, vec![index(newest("owner"))]),
-        (coll::VIEW_MARKS, vec![expiring()]),
-        (coll::REQUEST_BUDGETS, vec![expiring()]),
+    match kind {
+        RecordKind::Users => vec![
+            named(doc! { "username": 1 }, "username_1", true),
+            named(doc! { "email": 1 }, "email_1", true),
+            named(doc! { "fullName": 1 }, "fullName_1", false),
+            index(doc! { "avatarKey": 1 }),
+            index(doc! { "coverImageKey": 1 }),
+        ],
+        RecordKind::Sessions => vec![index(doc! { "refreshSessions.jti": 1 })],
+        RecordKind::Videos => vec![
+            index(newest("owner")),
+            index(newest("isPublished")),
+            index(doc! { "isPublished": 1, "views": -1, "_id": -1 }),
+            index(doc! { "isPublished": 1, "duration": -1, "_id": -1 }),
+            index(doc! { "isPublished": 1, "title": 1, "_id": 1 }),
+            index(doc! { "videoKey": 1 }),
+            index(doc! { "thumbnailKey": 1 }),
+            index(doc! { "hlsKey": 1 }),
+            index(doc! { "processingStatus": 1, "createdAt": 1, "_id": 1 }),
+        ],
         // Trending reads the hours of its window; a deleted video's records go by video.
-        (coll::VIEW_HOURS, vec![index(doc! { "hour": 1, "video": 1, "n": 1 }), index(doc! { "video": 1 })]),
-    ]
+        RecordKind::ViewHours => vec![index(doc! { "hour": 1, "video": 1, "n": 1 }), index(doc! { "video": 1 })],
+        RecordKind::Comments => vec![index(newest("video"))],
+        RecordKind::Tweets => vec![index(newest("owner"))],
+        RecordKind::Likes => vec![
+            unique_where_set(doc! { "likedBy": 1, "video": 1 }, "video"),
+            unique_where_set(doc! { "likedBy": 1, "comment": 1 }, "comment"),
+            unique_where_set(doc! { "likedBy": 1, "tweet": 1 }, "tweet"),
+            index(doc! { "video": 1 }),
+            index(doc! { "comment": 1 }),
+            index(doc! { "tweet": 1 }),
+            index(newest("likedBy")),
+        ],
+        RecordKind::Subscriptions => vec![
+            named(doc! { "subscriber": 1, "channel": 1 }, "subscriber_1_channel_1", true),
+            index(newest("channel")),
+            index(newest("subscriber")),
+        ],
+        RecordKind::Playlists => vec![index(newest("owner"))],
+        RecordKind::PlaylistEntries => vec![index(doc! { "videos": 1 })],
+        RecordKind::WatchHistory => vec![index(doc! { "watchHistory": 1 })],
+        RecordKind::ViewMarks | RecordKind::RequestBudgets => vec![expiring()],
+    }
+}
+
+/// Every index, per collection, in the order the collections' kinds come in the registry.
+pub fn models() -> Vec<(&'static str, Vec<IndexModel>)> {
+    let mut models: Vec<(&'static str, Vec<IndexModel>)> = Vec::new();
+    for kind in RecordKind::ALL {
+        let name = collection(kind);
+        match models.iter_mut().find(|(known, _)| *known == name) {
+            Some((_, known)) => known.extend(indexes(kind)),
+            None => models.push((name, indexes(kind))),
+        }
+    }
+    models.retain(|(_, indexes)| !indexes.is_empty());
+    models
 }
 
 /// Creates missing indexes; existing identical ones are left alone by the server. Collections are
@@ -124,13 +129,13 @@ pub async fn name_sessions(db: &Database) -> StoreResult<()> {
         refresh_sessions: Vec<SessionDoc>,
     }
     let users = db.collection::<Document>(coll::USERS);
-    let (filter, projection) = q::sessions_without_id();
+    let (filter, projection) = sq::sessions_without_id();
     let found: Vec<Document> =
         users.find(filter).projection(projection).await.map_err(backend)?.try_collect().await.map_err(backend)?;
     for user in found {
         let user: Unnamed = decode(user)?;
         for session in user.refresh_sessions.iter().filter(|s| s.id.is_none()) {
-            let (filter, update) = q::name_session(user.id, &session.jti, ObjectId::new(), session.created_at);
+            let (filter, update) = sq::name_session(user.id, &session.jti, ObjectId::new(), session.created_at);
             users.update_one(filter, update).await.map_err(backend)?;
         }
     }
@@ -187,8 +192,7 @@ mod tests {
 
     #[test]
     fn user_indexes_keep_the_original_names() {
-        let all = models();
-        let users = &all.iter().find(|(name, _)| *name == "users").unwrap().1;
+        let users = of("users");
         let named: Vec<(Option<String>, Option<bool>)> = users[..3]
             .iter()
             .map(|m| (m.options.as_ref().and_then(|o| o.name.clone()), m.options.as_ref().and_then(|o| o.unique)))
@@ -205,8 +209,7 @@ mod tests {
 
     #[test]
     fn likes_are_unique_per_target_only_where_the_target_is_set() {
-        let all = models();
-        let likes = &all.iter().find(|(name, _)| *name == "likes").unwrap().1;
+        let likes = of("likes");
         for (model, field) in likes[..3].iter().zip(["video", "comment", "tweet"]) {
             let options = model.options.as_ref().unwrap();
             assert_eq!(model.keys, doc! { "likedBy": 1, field: 1 });
@@ -215,32 +218,111 @@ mod tests {
         }
     }
 
+    fn of(name: &str) -> Vec<IndexModel> {
+        models().into_iter().find(|(collection, _)| *collection == name).unwrap().1
+    }
+
     #[test]
     fn every_collection_of_the_contract_is_indexed() {
-        let names: Vec<&str> = models().iter().map(|(name, _)| *name).collect();
+        let mut names: Vec<&str> = models().iter().map(|(name, _)| *name).collect();
+        names.sort();
         assert_eq!(
             names,
             [
-                "users",
-                "videos",
                 "comments",
                 "likes",
-                "subscriptions",
                 "playlists",
-                "tweets",
-                "viewMarks",
                 "requestBudgets",
-                "viewHours"
+                "subscriptions",
+                "tweets",
+                "users",
+                "videos",
+                "viewHours",
+                "viewMarks"
             ]
         );
-        let subscriptions = &models()[4].1[0];
+        let subscriptions = &of("subscriptions")[0];
         assert_eq!(subscriptions.keys, doc! { "subscriber": 1, "channel": 1 });
         assert_eq!(subscriptions.options.as_ref().unwrap().unique, Some(true));
-        for (_, shared_state) in &models()[7..9] {
+        for shared_state in [of("viewMarks"), of("requestBudgets")] {
             assert_eq!(shared_state[0].keys, doc! { "expiresAt": 1 });
             let options = shared_state[0].options.as_ref().unwrap();
             assert_eq!(options.expire_after, Some(std::time::Duration::ZERO), "removed once expired");
         }
+    }
+
+    /// Every index as `collection keys options`, one line each, sorted.
+    fn described() -> Vec<String> {
+        let mut lines: Vec<String> = models()
+            .iter()
+            .flat_map(|(name, models)| {
+                models.iter().map(move |model| {
+                    let options = model.options.as_ref();
+                    format!(
+                        "{name} {} name={:?} unique={:?} partial={:?} expire={:?}",
+                        model.keys,
+                        options.and_then(|o| o.name.clone()),
+                        options.and_then(|o| o.unique),
+                        options.and_then(|o| o.partial_filter_expression.as_ref().map(ToString::to_string)),
+                        options.and_then(|o| o.expire_after),
+                    )
+                })
+            })
+            .collect();
+        lines.sort();
+        lines
+    }
+
+    /// A deployment keeps its indexes only if every definition stays the same: same collection,
+    /// keys, name and options (a changed one would be built again, or refused as a conflict).
+    #[test]
+    fn index_definitions_stay_as_deployed() {
+        let plain = |name: &str, keys: &str| format!("{name} {keys} name=None unique=None partial=None expire=None");
+        let mut expected = vec![
+            r#"users { "username": 1 } name=Some("username_1") unique=Some(true) partial=None expire=None"#.to_owned(),
+            r#"users { "email": 1 } name=Some("email_1") unique=Some(true) partial=None expire=None"#.to_owned(),
+            r#"users { "fullName": 1 } name=Some("fullName_1") unique=None partial=None expire=None"#.to_owned(),
+            plain("users", r#"{ "watchHistory": 1 }"#),
+            plain("users", r#"{ "refreshSessions.jti": 1 }"#),
+            plain("users", r#"{ "avatarKey": 1 }"#),
+            plain("users", r#"{ "coverImageKey": 1 }"#),
+            plain("videos", r#"{ "owner": 1, "createdAt": -1, "_id": -1 }"#),
+            plain("videos", r#"{ "isPublished": 1, "createdAt": -1, "_id": -1 }"#),
+            plain("videos", r#"{ "isPublished": 1, "views": -1, "_id": -1 }"#),
+            plain("videos", r#"{ "isPublished": 1, "duration": -1, "_id": -1 }"#),
+            plain("videos", r#"{ "isPublished": 1, "title": 1, "_id": 1 }"#),
+            plain("videos", r#"{ "videoKey": 1 }"#),
+            plain("videos", r#"{ "thumbnailKey": 1 }"#),
+            plain("videos", r#"{ "hlsKey": 1 }"#),
+            plain("videos", r#"{ "processingStatus": 1, "createdAt": 1, "_id": 1 }"#),
+            plain("comments", r#"{ "video": 1, "createdAt": -1, "_id": -1 }"#),
+            plain("likes", r#"{ "video": 1 }"#),
+            plain("likes", r#"{ "comment": 1 }"#),
+            plain("likes", r#"{ "tweet": 1 }"#),
+            plain("likes", r#"{ "likedBy": 1, "createdAt": -1, "_id": -1 }"#),
+            concat!(
+                r#"subscriptions { "subscriber": 1, "channel": 1 } name=Some("subscriber_1_channel_1") "#,
+                "unique=Some(true) partial=None expire=None"
+            )
+            .to_owned(),
+            plain("subscriptions", r#"{ "channel": 1, "createdAt": -1, "_id": -1 }"#),
+            plain("subscriptions", r#"{ "subscriber": 1, "createdAt": -1, "_id": -1 }"#),
+            plain("playlists", r#"{ "owner": 1, "createdAt": -1, "_id": -1 }"#),
+            plain("playlists", r#"{ "videos": 1 }"#),
+            plain("tweets", r#"{ "owner": 1, "createdAt": -1, "_id": -1 }"#),
+            r#"viewMarks { "expiresAt": 1 } name=None unique=None partial=None expire=Some(0ns)"#.to_owned(),
+            r#"requestBudgets { "expiresAt": 1 } name=None unique=None partial=None expire=Some(0ns)"#.to_owned(),
+            plain("viewHours", r#"{ "hour": 1, "video": 1, "n": 1 }"#),
+            plain("viewHours", r#"{ "video": 1 }"#),
+        ];
+        for target in ["video", "comment", "tweet"] {
+            expected.push(format!(
+                "likes {{ \"likedBy\": 1, \"{target}\": 1 }} name=None unique=Some(true) \
+                 partial=Some(\"{{ \\\"{target}\\\": {{ \\\"$type\\\": \\\"objectId\\\" }} }}\") expire=None"
+            ));
+        }
+        expected.sort();
+        assert_eq!(described(), expected);
     }
 
     #[test]

@@ -1,13 +1,22 @@
-//! The MongoDB store: one shared `Client`, the collections and field names of docs/api.md §4, indexes
-//! ensured at startup. Queries are built by the pure functions in `queries`; this module runs them.
+//! The MongoDB store: one shared `Client`, where each record kind lives (the collections and field
+//! names of docs/api.md §4), indexes ensured at startup. Queries are built by the pure functions in
+//! `queries`; the modules of each area run them.
 
+mod cascade;
+mod comments;
+mod dashboard;
 mod docs;
 mod ephemeral;
+mod history;
 mod indexes;
+mod likes;
+mod playlists;
 mod processing;
 pub mod queries;
-mod social;
+mod sessions;
+mod subscriptions;
 mod transfer;
+mod tweets;
 mod users;
 mod videos;
 
@@ -21,6 +30,7 @@ use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database};
 
+use super::records::RecordKind;
 use super::{MediaIndex, StoreError, StoreHealth, StoreResult};
 use crate::domain::{Id, Timestamp};
 
@@ -31,20 +41,62 @@ pub const DEFAULT_DATABASE: &str = "videotube";
 /// at once on a few cores, few enough that several instances stay under a server's connection limit.
 pub const DEFAULT_MAX_POOL_SIZE: u32 = 32;
 
-/// Collection names of docs/api.md §4, shared with a database created by the original API.
+/// Where the records of a kind live on MongoDB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Home {
+    /// The documents of a collection of their own.
+    Collection(&'static str),
+    /// Entries of the array `field` in the documents of `holder`, as the original API kept a user's
+    /// sessions and history in the user and a playlist's videos in the playlist.
+    Within { holder: RecordKind, field: &'static str },
+}
+
+/// Where each kind lives. The collection names are those of docs/api.md §4, shared with a database
+/// created by the original API, and our own for view hours, view marks and request budgets.
+pub(crate) const fn home(kind: RecordKind) -> Home {
+    match kind {
+        RecordKind::Users => Home::Collection("users"),
+        RecordKind::Sessions => Home::Within { holder: RecordKind::Users, field: "refreshSessions" },
+        RecordKind::Videos => Home::Collection("videos"),
+        // Counted views per video and hour, for trending.
+        RecordKind::ViewHours => Home::Collection("viewHours"),
+        RecordKind::Comments => Home::Collection("comments"),
+        RecordKind::Tweets => Home::Collection("tweets"),
+        RecordKind::Likes => Home::Collection("likes"),
+        RecordKind::Subscriptions => Home::Collection("subscriptions"),
+        RecordKind::Playlists => Home::Collection("playlists"),
+        RecordKind::PlaylistEntries => Home::Within { holder: RecordKind::Playlists, field: "videos" },
+        // `watchHistory` holds the video ids; `watchHistoryAt`, aligned with it, their times.
+        RecordKind::WatchHistory => Home::Within { holder: RecordKind::Users, field: "watchHistory" },
+        // Shared short-lived state, so that several instances on one database agree.
+        RecordKind::ViewMarks => Home::Collection("viewMarks"),
+        RecordKind::RequestBudgets => Home::Collection("requestBudgets"),
+    }
+}
+
+/// The collection holding records of `kind`: its own, or its holder's.
+pub(crate) const fn collection(kind: RecordKind) -> &'static str {
+    match home(kind) {
+        Home::Collection(name) => name,
+        Home::Within { holder, .. } => collection(holder),
+    }
+}
+
+/// The collections by name, as the queries use them; each is the `collection` of its kind.
 pub(crate) mod coll {
-    pub const USERS: &str = "users";
-    pub const VIDEOS: &str = "videos";
-    pub const COMMENTS: &str = "comments";
-    pub const LIKES: &str = "likes";
-    pub const PLAYLISTS: &str = "playlists";
-    pub const SUBSCRIPTIONS: &str = "subscriptions";
-    pub const TWEETS: &str = "tweets";
-    /// Shared short-lived state of our own (not in the original API): counted views, request budgets.
-    pub const VIEW_MARKS: &str = "viewMarks";
-    pub const REQUEST_BUDGETS: &str = "requestBudgets";
-    /// Counted views per video and hour, for trending (ours too).
-    pub const VIEW_HOURS: &str = "viewHours";
+    use super::collection;
+    use crate::store::records::RecordKind;
+
+    pub const USERS: &str = collection(RecordKind::Users);
+    pub const VIDEOS: &str = collection(RecordKind::Videos);
+    pub const COMMENTS: &str = collection(RecordKind::Comments);
+    pub const LIKES: &str = collection(RecordKind::Likes);
+    pub const PLAYLISTS: &str = collection(RecordKind::Playlists);
+    pub const SUBSCRIPTIONS: &str = collection(RecordKind::Subscriptions);
+    pub const TWEETS: &str = collection(RecordKind::Tweets);
+    pub const VIEW_MARKS: &str = collection(RecordKind::ViewMarks);
+    pub const REQUEST_BUDGETS: &str = collection(RecordKind::RequestBudgets);
+    pub const VIEW_HOURS: &str = collection(RecordKind::ViewHours);
 }
 
 /// The MongoDB implementation of every repository trait.
@@ -59,6 +111,9 @@ pub struct MongoStore {
 
 /// Shards of `toggle_turns`: unrelated pairs rarely share one.
 const TOGGLE_SHARDS: usize = 64;
+
+/// How often a toggle retries when a concurrent toggle of the same pair keeps winning.
+const TOGGLE_ATTEMPTS: usize = 16;
 
 impl MongoStore {
     /// Connects with one process-wide client, then ensures indexes and normalises legacy emails and sessions.
@@ -112,6 +167,67 @@ impl MongoStore {
 
     async fn count(&self, name: &str, filter: Document) -> StoreResult<u64> {
         self.collection(name).count_documents(filter).await.map_err(backend)
+    }
+
+    /// The `_id`s of the documents of `name` matching `filter`.
+    async fn ids_where(&self, name: &str, filter: Document) -> StoreResult<Vec<ObjectId>> {
+        let found: Vec<Document> = self
+            .collection(name)
+            .find(filter)
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        Ok(found.iter().filter_map(|d| d.get_object_id("_id").ok()).collect())
+    }
+
+    /// Inserts a record (a comment, a tweet, a playlist) of `fields` with a new id and its times.
+    async fn insert_record(&self, name: &str, fields: Document) -> StoreResult<Id> {
+        let id = Id::generate();
+        let record = queries::record(oid(id), fields, now());
+        let collection = self.collection(name);
+        retry_transient(|| collection.insert_one(record.clone())).await.map_err(backend)?;
+        Ok(id)
+    }
+
+    /// Applies `update` to the record `id`; false when there is none.
+    async fn update_record(&self, name: &str, id: Id, update: Document) -> StoreResult<bool> {
+        let result = self.collection(name).update_one(queries::by_id(oid(id)), update).await.map_err(backend)?;
+        Ok(result.matched_count > 0)
+    }
+
+    /// Flips the record matching `key` (unique): deletes it if present, else inserts it. Without a
+    /// transaction, the unique index arbitrates concurrent flips: a loser retries, so every call is
+    /// one delete or one insert and N concurrent flips leave the parity of N. Each write is retried
+    /// on its own while it fails transiently (a lost lock wrote nothing).
+    async fn flip(&self, name: &str, key: Document) -> StoreResult<bool> {
+        let _turn = self.toggle_turn(name, &key).await;
+        let collection = self.collection(name);
+        for _ in 0..TOGGLE_ATTEMPTS {
+            let deleted = retry_transient(|| collection.delete_one(key.clone())).await.map_err(backend)?;
+            if deleted.deleted_count > 0 {
+                return Ok(false);
+            }
+            let record = queries::record(oid(Id::generate()), key.clone(), now());
+            match retry_transient(|| collection.insert_one(record.clone())).await.map_err(conflict_on("pair")) {
+                Ok(_) => return Ok(true),
+                Err(e) if is_conflict(&e) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::backend(format!("toggle on {name} kept losing races")))
+    }
+
+    /// Waits for this process's turn to toggle the pair `key` in `name`.
+    async fn toggle_turn(&self, name: &str, key: &Document) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        name.hash(&mut hasher);
+        key.to_string().hash(&mut hasher);
+        let shard = (hasher.finish() % self.toggle_turns.len() as u64) as usize;
+        self.toggle_turns[shard].lock().await
     }
 }
 
@@ -282,6 +398,26 @@ mod tests {
             with_database("mongodb+srv://u:p@cluster.example.net/?retryWrites=true", "t3"),
             "mongodb+srv://u:p@cluster.example.net/t3?retryWrites=true"
         );
+    }
+
+    #[test]
+    fn every_kind_lives_in_one_collection_of_its_own_or_in_its_holder() {
+        let mut names = Vec::new();
+        for kind in RecordKind::ALL {
+            match home(kind) {
+                Home::Collection(name) => names.push(name),
+                Home::Within { holder, .. } => {
+                    assert!(matches!(home(holder), Home::Collection(_)), "{kind:?} is held by {holder:?}");
+                    assert!(kind.references().contains(&holder), "{kind:?} refers to its holder {holder:?}");
+                }
+            }
+        }
+        let mut distinct = names.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), names.len(), "one kind per collection: {names:?}");
+        assert_eq!(collection(RecordKind::Sessions), "users");
+        assert_eq!(collection(RecordKind::PlaylistEntries), "playlists");
     }
 
     #[test]

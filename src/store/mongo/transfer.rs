@@ -121,86 +121,100 @@ fn user_record(user: UserDoc) -> Record {
 
 /// The record a document of `kind` holds, or `None` when it lacks what the model requires.
 fn record(kind: Kind, document: Document) -> Option<Record> {
-    let ids = |v: Vec<ObjectId>| v.into_iter().map(id_of).collect::<Vec<Id>>();
     match kind {
         Kind::Users => decode::<UserDoc>(document).ok().map(user_record),
-        Kind::Videos => {
-            let v = decode::<StoredVideo>(document).ok()?;
-            Some(Record::Video(VideoRow {
-                id: id_of(v.id),
-                owner: id_of(v.owner),
-                video_file: v.video_file,
-                video_key: v.video_key.unwrap_or_default(),
-                thumbnail: v.thumbnail,
-                thumbnail_key: v.thumbnail_key.unwrap_or_default(),
-                title: v.title,
-                description: v.description,
-                duration: v.duration,
-                views: v.views,
-                visibility: Visibility::from_stored(v.is_published, v.visibility.as_deref()),
-                created_at: time(v.created_at),
-                updated_at: time(v.updated_at),
-                // Filled in by `attach_view_hours`, which reads them for a whole batch at once.
-                view_hours: Vec::new(),
-                processing: VideoProcessing {
-                    status: VideoProcessing::exported(v.processing_status.as_deref()),
-                    progress: v.processing_progress,
-                    error: v.processing_error,
-                    width: v.width,
-                    height: v.height,
-                    hls_url: v.hls_url,
-                    hls_key: v.hls_key.unwrap_or_default(),
-                },
-            }))
-        }
+        Kind::Videos => decode::<StoredVideo>(document).ok().map(video_record),
         Kind::WatchHistory => {
             let h = decode::<StoredHistory>(document).ok()?;
             let times = h.watch_history_at.into_iter().chain(std::iter::repeat(None)).map(|at| at.map(time));
-            let entries = ids(h.watch_history).into_iter().zip(times).collect();
+            let entries = h.watch_history.into_iter().map(id_of).zip(times).collect();
             Some(Record::History(HistoryRecord { user: id_of(h.id), entries }))
         }
-        _ => {
-            let r = decode::<StoredRecord>(document).ok()?;
-            let (id, created_at, updated_at) = (id_of(r.id), time(r.created_at), time(r.updated_at));
-            Some(match kind {
-                Kind::Comments | Kind::Tweets => {
-                    let post = PostRecord {
-                        id,
-                        owner: id_of(r.owner?),
-                        video: r.video.map(id_of),
-                        content: r.content?,
-                        created_at,
-                        updated_at,
-                    };
-                    if kind == Kind::Comments { Record::Comment(post) } else { Record::Tweet(post) }
-                }
-                Kind::Likes => {
-                    let target = match (r.video, r.comment, r.tweet) {
-                        (Some(v), None, None) => LikeTarget::Video(id_of(v)),
-                        (None, Some(c), None) => LikeTarget::Comment(id_of(c)),
-                        (None, None, Some(t)) => LikeTarget::Tweet(id_of(t)),
-                        _ => return None,
-                    };
-                    Record::Like(LikeRecord { id, liked_by: id_of(r.liked_by?), target, created_at, updated_at })
-                }
-                Kind::Subscriptions => Record::Subscription(SubscriptionRecord {
-                    id,
-                    subscriber: id_of(r.subscriber?),
-                    channel: id_of(r.channel?),
-                    created_at,
-                    updated_at,
-                }),
-                _ => Record::Playlist(PlaylistRow {
-                    id,
-                    owner: id_of(r.owner?),
-                    name: r.name?,
-                    description: r.description.unwrap_or_default(),
-                    videos: ids(r.videos),
-                    created_at,
-                    updated_at,
-                }),
-            })
-        }
+        Kind::Comments => decode::<StoredRecord>(document).ok()?.post().map(Record::Comment),
+        Kind::Tweets => decode::<StoredRecord>(document).ok()?.post().map(Record::Tweet),
+        Kind::Likes => decode::<StoredRecord>(document).ok()?.like(),
+        Kind::Subscriptions => decode::<StoredRecord>(document).ok()?.subscription(),
+        Kind::Playlists => decode::<StoredRecord>(document).ok()?.playlist(),
+    }
+}
+
+fn video_record(v: StoredVideo) -> Record {
+    Record::Video(VideoRow {
+        id: id_of(v.id),
+        owner: id_of(v.owner),
+        video_file: v.video_file,
+        video_key: v.video_key.unwrap_or_default(),
+        thumbnail: v.thumbnail,
+        thumbnail_key: v.thumbnail_key.unwrap_or_default(),
+        title: v.title,
+        description: v.description,
+        duration: v.duration,
+        views: v.views,
+        visibility: Visibility::from_stored(v.is_published, v.visibility.as_deref()),
+        created_at: time(v.created_at),
+        updated_at: time(v.updated_at),
+        // Filled in by `attach_view_hours`, which reads them for a whole batch at once.
+        view_hours: Vec::new(),
+        processing: VideoProcessing {
+            status: VideoProcessing::exported(v.processing_status.as_deref()),
+            progress: v.processing_progress,
+            error: v.processing_error,
+            width: v.width,
+            height: v.height,
+            hls_url: v.hls_url,
+            hls_key: v.hls_key.unwrap_or_default(),
+        },
+    })
+}
+
+impl StoredRecord {
+    fn post(self) -> Option<PostRecord> {
+        Some(PostRecord {
+            id: id_of(self.id),
+            owner: id_of(self.owner?),
+            video: self.video.map(id_of),
+            content: self.content?,
+            created_at: time(self.created_at),
+            updated_at: time(self.updated_at),
+        })
+    }
+
+    fn like(self) -> Option<Record> {
+        let target = match (self.video, self.comment, self.tweet) {
+            (Some(v), None, None) => LikeTarget::Video(id_of(v)),
+            (None, Some(c), None) => LikeTarget::Comment(id_of(c)),
+            (None, None, Some(t)) => LikeTarget::Tweet(id_of(t)),
+            _ => return None,
+        };
+        Some(Record::Like(LikeRecord {
+            id: id_of(self.id),
+            liked_by: id_of(self.liked_by?),
+            target,
+            created_at: time(self.created_at),
+            updated_at: time(self.updated_at),
+        }))
+    }
+
+    fn subscription(self) -> Option<Record> {
+        Some(Record::Subscription(SubscriptionRecord {
+            id: id_of(self.id),
+            subscriber: id_of(self.subscriber?),
+            channel: id_of(self.channel?),
+            created_at: time(self.created_at),
+            updated_at: time(self.updated_at),
+        }))
+    }
+
+    fn playlist(self) -> Option<Record> {
+        Some(Record::Playlist(PlaylistRow {
+            id: id_of(self.id),
+            owner: id_of(self.owner?),
+            name: self.name?,
+            description: self.description.unwrap_or_default(),
+            videos: self.videos.into_iter().map(id_of).collect(),
+            created_at: time(self.created_at),
+            updated_at: time(self.updated_at),
+        }))
     }
 }
 
@@ -315,7 +329,9 @@ impl Transfer for MongoStore {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{Home, home};
     use super::*;
+    use crate::store::records::{Copied, RecordKind};
 
     #[test]
     fn a_like_naming_no_single_target_is_unreadable() {
@@ -331,6 +347,18 @@ mod tests {
         assert!(
             matches!(record(Kind::Likes, video), Some(Record::Like(l)) if matches!(l.target, LikeTarget::Video(_)))
         );
+    }
+
+    #[test]
+    fn kinds_copied_inside_others_are_read_with_them() {
+        for kind in RecordKind::ALL {
+            let Copied::Within(holder) = kind.copied() else { continue };
+            match home(kind) {
+                Home::Within { holder: kept_in, .. } => assert_eq!(kept_in, holder, "{kind:?} is read with its holder"),
+                // Stored apart on MongoDB: the export reads them beside their holders' batch.
+                Home::Collection(_) => assert_eq!(kind, RecordKind::ViewHours, "{kind:?} needs a reader"),
+            }
+        }
     }
 
     #[test]

@@ -1,18 +1,19 @@
-//! MongoDB persistence of users, their refresh sessions (inside the user document) and channel counts.
+//! MongoDB persistence of user accounts: registration, lookups, profile and password, the channel
+//! profile's counts, and account deletion.
 
 use async_trait::async_trait;
-use bson::oid::ObjectId;
 use bson::{Document, doc};
 use futures_util::TryStreamExt;
 use mongodb::options::ReturnDocument;
 
-use super::docs::{SessionDoc, UserDoc};
+use super::docs::UserDoc;
 use super::queries::by_id;
 use super::queries::users as q;
 use super::{MongoStore, backend, coll, conflict_on, decode, is_conflict, now, oid, retry_transient};
 use crate::domain::Id;
-use crate::domain::user::{ChannelCounts, Identity, Session, UserAccount};
-use crate::store::{NewSession, NewUser, ProfileUpdate, RefreshGrant, SessionRepo, StoreError, StoreResult, UserRepo};
+use crate::domain::user::{ChannelCounts, Identity, UserAccount};
+use crate::store::records::RecordKind;
+use crate::store::{NewUser, ProfileUpdate, StoreError, StoreResult, UserRepo};
 
 impl MongoStore {
     /// Which identity a refused registration collides on, decided by asking who holds the username
@@ -22,31 +23,6 @@ impl MongoStore {
             Ok(holder) => StoreError::Conflict { field: if holder.is_some() { "username" } else { "email" } },
             Err(e) => e,
         }
-    }
-
-    /// The `_id`s of the documents of `name` matching `filter`.
-    pub(super) async fn ids_where(&self, name: &str, filter: Document) -> StoreResult<Vec<ObjectId>> {
-        let found: Vec<Document> = self
-            .collection(name)
-            .find(filter)
-            .projection(doc! { "_id": 1 })
-            .await
-            .map_err(backend)?
-            .try_collect()
-            .await
-            .map_err(backend)?;
-        Ok(found.iter().filter_map(|d| d.get_object_id("_id").ok()).collect())
-    }
-
-    /// The user's stored sessions.
-    async fn sessions_of(&self, user: ObjectId) -> StoreResult<Vec<SessionDoc>> {
-        let found = self
-            .collection(coll::USERS)
-            .find_one(by_id(user))
-            .projection(doc! { "refreshSessions": 1 })
-            .await
-            .map_err(backend)?;
-        Ok(found.map(sessions_in).transpose()?.unwrap_or_default())
     }
 
     async fn user_where(&self, filter: Document) -> StoreResult<Option<UserAccount>> {
@@ -161,91 +137,13 @@ impl UserRepo for MongoStore {
             let stored = ["videoKey", "thumbnailKey", "hlsKey"].iter().filter_map(|k| video.get_str(k).ok());
             keys.extend(stored.filter(|k| !k.is_empty()).map(str::to_owned));
         }
-        // Videos first: from here on nothing of the account is reachable through a video, and every
-        // later step can be repeated by a retry; the user document goes last.
-        let video_ids: Vec<ObjectId> = videos.iter().filter_map(|v| v.get_object_id("_id").ok()).collect();
-        self.delete_videos(&video_ids).await?;
-        let comments = self.ids_where(coll::COMMENTS, doc! { "owner": user }).await?;
-        let tweets = self.ids_where(coll::TWEETS, doc! { "owner": user }).await?;
-        for (name, filter) in q::account_cascade(user, &comments, &tweets) {
-            self.collection(name).delete_many(filter).await.map_err(backend)?;
-        }
+        // The videos first, each with what a deleted video takes: from here on nothing of the account
+        // is reachable through a video. Then the rest the registry removes with an account, the user
+        // document last: until then the account can log in and retry, and every step repeats harmlessly.
+        let video_ids = videos.iter().filter_map(|v| v.get_object_id("_id").ok()).collect();
+        self.delete_cascade(RecordKind::Videos, video_ids).await?;
+        self.delete_cascade(RecordKind::Users, vec![user]).await?;
         keys.retain(|key| !key.is_empty());
         Ok(keys)
-    }
-}
-
-/// The sessions of a user document projected to `refreshSessions`.
-fn sessions_in(user: Document) -> StoreResult<Vec<SessionDoc>> {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Sessions {
-        #[serde(default)]
-        refresh_sessions: Vec<SessionDoc>,
-    }
-    Ok(decode::<Sessions>(user)?.refresh_sessions)
-}
-
-#[async_trait]
-impl SessionRepo for MongoStore {
-    async fn create(&self, session: NewSession, max: u32) -> StoreResult<()> {
-        let update = q::add_session(q::session(&session, now()), max, now());
-        let users = self.collection(coll::USERS);
-        retry_transient(|| users.update_one(by_id(oid(session.user_id)), update.clone())).await.map_err(backend)?;
-        Ok(())
-    }
-
-    async fn rotate(&self, user_id: Id, jti: &str, token_hash: &str, next: RefreshGrant) -> StoreResult<Option<Id>> {
-        let filter = q::live_session(oid(user_id), jti, token_hash, now());
-        let update = q::next_grant(&next, now());
-        let users = self.collection(coll::USERS);
-        let updated = retry_transient(|| {
-            users
-                .find_one_and_update(filter.clone(), update.clone())
-                .projection(doc! { "refreshSessions": 1 })
-                .return_document(ReturnDocument::After)
-        })
-        .await
-        .map_err(backend)?;
-        let Some(updated) = updated else {
-            return Ok(None);
-        };
-        Ok(sessions_in(updated)?.into_iter().find(|s| s.jti == next.jti).and_then(|s| s.id).map(super::id_of))
-    }
-
-    async fn delete(&self, user_id: Id, jti: &str, token_hash: &str) -> StoreResult<bool> {
-        let result = self
-            .collection(coll::USERS)
-            .update_one(q::user_session(oid(user_id), jti, token_hash), q::remove_session(jti))
-            .await
-            .map_err(backend)?;
-        Ok(result.modified_count > 0)
-    }
-
-    async fn delete_all(&self, user_id: Id) -> StoreResult<()> {
-        self.collection(coll::USERS)
-            .update_one(by_id(oid(user_id)), q::remove_all_sessions())
-            .await
-            .map_err(backend)?;
-        Ok(())
-    }
-
-    async fn list(&self, user_id: Id) -> StoreResult<Vec<Session>> {
-        let live_after = now();
-        let mut sessions: Vec<Session> = self
-            .sessions_of(oid(user_id))
-            .await?
-            .into_iter()
-            .filter(|s| s.expires_at > live_after)
-            .filter_map(SessionDoc::into_session)
-            .collect();
-        sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-        Ok(sessions)
-    }
-
-    async fn revoke(&self, user_id: Id, session: Id) -> StoreResult<bool> {
-        let (filter, update) = q::revoke_session(oid(user_id), oid(session));
-        let result = self.collection(coll::USERS).update_one(filter, update).await.map_err(backend)?;
-        Ok(result.modified_count > 0)
     }
 }

@@ -1,24 +1,23 @@
-//! MongoDB persistence of videos, the feed, views, watch history and channel statistics.
+//! MongoDB persistence of videos: the feed, single reads, updates, deletion, counted views with the
+//! hourly records trending reads, and lists of videos by id.
 
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{Document, doc};
 use mongodb::options::ReturnDocument;
 
-use super::docs::{TrendingDoc, VideoDoc, number, time};
+use super::docs::{TrendingDoc, VideoDoc};
 use super::ephemeral::CREATE_ATTEMPTS;
 use super::queries::by_id;
-use super::queries::{users as uq, videos as q};
-use super::{MongoStore, backend, coll, conflict_on, date, id_of, is_conflict, now, oid, retry_transient};
+use super::queries::{history as hq, videos as q};
+use super::{MongoStore, backend, coll, conflict_on, date, is_conflict, now, oid, retry_transient};
 use crate::domain::Id;
-use crate::domain::social::{ChannelStats, LikeTarget};
+use crate::domain::social::LikeTarget;
 use crate::domain::trending::{TrendingVideo, view_hour};
-use crate::domain::video::{Video, VideoQuery, VideoRecord, WatchedVideo};
+use crate::domain::video::{Video, VideoQuery, VideoRecord};
 use crate::domain::visibility::Visibility;
-use crate::store::{
-    DashboardRepo, HistoryRepo, LikeRepo, NewVideo, StoreError, StoreResult, UserRepo, VideoRepo, VideoUpdate, Watch,
-    WatchFacts,
-};
+use crate::store::records::RecordKind;
+use crate::store::{LikeRepo, NewVideo, StoreError, StoreResult, UserRepo, VideoRepo, VideoUpdate, Watch, WatchFacts};
 
 impl MongoStore {
     /// Counts a view in the video's record for `hour`: incremented when it exists, else inserted;
@@ -52,30 +51,8 @@ impl MongoStore {
     }
 }
 
-impl MongoStore {
-    /// Deletes videos with their likes, comments (and their likes), playlist and history entries;
-    /// returns how many video documents went.
-    pub(super) async fn delete_videos(&self, videos: &[ObjectId]) -> StoreResult<u64> {
-        if videos.is_empty() {
-            return Ok(0);
-        }
-        let comments = self.ids_where(coll::COMMENTS, doc! { "video": { "$in": videos } }).await?;
-        for (name, filter, update) in q::video_cascade(videos, &comments) {
-            let collection = self.collection(name);
-            match update {
-                Some(update) => collection.update_many(filter, update).await.map(drop),
-                None => collection.delete_many(filter).await.map(drop),
-            }
-            .map_err(backend)?;
-        }
-        let deleted =
-            self.collection(coll::VIDEOS).delete_many(doc! { "_id": { "$in": videos } }).await.map_err(backend)?;
-        Ok(deleted.deleted_count)
-    }
-}
-
 /// Keeps the order of `ids`, dropping those not found.
-fn in_order(ids: &[ObjectId], found: Vec<VideoDoc>) -> Vec<Video> {
+pub(super) fn in_order(ids: &[ObjectId], found: Vec<VideoDoc>) -> Vec<Video> {
     let mut found: Vec<Option<VideoDoc>> = found.into_iter().map(Some).collect();
     ids.iter()
         .filter_map(|id| found.iter_mut().find(|v| v.as_ref().is_some_and(|v| v.id == *id))?.take())
@@ -140,7 +117,7 @@ impl VideoRepo for MongoStore {
     }
 
     async fn delete(&self, id: Id) -> StoreResult<bool> {
-        Ok(self.delete_videos(&[oid(id)]).await? > 0)
+        Ok(self.delete_cascade(RecordKind::Videos, vec![oid(id)]).await? > 0)
     }
 
     async fn record_watch(&self, watch: Watch) -> StoreResult<Option<i64>> {
@@ -165,7 +142,7 @@ impl VideoRepo for MongoStore {
         // A video deleted meanwhile enters no history, as on SQLite where both happen in one transaction.
         if let Some(entry) = watch.history.filter(|_| exists) {
             let users = self.collection(coll::USERS);
-            let update = uq::record_watch(id, date(watch.at), entry.max);
+            let update = hq::record_watch(id, date(watch.at), entry.max);
             retry_transient(|| users.update_one(by_id(oid(entry.user)), update.clone())).await.map_err(backend)?;
         }
         Ok(views)
@@ -203,85 +180,6 @@ impl VideoRepo for MongoStore {
         let ids: Vec<ObjectId> = ids.iter().copied().map(oid).collect();
         let found = self.videos(q::visible_by_ids(&ids, viewer.map(oid))).await?;
         Ok(in_order(&ids, found))
-    }
-}
-
-#[async_trait]
-impl HistoryRepo for MongoStore {
-    async fn watch_history(&self, user: Id) -> StoreResult<Vec<WatchedVideo>> {
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct History {
-            #[serde(default)]
-            watch_history: Vec<ObjectId>,
-            #[serde(default)]
-            watch_history_at: Vec<Option<bson::DateTime>>,
-            videos: Vec<VideoDoc>,
-        }
-        let found: Vec<History> = self.aggregate_as(coll::USERS, uq::watch_history(oid(user))).await?;
-        let Some(history) = found.into_iter().next() else {
-            return Ok(Vec::new());
-        };
-        let watched_at = |video: Id| {
-            let index = history.watch_history.iter().position(|id| id_of(*id) == video)?;
-            history.watch_history_at.get(index).copied().flatten().map(time)
-        };
-        let videos = in_order(&history.watch_history, history.videos);
-        Ok(videos.into_iter().map(|video| WatchedVideo { watched_at: watched_at(video.id), video }).collect())
-    }
-
-    async fn clear_history(&self, user: Id) -> StoreResult<()> {
-        let users = self.collection(coll::USERS);
-        retry_transient(|| users.update_one(by_id(oid(user)), uq::clear_history())).await.map_err(backend)?;
-        Ok(())
-    }
-
-    async fn forget_watch(&self, user: Id, video: Id) -> StoreResult<()> {
-        let users = self.collection(coll::USERS);
-        let update = uq::forget_watches(&[oid(video)]);
-        retry_transient(|| users.update_one(by_id(oid(user)), update.clone())).await.map_err(backend)?;
-        Ok(())
-    }
-
-    async fn set_history_paused(&self, id: Id, paused: bool) -> StoreResult<bool> {
-        let result = self
-            .collection(coll::USERS)
-            .update_one(by_id(oid(id)), uq::history_paused(paused, now()))
-            .await
-            .map_err(backend)?;
-        Ok(result.matched_count > 0)
-    }
-}
-
-#[async_trait]
-impl DashboardRepo for MongoStore {
-    async fn dashboard_videos(&self, owner: Id) -> StoreResult<Vec<Video>> {
-        let found = self.videos(q::dashboard_videos(oid(owner))).await?;
-        Ok(found.into_iter().map(VideoDoc::into_video).collect())
-    }
-
-    async fn channel_stats(&self, owner: Id) -> StoreResult<ChannelStats> {
-        #[derive(serde::Deserialize, Default)]
-        #[serde(rename_all = "camelCase")]
-        struct Totals {
-            #[serde(deserialize_with = "number")]
-            total_videos: i64,
-            #[serde(deserialize_with = "number")]
-            total_views: i64,
-            #[serde(deserialize_with = "number")]
-            total_likes: i64,
-        }
-        let (totals, subscribers) = tokio::try_join!(
-            self.aggregate_as::<Totals>(coll::VIDEOS, q::channel_totals(oid(owner))),
-            self.count(coll::SUBSCRIPTIONS, doc! { "channel": oid(owner) }),
-        )?;
-        let totals = totals.into_iter().next().unwrap_or_default();
-        Ok(ChannelStats {
-            total_videos: totals.total_videos,
-            total_views: totals.total_views,
-            total_subscribers: subscribers as i64,
-            total_likes: totals.total_likes,
-        })
     }
 }
 

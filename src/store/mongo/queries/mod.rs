@@ -1,17 +1,25 @@
 //! Pure builders of every MongoDB filter, update and pipeline the store runs: no I/O, unit-tested
 //! against the documents they must produce.
 
+pub mod cascade;
+pub mod comments;
+pub mod dashboard;
 pub mod ephemeral;
+pub mod history;
+pub mod likes;
+pub mod playlists;
 pub mod processing;
-pub mod social;
+pub mod sessions;
+pub mod subscriptions;
 pub mod transfer;
+pub mod tweets;
 pub mod users;
 pub mod videos;
 #[cfg(test)]
 mod vocabulary;
 
 use bson::oid::ObjectId;
-use bson::{Bson, Document, doc};
+use bson::{Bson, DateTime, Document, doc};
 
 use super::coll;
 use crate::domain::visibility::{ALL_LEVELS, Place, Visibility};
@@ -135,6 +143,32 @@ pub fn project(fields: &[&str]) -> Document {
     fields.iter().map(|f| ((*f).to_owned(), Bson::Int32(1))).collect()
 }
 
+/// A stored record with its timestamps: `fields` plus `_id`, `createdAt`, `updatedAt`.
+pub fn record(id: ObjectId, fields: Document, now: DateTime) -> Document {
+    let mut document = doc! { "_id": id };
+    document.extend(fields);
+    document.insert("createdAt", now);
+    document.insert("updatedAt", now);
+    document
+}
+
+/// Posts (comments or tweets) matching `filter`, with author and like facts for `viewer`. `target` is the
+/// like field pointing at them (`comment` or `tweet`); `page` is `(offset, limit)` after sorting.
+pub fn posts(filter: Document, target: &str, viewer: Option<ObjectId>, page: Option<(u64, u32)>) -> Vec<Document> {
+    let mut pipeline = vec![doc! { "$match": filter }, newest_first()];
+    if let Some((offset, limit)) = page {
+        pipeline.push(skip(offset));
+        pipeline.push(doc! { "$limit": i64::from(limit) });
+    }
+    pipeline.extend(owner_lookup("owner"));
+    pipeline.extend(like_facts(target, viewer));
+    pipeline
+}
+
+pub fn content_update(content: &str, now: DateTime) -> Document {
+    doc! { "$set": { "content": content, "updatedAt": now } }
+}
+
 /// `$skip` takes a 64-bit integer; offsets beyond it are clamped (they return an empty page anyway).
 pub fn skip(offset: u64) -> Document {
     doc! { "$skip": i64::try_from(offset).unwrap_or(i64::MAX) }
@@ -221,6 +255,17 @@ mod tests {
         );
         assert_eq!(project(&["avatarKey"]), doc! { "avatarKey": 1 });
         assert_eq!(skip(u64::MAX), doc! { "$skip": i64::MAX });
+    }
+
+    #[test]
+    fn posts_are_edited_by_content_and_stamped_on_insert() {
+        let at = DateTime::from_millis(1);
+        assert_eq!(content_update("c", at), doc! { "$set": { "content": "c", "updatedAt": at } });
+        let id = ObjectId::from_bytes([3; 12]);
+        assert_eq!(
+            record(id, doc! { "content": "c" }, at),
+            doc! { "_id": id, "content": "c", "createdAt": at, "updatedAt": at }
+        );
     }
 
     #[test]

@@ -3,31 +3,24 @@
 use bson::oid::ObjectId;
 use bson::{Bson, Document, doc};
 
-use super::super::{coll, date, oid};
+use super::super::{Home, date, home, oid};
 use crate::domain::Id;
 use crate::store::transfer::{Kind, Record};
 
-/// The collection holding a kind (watch histories live inside the users).
+/// The collection holding a copied kind (watch histories live inside the users).
 pub fn collection(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Users | Kind::WatchHistory => coll::USERS,
-        Kind::Videos => coll::VIDEOS,
-        Kind::Comments => coll::COMMENTS,
-        Kind::Tweets => coll::TWEETS,
-        Kind::Likes => coll::LIKES,
-        Kind::Subscriptions => coll::SUBSCRIPTIONS,
-        Kind::Playlists => coll::PLAYLISTS,
-    }
+    super::super::collection(kind.record())
 }
 
-/// Documents of `kind` after the cursor; histories only where there is one.
+/// Documents of `kind` after the cursor; for a kind kept inside other documents (histories), only
+/// the documents holding some.
 pub fn export_filter(kind: Kind, after: Option<Id>) -> Document {
     let mut filter = Document::new();
     if let Some(after) = after {
         filter.insert("_id", doc! { "$gt": oid(after) });
     }
-    if kind == Kind::WatchHistory {
-        filter.insert("watchHistory.0", doc! { "$exists": true });
+    if let Home::Within { field, .. } = home(kind.record()) {
+        filter.insert(format!("{field}.0"), doc! { "$exists": true });
     }
     filter
 }
@@ -83,13 +76,13 @@ pub fn upsert(record: &Record) -> (Document, Document, bool) {
             (p.id, set, None)
         }
         Record::Like(l) => {
-            let mut set = super::social::like_of(oid(l.liked_by), l.target);
+            let mut set = super::likes::like_of(oid(l.liked_by), l.target);
             set.insert("createdAt", date(l.created_at));
             set.insert("updatedAt", date(l.updated_at));
             (l.id, set, None)
         }
         Record::Subscription(s) => {
-            let mut set = super::social::subscription_of(oid(s.subscriber), oid(s.channel));
+            let mut set = super::subscriptions::subscription_of(oid(s.subscriber), oid(s.channel));
             set.insert("createdAt", date(s.created_at));
             set.insert("updatedAt", date(s.updated_at));
             (s.id, set, None)
@@ -118,16 +111,7 @@ pub fn upsert(record: &Record) -> (Document, Document, bool) {
 
 /// The collection a record is written to.
 pub fn target(record: &Record) -> &'static str {
-    collection(match record {
-        Record::User(_) => Kind::Users,
-        Record::Video(_) => Kind::Videos,
-        Record::Comment(_) => Kind::Comments,
-        Record::Tweet(_) => Kind::Tweets,
-        Record::Like(_) => Kind::Likes,
-        Record::Subscription(_) => Kind::Subscriptions,
-        Record::Playlist(_) => Kind::Playlists,
-        Record::History(_) => Kind::WatchHistory,
-    })
+    collection(record.kind())
 }
 
 #[cfg(test)]

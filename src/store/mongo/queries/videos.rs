@@ -1,12 +1,11 @@
-//! Builders for the `videos` collection: the feed, single reads, updates, cascades and dashboard figures.
+//! Builders for videos: the feed, single reads, updates, counted views and the hourly view records
+//! trending reads.
 
 use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document, doc};
 
 use super::super::coll;
-use super::{count_lookup, levels_filter, newest_first, owner_lookup, skip, visible_to};
-use mongodb::options::UpdateModifications;
-
+use super::{levels_filter, owner_lookup, skip, visible_to};
 use crate::domain::video::{VideoQuery, VideoSort};
 use crate::domain::visibility::{Place, Visibility};
 use crate::store::{NewVideo, VideoUpdate};
@@ -188,74 +187,9 @@ pub fn view_hours_before(first_kept_hour: i64) -> Document {
     doc! { "hour": { "$lt": first_kept_hour } }
 }
 
-/// The subscription feed's filter: public videos of the followed `channels` (the owner index serves it).
-pub fn subscription_feed_filter(channels: Vec<ObjectId>) -> Document {
-    let mut filter = doc! { "owner": { "$in": channels } };
-    filter.extend(visible_to(Place::Listing, None));
-    filter
-}
-
-/// One page of the subscription feed, newest first, owners joined.
-pub fn subscription_feed_page(channels: Vec<ObjectId>, offset: u64, limit: u32) -> Vec<Document> {
-    let mut pipeline = vec![
-        doc! { "$match": subscription_feed_filter(channels) },
-        newest_first(),
-        skip(offset),
-        doc! { "$limit": i64::from(limit) },
-    ];
-    pipeline.extend(owner_lookup("owner"));
-    pipeline
-}
-
 /// The given videos that `viewer` sees in a list built from ids; the caller restores the requested order.
 pub fn visible_by_ids(ids: &[ObjectId], viewer: Option<ObjectId>) -> Vec<Document> {
     with_owner(doc! { "$and": [{ "_id": { "$in": ids } }, visible_to(Place::ByLink, viewer)] })
-}
-
-/// All of the owner's videos, newest first, each with its like count.
-pub fn dashboard_videos(owner: ObjectId) -> Vec<Document> {
-    let mut pipeline = vec![doc! { "$match": { "owner": owner } }, newest_first()];
-    pipeline.extend(owner_lookup("owner"));
-    pipeline.extend(count_lookup(coll::LIKES, "video", "likesCount"));
-    pipeline
-}
-
-/// Video count, total views and likes on the owner's videos, in one pass over the owner's videos.
-pub fn channel_totals(owner: ObjectId) -> Vec<Document> {
-    let mut pipeline = vec![doc! { "$match": { "owner": owner } }];
-    pipeline.extend(count_lookup(coll::LIKES, "video", "likes"));
-    pipeline.push(doc! { "$group": {
-        "_id": Bson::Null,
-        "totalVideos": { "$sum": 1 },
-        "totalViews": { "$sum": "$views" },
-        "totalLikes": { "$sum": "$likes" },
-    } });
-    pipeline
-}
-
-/// The steps of deleting videos before the video documents themselves, children first so that a
-/// retry after a crash finishes the job (no transaction is needed): `(collection, filter, update)`;
-/// `None` as update means delete. `comments` are the comments on those videos.
-pub fn video_cascade(
-    videos: &[ObjectId],
-    comments: &[ObjectId],
-) -> Vec<(&'static str, Document, Option<UpdateModifications>)> {
-    vec![
-        (coll::LIKES, doc! { "comment": { "$in": comments } }, None),
-        (coll::COMMENTS, doc! { "video": { "$in": videos } }, None),
-        (coll::LIKES, doc! { "video": { "$in": videos } }, None),
-        (coll::VIEW_HOURS, doc! { "video": { "$in": videos } }, None),
-        (
-            coll::PLAYLISTS,
-            doc! { "videos": { "$in": videos } },
-            Some(UpdateModifications::Document(doc! { "$pull": { "videos": { "$in": videos } } })),
-        ),
-        (
-            coll::USERS,
-            doc! { "watchHistory": { "$in": videos } },
-            Some(UpdateModifications::Pipeline(super::users::forget_watches(videos))),
-        ),
-    ]
 }
 
 #[cfg(test)]
@@ -310,23 +244,6 @@ mod tests {
         let owner = Id::generate();
         let q = VideoQuery { owner: Some(owner), levels: ALL_LEVELS, ..query() };
         assert_eq!(feed_filter(&q), doc! { "owner": ObjectId::from_bytes(owner.bytes()) });
-    }
-
-    #[test]
-    fn the_subscription_feed_lists_public_videos_of_followed_channels_newest_first() {
-        let (a, b) = (ObjectId::from_bytes([1; 12]), ObjectId::from_bytes([2; 12]));
-        let filter = doc! { "owner": { "$in": [a, b] }, "isPublished": true };
-        assert_eq!(subscription_feed_filter(vec![a, b]), filter);
-        let page = subscription_feed_page(vec![a, b], 20, 10);
-        assert_eq!(
-            page[..4],
-            [
-                doc! { "$match": filter },
-                doc! { "$sort": { "createdAt": -1, "_id": -1 } },
-                doc! { "$skip": 20_i64 },
-                doc! { "$limit": 10_i64 }
-            ]
-        );
     }
 
     #[test]
@@ -414,33 +331,8 @@ mod tests {
     }
 
     #[test]
-    fn dashboard_and_totals_count_likes_per_video() {
-        let owner = ObjectId::from_bytes([5; 12]);
-        let totals = channel_totals(owner);
-        assert_eq!(totals[0], doc! { "$match": { "owner": owner } });
-        assert_eq!(
-            totals[3],
-            doc! { "$group": { "_id": null, "totalVideos": { "$sum": 1 }, "totalViews": { "$sum": "$views" },
-            "totalLikes": { "$sum": "$likes" } } }
-        );
-        let dashboard = dashboard_videos(owner);
-        assert_eq!(dashboard[1], doc! { "$sort": { "createdAt": -1, "_id": -1 } });
-        assert_eq!(dashboard.len(), 6);
-    }
-
-    #[test]
-    fn deleting_a_video_removes_children_before_the_video() {
+    fn videos_by_ids_are_those_seen_by_link() {
         let video = ObjectId::from_bytes([6; 12]);
-        let comment = ObjectId::from_bytes([7; 12]);
-        let steps = video_cascade(&[video], &[comment]);
-        let collections: Vec<&str> = steps.iter().map(|s| s.0).collect();
-        assert_eq!(collections, ["likes", "comments", "likes", "viewHours", "playlists", "users"]);
-        assert_eq!(steps[0].1, doc! { "comment": { "$in": [comment] } });
-        assert_eq!(steps[5].1, doc! { "watchHistory": { "$in": [video] } });
-        assert!(
-            matches!(&steps[5].2, Some(UpdateModifications::Pipeline(p)) if *p == super::super::users::forget_watches(&[video])),
-            "history entries leave with their times"
-        );
         assert_eq!(
             visible_by_ids(&[video], None)[0],
             doc! { "$match": { "$and": [{ "_id": { "$in": [video] } }, { "$or": [

@@ -5,12 +5,17 @@
 use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document};
 
-use super::{keys_in, processing, social, transfer, users, videos};
+use super::cascade::{Change, Removed};
+use super::{
+    cascade, comments, content_update, dashboard, history, keys_in, likes, playlists, processing, sessions,
+    subscriptions, transfer, tweets, users, videos,
+};
 use crate::domain::processing::ProcessingStatus;
 use crate::domain::social::LikeTarget;
 use crate::domain::video::{VideoQuery, VideoSort};
 use crate::domain::visibility::{Place, Visibility};
 use crate::domain::{Id, Timestamp};
+use crate::store::records::RecordKind;
 use crate::store::transfer::{HistoryRecord, Kind, LikeRecord, Record};
 use crate::store::{MediaRef, NewSession, NewUser, NewVideo, ProcessedVideo, ProfileUpdate, RefreshGrant, VideoUpdate};
 
@@ -123,15 +128,21 @@ fn processed() -> ProcessedVideo {
 fn every_builder_speaks_mongodb() {
     let at = DateTime::from_millis(1);
     let mut pipelines: Vec<(&str, Vec<Document>)> = vec![
-        ("watch_history", users::watch_history(id(1))),
-        ("dashboard_videos", videos::dashboard_videos(id(1))),
-        ("channel_totals", videos::channel_totals(id(1))),
+        ("watch_history", history::watch_history(id(1))),
+        ("dashboard_videos", dashboard::dashboard_videos(id(1))),
+        ("channel_totals", dashboard::channel_totals(id(1))),
         ("visible_by_ids", videos::visible_by_ids(&[id(1)], Some(id(2)))),
-        ("liked_videos", social::liked_videos(id(1))),
-        ("posts", social::posts(super::by_id(id(1)), "comment", Some(id(2)), Some((5, 10)))),
-        ("subscribers", social::subscribers(id(1))),
-        ("subscribed_channels", social::subscribed_channels(id(1))),
-        ("playlists", social::playlists(super::by_id(id(1)))),
+        ("trending_page", videos::trending_page(5, 10, 20)),
+        ("trending_count", videos::trending_count(5)),
+        ("liked_videos", likes::liked_videos(id(1))),
+        ("comment_page", comments::comment_page(id(1), Some(id(2)), 5, 10)),
+        ("comment", comments::comment(id(1), None)),
+        ("tweet", tweets::tweet(id(1), Some(id(2)))),
+        ("tweets_of", tweets::tweets_of(id(1), None)),
+        ("subscribers", subscriptions::subscribers(id(1))),
+        ("subscribed_channels", subscriptions::subscribed_channels(id(1))),
+        ("subscription_feed_page", subscriptions::subscription_feed_page(vec![id(1)], 5, 10)),
+        ("playlists", playlists::playlists(super::by_id(id(1)))),
     ];
     for sort in [VideoSort::CreatedAt, VideoSort::Views, VideoSort::Duration, VideoSort::Title] {
         let query = VideoQuery {
@@ -152,11 +163,11 @@ fn every_builder_speaks_mongodb() {
     let grant = || RefreshGrant { jti: "j".into(), token_hash: "$h".into(), expires_at: Timestamp(1) };
     let new_session =
         NewSession { id: Id::generate(), user_id: Id::generate(), user_agent: "$ua".into(), grant: grant() };
-    let session = users::session(&new_session, at);
+    let session = sessions::session(&new_session, at);
     for (name, pipeline) in [
-        ("add_session", users::add_session(session, 3, at)),
-        ("record_watch", users::record_watch(id(1), at, 50)),
-        ("forget_watches", users::forget_watches(&[id(1), id(2)])),
+        ("add_session", sessions::add_session(session, 3, at)),
+        ("record_watch", history::record_watch(id(1), at, 50)),
+        ("forget_watches", history::forget_watches(&[id(1), id(2)])),
         ("finish_processing", processing::finish(&processed())),
     ] {
         check_pipeline(&pipeline, UPDATE_STAGES, name);
@@ -186,31 +197,42 @@ fn every_builder_speaks_mongodb() {
         users::profile_update(&profile, at),
         users::password_update("h", at),
         users::email_update("e"),
-        users::remove_session("j"),
-        users::remove_all_sessions(),
-        users::next_grant(&grant(), at),
-        users::revoke_session(id(1), id(2)).1,
-        users::name_session(id(1), "j", id(2), at).1,
-        users::clear_history(),
-        users::history_paused(true, at),
+        sessions::remove_session("j"),
+        sessions::remove_all_sessions(),
+        sessions::next_grant(&grant(), at),
+        sessions::revoke_session(id(1), id(2)).1,
+        sessions::name_session(id(1), "j", id(2), at).1,
+        history::clear_history(),
+        history::history_paused(true, at),
         videos::video_update(&video_update, at),
         videos::visibility_update(Visibility::Public, at),
         videos::add_view(),
         processing::claim("h", at),
         processing::renew(5, at),
         processing::fail("e"),
-        social::content_update("c", at),
-        social::playlist_update(Some("n"), Some("d"), at),
-        social::add_to_playlist(id(1), id(2), at).1,
-        social::remove_from_playlist(id(1), id(2), at).1,
+        content_update("c", at),
+        playlists::playlist_update(Some("n"), Some("d"), at),
+        playlists::add_to_playlist(id(1), id(2), at).1,
+        playlists::remove_from_playlist(id(1), id(2), at).1,
+        videos::count_in_hour(id(1), 5).1,
     ];
-    for (_, _, update) in videos::video_cascade(&[id(1)], &[id(2)]) {
-        match update {
-            Some(mongodb::options::UpdateModifications::Document(update)) => updates.push(update),
-            Some(mongodb::options::UpdateModifications::Pipeline(pipeline)) => {
-                check_pipeline(&pipeline, UPDATE_STAGES, "video_cascade")
+    // Every deletion's steps, with every kind that others refer to removed too.
+    let mut cascade_filters = Vec::new();
+    for root in RecordKind::ALL {
+        let mut removed = Removed::new(root, vec![id(1)]);
+        for kind in RecordKind::ALL {
+            if cascade::needs_ids(root, kind) {
+                cascade_filters.extend(cascade::referring(kind, &removed));
+                removed.insert(kind, vec![id(2)]);
             }
-            _ => {}
+        }
+        for step in cascade::steps(root, &removed) {
+            match step.change {
+                Change::Delete => {}
+                Change::Update(update) => updates.push(update),
+                Change::Pipeline(pipeline) => check_pipeline(&pipeline, UPDATE_STAGES, "cascade"),
+            }
+            cascade_filters.push(step.filter);
         }
     }
     let records = [
@@ -244,22 +266,25 @@ fn every_builder_speaks_mongodb() {
     let mut filters = vec![
         users::new_user(id(1), &user, at),
         users::username_or_email("a", "b"),
-        users::live_session(id(1), "j", "h", at),
-        users::revoke_session(id(1), id(2)).0,
-        users::sessions_without_id().0,
-        users::name_session(id(1), "j", id(2), at).0,
-        users::user_session(id(1), "j", "h"),
+        sessions::live_session(id(1), "j", "h", at),
+        sessions::revoke_session(id(1), id(2)).0,
+        sessions::sessions_without_id().0,
+        sessions::name_session(id(1), "j", id(2), at).0,
+        sessions::user_session(id(1), "j", "h"),
         users::mixed_case_emails(),
         users::email_of_another(id(1), "e"),
         videos::new_video(id(1), id(2), &video, at),
         processing::claimable(at),
         processing::held(id(1), "h"),
-        social::like_of(id(1), LikeTarget::Tweet(Id::generate())),
-        social::add_to_playlist(id(1), id(2), at).0,
+        likes::like_of(id(1), LikeTarget::Tweet(Id::generate())),
+        playlists::add_to_playlist(id(1), id(2), at).0,
+        subscriptions::subscription_feed_filter(vec![id(1)]),
+        videos::view_hours_of(vec![id(1)]),
+        videos::view_hours_before(5),
         keys_in(&["avatarKey"], &["k".to_owned()]),
         transfer::export_filter(Kind::WatchHistory, Some(Id::generate())),
     ];
-    filters.extend(users::account_cascade(id(1), &[id(2)], &[id(3)]).into_iter().map(|(_, filter)| filter));
+    filters.extend(cascade_filters);
     for (n, filter) in filters.iter().enumerate() {
         check_expression(&Bson::Document(filter.clone()), &format!("filter #{n}"));
     }

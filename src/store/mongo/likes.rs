@@ -1,0 +1,39 @@
+//! MongoDB persistence of likes: one document per like, flipped under the unique (user, target) index.
+
+use async_trait::async_trait;
+
+use super::docs::{LikedVideoDoc, time};
+use super::queries::likes as q;
+use super::{MongoStore, coll, id_of, oid};
+use crate::domain::social::{LikeTarget, LikedVideoItem};
+use crate::domain::{Id, Twin};
+use crate::store::{LikeRepo, StoreResult};
+
+#[async_trait]
+impl LikeRepo for MongoStore {
+    async fn toggle(&self, user: Id, target: LikeTarget) -> StoreResult<bool> {
+        self.flip(coll::LIKES, q::like_of(oid(user), target)).await
+    }
+
+    async fn count(&self, target: LikeTarget) -> StoreResult<i64> {
+        Ok(MongoStore::count(self, coll::LIKES, q::likes_on(target)).await? as i64)
+    }
+
+    async fn is_liked(&self, user: Id, target: LikeTarget) -> StoreResult<bool> {
+        Ok(MongoStore::count(self, coll::LIKES, q::like_of(oid(user), target)).await? > 0)
+    }
+
+    async fn liked_videos(&self, user: Id) -> StoreResult<Vec<LikedVideoItem>> {
+        let found: Vec<LikedVideoDoc> = self.aggregate_as(coll::LIKES, q::liked_videos(oid(user))).await?;
+        Ok(found
+            .into_iter()
+            .map(|like| LikedVideoItem {
+                id: id_of(like.id),
+                liked_by: user,
+                video: Twin::new(like.video.into_video()),
+                created_at: time(like.created_at),
+                updated_at: time(like.updated_at),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,51 @@
+//! Builders for comments: a video's comments page by page and one comment, each with its author and
+//! like facts.
+
+use bson::oid::ObjectId;
+use bson::{Document, doc};
+
+use super::{by_id, posts};
+
+/// The like field naming a comment.
+const LIKED_AS: &str = "comment";
+
+/// A new comment's fields.
+pub fn new_comment(video: ObjectId, owner: ObjectId, content: &str) -> Document {
+    doc! { "content": content, "video": video, "owner": owner }
+}
+
+/// The comments on a video.
+pub fn on_video(video: ObjectId) -> Document {
+    doc! { "video": video }
+}
+
+/// One page of a video's comments, newest first.
+pub fn comment_page(video: ObjectId, viewer: Option<ObjectId>, offset: u64, limit: u32) -> Vec<Document> {
+    posts(on_video(video), LIKED_AS, viewer, Some((offset, limit)))
+}
+
+pub fn comment(id: ObjectId, viewer: Option<ObjectId>) -> Vec<Document> {
+    posts(by_id(id), LIKED_AS, viewer, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> ObjectId {
+        ObjectId::from_bytes([n; 12])
+    }
+
+    #[test]
+    fn a_comment_page_sorts_then_pages_then_joins() {
+        let pipeline = comment_page(id(4), Some(id(1)), 10, 5);
+        assert_eq!(pipeline[0], doc! { "$match": { "video": id(4) } });
+        assert_eq!(pipeline[1], doc! { "$sort": { "createdAt": -1, "_id": -1 } });
+        assert_eq!(pipeline[2], doc! { "$skip": 10i64 });
+        assert_eq!(pipeline[3], doc! { "$limit": 5i64 });
+        assert_eq!(pipeline.len(), 9, "owner lookup (2) and like facts (3) follow");
+        let lookup = pipeline[6].get_document("$lookup").unwrap();
+        assert_eq!(lookup.get_str("foreignField").unwrap(), "comment");
+        assert_eq!(new_comment(id(4), id(1), "c"), doc! { "content": "c", "video": id(4), "owner": id(1) });
+    }
+}

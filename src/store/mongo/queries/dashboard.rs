@@ -1,0 +1,48 @@
+//! Builders for a channel owner's dashboard: their videos with like counts, and the channel's totals.
+
+use bson::oid::ObjectId;
+use bson::{Bson, Document, doc};
+
+use super::super::coll;
+use super::{count_lookup, newest_first, owner_lookup};
+
+/// All of the owner's videos, newest first, each with its like count.
+pub fn dashboard_videos(owner: ObjectId) -> Vec<Document> {
+    let mut pipeline = vec![doc! { "$match": { "owner": owner } }, newest_first()];
+    pipeline.extend(owner_lookup("owner"));
+    pipeline.extend(count_lookup(coll::LIKES, "video", "likesCount"));
+    pipeline
+}
+
+/// Video count, total views and likes on the owner's videos, in one pass over the owner's videos.
+pub fn channel_totals(owner: ObjectId) -> Vec<Document> {
+    let mut pipeline = vec![doc! { "$match": { "owner": owner } }];
+    pipeline.extend(count_lookup(coll::LIKES, "video", "likes"));
+    pipeline.push(doc! { "$group": {
+        "_id": Bson::Null,
+        "totalVideos": { "$sum": 1 },
+        "totalViews": { "$sum": "$views" },
+        "totalLikes": { "$sum": "$likes" },
+    } });
+    pipeline
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dashboard_and_totals_count_likes_per_video() {
+        let owner = ObjectId::from_bytes([5; 12]);
+        let totals = channel_totals(owner);
+        assert_eq!(totals[0], doc! { "$match": { "owner": owner } });
+        assert_eq!(
+            totals[3],
+            doc! { "$group": { "_id": null, "totalVideos": { "$sum": 1 }, "totalViews": { "$sum": "$views" },
+            "totalLikes": { "$sum": "$likes" } } }
+        );
+        let dashboard = dashboard_videos(owner);
+        assert_eq!(dashboard[1], doc! { "$sort": { "createdAt": -1, "_id": -1 } });
+        assert_eq!(dashboard.len(), 6);
+    }
+}

@@ -1,0 +1,116 @@
+//! Builders for subscriptions: the pair a toggle flips, both sides' lists, and the subscription feed.
+
+use bson::oid::ObjectId;
+use bson::{Document, doc};
+
+use super::super::coll;
+use super::{count_lookup, newest_first, owner_lookup, skip, visible_to};
+use crate::domain::visibility::Place;
+
+pub fn subscription_of(subscriber: ObjectId, channel: ObjectId) -> Document {
+    doc! { "subscriber": subscriber, "channel": channel }
+}
+
+/// The user on one side of a subscription (`side` = `subscriber` or `channel`) as a card with
+/// their own subscriber count; channels also get their newest public video.
+fn user_card(side: &str, with_latest_video: bool) -> Vec<Document> {
+    let mut card = vec![doc! { "$project": { "username": 1, "fullName": 1, "avatar": 1 } }];
+    card.extend(count_lookup(coll::SUBSCRIPTIONS, "channel", "subscribersCount"));
+    if with_latest_video {
+        card.push(doc! { "$lookup": {
+            "from": coll::VIDEOS,
+            "localField": "_id",
+            "foreignField": "owner",
+            "pipeline": [
+                { "$match": visible_to(Place::Listing, None) },
+                { "$sort": { "createdAt": -1, "_id": -1 } },
+                { "$limit": 1 },
+                { "$project": { "title": 1, "thumbnail": 1, "duration": 1, "views": 1, "createdAt": 1 } },
+            ],
+            "as": "latestVideo",
+        } });
+        card.push(doc! { "$set": { "latestVideo": { "$first": "$latestVideo" } } });
+    }
+    vec![
+        doc! { "$lookup": { "from": coll::USERS, "localField": side, "foreignField": "_id", "pipeline": card, "as": "user" } },
+        doc! { "$unwind": "$user" },
+    ]
+}
+
+/// A channel's subscribers, newest first.
+pub fn subscribers(channel: ObjectId) -> Vec<Document> {
+    let mut pipeline = vec![doc! { "$match": { "channel": channel } }, newest_first()];
+    pipeline.extend(user_card("subscriber", false));
+    pipeline
+}
+
+/// The channels a user follows, newest subscription first, each with its latest public video.
+pub fn subscribed_channels(subscriber: ObjectId) -> Vec<Document> {
+    let mut pipeline = vec![doc! { "$match": { "subscriber": subscriber } }, newest_first()];
+    pipeline.extend(user_card("channel", true));
+    pipeline
+}
+
+/// The subscription feed's filter: public videos of the followed `channels` (the owner index serves it).
+pub fn subscription_feed_filter(channels: Vec<ObjectId>) -> Document {
+    let mut filter = doc! { "owner": { "$in": channels } };
+    filter.extend(visible_to(Place::Listing, None));
+    filter
+}
+
+/// One page of the subscription feed, newest first, owners joined.
+pub fn subscription_feed_page(channels: Vec<ObjectId>, offset: u64, limit: u32) -> Vec<Document> {
+    let mut pipeline = vec![
+        doc! { "$match": subscription_feed_filter(channels) },
+        newest_first(),
+        skip(offset),
+        doc! { "$limit": i64::from(limit) },
+    ];
+    pipeline.extend(owner_lookup("owner"));
+    pipeline
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> ObjectId {
+        ObjectId::from_bytes([n; 12])
+    }
+
+    #[test]
+    fn a_subscription_is_one_pair() {
+        assert_eq!(subscription_of(id(1), id(2)), doc! { "subscriber": id(1), "channel": id(2) });
+    }
+
+    #[test]
+    fn subscription_lists_join_the_other_side() {
+        let pipeline = subscribers(id(9));
+        assert_eq!(pipeline[0], doc! { "$match": { "channel": id(9) } });
+        let lookup = pipeline[2].get_document("$lookup").unwrap();
+        assert_eq!(lookup.get_str("localField").unwrap(), "subscriber");
+        assert_eq!(lookup.get_array("pipeline").unwrap().len(), 3, "no latest video for subscribers");
+        let channels = subscribed_channels(id(9));
+        assert_eq!(channels[0], doc! { "$match": { "subscriber": id(9) } });
+        let inner = channels[2].get_document("$lookup").unwrap().get_array("pipeline").unwrap();
+        assert_eq!(inner.len(), 5);
+        assert_eq!(inner[4].as_document().unwrap(), &doc! { "$set": { "latestVideo": { "$first": "$latestVideo" } } });
+    }
+
+    #[test]
+    fn the_subscription_feed_lists_public_videos_of_followed_channels_newest_first() {
+        let (a, b) = (ObjectId::from_bytes([1; 12]), ObjectId::from_bytes([2; 12]));
+        let filter = doc! { "owner": { "$in": [a, b] }, "isPublished": true };
+        assert_eq!(subscription_feed_filter(vec![a, b]), filter);
+        let page = subscription_feed_page(vec![a, b], 20, 10);
+        assert_eq!(
+            page[..4],
+            [
+                doc! { "$match": filter },
+                doc! { "$sort": { "createdAt": -1, "_id": -1 } },
+                doc! { "$skip": 20_i64 },
+                doc! { "$limit": 10_i64 }
+            ]
+        );
+    }
+}

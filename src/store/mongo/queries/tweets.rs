@@ -1,0 +1,39 @@
+//! Builders for tweets: one tweet and an owner's tweets, each with its author and like facts.
+
+use bson::oid::ObjectId;
+use bson::{Document, doc};
+
+use super::{by_id, posts};
+
+/// The like field naming a tweet.
+const LIKED_AS: &str = "tweet";
+
+/// A new tweet's fields.
+pub fn new_tweet(owner: ObjectId, content: &str) -> Document {
+    doc! { "content": content, "owner": owner }
+}
+
+pub fn tweet(id: ObjectId, viewer: Option<ObjectId>) -> Vec<Document> {
+    posts(by_id(id), LIKED_AS, viewer, None)
+}
+
+/// The owner's tweets, newest first.
+pub fn tweets_of(owner: ObjectId, viewer: Option<ObjectId>) -> Vec<Document> {
+    posts(doc! { "owner": owner }, LIKED_AS, viewer, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_owner_s_tweets_are_read_whole_with_their_like_facts() {
+        let owner = ObjectId::from_bytes([1; 12]);
+        let pipeline = tweets_of(owner, None);
+        assert_eq!(pipeline[0], doc! { "$match": { "owner": owner } });
+        assert_eq!(pipeline.len(), 7, "no page: sort, owner lookup (2) and like facts (3)");
+        let lookup = pipeline[4].get_document("$lookup").unwrap();
+        assert_eq!(lookup.get_str("foreignField").unwrap(), "tweet");
+        assert_eq!(new_tweet(owner, "t"), doc! { "content": "t", "owner": owner });
+    }
+}

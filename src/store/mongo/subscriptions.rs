@@ -1,0 +1,56 @@
+//! MongoDB persistence of subscriptions: one document per pair, flipped under its unique index; both
+//! sides' lists, and the subscription feed.
+
+use async_trait::async_trait;
+use bson::oid::ObjectId;
+use bson::{Document, doc};
+use futures_util::TryStreamExt;
+
+use super::docs::{SubscriptionDoc, VideoDoc};
+use super::queries::subscriptions as q;
+use super::{MongoStore, coll, oid};
+use crate::domain::Id;
+use crate::domain::social::{SubscribedChannelItem, SubscriberItem};
+use crate::domain::video::Video;
+use crate::store::{StoreError, StoreResult, SubscriptionRepo};
+
+#[async_trait]
+impl SubscriptionRepo for MongoStore {
+    async fn toggle(&self, subscriber: Id, channel: Id) -> StoreResult<bool> {
+        self.flip(coll::SUBSCRIPTIONS, q::subscription_of(oid(subscriber), oid(channel))).await
+    }
+
+    async fn subscribers(&self, channel: Id) -> StoreResult<Vec<SubscriberItem>> {
+        let found: Vec<SubscriptionDoc> = self.aggregate_as(coll::SUBSCRIPTIONS, q::subscribers(oid(channel))).await?;
+        Ok(found.into_iter().map(SubscriptionDoc::into_subscriber).collect())
+    }
+
+    async fn subscribed_channels(&self, subscriber: Id) -> StoreResult<Vec<SubscribedChannelItem>> {
+        let pipeline = q::subscribed_channels(oid(subscriber));
+        let found: Vec<SubscriptionDoc> = self.aggregate_as(coll::SUBSCRIPTIONS, pipeline).await?;
+        Ok(found.into_iter().map(SubscriptionDoc::into_channel).collect())
+    }
+
+    async fn subscription_feed(&self, subscriber: Id, offset: u64, limit: u32) -> StoreResult<(Vec<Video>, u64)> {
+        let channels: Vec<ObjectId> = self
+            .collection(coll::SUBSCRIPTIONS)
+            .find(doc! { "subscriber": oid(subscriber) })
+            .projection(doc! { "channel": 1, "_id": 0 })
+            .await
+            .map_err(StoreError::backend)?
+            .try_collect::<Vec<Document>>()
+            .await
+            .map_err(StoreError::backend)?
+            .iter()
+            .filter_map(|s| s.get_object_id("channel").ok())
+            .collect();
+        if channels.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let (page, total) = tokio::try_join!(
+            self.videos(q::subscription_feed_page(channels.clone(), offset, limit)),
+            self.count(coll::VIDEOS, q::subscription_feed_filter(channels)),
+        )?;
+        Ok((page.into_iter().map(VideoDoc::into_video).collect(), total))
+    }
+}

@@ -1,0 +1,43 @@
+//! MongoDB persistence of tweets, each with its author and like facts when read.
+
+use async_trait::async_trait;
+
+use super::docs::PostDoc;
+use super::queries::by_id;
+use super::queries::content_update;
+use super::queries::tweets as q;
+use super::{MongoStore, backend, coll, id_of, now, oid};
+use crate::domain::Id;
+use crate::domain::social::Tweet;
+use crate::store::records::RecordKind;
+use crate::store::{StoreResult, TweetRepo};
+
+#[async_trait]
+impl TweetRepo for MongoStore {
+    async fn insert(&self, owner: Id, content: &str) -> StoreResult<Id> {
+        self.insert_record(coll::TWEETS, q::new_tweet(oid(owner), content)).await
+    }
+
+    async fn owner_of(&self, id: Id) -> StoreResult<Option<Id>> {
+        let found = self.collection(coll::TWEETS).find_one(by_id(oid(id))).await.map_err(backend)?;
+        Ok(found.and_then(|t| t.get_object_id("owner").ok()).map(id_of))
+    }
+
+    async fn get(&self, id: Id, viewer: Option<Id>) -> StoreResult<Option<Tweet>> {
+        let found: Vec<PostDoc> = self.aggregate_as(coll::TWEETS, q::tweet(oid(id), viewer.map(oid))).await?;
+        Ok(found.into_iter().next().map(PostDoc::into_tweet))
+    }
+
+    async fn by_owner(&self, owner: Id, viewer: Option<Id>) -> StoreResult<Vec<Tweet>> {
+        let found: Vec<PostDoc> = self.aggregate_as(coll::TWEETS, q::tweets_of(oid(owner), viewer.map(oid))).await?;
+        Ok(found.into_iter().map(PostDoc::into_tweet).collect())
+    }
+
+    async fn update(&self, id: Id, content: &str) -> StoreResult<bool> {
+        self.update_record(coll::TWEETS, id, content_update(content, now())).await
+    }
+
+    async fn delete(&self, id: Id) -> StoreResult<bool> {
+        self.delete_one_with(RecordKind::Tweets, oid(id)).await
+    }
+}
