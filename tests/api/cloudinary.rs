@@ -143,12 +143,8 @@ async fn a_database_failure_after_upload_destroys_the_assets() {
     // The failure is injected with an SQLite trigger, so this test is pinned to the embedded store.
     let (app, fake) = cloudinary_app_from(cloudinary_builder().store(StoreBackend::Sqlite)).await;
     let s = app.user("asha").await;
-    let url = format!("sqlite://{}", app.data_dir.path().join("videotube.db").display());
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    sqlx::query("CREATE TRIGGER no_videos BEFORE INSERT ON videos BEGIN SELECT RAISE(ABORT, 'nope'); END")
-        .execute(&pool)
-        .await
-        .unwrap();
+    let db = rusqlite::Connection::open(app.data_dir.path().join("videotube.db")).unwrap();
+    db.execute("CREATE TRIGGER no_videos BEFORE INSERT ON videos BEGIN SELECT RAISE(ABORT, 'nope'); END", []).unwrap();
     let resp = publish_bytes(&app, &s, big_video(1000)).await;
     resp.err(500, "Something went wrong");
     assert_eq!(fake.assets().len(), 1, "video and thumbnail destroyed; the avatar remains");

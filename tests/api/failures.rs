@@ -10,12 +10,10 @@ use crate::helpers::{ServerProcess, StoreBackend, TestApp};
 
 /// Makes every insert into `table` fail inside the database, as a broken disk or constraint would.
 async fn break_inserts(app: &TestApp, table: &str) {
-    let url = format!("sqlite://{}", app.data_dir.path().join("videotube.db").display());
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let db = rusqlite::Connection::open(app.data_dir.path().join("videotube.db")).unwrap();
     let trigger =
         format!("CREATE TRIGGER fail_{table} BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
-    sqlx::query(sqlx::AssertSqlSafe(trigger)).execute(&pool).await.unwrap();
-    pool.close().await;
+    db.execute(&trigger, []).unwrap();
 }
 
 #[tokio::test]

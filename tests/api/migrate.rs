@@ -138,10 +138,10 @@ async fn migrate_copies_every_record_and_can_be_rerun_or_resumed() {
     assert_eq!(migrate(previous, last).await, FULL_REPORT, "a second run rewrites the same records");
 
     // An interrupted copy: rows missing on the destination come back by running the same command.
-    let pool = sqlx::SqlitePool::connect(last).await.unwrap();
-    sqlx::query("DELETE FROM likes").execute(&pool).await.unwrap();
-    sqlx::query("DELETE FROM comments").execute(&pool).await.unwrap();
-    pool.close().await;
+    let db = rusqlite::Connection::open(last.strip_prefix("sqlite:").unwrap()).unwrap();
+    db.execute("DELETE FROM likes", []).unwrap();
+    db.execute("DELETE FROM comments", []).unwrap();
+    drop(db);
     assert_eq!(migrate(previous, last).await, FULL_REPORT);
     // A destination in a folder that does not exist yet (`sqlite:backup/videotube.db`) is created.
     let backup = tempfile::tempdir().unwrap();

@@ -579,10 +579,10 @@ impl<'a> TweetDeletionFault<'a> {
     async fn inject(under_test: &'a StoreUnderTest) -> Self {
         match &under_test.mongodb {
             None => {
-                let pool = sqlx::SqlitePool::connect(&sqlite_url(under_test)).await.unwrap();
+                let db = rusqlite::Connection::open(sqlite_path(under_test)).unwrap();
                 let trigger = "CREATE TRIGGER injected_fault BEFORE DELETE ON tweets \
                                BEGIN SELECT RAISE(ABORT, 'injected fault'); END";
-                sqlx::query(trigger).execute(&pool).await.unwrap();
+                db.execute(trigger, []).unwrap();
             }
             Some(uri) => {
                 let db = mongo_database(uri).await;
@@ -601,8 +601,8 @@ impl<'a> TweetDeletionFault<'a> {
     async fn remove(self) {
         match &self.under_test.mongodb {
             None => {
-                let pool = sqlx::SqlitePool::connect(&sqlite_url(self.under_test)).await.unwrap();
-                sqlx::query("DROP TRIGGER injected_fault").execute(&pool).await.unwrap();
+                let db = rusqlite::Connection::open(sqlite_path(self.under_test)).unwrap();
+                db.execute("DROP TRIGGER injected_fault", []).unwrap();
             }
             Some(uri) => {
                 let db = mongo_database(uri).await;
@@ -618,8 +618,8 @@ impl<'a> TweetDeletionFault<'a> {
     }
 }
 
-fn sqlite_url(under_test: &StoreUnderTest) -> String {
-    format!("sqlite://{}", under_test._dir.path().join("story.db").display())
+fn sqlite_path(under_test: &StoreUnderTest) -> std::path::PathBuf {
+    under_test._dir.path().join("story.db")
 }
 
 async fn mongo_database(uri: &str) -> mongodb::Database {

@@ -7,6 +7,10 @@
 //! is opened with `wal_autocheckpoint = 0`, and this thread runs a PASSIVE checkpoint on a short
 //! period instead: PASSIVE neither waits for nor blocks readers and writers, and the WAL restarts
 //! from its beginning once a checkpoint has caught up, as it does with automatic checkpoints.
+//!
+//! The thread has a read-write connection of its own (a checkpoint needs one), outside the write
+//! path of `access.rs`: a checkpoint writes no rows, and waiting for the write turn would put it
+//! back in the writers' queue.
 
 use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -26,7 +30,7 @@ pub(super) struct Checkpointer {
 
 impl Checkpointer {
     pub(super) fn start(path: &Path) -> std::io::Result<Self> {
-        let connection = super::direct::open_for_writes(path).map_err(std::io::Error::other)?;
+        let connection = super::access::open_read_write(path).map_err(std::io::Error::other)?;
         let (running, stopped) = mpsc::channel::<()>();
         std::thread::Builder::new().name("wal-checkpoints".into()).spawn(move || {
             while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(PERIOD) {

@@ -1,24 +1,21 @@
 //! Group commit of the watch page's writes: the watches of concurrent requests queue for one
 //! thread, which applies whatever has queued in one transaction of a few set-based statements.
 //!
-//! Applied one request at a time through sqlx, a watch cost about eight statements, each a round
-//! trip to the writer connection's thread, and that queue, not SQLite, bounded the page's
-//! throughput (BENCHMARKS.md). A batch runs synchronously through rusqlite on that thread while
-//! it holds the store's writer connection, so it still takes its turn among the other
-//! write transactions. Each caller gets the exact count its own view produced.
+//! Applied one request at a time, a watch cost about eight statements and a write turn of its own,
+//! and that queue, not SQLite, bounded the page's throughput (decision D17). A batch runs on the
+//! write path's connection while this thread holds its turn, so it takes its place among the other
+//! writes. Each caller gets the exact count its own view produced.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior};
 use serde_json::json;
-use sqlx::pool::PoolConnection;
-use sqlx::{Sqlite, SqlitePool};
 use tokio::sync::mpsc::error::TryRecvError;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedMutexGuard, mpsc, oneshot};
 
+use super::access::Writes;
 use crate::domain::trending::view_hour;
 use crate::store::{StoreError, StoreResult, Watch};
 
@@ -26,8 +23,8 @@ use crate::store::{StoreError, StoreResult, Watch};
 const MAX_BATCH: usize = 512;
 /// Watches queued beyond this make callers wait to enqueue.
 const QUEUE_DEPTH: usize = 4096;
-/// Longest the writer keeps the writer connection's turn while watches keep arriving: the most
-/// another write transaction waits for it beyond one batch.
+/// Longest the writer keeps the write turn while watches keep arriving: the most another write
+/// waits for it beyond one batch.
 const TURN_HOLD: Duration = Duration::from_millis(5);
 
 type Reply = oneshot::Sender<StoreResult<Option<i64>>>;
@@ -41,17 +38,13 @@ pub(super) struct WatchWriter {
 }
 
 impl WatchWriter {
-    /// Opens the batch connection to `path` and starts the thread that applies batches; it ends
-    /// when the last `WatchWriter` is dropped. `writer` is the store's writer pool, whose one
-    /// connection is the turn every write transaction waits for; it is taken through the current
-    /// runtime.
-    pub(super) fn start(path: &Path, writer: SqlitePool) -> StoreResult<Self> {
-        let connection = super::direct::open_for_writes(path).map_err(StoreError::backend)?;
+    /// Starts the thread that applies batches on the write path `writes`; it ends when the last
+    /// `WatchWriter` is dropped.
+    pub(super) fn start(writes: Writes) -> StoreResult<Self> {
         let (queue, waiting) = mpsc::channel(QUEUE_DEPTH);
-        let runtime = tokio::runtime::Handle::current();
         std::thread::Builder::new()
             .name("watch-writer".into())
-            .spawn(move || run(connection, &runtime, &writer, waiting))
+            .spawn(move || run(&writes, waiting))
             .map_err(|e| StoreError::context("could not start the watch writer", e))?;
         Ok(WatchWriter { queue })
     }
@@ -69,20 +62,13 @@ impl WatchWriter {
 /// batch to the blocking pool: a batch then starts as soon as the first watch arrives, instead of
 /// after a task wake-up and a thread hand-off behind the request tasks.
 ///
-/// The writer connection's turn is kept across consecutive batches for up to `TURN_HOLD`, and
-/// given back as soon as no watch is waiting. Giving it back costs a round trip: sqlx's pool
-/// "pings" a connection on its return, from a task, through the connection's own thread, and the
-/// next batch waited for that (under load, about as long as the batch itself).
-fn run(
-    mut connection: Connection,
-    runtime: &tokio::runtime::Handle,
-    writer: &SqlitePool,
-    mut waiting: mpsc::Receiver<(Watch, Reply)>,
-) {
-    // The writer connection's turn is returned to its pool by a task when dropped.
-    let _context = runtime.enter();
+/// The write turn is kept across consecutive batches for up to `TURN_HOLD`, and given back as
+/// soon as no watch is waiting: under a stream of watches the batches follow each other without
+/// queueing again behind the other writes each time, and those writes wait at most one batch
+/// plus `TURN_HOLD`.
+fn run(writes: &Writes, mut waiting: mpsc::Receiver<(Watch, Reply)>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut turn: Option<(PoolConnection<Sqlite>, Instant)> = None;
+    let mut turn: Option<(OwnedMutexGuard<Connection>, Instant)> = None;
     loop {
         let first = match waiting.try_recv() {
             Ok(first) => first,
@@ -105,20 +91,9 @@ fn run(
         if turn.as_ref().is_some_and(|(_, since)| since.elapsed() >= TURN_HOLD) {
             turn = None;
         }
-        if turn.is_none() {
-            match runtime.block_on(writer.acquire()) {
-                Ok(connection) => turn = Some((connection, Instant::now())),
-                Err(e) => {
-                    let failure = Arc::new(e) as Failure;
-                    for (_, reply) in batch.drain(..) {
-                        let _ = reply.send(Err(StoreError::context("the watch batch failed", failure.clone())));
-                    }
-                    continue;
-                }
-            }
-        }
+        let (connection, _) = turn.get_or_insert_with(|| (writes.blocking_turn(), Instant::now()));
         let watches: Vec<Watch> = batch.iter().map(|(watch, _)| *watch).collect();
-        match apply_each_or_all(&mut connection, &watches) {
+        match apply_each_or_all(connection, &watches) {
             Ok(outcomes) => {
                 for ((_, reply), outcome) in batch.drain(..).zip(outcomes) {
                     let _ = reply.send(outcome.map_err(StoreError::backend));
@@ -134,7 +109,7 @@ fn run(
     }
 }
 
-/// Applies `watches` (the caller holds the writer connection's turn); one outcome per watch, or
+/// Applies `watches` (the caller holds the write turn); one outcome per watch, or
 /// the reason none was applied. A constraint that one watch breaks must not fail the others, so
 /// after such a failure each is applied alone; any other failure (I/O, a lock that timed out)
 /// fails the batch at once instead of being met again watch by watch.

@@ -1,0 +1,172 @@
+//! The two ways to the database, and the only two (decisions D17 and D19 in docs/decisions.md):
+//!
+//! - **Reads** ([`Reads`]): read-only connections, one taken per read from an idle list. A read
+//!   bounded by an index and a page runs on the caller's thread (tens of microseconds: an async
+//!   worker is not stalled, and no thread hand-off is paid); one that may scan (a search, a deep
+//!   page, a whole list, hundreds of index seeks) runs on the blocking pool ([`Reads::read_page`],
+//!   [`Reads::read_off_thread`]). The idle list is reused last-in first-out, so the connection used
+//!   last, whose page cache is warm, is the one taken next.
+//! - **Writes** ([`Writes`]): one read-write connection, which every write takes in turn behind a
+//!   fair (first come, first served) lock: write transactions (`BEGIN IMMEDIATE`), single
+//!   statements, and the watch writer's batches (`watches.rs`, which takes the same lock from its
+//!   thread). SQLite admits one writer at a time anyway; waiting in our own queue, in arrival
+//!   order, replaces polling SQLite's lock through its busy handler (which sleeps in growing steps,
+//!   and made the watch page's p99 spike under concurrent writes). A write runs on the blocking
+//!   pool: a commit may wait for the disk.
+//!
+//! Every connection: foreign keys on, the same busy timeout (for other processes on the file, such
+//! as `videotube migrate`), no automatic checkpoints (`checkpoints.rs`), an 8 MiB page cache and a
+//! prepared-statement cache. The read-write connection also puts the file in WAL mode with
+//! `synchronous = NORMAL`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use tokio::sync::OwnedMutexGuard;
+
+use super::map_err;
+use crate::store::{StoreError, StoreResult};
+
+/// Deepest page offset read on the request's thread: beyond it the index walk that skips the
+/// offset rows is no longer a matter of microseconds.
+pub(super) const BOUNDED_OFFSET: u64 = 1_000;
+/// Idle read connections kept for reuse; a burst opens more, and those beyond this are closed
+/// after use.
+const KEEP_IDLE: usize = 8;
+/// Prepared statements kept per connection. Each statement has a fixed text; the feed alone has a
+/// few dozen shapes (sort, direction, owner, search), and the writer runs every write statement.
+const STATEMENT_CACHE: usize = 128;
+/// Each connection's page cache, in KiB (SQLite's `cache_size` takes it negated), for every
+/// connection of the store. SQLite's default, 2 MiB, is 500 pages: a subscription feed over 500
+/// channels touches about as many index pages, so at a million videos each feed read them again
+/// from the OS, a system call each (1M videos: 0.96 ms per feed query, 0.44 ms with 8 MiB).
+pub(super) const PAGE_CACHE_KIB: i64 = 8 * 1024;
+/// How long a statement waits for a lock another process holds before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The read path: read-only connections to the database file, taken one per read.
+pub(super) struct Reads {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Reads {
+    pub(super) fn new(path: &Path) -> Self {
+        Reads { path: path.to_owned(), idle: Mutex::default() }
+    }
+
+    /// Runs `read` on the caller's thread, on an idle connection (opening one when none is idle):
+    /// for reads bounded by an index and a page.
+    pub(super) fn read<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
+        let taken = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
+        let connection = match taken {
+            Some(connection) => connection,
+            None => open_read_only(&self.path).map_err(StoreError::backend)?,
+        };
+        let outcome = read(&connection).map_err(StoreError::backend);
+        let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if idle.len() < KEEP_IDLE {
+            idle.push(connection);
+        }
+        outcome
+    }
+
+    /// Runs `read` on the blocking pool: for reads that may scan.
+    pub(super) async fn read_off_thread<T: Send + 'static>(
+        self: &Arc<Self>,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let reads = self.clone();
+        tokio::task::spawn_blocking(move || reads.read(read)).await.map_err(StoreError::backend)?
+    }
+
+    /// A page read: on the calling thread when `bounded`, else on the blocking pool (it may scan).
+    pub(super) async fn read_page<T: Send + 'static>(
+        self: &Arc<Self>,
+        bounded: bool,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        if bounded { self.read(read) } else { self.read_off_thread(read).await }
+    }
+}
+
+/// The write path: the one read-write connection, taken in turn.
+#[derive(Clone)]
+pub(super) struct Writes {
+    /// Tokio's mutex queues its waiters in arrival order; the watch writer's thread takes it with
+    /// `blocking_turn`.
+    connection: Arc<tokio::sync::Mutex<Connection>>,
+}
+
+impl Writes {
+    pub(super) fn new(connection: Connection) -> Self {
+        Writes { connection: Arc::new(tokio::sync::Mutex::new(connection)) }
+    }
+
+    /// Runs `write` on the connection when its turn comes, on the blocking pool. A unique key
+    /// that refuses the write is a `Conflict`.
+    pub(super) async fn write<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let mut turn = self.connection.clone().lock_owned().await;
+        tokio::task::spawn_blocking(move || write(&mut turn)).await.map_err(StoreError::backend)?.map_err(map_err)
+    }
+
+    /// Runs `write` in a transaction that takes SQLite's write lock up front (`BEGIN IMMEDIATE`),
+    /// so a read-then-write sequence (toggles, rotations) cannot be interleaved with another
+    /// process's writes. An error rolls the transaction back.
+    pub(super) async fn transaction<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&Transaction) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        self.write(|db| {
+            let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let outcome = write(&tx)?;
+            tx.commit()?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    /// The connection's turn, waited for on a thread outside the runtime (the watch writer's).
+    pub(super) fn blocking_turn(&self) -> OwnedMutexGuard<Connection> {
+        self.connection.clone().blocking_lock_owned()
+    }
+}
+
+/// The read-write connection to `path` (created when missing), in WAL mode: the write path's, and
+/// the checkpointer's.
+pub(super) fn open_read_write(path: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = Connection::open_with_flags(path, flags)?;
+    connection.busy_timeout(BUSY_TIMEOUT)?;
+    // Switching to WAL takes a lock the busy timeout does not wait for: only done when needed.
+    let mode: String = connection.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        connection.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+    }
+    connection.pragma_update(None, "synchronous", "NORMAL")?;
+    set_up(&connection)?;
+    Ok(connection)
+}
+
+fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = Connection::open_with_flags(path, flags)?;
+    connection.busy_timeout(BUSY_TIMEOUT)?;
+    set_up(&connection)?;
+    Ok(connection)
+}
+
+/// What every connection shares.
+fn set_up(connection: &Connection) -> rusqlite::Result<()> {
+    connection.pragma_update(None, "foreign_keys", true)?;
+    // The checkpointer's thread copies the WAL into the database instead of a commit.
+    connection.pragma_update(None, "wal_autocheckpoint", 0)?;
+    connection.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
+    connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(())
+}

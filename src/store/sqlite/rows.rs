@@ -1,0 +1,221 @@
+//! The rows several areas read, each with its one decoder. Rows are read by position: looking
+//! columns up by name scanned every column name for every field (a fifth of a feed page's time,
+//! decision D17). Each decoder reads the columns of a named fragment of `sql.rs` in their order,
+//! and tests pin every statement's columns against them. Rows read by one area only live with it.
+
+use super::parse_id;
+use crate::domain::Timestamp;
+use crate::domain::processing::{Processing, ProcessingStatus, Streams};
+use crate::domain::social::{Comment, Tweet};
+use crate::domain::user::OwnerSummary;
+use crate::domain::video::{Video, VideoRecord};
+use crate::domain::visibility::Visibility;
+use crate::store::{StoreError, StoreResult};
+
+pub(super) fn parse_visibility(raw: &str) -> StoreResult<Visibility> {
+    Visibility::parse(raw).ok_or_else(|| StoreError::backend(format!("corrupt visibility in database: {raw:?}")))
+}
+
+/// A user's summary as an owner: the columns of `owner_columns!`.
+pub(super) struct OwnerRow {
+    id: String,
+    username: String,
+    full_name: String,
+    avatar: String,
+}
+
+impl OwnerRow {
+    /// Reads the four columns from position `first` on.
+    pub(super) fn read(row: &rusqlite::Row, first: usize) -> rusqlite::Result<Self> {
+        Ok(OwnerRow {
+            id: row.get(first)?,
+            username: row.get(first + 1)?,
+            full_name: row.get(first + 2)?,
+            avatar: row.get(first + 3)?,
+        })
+    }
+
+    pub(super) fn into_summary(self) -> StoreResult<OwnerSummary> {
+        Ok(OwnerSummary::new(parse_id(&self.id)?, self.username, self.full_name, self.avatar))
+    }
+}
+
+/// A video with its owner: the columns of `VIDEO_COLUMNS`, from position 0.
+pub(super) struct VideoRow {
+    id: String,
+    video_file: String,
+    video_key: String,
+    thumbnail: String,
+    thumbnail_key: String,
+    title: String,
+    description: String,
+    duration: f64,
+    views: i64,
+    visibility: String,
+    created_at: i64,
+    updated_at: i64,
+    width: i64,
+    height: i64,
+    processing_status: String,
+    processing_progress: i64,
+    processing_error: Option<String>,
+    hls_url: Option<String>,
+    hls_key: String,
+    owner: OwnerRow,
+}
+
+impl VideoRow {
+    /// How many columns the video takes; a statement's own columns follow.
+    pub(super) const WIDTH: usize = 23;
+
+    pub(super) fn read(row: &rusqlite::Row) -> rusqlite::Result<Self> {
+        Ok(VideoRow {
+            id: row.get(0)?,
+            video_file: row.get(1)?,
+            video_key: row.get(2)?,
+            thumbnail: row.get(3)?,
+            thumbnail_key: row.get(4)?,
+            title: row.get(5)?,
+            description: row.get(6)?,
+            duration: row.get(7)?,
+            views: row.get(8)?,
+            visibility: row.get(9)?,
+            created_at: row.get(10)?,
+            updated_at: row.get(11)?,
+            width: row.get(12)?,
+            height: row.get(13)?,
+            processing_status: row.get(14)?,
+            processing_progress: row.get(15)?,
+            processing_error: row.get(16)?,
+            hls_url: row.get(17)?,
+            hls_key: row.get(18)?,
+            owner: OwnerRow::read(row, 19)?,
+        })
+    }
+
+    pub(super) fn into_record(self) -> StoreResult<VideoRecord> {
+        Ok(VideoRecord {
+            video: Video {
+                id: parse_id(&self.id)?,
+                video_file: self.video_file,
+                thumbnail: self.thumbnail,
+                title: self.title,
+                description: self.description,
+                duration: self.duration,
+                width: self.width,
+                height: self.height,
+                processing: Processing {
+                    status: ProcessingStatus::from_stored(Some(&self.processing_status)),
+                    progress: self.processing_progress.clamp(0, 100) as u8,
+                },
+                streams: Streams { hls: self.hls_url },
+                views: self.views,
+                visibility: parse_visibility(&self.visibility)?,
+                owner: Video::owner_twin(self.owner.into_summary()?),
+                likes_count: None,
+                is_liked: None,
+                created_at: Timestamp(self.created_at),
+                updated_at: Timestamp(self.updated_at),
+            },
+            video_key: self.video_key,
+            thumbnail_key: self.thumbnail_key,
+            hls_key: self.hls_key,
+            processing_error: self.processing_error,
+        })
+    }
+
+    pub(super) fn into_video(self) -> StoreResult<Video> {
+        self.into_record().map(|r| r.video)
+    }
+}
+
+pub(super) fn videos_from(rows: Vec<VideoRow>) -> StoreResult<Vec<Video>> {
+    rows.into_iter().map(VideoRow::into_video).collect()
+}
+
+/// The columns of a comment or tweet `p` with its like facts for the viewer `?1` and its author
+/// `u`, as `PostRow` reads them; `$video` is the comment's video column (`NULL` for tweets).
+macro_rules! post_columns {
+    ($like_column:literal, $video:literal) => {
+        concat!(
+            "p.id, p.content, ",
+            $video,
+            " AS video_id, p.created_at, p.updated_at, (SELECT COUNT(*) FROM likes l WHERE l.",
+            $like_column,
+            " = p.id) AS likes_count, EXISTS (SELECT 1 FROM likes l WHERE l.",
+            $like_column,
+            " = p.id AND l.liked_by = ?1) AS is_liked, ",
+            $crate::store::sqlite::sql::owner_columns!()
+        )
+    };
+}
+pub(super) use post_columns;
+
+/// The names `post_columns!` yields, in order.
+#[cfg(test)]
+pub(super) const POST_COLUMN_NAMES: [&str; 11] = [
+    "id",
+    "content",
+    "video_id",
+    "created_at",
+    "updated_at",
+    "likes_count",
+    "is_liked",
+    "owner_id",
+    "owner_username",
+    "owner_full_name",
+    "owner_avatar",
+];
+
+/// A comment or a tweet with its author and like facts: the columns of `post_columns!`.
+pub(super) struct PostRow {
+    id: String,
+    content: String,
+    video_id: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    likes_count: i64,
+    is_liked: bool,
+    owner: OwnerRow,
+}
+
+impl PostRow {
+    pub(super) fn read(row: &rusqlite::Row) -> rusqlite::Result<Self> {
+        Ok(PostRow {
+            id: row.get(0)?,
+            content: row.get(1)?,
+            video_id: row.get(2)?,
+            created_at: row.get(3)?,
+            updated_at: row.get(4)?,
+            likes_count: row.get(5)?,
+            is_liked: row.get(6)?,
+            owner: OwnerRow::read(row, 7)?,
+        })
+    }
+
+    pub(super) fn into_comment(self) -> StoreResult<Comment> {
+        let video = parse_id(self.video_id.as_deref().unwrap_or_default())?;
+        Ok(Comment {
+            id: parse_id(&self.id)?,
+            content: self.content,
+            video,
+            owner: Video::owner_twin(self.owner.into_summary()?),
+            likes_count: self.likes_count,
+            is_liked: self.is_liked,
+            created_at: Timestamp(self.created_at),
+            updated_at: Timestamp(self.updated_at),
+        })
+    }
+
+    pub(super) fn into_tweet(self) -> StoreResult<Tweet> {
+        Ok(Tweet {
+            id: parse_id(&self.id)?,
+            content: self.content,
+            owner: Video::owner_twin(self.owner.into_summary()?),
+            likes_count: self.likes_count,
+            is_liked: self.is_liked,
+            created_at: Timestamp(self.created_at),
+            updated_at: Timestamp(self.updated_at),
+        })
+    }
+}

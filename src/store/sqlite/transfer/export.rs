@@ -1,0 +1,329 @@
+//! Reading records for a copy: each kind's rows in id order, by position (tests pin each select's
+//! columns), with what hangs off them (sessions, view hours, playlist entries, history entries).
+
+use rusqlite::types::Type;
+use rusqlite::{Connection, Row};
+
+use crate::domain::social::LikeTarget;
+use crate::domain::visibility::Visibility;
+use crate::domain::{Id, Timestamp};
+use crate::store::transfer::{
+    HistoryRecord, Kind, LikeRecord, PlaylistRow, PostRecord, Record, SessionRecord, SubscriptionRecord, UserRecord,
+    VideoProcessing, VideoRow, ViewHourRecord,
+};
+
+/// The statement listing one page of a kind: `?1` = the id to continue after, `?2` = the page size.
+pub(super) fn export_sql(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Users => {
+            "SELECT id, username, email, full_name, avatar, avatar_key, cover_image, cover_image_key, password_hash, \
+             history_paused, created_at, updated_at FROM users WHERE id > ?1 ORDER BY id LIMIT ?2"
+        }
+        Kind::Videos => {
+            "SELECT id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, duration, views, \
+             visibility, created_at, updated_at, processing_status, processing_progress, processing_error, width, \
+             height, hls_url, hls_key FROM videos WHERE id > ?1 ORDER BY id LIMIT ?2"
+        }
+        Kind::Comments => {
+            "SELECT id, owner_id, video_id, content, created_at, updated_at FROM comments \
+             WHERE id > ?1 ORDER BY id LIMIT ?2"
+        }
+        Kind::Tweets => {
+            "SELECT id, owner_id, NULL AS video_id, content, created_at, updated_at FROM tweets \
+             WHERE id > ?1 ORDER BY id LIMIT ?2"
+        }
+        Kind::Likes => {
+            "SELECT id, liked_by, video_id, comment_id, tweet_id, created_at, updated_at FROM likes \
+             WHERE id > ?1 ORDER BY id LIMIT ?2"
+        }
+        Kind::Subscriptions => {
+            "SELECT id, subscriber_id, channel_id, created_at, updated_at FROM subscriptions \
+             WHERE id > ?1 ORDER BY id LIMIT ?2"
+        }
+        Kind::Playlists => {
+            "SELECT id, owner_id, name, description, created_at, updated_at FROM playlists \
+             WHERE id > ?1 ORDER BY id LIMIT ?2"
+        }
+        Kind::WatchHistory => {
+            "SELECT DISTINCT user_id AS id FROM watch_history WHERE user_id > ?1 ORDER BY user_id LIMIT ?2"
+        }
+    }
+}
+
+pub(super) fn count_sql(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Users => "SELECT COUNT(*) FROM users",
+        Kind::Videos => "SELECT COUNT(*) FROM videos",
+        Kind::Comments => "SELECT COUNT(*) FROM comments",
+        Kind::Tweets => "SELECT COUNT(*) FROM tweets",
+        Kind::Likes => "SELECT COUNT(*) FROM likes",
+        Kind::Subscriptions => "SELECT COUNT(*) FROM subscriptions",
+        Kind::Playlists => "SELECT COUNT(*) FROM playlists",
+        Kind::WatchHistory => "SELECT COUNT(DISTINCT user_id) FROM watch_history",
+    }
+}
+
+/// A user's refresh sessions (`?1`), oldest first, as `read_session` reads them.
+const SESSIONS: &str = "SELECT id, jti, token_hash, user_agent, expires_at, created_at, last_used_at \
+     FROM refresh_sessions WHERE user_id = ?1 ORDER BY created_at, rowid";
+/// A video's hourly view records (`?1`), oldest first.
+const VIEW_HOURS: &str = "SELECT hour, n FROM video_view_hours WHERE video_id = ?1 ORDER BY hour";
+/// A playlist's video ids (`?1`), in order.
+const PLAYLIST_ENTRIES: &str = "SELECT video_id FROM playlist_videos WHERE playlist_id = ?1 ORDER BY position";
+/// A user's history (`?1`), newest first: video id, when watched.
+const HISTORY_ENTRIES: &str = "SELECT video_id, watched_at FROM watch_history WHERE user_id = ?1 ORDER BY seq DESC";
+
+/// Up to `limit` records of `kind` with ids above `after`, in id order.
+pub(super) fn page(db: &Connection, kind: Kind, after: Option<Id>, limit: u32) -> rusqlite::Result<Vec<Record>> {
+    let after = after.map(Id::to_hex).unwrap_or_default();
+    let mut records = db
+        .prepare_cached(export_sql(kind))?
+        .query_map((after, i64::from(limit)), |row| read_record(kind, row))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for record in &mut records {
+        attach(db, record)?;
+    }
+    Ok(records)
+}
+
+/// The id a record is listed by.
+pub(super) fn id_of(record: &Record) -> Id {
+    match record {
+        Record::User(u) => u.id,
+        Record::Video(v) => v.id,
+        Record::Comment(p) | Record::Tweet(p) => p.id,
+        Record::Like(l) => l.id,
+        Record::Subscription(s) => s.id,
+        Record::Playlist(p) => p.id,
+        Record::History(h) => h.user,
+    }
+}
+
+/// The id in column `index`; a corrupt one fails the read.
+fn id(row: &Row, index: usize) -> rusqlite::Result<Id> {
+    let raw: String = row.get(index)?;
+    Id::parse(&raw).ok_or_else(|| corrupt(index, format!("corrupt id in database: {raw:?}")))
+}
+
+fn optional_id(row: &Row, index: usize) -> rusqlite::Result<Option<Id>> {
+    match row.get::<_, Option<String>>(index)? {
+        Some(_) => id(row, index).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn time(row: &Row, index: usize) -> rusqlite::Result<Timestamp> {
+    row.get(index).map(Timestamp)
+}
+
+fn corrupt(index: usize, message: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(index, Type::Text, message.into())
+}
+
+/// One row of `export_sql(kind)`; what hangs off it is attached afterwards (`attach`).
+fn read_record(kind: Kind, row: &Row) -> rusqlite::Result<Record> {
+    Ok(match kind {
+        Kind::Users => Record::User(UserRecord {
+            id: id(row, 0)?,
+            username: row.get(1)?,
+            email: row.get(2)?,
+            full_name: row.get(3)?,
+            avatar: row.get(4)?,
+            avatar_key: row.get(5)?,
+            cover_image: row.get(6)?,
+            cover_image_key: row.get(7)?,
+            password_hash: row.get(8)?,
+            sessions: Vec::new(),
+            history_paused: row.get(9)?,
+            created_at: time(row, 10)?,
+            updated_at: time(row, 11)?,
+        }),
+        Kind::Videos => {
+            let visibility: String = row.get(10)?;
+            let status: String = row.get(13)?;
+            Record::Video(VideoRow {
+                id: id(row, 0)?,
+                owner: id(row, 1)?,
+                video_file: row.get(2)?,
+                video_key: row.get(3)?,
+                thumbnail: row.get(4)?,
+                thumbnail_key: row.get(5)?,
+                title: row.get(6)?,
+                description: row.get(7)?,
+                duration: row.get(8)?,
+                views: row.get(9)?,
+                visibility: Visibility::parse(&visibility)
+                    .ok_or_else(|| corrupt(10, format!("corrupt visibility in database: {visibility:?}")))?,
+                created_at: time(row, 11)?,
+                updated_at: time(row, 12)?,
+                view_hours: Vec::new(),
+                processing: VideoProcessing {
+                    status: VideoProcessing::exported(Some(&status)),
+                    progress: row.get(14)?,
+                    error: row.get(15)?,
+                    width: row.get(16)?,
+                    height: row.get(17)?,
+                    hls_url: row.get(18)?,
+                    hls_key: row.get(19)?,
+                },
+            })
+        }
+        Kind::Comments | Kind::Tweets => {
+            let post = PostRecord {
+                id: id(row, 0)?,
+                owner: id(row, 1)?,
+                video: optional_id(row, 2)?,
+                content: row.get(3)?,
+                created_at: time(row, 4)?,
+                updated_at: time(row, 5)?,
+            };
+            if kind == Kind::Comments { Record::Comment(post) } else { Record::Tweet(post) }
+        }
+        Kind::Likes => {
+            let target = match (optional_id(row, 2)?, optional_id(row, 3)?) {
+                (Some(video), _) => LikeTarget::Video(video),
+                (None, Some(comment)) => LikeTarget::Comment(comment),
+                (None, None) => LikeTarget::Tweet(id(row, 4)?),
+            };
+            Record::Like(LikeRecord {
+                id: id(row, 0)?,
+                liked_by: id(row, 1)?,
+                target,
+                created_at: time(row, 5)?,
+                updated_at: time(row, 6)?,
+            })
+        }
+        Kind::Subscriptions => Record::Subscription(SubscriptionRecord {
+            id: id(row, 0)?,
+            subscriber: id(row, 1)?,
+            channel: id(row, 2)?,
+            created_at: time(row, 3)?,
+            updated_at: time(row, 4)?,
+        }),
+        Kind::Playlists => Record::Playlist(PlaylistRow {
+            id: id(row, 0)?,
+            owner: id(row, 1)?,
+            name: row.get(2)?,
+            description: row.get(3)?,
+            videos: Vec::new(),
+            created_at: time(row, 4)?,
+            updated_at: time(row, 5)?,
+        }),
+        Kind::WatchHistory => Record::History(HistoryRecord { user: id(row, 0)?, entries: Vec::new() }),
+    })
+}
+
+/// A row of `SESSIONS`.
+fn read_session(row: &Row) -> rusqlite::Result<SessionRecord> {
+    Ok(SessionRecord {
+        id: id(row, 0)?,
+        jti: row.get(1)?,
+        token_hash: row.get(2)?,
+        user_agent: row.get(3)?,
+        expires_at: time(row, 4)?,
+        created_at: time(row, 5)?,
+        last_used_at: time(row, 6)?,
+    })
+}
+
+/// Reads what hangs off `record` into it.
+fn attach(db: &Connection, record: &mut Record) -> rusqlite::Result<()> {
+    match record {
+        Record::User(user) => {
+            let mut sessions = db.prepare_cached(SESSIONS)?;
+            user.sessions = sessions.query_map([user.id.to_hex()], read_session)?.collect::<rusqlite::Result<_>>()?;
+        }
+        Record::Video(video) => {
+            let mut hours = db.prepare_cached(VIEW_HOURS)?;
+            let rows = hours
+                .query_map([video.id.to_hex()], |row| Ok(ViewHourRecord { hour: row.get(0)?, views: row.get(1)? }))?;
+            video.view_hours = rows.collect::<rusqlite::Result<_>>()?;
+        }
+        Record::Playlist(playlist) => {
+            let mut entries = db.prepare_cached(PLAYLIST_ENTRIES)?;
+            playlist.videos =
+                entries.query_map([playlist.id.to_hex()], |row| id(row, 0))?.collect::<rusqlite::Result<_>>()?;
+        }
+        Record::History(history) => {
+            let mut entries = db.prepare_cached(HISTORY_ENTRIES)?;
+            let rows = entries.query_map([history.user.to_hex()], |row| {
+                Ok((id(row, 0)?, row.get::<_, Option<i64>>(1)?.map(Timestamp)))
+            })?;
+            history.entries = rows.collect::<rusqlite::Result<_>>()?;
+        }
+        Record::Comment(_) | Record::Tweet(_) | Record::Like(_) | Record::Subscription(_) => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::{column_names, test_store};
+
+    /// The positions the readers above read are the selects' columns.
+    #[tokio::test]
+    async fn export_rows_read_the_columns_the_selects_yield() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(&dir).await;
+        let expected: [(Kind, &[&str]); 8] = [
+            (
+                Kind::Users,
+                &[
+                    "id",
+                    "username",
+                    "email",
+                    "full_name",
+                    "avatar",
+                    "avatar_key",
+                    "cover_image",
+                    "cover_image_key",
+                    "password_hash",
+                    "history_paused",
+                    "created_at",
+                    "updated_at",
+                ],
+            ),
+            (
+                Kind::Videos,
+                &[
+                    "id",
+                    "owner_id",
+                    "video_file",
+                    "video_key",
+                    "thumbnail",
+                    "thumbnail_key",
+                    "title",
+                    "description",
+                    "duration",
+                    "views",
+                    "visibility",
+                    "created_at",
+                    "updated_at",
+                    "processing_status",
+                    "processing_progress",
+                    "processing_error",
+                    "width",
+                    "height",
+                    "hls_url",
+                    "hls_key",
+                ],
+            ),
+            (Kind::Comments, &["id", "owner_id", "video_id", "content", "created_at", "updated_at"]),
+            (Kind::Tweets, &["id", "owner_id", "video_id", "content", "created_at", "updated_at"]),
+            (Kind::Likes, &["id", "liked_by", "video_id", "comment_id", "tweet_id", "created_at", "updated_at"]),
+            (Kind::Subscriptions, &["id", "subscriber_id", "channel_id", "created_at", "updated_at"]),
+            (Kind::Playlists, &["id", "owner_id", "name", "description", "created_at", "updated_at"]),
+            (Kind::WatchHistory, &["id"]),
+        ];
+        assert_eq!(expected.map(|(kind, _)| kind), Kind::ALL);
+        for (kind, columns) in expected {
+            assert_eq!(column_names(&store, export_sql(kind)), columns, "{}", kind.name());
+        }
+        let session = ["id", "jti", "token_hash", "user_agent", "expires_at", "created_at", "last_used_at"];
+        assert_eq!(column_names(&store, SESSIONS), session);
+        assert_eq!(column_names(&store, VIEW_HOURS), ["hour", "n"]);
+        assert_eq!(column_names(&store, PLAYLIST_ENTRIES), ["video_id"]);
+        assert_eq!(column_names(&store, HISTORY_ENTRIES), ["video_id", "watched_at"]);
+    }
+}
