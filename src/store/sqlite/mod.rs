@@ -11,6 +11,8 @@ mod likes;
 mod migrations;
 mod playlists;
 mod processing;
+#[cfg(test)]
+mod records;
 mod rows;
 mod sessions;
 mod sql;

@@ -59,7 +59,7 @@ const ACCOUNT_KEYS: &str = "SELECT avatar_key FROM users WHERE id = ?1 \
 
 /// Everything an account owns that references it, children first; `videos` cascades to their likes,
 /// comments, playlist entries and history entries, `users` to the user's own history.
-const ACCOUNT_DELETIONS: [&str; 9] = [
+pub(super) const ACCOUNT_DELETIONS: [&str; 9] = [
     "DELETE FROM likes WHERE liked_by = ?1",
     "DELETE FROM comments WHERE owner_id = ?1",
     "DELETE FROM tweets WHERE owner_id = ?1",
