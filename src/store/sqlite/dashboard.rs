@@ -19,10 +19,11 @@ const DASHBOARD_VIDEOS: &str = concat!(
     " WHERE v.owner_id = ?1 ORDER BY v.created_at DESC, v.id DESC"
 );
 
-const CHANNEL_STATS: &str = "SELECT (SELECT COUNT(*) FROM videos WHERE owner_id = ?1), \
-     (SELECT COALESCE(SUM(views), 0) FROM videos WHERE owner_id = ?1), \
-     COALESCE((SELECT subscribers FROM subscription_counts WHERE user_id = ?1), 0), \
-     (SELECT COUNT(*) FROM likes l JOIN videos v ON v.id = l.video_id WHERE v.owner_id = ?1)";
+/// The totals of the owner `?1`, in the order `channel_stats` reads them.
+const CHANNEL_STATS: &str = "SELECT (SELECT COUNT(*) FROM videos WHERE owner_id = ?1) AS total_videos, \
+     (SELECT COALESCE(SUM(views), 0) FROM videos WHERE owner_id = ?1) AS total_views, \
+     COALESCE((SELECT subscribers FROM subscription_counts WHERE user_id = ?1), 0) AS total_subscribers, \
+     (SELECT COUNT(*) FROM likes l JOIN videos v ON v.id = l.video_id WHERE v.owner_id = ?1) AS total_likes";
 
 #[async_trait]
 impl DashboardRepo for SqliteStore {
@@ -75,5 +76,7 @@ mod tests {
         let names = column_names(&store, DASHBOARD_VIDEOS);
         assert_eq!(names[..VideoRow::WIDTH], VIDEO_COLUMN_NAMES);
         assert_eq!(names[VideoRow::WIDTH..], ["likes_count"]);
+        let totals = ["total_videos", "total_views", "total_subscribers", "total_likes"];
+        assert_eq!(column_names(&store, CHANNEL_STATS), totals);
     }
 }

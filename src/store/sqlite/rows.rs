@@ -1,7 +1,7 @@
-//! The rows several areas read, each with its one decoder. Rows are read by position: looking
-//! columns up by name scanned every column name for every field (a fifth of a feed page's time,
-//! decision D17). Each decoder reads the columns of a named fragment of `sql.rs` in their order,
-//! and tests pin every statement's columns against them. Rows read by one area only live with it.
+//! The rows several areas read, each with its one decoder. Rows are read by position: looking a
+//! column up by name scans every column name, for every field (decision D17). Each decoder reads
+//! the columns of a named fragment in their order, and tests pin every statement's columns against
+//! it. Rows read by one area only live with that area.
 
 use super::parse_id;
 use crate::domain::Timestamp;

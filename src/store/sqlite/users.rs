@@ -46,9 +46,10 @@ const USER_COLUMN_NAMES: [&str; 13] = [
 
 /// A channel's counts as lookups in `subscription_counts` (kept by triggers), and whether the
 /// viewer (`?2`) follows it: constant cost however many subscribers the channel has.
-const CHANNEL_COUNTS: &str = "SELECT COALESCE((SELECT subscribers FROM subscription_counts WHERE user_id = ?1), 0), \
-     COALESCE((SELECT subscribed_to FROM subscription_counts WHERE user_id = ?1), 0), \
-     EXISTS (SELECT 1 FROM subscriptions WHERE channel_id = ?1 AND subscriber_id = ?2)";
+const CHANNEL_COUNTS: &str = "SELECT \
+     COALESCE((SELECT subscribers FROM subscription_counts WHERE user_id = ?1), 0) AS subscribers, \
+     COALESCE((SELECT subscribed_to FROM subscription_counts WHERE user_id = ?1), 0) AS subscribed_to, \
+     EXISTS (SELECT 1 FROM subscriptions WHERE channel_id = ?1 AND subscriber_id = ?2) AS viewer_subscribed";
 
 /// The media keys an account's deletion frees: its images and its videos' files.
 const ACCOUNT_KEYS: &str = "SELECT avatar_key FROM users WHERE id = ?1 \
@@ -295,6 +296,8 @@ mod tests {
         for select in [USER_BY_ID, USER_BY_USERNAME, USER_BY_EMAIL] {
             assert_eq!(column_names(&store, select), USER_COLUMN_NAMES);
         }
+        let counts = ["subscribers", "subscribed_to", "viewer_subscribed"];
+        assert_eq!(column_names(&store, CHANNEL_COUNTS), counts, "the order `channel_counts` reads");
     }
 
     #[tokio::test]
