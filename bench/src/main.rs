@@ -306,16 +306,16 @@ async fn watch_page(secs: u64) -> anyhow::Result<Row> {
         server::video_id(0),
         server::video_id(WATCH_VIDEOS)
     );
-    let pool = server.database().await?;
-    let before: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(views_sql.clone())).fetch_one(&pool).await?;
+    let db = server.database()?;
+    let before: i64 = db.query_row(&views_sql, [], |row| row.get(0))?;
     let base = server.url("/api/v1/videos/");
     let (watch, answered) = load::load_numbered(64, duration, move |client, k| {
         let (viewer, video) = watch_pair(k);
         client.get(format!("{base}{}", server::video_id(video))).bearer_auth(&tokens[viewer as usize])
     })
     .await;
-    let after: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(views_sql)).fetch_one(&pool).await?;
-    pool.close().await;
+    let after: i64 = db.query_row(&views_sql, [], |row| row.get(0))?;
+    drop(db);
     let expected = answered.iter().map(|k| watch_pair(*k)).collect::<std::collections::HashSet<_>>().len() as i64;
     let counted = after - before;
     let ratio = watch.rps / baseline.rps;

@@ -118,17 +118,15 @@ impl Server {
     /// Inserts `owners` owners (`owner<n>`, id `n + 1` in 24 hex digits) and `count` published videos spread over
     /// them (video `n` belongs to owner `n % owners`); returns the first owner's id.
     pub async fn seed_owners(&self, owners: u64, count: u64) -> anyhow::Result<String> {
-        let pool = self.database().await?;
-        sqlx::query(
+        let db = self.database()?;
+        db.execute(
             "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1 - 1) \
              INSERT INTO users (id, username, email, full_name, avatar, avatar_key, password_hash, created_at, updated_at) \
              SELECT printf('%024x', n + 1), 'owner' || n, 'owner' || n || '@bench.test', 'Owner ' || n, \
                     'http://bench/a.png', 'local:images/none.png', 'x', 1700000000000, 1700000000000 FROM seq",
-        )
-        .bind(owners as i64)
-        .execute(&pool)
-        .await?;
-        sqlx::query(
+            [owners as i64],
+        )?;
+        db.execute(
             "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1 - 1) \
              INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, \
                                  duration, views, visibility, created_at, updated_at) \
@@ -136,13 +134,10 @@ impl Server {
                     'local:videos/none.mp4', 'http://bench/t.jpg', 'local:images/none.jpg', 'Video number ' || n, \
                     'A benchmark video, number ' || n, (n % 600) + 0.5, (n * 7919) % 100000, 'public', \
                     1700000000000 + n, 1700000000000 + n FROM seq",
-        )
-        .bind(count as i64)
-        .bind(owners as i64)
-        .execute(&pool)
-        .await?;
-        sqlx::query("ANALYZE").execute(&pool).await?;
-        settle(pool).await?;
+            [count as i64, owners as i64],
+        )?;
+        db.execute_batch("ANALYZE")?;
+        settle(db).await?;
         Ok(format!("{:024x}", 1))
     }
 }
@@ -150,44 +145,43 @@ impl Server {
 impl Server {
     /// Inserts `count` users `viewer<n>` with ids `viewer_id(n)`, for scenarios that sign their tokens.
     pub async fn seed_viewers(&self, count: u64) -> anyhow::Result<()> {
-        let pool = self.database().await?;
-        sqlx::query(
+        let db = self.database()?;
+        db.execute(
             "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1 - 1) \
              INSERT INTO users (id, username, email, full_name, avatar, avatar_key, password_hash, created_at, updated_at) \
              SELECT printf('%024x', n + 1048576), 'viewer' || n, 'viewer' || n || '@bench.test', 'Viewer ' || n, \
                     'http://bench/a.png', 'local:images/none.png', 'x', 1700000000000, 1700000000000 FROM seq",
-        )
-        .bind(count as i64)
-        .execute(&pool)
-        .await?;
-        settle(pool).await
+            [count as i64],
+        )?;
+        settle(db).await
     }
 
     /// The server's SQLite database, opened beside it (WAL: reads and writes do not block each other).
-    pub async fn database(&self) -> anyhow::Result<sqlx::SqlitePool> {
-        let url = format!("sqlite://{}", self.data_dir.join("videotube.db").display());
-        Ok(sqlx::SqlitePool::connect(&url).await?)
+    pub fn database(&self) -> anyhow::Result<rusqlite::Connection> {
+        let db = rusqlite::Connection::open(self.data_dir.join("videotube.db"))?;
+        db.busy_timeout(Duration::from_secs(10))?;
+        Ok(db)
     }
 }
 
 impl Server {
     /// Runs one seeding statement that takes the row count as `?1`, then refreshes the planner's statistics.
     pub async fn seed_sql(&self, sql: &'static str, count: u64) -> anyhow::Result<()> {
-        let pool = self.database().await?;
-        sqlx::query(sql).bind(count as i64).execute(&pool).await?;
-        sqlx::query("ANALYZE").execute(&pool).await?;
-        settle(pool).await
+        let db = self.database()?;
+        db.execute(sql, [count as i64])?;
+        db.execute_batch("ANALYZE")?;
+        settle(db).await
     }
 }
 
-/// Copies what seeding wrote into the database file and empties the WAL, then closes `pool`: as a
+/// Copies what seeding wrote into the database file and empties the WAL, then closes `db`: as a
 /// server that has run a while would have it. Left to the server's background checkpoint, the
 /// copy of a large seed (about 700 MB at 1M videos) would overlap the first measured rounds.
-async fn settle(pool: sqlx::SqlitePool) -> anyhow::Result<()> {
+async fn settle(db: rusqlite::Connection) -> anyhow::Result<()> {
     for _ in 0..100 {
-        let (busy,): (i64,) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&pool).await?;
+        let busy: i64 = db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
         if busy == 0 {
-            pool.close().await;
+            drop(db);
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -64,9 +64,9 @@ mod tests {
         let store = test_store(&dir).await;
         for kind in RecordKind::ALL {
             let Some(name) = table(kind) else { continue };
-            let cascades = foreign_keys(&store, name).into_iter().any(|(parent, action)| {
-                action == "CASCADE" && kind_of(&parent).on_video_deleted().removes()
-            });
+            let cascades = foreign_keys(&store, name)
+                .into_iter()
+                .any(|(parent, action)| action == "CASCADE" && kind_of(&parent).on_video_deleted().removes());
             match kind.on_video_deleted() {
                 OnDelete::Removed => assert!(cascades, "{name} is removed with a video but does not cascade"),
                 OnDelete::Itself | OnDelete::Kept | OnDelete::Expires => {}
@@ -83,9 +83,9 @@ mod tests {
         for kind in RecordKind::ALL {
             let Some(name) = table(kind) else { continue };
             let deleted = ACCOUNT_DELETIONS.iter().any(|s| s.starts_with(&format!("DELETE FROM {name} ")));
-            let cascades = foreign_keys(&store, name).into_iter().any(|(parent, action)| {
-                action == "CASCADE" && kind_of(&parent).on_account_deleted().removes()
-            });
+            let cascades = foreign_keys(&store, name)
+                .into_iter()
+                .any(|(parent, action)| action == "CASCADE" && kind_of(&parent).on_account_deleted().removes());
             match kind.on_account_deleted() {
                 OnDelete::Itself | OnDelete::Removed => {
                     assert!(deleted || cascades, "{name} is removed with an account but nothing deletes it")
