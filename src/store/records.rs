@@ -8,8 +8,6 @@
 //! Derived state is not a record kind: SQLite's counter tables are kept by triggers from the records
 //! they count, and go (or are rebuilt) with them.
 
-use super::transfer::Kind;
-
 /// A kind of stored record, on either store (some live inside another kind's record on one store
 /// and in a table of their own on the other, such as sessions and history entries).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -218,6 +216,38 @@ pub(crate) const fn copied_kinds<const N: usize>() -> [Kind; N] {
     }
     assert!(n == N, "fewer record kinds are copied on their own than transfer::Kind::ALL holds");
     kinds
+}
+
+/// What is copied as a kind of its own, in an order where every reference points at something
+/// already copied. Each is a record kind of the registry (`Kind::record`, `RecordKind::copied`),
+/// whose order `ALL` follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Users,
+    Videos,
+    Comments,
+    Tweets,
+    Likes,
+    Subscriptions,
+    Playlists,
+    WatchHistory,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 8] = copied_kinds();
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Users => "users",
+            Kind::Videos => "videos",
+            Kind::Comments => "comments",
+            Kind::Tweets => "tweets",
+            Kind::Likes => "likes",
+            Kind::Subscriptions => "subscriptions",
+            Kind::Playlists => "playlists",
+            Kind::WatchHistory => "watch histories",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,37 +10,7 @@ use crate::domain::social::LikeTarget;
 use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
 
-/// What is copied as a kind of its own, in an order where every reference points at something
-/// already copied. Each is a record kind of the registry (`Kind::record`, `RecordKind::copied`),
-/// whose order `ALL` follows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Users,
-    Videos,
-    Comments,
-    Tweets,
-    Likes,
-    Subscriptions,
-    Playlists,
-    WatchHistory,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 8] = super::records::copied_kinds();
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Users => "users",
-            Kind::Videos => "videos",
-            Kind::Comments => "comments",
-            Kind::Tweets => "tweets",
-            Kind::Likes => "likes",
-            Kind::Subscriptions => "subscriptions",
-            Kind::Playlists => "playlists",
-            Kind::WatchHistory => "watch histories",
-        }
-    }
-}
+pub use super::records::Kind;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionRecord {

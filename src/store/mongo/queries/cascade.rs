@@ -6,9 +6,9 @@
 
 use bson::oid::ObjectId;
 use bson::{Document, doc};
-use mongodb::options::UpdateModifications;
 
 use super::super::{Home, collection, home};
+use super::Change;
 use crate::store::records::{OnDelete, RecordKind};
 
 /// How a stored record of one kind holds the id of a record it refers to.
@@ -68,27 +68,6 @@ impl Removed {
 
     pub fn of(&self, kind: RecordKind) -> &[ObjectId] {
         self.0.iter().find(|(known, _)| *known == kind).map_or(&[], |(_, ids)| ids)
-    }
-}
-
-/// A change a step makes to the documents its filter matches.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Change {
-    Delete,
-    /// An update with operators (`$pull`).
-    Update(Document),
-    /// A pipeline update (a history entry leaves with its time).
-    Pipeline(Vec<Document>),
-}
-
-impl Change {
-    /// The update to send, `None` for a deletion.
-    pub fn update(&self) -> Option<UpdateModifications> {
-        match self {
-            Change::Delete => None,
-            Change::Update(update) => Some(UpdateModifications::Document(update.clone())),
-            Change::Pipeline(pipeline) => Some(UpdateModifications::Pipeline(pipeline.clone())),
-        }
     }
 }
 

@@ -4,7 +4,7 @@ use bson::oid::ObjectId;
 use bson::{DateTime, Document, doc};
 
 use super::super::coll;
-use super::cascade::Change;
+use super::Change;
 use super::owner_lookup;
 use crate::domain::visibility::Place;
 

@@ -15,6 +15,7 @@ pub mod transfer;
 pub mod tweets;
 pub mod users;
 pub mod videos;
+
 #[cfg(test)]
 mod vocabulary;
 
@@ -23,6 +24,28 @@ use bson::{Bson, DateTime, Document, doc};
 
 use super::coll;
 use crate::domain::visibility::{ALL_LEVELS, Place, Visibility};
+use mongodb::options::UpdateModifications;
+
+/// A change a step makes to the documents its filter matches.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    Delete,
+    /// An update with operators (`$pull`).
+    Update(Document),
+    /// A pipeline update (a history entry leaves with its time).
+    Pipeline(Vec<Document>),
+}
+
+impl Change {
+    /// The update to send, `None` for a deletion.
+    pub fn update(&self) -> Option<UpdateModifications> {
+        match self {
+            Change::Delete => None,
+            Change::Update(update) => Some(UpdateModifications::Document(update.clone())),
+            Change::Pipeline(pipeline) => Some(UpdateModifications::Pipeline(pipeline.clone())),
+        }
+    }
+}
 
 /// Joins the `owner` id to the author's public summary (`_id`, `username`, `fullName`, `avatar`).
 /// Records whose owner no longer exists drop out, as with an inner join.

@@ -3,7 +3,7 @@
 use bson::oid::ObjectId;
 use bson::{DateTime, Document, doc};
 
-use super::cascade::Change;
+use super::Change;
 use super::{newest_first, owner_lookup};
 
 /// A new playlist's fields, without videos.

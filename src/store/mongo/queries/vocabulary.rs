@@ -5,7 +5,8 @@
 use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document};
 
-use super::cascade::{Change, Removed};
+use super::Change;
+use super::cascade::Removed;
 use super::{
     cascade, comments, content_update, dashboard, history, keys_in, likes, playlists, processing, sessions,
     subscriptions, transfer, tweets, users, videos,
