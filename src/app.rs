@@ -53,23 +53,16 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
     }
     let tokens = Tokens::new(&access, config.access_token_ttl_secs, &refresh, config.refresh_token_ttl_secs);
 
-    let store = match &config.mongodb_uri {
-        Some(uri) => {
-            if config.access_token_secret.is_none() {
-                tracing::warn!(
-                    "MONGODB_URI without ACCESS_TOKEN_SECRET/REFRESH_TOKEN_SECRET: secrets generated in DATA_DIR are \
-                     this machine's own; every instance sharing the database needs the same secrets"
-                );
-            }
-            // Other instances write to the same database, so an in-process page cache could serve
-            // pages they have changed: it is only used in front of the embedded store.
-            Store::from_backend(MongoStore::connect(uri.expose_secret()).await?)
-        }
-        None => {
-            let store = Store::from_backend(SqliteStore::open(&data_dir.join("videotube.db")).await?);
-            if config.feed_cache_enabled { store.with_feed_cache() } else { store }
-        }
-    };
+    if config.mongodb_uri.is_some() && config.access_token_secret.is_none() {
+        tracing::warn!(
+            "MONGODB_URI without ACCESS_TOKEN_SECRET/REFRESH_TOKEN_SECRET: secrets generated in DATA_DIR are \
+             this machine's own; every instance sharing the database needs the same secrets"
+        );
+    }
+    let store = open_store(&config).await?;
+    // Other instances write to the same database, so an in-process page cache could serve pages
+    // they have changed: it is only used in front of the embedded store.
+    let store = if config.feed_cache_enabled && config.mongodb_uri.is_none() { store.with_feed_cache() } else { store };
     let media_root: PathBuf = data_dir.join("media");
     let local: Arc<dyn MediaStore> = Arc::new(LocalMedia::new(media_root.clone(), &config.public_base_url)?);
     let (media, cloudinary) = match &config.cloudinary {
@@ -111,6 +104,20 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
     services.spawn_processing();
     let state = AppState { services: Arc::new(services), temp_dir };
     Ok(App { router: router::build(state, Some(media_root)), config })
+}
+
+/// The store the configuration names: MongoDB at `MONGODB_URI`, else SQLite in `DATA_DIR`
+/// (created if missing), migrated or indexed as needed.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    Ok(match &config.mongodb_uri {
+        Some(uri) => Store::from_backend(MongoStore::connect(uri.expose_secret()).await?),
+        None => {
+            let data_dir = &config.data_dir;
+            std::fs::create_dir_all(data_dir)
+                .with_context(|| format!("cannot create DATA_DIR {}", data_dir.display()))?;
+            Store::from_backend(SqliteStore::open(&data_dir.join("videotube.db")).await?)
+        }
+    })
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.

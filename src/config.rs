@@ -90,6 +90,8 @@ pub struct RateLimits {
     pub upload: RateLimit,
     /// Every API request.
     pub api: RateLimit,
+    /// Reports a user files (docs/api.md §3.15.2), per user rather than per address.
+    pub reports: RateLimit,
 }
 
 #[derive(Clone, Debug)]
@@ -232,6 +234,7 @@ impl Config {
                 refresh: env.rate("RATE_LIMIT_REFRESH", "30/5m")?,
                 upload: env.rate("RATE_LIMIT_UPLOAD", "30/1h")?,
                 api: env.rate("RATE_LIMIT_API", "600/1m")?,
+                reports: env.rate("RATE_LIMIT_REPORTS", "20/1h")?,
             },
             media_orphan_grace_secs: env.parse("MEDIA_ORPHAN_GRACE_SECS", 3600u64)?,
             media_reconcile_interval_secs: env.positive("MEDIA_RECONCILE_INTERVAL_SECS", 3600u64)?,

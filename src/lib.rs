@@ -1,6 +1,7 @@
 //! videotube: a video-sharing REST API compatible with the VideoTube (chai-backend) API.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod config;

@@ -10,7 +10,7 @@ use videotube::config::Config;
 /// profiles of the feed (see BENCHMARKS.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use videotube::{app, migrate, telemetry};
+use videotube::{admin, app, migrate, telemetry};
 
 /// videotube: a video-sharing REST API (users, videos, comments, likes, subscriptions, playlists).
 /// Configured by `.env` and the environment; see README.md.
@@ -26,6 +26,7 @@ enum Command {
     /// Serve the API (what runs when no command is given)
     Serve,
     Migrate(migrate::Args),
+    Admin(admin::Args),
 }
 
 #[tokio::main]
@@ -42,6 +43,27 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some(Command::Admin(args)) => administer(args).await,
+    }
+}
+
+async fn administer(args: admin::Args) -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match admin::run(args, config).await {
+        Ok(done) => {
+            println!("{done}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -176,6 +176,7 @@ mod tests {
             cover_image: String::new(),
             watch_history: vec![],
             history_paused: false,
+            role: crate::domain::user::Role::User,
             created_at: Timestamp(0),
             updated_at: Timestamp(0),
         }

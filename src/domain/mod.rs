@@ -1,6 +1,8 @@
 //! Plain data: identifiers, time, pagination and the entities the API returns. No I/O here.
 
+pub mod choice;
 pub mod id;
+pub mod moderation;
 pub mod ownership;
 pub mod page;
 pub mod processing;

@@ -2,7 +2,58 @@
 
 use serde::Serialize;
 
+use super::choice::{Choice, choice};
 use super::{Id, Timestamp};
+
+choice! {
+    /// What an account may do beyond its own content (docs/api.md §3.15.1). Each role carries
+    /// everything the ones before it may do.
+    pub enum Role for "role" {
+        User = "user",
+        /// Works the moderation queue.
+        Moderator = "moderator",
+        /// A moderator who also gives roles.
+        Admin = "admin",
+    }
+}
+
+impl Role {
+    /// The role a stored value names; an account without one (or with an unknown one) is a user.
+    pub fn from_stored(stored: Option<&str>) -> Self {
+        stored.and_then(Role::parse).unwrap_or(Role::User)
+    }
+
+    /// Whether this role carries everything `required` may do.
+    pub fn includes(self, required: Role) -> bool {
+        Role::ALL.iter().position(|r| *r == self) >= Role::ALL.iter().position(|r| *r == required)
+    }
+
+    /// The 403 message of a route that needs `self` (docs/api.md §3.15).
+    pub fn required_message(self) -> &'static str {
+        match self {
+            Role::User => "Unauthorized request",
+            Role::Moderator => "Moderator role required",
+            Role::Admin => "Admin role required",
+        }
+    }
+}
+
+/// A role given to a user, as `PATCH /admin/users/{userId}/role` answers it.
+#[derive(Serialize, utoipa::ToSchema, Clone, Debug, PartialEq, Eq)]
+pub struct RoleGrant {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    pub username: String,
+    pub role: Role,
+}
+
+/// What giving a role did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoleChange {
+    Granted(RoleGrant),
+    /// Refused: the user is the last admin, and the new role is not admin.
+    LastAdmin,
+}
 
 /// The caller's own record (docs/api.md §3.1 "User").
 #[derive(Serialize, utoipa::ToSchema, Clone, Debug)]
@@ -18,6 +69,8 @@ pub struct User {
     pub watch_history: Vec<Id>,
     /// While true, watching a video leaves the history untouched (docs/api.md §3.3.12).
     pub history_paused: bool,
+    /// Shown only here, on the caller's own record.
+    pub role: Role,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -39,6 +92,8 @@ pub struct Identity {
     pub id: Id,
     /// Whether watching leaves the history untouched: the watch page decides it on every request.
     pub history_paused: bool,
+    /// Read on every request, so a new role applies from the next one.
+    pub role: Role,
 }
 
 /// `{_id, username, fullName, avatar}`, optionally with the subscription facts of a VideoDetail owner.

@@ -17,11 +17,19 @@ pub struct AppError {
     pub status: StatusCode,
     pub message: String,
     pub errors: Vec<FieldError>,
+    /// Seconds until a spent budget allows again: sent as `Retry-After` (429 only).
+    pub retry_after: Option<u64>,
 }
 
 impl AppError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        AppError { status, message: message.into(), errors: Vec::new() }
+        AppError { status, message: message.into(), errors: Vec::new(), retry_after: None }
+    }
+
+    /// 429 with `Retry-After` (docs/api.md §1.14): a request budget is spent for `seconds` more.
+    pub fn too_many_requests(seconds: u64) -> Self {
+        let message = format!("Too many requests, please retry after {seconds} seconds");
+        AppError { retry_after: Some(seconds), ..Self::new(StatusCode::TOO_MANY_REQUESTS, message) }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -46,7 +54,7 @@ impl AppError {
 
     /// A validation failure: the message plus one entry per offending field.
     pub fn invalid(status: StatusCode, message: impl Into<String>, errors: Vec<FieldError>) -> Self {
-        AppError { status, message: message.into(), errors }
+        AppError { status, message: message.into(), errors, retry_after: None }
     }
 
     /// A single-field failure whose message is also the field's message.
@@ -56,7 +64,7 @@ impl AppError {
     }
 
     fn one_field(status: StatusCode, field: FieldError) -> Self {
-        AppError { status, message: field.message.clone(), errors: vec![field] }
+        AppError { status, message: field.message.clone(), errors: vec![field], retry_after: None }
     }
 }
 
@@ -68,6 +76,7 @@ impl From<ServiceError> for AppError {
             ServiceError::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, message),
             ServiceError::NotFound(message) => Self::new(StatusCode::NOT_FOUND, message),
             ServiceError::Conflict(message) => Self::new(StatusCode::CONFLICT, message),
+            ServiceError::TooManyRequests { retry_after_secs } => Self::too_many_requests(retry_after_secs),
             ServiceError::TooLarge(field) => Self::one_field(StatusCode::PAYLOAD_TOO_LARGE, field),
             ServiceError::UnsupportedMediaType(field) => Self::one_field(StatusCode::UNSUPPORTED_MEDIA_TYPE, field),
             // A route-specific upload message (docs/api.md §1.11), with the media failure logged.
@@ -109,7 +118,11 @@ impl IntoResponse for AppError {
             success: false,
             errors: self.errors,
         };
-        json_response(status, &body)
+        let mut response = json_response(status, &body);
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

@@ -1,4 +1,4 @@
-//! Extractors: `AuthUser` (required login), `AuthSession` (with its session), `MaybeAuthUser` (optional, per PUBLIC_READS), `ClientIp`,
+//! Extractors: `AuthUser` (required login), `ModeratorUser` and `AdminUser` (a role), `AuthSession` (with its session), `MaybeAuthUser` (optional, per PUBLIC_READS), `ClientIp`,
 //! `PathParams` (typed path parameters).
 
 use std::net::{IpAddr, SocketAddr};
@@ -12,9 +12,10 @@ use axum::http::{Extensions, HeaderMap, header};
 use super::AppState;
 use super::cookies::{self, ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::domain::Id;
-use crate::domain::user::Identity;
+use crate::domain::user::{Identity, Role};
 use crate::http::error::AppError;
 use crate::http::input::InputError;
+use crate::services::roles::Staff;
 use serde::de::DeserializeOwned;
 
 /// The access token of a request (docs/api.md §1.7): a real `Authorization: Bearer` value first,
@@ -73,6 +74,30 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = access_token(&parts.headers);
         Ok(AuthUser(state.services.caller(token.as_deref()).await?))
+    }
+}
+
+/// A caller whose role includes moderator (docs/api.md §3.15): 401 as `AuthUser`, then 403.
+pub struct ModeratorUser(pub Staff);
+
+impl FromRequestParts<AppState> for ModeratorUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = access_token(&parts.headers);
+        Ok(ModeratorUser(state.services.staff(token.as_deref(), Role::Moderator).await?))
+    }
+}
+
+/// A caller whose role is admin (docs/api.md §3.15): 401 as `AuthUser`, then 403.
+pub struct AdminUser(pub Staff);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = access_token(&parts.headers);
+        Ok(AdminUser(state.services.staff(token.as_deref(), Role::Admin).await?))
     }
 }
 

@@ -13,6 +13,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
 
 use crate::config::Limits;
+use crate::domain::choice::Choice;
 use crate::http::error::ErrorEnvelope;
 use crate::media::human_size;
 
@@ -40,6 +41,7 @@ use crate::media::human_size;
     tags(
         (name = "health"), (name = "users"), (name = "videos"), (name = "comments"), (name = "likes"),
         (name = "tweets"), (name = "subscriptions"), (name = "playlists"), (name = "dashboard"),
+        (name = "moderation", description = "Roles, reports and the moderation of content and accounts"),
         (name = "uploads", description = "Direct browser uploads to Cloudinary and resumable (tus 1.0.0) uploads (extensions)")
     )
 )]
@@ -96,6 +98,12 @@ pub enum AuthErrors {
 #[derive(IntoResponses)]
 pub enum OwnerErrors {
     #[response(status = 403, description = "Not the owner, or a cross-site cookie-authenticated request")]
+    Forbidden(ErrorEnvelope),
+}
+
+#[derive(IntoResponses)]
+pub enum RoleErrors {
+    #[response(status = 403, description = "The caller's role does not allow this route")]
     Forbidden(ErrorEnvelope),
 }
 
@@ -181,6 +189,16 @@ fn non_blank_pattern() -> String {
 pub const IMAGE_TYPES: &str = "image/jpeg, image/png, image/gif, image/webp";
 
 /// A string, or also `null` (which counts as absent) when `nullable`.
+/// An input read as one of the names of `C` exactly (lowercase, not trimmed); null counts as absent.
+pub fn choice<C: Choice>() -> Object {
+    let names = C::ALL.iter().map(|value| serde_json::Value::from(value.as_str()));
+    ObjectBuilder::new()
+        .schema_type(string_type(true))
+        .enum_values(Some(names.chain([serde_json::Value::Null])))
+        .description(Some(format!("Exactly one of these names; any other value is 400 `{}`.", C::invalid())))
+        .build()
+}
+
 pub fn string_type(nullable: bool) -> SchemaType {
     if nullable { SchemaType::from_iter([Type::String, Type::Null]) } else { SchemaType::Type(Type::String) }
 }

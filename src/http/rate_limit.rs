@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -97,10 +97,7 @@ pub async fn enforce(State(limiter): State<Arc<RateLimiter>>, req: Request, next
     let scopes = [Some(Scope::Api), scope_of(req.method(), path)];
     for scope in scopes.into_iter().flatten() {
         if let Err(retry_after) = limiter.hit(scope, ip).await {
-            let message = format!("Too many requests, please retry after {retry_after} seconds");
-            let mut response = AppError::new(StatusCode::TOO_MANY_REQUESTS, message).into_response();
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-            return response;
+            return AppError::too_many_requests(retry_after).into_response();
         }
     }
     next.run(req).await

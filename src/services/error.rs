@@ -41,6 +41,9 @@ pub enum ServiceError {
     /// A unique name or address is already taken.
     #[error("{0}")]
     Conflict(String),
+    /// The caller's budget for this action is spent for `retry_after_secs` more.
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
     /// An uploaded item is larger than its field allows (direct uploads, checked here).
     #[error("{}", .0.message)]
     TooLarge(FieldError),

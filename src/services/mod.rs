@@ -11,6 +11,8 @@ pub mod maintenance;
 pub mod playlists;
 pub mod processing;
 pub mod rate_limits;
+pub mod reports;
+pub mod roles;
 pub mod sessions;
 pub mod subscriptions;
 pub mod tweets;

@@ -15,7 +15,7 @@ use super::{
     WatchFacts,
 };
 use crate::domain::trending::TrendingVideo;
-use crate::domain::user::{ChannelCounts, Identity, UserAccount};
+use crate::domain::user::{ChannelCounts, Identity, Role, RoleChange, UserAccount};
 use crate::domain::video::{Video, VideoQuery, VideoRecord};
 use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
@@ -185,6 +185,10 @@ impl UserRepo for CachedUsers {
 
     async fn set_password_hash(&self, id: Id, hash: &str) -> StoreResult<()> {
         self.inner.set_password_hash(id, hash).await
+    }
+
+    async fn set_role(&self, id: Id, role: Role) -> StoreResult<Option<RoleChange>> {
+        self.inner.set_role(id, role).await
     }
 
     async fn channel_counts(&self, channel: Id, viewer: Option<Id>) -> StoreResult<ChannelCounts> {

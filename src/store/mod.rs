@@ -12,12 +12,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::domain::moderation::{Grounds, Report, Target};
 use crate::domain::processing::ProcessingStatus;
 use crate::domain::social::{
     ChannelStats, Comment, LikeTarget, LikedVideoItem, PlaylistRecord, SubscribedChannelItem, SubscriberItem, Tweet,
 };
 use crate::domain::trending::TrendingVideo;
-use crate::domain::user::{ChannelCounts, Identity, Session, UserAccount};
+use crate::domain::user::{ChannelCounts, Identity, Role, RoleChange, Session, UserAccount};
 use crate::domain::video::{Video, VideoQuery, VideoRecord, WatchedVideo};
 use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
@@ -93,6 +94,9 @@ pub trait UserRepo: Send + Sync {
     /// Applies the update and returns the account as it was before and after; `Conflict` on a taken email.
     async fn update_profile(&self, id: Id, update: ProfileUpdate) -> StoreResult<Option<(UserAccount, UserAccount)>>;
     async fn set_password_hash(&self, id: Id, hash: &str) -> StoreResult<()>;
+    /// Gives the user `id` the role `role`, unless that leaves no admin (`LastAdmin`, also when two
+    /// admins demote each other at once); `None` when there is no such user.
+    async fn set_role(&self, id: Id, role: Role) -> StoreResult<Option<RoleChange>>;
     async fn channel_counts(&self, channel: Id, viewer: Option<Id>) -> StoreResult<ChannelCounts>;
     /// The user named `username` with their channel counts for `viewer`, in as few round trips as
     /// the backend allows (on MongoDB: the user, then three index-only counts at once).
@@ -346,6 +350,22 @@ pub trait StoreHealth: Send + Sync {
     async fn ping(&self) -> bool;
 }
 
+/// A report as its reporter files it.
+pub struct NewReport {
+    pub reporter: Id,
+    pub target: Target,
+    pub grounds: Grounds,
+}
+
+#[async_trait]
+pub trait ReportRepo: Send + Sync {
+    /// Whether the reporter's earlier report on `target` is still open.
+    async fn has_open(&self, reporter: Id, target: Target) -> StoreResult<bool>;
+    /// Files an open report; `Conflict` while the reporter has an open one on the same target,
+    /// also when two arrive at once (a unique index of open reports decides).
+    async fn file(&self, report: NewReport) -> StoreResult<Report>;
+}
+
 /// Every repository as a trait object, so one backend or another can be plugged in by configuration.
 #[derive(Clone)]
 pub struct Store {
@@ -360,6 +380,7 @@ pub struct Store {
     pub tweets: Arc<dyn TweetRepo>,
     pub subscriptions: Arc<dyn SubscriptionRepo>,
     pub playlists: Arc<dyn PlaylistRepo>,
+    pub reports: Arc<dyn ReportRepo>,
     pub media_index: Arc<dyn MediaIndex>,
     pub health: Arc<dyn StoreHealth>,
     pub ephemeral: Arc<dyn ephemeral::EphemeralState>,
@@ -389,6 +410,7 @@ impl Store {
             + TweetRepo
             + SubscriptionRepo
             + PlaylistRepo
+            + ReportRepo
             + MediaIndex
             + StoreHealth
             + ephemeral::EphemeralState
@@ -407,6 +429,7 @@ impl Store {
             tweets: backend.clone(),
             subscriptions: backend.clone(),
             playlists: backend.clone(),
+            reports: backend.clone(),
             media_index: backend.clone(),
             ephemeral: backend.clone(),
             health: backend,

@@ -29,6 +29,9 @@ pub enum RecordKind {
     PlaylistEntries,
     /// One video in a user's watch history, with its latest watch.
     WatchHistory,
+    /// A user's report of a video, comment, tweet or user. Its target is not a reference: the
+    /// report outlives it (the moderation queue shows a deleted target as gone).
+    Reports,
     /// That a viewer's view of a video was counted, until its window is over (MongoDB only: SQLite
     /// keeps it in memory).
     ViewMarks,
@@ -73,7 +76,7 @@ pub enum Copied {
 impl RecordKind {
     /// Every kind, each after the kinds it refers to: `migrate` copies in this order, and the
     /// cascades delete in the reverse one (children first).
-    pub const ALL: [RecordKind; 13] = [
+    pub const ALL: [RecordKind; 14] = [
         RecordKind::Users,
         RecordKind::Sessions,
         RecordKind::Videos,
@@ -85,6 +88,7 @@ impl RecordKind {
         RecordKind::Playlists,
         RecordKind::PlaylistEntries,
         RecordKind::WatchHistory,
+        RecordKind::Reports,
         RecordKind::ViewMarks,
         RecordKind::RequestBudgets,
     ];
@@ -105,6 +109,8 @@ impl RecordKind {
             Playlists => &[Users],
             PlaylistEntries => &[Playlists, Videos],
             WatchHistory => &[Users, Videos],
+            // The reporter.
+            Reports => &[Users],
             // Keyed by the viewer (a user or an address) and the video.
             ViewMarks => &[Users, Videos],
             // Keyed by scope and client address.
@@ -129,6 +135,7 @@ impl RecordKind {
             | RecordKind::Tweets
             | RecordKind::Subscriptions
             | RecordKind::Playlists
+            | RecordKind::Reports
             | RecordKind::RequestBudgets => OnDelete::Kept,
         }
     }
@@ -147,7 +154,8 @@ impl RecordKind {
             | RecordKind::Subscriptions
             | RecordKind::Playlists
             | RecordKind::PlaylistEntries
-            | RecordKind::WatchHistory => OnDelete::Removed,
+            | RecordKind::WatchHistory
+            | RecordKind::Reports => OnDelete::Removed,
             RecordKind::ViewMarks => OnDelete::Expires,
             RecordKind::RequestBudgets => OnDelete::Kept,
         }
@@ -180,6 +188,7 @@ impl RecordKind {
             RecordKind::Playlists => Copied::Own(Kind::Playlists),
             RecordKind::PlaylistEntries => Copied::Within(RecordKind::Playlists),
             RecordKind::WatchHistory => Copied::Own(Kind::WatchHistory),
+            RecordKind::Reports => Copied::Own(Kind::Reports),
             RecordKind::ViewMarks | RecordKind::RequestBudgets => Copied::No,
         }
     }
@@ -197,6 +206,7 @@ impl Kind {
             Kind::Subscriptions => RecordKind::Subscriptions,
             Kind::Playlists => RecordKind::Playlists,
             Kind::WatchHistory => RecordKind::WatchHistory,
+            Kind::Reports => RecordKind::Reports,
         }
     }
 }
@@ -231,10 +241,11 @@ pub enum Kind {
     Subscriptions,
     Playlists,
     WatchHistory,
+    Reports,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = copied_kinds();
+    pub const ALL: [Kind; 9] = copied_kinds();
 
     pub fn name(self) -> &'static str {
         match self {
@@ -246,6 +257,7 @@ impl Kind {
             Kind::Subscriptions => "subscriptions",
             Kind::Playlists => "playlists",
             Kind::WatchHistory => "watch histories",
+            Kind::Reports => "reports",
         }
     }
 }

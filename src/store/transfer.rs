@@ -5,8 +5,10 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
+use crate::domain::moderation::{ReportReason, ReportStatus, Target};
 use crate::domain::processing::ProcessingStatus;
 use crate::domain::social::LikeTarget;
+use crate::domain::user::Role;
 use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
 
@@ -37,6 +39,7 @@ pub struct UserRecord {
     pub password_hash: String,
     pub sessions: Vec<SessionRecord>,
     pub history_paused: bool,
+    pub role: Role,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -138,6 +141,19 @@ pub struct HistoryRecord {
     pub entries: Vec<(Id, Option<Timestamp>)>,
 }
 
+/// A report with its reporter and status.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReportRecord {
+    pub id: Id,
+    pub reporter: Id,
+    pub target: Target,
+    pub reason: ReportReason,
+    pub details: Option<String>,
+    pub status: ReportStatus,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Record {
     User(UserRecord),
@@ -148,6 +164,7 @@ pub enum Record {
     Subscription(SubscriptionRecord),
     Playlist(PlaylistRow),
     History(HistoryRecord),
+    Report(ReportRecord),
 }
 
 impl Record {
@@ -162,6 +179,7 @@ impl Record {
             Record::Subscription(_) => Kind::Subscriptions,
             Record::Playlist(_) => Kind::Playlists,
             Record::History(_) => Kind::WatchHistory,
+            Record::Report(_) => Kind::Reports,
         }
     }
 }

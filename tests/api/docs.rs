@@ -43,8 +43,29 @@ fn the_committed_snapshot_is_current() {
 }
 
 /// `(METHOD, /path/{param}, auth)` of every route of the route table of docs/api.md §2, the
-/// contract; a row naming an alias path (a second path in backticks) counts for both paths.
+/// contract; a row naming an alias path (a second path in backticks) counts for both paths. A role
+/// (`mod`, `admin`, §3.15) is a login the route then checks: here it counts as `req`, as in the
+/// OpenAPI document.
 pub fn contract_routes() -> BTreeSet<(String, String, String)> {
+    contract_rows()
+        .into_iter()
+        .map(|(method, path, auth)| {
+            let auth = if matches!(auth.as_str(), "mod" | "admin") { "req".to_owned() } else { auth };
+            (method, path, auth)
+        })
+        .collect()
+}
+
+/// The role a route of docs/api.md §2 requires (`mod` or `admin`), if any.
+pub fn contract_role(method: &str, template: &str) -> Option<String> {
+    contract_rows()
+        .into_iter()
+        .find(|(m, path, auth)| m == method && path == template && matches!(auth.as_str(), "mod" | "admin"))
+        .map(|(_, _, auth)| auth)
+}
+
+/// The rows of the route table as written: `(METHOD, /path/{param}, auth)`.
+fn contract_rows() -> BTreeSet<(String, String, String)> {
     let api = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/api.md")).unwrap();
     let table = api.split("\n## 2. Route table").nth(1).unwrap().split("\n## 3.").next().unwrap();
     let mut routes = BTreeSet::new();

@@ -312,6 +312,23 @@ impl TestApp {
         resp.ok(201, "Video uploaded successfully").clone()
     }
 
+    /// Runs `videotube admin <args>` on this app's store, as an operator on the server machine does.
+    pub async fn admin_command(&self, args: &[&str]) -> std::process::Output {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_videotube"));
+        command.env_clear().arg("admin").args(args).env("DATA_DIR", self.data_dir.path());
+        command.current_dir(self.data_dir.path());
+        if let Some(uri) = &self.mongodb {
+            command.env("MONGODB_URI", uri);
+        }
+        command.output().await.unwrap()
+    }
+
+    /// Gives `username` a role through `videotube admin grant`.
+    pub async fn grant(&self, username: &str, role: &str) {
+        let output = self.admin_command(&["grant", username, role]).await;
+        assert!(output.status.success(), "admin grant failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+
     pub fn temp_dir(&self) -> PathBuf {
         self.data_dir.path().join("tmp")
     }

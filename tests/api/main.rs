@@ -15,6 +15,7 @@ mod hardening;
 mod instances;
 mod media;
 mod migrate;
+mod moderation;
 mod original_database;
 mod placeholders;
 mod processing;

@@ -23,11 +23,14 @@ struct Site {
     video: String,
 }
 
-/// Two users, a public, a private and an unlisted video, a view (with its hourly record), a comment, likes on all three kinds of
-/// target, a tweet, a subscription and a playlist.
+/// Two users (one a moderator), a public, a private and an unlisted video, a view (with its hourly
+/// record), a comment, likes on all three kinds of target, a tweet, a subscription, a playlist and a
+/// report.
 async fn build_site(app: &TestApp) -> Site {
     let asha = app.user("asha").await;
     let ben = app.user("ben").await;
+    // A role is part of the account: the copy's current-user read shows it.
+    app.grant("asha", "moderator").await;
     let video = app.publish(&asha, "First").await["_id"].as_str().unwrap().to_owned();
     let hidden = app.publish(&asha, "Hidden").await["_id"].as_str().unwrap().to_owned();
     app.call(Method::PATCH, &format!("/videos/toggle/publish/{hidden}"), &asha)
@@ -55,6 +58,8 @@ async fn build_site(app: &TestApp) -> Site {
     app.call(Method::PATCH, &format!("/playlist/add/{video}/{playlist}"), &ben)
         .await
         .ok(200, "Video added to playlist successfully");
+    let report = json!({"targetType": "tweet", "targetId": tweet, "reason": "other", "details": "Off topic"});
+    app.json(Method::POST, "/reports", Some(&ben), report).await.ok(201, "Report submitted successfully");
     Site { asha, ben, video }
 }
 
@@ -100,7 +105,7 @@ async fn migrate(from: &str, to: &str) -> Vec<String> {
 }
 
 /// The report of a complete copy of the site (likes span two batches of 2).
-const FULL_REPORT: [&str; 9] = [
+const FULL_REPORT: [&str; 10] = [
     "users: 2/2 read, 2 written, 0 skipped",
     "videos: 3/3 read, 3 written, 0 skipped",
     "comments: 1/1 read, 1 written, 0 skipped",
@@ -109,7 +114,8 @@ const FULL_REPORT: [&str; 9] = [
     "subscriptions: 1/1 read, 1 written, 0 skipped",
     "playlists: 1/1 read, 1 written, 0 skipped",
     "watch histories: 1/1 read, 1 written, 0 skipped",
-    "done: 13 records written, 0 not copied",
+    "reports: 1/1 read, 1 written, 0 skipped",
+    "done: 14 records written, 0 not copied",
 ];
 
 #[tokio::test]
@@ -214,7 +220,9 @@ async fn records_the_destination_refuses_are_reported_not_lost_silently() {
             "subscriptions: 1/1 read, 0 written, 1 skipped",
             "playlists: 1/1 read, 1 written, 0 skipped",
             "watch histories: 1/1 read, 0 written, 1 skipped",
-            "done: 2 records written, 11 not copied",
+            // Ben's report of asha's tweet: a report outlives what it reports.
+            "reports: 1/1 read, 1 written, 0 skipped",
+            "done: 3 records written, 11 not copied",
         ],
         "asha's clash leaves her records out, everything of ben's that does not depend on them is copied"
     );

@@ -34,8 +34,9 @@ async fn register_returns_the_user_without_secrets() {
     assert!(user["coverImage"].as_str().unwrap().ends_with(".jpg"));
     assert_no_secrets(user);
     let keys: Vec<&String> = user.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 10, "{keys:?}");
+    assert_eq!(keys.len(), 11, "{keys:?}");
     assert_eq!(user["historyPaused"], false);
+    assert_eq!(user["role"], "user", "every account starts as a user (docs/api.md §3.15.1)");
     // The untrimmed password is the password.
     app.login("asha", " secret ").await.ok(200, "User logged In Successfully");
     assert!(app.temp_files().is_empty());

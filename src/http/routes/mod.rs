@@ -9,6 +9,8 @@ pub mod history;
 pub mod likes;
 pub mod playlists;
 pub mod processing;
+pub mod reports;
+pub mod roles;
 pub mod sessions;
 mod shared;
 pub mod subscriptions;

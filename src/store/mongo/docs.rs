@@ -6,14 +6,17 @@ use bson::{Bson, DateTime};
 use serde::{Deserialize, Deserializer};
 
 use super::id_of;
+use crate::domain::choice::Choice;
+use crate::domain::moderation::{ReportReason, ReportStatus, Target, TargetType};
 use crate::domain::processing::{Processing, ProcessingStatus, Streams};
 use crate::domain::social::{
     ChannelCard, Comment, LatestVideo, PlaylistRecord, SubscribedChannelItem, SubscriberCard, SubscriberItem, Tweet,
 };
-use crate::domain::user::{OwnerSummary, Session, User, UserAccount};
+use crate::domain::user::{OwnerSummary, Role, Session, User, UserAccount};
 use crate::domain::video::{Video, VideoRecord};
 use crate::domain::visibility::Visibility;
 use crate::domain::{Timestamp, Twin};
+use crate::store::transfer::ReportRecord;
 
 pub fn time(at: DateTime) -> Timestamp {
     Timestamp(at.timestamp_millis())
@@ -78,6 +81,9 @@ pub struct UserDoc {
     pub refresh_sessions: Vec<SessionDoc>,
     #[serde(default)]
     pub history_paused: bool,
+    /// Absent on accounts made before roles (and by the original API): a user.
+    #[serde(default)]
+    pub role: Option<String>,
     pub created_at: DateTime,
     pub updated_at: DateTime,
 }
@@ -94,6 +100,7 @@ impl UserDoc {
                 cover_image: self.cover_image.unwrap_or_default(),
                 watch_history: self.watch_history.into_iter().map(id_of).collect(),
                 history_paused: self.history_paused,
+                role: Role::from_stored(self.role.as_deref()),
                 created_at: time(self.created_at),
                 updated_at: time(self.updated_at),
             },
@@ -406,5 +413,37 @@ mod tests {
         video.insert("likesCount", 4i64);
         let parsed = bson::deserialize_from_document::<VideoDoc>(video).unwrap().into_video();
         assert_eq!((parsed.views, parsed.likes_count), (9, Some(4)));
+    }
+}
+
+/// A stored report; a document whose names are not the model's fails to decode.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub reporter: ObjectId,
+    pub target_type: String,
+    pub target: ObjectId,
+    pub reason: String,
+    pub details: Option<String>,
+    pub status: String,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+impl ReportDoc {
+    /// The report as copied; `None` when a stored name is not one the model knows.
+    pub fn into_record(self) -> Option<ReportRecord> {
+        Some(ReportRecord {
+            id: id_of(self.id),
+            reporter: id_of(self.reporter),
+            target: Target { kind: TargetType::parse(&self.target_type)?, id: id_of(self.target) },
+            reason: ReportReason::parse(&self.reason)?,
+            details: self.details,
+            status: ReportStatus::parse(&self.status)?,
+            created_at: time(self.created_at),
+            updated_at: time(self.updated_at),
+        })
     }
 }

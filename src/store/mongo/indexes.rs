@@ -49,6 +49,8 @@ fn indexes(kind: RecordKind) -> Vec<IndexModel> {
             named(doc! { "fullName": 1 }, "fullName_1", false),
             index(doc! { "avatarKey": 1 }),
             index(doc! { "coverImageKey": 1 }),
+            // Counts the admins (an account may not demote the last one).
+            index(doc! { "role": 1 }),
         ],
         RecordKind::Sessions => vec![index(doc! { "refreshSessions.jti": 1 })],
         RecordKind::Videos => vec![
@@ -83,6 +85,14 @@ fn indexes(kind: RecordKind) -> Vec<IndexModel> {
         RecordKind::Playlists => vec![index(newest("owner"))],
         RecordKind::PlaylistEntries => vec![index(doc! { "videos": 1 })],
         RecordKind::WatchHistory => vec![index(doc! { "watchHistory": 1 })],
+        RecordKind::Reports => vec![
+            // One open report per reporter and target: `openBy` holds the reporter while it is open.
+            unique_where_set(doc! { "openBy": 1, "targetType": 1, "target": 1 }, "openBy"),
+            // A reporter's reports, for the account cascade and the report budget.
+            index(doc! { "reporter": 1 }),
+            // The reports on one target, by status (the queue, actions resolving them).
+            index(doc! { "targetType": 1, "target": 1, "status": 1 }),
+        ],
         RecordKind::ViewMarks | RecordKind::RequestBudgets => vec![expiring()],
     }
 }
@@ -232,6 +242,7 @@ mod tests {
                 "comments",
                 "likes",
                 "playlists",
+                "reports",
                 "requestBudgets",
                 "subscriptions",
                 "tweets",
@@ -286,6 +297,7 @@ mod tests {
             plain("users", r#"{ "refreshSessions.jti": 1 }"#),
             plain("users", r#"{ "avatarKey": 1 }"#),
             plain("users", r#"{ "coverImageKey": 1 }"#),
+            plain("users", r#"{ "role": 1 }"#),
             plain("videos", r#"{ "owner": 1, "createdAt": -1, "_id": -1 }"#),
             plain("videos", r#"{ "isPublished": 1, "createdAt": -1, "_id": -1 }"#),
             plain("videos", r#"{ "isPublished": 1, "views": -1, "_id": -1 }"#),
@@ -314,6 +326,13 @@ mod tests {
             r#"requestBudgets { "expiresAt": 1 } name=None unique=None partial=None expire=Some(0ns)"#.to_owned(),
             plain("viewHours", r#"{ "hour": 1, "video": 1, "n": 1 }"#),
             plain("viewHours", r#"{ "video": 1 }"#),
+            concat!(
+                r#"reports { "openBy": 1, "targetType": 1, "target": 1 } name=None unique=Some(true) "#,
+                r#"partial=Some("{ \"openBy\": { \"$type\": \"objectId\" } }") expire=None"#
+            )
+            .to_owned(),
+            plain("reports", r#"{ "reporter": 1 }"#),
+            plain("reports", r#"{ "targetType": 1, "target": 1, "status": 1 }"#),
         ];
         for target in ["video", "comment", "tweet"] {
             expected.push(format!(

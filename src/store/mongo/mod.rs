@@ -13,6 +13,7 @@ mod likes;
 mod playlists;
 mod processing;
 pub mod queries;
+mod reports;
 mod sessions;
 mod subscriptions;
 mod transfer;
@@ -68,6 +69,7 @@ pub(crate) const fn home(kind: RecordKind) -> Home {
         RecordKind::PlaylistEntries => Home::Within { holder: RecordKind::Playlists, field: "videos" },
         // `watchHistory` holds the video ids; `watchHistoryAt`, aligned with it, their times.
         RecordKind::WatchHistory => Home::Within { holder: RecordKind::Users, field: "watchHistory" },
+        RecordKind::Reports => Home::Collection("reports"),
         // Shared short-lived state, so that several instances on one database agree.
         RecordKind::ViewMarks => Home::Collection("viewMarks"),
         RecordKind::RequestBudgets => Home::Collection("requestBudgets"),
@@ -97,6 +99,7 @@ pub(crate) mod coll {
     pub const VIEW_MARKS: &str = collection(RecordKind::ViewMarks);
     pub const REQUEST_BUDGETS: &str = collection(RecordKind::RequestBudgets);
     pub const VIEW_HOURS: &str = collection(RecordKind::ViewHours);
+    pub const REPORTS: &str = collection(RecordKind::Reports);
 }
 
 /// The MongoDB implementation of every repository trait.

@@ -7,7 +7,7 @@ use bson::{DateTime, Document, doc};
 use futures_util::TryStreamExt;
 use serde::Deserialize;
 
-use super::docs::{UserDoc, number, time};
+use super::docs::{ReportDoc, UserDoc, number, time};
 use super::queries::transfer as q;
 use super::queries::videos as vq;
 use super::{MongoStore, backend, coll, conflict_on, decode, id_of, is_conflict, oid, retry_transient};
@@ -114,6 +114,7 @@ fn user_record(user: UserDoc) -> Record {
         password_hash: account.password_hash,
         sessions,
         history_paused: account.user.history_paused,
+        role: account.user.role,
         created_at: account.user.created_at,
         updated_at: account.user.updated_at,
     })
@@ -135,6 +136,7 @@ fn record(kind: Kind, document: Document) -> Option<Record> {
         Kind::Likes => decode::<StoredRecord>(document).ok()?.like(),
         Kind::Subscriptions => decode::<StoredRecord>(document).ok()?.subscription(),
         Kind::Playlists => decode::<StoredRecord>(document).ok()?.playlist(),
+        Kind::Reports => decode::<ReportDoc>(document).ok()?.into_record().map(Record::Report),
     }
 }
 

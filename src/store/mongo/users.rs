@@ -11,7 +11,7 @@ use super::queries::by_id;
 use super::queries::users as q;
 use super::{MongoStore, backend, coll, conflict_on, decode, is_conflict, now, oid, retry_transient};
 use crate::domain::Id;
-use crate::domain::user::{ChannelCounts, Identity, UserAccount};
+use crate::domain::user::{ChannelCounts, Identity, Role, RoleChange, RoleGrant, UserAccount};
 use crate::store::records::RecordKind;
 use crate::store::{NewUser, ProfileUpdate, StoreError, StoreResult, UserRepo};
 
@@ -49,8 +49,35 @@ impl UserRepo for MongoStore {
 
     async fn identity(&self, id: Id) -> StoreResult<Option<Identity>> {
         let users = self.collection(coll::USERS);
-        let found = users.find_one(by_id(oid(id))).projection(doc! { "historyPaused": 1 }).await.map_err(backend)?;
-        Ok(found.map(|user| Identity { id, history_paused: user.get_bool("historyPaused").unwrap_or(false) }))
+        let projection = doc! { "historyPaused": 1, "role": 1 };
+        let found = users.find_one(by_id(oid(id))).projection(projection).await.map_err(backend)?;
+        Ok(found.map(|user| Identity {
+            id,
+            history_paused: user.get_bool("historyPaused").unwrap_or(false),
+            role: Role::from_stored(user.get_str("role").ok()),
+        }))
+    }
+
+    async fn set_role(&self, id: Id, role: Role) -> StoreResult<Option<RoleChange>> {
+        let users = self.collection(coll::USERS);
+        let before = users
+            .find_one_and_update(by_id(oid(id)), q::role_update(role, now()))
+            .projection(doc! { "username": 1, "role": 1 })
+            .return_document(ReturnDocument::Before)
+            .await
+            .map_err(backend)?;
+        let Some(before) = before else {
+            return Ok(None);
+        };
+        let demoted = Role::from_stored(before.get_str("role").ok()) == Role::Admin && role != Role::Admin;
+        if demoted && self.count(coll::USERS, q::admins()).await? == 0 {
+            // Without a transaction, the change is made and then undone if it left no admin: two
+            // admins demoting each other at once both see none left, and both are undone.
+            users.update_one(q::with_role(oid(id), role), q::role_update(Role::Admin, now())).await.map_err(backend)?;
+            return Ok(Some(RoleChange::LastAdmin));
+        }
+        let username = before.get_str("username").map_err(StoreError::backend)?.to_owned();
+        Ok(Some(RoleChange::Granted(RoleGrant { id, username, role })))
     }
 
     async fn by_username(&self, username: &str) -> StoreResult<Option<UserAccount>> {

@@ -13,6 +13,7 @@ mod playlists;
 mod processing;
 #[cfg(test)]
 mod records;
+mod reports;
 mod rows;
 mod sessions;
 mod sql;

@@ -19,6 +19,7 @@ pub(super) const fn table(kind: RecordKind) -> Option<&'static str> {
         RecordKind::Playlists => Some("playlists"),
         RecordKind::PlaylistEntries => Some("playlist_videos"),
         RecordKind::WatchHistory => Some("watch_history"),
+        RecordKind::Reports => Some("reports"),
         // One process serves a SQLite file: counted views and budgets live in its memory.
         RecordKind::ViewMarks | RecordKind::RequestBudgets => None,
     }

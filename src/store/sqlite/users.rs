@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use rusqlite::OptionalExtension;
 
 use super::{SqliteStore, now, parse_id};
-use crate::domain::user::{ChannelCounts, Identity, User, UserAccount};
+use crate::domain::choice::Choice;
+use crate::domain::user::{ChannelCounts, Identity, Role, RoleChange, RoleGrant, User, UserAccount};
 use crate::domain::{Id, Timestamp};
 use crate::store::{NewUser, ProfileUpdate, StoreError, StoreResult, UserRepo};
 
@@ -15,7 +16,7 @@ macro_rules! user_select {
             "SELECT id, username, email, full_name, avatar, avatar_key, cover_image, cover_image_key, password_hash, \
              history_paused, created_at, updated_at, \
              (SELECT group_concat(h.video_id, ',' ORDER BY h.seq DESC) FROM watch_history h \
-              WHERE h.user_id = users.id) AS history \
+              WHERE h.user_id = users.id) AS history, role \
              FROM users WHERE ",
             $column,
             " = ?1"
@@ -28,7 +29,7 @@ const USER_BY_USERNAME: &str = user_select!("username");
 const USER_BY_EMAIL: &str = user_select!("email");
 
 #[cfg(test)]
-const USER_COLUMN_NAMES: [&str; 13] = [
+const USER_COLUMN_NAMES: [&str; 14] = [
     "id",
     "username",
     "email",
@@ -42,6 +43,7 @@ const USER_COLUMN_NAMES: [&str; 13] = [
     "created_at",
     "updated_at",
     "history",
+    "role",
 ];
 
 /// A channel's counts as lookups in `subscription_counts` (kept by triggers), and whether the
@@ -88,6 +90,7 @@ struct UserRow {
     updated_at: i64,
     /// The history's video ids, newest first, comma-separated; `None` without history.
     history: Option<String>,
+    role: String,
 }
 
 impl UserRow {
@@ -106,6 +109,7 @@ impl UserRow {
             created_at: row.get(10)?,
             updated_at: row.get(11)?,
             history: row.get(12)?,
+            role: row.get(13)?,
         })
     }
 
@@ -122,6 +126,7 @@ impl UserRow {
                 cover_image: self.cover_image,
                 watch_history,
                 history_paused: self.history_paused,
+                role: Role::from_stored(Some(&self.role)),
                 created_at: Timestamp(self.created_at),
                 updated_at: Timestamp(self.updated_at),
             },
@@ -180,9 +185,10 @@ impl UserRepo for SqliteStore {
 
     async fn identity(&self, id: Id) -> StoreResult<Option<Identity>> {
         let hex = id.to_hex();
-        let sql = "SELECT history_paused FROM users WHERE id = ?1";
-        let paused = self.reads.read(|db| db.prepare_cached(sql)?.query_row([&hex], |row| row.get(0)).optional())?;
-        Ok(paused.map(|history_paused| Identity { id, history_paused }))
+        let sql = "SELECT history_paused, role FROM users WHERE id = ?1";
+        let read = |row: &rusqlite::Row| Ok((row.get(0)?, row.get::<_, String>(1)?));
+        let found = self.reads.read(|db| db.prepare_cached(sql)?.query_row([&hex], read).optional())?;
+        Ok(found.map(|(history_paused, role)| Identity { id, history_paused, role: Role::from_stored(Some(&role)) }))
     }
 
     async fn by_username(&self, username: &str) -> StoreResult<Option<UserAccount>> {
@@ -243,6 +249,26 @@ impl UserRepo for SqliteStore {
             })
             .await?;
         Ok(())
+    }
+
+    async fn set_role(&self, id: Id, role: Role) -> StoreResult<Option<RoleChange>> {
+        // One statement on the one write connection: no other write runs between the count of
+        // admins and the change, so two admins demoting each other cannot leave none.
+        let sql = "UPDATE users SET role = ?2, updated_at = ?3 WHERE id = ?1 \
+             AND (?2 = 'admin' OR role != 'admin' OR (SELECT COUNT(*) FROM users WHERE role = 'admin') > 1) \
+             RETURNING username";
+        let hex = id.to_hex();
+        let changed = self
+            .writes
+            .write(move |db| {
+                let username = db.prepare_cached(sql)?.query_row((&hex, role.as_str(), now()), |row| row.get(0));
+                username.optional()
+            })
+            .await?;
+        Ok(match changed {
+            Some(username) => Some(RoleChange::Granted(RoleGrant { id, username, role })),
+            None => self.by_id(id).await?.map(|_| RoleChange::LastAdmin),
+        })
     }
 
     async fn channel_counts(&self, channel: Id, viewer: Option<Id>) -> StoreResult<ChannelCounts> {

@@ -47,6 +47,7 @@ pub fn refs(kind: RecordKind) -> &'static [(RecordKind, Ref)] {
             &[(Playlists, Ref::Holder), (Videos, Ref::Entry { remove: super::playlists::without_videos })]
         }
         WatchHistory => &[(Users, Ref::Holder), (Videos, Ref::Entry { remove: super::history::without_videos })],
+        Reports => &[(Users, Ref::Field("reporter"))],
         ViewMarks => &[(Users, Ref::Key), (Videos, Ref::Key)],
     }
 }
@@ -262,6 +263,7 @@ mod tests {
         assert_eq!(
             done,
             [
+                ("reports", doc! { "reporter": { "$in": [user] } }),
                 ("users", doc! { "watchHistory": { "$in": [video] } }),
                 ("playlists", doc! { "videos": { "$in": [video] } }),
                 ("playlists", doc! { "owner": { "$in": [user] } }),
@@ -279,7 +281,8 @@ mod tests {
                 ("users", doc! { "_id": { "$in": [user] } }),
             ]
         );
-        assert!(steps[2..].iter().all(|s| s.change == Change::Delete), "only entries are updated");
+        let updates: Vec<&str> = steps.iter().filter(|s| s.change != Change::Delete).map(|s| s.collection).collect();
+        assert_eq!(updates, ["users", "playlists"], "only entries (history, playlist videos) are updated");
     }
 
     #[test]

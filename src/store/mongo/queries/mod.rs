@@ -9,6 +9,7 @@ pub mod history;
 pub mod likes;
 pub mod playlists;
 pub mod processing;
+pub mod reports;
 pub mod sessions;
 pub mod subscriptions;
 pub mod transfer;

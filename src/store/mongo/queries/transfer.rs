@@ -5,6 +5,7 @@ use bson::{Bson, Document, doc};
 
 use super::super::{Home, date, home, oid};
 use crate::domain::Id;
+use crate::domain::choice::Choice;
 use crate::store::transfer::{Kind, Record};
 
 /// The collection holding a copied kind (watch histories live inside the users).
@@ -47,6 +48,7 @@ pub fn upsert(record: &Record) -> (Document, Document, bool) {
                 "avatarKey": &u.avatar_key, "coverImage": &u.cover_image,
                 "coverImageKey": u.cover_image_key.as_deref().map_or(Bson::Null, |k| Bson::String(k.to_owned())),
                 "password": &u.password_hash, "refreshSessions": sessions, "historyPaused": u.history_paused,
+                "role": u.role.as_str(),
                 "createdAt": date(u.created_at), "updatedAt": date(u.updated_at),
             };
             (u.id, set, Some(doc! { "watchHistory": [], "watchHistoryAt": [] }))
@@ -100,6 +102,19 @@ pub fn upsert(record: &Record) -> (Document, Document, bool) {
                 h.entries.iter().map(|(_, at)| at.map_or(Bson::Null, |at| date(at).into())).collect();
             let set = doc! { "$set": { "watchHistory": videos, "watchHistoryAt": times } };
             return (doc! { "_id": oid(h.user) }, set, false);
+        }
+        Record::Report(r) => {
+            let mut set =
+                super::reports::report_fields(oid(r.reporter), r.target, r.reason, r.details.as_deref(), r.status);
+            set.insert("createdAt", date(r.created_at));
+            set.insert("updatedAt", date(r.updated_at));
+            let mut update = doc! {};
+            if !set.contains_key("openBy") {
+                // A copy over an open report that is now closed frees its key.
+                update.insert("$unset", doc! { "openBy": "" });
+            }
+            update.insert("$set", set);
+            return (doc! { "_id": oid(r.id) }, update, true);
         }
     };
     let mut update = doc! { "$set": set };

@@ -4,6 +4,8 @@
 use bson::oid::ObjectId;
 use bson::{DateTime, Document, doc};
 
+use crate::domain::choice::Choice;
+use crate::domain::user::Role;
 use crate::store::{NewUser, ProfileUpdate};
 
 /// A new user document; `coverImage` is `""` without a cover, as the original stored it.
@@ -53,6 +55,20 @@ pub fn profile_update(update: &ProfileUpdate, now: DateTime) -> Document {
         set.insert("coverImageKey", &cover.key);
     }
     doc! { "$set": set }
+}
+
+pub fn role_update(role: Role, now: DateTime) -> Document {
+    doc! { "$set": { "role": role.as_str(), "updatedAt": now } }
+}
+
+/// The admins, counted through the `role` index.
+pub fn admins() -> Document {
+    doc! { "role": Role::Admin.as_str() }
+}
+
+/// The user `id` while it still has `role`.
+pub fn with_role(id: ObjectId, role: Role) -> Document {
+    doc! { "_id": id, "role": role.as_str() }
 }
 
 pub fn password_update(hash: &str, now: DateTime) -> Document {

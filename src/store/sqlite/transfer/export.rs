@@ -4,12 +4,15 @@
 use rusqlite::types::Type;
 use rusqlite::{Connection, Row};
 
+use crate::domain::choice::Choice;
+use crate::domain::moderation::Target;
 use crate::domain::social::LikeTarget;
+use crate::domain::user::Role;
 use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
 use crate::store::transfer::{
-    HistoryRecord, Kind, LikeRecord, PlaylistRow, PostRecord, Record, SessionRecord, SubscriptionRecord, UserRecord,
-    VideoProcessing, VideoRow, ViewHourRecord,
+    HistoryRecord, Kind, LikeRecord, PlaylistRow, PostRecord, Record, ReportRecord, SessionRecord, SubscriptionRecord,
+    UserRecord, VideoProcessing, VideoRow, ViewHourRecord,
 };
 
 /// The statement listing one page of a kind: `?1` = the id to continue after, `?2` = the page size.
@@ -17,7 +20,7 @@ pub(super) fn export_sql(kind: Kind) -> &'static str {
     match kind {
         Kind::Users => {
             "SELECT id, username, email, full_name, avatar, avatar_key, cover_image, cover_image_key, password_hash, \
-             history_paused, created_at, updated_at FROM users WHERE id > ?1 ORDER BY id LIMIT ?2"
+             history_paused, created_at, updated_at, role FROM users WHERE id > ?1 ORDER BY id LIMIT ?2"
         }
         Kind::Videos => {
             "SELECT id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, duration, views, \
@@ -47,6 +50,10 @@ pub(super) fn export_sql(kind: Kind) -> &'static str {
         Kind::WatchHistory => {
             "SELECT DISTINCT user_id AS id FROM watch_history WHERE user_id > ?1 ORDER BY user_id LIMIT ?2"
         }
+        Kind::Reports => {
+            "SELECT id, reporter_id, target_type, target_id, reason, details, status, created_at, updated_at \
+             FROM reports WHERE id > ?1 ORDER BY id LIMIT ?2"
+        }
     }
 }
 
@@ -60,6 +67,7 @@ pub(super) fn count_sql(kind: Kind) -> &'static str {
         Kind::Subscriptions => "SELECT COUNT(*) FROM subscriptions",
         Kind::Playlists => "SELECT COUNT(*) FROM playlists",
         Kind::WatchHistory => "SELECT COUNT(DISTINCT user_id) FROM watch_history",
+        Kind::Reports => "SELECT COUNT(*) FROM reports",
     }
 }
 
@@ -96,6 +104,7 @@ pub(super) fn id_of(record: &Record) -> Id {
         Record::Subscription(s) => s.id,
         Record::Playlist(p) => p.id,
         Record::History(h) => h.user,
+        Record::Report(r) => r.id,
     }
 }
 
@@ -110,6 +119,12 @@ fn optional_id(row: &Row, index: usize) -> rusqlite::Result<Option<Id>> {
         Some(_) => id(row, index).map(Some),
         None => Ok(None),
     }
+}
+
+/// The name in column `index`, one of `C`'s; any other fails the read.
+fn named<C: Choice>(row: &Row, index: usize) -> rusqlite::Result<C> {
+    let raw: String = row.get(index)?;
+    C::parse(&raw).ok_or_else(|| corrupt(index, format!("corrupt {} in database: {raw:?}", C::FIELD)))
 }
 
 fn time(row: &Row, index: usize) -> rusqlite::Result<Timestamp> {
@@ -137,6 +152,7 @@ fn read_record(kind: Kind, row: &Row) -> rusqlite::Result<Record> {
             history_paused: row.get(9)?,
             created_at: time(row, 10)?,
             updated_at: time(row, 11)?,
+            role: Role::from_stored(Some(&row.get::<_, String>(12)?)),
         }),
         Kind::Videos => {
             let visibility: String = row.get(10)?;
@@ -210,6 +226,16 @@ fn read_record(kind: Kind, row: &Row) -> rusqlite::Result<Record> {
             updated_at: time(row, 5)?,
         }),
         Kind::WatchHistory => Record::History(HistoryRecord { user: id(row, 0)?, entries: Vec::new() }),
+        Kind::Reports => Record::Report(ReportRecord {
+            id: id(row, 0)?,
+            reporter: id(row, 1)?,
+            target: Target { kind: named(row, 2)?, id: id(row, 3)? },
+            reason: named(row, 4)?,
+            details: row.get(5)?,
+            status: named(row, 6)?,
+            created_at: time(row, 7)?,
+            updated_at: time(row, 8)?,
+        }),
     })
 }
 
@@ -251,7 +277,7 @@ fn attach(db: &Connection, record: &mut Record) -> rusqlite::Result<()> {
             })?;
             history.entries = rows.collect::<rusqlite::Result<_>>()?;
         }
-        Record::Comment(_) | Record::Tweet(_) | Record::Like(_) | Record::Subscription(_) => {}
+        Record::Comment(_) | Record::Tweet(_) | Record::Like(_) | Record::Subscription(_) | Record::Report(_) => {}
     }
     Ok(())
 }
@@ -270,7 +296,7 @@ mod tests {
             (
                 Kind::Users,
                 "id username email full_name avatar avatar_key cover_image cover_image_key password_hash \
-                 history_paused created_at updated_at",
+                 history_paused created_at updated_at role",
             ),
             (
                 Kind::Videos,
@@ -284,6 +310,7 @@ mod tests {
             (Kind::Subscriptions, "id subscriber_id channel_id created_at updated_at"),
             (Kind::Playlists, "id owner_id name description created_at updated_at"),
             (Kind::WatchHistory, "id"),
+            (Kind::Reports, "id reporter_id target_type target_id reason details status created_at updated_at"),
         ];
         assert_eq!(expected.map(|(kind, _)| kind), Kind::ALL);
         for (kind, columns) in expected {

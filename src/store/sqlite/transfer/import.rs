@@ -4,6 +4,7 @@ use rusqlite::{Params, Transaction};
 
 use super::super::{is_foreign_key_violation, is_unique_violation};
 use crate::domain::Timestamp;
+use crate::domain::choice::Choice;
 use crate::domain::social::LikeTarget;
 use crate::store::transfer::Record;
 
@@ -39,6 +40,7 @@ pub(super) fn import_one(tx: &Transaction, record: Record) -> rusqlite::Result<b
                 u.history_paused,
                 u.created_at.millis(),
                 u.updated_at.millis(),
+                u.role.as_str(),
             ];
             if !accepted(tx, UPSERT_USER, user)? {
                 return Ok(false);
@@ -163,17 +165,31 @@ pub(super) fn import_one(tx: &Transaction, record: Record) -> rusqlite::Result<b
             }
             Ok(written)
         }
+        Record::Report(r) => {
+            let report = rusqlite::params![
+                r.id.to_hex(),
+                r.reporter.to_hex(),
+                r.target.kind.as_str(),
+                r.target.id.to_hex(),
+                r.reason.as_str(),
+                r.details,
+                r.status.as_str(),
+                r.created_at.millis(),
+                r.updated_at.millis(),
+            ];
+            accepted(tx, UPSERT_REPORT, report)
+        }
     }
 }
 
 const UPSERT_USER: &str = "INSERT INTO users (id, username, email, full_name, avatar, avatar_key, cover_image, \
-     cover_image_key, password_hash, history_paused, created_at, updated_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+     cover_image_key, password_hash, history_paused, created_at, updated_at, role) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
      ON CONFLICT (id) DO UPDATE SET username = excluded.username, email = excluded.email, \
      full_name = excluded.full_name, avatar = excluded.avatar, avatar_key = excluded.avatar_key, \
      cover_image = excluded.cover_image, cover_image_key = excluded.cover_image_key, \
      password_hash = excluded.password_hash, history_paused = excluded.history_paused, \
-     created_at = excluded.created_at, updated_at = excluded.updated_at";
+     created_at = excluded.created_at, updated_at = excluded.updated_at, role = excluded.role";
 
 const REPLACE_SESSION: &str = "INSERT OR REPLACE INTO refresh_sessions (id, jti, user_id, token_hash, user_agent, \
      expires_at, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -208,6 +224,10 @@ const INSERT_SUBSCRIPTION: &str = "INSERT INTO subscriptions (id, subscriber_id,
 const UPSERT_PLAYLIST: &str = "INSERT INTO playlists (id, owner_id, name, description, created_at, updated_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
      description = excluded.description, created_at = excluded.created_at, updated_at = excluded.updated_at";
+
+const UPSERT_REPORT: &str = "INSERT INTO reports (id, reporter_id, target_type, target_id, reason, details, status, \
+     created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+     ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at";
 
 const INSERT_PLAYLIST_ENTRY: &str = "INSERT OR IGNORE INTO playlist_videos (playlist_id, video_id, position) \
      SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM videos WHERE id = ?2)";

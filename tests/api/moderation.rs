@@ -1,0 +1,268 @@
+//! Moderation (docs/api.md §3.15): roles and the CLI that gives the first one, on the store the
+//! suite runs on.
+
+use reqwest::Method;
+use serde_json::json;
+
+use super::helpers::{Session, TestApp};
+
+const INVALID_ROLE: &str = "role must be one of user, moderator, admin";
+
+async fn set_role(
+    app: &TestApp,
+    caller: Option<&Session>,
+    user_id: &str,
+    body: serde_json::Value,
+) -> super::helpers::Resp {
+    app.json(Method::PATCH, &format!("/admin/users/{user_id}/role"), caller, body).await
+}
+
+async fn role_of(app: &TestApp, session: &Session) -> String {
+    let resp = app.get("/users/current-user", Some(session)).await;
+    resp.ok(200, "User fetched successfully")["role"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_first_admin_is_made_on_the_server_machine() {
+    let app = TestApp::spawn().await;
+    let alice = app.user("alice").await;
+    assert_eq!(role_of(&app, &alice).await, "user", "every account starts as a user");
+
+    let output = app.admin_command(&["grant", "Alice", "admin"]).await;
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), format!("{} admin", alice.id));
+    assert_eq!(role_of(&app, &alice).await, "admin", "the running server sees the new role at once");
+
+    let output = app.admin_command(&["grant", "nobody", "moderator"]).await;
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("User not found"));
+
+    let output = app.admin_command(&["grant", "alice", "boss"]).await;
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains(INVALID_ROLE));
+
+    let output = app.admin_command(&["grant", "alice", "user"]).await;
+    assert!(!output.status.success(), "the last admin stays");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("At least one admin must remain"));
+    assert_eq!(role_of(&app, &alice).await, "admin");
+}
+
+#[tokio::test]
+async fn only_an_admin_gives_roles_with_errors_in_order() {
+    let app = TestApp::spawn().await;
+    let (alice, bob, carol) = (app.user("alice").await, app.user("bob").await, app.user("carol").await);
+    app.grant("alice", "admin").await;
+    app.grant("carol", "moderator").await;
+
+    set_role(&app, None, &bob.id, json!({"role": "moderator"})).await.err(401, "Unauthorized request");
+    for caller in [&bob, &carol] {
+        // The role is checked before anything the route reads.
+        set_role(&app, Some(caller), "nope", json!({"role": "boss"})).await.err(403, "Admin role required");
+        set_role(&app, Some(caller), &bob.id, json!({"role": "admin"})).await.err(403, "Admin role required");
+    }
+    set_role(&app, Some(&alice), "nope", json!({"role": "boss"})).await.err(400, "Invalid userId");
+    for body in [json!({"role": "boss"}), json!({"role": "Admin"}), json!({}), json!({"role": ""})] {
+        set_role(&app, Some(&alice), &bob.id, body).await.err(400, INVALID_ROLE);
+    }
+    set_role(&app, Some(&alice), "0123456789abcdef01234567", json!({"role": "boss"})).await.err(400, INVALID_ROLE);
+    set_role(&app, Some(&alice), "0123456789abcdef01234567", json!({"role": "moderator"}))
+        .await
+        .err(404, "User not found");
+
+    let resp = set_role(&app, Some(&alice), &bob.id, json!({"role": "moderator"})).await;
+    let data = resp.ok(200, "Role updated successfully");
+    assert_eq!(data, &json!({"_id": bob.id, "username": "bob", "role": "moderator"}));
+    assert_eq!(role_of(&app, &bob).await, "moderator", "the same token carries the new role");
+
+    set_role(&app, Some(&alice), &alice.id, json!({"role": "moderator"}))
+        .await
+        .err(409, "At least one admin must remain");
+    set_role(&app, Some(&alice), &bob.id, json!({"role": "admin"})).await.ok(200, "Role updated successfully");
+    set_role(&app, Some(&alice), &alice.id, json!({"role": "user"})).await.ok(200, "Role updated successfully");
+    set_role(&app, Some(&alice), &carol.id, json!({"role": "user"})).await.err(403, "Admin role required");
+    set_role(&app, Some(&bob), &carol.id, json!({"role": "user"})).await.ok(200, "Role updated successfully");
+    assert_eq!(role_of(&app, &carol).await, "user");
+}
+
+#[tokio::test]
+async fn the_role_shows_on_the_callers_own_record_only() {
+    let app = TestApp::spawn().await;
+    let registered = app.register("dana").await;
+    assert_eq!(registered["role"], "user");
+    app.grant("dana", "moderator").await;
+    let login = app.login("dana", "pass-word").await;
+    assert_eq!(login.ok(200, "User logged In Successfully")["user"]["role"], "moderator");
+    let viewer = app.user("erin").await;
+    let profile = app.get("/users/c/dana", Some(&viewer)).await;
+    let profile = profile.ok(200, "User channel fetched successfully");
+    assert!(profile.get("role").is_none(), "a channel profile never shows a role: {profile}");
+}
+
+#[tokio::test]
+async fn two_admins_demoting_each_other_at_once_leave_one() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    for _ in 0..5 {
+        app.grant("alice", "admin").await;
+        app.grant("bob", "admin").await;
+        let (a, b) = tokio::join!(
+            set_role(&app, Some(&alice), &bob.id, json!({"role": "user"})),
+            set_role(&app, Some(&bob), &alice.id, json!({"role": "user"})),
+        );
+        let statuses = [a.status.as_u16(), b.status.as_u16()];
+        assert!(statuses.iter().all(|s| [200, 403, 409].contains(s)), "{statuses:?}");
+        let admins = [role_of(&app, &alice).await, role_of(&app, &bob).await];
+        let left = admins.iter().filter(|r| *r == "admin").count();
+        let demoted = statuses.iter().filter(|s| **s == 200).count();
+        assert_eq!(left, 2 - demoted, "each 200 demoted one: statuses {statuses:?}, roles {admins:?}");
+        assert!(left >= 1, "an admin remains: statuses {statuses:?}");
+    }
+}
+
+async fn report(app: &TestApp, caller: Option<&Session>, body: serde_json::Value) -> super::helpers::Resp {
+    app.json(Method::POST, "/reports", caller, body).await
+}
+
+const INVALID_TARGET_TYPE: &str = "targetType must be one of video, comment, tweet, user";
+const INVALID_REASON: &str =
+    "reason must be one of spam, harassment, hate, violence, sexual, copyright, misinformation, other";
+
+/// Ben's public video, his private one, his comment on the public one and his tweet.
+struct Content {
+    video: String,
+    private_video: String,
+    comment: String,
+    tweet: String,
+}
+
+async fn content_of(app: &TestApp, ben: &Session) -> Content {
+    let video = app.publish(ben, "Loud").await["_id"].as_str().unwrap().to_owned();
+    let private_video = app.publish(ben, "Mine").await["_id"].as_str().unwrap().to_owned();
+    let private = json!({"visibility": "private"});
+    app.json(Method::PATCH, &format!("/videos/{private_video}"), Some(ben), private)
+        .await
+        .ok(200, "Video updated successfully");
+    let comment = app.json(Method::POST, &format!("/comments/{video}"), Some(ben), json!({"content": "first"})).await;
+    let comment = comment.ok(201, "Comment added successfully")["_id"].as_str().unwrap().to_owned();
+    let tweet = app.json(Method::POST, "/tweets", Some(ben), json!({"content": "hello"})).await;
+    let tweet = tweet.ok(201, "Tweet created successfully")["_id"].as_str().unwrap().to_owned();
+    Content { video, private_video, comment, tweet }
+}
+
+#[tokio::test]
+async fn a_report_checks_its_input_then_its_target_in_order() {
+    let app = TestApp::spawn().await;
+    let (asha, ben) = (app.user("asha").await, app.user("ben").await);
+    let c = content_of(&app, &ben).await;
+    let video = |id: &str| json!({"targetType": "video", "targetId": id, "reason": "spam"});
+
+    report(&app, None, video(&c.video)).await.err(401, "Unauthorized request");
+    for body in [json!({}), json!({"targetType": "Video", "targetId": "x"}), json!({"targetType": "clip"})] {
+        report(&app, Some(&asha), body).await.err(400, INVALID_TARGET_TYPE);
+    }
+    for id in [json!("nope"), json!(""), json!(null), json!("6650a1b2c3d4e5f60123456")] {
+        let body = json!({"targetType": "video", "targetId": id, "reason": "boring"});
+        report(&app, Some(&asha), body).await.err(400, "Invalid targetId");
+    }
+    for reason in [json!(null), json!("boring"), json!("SPAM")] {
+        let body = json!({"targetType": "video", "targetId": UNKNOWN, "reason": reason, "details": "x".repeat(2000)});
+        report(&app, Some(&asha), body).await.err(400, INVALID_REASON);
+    }
+    for details in [json!(null), json!("   ")] {
+        let body = json!({"targetType": "video", "targetId": UNKNOWN, "reason": "other", "details": details});
+        report(&app, Some(&asha), body).await.err(400, "Details are required when the reason is other");
+    }
+    let body = json!({"targetType": "video", "targetId": UNKNOWN, "reason": "hate", "details": "é".repeat(1001)});
+    report(&app, Some(&asha), body).await.err(400, "Details must be at most 1000 characters");
+
+    for (kind, message) in [
+        ("video", "Video not found"),
+        ("comment", "Comment not found"),
+        ("tweet", "Tweet not found"),
+        ("user", "User not found"),
+    ] {
+        let body = json!({"targetType": kind, "targetId": UNKNOWN, "reason": "spam"});
+        report(&app, Some(&asha), body).await.err(404, message);
+    }
+    report(&app, Some(&asha), video(&c.private_video)).await.err(404, "Video not found");
+
+    for (kind, id) in [("video", &c.video), ("comment", &c.comment), ("tweet", &c.tweet), ("user", &ben.id)] {
+        let body = json!({"targetType": kind, "targetId": id, "reason": "spam"});
+        report(&app, Some(&ben), body).await.err(400, "You cannot report your own content");
+    }
+    // Private, yet the owner sees it: still their own.
+    report(&app, Some(&ben), video(&c.private_video)).await.err(400, "You cannot report your own content");
+}
+
+#[tokio::test]
+async fn a_report_is_filed_once_while_open_and_hides_nothing() {
+    let app = TestApp::spawn().await;
+    let (asha, ben, cleo) = (app.user("asha").await, app.user("ben").await, app.user("cleo").await);
+    let c = content_of(&app, &ben).await;
+
+    let body =
+        json!({"targetType": "video", "targetId": c.video.to_uppercase(), "reason": "other", "details": "  stolen  "});
+    let resp = report(&app, Some(&asha), body.clone()).await;
+    let filed = resp.ok(201, "Report submitted successfully");
+    assert_eq!(filed.as_object().unwrap().len(), 7, "{filed}");
+    assert_eq!(filed["_id"].as_str().unwrap().len(), 24);
+    assert_eq!(filed["targetType"], "video");
+    assert_eq!(filed["targetId"], c.video.as_str());
+    assert_eq!(filed["reason"], "other");
+    assert_eq!(filed["details"], "stolen");
+    assert_eq!(filed["status"], "open");
+    assert!(filed["createdAt"].as_str().unwrap().ends_with('Z'));
+
+    report(&app, Some(&asha), body.clone()).await.err(409, "You have already reported this");
+    let spam = json!({"targetType": "video", "targetId": c.video, "reason": "spam"});
+    report(&app, Some(&asha), spam.clone()).await.err(409, "You have already reported this");
+    report(&app, Some(&cleo), spam).await.ok(201, "Report submitted successfully");
+
+    for (kind, id) in [("comment", &c.comment), ("tweet", &c.tweet), ("user", &ben.id)] {
+        let resp = report(&app, Some(&asha), json!({"targetType": kind, "targetId": id, "reason": "harassment"})).await;
+        let filed = resp.ok(201, "Report submitted successfully");
+        assert_eq!((filed["targetType"].as_str().unwrap(), filed["details"].clone()), (kind, serde_json::Value::Null));
+    }
+
+    // Reporting hides nothing by itself.
+    app.get(&format!("/videos/{}", c.video), None).await.ok(200, "Video fetched successfully");
+    let comments = app.get(&format!("/comments/{}", c.video), None).await;
+    assert_eq!(comments.ok(200, "Comments fetched successfully")["totalDocs"], 1);
+    let tweets = app.get(&format!("/tweets/user/{}", ben.id), None).await;
+    assert_eq!(tweets.ok(200, "Tweets fetched successfully").as_array().unwrap().len(), 1);
+    app.get("/users/c/ben", None).await.ok(200, "User channel fetched successfully");
+}
+
+#[tokio::test]
+async fn reports_sent_at_the_same_moment_file_one() {
+    let app = TestApp::spawn().await;
+    let (asha, ben) = (app.user("asha").await, app.user("ben").await);
+    let video = app.publish(&ben, "Loud").await["_id"].as_str().unwrap().to_owned();
+    let body = json!({"targetType": "video", "targetId": video, "reason": "spam"});
+    let attempts = (0..8).map(|_| report(&app, Some(&asha), body.clone()));
+    let statuses: Vec<u16> = futures_util::future::join_all(attempts).await.iter().map(|r| r.status.as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 7, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn each_user_has_a_report_budget() {
+    let app = TestApp::builder().env("RATE_LIMIT_ENABLED", "true").env("RATE_LIMIT_REPORTS", "2/1h").spawn().await;
+    let (asha, ben, cleo) = (app.user("asha").await, app.user("ben").await, app.user("cleo").await);
+    let user = |id: &str| json!({"targetType": "user", "targetId": id, "reason": "spam"});
+    // Refused reports spend nothing.
+    report(&app, Some(&asha), json!({"targetType": "user"})).await.err(400, "Invalid targetId");
+    report(&app, Some(&asha), user(&asha.id)).await.err(400, "You cannot report your own content");
+    report(&app, Some(&asha), user(&ben.id)).await.ok(201, "Report submitted successfully");
+    report(&app, Some(&asha), user(&cleo.id)).await.ok(201, "Report submitted successfully");
+    report(&app, Some(&asha), user(&ben.id)).await.err(409, "You have already reported this");
+    let video = app.publish(&ben, "Loud").await["_id"].as_str().unwrap().to_owned();
+    let resp = report(&app, Some(&asha), json!({"targetType": "video", "targetId": video, "reason": "spam"})).await;
+    let retry_after: u64 = resp.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
+    resp.err(429, &format!("Too many requests, please retry after {retry_after} seconds"));
+    // The budget is the reporter's, not the address's.
+    report(&app, Some(&cleo), user(&ben.id)).await.ok(201, "Report submitted successfully");
+}
+
+const UNKNOWN: &str = "6650a1b2c3d4e5f601234567";
