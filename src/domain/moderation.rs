@@ -1,8 +1,12 @@
 //! Moderation as the API shows it (docs/api.md §3.15): what can be reported, why, and the report.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::choice::choice;
+use super::user::OwnerSummary;
+use super::visibility::Visibility;
 use super::{Id, Timestamp};
 
 choice! {
@@ -39,6 +43,148 @@ choice! {
         /// A moderator looked and did nothing.
         Dismissed = "dismissed",
     }
+}
+
+choice! {
+    /// What a moderator does to a target (docs/api.md §3.15.3).
+    pub enum Action for "action" {
+        /// Hides a video, comment or tweet from everyone but its owner and moderators.
+        Remove = "remove",
+        Restore = "restore",
+        /// Stops an account and hides everything it made.
+        Suspend = "suspend",
+        Unsuspend = "unsuspend",
+        /// Closes the target's reports and changes nothing else.
+        Dismiss = "dismiss",
+    }
+}
+
+impl Action {
+    /// Whether the action can be taken on a target of `kind`.
+    pub fn applies_to(self, kind: TargetType) -> bool {
+        match self {
+            Action::Remove | Action::Restore => kind != TargetType::User,
+            Action::Suspend | Action::Unsuspend => kind == TargetType::User,
+            Action::Dismiss => true,
+        }
+    }
+
+    /// What the action makes of the target's open reports.
+    pub fn closes_reports_as(self) -> ReportStatus {
+        match self {
+            Action::Dismiss => ReportStatus::Dismissed,
+            Action::Remove | Action::Restore | Action::Suspend | Action::Unsuspend => ReportStatus::Resolved,
+        }
+    }
+
+    /// Whether only an admin may take it when the target is a moderator's or an admin's.
+    pub fn needs_admin_over_staff(self) -> bool {
+        matches!(self, Action::Remove | Action::Suspend)
+    }
+}
+
+/// The longest reason of a moderation action, in characters after trimming.
+pub const ACTION_REASON_MAX_CHARS: usize = 500;
+
+/// A moderation action's reason (shown to the owner): trimmed, required, bounded; the 400 message
+/// otherwise.
+pub fn action_reason(raw: Option<&str>) -> Result<String, &'static str> {
+    let reason = raw.map(str::trim).filter(|r| !r.is_empty()).ok_or("Reason is required")?;
+    if reason.chars().count() > ACTION_REASON_MAX_CHARS {
+        return Err("Reason must be at most 500 characters");
+    }
+    Ok(reason.to_owned())
+}
+
+choice! {
+    /// What moderation did to a video, comment or tweet.
+    pub enum ModerationStatus for "status" {
+        Removed = "removed",
+    }
+}
+
+/// A removed video's, comment's or tweet's state, shown to its owner and to moderators.
+#[derive(Serialize, utoipa::ToSchema, Clone, Debug, PartialEq, Eq)]
+pub struct Moderation {
+    pub status: ModerationStatus,
+    /// The moderator's reason.
+    pub reason: String,
+}
+
+impl Moderation {
+    pub fn removed(reason: Option<String>) -> Option<Self> {
+        reason.map(|reason| Moderation { status: ModerationStatus::Removed, reason })
+    }
+}
+
+/// A moderation action as the log shows it.
+#[derive(Serialize, utoipa::ToSchema, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ModerationAction {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    pub target_type: TargetType,
+    pub target_id: Id,
+    pub action: Action,
+    pub reason: String,
+    /// `null` once the moderator's account is deleted (the log keeps the action).
+    pub moderator: Option<OwnerSummary>,
+    pub created_at: Timestamp,
+}
+
+/// The reports of one target in one status, as the store counts them for the queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportTally {
+    pub target: Target,
+    pub count: i64,
+    pub reasons: Vec<(ReportReason, i64)>,
+    pub first_reported_at: Timestamp,
+    pub last_reported_at: Timestamp,
+}
+
+/// A reported video as the queue shows it now.
+#[derive(Serialize, utoipa::ToSchema, Clone, Debug)]
+pub struct VideoSummary {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    pub title: String,
+    pub thumbnail: String,
+    pub owner: OwnerSummary,
+    pub visibility: Visibility,
+}
+
+/// A reported comment or tweet as the queue shows it now.
+#[derive(Serialize, utoipa::ToSchema, Clone, Debug)]
+pub struct PostSummary {
+    #[serde(rename = "_id")]
+    pub id: Id,
+    pub content: String,
+    pub owner: OwnerSummary,
+}
+
+/// What a report is about, as it is now.
+#[derive(Serialize, utoipa::ToSchema, Clone, Debug)]
+#[serde(untagged)]
+pub enum TargetSummary {
+    Video(VideoSummary),
+    Post(PostSummary),
+    User(OwnerSummary),
+}
+
+/// One target of the moderation queue with its reports (docs/api.md §3.15.3).
+#[derive(Serialize, utoipa::ToSchema, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportGroup {
+    pub target_type: TargetType,
+    pub target_id: Id,
+    /// `null` when the target was deleted.
+    pub target: Option<TargetSummary>,
+    pub reports_count: i64,
+    /// How many of the reports give each reason.
+    pub reasons: BTreeMap<String, i64>,
+    pub status: ReportStatus,
+    pub first_reported_at: Timestamp,
+    pub last_reported_at: Timestamp,
 }
 
 /// A reported thing: its kind and id.

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::moderation::Moderation;
 use super::page::PageRequest;
 use super::processing::{Processing, Streams};
 use super::user::OwnerSummary;
@@ -36,6 +37,12 @@ pub struct Video {
     pub likes_count: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_liked: Option<bool>,
+    /// `null` unless a moderator removed the video (only its owner and moderators ever see one).
+    pub moderation: Option<Moderation>,
+    /// Hidden from others by moderation (removed, or its owner suspended), whatever `visibility`
+    /// (the owner's own level) says.
+    #[serde(skip)]
+    pub hidden: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -51,7 +58,8 @@ impl Video {
 
     /// Whether `viewer` may see this video in `place` (the rule of `super::visibility`).
     pub fn is_visible_to(&self, viewer: Option<Id>, place: Place) -> bool {
-        super::visibility::may_see(self.visibility, self.owner_id(), viewer, place)
+        let level = super::visibility::listed(self.visibility, self.hidden);
+        super::visibility::may_see(level, self.owner_id(), viewer, place)
     }
 }
 

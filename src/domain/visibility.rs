@@ -87,6 +87,13 @@ impl Place {
     }
 }
 
+/// The level a video is listed at: its own, or private while moderation hides it (removed, or its
+/// owner suspended; docs/api.md §3.15.3). The stores keep this level where every list reads it, and
+/// the owner's own level beside it while hidden.
+pub fn listed(own: Visibility, hidden_by_moderation: bool) -> Visibility {
+    if hidden_by_moderation { Visibility::Private } else { own }
+}
+
 /// The rule: may `viewer` (`None` = anonymous) see a video of `owner` at `visibility` in `place`?
 pub fn may_see(visibility: Visibility, owner: Id, viewer: Option<Id>, place: Place) -> bool {
     place.levels(viewer == Some(owner)).contains(&visibility)

@@ -26,8 +26,8 @@ use super::openapi::{self, ApiDoc};
 use super::rate_limit::{self, RateLimiter};
 use super::routes::uploads::{direct, tus};
 use super::routes::{
-    SHAPE_RULES, comments, dashboard, health, history, likes, playlists, processing, reports, roles, sessions,
-    subscriptions, tweets, users, videos,
+    SHAPE_RULES, comments, dashboard, health, history, likes, moderation, playlists, processing, reports, roles,
+    sessions, subscriptions, tweets, users, videos,
 };
 
 /// Every API route, registered exactly once: the `#[utoipa::path]` attribute of its handler gives
@@ -83,6 +83,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tus::capabilities, tus::create))
         .routes(routes!(tus::status, tus::append, tus::terminate))
         .routes(routes!(reports::report))
+        .routes(routes!(moderation::report_queue))
+        .routes(routes!(moderation::act))
+        .routes(routes!(moderation::moderation_log))
         .routes(routes!(roles::set_role))
 }
 

@@ -8,6 +8,7 @@ pub mod health;
 pub mod history;
 pub mod likes;
 pub mod maintenance;
+pub mod moderation;
 pub mod playlists;
 pub mod processing;
 pub mod rate_limits;

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::moderation::not_found_message;
 use super::{ServiceError, Services};
 use crate::domain::Id;
 use crate::domain::moderation::{Grounds, Report, Target, TargetType};
@@ -41,9 +42,9 @@ impl Services {
             TargetType::Comment => self.visible_comment(target.id, viewer).await?.owner_id(),
             TargetType::Tweet => {
                 let owner = self.store.tweets.owner_of(target.id).await?;
-                owner.ok_or_else(|| ServiceError::not_found("Tweet not found"))?
+                owner.ok_or_else(|| ServiceError::not_found(not_found_message(TargetType::Tweet)))?
             }
-            TargetType::User => self.existing_user(target.id, "User not found").await?.user.id,
+            TargetType::User => self.existing_user(target.id, not_found_message(TargetType::User)).await?.user.id,
         })
     }
 

@@ -32,6 +32,9 @@ pub struct VideoChanges {
     pub visibility: Option<String>,
 }
 
+/// The owner of a removed video may not show it again (docs/api.md §3.15.3).
+const REMOVED_BY_MODERATOR: &str = "This video was removed by a moderator";
+
 /// A `visibility` input as a level; 400 for anything but the three exact words.
 fn visibility_input(raw: Option<&str>) -> Result<Option<Visibility>, ServiceError> {
     raw.map(|raw| Visibility::parse(raw).ok_or_else(|| ServiceError::invalid_field("visibility", INVALID_VISIBILITY)))
@@ -187,6 +190,9 @@ impl Services {
         max_chars("title", changes.title.as_deref(), self.config.limits.title_chars)?;
         max_chars("description", changes.description.as_deref(), self.config.limits.description_chars)?;
         let visibility = visibility_input(changes.visibility.as_deref())?;
+        if visibility.is_some() && record.video.moderation.is_some() {
+            return Err(ServiceError::forbidden(REMOVED_BY_MODERATOR));
+        }
         let thumbnail = match changes.thumbnail {
             Some(file) => {
                 Some(self.store_image(file, THUMBNAIL_FAILED, &scope_of(Some(record.video.owner_id()))).await?)
@@ -223,6 +229,9 @@ impl Services {
     }
 
     pub async fn toggle_publish(&self, record: Owned<VideoRecord>) -> Result<Video, ServiceError> {
+        if record.video.moderation.is_some() {
+            return Err(ServiceError::forbidden(REMOVED_BY_MODERATOR));
+        }
         let updated = self.store.videos.set_visibility(record.video.id, record.video.visibility.toggled()).await?;
         Ok(updated.ok_or_else(|| ServiceError::not_found("Video not found"))?.video)
     }

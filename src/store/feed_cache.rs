@@ -118,6 +118,10 @@ impl VideoRepo for CachedVideos {
         writing(&self.cache, self.inner.update(id, update)).await
     }
 
+    async fn set_removal(&self, id: Id, reason: Option<String>) -> StoreResult<bool> {
+        writing(&self.cache, self.inner.set_removal(id, reason)).await
+    }
+
     async fn set_visibility(&self, id: Id, visibility: Visibility) -> StoreResult<Option<VideoRecord>> {
         writing(&self.cache, self.inner.set_visibility(id, visibility)).await
     }

@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::moderation::{Grounds, Report, Target};
+use crate::domain::moderation::{
+    Action, Grounds, ModerationAction, Report, ReportStatus, ReportTally, Target, TargetType,
+};
 use crate::domain::processing::ProcessingStatus;
 use crate::domain::social::{
     ChannelStats, Comment, LikeTarget, LikedVideoItem, PlaylistRecord, SubscribedChannelItem, SubscriberItem, Tweet,
@@ -200,6 +202,10 @@ pub trait VideoRepo: Send + Sync {
     async fn list(&self, query: &VideoQuery) -> StoreResult<(Vec<Video>, u64)>;
     async fn update(&self, id: Id, update: VideoUpdate) -> StoreResult<Option<VideoRecord>>;
     async fn set_visibility(&self, id: Id, visibility: Visibility) -> StoreResult<Option<VideoRecord>>;
+    /// Removes the video with this reason (`Some`) or restores it (`None`): while removed it is
+    /// listed as private, the owner's own level kept aside (`visibility::listed`). False when
+    /// there is no such video.
+    async fn set_removal(&self, id: Id, reason: Option<String>) -> StoreResult<bool>;
     /// Deletes the video with its likes, comments (and their likes), playlist and history entries.
     async fn delete(&self, id: Id) -> StoreResult<bool>;
     /// Applies one watch: the view count with the new count returned when `counted` (`None` when the
@@ -364,6 +370,40 @@ pub trait ReportRepo: Send + Sync {
     /// Files an open report; `Conflict` while the reporter has an open one on the same target,
     /// also when two arrive at once (a unique index of open reports decides).
     async fn file(&self, report: NewReport) -> StoreResult<Report>;
+    /// One page of the reports in `status` (of targets of `kind`), one tally per target, most
+    /// reported first (then the latest report first), and how many targets there are.
+    async fn queue(
+        &self,
+        status: ReportStatus,
+        kind: Option<TargetType>,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<ReportTally>, u64)>;
+    /// Closes every open report on `target` as `status`; how many.
+    async fn close(&self, target: Target, status: ReportStatus) -> StoreResult<u64>;
+}
+
+/// A moderation action as its moderator takes it.
+pub struct NewAction {
+    pub moderator: Id,
+    pub target: Target,
+    pub action: Action,
+    pub reason: String,
+}
+
+/// Which actions the log lists: all, those on one kind of target, or on one target.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogFilter {
+    pub kind: Option<TargetType>,
+    pub id: Option<Id>,
+}
+
+#[async_trait]
+pub trait ModerationRepo: Send + Sync {
+    /// Appends the action to the log.
+    async fn record(&self, action: NewAction) -> StoreResult<ModerationAction>;
+    /// One page of the log, newest first, and its total.
+    async fn log(&self, filter: LogFilter, offset: u64, limit: u32) -> StoreResult<(Vec<ModerationAction>, u64)>;
 }
 
 /// Every repository as a trait object, so one backend or another can be plugged in by configuration.
@@ -381,6 +421,7 @@ pub struct Store {
     pub subscriptions: Arc<dyn SubscriptionRepo>,
     pub playlists: Arc<dyn PlaylistRepo>,
     pub reports: Arc<dyn ReportRepo>,
+    pub moderation: Arc<dyn ModerationRepo>,
     pub media_index: Arc<dyn MediaIndex>,
     pub health: Arc<dyn StoreHealth>,
     pub ephemeral: Arc<dyn ephemeral::EphemeralState>,
@@ -411,6 +452,7 @@ impl Store {
             + SubscriptionRepo
             + PlaylistRepo
             + ReportRepo
+            + ModerationRepo
             + MediaIndex
             + StoreHealth
             + ephemeral::EphemeralState
@@ -430,6 +472,7 @@ impl Store {
             subscriptions: backend.clone(),
             playlists: backend.clone(),
             reports: backend.clone(),
+            moderation: backend.clone(),
             media_index: backend.clone(),
             ephemeral: backend.clone(),
             health: backend,

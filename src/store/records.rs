@@ -32,6 +32,9 @@ pub enum RecordKind {
     /// A user's report of a video, comment, tweet or user. Its target is not a reference: the
     /// report outlives it (the moderation queue shows a deleted target as gone).
     Reports,
+    /// One entry of the append-only moderation log. Its moderator and target are not references:
+    /// the log keeps every action whatever is deleted later.
+    ModerationActions,
     /// That a viewer's view of a video was counted, until its window is over (MongoDB only: SQLite
     /// keeps it in memory).
     ViewMarks,
@@ -76,7 +79,7 @@ pub enum Copied {
 impl RecordKind {
     /// Every kind, each after the kinds it refers to: `migrate` copies in this order, and the
     /// cascades delete in the reverse one (children first).
-    pub const ALL: [RecordKind; 14] = [
+    pub const ALL: [RecordKind; 15] = [
         RecordKind::Users,
         RecordKind::Sessions,
         RecordKind::Videos,
@@ -89,6 +92,7 @@ impl RecordKind {
         RecordKind::PlaylistEntries,
         RecordKind::WatchHistory,
         RecordKind::Reports,
+        RecordKind::ModerationActions,
         RecordKind::ViewMarks,
         RecordKind::RequestBudgets,
     ];
@@ -111,6 +115,7 @@ impl RecordKind {
             WatchHistory => &[Users, Videos],
             // The reporter.
             Reports => &[Users],
+            ModerationActions => &[],
             // Keyed by the viewer (a user or an address) and the video.
             ViewMarks => &[Users, Videos],
             // Keyed by scope and client address.
@@ -136,6 +141,7 @@ impl RecordKind {
             | RecordKind::Subscriptions
             | RecordKind::Playlists
             | RecordKind::Reports
+            | RecordKind::ModerationActions
             | RecordKind::RequestBudgets => OnDelete::Kept,
         }
     }
@@ -157,7 +163,7 @@ impl RecordKind {
             | RecordKind::WatchHistory
             | RecordKind::Reports => OnDelete::Removed,
             RecordKind::ViewMarks => OnDelete::Expires,
-            RecordKind::RequestBudgets => OnDelete::Kept,
+            RecordKind::ModerationActions | RecordKind::RequestBudgets => OnDelete::Kept,
         }
     }
 
@@ -189,6 +195,7 @@ impl RecordKind {
             RecordKind::PlaylistEntries => Copied::Within(RecordKind::Playlists),
             RecordKind::WatchHistory => Copied::Own(Kind::WatchHistory),
             RecordKind::Reports => Copied::Own(Kind::Reports),
+            RecordKind::ModerationActions => Copied::Own(Kind::ModerationActions),
             RecordKind::ViewMarks | RecordKind::RequestBudgets => Copied::No,
         }
     }
@@ -207,6 +214,7 @@ impl Kind {
             Kind::Playlists => RecordKind::Playlists,
             Kind::WatchHistory => RecordKind::WatchHistory,
             Kind::Reports => RecordKind::Reports,
+            Kind::ModerationActions => RecordKind::ModerationActions,
         }
     }
 }
@@ -242,10 +250,11 @@ pub enum Kind {
     Playlists,
     WatchHistory,
     Reports,
+    ModerationActions,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = copied_kinds();
+    pub const ALL: [Kind; 10] = copied_kinds();
 
     pub fn name(self) -> &'static str {
         match self {
@@ -258,6 +267,7 @@ impl Kind {
             Kind::Playlists => "playlists",
             Kind::WatchHistory => "watch histories",
             Kind::Reports => "reports",
+            Kind::ModerationActions => "moderation actions",
         }
     }
 }

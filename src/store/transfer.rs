@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
-use crate::domain::moderation::{ReportReason, ReportStatus, Target};
+use crate::domain::moderation::{Action, ReportReason, ReportStatus, Target};
 use crate::domain::processing::ProcessingStatus;
 use crate::domain::social::LikeTarget;
 use crate::domain::user::Role;
@@ -62,6 +62,10 @@ pub struct VideoRow {
     /// The video's hourly view records (trending), oldest first.
     pub view_hours: Vec<ViewHourRecord>,
     pub processing: VideoProcessing,
+    /// Its moderation: the removal's reason, and the owner's own level while hidden (`visibility`
+    /// is then the listed one, private).
+    pub removed_reason: Option<String>,
+    pub held_visibility: Option<Visibility>,
 }
 
 /// The views of a video counted in one hour (hours since the epoch).
@@ -154,6 +158,17 @@ pub struct ReportRecord {
     pub updated_at: Timestamp,
 }
 
+/// One entry of the moderation log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionRecord {
+    pub id: Id,
+    pub moderator: Id,
+    pub target: Target,
+    pub action: Action,
+    pub reason: String,
+    pub created_at: Timestamp,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Record {
     User(UserRecord),
@@ -165,6 +180,7 @@ pub enum Record {
     Playlist(PlaylistRow),
     History(HistoryRecord),
     Report(ReportRecord),
+    Action(ActionRecord),
 }
 
 impl Record {
@@ -180,6 +196,7 @@ impl Record {
             Record::Playlist(_) => Kind::Playlists,
             Record::History(_) => Kind::WatchHistory,
             Record::Report(_) => Kind::Reports,
+            Record::Action(_) => Kind::ModerationActions,
         }
     }
 }

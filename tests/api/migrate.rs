@@ -23,14 +23,14 @@ struct Site {
     video: String,
 }
 
-/// Two users (one a moderator), a public, a private and an unlisted video, a view (with its hourly
-/// record), a comment, likes on all three kinds of target, a tweet, a subscription, a playlist and a
-/// report.
+/// Two users (one an admin), a public, a private and an unlisted video, a view (with its hourly
+/// record), a comment, likes on all three kinds of target, a tweet, a subscription, a playlist, a
+/// report and a moderator's removal of the unlisted video.
 async fn build_site(app: &TestApp) -> Site {
     let asha = app.user("asha").await;
     let ben = app.user("ben").await;
     // A role is part of the account: the copy's current-user read shows it.
-    app.grant("asha", "moderator").await;
+    app.grant("asha", "admin").await;
     let video = app.publish(&asha, "First").await["_id"].as_str().unwrap().to_owned();
     let hidden = app.publish(&asha, "Hidden").await["_id"].as_str().unwrap().to_owned();
     app.call(Method::PATCH, &format!("/videos/toggle/publish/{hidden}"), &asha)
@@ -60,6 +60,9 @@ async fn build_site(app: &TestApp) -> Site {
         .ok(200, "Video added to playlist successfully");
     let report = json!({"targetType": "tweet", "targetId": tweet, "reason": "other", "details": "Off topic"});
     app.json(Method::POST, "/reports", Some(&ben), report).await.ok(201, "Report submitted successfully");
+    // A removal: the copy keeps the video hidden, its own level aside, and the log entry.
+    let removal = json!({"targetType": "video", "targetId": unlisted, "action": "remove", "reason": "Test"});
+    app.json(Method::POST, "/moderation/actions", Some(&asha), removal).await.ok(200, "Moderation action recorded");
     Site { asha, ben, video }
 }
 
@@ -82,6 +85,8 @@ async fn reads(app: &TestApp, site: &Site) -> Vec<(String, Value)> {
         (format!("/playlist/user/{}", ben.id), None),
         ("/dashboard/stats".to_owned(), Some(asha)),
         ("/dashboard/videos".to_owned(), Some(asha)),
+        ("/moderation/reports".to_owned(), Some(asha)),
+        ("/moderation/log".to_owned(), Some(asha)),
     ];
     let mut bodies = Vec::new();
     for (path, who) in paths {
@@ -105,7 +110,7 @@ async fn migrate(from: &str, to: &str) -> Vec<String> {
 }
 
 /// The report of a complete copy of the site (likes span two batches of 2).
-const FULL_REPORT: [&str; 10] = [
+const FULL_REPORT: [&str; 11] = [
     "users: 2/2 read, 2 written, 0 skipped",
     "videos: 3/3 read, 3 written, 0 skipped",
     "comments: 1/1 read, 1 written, 0 skipped",
@@ -115,7 +120,8 @@ const FULL_REPORT: [&str; 10] = [
     "playlists: 1/1 read, 1 written, 0 skipped",
     "watch histories: 1/1 read, 1 written, 0 skipped",
     "reports: 1/1 read, 1 written, 0 skipped",
-    "done: 14 records written, 0 not copied",
+    "moderation actions: 1/1 read, 1 written, 0 skipped",
+    "done: 15 records written, 0 not copied",
 ];
 
 #[tokio::test]
@@ -222,7 +228,8 @@ async fn records_the_destination_refuses_are_reported_not_lost_silently() {
             "watch histories: 1/1 read, 0 written, 1 skipped",
             // Ben's report of asha's tweet: a report outlives what it reports.
             "reports: 1/1 read, 1 written, 0 skipped",
-            "done: 3 records written, 11 not copied",
+            "moderation actions: 1/1 read, 1 written, 0 skipped",
+            "done: 4 records written, 11 not copied",
         ],
         "asha's clash leaves her records out, everything of ben's that does not depend on them is copied"
     );

@@ -7,7 +7,9 @@ use serde::{Deserialize, Deserializer};
 
 use super::id_of;
 use crate::domain::choice::Choice;
-use crate::domain::moderation::{ReportReason, ReportStatus, Target, TargetType};
+use crate::domain::moderation::{
+    Action, Moderation, ModerationAction, ReportReason, ReportStatus, ReportTally, Target, TargetType,
+};
 use crate::domain::processing::{Processing, ProcessingStatus, Streams};
 use crate::domain::social::{
     ChannelCard, Comment, LatestVideo, PlaylistRecord, SubscribedChannelItem, SubscriberCard, SubscriberItem, Tweet,
@@ -16,7 +18,7 @@ use crate::domain::user::{OwnerSummary, Role, Session, User, UserAccount};
 use crate::domain::video::{Video, VideoRecord};
 use crate::domain::visibility::Visibility;
 use crate::domain::{Timestamp, Twin};
-use crate::store::transfer::ReportRecord;
+use crate::store::transfer::{ActionRecord, ReportRecord};
 
 pub fn time(at: DateTime) -> Timestamp {
     Timestamp(at.timestamp_millis())
@@ -161,6 +163,12 @@ pub struct VideoDoc {
     pub processing_error: Option<String>,
     pub hls_url: Option<String>,
     pub hls_key: Option<String>,
+    /// Set while a moderator's removal stands.
+    #[serde(default)]
+    pub removed_reason: Option<String>,
+    /// The owner's own level while moderation hides the video (which is then listed as private).
+    #[serde(default)]
+    pub held_visibility: Option<String>,
 }
 
 /// A trending entry: the video and the views counted in the window.
@@ -194,10 +202,15 @@ impl VideoDoc {
                 },
                 streams: Streams { hls: self.hls_url },
                 views: self.views,
-                visibility: Visibility::from_stored(self.is_published, self.visibility.as_deref()),
+                visibility: match self.held_visibility.as_deref().and_then(Visibility::parse) {
+                    Some(own) => own,
+                    None => Visibility::from_stored(self.is_published, self.visibility.as_deref()),
+                },
                 owner: Video::owner_twin(self.owner.into_summary()),
                 likes_count: self.likes_count,
                 is_liked: None,
+                hidden: self.held_visibility.is_some(),
+                moderation: Moderation::removed(self.removed_reason),
                 created_at: time(self.created_at),
                 updated_at: time(self.updated_at),
             },
@@ -444,6 +457,88 @@ impl ReportDoc {
             status: ReportStatus::parse(&self.status)?,
             created_at: time(self.created_at),
             updated_at: time(self.updated_at),
+        })
+    }
+}
+
+/// A stored moderation action; with the log's join, `moderator` is the summary (absent when the
+/// account is gone), else the id.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionDoc<M> {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub moderator: Option<M>,
+    pub target_type: String,
+    pub target: ObjectId,
+    pub action: String,
+    pub reason: String,
+    pub created_at: DateTime,
+}
+
+impl ActionDoc<OwnerDoc> {
+    pub fn into_action(self) -> Option<ModerationAction> {
+        Some(ModerationAction {
+            id: id_of(self.id),
+            target_type: TargetType::parse(&self.target_type)?,
+            target_id: id_of(self.target),
+            action: Action::parse(&self.action)?,
+            reason: self.reason,
+            moderator: self.moderator.map(OwnerDoc::into_summary),
+            created_at: time(self.created_at),
+        })
+    }
+}
+
+impl ActionDoc<ObjectId> {
+    /// The action as copied; `None` when a stored name is not one the model knows.
+    pub fn into_record(self) -> Option<ActionRecord> {
+        Some(ActionRecord {
+            id: id_of(self.id),
+            moderator: id_of(self.moderator?),
+            target: Target { kind: TargetType::parse(&self.target_type)?, id: id_of(self.target) },
+            action: Action::parse(&self.action)?,
+            reason: self.reason,
+            created_at: time(self.created_at),
+        })
+    }
+}
+
+/// One target's reports as the queue's `$group` yields them.
+#[derive(Deserialize)]
+pub struct TallyDoc {
+    #[serde(rename = "_id")]
+    pub key: TallyKey,
+    #[serde(deserialize_with = "number")]
+    pub count: i64,
+    pub reasons: Vec<String>,
+    pub first: DateTime,
+    pub last: DateTime,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TallyKey {
+    pub target_type: String,
+    pub target: ObjectId,
+}
+
+impl TallyDoc {
+    pub fn into_tally(self) -> Option<ReportTally> {
+        let mut reasons: Vec<(ReportReason, i64)> = Vec::new();
+        for reason in &self.reasons {
+            let reason = ReportReason::parse(reason)?;
+            match reasons.iter_mut().find(|(known, _)| *known == reason) {
+                Some((_, n)) => *n += 1,
+                None => reasons.push((reason, 1)),
+            }
+        }
+        Some(ReportTally {
+            target: Target { kind: TargetType::parse(&self.key.target_type)?, id: id_of(self.key.target) },
+            count: self.count,
+            reasons,
+            first_reported_at: time(self.first),
+            last_reported_at: time(self.last),
         })
     }
 }

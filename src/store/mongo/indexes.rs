@@ -90,8 +90,14 @@ fn indexes(kind: RecordKind) -> Vec<IndexModel> {
             unique_where_set(doc! { "openBy": 1, "targetType": 1, "target": 1 }, "openBy"),
             // A reporter's reports, for the account cascade and the report budget.
             index(doc! { "reporter": 1 }),
-            // The reports on one target, by status (the queue, actions resolving them).
+            // The reports on one target, by status (actions closing them), and the queue's groups.
             index(doc! { "targetType": 1, "target": 1, "status": 1 }),
+            index(doc! { "status": 1, "targetType": 1, "target": 1, "createdAt": 1 }),
+        ],
+        // The log, newest first: whole, or of one kind or target.
+        RecordKind::ModerationActions => vec![
+            index(doc! { "createdAt": -1, "_id": -1 }),
+            index(doc! { "targetType": 1, "target": 1, "createdAt": -1, "_id": -1 }),
         ],
         RecordKind::ViewMarks | RecordKind::RequestBudgets => vec![expiring()],
     }
@@ -241,6 +247,7 @@ mod tests {
             [
                 "comments",
                 "likes",
+                "moderationActions",
                 "playlists",
                 "reports",
                 "requestBudgets",
@@ -333,6 +340,9 @@ mod tests {
             .to_owned(),
             plain("reports", r#"{ "reporter": 1 }"#),
             plain("reports", r#"{ "targetType": 1, "target": 1, "status": 1 }"#),
+            plain("reports", r#"{ "status": 1, "targetType": 1, "target": 1, "createdAt": 1 }"#),
+            plain("moderationActions", r#"{ "createdAt": -1, "_id": -1 }"#),
+            plain("moderationActions", r#"{ "targetType": 1, "target": 1, "createdAt": -1, "_id": -1 }"#),
         ];
         for target in ["video", "comment", "tweet"] {
             expected.push(format!(

@@ -10,6 +10,7 @@ mod ephemeral;
 mod history;
 mod indexes;
 mod likes;
+mod moderation;
 mod playlists;
 mod processing;
 pub mod queries;
@@ -70,6 +71,7 @@ pub(crate) const fn home(kind: RecordKind) -> Home {
         // `watchHistory` holds the video ids; `watchHistoryAt`, aligned with it, their times.
         RecordKind::WatchHistory => Home::Within { holder: RecordKind::Users, field: "watchHistory" },
         RecordKind::Reports => Home::Collection("reports"),
+        RecordKind::ModerationActions => Home::Collection("moderationActions"),
         // Shared short-lived state, so that several instances on one database agree.
         RecordKind::ViewMarks => Home::Collection("viewMarks"),
         RecordKind::RequestBudgets => Home::Collection("requestBudgets"),
@@ -100,6 +102,7 @@ pub(crate) mod coll {
     pub const REQUEST_BUDGETS: &str = collection(RecordKind::RequestBudgets);
     pub const VIEW_HOURS: &str = collection(RecordKind::ViewHours);
     pub const REPORTS: &str = collection(RecordKind::Reports);
+    pub const MODERATION_ACTIONS: &str = collection(RecordKind::ModerationActions);
 }
 
 /// The MongoDB implementation of every repository trait.

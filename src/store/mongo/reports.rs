@@ -2,11 +2,12 @@
 
 use async_trait::async_trait;
 
-use super::docs::time;
+use super::docs::{TallyDoc, time};
+use super::queries::moderation as mq;
 use super::queries::reports as q;
-use super::{MongoStore, coll, conflict_on, now, oid};
+use super::{MongoStore, backend, coll, conflict_on, now, oid};
 use crate::domain::Id;
-use crate::domain::moderation::{Report, ReportStatus, Target};
+use crate::domain::moderation::{Report, ReportStatus, ReportTally, Target, TargetType};
 use crate::store::{NewReport, ReportRepo, StoreResult};
 
 #[async_trait]
@@ -30,5 +31,30 @@ impl ReportRepo for MongoStore {
             status: ReportStatus::Open,
             created_at: time(at),
         })
+    }
+
+    async fn queue(
+        &self,
+        status: ReportStatus,
+        kind: Option<TargetType>,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<ReportTally>, u64)> {
+        let (page, total) = futures_util::try_join!(
+            self.aggregate_as::<TallyDoc>(coll::REPORTS, mq::queue_page(status, kind, offset, limit)),
+            self.aggregate(coll::REPORTS, mq::queue_total(status, kind)),
+        )?;
+        let page = page.into_iter().filter_map(TallyDoc::into_tally).collect();
+        let total = total.first().and_then(|d| d.get_i32("n").map(i64::from).or_else(|_| d.get_i64("n")).ok());
+        Ok((page, total.unwrap_or(0) as u64))
+    }
+
+    async fn close(&self, target: Target, status: ReportStatus) -> StoreResult<u64> {
+        let closed = self
+            .collection(coll::REPORTS)
+            .update_many(mq::open_on(target), mq::close(status, now()))
+            .await
+            .map_err(backend)?;
+        Ok(closed.modified_count)
     }
 }

@@ -7,7 +7,7 @@ use bson::{DateTime, Document, doc};
 use futures_util::TryStreamExt;
 use serde::Deserialize;
 
-use super::docs::{ReportDoc, UserDoc, number, time};
+use super::docs::{ActionDoc, ReportDoc, UserDoc, number, time};
 use super::queries::transfer as q;
 use super::queries::videos as vq;
 use super::{MongoStore, backend, coll, conflict_on, decode, id_of, is_conflict, oid, retry_transient};
@@ -49,6 +49,10 @@ struct StoredVideo {
     height: i64,
     hls_url: Option<String>,
     hls_key: Option<String>,
+    #[serde(default)]
+    removed_reason: Option<String>,
+    #[serde(default)]
+    held_visibility: Option<String>,
 }
 
 /// Comments, tweets, likes, subscriptions and playlists share these optional reference fields.
@@ -137,6 +141,7 @@ fn record(kind: Kind, document: Document) -> Option<Record> {
         Kind::Subscriptions => decode::<StoredRecord>(document).ok()?.subscription(),
         Kind::Playlists => decode::<StoredRecord>(document).ok()?.playlist(),
         Kind::Reports => decode::<ReportDoc>(document).ok()?.into_record().map(Record::Report),
+        Kind::ModerationActions => decode::<ActionDoc<ObjectId>>(document).ok()?.into_record().map(Record::Action),
     }
 }
 
@@ -166,6 +171,8 @@ fn video_record(v: StoredVideo) -> Record {
             hls_url: v.hls_url,
             hls_key: v.hls_key.unwrap_or_default(),
         },
+        removed_reason: v.removed_reason,
+        held_visibility: v.held_visibility.as_deref().and_then(Visibility::parse),
     })
 }
 

@@ -116,6 +116,12 @@ impl VideoRepo for MongoStore {
         self.video_record(id).await
     }
 
+    async fn set_removal(&self, id: Id, reason: Option<String>) -> StoreResult<bool> {
+        let removal = super::queries::moderation::removal(reason.as_deref());
+        let result = self.collection(coll::VIDEOS).update_one(by_id(oid(id)), removal).await.map_err(backend)?;
+        Ok(result.matched_count > 0)
+    }
+
     async fn delete(&self, id: Id) -> StoreResult<bool> {
         Ok(self.delete_cascade(RecordKind::Videos, vec![oid(id)]).await? > 0)
     }

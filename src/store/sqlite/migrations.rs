@@ -25,7 +25,7 @@ macro_rules! embed {
 }
 
 /// Every migration file, in version order; a test checks that this lists the directory.
-const FILES: [(&str, &str); 12] = embed![
+const FILES: [(&str, &str); 13] = embed![
     "0001_initial.sql",
     "0002_media_key_indexes.sql",
     "0003_video_counts.sql",
@@ -38,6 +38,7 @@ const FILES: [(&str, &str); 12] = embed![
     "0010_owner_index_covers_visibility.sql",
     "0011_roles.sql",
     "0012_reports.sql",
+    "0013_moderation.sql",
 ];
 
 /// The history table, as sqlx 0.9 creates it.

@@ -9,6 +9,7 @@ mod dashboard;
 mod history;
 mod likes;
 mod migrations;
+mod moderation;
 mod playlists;
 mod processing;
 #[cfg(test)]

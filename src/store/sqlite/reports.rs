@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::{SqliteStore, now};
 use crate::domain::choice::Choice;
-use crate::domain::moderation::{Report, ReportStatus, Target};
+use crate::domain::moderation::{Report, ReportReason, ReportStatus, ReportTally, Target, TargetType};
 use crate::domain::{Id, Timestamp};
 use crate::store::{NewReport, ReportRepo, StoreResult};
 
@@ -50,4 +50,71 @@ impl ReportRepo for SqliteStore {
             created_at: Timestamp(created_at),
         })
     }
+
+    async fn queue(
+        &self,
+        status: ReportStatus,
+        kind: Option<TargetType>,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<ReportTally>, u64)> {
+        let (status, kind) = (status.as_str(), kind.map(TargetType::as_str));
+        self.reads.read(|db| {
+            let page = db
+                .prepare_cached(QUEUE)?
+                .query_map(rusqlite::params![status, kind, limit, offset as i64], tally)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let total: i64 = db.prepare_cached(QUEUE_TOTAL)?.query_row((status, kind), |row| row.get(0))?;
+            Ok((page, total as u64))
+        })
+    }
+
+    async fn close(&self, target: Target, status: ReportStatus) -> StoreResult<u64> {
+        let closed = self
+            .writes
+            .write(move |db| {
+                let key = (target.kind.as_str(), target.id.to_hex(), status.as_str(), now());
+                db.prepare_cached(CLOSE)?.execute(key)
+            })
+            .await?;
+        Ok(closed as u64)
+    }
+}
+
+/// The groups of one status's reports (`?1`), of one kind of target when `?2` is not NULL, most
+/// reported first; `?3` = limit, `?4` = offset.
+const QUEUE: &str = "SELECT target_type, target_id, COUNT(*) AS n, group_concat(reason), MIN(created_at), \
+     MAX(created_at) AS last FROM reports WHERE status = ?1 AND (?2 IS NULL OR target_type = ?2) \
+     GROUP BY target_type, target_id ORDER BY n DESC, last DESC, target_id DESC LIMIT (?3 + 0) OFFSET (?4 + 0)";
+
+const QUEUE_TOTAL: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM reports WHERE status = ?1 \
+     AND (?2 IS NULL OR target_type = ?2) GROUP BY target_type, target_id)";
+
+/// Closing a report frees its place in `reports_open_once`.
+const CLOSE: &str = "UPDATE reports SET status = ?3, updated_at = ?4 \
+     WHERE target_type = ?1 AND target_id = ?2 AND status = 'open'";
+
+/// A row of `QUEUE`.
+fn tally(row: &rusqlite::Row) -> rusqlite::Result<ReportTally> {
+    let (kind, id, reasons): (String, String, String) = (row.get(0)?, row.get(1)?, row.get(3)?);
+    let corrupt = |what: &str| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, format!("corrupt {what}").into())
+    };
+    let kind = TargetType::parse(&kind).ok_or_else(|| corrupt("target type"))?;
+    let id = Id::parse(&id).ok_or_else(|| corrupt("target id"))?;
+    let mut counts: Vec<(ReportReason, i64)> = Vec::new();
+    for reason in reasons.split(',') {
+        let reason = ReportReason::parse(reason).ok_or_else(|| corrupt("reason"))?;
+        match counts.iter_mut().find(|(known, _)| *known == reason) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((reason, 1)),
+        }
+    }
+    Ok(ReportTally {
+        target: Target { kind, id },
+        count: row.get(2)?,
+        reasons: counts,
+        first_reported_at: Timestamp(row.get(4)?),
+        last_reported_at: Timestamp(row.get(5)?),
+    })
 }

@@ -5,6 +5,7 @@
 
 use super::parse_id;
 use crate::domain::Timestamp;
+use crate::domain::moderation::Moderation;
 use crate::domain::processing::{Processing, ProcessingStatus, Streams};
 use crate::domain::social::{Comment, Tweet};
 use crate::domain::user::OwnerSummary;
@@ -61,12 +62,14 @@ pub(super) struct VideoRow {
     processing_error: Option<String>,
     hls_url: Option<String>,
     hls_key: String,
+    removed_reason: Option<String>,
+    held_visibility: Option<String>,
     owner: OwnerRow,
 }
 
 impl VideoRow {
     /// How many columns the video takes; a statement's own columns follow.
-    pub(super) const WIDTH: usize = 23;
+    pub(super) const WIDTH: usize = 25;
 
     pub(super) fn read(row: &rusqlite::Row) -> rusqlite::Result<Self> {
         Ok(VideoRow {
@@ -89,7 +92,9 @@ impl VideoRow {
             processing_error: row.get(16)?,
             hls_url: row.get(17)?,
             hls_key: row.get(18)?,
-            owner: OwnerRow::read(row, 19)?,
+            removed_reason: row.get(19)?,
+            held_visibility: row.get(20)?,
+            owner: OwnerRow::read(row, 21)?,
         })
     }
 
@@ -110,10 +115,13 @@ impl VideoRow {
                 },
                 streams: Streams { hls: self.hls_url },
                 views: self.views,
-                visibility: parse_visibility(&self.visibility)?,
+                // The owner's own level: the listed one, or the one held while moderation hides it.
+                visibility: parse_visibility(self.held_visibility.as_deref().unwrap_or(&self.visibility))?,
                 owner: Video::owner_twin(self.owner.into_summary()?),
                 likes_count: None,
                 is_liked: None,
+                hidden: self.held_visibility.is_some(),
+                moderation: Moderation::removed(self.removed_reason),
                 created_at: Timestamp(self.created_at),
                 updated_at: Timestamp(self.updated_at),
             },

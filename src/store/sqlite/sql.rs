@@ -22,7 +22,7 @@ macro_rules! video_columns {
         concat!(
             "v.id, v.video_file, v.video_key, v.thumbnail, v.thumbnail_key, v.title, v.description, v.duration, \
              v.views, v.visibility, v.created_at, v.updated_at, v.width, v.height, v.processing_status, \
-             v.processing_progress, v.processing_error, v.hls_url, v.hls_key, ",
+             v.processing_progress, v.processing_error, v.hls_url, v.hls_key, v.removed_reason, v.held_visibility, ",
             $crate::store::sqlite::sql::owner_columns!()
         )
     };
@@ -47,7 +47,7 @@ pub(super) const VIDEO_SELECT: &str = concat!("SELECT ", video_columns!(), " FRO
 
 /// The names `VIDEO_COLUMNS` yields, in order.
 #[cfg(test)]
-pub(super) const VIDEO_COLUMN_NAMES: [&str; 23] = [
+pub(super) const VIDEO_COLUMN_NAMES: [&str; 25] = [
     "id",
     "video_file",
     "video_key",
@@ -67,6 +67,8 @@ pub(super) const VIDEO_COLUMN_NAMES: [&str; 23] = [
     "processing_error",
     "hls_url",
     "hls_key",
+    "removed_reason",
+    "held_visibility",
     "owner_id",
     "owner_username",
     "owner_full_name",

@@ -253,6 +253,23 @@ impl VideoRepo for SqliteStore {
         self.video_record(id)
     }
 
+    async fn set_removal(&self, id: Id, reason: Option<String>) -> StoreResult<bool> {
+        // Every expression of a SET reads the row as it was, so the level moves in one statement;
+        // the listed level is what `visibility::listed` gives, and the counters' triggers follow.
+        let sql = match reason {
+            Some(_) => {
+                "UPDATE videos SET removed_reason = ?2, held_visibility = COALESCE(held_visibility, visibility), \
+                 visibility = 'private' WHERE id = ?1"
+            }
+            None => {
+                "UPDATE videos SET removed_reason = ?2, visibility = COALESCE(held_visibility, visibility), \
+                 held_visibility = NULL WHERE id = ?1"
+            }
+        };
+        let changed = self.writes.write(move |db| db.prepare_cached(sql)?.execute((id.to_hex(), reason))).await?;
+        Ok(changed > 0)
+    }
+
     async fn delete(&self, id: Id) -> StoreResult<bool> {
         // Foreign keys cascade to likes, comments (and their likes), playlist entries and history.
         let deleted = self

@@ -29,7 +29,7 @@ pub enum Ref {
 pub fn refs(kind: RecordKind) -> &'static [(RecordKind, Ref)] {
     use RecordKind::*;
     match kind {
-        Users | RequestBudgets => &[],
+        Users | ModerationActions | RequestBudgets => &[],
         Sessions => &[(Users, Ref::Holder)],
         Videos => &[(Users, Ref::Field("owner"))],
         ViewHours => &[(Videos, Ref::Field("video"))],

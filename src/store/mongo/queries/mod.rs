@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod ephemeral;
 pub mod history;
 pub mod likes;
+pub mod moderation;
 pub mod playlists;
 pub mod processing;
 pub mod reports;

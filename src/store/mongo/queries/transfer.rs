@@ -64,6 +64,8 @@ pub fn upsert(record: &Record) -> (Document, Document, bool) {
                 "width": v.processing.width, "height": v.processing.height,
                 "hlsUrl": v.processing.hls_url.as_deref().map_or(Bson::Null, |u| Bson::String(u.to_owned())),
                 "hlsKey": &v.processing.hls_key, "leaseHolder": Bson::Null, "leaseUntil": Bson::Null,
+                "removedReason": v.removed_reason.as_deref().map_or(Bson::Null, |r| Bson::String(r.to_owned())),
+                "heldVisibility": v.held_visibility.map_or(Bson::Null, |level| Bson::String(level.as_str().to_owned())),
             };
             set.extend(super::videos::visibility_fields(v.visibility));
             (v.id, set, None)
@@ -115,6 +117,12 @@ pub fn upsert(record: &Record) -> (Document, Document, bool) {
             }
             update.insert("$set", set);
             return (doc! { "_id": oid(r.id) }, update, true);
+        }
+        Record::Action(a) => {
+            // The log is append-only: a copied action is written once.
+            let fields =
+                super::moderation::action_fields(oid(a.moderator), a.target, a.action, &a.reason, date(a.created_at));
+            return (doc! { "_id": oid(a.id) }, doc! { "$setOnInsert": fields }, true);
         }
     };
     let mut update = doc! { "$set": set };

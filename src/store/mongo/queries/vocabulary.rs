@@ -8,9 +8,10 @@ use bson::{Bson, DateTime, Document};
 use super::Change;
 use super::cascade::Removed;
 use super::{
-    cascade, comments, content_update, dashboard, history, keys_in, likes, playlists, processing, sessions,
+    cascade, comments, content_update, dashboard, history, keys_in, likes, moderation, playlists, processing, sessions,
     subscriptions, transfer, tweets, users, videos,
 };
+use crate::domain::moderation::{ReportStatus, TargetType};
 use crate::domain::processing::ProcessingStatus;
 use crate::domain::social::LikeTarget;
 use crate::domain::video::{VideoQuery, VideoSort};
@@ -18,7 +19,9 @@ use crate::domain::visibility::{Place, Visibility};
 use crate::domain::{Id, Timestamp};
 use crate::store::records::RecordKind;
 use crate::store::transfer::{HistoryRecord, Kind, LikeRecord, Record};
-use crate::store::{MediaRef, NewSession, NewUser, NewVideo, ProcessedVideo, ProfileUpdate, RefreshGrant, VideoUpdate};
+use crate::store::{
+    LogFilter, MediaRef, NewSession, NewUser, NewVideo, ProcessedVideo, ProfileUpdate, RefreshGrant, VideoUpdate,
+};
 
 const STAGES: &[&str] =
     &["$match", "$sort", "$skip", "$limit", "$lookup", "$unwind", "$project", "$set", "$unset", "$group", "$count"];
@@ -44,6 +47,8 @@ const OPERATORS: &[&str] = &[
     "$first",
     "$sum",
     "$max",
+    "$min",
+    "$push",
     "$cond",
     "$filter",
     "$concatArrays",
@@ -138,6 +143,12 @@ fn every_builder_speaks_mongodb() {
         ("liked_videos", likes::liked_videos(id(1))),
         ("comment_page", comments::comment_page(id(1), Some(id(2)), 5, 10)),
         ("comment", comments::comment(id(1), None)),
+        (
+            "log_page",
+            moderation::log_page(LogFilter { kind: Some(TargetType::Video), id: Some(Id::from_bytes([1; 12])) }, 0, 5),
+        ),
+        ("queue_page", moderation::queue_page(ReportStatus::Open, Some(TargetType::User), 5, 10)),
+        ("queue_total", moderation::queue_total(ReportStatus::Resolved, None)),
         ("tweet", tweets::tweet(id(1), Some(id(2)))),
         ("tweets_of", tweets::tweets_of(id(1), None)),
         ("subscribers", subscriptions::subscribers(id(1))),
@@ -216,7 +227,11 @@ fn every_builder_speaks_mongodb() {
         playlists::add_to_playlist(id(1), id(2), at).1,
         playlists::remove_from_playlist(id(1), id(2), at).1,
         videos::count_in_hour(id(1), 5).1,
+        moderation::close(ReportStatus::Dismissed, at),
     ];
+    for removal in [moderation::removal(Some("r")), moderation::removal(None)] {
+        check_pipeline(&removal, UPDATE_STAGES, "removal");
+    }
     // Every deletion's steps, with every kind that others refer to removed too.
     let mut cascade_filters = Vec::new();
     for root in RecordKind::ALL {

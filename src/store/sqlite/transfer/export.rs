@@ -11,8 +11,8 @@ use crate::domain::user::Role;
 use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
 use crate::store::transfer::{
-    HistoryRecord, Kind, LikeRecord, PlaylistRow, PostRecord, Record, ReportRecord, SessionRecord, SubscriptionRecord,
-    UserRecord, VideoProcessing, VideoRow, ViewHourRecord,
+    ActionRecord, HistoryRecord, Kind, LikeRecord, PlaylistRow, PostRecord, Record, ReportRecord, SessionRecord,
+    SubscriptionRecord, UserRecord, VideoProcessing, VideoRow, ViewHourRecord,
 };
 
 /// The statement listing one page of a kind: `?1` = the id to continue after, `?2` = the page size.
@@ -25,7 +25,7 @@ pub(super) fn export_sql(kind: Kind) -> &'static str {
         Kind::Videos => {
             "SELECT id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, duration, views, \
              visibility, created_at, updated_at, processing_status, processing_progress, processing_error, width, \
-             height, hls_url, hls_key FROM videos WHERE id > ?1 ORDER BY id LIMIT ?2"
+             height, hls_url, hls_key, removed_reason, held_visibility FROM videos WHERE id > ?1 ORDER BY id LIMIT ?2"
         }
         Kind::Comments => {
             "SELECT id, owner_id, video_id, content, created_at, updated_at FROM comments \
@@ -54,6 +54,10 @@ pub(super) fn export_sql(kind: Kind) -> &'static str {
             "SELECT id, reporter_id, target_type, target_id, reason, details, status, created_at, updated_at \
              FROM reports WHERE id > ?1 ORDER BY id LIMIT ?2"
         }
+        Kind::ModerationActions => {
+            "SELECT id, moderator_id, target_type, target_id, action, reason, created_at FROM moderation_actions \
+             WHERE id > ?1 ORDER BY id LIMIT ?2"
+        }
     }
 }
 
@@ -68,6 +72,7 @@ pub(super) fn count_sql(kind: Kind) -> &'static str {
         Kind::Playlists => "SELECT COUNT(*) FROM playlists",
         Kind::WatchHistory => "SELECT COUNT(DISTINCT user_id) FROM watch_history",
         Kind::Reports => "SELECT COUNT(*) FROM reports",
+        Kind::ModerationActions => "SELECT COUNT(*) FROM moderation_actions",
     }
 }
 
@@ -105,6 +110,7 @@ pub(super) fn id_of(record: &Record) -> Id {
         Record::Playlist(p) => p.id,
         Record::History(h) => h.user,
         Record::Report(r) => r.id,
+        Record::Action(a) => a.id,
     }
 }
 
@@ -182,6 +188,14 @@ fn read_record(kind: Kind, row: &Row) -> rusqlite::Result<Record> {
                     hls_url: row.get(18)?,
                     hls_key: row.get(19)?,
                 },
+                removed_reason: row.get(20)?,
+                held_visibility: match row.get::<_, Option<String>>(21)? {
+                    Some(raw) => Some(
+                        Visibility::parse(&raw)
+                            .ok_or_else(|| corrupt(21, format!("corrupt visibility in database: {raw:?}")))?,
+                    ),
+                    None => None,
+                },
             })
         }
         Kind::Comments | Kind::Tweets => {
@@ -236,6 +250,14 @@ fn read_record(kind: Kind, row: &Row) -> rusqlite::Result<Record> {
             created_at: time(row, 7)?,
             updated_at: time(row, 8)?,
         }),
+        Kind::ModerationActions => Record::Action(ActionRecord {
+            id: id(row, 0)?,
+            moderator: id(row, 1)?,
+            target: Target { kind: named(row, 2)?, id: id(row, 3)? },
+            action: named(row, 4)?,
+            reason: row.get(5)?,
+            created_at: time(row, 6)?,
+        }),
     })
 }
 
@@ -277,7 +299,12 @@ fn attach(db: &Connection, record: &mut Record) -> rusqlite::Result<()> {
             })?;
             history.entries = rows.collect::<rusqlite::Result<_>>()?;
         }
-        Record::Comment(_) | Record::Tweet(_) | Record::Like(_) | Record::Subscription(_) | Record::Report(_) => {}
+        Record::Comment(_)
+        | Record::Tweet(_)
+        | Record::Like(_)
+        | Record::Subscription(_)
+        | Record::Report(_)
+        | Record::Action(_) => {}
     }
     Ok(())
 }
@@ -302,7 +329,7 @@ mod tests {
                 Kind::Videos,
                 "id owner_id video_file video_key thumbnail thumbnail_key title description duration views \
                  visibility created_at updated_at processing_status processing_progress processing_error \
-                 width height hls_url hls_key",
+                 width height hls_url hls_key removed_reason held_visibility",
             ),
             (Kind::Comments, "id owner_id video_id content created_at updated_at"),
             (Kind::Tweets, "id owner_id video_id content created_at updated_at"),
@@ -311,6 +338,7 @@ mod tests {
             (Kind::Playlists, "id owner_id name description created_at updated_at"),
             (Kind::WatchHistory, "id"),
             (Kind::Reports, "id reporter_id target_type target_id reason details status created_at updated_at"),
+            (Kind::ModerationActions, "id moderator_id target_type target_id action reason created_at"),
         ];
         assert_eq!(expected.map(|(kind, _)| kind), Kind::ALL);
         for (kind, columns) in expected {

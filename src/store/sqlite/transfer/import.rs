@@ -6,6 +6,7 @@ use super::super::{is_foreign_key_violation, is_unique_violation};
 use crate::domain::Timestamp;
 use crate::domain::choice::Choice;
 use crate::domain::social::LikeTarget;
+use crate::domain::visibility::Visibility;
 use crate::store::transfer::Record;
 
 /// Runs one statement of an import: the rows it wrote, or `None` when a constraint refused it.
@@ -84,6 +85,8 @@ pub(super) fn import_one(tx: &Transaction, record: Record) -> rusqlite::Result<b
                 v.processing.height,
                 v.processing.hls_url,
                 v.processing.hls_key,
+                v.removed_reason,
+                v.held_visibility.map(Visibility::as_str),
             ];
             if !accepted(tx, UPSERT_VIDEO, video)? {
                 return Ok(false);
@@ -179,6 +182,18 @@ pub(super) fn import_one(tx: &Transaction, record: Record) -> rusqlite::Result<b
             ];
             accepted(tx, UPSERT_REPORT, report)
         }
+        Record::Action(a) => {
+            let action = (
+                a.id.to_hex(),
+                a.moderator.to_hex(),
+                a.target.kind.as_str(),
+                a.target.id.to_hex(),
+                a.action.as_str(),
+                a.reason,
+                a.created_at.millis(),
+            );
+            accepted(tx, INSERT_ACTION, action)
+        }
     }
 }
 
@@ -196,8 +211,8 @@ const REPLACE_SESSION: &str = "INSERT OR REPLACE INTO refresh_sessions (id, jti,
 
 const UPSERT_VIDEO: &str = "INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, \
      description, duration, views, visibility, created_at, updated_at, processing_status, processing_progress, \
-     processing_error, width, height, hls_url, hls_key) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) \
+     processing_error, width, height, hls_url, hls_key, removed_reason, held_visibility) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) \
      ON CONFLICT (id) DO UPDATE SET video_file = excluded.video_file, video_key = excluded.video_key, \
      thumbnail = excluded.thumbnail, thumbnail_key = excluded.thumbnail_key, title = excluded.title, \
      description = excluded.description, duration = excluded.duration, views = excluded.views, \
@@ -205,7 +220,8 @@ const UPSERT_VIDEO: &str = "INSERT INTO videos (id, owner_id, video_file, video_
      updated_at = excluded.updated_at, processing_status = excluded.processing_status, \
      processing_progress = excluded.processing_progress, processing_error = excluded.processing_error, \
      width = excluded.width, height = excluded.height, hls_url = excluded.hls_url, \
-     hls_key = excluded.hls_key, lease_holder = NULL, lease_until = NULL";
+     hls_key = excluded.hls_key, removed_reason = excluded.removed_reason, \
+     held_visibility = excluded.held_visibility, lease_holder = NULL, lease_until = NULL";
 
 const UPSERT_COMMENT: &str = "INSERT INTO comments (id, video_id, owner_id, content, created_at, updated_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
@@ -228,6 +244,10 @@ const UPSERT_PLAYLIST: &str = "INSERT INTO playlists (id, owner_id, name, descri
 const UPSERT_REPORT: &str = "INSERT INTO reports (id, reporter_id, target_type, target_id, reason, details, status, \
      created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
      ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at";
+
+/// The log is append-only: a copied action is written once.
+const INSERT_ACTION: &str = "INSERT INTO moderation_actions (id, moderator_id, target_type, target_id, action, reason, \
+     created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING";
 
 const INSERT_PLAYLIST_ENTRY: &str = "INSERT OR IGNORE INTO playlist_videos (playlist_id, video_id, position) \
      SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM videos WHERE id = ?2)";
