@@ -8,6 +8,7 @@ mod adversarial;
 mod architecture;
 mod cloudinary;
 mod docs;
+mod early_refusals;
 mod edge;
 mod failures;
 mod fake_cloudinary;
