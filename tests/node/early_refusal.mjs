@@ -10,8 +10,10 @@
 // each request is followed by a GET of that path on the same agent, to see whether the socket was
 // reused.
 // Prints one JSON object: { cases: { name: { sent, answered, lost, statuses, errors, late,
-// closing, followUps: [{ status, reusedSocket, samePort }] } } }: `errors` are why answers were
-// lost, `late` errors came after the answer, `closing` answers said `Connection: close`.
+// closing, followUps: [{ status, sameConnection }] } } }: `errors` are why answers were lost, `late`
+// errors came after the answer, `closing` answers said `Connection: close`. A follow-up is on the
+// same connection when its local port is the request's (Node's `reusedSocket` misses a socket
+// handed over to a request that was waiting for it).
 
 import http from "node:http";
 
@@ -37,18 +39,24 @@ function body(spec, size) {
 }
 
 /// Writes `chunk`, waiting for the socket to drain as `stream.pipe` does; false once the request
-/// is gone (errored or destroyed).
+/// is gone (errored or destroyed). Node stops passing the socket's `drain` on to a request whose
+/// response is complete, so the socket's own is awaited as well.
 async function write(req, chunk) {
   if (req.destroyed) return false;
   if (req.write(chunk)) return true;
+  const emitters = [req, req.socket].filter(Boolean);
   await new Promise((resolve) => {
     const done = () => {
-      req.off("drain", done);
-      req.off("close", done);
+      for (const e of emitters) {
+        e.off("drain", done);
+        e.off("close", done);
+      }
       resolve();
     };
-    req.on("drain", done);
-    req.on("close", done);
+    for (const e of emitters) {
+      e.on("drain", done);
+      e.on("close", done);
+    }
   });
   return !req.destroyed;
 }
@@ -76,9 +84,8 @@ function send(c, size, agent) {
       req.destroy();
     }, plan.timeoutMs || 60000);
     req.on("socket", (socket) => {
-      outcome.reusedSocket = req.reusedSocket;
-      socket.once("connect", () => (outcome.localPort = socket.localPort));
-      if (req.reusedSocket) outcome.localPort = socket.localPort;
+      if (socket.connecting) socket.once("connect", () => (outcome.localPort = socket.localPort));
+      else outcome.localPort = socket.localPort;
     });
     req.on("error", (e) => {
       if (settled) outcome.late.push(e.code || e.message);
@@ -141,8 +148,7 @@ async function runCase(c) {
       const next = await send({ method: "GET", path: c.followUp, body: { kind: "raw" } }, 0, agent);
       result.followUps.push({
         status: next.status,
-        reusedSocket: next.reusedSocket === true,
-        samePort: next.localPort !== undefined && next.localPort === o.localPort,
+        sameConnection: next.localPort !== undefined && next.localPort === o.localPort,
         error: next.error,
       });
     }
