@@ -20,6 +20,7 @@ mod original_database;
 mod placeholders;
 mod processing;
 mod resilience;
+mod shutdown;
 mod social;
 mod store_story;
 mod trending;
