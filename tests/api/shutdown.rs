@@ -11,7 +11,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::fixtures;
-use crate::helpers::{PROCESSING_OFF, ServerProcess, TestApp, http_client};
+use crate::helpers::{
+    PROCESSING_OFF, ServerProcess, TestApp, drop_mongodb_database, fresh_mongodb_database, http_client,
+};
 use crate::processing::{clip, tools};
 
 const UPLOADS: usize = 8;
@@ -138,6 +140,17 @@ fn stuck_ffprobe(dir: &Path, real: &Path) -> String {
     path.to_str().unwrap().to_owned()
 }
 
+/// The MongoDB database of a test run on MongoDB (`TEST_MONGODB_URI`), dropped at its end.
+struct MongoDatabase(Option<String>);
+
+impl Drop for MongoDatabase {
+    fn drop(&mut self) {
+        if let Some(uri) = &self.0 {
+            drop_mongodb_database(uri);
+        }
+    }
+}
+
 #[tokio::test]
 async fn sigterm_answers_every_request_in_flight_keeps_every_view_and_gives_the_job_back() {
     let dir = tempfile::tempdir().unwrap();
@@ -157,6 +170,11 @@ async fn sigterm_answers_every_request_in_flight_keeps_every_view_and_gives_the_
         ("PROCESSING_LEASE_SECS", "3600"),
         ("HLS_RENDITIONS", "120"),
     ];
+    // On the suite's store: SQLite, or MongoDB when the suite runs on it.
+    let mongodb = MongoDatabase(fresh_mongodb_database());
+    if let Some(uri) = &mongodb.0 {
+        vars.push(("MONGODB_URI", uri));
+    }
     match (&ffmpeg, &stuck) {
         (Some(ffmpeg), Some(stuck)) => {
             vars.extend([("PROCESSING_ENABLED", "true"), ("FFMPEG_PATH", ffmpeg), ("FFPROBE_PATH", stuck)])
@@ -228,8 +246,10 @@ async fn sigterm_answers_every_request_in_flight_keeps_every_view_and_gives_the_
     views.sort_unstable();
     assert_eq!(views, (1..=WATCHES as i64).collect::<Vec<_>>(), "each watch was counted once");
     assert!(exit_status(&mut server).await.success(), "exit status 0");
-    let wal = dir.path().join("data/videotube.db-wal");
-    assert_eq!(std::fs::metadata(&wal).map_or(0, |m| m.len()), 0, "the WAL was checkpointed into the database");
+    if mongodb.0.is_none() {
+        let wal = dir.path().join("data/videotube.db-wal");
+        assert_eq!(std::fs::metadata(&wal).map_or(0, |m| m.len()), 0, "the WAL was checkpointed into the database");
+    }
 
     let vars: Vec<(&str, &str)> = vars
         .into_iter()
