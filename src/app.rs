@@ -29,6 +29,8 @@ use crate::store::sqlite::SqliteStore;
 pub struct App {
     pub router: Router,
     pub config: Arc<Config>,
+    /// For the shutdown steps after the last request.
+    services: Arc<Services>,
 }
 
 /// Connects the backends, applies migrations and builds the router.
@@ -102,8 +104,9 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
     }
     services.spawn_maintenance();
     services.spawn_processing();
-    let state = AppState { services: Arc::new(services), temp_dir };
-    Ok(App { router: router::build(state, Some(media_root)), config })
+    let services = Arc::new(services);
+    let state = AppState { services: services.clone(), temp_dir };
+    Ok(App { router: router::build(state, Some(media_root)), config, services })
 }
 
 /// The store the configuration names: MongoDB at `MONGODB_URI`, else SQLite in `DATA_DIR`
@@ -120,15 +123,41 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     })
 }
 
-/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+/// Serves until `shutdown` resolves; then stops accepting connections, gives the requests in
+/// flight `SHUTDOWN_GRACE_SECS` to finish, gives processing jobs back to the queue and lets the
+/// store finish its writes (SQLite: queued watches applied, WAL checkpointed into the file).
 pub async fn serve(
     listener: TcpListener,
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app.router.into_make_service_with_connect_info::<SocketAddr>())
+    let App { router, config, services } = app;
+    let (signalled, signal) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = signalled.send(());
+    };
+    let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await
+        .into_future();
+    let grace = std::time::Duration::from_secs(config.shutdown_grace_secs);
+    let grace_over = async move {
+        match signal.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            // The server ended without a signal: it is the server's outcome that counts.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        served = server => served?,
+        () = grace_over => tracing::warn!(
+            grace_secs = config.shutdown_grace_secs,
+            "requests still running after SHUTDOWN_GRACE_SECS; stopping without them"
+        ),
+    }
+    services.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 /// Resolves on SIGINT or SIGTERM.

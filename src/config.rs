@@ -139,6 +139,11 @@ pub struct Config {
     pub cloudinary_part_bytes: u64,
     pub log_format: LogFormat,
     pub processing: ProcessingSettings,
+    /// The most bytes of a request body left unread by its answer that are read and discarded, so
+    /// the client, still sending, gets the answer (`src/http/drain.rs`).
+    pub max_drain_bytes: u64,
+    /// How long a SIGTERM/SIGINT waits for in-flight requests before the server stops anyway.
+    pub shutdown_grace_secs: u64,
 }
 
 /// `PROCESSING_ENABLED`: `auto` turns video processing on when ffmpeg and ffprobe are found.
@@ -251,6 +256,8 @@ impl Config {
                 Some(other) => return Err(ConfigError(format!("LOG_FORMAT must be pretty or json, got {other:?}"))),
             },
             processing: processing_settings(&env)?,
+            max_drain_bytes: env.parse("MAX_DRAIN_BYTES", 8u64 << 20)?,
+            shutdown_grace_secs: env.parse("SHUTDOWN_GRACE_SECS", 20u64)?,
         })
     }
 }
@@ -402,6 +409,7 @@ mod tests {
         assert!(c.cloudinary.is_none() && c.mongodb_uri.is_none());
         assert_eq!(c.processing.mode, ProcessingMode::Auto);
         assert_eq!((c.processing.concurrency, c.processing.renditions.as_slice()), (1, &[240, 480, 720, 1080][..]));
+        assert_eq!((c.max_drain_bytes, c.shutdown_grace_secs), (8 * 1024 * 1024, 20));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The HTTP edge: router, middleware, extractors, input parsing, envelopes and thin route handlers.
 
 pub mod cookies;
+pub mod drain;
 pub mod envelope;
 pub mod error;
 pub mod extract;

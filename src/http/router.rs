@@ -17,6 +17,7 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::AppState;
+use super::drain::{DrainLimit, drain_unread_body};
 use super::media_files::ReadAheadFiles;
 use super::middleware::{
     RandomRequestId, cors, cross_site_guard, normalize_path, not_found, panic_response, run_to_completion,
@@ -136,9 +137,11 @@ pub fn build(state: AppState, media_root: Option<PathBuf>) -> Router {
         .layer(axum::middleware::from_fn(tus_headers))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(RandomRequestId));
-    // Path normalisation and CORS must run before routing, so they wrap the routed app.
+    // Path normalisation and CORS must run before routing, so they wrap the routed app. The drain
+    // wraps everything, so that every answer given before the body was read reaches the client.
     Router::new()
         .fallback_service(routes)
         .layer(axum::middleware::from_fn(normalize_path))
         .layer(axum::middleware::from_fn_with_state(cors_origins, cors))
+        .layer(axum::middleware::from_fn_with_state(DrainLimit(config.max_drain_bytes), drain_unread_body))
 }

@@ -104,6 +104,13 @@ impl Services {
     }
 
     /// The configuration the services run with (the edge reads its limits and cookie settings).
+    /// The process is stopping and no request is running any more: processing jobs are given
+    /// back, then the store finishes its background writes.
+    pub async fn shutdown(&self) {
+        self.stop_processing().await;
+        self.store.health.close().await;
+    }
+
     pub fn config(&self) -> &Arc<Config> {
         &self.config
     }

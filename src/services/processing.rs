@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -41,6 +41,10 @@ pub struct Processor {
     holder: String,
     wake: Notify,
     running: Mutex<HashMap<Id, oneshot::Sender<()>>>,
+    /// Set (with `running` locked) when the process stops: no job is claimed or started after it.
+    stopping: AtomicBool,
+    /// The runner's task and the permits its jobs hold, for waiting on them when stopping.
+    runner: Mutex<Option<(tokio::task::JoinHandle<()>, Arc<Semaphore>)>>,
 }
 
 impl Processor {
@@ -51,6 +55,8 @@ impl Processor {
             holder: hex::encode(rand::random::<[u8; 12]>()),
             wake: Notify::new(),
             running: Mutex::default(),
+            stopping: AtomicBool::new(false),
+            runner: Mutex::default(),
         }
     }
 
@@ -150,16 +156,35 @@ impl Services {
         };
         let services = self.clone();
         let permits = Arc::new(Semaphore::new(self.config.processing.concurrency));
-        tokio::spawn(async move {
+        let (runner_permits, owner) = (permits.clone(), processor.clone());
+        let runner = tokio::spawn(async move {
+            let permits = runner_permits;
             loop {
                 let Ok(permit) = permits.clone().acquire_owned().await else { return };
+                if processor.stopping.load(Ordering::Acquire) {
+                    return;
+                }
                 let now = Timestamp::now();
                 let until = now.plus_secs(services.config.processing.lease_secs);
                 match services.store.processing.claim(&processor.holder, now, until).await {
                     Ok(Some(record)) => {
+                        let id = record.video.id;
+                        let (stop, stopped) = oneshot::channel();
+                        let started = {
+                            let mut running = processor.running();
+                            let started = !processor.stopping.load(Ordering::Acquire);
+                            if started {
+                                running.insert(id, stop);
+                            }
+                            started
+                        };
+                        if !started {
+                            services.release_job(&processor, id).await;
+                            return;
+                        }
                         let (services, processor) = (services.clone(), processor.clone());
                         tokio::spawn(async move {
-                            services.run_job(&processor, record).await;
+                            services.run_job(&processor, record, stopped).await;
                             drop(permit);
                         });
                         continue;
@@ -174,14 +199,43 @@ impl Services {
                 }
             }
         });
+        *owner.runner.lock().unwrap_or_else(|p| p.into_inner()) = Some((runner, permits));
+    }
+
+    /// Stops processing for the process's exit: nothing more is claimed, running jobs are stopped
+    /// (their ffmpeg killed) and given back to the queue, so that the next start (or another
+    /// instance) resumes them at once instead of after their lease. Returns once every job ended.
+    pub async fn stop_processing(&self) {
+        let Some(processor) = &self.processor else { return };
+        let jobs: Vec<(Id, oneshot::Sender<()>)> = {
+            let mut running = processor.running();
+            processor.stopping.store(true, Ordering::Release);
+            running.drain().collect()
+        };
+        processor.wake.notify_one();
+        for (video, stop) in jobs {
+            let _ = stop.send(());
+            self.release_job(processor, video).await;
+        }
+        let runner = processor.runner.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some((runner, permits)) = runner {
+            let _ = runner.await;
+            let all = u32::try_from(self.config.processing.concurrency).unwrap_or(u32::MAX);
+            let _ = permits.acquire_many(all).await;
+        }
+    }
+
+    async fn release_job(&self, processor: &Processor, video: Id) {
+        match self.store.processing.release(video, &processor.holder).await {
+            Ok(_) => tracing::info!(video = %video, "processing job given back to the queue"),
+            Err(e) => tracing::error!(video = %video, error = %Chain(&e), "could not give a processing job back"),
+        }
     }
 
     /// One job: the ffmpeg work (stopped when the video is deleted or the lease is lost), then the
     /// results stored and recorded, or the failure recorded.
-    async fn run_job(&self, processor: &Processor, record: VideoRecord) {
+    async fn run_job(&self, processor: &Processor, record: VideoRecord, stopped: oneshot::Receiver<()>) {
         let id = record.video.id;
-        let (stop, stopped) = oneshot::channel();
-        processor.running().insert(id, stop);
         let progress = AtomicU8::new(record.video.processing.progress);
         tracing::info!(video = %id, "processing started");
         let outcome = tokio::select! {
@@ -189,10 +243,15 @@ impl Services {
             () = self.keep_lease(id, &processor.holder, &progress) => None,
             _ = stopped => None,
         };
-        processor.running().remove(&id);
+        // Gone from `running`: stopped meanwhile (the video deleted, or the process stopping).
+        let ours = processor.running().remove(&id).is_some();
         let result = match outcome {
+            Some(_) if !ours => {
+                tracing::info!(video = %id, "processing results dropped: the job was stopped");
+                return;
+            }
             None => {
-                tracing::info!(video = %id, "processing stopped: the video was deleted or its job taken over");
+                tracing::info!(video = %id, "processing stopped: the video was deleted, the job taken over or the server is stopping");
                 return;
             }
             Some(Ok(made)) => self.record_results(&processor.holder, &record, made).await,

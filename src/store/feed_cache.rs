@@ -82,6 +82,10 @@ impl ProcessingRepo for CachedProcessing {
     async fn fail(&self, video: Id, holder: &str, error: &str) -> StoreResult<bool> {
         writing(&self.cache, self.inner.fail(video, holder, error)).await
     }
+
+    async fn release(&self, video: Id, holder: &str) -> StoreResult<bool> {
+        writing(&self.cache, self.inner.release(video, holder)).await
+    }
 }
 
 pub struct CachedVideos {

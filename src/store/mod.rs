@@ -273,6 +273,9 @@ pub trait ProcessingRepo: Send + Sync {
     async fn finish(&self, video: Id, holder: &str, done: &ProcessedVideo) -> StoreResult<Option<VideoRecord>>;
     /// Marks the job failed with a short message; false when it was no longer this holder's.
     async fn fail(&self, video: Id, holder: &str, error: &str) -> StoreResult<bool>;
+    /// Gives the job back to the queue (this instance is stopping), so that the next claim takes it
+    /// at once instead of after the lease; false when it was no longer this holder's.
+    async fn release(&self, video: Id, holder: &str) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -354,6 +357,9 @@ pub trait MediaIndex: Send + Sync {
 pub trait StoreHealth: Send + Sync {
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> bool;
+    /// Finishes the store's own background writes before the process exits; the default has none
+    /// (a write the server acknowledged is already in the database).
+    async fn close(&self) {}
 }
 
 /// A report as its reporter files it.

@@ -18,7 +18,7 @@ use crate::helpers::{MediaBackend, ServerProcess, Session, StoreBackend, TestApp
 const READY_WITHIN: Duration = Duration::from_secs(180);
 
 /// The installed ffmpeg and ffprobe, when both answer.
-fn tools() -> Option<(PathBuf, PathBuf)> {
+pub(crate) fn tools() -> Option<(PathBuf, PathBuf)> {
     let find = |name: &str| {
         let path = std::env::var_os("PATH")?;
         let found = std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())?;
@@ -28,7 +28,7 @@ fn tools() -> Option<(PathBuf, PathBuf)> {
 }
 
 /// A clip made by ffmpeg from its test sources: `inputs` then `codec` arguments, into `name`.
-fn clip(dir: &Path, name: &str, size: &str, seconds: u32, codec: &[&str]) -> Vec<u8> {
+pub(crate) fn clip(dir: &Path, name: &str, size: &str, seconds: u32, codec: &[&str]) -> Vec<u8> {
     let (ffmpeg, _) = tools().unwrap();
     let out = dir.join(name);
     let video = format!("testsrc=size={size}:rate=15:duration={seconds}");

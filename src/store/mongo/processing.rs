@@ -57,4 +57,11 @@ impl ProcessingRepo for MongoStore {
             .map_err(backend)?;
         Ok(result.matched_count > 0)
     }
+
+    async fn release(&self, video: Id, holder: &str) -> StoreResult<bool> {
+        let videos = self.collection(coll::VIDEOS);
+        let result =
+            retry_transient(|| videos.update_one(q::held(oid(video), holder), q::release())).await.map_err(backend)?;
+        Ok(result.matched_count > 0)
+    }
 }

@@ -129,6 +129,17 @@ impl StoreHealth for SqliteStore {
     async fn ping(&self) -> bool {
         self.reads.read(|db| db.query_row("SELECT 1", [], |_| Ok(()))).is_ok()
     }
+
+    /// Applies every queued watch, then copies the whole WAL into the database file and empties
+    /// it, so that the file alone holds every write (a copy of it is complete).
+    async fn close(&self) {
+        self.watches.flush().await;
+        let checkpoint =
+            |db: &mut rusqlite::Connection| db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        if let Err(error) = self.writes.write(checkpoint).await {
+            tracing::warn!(error = %crate::error::Chain(&error), "the final WAL checkpoint failed; the WAL keeps the writes");
+        }
+    }
 }
 
 /// The extended result code of a failed statement.

@@ -115,6 +115,21 @@ impl ProcessingRepo for SqliteStore {
             .await?;
         Ok(failed > 0)
     }
+
+    async fn release(&self, video: Id, holder: &str) -> StoreResult<bool> {
+        let holder = holder.to_owned();
+        let released = self
+            .writes
+            .write(move |db| {
+                db.prepare_cached(
+                    "UPDATE videos SET processing_status = 'queued', lease_holder = NULL, lease_until = NULL \
+                     WHERE id = ?1 AND lease_holder = ?2 AND processing_status = 'processing'",
+                )?
+                .execute((video.to_hex(), holder))
+            })
+            .await?;
+        Ok(released > 0)
+    }
 }
 
 #[cfg(test)]

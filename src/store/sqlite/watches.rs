@@ -28,13 +28,20 @@ const QUEUE_DEPTH: usize = 4096;
 const TURN_HOLD: Duration = Duration::from_millis(5);
 
 type Reply = oneshot::Sender<StoreResult<Option<i64>>>;
+
+/// What waits in the queue: a watch with its caller's reply, or a flush, answered once every
+/// watch queued before it has been applied.
+enum Queued {
+    Watch(Watch, Reply),
+    Flush(oneshot::Sender<()>),
+}
 /// Why a whole batch was not applied; shared, since every caller of the batch reports it.
 type Failure = Arc<dyn std::error::Error + Send + Sync>;
 
 /// The queue in front of the thread that applies watches.
 #[derive(Clone)]
 pub(super) struct WatchWriter {
-    queue: mpsc::Sender<(Watch, Reply)>,
+    queue: mpsc::Sender<Queued>,
 }
 
 impl WatchWriter {
@@ -53,8 +60,16 @@ impl WatchWriter {
     pub(super) async fn record(&self, watch: Watch) -> StoreResult<Option<i64>> {
         let (reply, outcome) = oneshot::channel();
         let stopped = || StoreError::backend("the watch writer has stopped");
-        self.queue.send((watch, reply)).await.map_err(|_| stopped())?;
+        self.queue.send(Queued::Watch(watch, reply)).await.map_err(|_| stopped())?;
         outcome.await.map_err(|_| stopped())?
+    }
+
+    /// Returns once every watch queued before the call has been applied (or the writer stopped).
+    pub(super) async fn flush(&self) {
+        let (done, flushed) = oneshot::channel();
+        if self.queue.send(Queued::Flush(done)).await.is_ok() {
+            let _ = flushed.await;
+        }
     }
 }
 
@@ -66,9 +81,11 @@ impl WatchWriter {
 /// soon as no watch is waiting: under a stream of watches the batches follow each other without
 /// queueing again behind the other writes each time, and those writes wait at most one batch
 /// plus `TURN_HOLD`.
-fn run(writes: &Writes, mut waiting: mpsc::Receiver<(Watch, Reply)>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
+fn run(writes: &Writes, mut waiting: mpsc::Receiver<Queued>) {
+    let mut batch: Vec<(Watch, Reply)> = Vec::with_capacity(MAX_BATCH);
     let mut turn: Option<(OwnedMutexGuard<Connection>, Instant)> = None;
+    // A flush met while filling a batch, answered once the batch is applied.
+    let mut flushed: Option<oneshot::Sender<()>> = None;
     loop {
         let first = match waiting.try_recv() {
             Ok(first) => first,
@@ -81,12 +98,24 @@ fn run(writes: &Writes, mut waiting: mpsc::Receiver<(Watch, Reply)>) {
                 }
             }
         };
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match waiting.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
+        let mut next = Some(first);
+        while let Some(queued) = next.take() {
+            match queued {
+                Queued::Watch(watch, reply) => batch.push((watch, reply)),
+                Queued::Flush(done) => {
+                    flushed = Some(done);
+                    break;
+                }
             }
+            if batch.len() < MAX_BATCH {
+                next = waiting.try_recv().ok();
+            }
+        }
+        if batch.is_empty() {
+            if let Some(done) = flushed.take() {
+                let _ = done.send(());
+            }
+            continue;
         }
         if turn.as_ref().is_some_and(|(_, since)| since.elapsed() >= TURN_HOLD) {
             turn = None;
@@ -105,6 +134,9 @@ fn run(writes: &Writes, mut waiting: mpsc::Receiver<(Watch, Reply)>) {
                     let _ = reply.send(Err(StoreError::context("the watch batch failed", failure.clone())));
                 }
             }
+        }
+        if let Some(done) = flushed.take() {
+            let _ = done.send(());
         }
     }
 }

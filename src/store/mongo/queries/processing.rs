@@ -69,6 +69,11 @@ pub fn fail(error: &str) -> Document {
     } }
 }
 
+/// Back in the queue, held by nobody.
+pub fn release() -> Document {
+    doc! { "$set": { "processingStatus": "queued", "leaseHolder": Bson::Null, "leaseUntil": Bson::Null } }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
