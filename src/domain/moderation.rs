@@ -117,6 +117,12 @@ impl Moderation {
     }
 }
 
+/// Whether `viewer` sees a comment or tweet of `owner`: a removed one only its owner (docs/api.md
+/// §3.15.3). The stores' lists apply the same rule (`removed_reason IS NULL OR owner = viewer`).
+pub fn post_visible_to(owner: Id, removed: bool, viewer: Option<Id>) -> bool {
+    !removed || viewer == Some(owner)
+}
+
 /// A moderation action as the log shows it.
 #[derive(Serialize, utoipa::ToSchema, Clone, Debug)]
 #[serde(rename_all = "camelCase")]

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::moderation::Moderation;
 use super::user::OwnerSummary;
 use super::video::Video;
 use super::{ChannelKeys, Id, LikedVideoKeys, OwnerKeys, Timestamp, Twin};
@@ -18,6 +19,8 @@ pub struct Comment {
     pub owner: Twin<OwnerSummary, OwnerKeys>,
     pub likes_count: i64,
     pub is_liked: bool,
+    /// `null` unless a moderator removed the comment (only its author then sees it).
+    pub moderation: Option<Moderation>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -33,6 +36,8 @@ pub struct Tweet {
     pub owner: Twin<OwnerSummary, OwnerKeys>,
     pub likes_count: i64,
     pub is_liked: bool,
+    /// `null` unless a moderator removed the tweet (only its author then sees it).
+    pub moderation: Option<Moderation>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

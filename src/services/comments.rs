@@ -3,6 +3,7 @@
 use super::validate::required_content;
 use super::{ServiceError, Services};
 use crate::domain::Id;
+use crate::domain::moderation::post_visible_to;
 use crate::domain::ownership::Owned;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::social::Comment;
@@ -43,6 +44,9 @@ impl Services {
     pub(super) async fn visible_comment(&self, id: Id, viewer: Option<Id>) -> Result<CommentRef, ServiceError> {
         let comment = self.store.comments.get_ref(id).await?;
         let comment = comment.ok_or_else(|| ServiceError::not_found("Comment not found"))?;
+        if !post_visible_to(comment.owner, comment.removed, viewer) {
+            return Err(ServiceError::not_found("Comment not found"));
+        }
         match self.store.videos.get(comment.video).await? {
             Some(video) if video.video.is_visible_to(viewer, Place::ByLink) => Ok(comment),
             _ => Err(ServiceError::not_found("Comment not found")),

@@ -17,7 +17,7 @@ impl Services {
                 self.visible_comment(id, viewer).await?;
             }
             LikeTarget::Tweet(id) => {
-                self.store.tweets.owner_of(id).await?.ok_or_else(|| ServiceError::not_found("Tweet not found"))?;
+                self.visible_tweet(id, viewer).await?;
             }
         }
         let is_liked = self.store.likes.toggle(caller.id, target).await?;

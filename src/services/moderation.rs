@@ -90,12 +90,18 @@ impl Services {
             return Err(ServiceError::invalid("You cannot suspend yourself"));
         }
         match (action, target.kind) {
-            (Action::Remove | Action::Restore, TargetType::Video) => {
-                let reason = (action == Action::Remove).then(|| reason.clone());
-                self.store.videos.set_removal(target.id, reason).await?;
+            (Action::Remove | Action::Restore, kind) => {
+                let removal = (action == Action::Remove).then(|| reason.clone());
+                match kind {
+                    TargetType::Video => self.store.videos.set_removal(target.id, removal).await?,
+                    TargetType::Comment => self.store.comments.set_removal(target.id, removal).await?,
+                    TargetType::Tweet => self.store.tweets.set_removal(target.id, removal).await?,
+                    // `Action::applies_to` refused it at the edge.
+                    TargetType::User => return Err(ServiceError::invalid("Action remove does not apply to a user")),
+                };
             }
             (Action::Dismiss, _) => {}
-            (Action::Remove | Action::Restore | Action::Suspend | Action::Unsuspend, _) => {
+            (Action::Suspend | Action::Unsuspend, _) => {
                 return Err(ServiceError::NotImplemented(format!(
                     "Action {} on a {} is not available yet",
                     action.as_str(),
@@ -113,7 +119,7 @@ impl Services {
         let owner = match target.kind {
             TargetType::Video => self.store.videos.get(target.id).await?.map(|r| r.video.owner_id()),
             TargetType::Comment => self.store.comments.get_ref(target.id).await?.map(|c| c.owner),
-            TargetType::Tweet => self.store.tweets.owner_of(target.id).await?,
+            TargetType::Tweet => self.store.tweets.get_ref(target.id).await?.map(|t| t.owner),
             TargetType::User => self.store.users.identity(target.id).await?.map(|u| u.id),
         };
         owner.ok_or_else(|| ServiceError::not_found(not_found_message(target.kind)))

@@ -40,10 +40,7 @@ impl Services {
         Ok(match target.kind {
             TargetType::Video => self.visible_video(target.id, viewer).await?.owner_id(),
             TargetType::Comment => self.visible_comment(target.id, viewer).await?.owner_id(),
-            TargetType::Tweet => {
-                let owner = self.store.tweets.owner_of(target.id).await?;
-                owner.ok_or_else(|| ServiceError::not_found(not_found_message(TargetType::Tweet)))?
-            }
+            TargetType::Tweet => self.visible_tweet(target.id, viewer).await?.owner_id(),
             TargetType::User => self.existing_user(target.id, not_found_message(TargetType::User)).await?.user.id,
         })
     }

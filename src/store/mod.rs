@@ -292,6 +292,22 @@ pub struct CommentRef {
     pub id: Id,
     pub video: Id,
     pub owner: Id,
+    /// A moderator removed it.
+    pub removed: bool,
+}
+
+/// A tweet's author, and whether a moderator removed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TweetRef {
+    pub id: Id,
+    pub owner: Id,
+    pub removed: bool,
+}
+
+impl crate::domain::ownership::HasOwner for TweetRef {
+    fn owner_id(&self) -> Id {
+        self.owner
+    }
 }
 
 impl crate::domain::ownership::HasOwner for CommentRef {
@@ -309,17 +325,22 @@ pub trait CommentRepo: Send + Sync {
     async fn update(&self, id: Id, content: &str) -> StoreResult<bool>;
     /// Deletes the comment and its likes.
     async fn delete(&self, id: Id) -> StoreResult<bool>;
+    /// Removes the comment with this reason (`Some`) or restores it (`None`); a removed comment
+    /// leaves its video's lists and counts for everyone but its author. False when it is gone.
+    async fn set_removal(&self, id: Id, reason: Option<String>) -> StoreResult<bool>;
 }
 
 #[async_trait]
 pub trait TweetRepo: Send + Sync {
     async fn insert(&self, owner: Id, content: &str) -> StoreResult<Id>;
-    async fn owner_of(&self, id: Id) -> StoreResult<Option<Id>>;
+    async fn get_ref(&self, id: Id) -> StoreResult<Option<TweetRef>>;
     async fn get(&self, id: Id, viewer: Option<Id>) -> StoreResult<Option<Tweet>>;
     async fn by_owner(&self, owner: Id, viewer: Option<Id>) -> StoreResult<Vec<Tweet>>;
     async fn update(&self, id: Id, content: &str) -> StoreResult<bool>;
     /// Deletes the tweet and its likes.
     async fn delete(&self, id: Id) -> StoreResult<bool>;
+    /// Removes the tweet with this reason (`Some`) or restores it (`None`), as for comments.
+    async fn set_removal(&self, id: Id, reason: Option<String>) -> StoreResult<bool>;
 }
 
 #[async_trait]

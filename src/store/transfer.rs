@@ -105,6 +105,8 @@ pub struct PostRecord {
     pub owner: Id,
     pub video: Option<Id>,
     pub content: String,
+    /// Set while a moderator's removal stands.
+    pub removed_reason: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -381,9 +381,6 @@ async fn an_action_checks_its_input_then_its_target_in_order() {
         .err(403, "Only an admin can act on a moderator or admin");
     act(&app, Some(&admin), action("user", &admin.id, "suspend", "x")).await.err(400, "You cannot suspend yourself");
     // Not in this build: refused after every check, nothing logged.
-    act(&app, Some(&moder), action("comment", &c.comment, "remove", "x"))
-        .await
-        .err(501, "Action remove on a comment is not available yet");
     act(&app, Some(&admin), action("user", &ben.id, "suspend", "x"))
         .await
         .err(501, "Action suspend on a user is not available yet");
@@ -502,4 +499,62 @@ async fn dismissing_closes_the_reports_and_changes_nothing_else() {
     let tweets = app.get(&format!("/tweets/user/{}", ben.id), None).await;
     assert_eq!(tweets.ok(200, "Tweets fetched successfully").as_array().unwrap().len(), 1);
     report(&app, Some(&asha), body).await.ok(201, "Report submitted successfully");
+}
+
+#[tokio::test]
+async fn a_removed_comment_or_tweet_is_seen_by_its_author_only_until_restored() {
+    let app = TestApp::spawn().await;
+    let (asha, ben, moder) = (app.user("asha").await, app.user("ben").await, app.user("mo").await);
+    app.grant("mo", "moderator").await;
+    let c = content_of(&app, &ben).await;
+    let comments = async |who: Option<&Session>| {
+        let page = app.get(&format!("/comments/{}", c.video), who).await;
+        page.ok(200, "Comments fetched successfully").clone()
+    };
+    let tweets = async |who: Option<&Session>| {
+        let list = app.get(&format!("/tweets/user/{}", ben.id), who).await;
+        list.ok(200, "Tweets fetched successfully").clone()
+    };
+    assert_eq!(comments(None).await["docs"][0]["moderation"], serde_json::Value::Null);
+
+    act(&app, Some(&moder), action("comment", &c.comment, "remove", "Insult"))
+        .await
+        .ok(200, "Moderation action recorded");
+    act(&app, Some(&moder), action("tweet", &c.tweet, "remove", "Scam")).await.ok(200, "Moderation action recorded");
+    for who in [None, Some(&asha)] {
+        let page = comments(who).await;
+        assert_eq!((page["totalDocs"].clone(), page["docs"].clone()), (json!(0), json!([])), "{who:?}");
+        assert_eq!(tweets(who).await, json!([]), "{who:?}");
+    }
+    let own = comments(Some(&ben)).await;
+    assert_eq!(own["totalDocs"], 1, "the author still counts their own");
+    assert_eq!(own["docs"][0]["moderation"], json!({"status": "removed", "reason": "Insult"}));
+    assert_eq!(tweets(Some(&ben)).await[0]["moderation"], json!({"status": "removed", "reason": "Scam"}));
+    app.call(Method::POST, &format!("/likes/toggle/c/{}", c.comment), &asha).await.err(404, "Comment not found");
+    app.call(Method::POST, &format!("/likes/toggle/t/{}", c.tweet), &asha).await.err(404, "Tweet not found");
+    let body = json!({"targetType": "tweet", "targetId": c.tweet, "reason": "spam"});
+    report(&app, Some(&asha), body).await.err(404, "Tweet not found");
+    let edit = json!({"content": "sorry"});
+    app.json(Method::PATCH, &format!("/tweets/{}", c.tweet), Some(&asha), edit.clone())
+        .await
+        .err(404, "Tweet not found");
+    app.json(Method::PATCH, &format!("/tweets/{}", c.tweet), Some(&ben), edit)
+        .await
+        .ok(200, "Tweet updated successfully");
+    // Another comment keeps counting for everyone.
+    app.json(Method::POST, &format!("/comments/{}", c.video), Some(&asha), json!({"content": "nice"}))
+        .await
+        .ok(201, "Comment added successfully");
+    assert_eq!(comments(None).await["totalDocs"], 1);
+    assert_eq!(comments(Some(&ben)).await["totalDocs"], 2);
+
+    act(&app, Some(&moder), action("comment", &c.comment, "restore", "Fine"))
+        .await
+        .ok(200, "Moderation action recorded");
+    act(&app, Some(&moder), action("tweet", &c.tweet, "restore", "Fine")).await.ok(200, "Moderation action recorded");
+    let page = comments(Some(&asha)).await;
+    assert_eq!(page["totalDocs"], 2);
+    assert!(page["docs"].as_array().unwrap().iter().all(|c| c["moderation"].is_null()));
+    assert_eq!(tweets(None).await[0]["content"], "sorry");
+    app.call(Method::POST, &format!("/likes/toggle/t/{}", c.tweet), &asha).await.ok(200, "Like added successfully");
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::docs::PostDoc;
 use super::queries::comments as q;
-use super::queries::{by_id, content_update};
+use super::queries::{by_id, content_update, post_removal};
 use super::{MongoStore, backend, coll, id_of, now, oid};
 use crate::domain::Id;
 use crate::domain::social::Comment;
@@ -24,6 +24,7 @@ impl CommentRepo for MongoStore {
                 id,
                 video: id_of(c.get_object_id("video").ok()?),
                 owner: id_of(c.get_object_id("owner").ok()?),
+                removed: c.get_str("removedReason").is_ok(),
             })
         }))
     }
@@ -37,7 +38,7 @@ impl CommentRepo for MongoStore {
         let pipeline = q::comment_page(oid(video), viewer.map(oid), offset, limit);
         let (page, total) = tokio::try_join!(
             self.aggregate_as::<PostDoc>(coll::COMMENTS, pipeline),
-            MongoStore::count(self, coll::COMMENTS, q::on_video(oid(video))),
+            MongoStore::count(self, coll::COMMENTS, q::seen_on_video(oid(video), viewer.map(oid))),
         )?;
         Ok((page.into_iter().filter_map(PostDoc::into_comment).collect(), total))
     }
@@ -48,5 +49,11 @@ impl CommentRepo for MongoStore {
 
     async fn delete(&self, id: Id) -> StoreResult<bool> {
         self.delete_one_with(RecordKind::Comments, oid(id)).await
+    }
+
+    async fn set_removal(&self, id: Id, reason: Option<String>) -> StoreResult<bool> {
+        let removal = post_removal(reason.as_deref());
+        let result = self.collection(coll::COMMENTS).update_one(by_id(oid(id)), removal).await.map_err(backend)?;
+        Ok(result.matched_count > 0)
     }
 }

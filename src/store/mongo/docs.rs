@@ -238,6 +238,9 @@ pub struct PostDoc {
     #[serde(deserialize_with = "number")]
     pub likes_count: i64,
     pub is_liked: bool,
+    /// Set while a moderator's removal stands.
+    #[serde(default)]
+    pub removed_reason: Option<String>,
     pub created_at: DateTime,
     pub updated_at: DateTime,
 }
@@ -251,6 +254,7 @@ impl PostDoc {
             owner: Video::owner_twin(self.owner.into_summary()),
             likes_count: self.likes_count,
             is_liked: self.is_liked,
+            moderation: Moderation::removed(self.removed_reason),
             created_at: time(self.created_at),
             updated_at: time(self.updated_at),
         })
@@ -263,6 +267,7 @@ impl PostDoc {
             owner: Video::owner_twin(self.owner.into_summary()),
             likes_count: self.likes_count,
             is_liked: self.is_liked,
+            moderation: Moderation::removed(self.removed_reason),
             created_at: time(self.created_at),
             updated_at: time(self.updated_at),
         }

@@ -69,6 +69,8 @@ struct StoredRecord {
     subscriber: Option<ObjectId>,
     channel: Option<ObjectId>,
     content: Option<String>,
+    #[serde(default)]
+    removed_reason: Option<String>,
     name: Option<String>,
     description: Option<String>,
     #[serde(default)]
@@ -183,6 +185,7 @@ impl StoredRecord {
             owner: id_of(self.owner?),
             video: self.video.map(id_of),
             content: self.content?,
+            removed_reason: self.removed_reason,
             created_at: time(self.created_at),
             updated_at: time(self.updated_at),
         })

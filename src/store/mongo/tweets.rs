@@ -4,13 +4,13 @@ use async_trait::async_trait;
 
 use super::docs::PostDoc;
 use super::queries::by_id;
-use super::queries::content_update;
 use super::queries::tweets as q;
+use super::queries::{content_update, post_removal};
 use super::{MongoStore, backend, coll, id_of, now, oid};
 use crate::domain::Id;
 use crate::domain::social::Tweet;
 use crate::store::records::RecordKind;
-use crate::store::{StoreResult, TweetRepo};
+use crate::store::{StoreResult, TweetRef, TweetRepo};
 
 #[async_trait]
 impl TweetRepo for MongoStore {
@@ -18,9 +18,18 @@ impl TweetRepo for MongoStore {
         self.insert_record(coll::TWEETS, q::new_tweet(oid(owner), content)).await
     }
 
-    async fn owner_of(&self, id: Id) -> StoreResult<Option<Id>> {
+    async fn get_ref(&self, id: Id) -> StoreResult<Option<TweetRef>> {
         let found = self.collection(coll::TWEETS).find_one(by_id(oid(id))).await.map_err(backend)?;
-        Ok(found.and_then(|t| t.get_object_id("owner").ok()).map(id_of))
+        Ok(found.and_then(|t| {
+            let owner = id_of(t.get_object_id("owner").ok()?);
+            Some(TweetRef { id, owner, removed: t.get_str("removedReason").is_ok() })
+        }))
+    }
+
+    async fn set_removal(&self, id: Id, reason: Option<String>) -> StoreResult<bool> {
+        let removal = post_removal(reason.as_deref());
+        let result = self.collection(coll::TWEETS).update_one(by_id(oid(id)), removal).await.map_err(backend)?;
+        Ok(result.matched_count > 0)
     }
 
     async fn get(&self, id: Id, viewer: Option<Id>) -> StoreResult<Option<Tweet>> {

@@ -27,17 +27,21 @@ macro_rules! comment_select {
 /// The comment `?2`.
 const COMMENT_BY_ID: &str = concat!(comment_select!(), " WHERE p.id = ?2");
 
-/// A page of the video `?2`'s comments, newest first (limit `?3`, offset `?4`).
+/// A page of the video `?2`'s comments the viewer `?1` sees (a removed one only its author),
+/// newest first (limit `?3`, offset `?4`).
 static COMMENT_PAGE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "{} WHERE p.video_id = ?2 ORDER BY p.created_at DESC, p.id DESC {}",
+        "{} WHERE p.video_id = ?2 AND (p.removed_reason IS NULL OR p.owner_id = ?1) \
+         ORDER BY p.created_at DESC, p.id DESC {}",
         comment_select!(),
         page_clause("?3", "?4")
     )
 });
 
-/// A video's comment count: one lookup in `comment_counts` (kept by triggers, migration 0009).
-const COMMENT_TOTAL: &str = "SELECT COALESCE((SELECT n FROM comment_counts WHERE video_id = ?1), 0)";
+/// A video's comment count for the viewer `?2`: one lookup in `comment_counts` (kept by triggers,
+/// migrations 0009 and 0014, of the comments everyone sees), plus the viewer's own removed ones.
+const COMMENT_TOTAL: &str = "SELECT COALESCE((SELECT n FROM comment_counts WHERE video_id = ?1), 0) \
+     + (SELECT COUNT(*) FROM comments WHERE owner_id = ?2 AND video_id = ?1 AND removed_reason IS NOT NULL)";
 
 #[async_trait]
 impl CommentRepo for SqliteStore {
@@ -57,16 +61,16 @@ impl CommentRepo for SqliteStore {
     }
 
     async fn get_ref(&self, id: Id) -> StoreResult<Option<CommentRef>> {
-        let sql = "SELECT id, video_id, owner_id FROM comments WHERE id = ?1";
+        let sql = "SELECT id, video_id, owner_id, removed_reason IS NOT NULL FROM comments WHERE id = ?1";
         let row = self.reads.read(|db| {
             db.prepare_cached(sql)?
                 .query_row([id.to_hex()], |row| {
-                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get(3)?))
                 })
                 .optional()
         })?;
-        row.map(|(id, video, owner)| {
-            Ok(CommentRef { id: parse_id(&id)?, video: parse_id(&video)?, owner: parse_id(&owner)? })
+        row.map(|(id, video, owner, removed)| {
+            Ok(CommentRef { id: parse_id(&id)?, video: parse_id(&video)?, owner: parse_id(&owner)?, removed })
         })
         .transpose()
     }
@@ -90,7 +94,9 @@ impl CommentRepo for SqliteStore {
                     .prepare_cached(&COMMENT_PAGE)?
                     .query_map(binds, PostRow::read)?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
-                let total: i64 = db.prepare_cached(COMMENT_TOTAL)?.query_row([video.to_hex()], |row| row.get(0))?;
+                let total: i64 = db
+                    .prepare_cached(COMMENT_TOTAL)?
+                    .query_row((video.to_hex(), viewer.map(Id::to_hex)), |row| row.get(0))?;
                 Ok((rows, total))
             })
             .await?;
@@ -119,6 +125,12 @@ impl CommentRepo for SqliteStore {
             .await?;
         Ok(deleted > 0)
     }
+
+    async fn set_removal(&self, id: Id, reason: Option<String>) -> StoreResult<bool> {
+        let sql = "UPDATE comments SET removed_reason = ?2 WHERE id = ?1";
+        let changed = self.writes.write(move |db| db.prepare_cached(sql)?.execute((id.to_hex(), reason))).await?;
+        Ok(changed > 0)
+    }
 }
 
 #[cfg(test)]
@@ -140,9 +152,11 @@ mod tests {
     async fn comment_totals_are_lookups_kept_by_triggers() {
         let dir = tempfile::tempdir().unwrap();
         let store = test_store(&dir).await;
-        let plan = query_plan(&store, COMMENT_TOTAL, &["a"]);
+        let plan = query_plan(&store, COMMENT_TOTAL, &["a", "b"]);
         assert!(plan.iter().any(|d| d.starts_with("SEARCH comment_counts")), "{plan:?}");
-        assert!(!plan.iter().any(|d| d.contains(" comments ")), "{plan:?}");
+        // The viewer's own removed comments on the video: a search by author, never a scan.
+        assert!(plan.iter().all(|d| !d.starts_with("SCAN") || d == "SCAN CONSTANT ROW"), "{plan:?}");
+        assert!(plan.iter().any(|d| d.starts_with("SEARCH comments USING INDEX comments_removed")), "{plan:?}");
 
         let media =
             |name: &str| crate::store::MediaRef { url: format!("http://m/{name}"), key: format!("local:{name}") };

@@ -25,7 +25,7 @@ macro_rules! embed {
 }
 
 /// Every migration file, in version order; a test checks that this lists the directory.
-const FILES: [(&str, &str); 13] = embed![
+const FILES: [(&str, &str); 14] = embed![
     "0001_initial.sql",
     "0002_media_key_indexes.sql",
     "0003_video_counts.sql",
@@ -39,6 +39,7 @@ const FILES: [(&str, &str); 13] = embed![
     "0011_roles.sql",
     "0012_reports.sql",
     "0013_moderation.sql",
+    "0014_removed_posts.sql",
 ];
 
 /// The history table, as sqlx 0.9 creates it.

@@ -152,7 +152,7 @@ macro_rules! post_columns {
             $like_column,
             " = p.id) AS likes_count, EXISTS (SELECT 1 FROM likes l WHERE l.",
             $like_column,
-            " = p.id AND l.liked_by = ?1) AS is_liked, ",
+            " = p.id AND l.liked_by = ?1) AS is_liked, p.removed_reason, ",
             $crate::store::sqlite::sql::owner_columns!()
         )
     };
@@ -161,7 +161,7 @@ pub(super) use post_columns;
 
 /// The names `post_columns!` yields, in order.
 #[cfg(test)]
-pub(super) const POST_COLUMN_NAMES: [&str; 11] = [
+pub(super) const POST_COLUMN_NAMES: [&str; 12] = [
     "id",
     "content",
     "video_id",
@@ -169,6 +169,7 @@ pub(super) const POST_COLUMN_NAMES: [&str; 11] = [
     "updated_at",
     "likes_count",
     "is_liked",
+    "removed_reason",
     "owner_id",
     "owner_username",
     "owner_full_name",
@@ -184,6 +185,7 @@ pub(super) struct PostRow {
     updated_at: i64,
     likes_count: i64,
     is_liked: bool,
+    removed_reason: Option<String>,
     owner: OwnerRow,
 }
 
@@ -197,7 +199,8 @@ impl PostRow {
             updated_at: row.get(4)?,
             likes_count: row.get(5)?,
             is_liked: row.get(6)?,
-            owner: OwnerRow::read(row, 7)?,
+            removed_reason: row.get(7)?,
+            owner: OwnerRow::read(row, 8)?,
         })
     }
 
@@ -210,6 +213,7 @@ impl PostRow {
             owner: Video::owner_twin(self.owner.into_summary()?),
             likes_count: self.likes_count,
             is_liked: self.is_liked,
+            moderation: Moderation::removed(self.removed_reason),
             created_at: Timestamp(self.created_at),
             updated_at: Timestamp(self.updated_at),
         })
@@ -222,6 +226,7 @@ impl PostRow {
             owner: Video::owner_twin(self.owner.into_summary()?),
             likes_count: self.likes_count,
             is_liked: self.is_liked,
+            moderation: Moderation::removed(self.removed_reason),
             created_at: Timestamp(self.created_at),
             updated_at: Timestamp(self.updated_at),
         })

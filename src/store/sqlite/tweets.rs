@@ -7,7 +7,7 @@ use super::rows::{PostRow, post_columns};
 use super::{SqliteStore, now, parse_id};
 use crate::domain::Id;
 use crate::domain::social::Tweet;
-use crate::store::{StoreResult, TweetRepo};
+use crate::store::{StoreResult, TweetRef, TweetRepo};
 
 /// Tweets with their like facts for the viewer `?1` and their authors, as `PostRow` reads them.
 macro_rules! tweet_select {
@@ -18,8 +18,11 @@ macro_rules! tweet_select {
 
 /// The tweet `?2`.
 const TWEET_BY_ID: &str = concat!(tweet_select!(), " WHERE p.id = ?2");
-/// Every tweet of the user `?2`, newest first.
-const TWEETS_BY_OWNER: &str = concat!(tweet_select!(), " WHERE p.owner_id = ?2 ORDER BY p.created_at DESC, p.id DESC");
+/// Every tweet of the user `?2` the viewer `?1` sees (a removed one only its author), newest first.
+const TWEETS_BY_OWNER: &str = concat!(
+    tweet_select!(),
+    " WHERE p.owner_id = ?2 AND (p.removed_reason IS NULL OR p.owner_id = ?1) ORDER BY p.created_at DESC, p.id DESC"
+);
 
 #[async_trait]
 impl TweetRepo for SqliteStore {
@@ -37,11 +40,17 @@ impl TweetRepo for SqliteStore {
         Ok(id)
     }
 
-    async fn owner_of(&self, id: Id) -> StoreResult<Option<Id>> {
-        let sql = "SELECT owner_id FROM tweets WHERE id = ?1";
-        let owner: Option<String> =
-            self.reads.read(|db| db.prepare_cached(sql)?.query_row([id.to_hex()], |row| row.get(0)).optional())?;
-        owner.as_deref().map(parse_id).transpose()
+    async fn get_ref(&self, id: Id) -> StoreResult<Option<TweetRef>> {
+        let sql = "SELECT owner_id, removed_reason IS NOT NULL FROM tweets WHERE id = ?1";
+        let read = |row: &rusqlite::Row| Ok((row.get::<_, String>(0)?, row.get(1)?));
+        let found = self.reads.read(|db| db.prepare_cached(sql)?.query_row([id.to_hex()], read).optional())?;
+        found.map(|(owner, removed)| Ok(TweetRef { id, owner: parse_id(&owner)?, removed })).transpose()
+    }
+
+    async fn set_removal(&self, id: Id, reason: Option<String>) -> StoreResult<bool> {
+        let sql = "UPDATE tweets SET removed_reason = ?2 WHERE id = ?1";
+        let changed = self.writes.write(move |db| db.prepare_cached(sql)?.execute((id.to_hex(), reason))).await?;
+        Ok(changed > 0)
     }
 
     async fn get(&self, id: Id, viewer: Option<Id>) -> StoreResult<Option<Tweet>> {

@@ -4,7 +4,7 @@
 use bson::oid::ObjectId;
 use bson::{Document, doc};
 
-use super::{by_id, posts};
+use super::{by_id, posts, seen_posts};
 
 /// The like field naming a comment.
 const LIKED_AS: &str = "comment";
@@ -19,9 +19,14 @@ pub fn on_video(video: ObjectId) -> Document {
     doc! { "video": video }
 }
 
-/// One page of a video's comments, newest first.
+/// One page of the comments on a video that `viewer` sees, newest first.
 pub fn comment_page(video: ObjectId, viewer: Option<ObjectId>, offset: u64, limit: u32) -> Vec<Document> {
-    posts(on_video(video), LIKED_AS, viewer, Some((offset, limit)))
+    posts(seen_posts(on_video(video), viewer), LIKED_AS, viewer, Some((offset, limit)))
+}
+
+/// How many comments on a video `viewer` sees: those everyone sees, and the viewer's removed ones.
+pub fn seen_on_video(video: ObjectId, viewer: Option<ObjectId>) -> Document {
+    seen_posts(on_video(video), viewer)
 }
 
 pub fn comment(id: ObjectId, viewer: Option<ObjectId>) -> Vec<Document> {
@@ -39,7 +44,8 @@ mod tests {
     #[test]
     fn a_comment_page_sorts_then_pages_then_joins() {
         let pipeline = comment_page(id(4), Some(id(1)), 10, 5);
-        assert_eq!(pipeline[0], doc! { "$match": { "video": id(4) } });
+        let seen = doc! { "video": id(4), "$or": [{ "removedReason": null }, { "owner": id(1) }] };
+        assert_eq!(pipeline[0], doc! { "$match": seen }, "a removed comment only for its author");
         assert_eq!(pipeline[1], doc! { "$sort": { "createdAt": -1, "_id": -1 } });
         assert_eq!(pipeline[2], doc! { "$skip": 10i64 });
         assert_eq!(pipeline[3], doc! { "$limit": 5i64 });

@@ -190,6 +190,24 @@ pub fn posts(filter: Document, target: &str, viewer: Option<ObjectId>, page: Opt
     pipeline
 }
 
+/// The comments or tweets `viewer` sees among those `filter` matches: a removed one only its author
+/// (`moderation::post_visible_to`).
+pub fn seen_posts(mut filter: Document, viewer: Option<ObjectId>) -> Document {
+    match viewer {
+        Some(viewer) => filter.insert("$or", vec![doc! { "removedReason": null }, doc! { "owner": viewer }]),
+        None => filter.insert("removedReason", Bson::Null),
+    };
+    filter
+}
+
+/// Removes a comment or tweet with this reason, or restores it (`None`).
+pub fn post_removal(reason: Option<&str>) -> Document {
+    match reason {
+        Some(reason) => doc! { "$set": { "removedReason": reason } },
+        None => doc! { "$unset": { "removedReason": "" } },
+    }
+}
+
 pub fn content_update(content: &str, now: DateTime) -> Document {
     doc! { "$set": { "content": content, "updatedAt": now } }
 }

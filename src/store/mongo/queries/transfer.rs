@@ -71,7 +71,10 @@ pub fn upsert(record: &Record) -> (Document, Document, bool) {
             (v.id, set, None)
         }
         Record::Comment(p) | Record::Tweet(p) => {
-            let mut set = doc! { "content": &p.content, "owner": oid(p.owner) };
+            let mut set = doc! {
+                "content": &p.content, "owner": oid(p.owner),
+                "removedReason": p.removed_reason.as_deref().map_or(Bson::Null, |r| Bson::String(r.to_owned())),
+            };
             if let Some(video) = p.video {
                 set.insert("video", oid(video));
             }

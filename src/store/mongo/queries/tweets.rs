@@ -3,7 +3,7 @@
 use bson::oid::ObjectId;
 use bson::{Document, doc};
 
-use super::{by_id, posts};
+use super::{by_id, posts, seen_posts};
 
 /// The like field naming a tweet.
 const LIKED_AS: &str = "tweet";
@@ -17,9 +17,9 @@ pub fn tweet(id: ObjectId, viewer: Option<ObjectId>) -> Vec<Document> {
     posts(by_id(id), LIKED_AS, viewer, None)
 }
 
-/// The owner's tweets, newest first.
+/// The owner's tweets `viewer` sees, newest first.
 pub fn tweets_of(owner: ObjectId, viewer: Option<ObjectId>) -> Vec<Document> {
-    posts(doc! { "owner": owner }, LIKED_AS, viewer, None)
+    posts(seen_posts(doc! { "owner": owner }, viewer), LIKED_AS, viewer, None)
 }
 
 #[cfg(test)]
@@ -30,7 +30,7 @@ mod tests {
     fn an_owner_s_tweets_are_read_whole_with_their_like_facts() {
         let owner = ObjectId::from_bytes([1; 12]);
         let pipeline = tweets_of(owner, None);
-        assert_eq!(pipeline[0], doc! { "$match": { "owner": owner } });
+        assert_eq!(pipeline[0], doc! { "$match": { "owner": owner, "removedReason": null } });
         assert_eq!(pipeline.len(), 7, "no page: sort, owner lookup (2) and like facts (3)");
         let lookup = pipeline[4].get_document("$lookup").unwrap();
         assert_eq!(lookup.get_str("foreignField").unwrap(), "tweet");

@@ -28,11 +28,11 @@ pub(super) fn export_sql(kind: Kind) -> &'static str {
              height, hls_url, hls_key, removed_reason, held_visibility FROM videos WHERE id > ?1 ORDER BY id LIMIT ?2"
         }
         Kind::Comments => {
-            "SELECT id, owner_id, video_id, content, created_at, updated_at FROM comments \
+            "SELECT id, owner_id, video_id, content, created_at, updated_at, removed_reason FROM comments \
              WHERE id > ?1 ORDER BY id LIMIT ?2"
         }
         Kind::Tweets => {
-            "SELECT id, owner_id, NULL AS video_id, content, created_at, updated_at FROM tweets \
+            "SELECT id, owner_id, NULL AS video_id, content, created_at, updated_at, removed_reason FROM tweets \
              WHERE id > ?1 ORDER BY id LIMIT ?2"
         }
         Kind::Likes => {
@@ -206,6 +206,7 @@ fn read_record(kind: Kind, row: &Row) -> rusqlite::Result<Record> {
                 content: row.get(3)?,
                 created_at: time(row, 4)?,
                 updated_at: time(row, 5)?,
+                removed_reason: row.get(6)?,
             };
             if kind == Kind::Comments { Record::Comment(post) } else { Record::Tweet(post) }
         }
@@ -331,8 +332,8 @@ mod tests {
                  visibility created_at updated_at processing_status processing_progress processing_error \
                  width height hls_url hls_key removed_reason held_visibility",
             ),
-            (Kind::Comments, "id owner_id video_id content created_at updated_at"),
-            (Kind::Tweets, "id owner_id video_id content created_at updated_at"),
+            (Kind::Comments, "id owner_id video_id content created_at updated_at removed_reason"),
+            (Kind::Tweets, "id owner_id video_id content created_at updated_at removed_reason"),
             (Kind::Likes, "id liked_by video_id comment_id tweet_id created_at updated_at"),
             (Kind::Subscriptions, "id subscriber_id channel_id created_at updated_at"),
             (Kind::Playlists, "id owner_id name description created_at updated_at"),

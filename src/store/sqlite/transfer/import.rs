@@ -110,11 +110,19 @@ pub(super) fn import_one(tx: &Transaction, record: Record) -> rusqlite::Result<b
                 p.content,
                 p.created_at.millis(),
                 p.updated_at.millis(),
+                p.removed_reason,
             );
             accepted(tx, UPSERT_COMMENT, comment)
         }
         Record::Tweet(p) => {
-            let tweet = (p.id.to_hex(), p.owner.to_hex(), p.content, p.created_at.millis(), p.updated_at.millis());
+            let tweet = (
+                p.id.to_hex(),
+                p.owner.to_hex(),
+                p.content,
+                p.created_at.millis(),
+                p.updated_at.millis(),
+                p.removed_reason,
+            );
             accepted(tx, UPSERT_TWEET, tweet)
         }
         Record::Like(l) => {
@@ -223,13 +231,15 @@ const UPSERT_VIDEO: &str = "INSERT INTO videos (id, owner_id, video_file, video_
      hls_key = excluded.hls_key, removed_reason = excluded.removed_reason, \
      held_visibility = excluded.held_visibility, lease_holder = NULL, lease_until = NULL";
 
-const UPSERT_COMMENT: &str = "INSERT INTO comments (id, video_id, owner_id, content, created_at, updated_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-     ON CONFLICT (id) DO UPDATE SET content = excluded.content, updated_at = excluded.updated_at";
+const UPSERT_COMMENT: &str = "INSERT INTO comments (id, video_id, owner_id, content, created_at, updated_at, \
+     removed_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+     ON CONFLICT (id) DO UPDATE SET content = excluded.content, updated_at = excluded.updated_at, \
+     removed_reason = excluded.removed_reason";
 
-const UPSERT_TWEET: &str = "INSERT INTO tweets (id, owner_id, content, created_at, updated_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5) \
-     ON CONFLICT (id) DO UPDATE SET content = excluded.content, updated_at = excluded.updated_at";
+const UPSERT_TWEET: &str = "INSERT INTO tweets (id, owner_id, content, created_at, updated_at, removed_reason) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+     ON CONFLICT (id) DO UPDATE SET content = excluded.content, updated_at = excluded.updated_at, \
+     removed_reason = excluded.removed_reason";
 
 const INSERT_LIKE: &str = "INSERT INTO likes (id, liked_by, video_id, comment_id, tweet_id, created_at, updated_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING";
