@@ -117,10 +117,17 @@ impl Moderation {
     }
 }
 
-/// Whether `viewer` sees a comment or tweet of `owner`: a removed one only its owner (docs/api.md
-/// §3.15.3). The stores' lists apply the same rule (`removed_reason IS NULL OR owner = viewer`).
-pub fn post_visible_to(owner: Id, removed: bool, viewer: Option<Id>) -> bool {
-    !removed || viewer == Some(owner)
+/// Whether a video, comment or tweet is hidden by moderation: removed, or its owner suspended
+/// (docs/api.md §3.15.3). The stores keep the answer with the record (a video's listed level, a
+/// comment's or tweet's `hidden`), so that every list and count reads it from an index.
+pub fn hidden(removed: bool, owner_suspended: bool) -> bool {
+    removed || owner_suspended
+}
+
+/// Whether `viewer` sees a comment or tweet of `owner`: a hidden one only its owner. The stores'
+/// lists apply the same rule (`hidden = 0 OR owner = viewer`).
+pub fn post_visible_to(owner: Id, hidden: bool, viewer: Option<Id>) -> bool {
+    !hidden || viewer == Some(owner)
 }
 
 /// A moderation action as the log shows it.

@@ -82,6 +82,8 @@ pub struct UserAccount {
     pub password_hash: String,
     pub avatar_key: String,
     pub cover_image_key: Option<String>,
+    /// The moderator's reason while the account is suspended (docs/api.md §3.15.3).
+    pub suspended_reason: Option<String>,
 }
 
 /// Who an authenticated request is from: what authenticating it reads of the account, never its
@@ -94,6 +96,19 @@ pub struct Identity {
     pub history_paused: bool,
     /// Read on every request, so a new role applies from the next one.
     pub role: Role,
+}
+
+/// An account as authenticating a request finds it: who, and the reason of a suspension that
+/// stops them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Standing {
+    pub identity: Identity,
+    pub suspended_reason: Option<String>,
+}
+
+/// The 403 message of a suspended account (login, refresh, routes that need a login).
+pub fn suspended_message(reason: &str) -> String {
+    format!("Account suspended: {reason}")
 }
 
 /// `{_id, username, fullName, avatar}`, optionally with the subscription facts of a VideoDetail owner.

@@ -76,7 +76,6 @@ impl From<ServiceError> for AppError {
             ServiceError::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, message),
             ServiceError::NotFound(message) => Self::new(StatusCode::NOT_FOUND, message),
             ServiceError::Conflict(message) => Self::new(StatusCode::CONFLICT, message),
-            ServiceError::NotImplemented(message) => Self::new(StatusCode::NOT_IMPLEMENTED, message),
             ServiceError::TooManyRequests { retry_after_secs } => Self::too_many_requests(retry_after_secs),
             ServiceError::TooLarge(field) => Self::one_field(StatusCode::PAYLOAD_TOO_LARGE, field),
             ServiceError::UnsupportedMediaType(field) => Self::one_field(StatusCode::UNSUPPORTED_MEDIA_TYPE, field),

@@ -44,7 +44,7 @@ impl Services {
     pub(super) async fn visible_comment(&self, id: Id, viewer: Option<Id>) -> Result<CommentRef, ServiceError> {
         let comment = self.store.comments.get_ref(id).await?;
         let comment = comment.ok_or_else(|| ServiceError::not_found("Comment not found"))?;
-        if !post_visible_to(comment.owner, comment.removed, viewer) {
+        if !post_visible_to(comment.owner, comment.hidden, viewer) {
             return Err(ServiceError::not_found("Comment not found"));
         }
         match self.store.videos.get(comment.video).await? {

@@ -41,9 +41,6 @@ pub enum ServiceError {
     /// A unique name or address is already taken.
     #[error("{0}")]
     Conflict(String),
-    /// A part of the API that this build does not have yet (answered 501).
-    #[error("{0}")]
-    NotImplemented(String),
     /// The caller's budget for this action is spent for `retry_after_secs` more.
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },

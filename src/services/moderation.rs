@@ -80,12 +80,14 @@ impl Services {
     ) -> Result<ModerationAction, ServiceError> {
         let caller = staff.identity();
         let owner = self.target_owner(target).await?;
+        let owner_standing = self.store.users.identity(owner).await?;
         if action.needs_admin_over_staff() && !caller.role.includes(Role::Admin) {
-            let owner_role = self.store.users.identity(owner).await?.map(|o| o.role).unwrap_or(Role::User);
+            let owner_role = owner_standing.as_ref().map_or(Role::User, |o| o.identity.role);
             if owner_role.includes(Role::Moderator) {
                 return Err(ServiceError::forbidden("Only an admin can act on a moderator or admin"));
             }
         }
+        let owner_suspended = owner_standing.is_some_and(|o| o.suspended_reason.is_some());
         if action == Action::Suspend && target.id == caller.id {
             return Err(ServiceError::invalid("You cannot suspend yourself"));
         }
@@ -93,21 +95,18 @@ impl Services {
             (Action::Remove | Action::Restore, kind) => {
                 let removal = (action == Action::Remove).then(|| reason.clone());
                 match kind {
-                    TargetType::Video => self.store.videos.set_removal(target.id, removal).await?,
-                    TargetType::Comment => self.store.comments.set_removal(target.id, removal).await?,
-                    TargetType::Tweet => self.store.tweets.set_removal(target.id, removal).await?,
+                    TargetType::Video => self.store.videos.set_removal(target.id, removal, owner_suspended).await?,
+                    TargetType::Comment => self.store.comments.set_removal(target.id, removal, owner_suspended).await?,
+                    TargetType::Tweet => self.store.tweets.set_removal(target.id, removal, owner_suspended).await?,
                     // `Action::applies_to` refused it at the edge.
                     TargetType::User => return Err(ServiceError::invalid("Action remove does not apply to a user")),
                 };
             }
-            (Action::Dismiss, _) => {}
             (Action::Suspend | Action::Unsuspend, _) => {
-                return Err(ServiceError::NotImplemented(format!(
-                    "Action {} on a {} is not available yet",
-                    action.as_str(),
-                    target.kind.as_str()
-                )));
+                let suspension = (action == Action::Suspend).then(|| reason.clone());
+                self.store.users.set_suspension(target.id, suspension).await?;
             }
+            (Action::Dismiss, _) => {}
         }
         self.store.reports.close(target, action.closes_reports_as()).await?;
         let action = NewAction { moderator: caller.id, target, action, reason };
@@ -120,7 +119,7 @@ impl Services {
             TargetType::Video => self.store.videos.get(target.id).await?.map(|r| r.video.owner_id()),
             TargetType::Comment => self.store.comments.get_ref(target.id).await?.map(|c| c.owner),
             TargetType::Tweet => self.store.tweets.get_ref(target.id).await?.map(|t| t.owner),
-            TargetType::User => self.store.users.identity(target.id).await?.map(|u| u.id),
+            TargetType::User => self.store.users.identity(target.id).await?.map(|u| u.identity.id),
         };
         owner.ok_or_else(|| ServiceError::not_found(not_found_message(target.kind)))
     }

@@ -7,7 +7,7 @@ use super::users::normalise;
 use super::{ServiceError, Services};
 use crate::auth::TokenKind;
 use crate::domain::Id;
-use crate::domain::user::{Identity, Session, User};
+use crate::domain::user::{Identity, Session, Standing, User, suspended_message};
 use crate::store::{NewSession, RefreshGrant};
 
 pub struct Credentials {
@@ -37,9 +37,8 @@ impl Services {
         Ok(self.caller_session(access_token).await?.0)
     }
 
-    /// [`Self::caller`] with the session its access token was issued for (`None` for tokens issued
-    /// before sessions had ids).
-    pub async fn caller_session(&self, access_token: Option<&str>) -> Result<(Identity, Option<Id>), ServiceError> {
+    /// The account a valid access token names, suspended or not, with the token's session.
+    async fn authenticate(&self, access_token: Option<&str>) -> Result<(Standing, Option<Id>), ServiceError> {
         let token = access_token.ok_or_else(|| ServiceError::unauthorized("Unauthorized request"))?;
         let verified = self.tokens.verify(token, TokenKind::Access).map_err(|e| ServiceError::unauthorized(e.0))?;
         let account = self.store.users.identity(verified.user_id).await?;
@@ -47,11 +46,27 @@ impl Services {
         Ok((account, verified.session))
     }
 
-    /// An optional caller: anonymous without a token when PUBLIC_READS is on, else as [`Self::caller`].
+    /// [`Self::caller`] with the session its access token was issued for (`None` for tokens issued
+    /// before sessions had ids).
+    /// A suspended account's tokens are refused (403) on routes that need a login (docs/api.md
+    /// §3.15.3).
+    pub async fn caller_session(&self, access_token: Option<&str>) -> Result<(Identity, Option<Id>), ServiceError> {
+        let (account, session) = self.authenticate(access_token).await?;
+        if let Some(reason) = &account.suspended_reason {
+            return Err(ServiceError::forbidden(suspended_message(reason)));
+        }
+        Ok((account.identity, session))
+    }
+
+    /// An optional caller: anonymous without a token when PUBLIC_READS is on, else as [`Self::caller`];
+    /// a suspended account's token counts as anonymous here (docs/api.md §3.15.3).
     pub async fn viewer(&self, access_token: Option<&str>) -> Result<Option<Identity>, ServiceError> {
         match access_token {
             None if self.config.public_reads => Ok(None),
-            token => self.caller(token).await.map(Some),
+            token => {
+                let (account, _) = self.authenticate(token).await?;
+                Ok(account.suspended_reason.is_none().then_some(account.identity))
+            }
         }
     }
 
@@ -76,6 +91,9 @@ impl Services {
         let account = account.ok_or_else(|| ServiceError::not_found("User does not exist"))?;
         if !self.hasher.verify(password, account.password_hash.clone()).await.map_err(ServiceError::internal)? {
             return Err(ServiceError::unauthorized("Invalid user credentials"));
+        }
+        if let Some(reason) = &account.suspended_reason {
+            return Err(ServiceError::forbidden(suspended_message(reason)));
         }
         let tokens = self.open_session(&account.user, user_agent).await?;
         Ok((account.user, tokens))
@@ -110,6 +128,9 @@ impl Services {
         let verified = self.tokens.verify(&token, TokenKind::Refresh).map_err(|e| ServiceError::unauthorized(e.0))?;
         let account = self.store.users.by_id(verified.user_id).await?;
         let account = account.ok_or_else(|| ServiceError::unauthorized("Invalid refresh token"))?;
+        if let Some(reason) = &account.suspended_reason {
+            return Err(ServiceError::forbidden(suspended_message(reason)));
+        }
         let (refresh_token, next) = self.new_grant(account.user.id)?;
         let old_jti = verified.jti.unwrap_or_default();
         let session = self.store.sessions.rotate(account.user.id, &old_jti, &hash_token(&token), next).await?;

@@ -25,10 +25,10 @@ impl Services {
         Ok(self.store.tweets.by_owner(user, viewer).await?)
     }
 
-    /// The tweet as `viewer` may see it (a removed one only its author): `NotFound` otherwise.
+    /// The tweet as `viewer` may see it (a hidden one only its author): `NotFound` otherwise.
     pub(super) async fn visible_tweet(&self, id: Id, viewer: Option<Id>) -> Result<TweetRef, ServiceError> {
         match self.store.tweets.get_ref(id).await? {
-            Some(tweet) if post_visible_to(tweet.owner, tweet.removed, viewer) => Ok(tweet),
+            Some(tweet) if post_visible_to(tweet.owner, tweet.hidden, viewer) => Ok(tweet),
             _ => Err(ServiceError::not_found("Tweet not found")),
         }
     }

@@ -224,7 +224,10 @@ impl Services {
         }
         let viewer_id = viewer.map(|v| v.id);
         let found = self.store.users.channel(&username, viewer_id).await?;
-        let (channel, counts) = found.ok_or_else(|| ServiceError::not_found("channel does not exists"))?;
+        // A suspended account has no channel for anyone (docs/api.md §3.15.3).
+        let (channel, counts) = found
+            .filter(|(account, _)| account.suspended_reason.is_none())
+            .ok_or_else(|| ServiceError::not_found("channel does not exists"))?;
         let channel = channel.user;
         Ok(ChannelProfile {
             id: channel.id,

@@ -15,7 +15,7 @@ use super::{
     WatchFacts,
 };
 use crate::domain::trending::TrendingVideo;
-use crate::domain::user::{ChannelCounts, Identity, Role, RoleChange, UserAccount};
+use crate::domain::user::{ChannelCounts, Role, RoleChange, Standing, UserAccount};
 use crate::domain::video::{Video, VideoQuery, VideoRecord};
 use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
@@ -122,8 +122,8 @@ impl VideoRepo for CachedVideos {
         writing(&self.cache, self.inner.update(id, update)).await
     }
 
-    async fn set_removal(&self, id: Id, reason: Option<String>) -> StoreResult<bool> {
-        writing(&self.cache, self.inner.set_removal(id, reason)).await
+    async fn set_removal(&self, id: Id, reason: Option<String>, owner_suspended: bool) -> StoreResult<bool> {
+        writing(&self.cache, self.inner.set_removal(id, reason, owner_suspended)).await
     }
 
     async fn set_visibility(&self, id: Id, visibility: Visibility) -> StoreResult<Option<VideoRecord>> {
@@ -171,7 +171,7 @@ impl UserRepo for CachedUsers {
         self.inner.by_id(id).await
     }
 
-    async fn identity(&self, id: Id) -> StoreResult<Option<Identity>> {
+    async fn identity(&self, id: Id) -> StoreResult<Option<Standing>> {
         self.inner.identity(id).await
     }
 
@@ -197,6 +197,10 @@ impl UserRepo for CachedUsers {
 
     async fn set_role(&self, id: Id, role: Role) -> StoreResult<Option<RoleChange>> {
         self.inner.set_role(id, role).await
+    }
+
+    async fn set_suspension(&self, id: Id, reason: Option<String>) -> StoreResult<bool> {
+        writing(&self.cache, self.inner.set_suspension(id, reason)).await
     }
 
     async fn channel_counts(&self, channel: Id, viewer: Option<Id>) -> StoreResult<ChannelCounts> {

@@ -20,7 +20,7 @@ use crate::domain::social::{
     ChannelStats, Comment, LikeTarget, LikedVideoItem, PlaylistRecord, SubscribedChannelItem, SubscriberItem, Tweet,
 };
 use crate::domain::trending::TrendingVideo;
-use crate::domain::user::{ChannelCounts, Identity, Role, RoleChange, Session, UserAccount};
+use crate::domain::user::{ChannelCounts, Role, RoleChange, Session, Standing, UserAccount};
 use crate::domain::video::{Video, VideoQuery, VideoRecord, WatchedVideo};
 use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
@@ -88,8 +88,8 @@ pub trait UserRepo: Send + Sync {
     async fn create(&self, user: NewUser) -> StoreResult<UserAccount>;
     async fn by_id(&self, id: Id) -> StoreResult<Option<UserAccount>>;
     /// What authenticating a request reads of the account `id`, `None` when it no longer exists.
-    /// Every authenticated request asks, so it reads no more than `Identity` holds.
-    async fn identity(&self, id: Id) -> StoreResult<Option<Identity>>;
+    /// Every authenticated request asks, so it reads no more than `Standing` holds.
+    async fn identity(&self, id: Id) -> StoreResult<Option<Standing>>;
     async fn by_username(&self, username: &str) -> StoreResult<Option<UserAccount>>;
     async fn by_email(&self, email: &str) -> StoreResult<Option<UserAccount>>;
     async fn username_or_email_taken(&self, username: &str, email: &str) -> StoreResult<bool>;
@@ -99,6 +99,10 @@ pub trait UserRepo: Send + Sync {
     /// Gives the user `id` the role `role`, unless that leaves no admin (`LastAdmin`, also when two
     /// admins demote each other at once); `None` when there is no such user.
     async fn set_role(&self, id: Id, role: Role) -> StoreResult<Option<RoleChange>>;
+    /// Suspends the account with this reason (`Some`): its sessions end, and its videos, comments
+    /// and tweets are hidden from others; or lifts the suspension (`None`), showing again what no
+    /// removal of its own hides. False when there is no such user.
+    async fn set_suspension(&self, id: Id, reason: Option<String>) -> StoreResult<bool>;
     async fn channel_counts(&self, channel: Id, viewer: Option<Id>) -> StoreResult<ChannelCounts>;
     /// The user named `username` with their channel counts for `viewer`, in as few round trips as
     /// the backend allows (on MongoDB: the user, then three index-only counts at once).
@@ -205,7 +209,7 @@ pub trait VideoRepo: Send + Sync {
     /// Removes the video with this reason (`Some`) or restores it (`None`): while removed it is
     /// listed as private, the owner's own level kept aside (`visibility::listed`). False when
     /// there is no such video.
-    async fn set_removal(&self, id: Id, reason: Option<String>) -> StoreResult<bool>;
+    async fn set_removal(&self, id: Id, reason: Option<String>, owner_suspended: bool) -> StoreResult<bool>;
     /// Deletes the video with its likes, comments (and their likes), playlist and history entries.
     async fn delete(&self, id: Id) -> StoreResult<bool>;
     /// Applies one watch: the view count with the new count returned when `counted` (`None` when the
@@ -292,16 +296,16 @@ pub struct CommentRef {
     pub id: Id,
     pub video: Id,
     pub owner: Id,
-    /// A moderator removed it.
-    pub removed: bool,
+    /// Hidden by moderation (removed, or its author suspended): shown to its author only.
+    pub hidden: bool,
 }
 
-/// A tweet's author, and whether a moderator removed it.
+/// A tweet's author, and whether moderation hides it (removed, or its author suspended).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TweetRef {
     pub id: Id,
     pub owner: Id,
-    pub removed: bool,
+    pub hidden: bool,
 }
 
 impl crate::domain::ownership::HasOwner for TweetRef {
@@ -325,9 +329,10 @@ pub trait CommentRepo: Send + Sync {
     async fn update(&self, id: Id, content: &str) -> StoreResult<bool>;
     /// Deletes the comment and its likes.
     async fn delete(&self, id: Id) -> StoreResult<bool>;
-    /// Removes the comment with this reason (`Some`) or restores it (`None`); a removed comment
-    /// leaves its video's lists and counts for everyone but its author. False when it is gone.
-    async fn set_removal(&self, id: Id, reason: Option<String>) -> StoreResult<bool>;
+    /// Removes the comment with this reason (`Some`) or restores it (`None`); a hidden comment
+    /// (`moderation::hidden`) leaves its video's lists and counts for everyone but its author.
+    /// False when it is gone.
+    async fn set_removal(&self, id: Id, reason: Option<String>, owner_suspended: bool) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -340,7 +345,7 @@ pub trait TweetRepo: Send + Sync {
     /// Deletes the tweet and its likes.
     async fn delete(&self, id: Id) -> StoreResult<bool>;
     /// Removes the tweet with this reason (`Some`) or restores it (`None`), as for comments.
-    async fn set_removal(&self, id: Id, reason: Option<String>) -> StoreResult<bool>;
+    async fn set_removal(&self, id: Id, reason: Option<String>, owner_suspended: bool) -> StoreResult<bool>;
 }
 
 #[async_trait]

@@ -40,6 +40,7 @@ pub struct UserRecord {
     pub sessions: Vec<SessionRecord>,
     pub history_paused: bool,
     pub role: Role,
+    pub suspended_reason: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -107,6 +108,8 @@ pub struct PostRecord {
     pub content: String,
     /// Set while a moderator's removal stands.
     pub removed_reason: Option<String>,
+    /// Hidden by moderation (removed, or its author suspended).
+    pub hidden: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

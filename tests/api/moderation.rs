@@ -380,10 +380,6 @@ async fn an_action_checks_its_input_then_its_target_in_order() {
         .await
         .err(403, "Only an admin can act on a moderator or admin");
     act(&app, Some(&admin), action("user", &admin.id, "suspend", "x")).await.err(400, "You cannot suspend yourself");
-    // Not in this build: refused after every check, nothing logged.
-    act(&app, Some(&admin), action("user", &ben.id, "suspend", "x"))
-        .await
-        .err(501, "Action suspend on a user is not available yet");
     let log = app.get("/moderation/log", Some(&moder)).await;
     assert_eq!(log.ok(200, "Moderation log fetched successfully")["totalDocs"], 1, "only the dismissal");
 }
@@ -557,4 +553,69 @@ async fn a_removed_comment_or_tweet_is_seen_by_its_author_only_until_restored() 
     assert!(page["docs"].as_array().unwrap().iter().all(|c| c["moderation"].is_null()));
     assert_eq!(tweets(None).await[0]["content"], "sorry");
     app.call(Method::POST, &format!("/likes/toggle/t/{}", c.tweet), &asha).await.ok(200, "Like added successfully");
+}
+
+#[tokio::test]
+async fn a_suspended_account_is_stopped_and_hidden_until_unsuspended() {
+    let app = TestApp::spawn().await;
+    let (admin, asha, ben) = (app.user("ada").await, app.user("asha").await, app.user("ben").await);
+    app.grant("ada", "admin").await;
+    let c = content_of(&app, &ben).await;
+    let removed_too = app.publish(&ben, "Spam").await["_id"].as_str().unwrap().to_owned();
+    let ashas = app.publish(&asha, "Garden").await["_id"].as_str().unwrap().to_owned();
+    app.json(Method::POST, &format!("/comments/{ashas}"), Some(&ben), json!({"content": "buy now"}))
+        .await
+        .ok(201, "Comment added successfully");
+    report(&app, Some(&asha), json!({"targetType": "user", "targetId": ben.id, "reason": "spam"}))
+        .await
+        .ok(201, "Report submitted successfully");
+    act(&app, Some(&admin), action("video", &removed_too, "remove", "Spam"))
+        .await
+        .ok(200, "Moderation action recorded");
+
+    act(&app, Some(&admin), action("user", &ben.id, "suspend", "Repeated spam"))
+        .await
+        .ok(200, "Moderation action recorded");
+    let suspended = "Account suspended: Repeated spam";
+    app.login("ben", "wrong-pass").await.err(401, "Invalid user credentials");
+    app.login("ben", "pass-word").await.err(403, suspended);
+    let refresh = app.json(Method::POST, "/users/refresh-token", None, json!({"refreshToken": ben.refresh})).await;
+    refresh.err(403, suspended);
+    app.get("/users/current-user", Some(&ben)).await.err(403, suspended);
+    // An optional login treats the token as anonymous: the owner's private video is not shown.
+    let as_ben = app.get(&format!("/videos/{}", c.private_video), Some(&ben)).await;
+    as_ben.err(404, "Video not found");
+
+    app.get("/users/c/ben", Some(&asha)).await.err(404, "channel does not exists");
+    for who in [None, Some(&asha)] {
+        app.get(&format!("/videos/{}", c.video), who).await.err(404, "Video not found");
+        let feed = app.get("/videos", who).await;
+        assert_eq!(feed.ok(200, "Videos fetched successfully")["totalDocs"], 1, "only asha's video");
+        let comments = app.get(&format!("/comments/{ashas}"), who).await;
+        assert_eq!(comments.ok(200, "Comments fetched successfully")["totalDocs"], 0);
+        let tweets = app.get(&format!("/tweets/user/{}", ben.id), who).await;
+        assert_eq!(tweets.ok(200, "Tweets fetched successfully"), &json!([]));
+    }
+    let resolved = app.get("/moderation/reports?status=resolved&targetType=user", Some(&admin)).await;
+    assert_eq!(resolved.ok(200, "Reports fetched successfully")["totalDocs"], 1);
+
+    act(&app, Some(&admin), action("user", &ben.id, "unsuspend", "Appeal")).await.ok(200, "Moderation action recorded");
+    // Sessions ended by the suspension stay ended.
+    let refresh = app.json(Method::POST, "/users/refresh-token", None, json!({"refreshToken": ben.refresh})).await;
+    assert_eq!(refresh.status, 401, "{}", refresh.body);
+    let login = app.login("ben", "pass-word").await;
+    let token = login.ok(200, "User logged In Successfully")["accessToken"].as_str().unwrap().to_owned();
+    let ben = Session { access: token, ..ben };
+    app.get("/users/c/ben", Some(&asha)).await.ok(200, "User channel fetched successfully");
+    app.get(&format!("/videos/{}", c.video), Some(&asha)).await.ok(200, "Video fetched successfully");
+    app.get(&format!("/videos/{}", c.private_video), Some(&asha)).await.err(404, "Video not found");
+    app.get(&format!("/videos/{}", removed_too), Some(&asha)).await.err(404, "Video not found");
+    let own = app.get(&format!("/videos/{}", c.private_video), Some(&ben)).await;
+    assert_eq!(own.ok(200, "Video fetched successfully")["visibility"], "private", "its own level is back");
+    let comments = app.get(&format!("/comments/{ashas}"), None).await;
+    assert_eq!(comments.ok(200, "Comments fetched successfully")["totalDocs"], 1);
+    let tweets = app.get(&format!("/tweets/user/{}", ben.id), None).await;
+    assert_eq!(tweets.ok(200, "Tweets fetched successfully").as_array().unwrap().len(), 1);
+    let feed = app.get("/videos", None).await;
+    assert_eq!(feed.ok(200, "Videos fetched successfully")["totalDocs"], 2, "asha's and ben's public one");
 }

@@ -133,8 +133,7 @@ impl ActionBody {
     request_body(content((ActionBody = "application/json"))),
     responses(
         (status = 200, description = "Success", body = Envelope<ModerationAction>),
-        BaseErrors, AuthErrors, RoleErrors, NotFoundErrors, BodyErrors,
-        (status = 501, description = "An action this build does not take yet", body = crate::http::error::ErrorEnvelope)
+        BaseErrors, AuthErrors, RoleErrors, NotFoundErrors, BodyErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

@@ -24,7 +24,7 @@ impl CommentRepo for MongoStore {
                 id,
                 video: id_of(c.get_object_id("video").ok()?),
                 owner: id_of(c.get_object_id("owner").ok()?),
-                removed: c.get_str("removedReason").is_ok(),
+                hidden: c.get_bool("hidden").unwrap_or(false),
             })
         }))
     }
@@ -51,8 +51,8 @@ impl CommentRepo for MongoStore {
         self.delete_one_with(RecordKind::Comments, oid(id)).await
     }
 
-    async fn set_removal(&self, id: Id, reason: Option<String>) -> StoreResult<bool> {
-        let removal = post_removal(reason.as_deref());
+    async fn set_removal(&self, id: Id, reason: Option<String>, owner_suspended: bool) -> StoreResult<bool> {
+        let removal = post_removal(reason.as_deref(), owner_suspended);
         let result = self.collection(coll::COMMENTS).update_one(by_id(oid(id)), removal).await.map_err(backend)?;
         Ok(result.matched_count > 0)
     }

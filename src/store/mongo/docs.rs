@@ -86,6 +86,8 @@ pub struct UserDoc {
     /// Absent on accounts made before roles (and by the original API): a user.
     #[serde(default)]
     pub role: Option<String>,
+    #[serde(default)]
+    pub suspended_reason: Option<String>,
     pub created_at: DateTime,
     pub updated_at: DateTime,
 }
@@ -109,6 +111,7 @@ impl UserDoc {
             password_hash: self.password,
             avatar_key: self.avatar_key.unwrap_or_default(),
             cover_image_key: self.cover_image_key,
+            suspended_reason: self.suspended_reason,
         }
     }
 }

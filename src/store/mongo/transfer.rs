@@ -71,6 +71,8 @@ struct StoredRecord {
     content: Option<String>,
     #[serde(default)]
     removed_reason: Option<String>,
+    #[serde(default)]
+    hidden: bool,
     name: Option<String>,
     description: Option<String>,
     #[serde(default)]
@@ -121,6 +123,7 @@ fn user_record(user: UserDoc) -> Record {
         sessions,
         history_paused: account.user.history_paused,
         role: account.user.role,
+        suspended_reason: account.suspended_reason,
         created_at: account.user.created_at,
         updated_at: account.user.updated_at,
     })
@@ -186,6 +189,7 @@ impl StoredRecord {
             video: self.video.map(id_of),
             content: self.content?,
             removed_reason: self.removed_reason,
+            hidden: self.hidden,
             created_at: time(self.created_at),
             updated_at: time(self.updated_at),
         })

@@ -22,12 +22,12 @@ impl TweetRepo for MongoStore {
         let found = self.collection(coll::TWEETS).find_one(by_id(oid(id))).await.map_err(backend)?;
         Ok(found.and_then(|t| {
             let owner = id_of(t.get_object_id("owner").ok()?);
-            Some(TweetRef { id, owner, removed: t.get_str("removedReason").is_ok() })
+            Some(TweetRef { id, owner, hidden: t.get_bool("hidden").unwrap_or(false) })
         }))
     }
 
-    async fn set_removal(&self, id: Id, reason: Option<String>) -> StoreResult<bool> {
-        let removal = post_removal(reason.as_deref());
+    async fn set_removal(&self, id: Id, reason: Option<String>, owner_suspended: bool) -> StoreResult<bool> {
+        let removal = post_removal(reason.as_deref(), owner_suspended);
         let result = self.collection(coll::TWEETS).update_one(by_id(oid(id)), removal).await.map_err(backend)?;
         Ok(result.matched_count > 0)
     }

@@ -8,10 +8,11 @@ use mongodb::options::ReturnDocument;
 
 use super::docs::UserDoc;
 use super::queries::by_id;
+use super::queries::moderation as mq;
 use super::queries::users as q;
 use super::{MongoStore, backend, coll, conflict_on, decode, is_conflict, now, oid, retry_transient};
 use crate::domain::Id;
-use crate::domain::user::{ChannelCounts, Identity, Role, RoleChange, RoleGrant, UserAccount};
+use crate::domain::user::{ChannelCounts, Identity, Role, RoleChange, RoleGrant, Standing, UserAccount};
 use crate::store::records::RecordKind;
 use crate::store::{NewUser, ProfileUpdate, StoreError, StoreResult, UserRepo};
 
@@ -47,15 +48,43 @@ impl UserRepo for MongoStore {
         self.user_where(by_id(oid(id))).await
     }
 
-    async fn identity(&self, id: Id) -> StoreResult<Option<Identity>> {
+    async fn identity(&self, id: Id) -> StoreResult<Option<Standing>> {
         let users = self.collection(coll::USERS);
-        let projection = doc! { "historyPaused": 1, "role": 1 };
+        let projection = doc! { "historyPaused": 1, "role": 1, "suspendedReason": 1 };
         let found = users.find_one(by_id(oid(id))).projection(projection).await.map_err(backend)?;
-        Ok(found.map(|user| Identity {
-            id,
-            history_paused: user.get_bool("historyPaused").unwrap_or(false),
-            role: Role::from_stored(user.get_str("role").ok()),
+        Ok(found.map(|user| Standing {
+            identity: Identity {
+                id,
+                history_paused: user.get_bool("historyPaused").unwrap_or(false),
+                role: Role::from_stored(user.get_str("role").ok()),
+            },
+            suspended_reason: user.get_str("suspendedReason").ok().map(str::to_owned),
         }))
+    }
+
+    async fn set_suspension(&self, id: Id, reason: Option<String>) -> StoreResult<bool> {
+        // The account first, so its refusals start at once; then what it made, each step
+        // idempotent, so a retry after a failure part-way finishes the job.
+        let owner = oid(id);
+        let marked = self
+            .collection(coll::USERS)
+            .update_one(by_id(owner), q::suspension(reason.as_deref()))
+            .await
+            .map_err(backend)?;
+        if marked.matched_count == 0 {
+            return Ok(false);
+        }
+        let (videos, posts) = match reason {
+            Some(_) => (mq::suspended_videos(owner), mq::suspended_posts(owner)),
+            None => (mq::unsuspended_videos(owner), mq::unsuspended_posts(owner)),
+        };
+        let (filter, update) = videos;
+        self.collection(coll::VIDEOS).update_many(filter, update).await.map_err(backend)?;
+        for collection in [coll::COMMENTS, coll::TWEETS] {
+            let (filter, update) = posts.clone();
+            self.collection(collection).update_many(filter, update).await.map_err(backend)?;
+        }
+        Ok(true)
     }
 
     async fn set_role(&self, id: Id, role: Role) -> StoreResult<Option<RoleChange>> {

@@ -116,8 +116,8 @@ impl VideoRepo for MongoStore {
         self.video_record(id).await
     }
 
-    async fn set_removal(&self, id: Id, reason: Option<String>) -> StoreResult<bool> {
-        let removal = super::queries::moderation::removal(reason.as_deref());
+    async fn set_removal(&self, id: Id, reason: Option<String>, owner_suspended: bool) -> StoreResult<bool> {
+        let removal = super::queries::moderation::removal(reason.as_deref(), owner_suspended);
         let result = self.collection(coll::VIDEOS).update_one(by_id(oid(id)), removal).await.map_err(backend)?;
         Ok(result.matched_count > 0)
     }

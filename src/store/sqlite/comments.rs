@@ -9,8 +9,8 @@ use super::access::BOUNDED_OFFSET;
 use super::rows::{PostRow, post_columns};
 use super::sql::page_clause;
 use super::{SqliteStore, now, parse_id};
-use crate::domain::Id;
 use crate::domain::social::Comment;
+use crate::domain::{Id, moderation};
 use crate::store::{CommentRef, CommentRepo, StoreResult};
 
 /// Comments with their like facts for the viewer `?1` and their authors, as `PostRow` reads them.
@@ -31,7 +31,7 @@ const COMMENT_BY_ID: &str = concat!(comment_select!(), " WHERE p.id = ?2");
 /// newest first (limit `?3`, offset `?4`).
 static COMMENT_PAGE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "{} WHERE p.video_id = ?2 AND (p.removed_reason IS NULL OR p.owner_id = ?1) \
+        "{} WHERE p.video_id = ?2 AND (p.hidden = 0 OR p.owner_id = ?1) \
          ORDER BY p.created_at DESC, p.id DESC {}",
         comment_select!(),
         page_clause("?3", "?4")
@@ -39,9 +39,9 @@ static COMMENT_PAGE: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// A video's comment count for the viewer `?2`: one lookup in `comment_counts` (kept by triggers,
-/// migrations 0009 and 0014, of the comments everyone sees), plus the viewer's own removed ones.
+/// migrations 0009 and 0014, of the comments everyone sees), plus the viewer's own hidden ones.
 const COMMENT_TOTAL: &str = "SELECT COALESCE((SELECT n FROM comment_counts WHERE video_id = ?1), 0) \
-     + (SELECT COUNT(*) FROM comments WHERE owner_id = ?2 AND video_id = ?1 AND removed_reason IS NOT NULL)";
+     + (SELECT COUNT(*) FROM comments WHERE video_id = ?1 AND owner_id = ?2 AND hidden = 1)";
 
 #[async_trait]
 impl CommentRepo for SqliteStore {
@@ -61,7 +61,7 @@ impl CommentRepo for SqliteStore {
     }
 
     async fn get_ref(&self, id: Id) -> StoreResult<Option<CommentRef>> {
-        let sql = "SELECT id, video_id, owner_id, removed_reason IS NOT NULL FROM comments WHERE id = ?1";
+        let sql = "SELECT id, video_id, owner_id, hidden FROM comments WHERE id = ?1";
         let row = self.reads.read(|db| {
             db.prepare_cached(sql)?
                 .query_row([id.to_hex()], |row| {
@@ -69,8 +69,8 @@ impl CommentRepo for SqliteStore {
                 })
                 .optional()
         })?;
-        row.map(|(id, video, owner, removed)| {
-            Ok(CommentRef { id: parse_id(&id)?, video: parse_id(&video)?, owner: parse_id(&owner)?, removed })
+        row.map(|(id, video, owner, hidden)| {
+            Ok(CommentRef { id: parse_id(&id)?, video: parse_id(&video)?, owner: parse_id(&owner)?, hidden })
         })
         .transpose()
     }
@@ -126,9 +126,11 @@ impl CommentRepo for SqliteStore {
         Ok(deleted > 0)
     }
 
-    async fn set_removal(&self, id: Id, reason: Option<String>) -> StoreResult<bool> {
-        let sql = "UPDATE comments SET removed_reason = ?2 WHERE id = ?1";
-        let changed = self.writes.write(move |db| db.prepare_cached(sql)?.execute((id.to_hex(), reason))).await?;
+    async fn set_removal(&self, id: Id, reason: Option<String>, owner_suspended: bool) -> StoreResult<bool> {
+        let sql = "UPDATE comments SET removed_reason = ?2, hidden = ?3 WHERE id = ?1";
+        let hidden = moderation::hidden(reason.is_some(), owner_suspended);
+        let changed =
+            self.writes.write(move |db| db.prepare_cached(sql)?.execute((id.to_hex(), reason, hidden))).await?;
         Ok(changed > 0)
     }
 }
@@ -154,9 +156,9 @@ mod tests {
         let store = test_store(&dir).await;
         let plan = query_plan(&store, COMMENT_TOTAL, &["a", "b"]);
         assert!(plan.iter().any(|d| d.starts_with("SEARCH comment_counts")), "{plan:?}");
-        // The viewer's own removed comments on the video: a search by author, never a scan.
+        // The viewer's own hidden comments on the video: a search by author, never a scan.
         assert!(plan.iter().all(|d| !d.starts_with("SCAN") || d == "SCAN CONSTANT ROW"), "{plan:?}");
-        assert!(plan.iter().any(|d| d.starts_with("SEARCH comments USING INDEX comments_removed")), "{plan:?}");
+        assert!(plan.iter().any(|d| d.starts_with("SEARCH comments USING COVERING INDEX comments_hidden")), "{plan:?}");
 
         let media =
             |name: &str| crate::store::MediaRef { url: format!("http://m/{name}"), key: format!("local:{name}") };

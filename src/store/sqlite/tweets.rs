@@ -5,8 +5,8 @@ use rusqlite::OptionalExtension;
 
 use super::rows::{PostRow, post_columns};
 use super::{SqliteStore, now, parse_id};
-use crate::domain::Id;
 use crate::domain::social::Tweet;
+use crate::domain::{Id, moderation};
 use crate::store::{StoreResult, TweetRef, TweetRepo};
 
 /// Tweets with their like facts for the viewer `?1` and their authors, as `PostRow` reads them.
@@ -21,7 +21,7 @@ const TWEET_BY_ID: &str = concat!(tweet_select!(), " WHERE p.id = ?2");
 /// Every tweet of the user `?2` the viewer `?1` sees (a removed one only its author), newest first.
 const TWEETS_BY_OWNER: &str = concat!(
     tweet_select!(),
-    " WHERE p.owner_id = ?2 AND (p.removed_reason IS NULL OR p.owner_id = ?1) ORDER BY p.created_at DESC, p.id DESC"
+    " WHERE p.owner_id = ?2 AND (p.hidden = 0 OR p.owner_id = ?1) ORDER BY p.created_at DESC, p.id DESC"
 );
 
 #[async_trait]
@@ -41,15 +41,17 @@ impl TweetRepo for SqliteStore {
     }
 
     async fn get_ref(&self, id: Id) -> StoreResult<Option<TweetRef>> {
-        let sql = "SELECT owner_id, removed_reason IS NOT NULL FROM tweets WHERE id = ?1";
+        let sql = "SELECT owner_id, hidden FROM tweets WHERE id = ?1";
         let read = |row: &rusqlite::Row| Ok((row.get::<_, String>(0)?, row.get(1)?));
         let found = self.reads.read(|db| db.prepare_cached(sql)?.query_row([id.to_hex()], read).optional())?;
-        found.map(|(owner, removed)| Ok(TweetRef { id, owner: parse_id(&owner)?, removed })).transpose()
+        found.map(|(owner, hidden)| Ok(TweetRef { id, owner: parse_id(&owner)?, hidden })).transpose()
     }
 
-    async fn set_removal(&self, id: Id, reason: Option<String>) -> StoreResult<bool> {
-        let sql = "UPDATE tweets SET removed_reason = ?2 WHERE id = ?1";
-        let changed = self.writes.write(move |db| db.prepare_cached(sql)?.execute((id.to_hex(), reason))).await?;
+    async fn set_removal(&self, id: Id, reason: Option<String>, owner_suspended: bool) -> StoreResult<bool> {
+        let sql = "UPDATE tweets SET removed_reason = ?2, hidden = ?3 WHERE id = ?1";
+        let hidden = moderation::hidden(reason.is_some(), owner_suspended);
+        let changed =
+            self.writes.write(move |db| db.prepare_cached(sql)?.execute((id.to_hex(), reason, hidden))).await?;
         Ok(changed > 0)
     }
 

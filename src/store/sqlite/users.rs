@@ -5,7 +5,7 @@ use rusqlite::OptionalExtension;
 
 use super::{SqliteStore, now, parse_id};
 use crate::domain::choice::Choice;
-use crate::domain::user::{ChannelCounts, Identity, Role, RoleChange, RoleGrant, User, UserAccount};
+use crate::domain::user::{ChannelCounts, Identity, Role, RoleChange, RoleGrant, Standing, User, UserAccount};
 use crate::domain::{Id, Timestamp};
 use crate::store::{NewUser, ProfileUpdate, StoreError, StoreResult, UserRepo};
 
@@ -16,7 +16,7 @@ macro_rules! user_select {
             "SELECT id, username, email, full_name, avatar, avatar_key, cover_image, cover_image_key, password_hash, \
              history_paused, created_at, updated_at, \
              (SELECT group_concat(h.video_id, ',' ORDER BY h.seq DESC) FROM watch_history h \
-              WHERE h.user_id = users.id) AS history, role \
+              WHERE h.user_id = users.id) AS history, role, suspended_reason \
              FROM users WHERE ",
             $column,
             " = ?1"
@@ -29,7 +29,7 @@ const USER_BY_USERNAME: &str = user_select!("username");
 const USER_BY_EMAIL: &str = user_select!("email");
 
 #[cfg(test)]
-const USER_COLUMN_NAMES: [&str; 14] = [
+const USER_COLUMN_NAMES: [&str; 15] = [
     "id",
     "username",
     "email",
@@ -44,6 +44,7 @@ const USER_COLUMN_NAMES: [&str; 14] = [
     "updated_at",
     "history",
     "role",
+    "suspended_reason",
 ];
 
 /// A channel's counts as lookups in `subscription_counts` (kept by triggers), and whether the
@@ -74,6 +75,25 @@ pub(super) const ACCOUNT_DELETIONS: [&str; 9] = [
     "DELETE FROM subscription_counts WHERE user_id = ?1",
 ];
 
+/// What suspending the account `?1` does beside marking it: its videos are listed as private with
+/// their own level held aside, its comments and tweets hidden, its sessions ended.
+const SUSPENSION: [&str; 4] = [
+    "UPDATE videos SET held_visibility = COALESCE(held_visibility, visibility), visibility = 'private' \
+     WHERE owner_id = ?1",
+    "UPDATE comments SET hidden = 1 WHERE owner_id = ?1 AND hidden = 0",
+    "UPDATE tweets SET hidden = 1 WHERE owner_id = ?1 AND hidden = 0",
+    "DELETE FROM refresh_sessions WHERE user_id = ?1",
+];
+
+/// What lifting a suspension shows again: everything no removal of its own hides. Ended sessions
+/// stay ended.
+const SUSPENSION_LIFTED: [&str; 3] = [
+    "UPDATE videos SET visibility = held_visibility, held_visibility = NULL \
+     WHERE owner_id = ?1 AND removed_reason IS NULL AND held_visibility IS NOT NULL",
+    "UPDATE comments SET hidden = 0 WHERE owner_id = ?1 AND removed_reason IS NULL AND hidden = 1",
+    "UPDATE tweets SET hidden = 0 WHERE owner_id = ?1 AND removed_reason IS NULL AND hidden = 1",
+];
+
 /// An account with its history ids: the columns of `user_select!`.
 struct UserRow {
     id: String,
@@ -91,6 +111,7 @@ struct UserRow {
     /// The history's video ids, newest first, comma-separated; `None` without history.
     history: Option<String>,
     role: String,
+    suspended_reason: Option<String>,
 }
 
 impl UserRow {
@@ -110,6 +131,7 @@ impl UserRow {
             updated_at: row.get(11)?,
             history: row.get(12)?,
             role: row.get(13)?,
+            suspended_reason: row.get(14)?,
         })
     }
 
@@ -133,6 +155,7 @@ impl UserRow {
             password_hash: self.password_hash,
             avatar_key: self.avatar_key,
             cover_image_key: self.cover_image_key,
+            suspended_reason: self.suspended_reason,
         })
     }
 }
@@ -183,12 +206,31 @@ impl UserRepo for SqliteStore {
         self.user_where(USER_BY_ID, &id.to_hex())
     }
 
-    async fn identity(&self, id: Id) -> StoreResult<Option<Identity>> {
+    async fn identity(&self, id: Id) -> StoreResult<Option<Standing>> {
         let hex = id.to_hex();
-        let sql = "SELECT history_paused, role FROM users WHERE id = ?1";
-        let read = |row: &rusqlite::Row| Ok((row.get(0)?, row.get::<_, String>(1)?));
+        let sql = "SELECT history_paused, role, suspended_reason FROM users WHERE id = ?1";
+        let read = |row: &rusqlite::Row| Ok((row.get(0)?, row.get::<_, String>(1)?, row.get(2)?));
         let found = self.reads.read(|db| db.prepare_cached(sql)?.query_row([&hex], read).optional())?;
-        Ok(found.map(|(history_paused, role)| Identity { id, history_paused, role: Role::from_stored(Some(&role)) }))
+        Ok(found.map(|(history_paused, role, suspended_reason)| Standing {
+            identity: Identity { id, history_paused, role: Role::from_stored(Some(&role)) },
+            suspended_reason,
+        }))
+    }
+
+    async fn set_suspension(&self, id: Id, reason: Option<String>) -> StoreResult<bool> {
+        let statements: &[&str] = if reason.is_some() { &SUSPENSION } else { &SUSPENSION_LIFTED };
+        self.writes
+            .transaction(move |tx| {
+                let id = id.to_hex();
+                let found = tx
+                    .prepare_cached("UPDATE users SET suspended_reason = ?2 WHERE id = ?1")?
+                    .execute((&id, reason))?;
+                for statement in statements {
+                    tx.prepare_cached(statement)?.execute([&id])?;
+                }
+                Ok(found > 0)
+            })
+            .await
     }
 
     async fn by_username(&self, username: &str) -> StoreResult<Option<UserAccount>> {

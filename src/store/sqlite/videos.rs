@@ -11,6 +11,7 @@ use super::rows::{VideoRow, videos_from};
 use super::sql::{OWNER_OF_VIDEO, VIDEO_COLUMNS, VIDEO_SELECT, levels_sql, page_clause, visible_sql};
 use super::{SqliteStore, now};
 use crate::domain::Id;
+use crate::domain::moderation;
 use crate::domain::trending::TrendingVideo;
 use crate::domain::user::ChannelCounts;
 use crate::domain::video::{Video, VideoQuery, VideoRecord, VideoSort};
@@ -253,15 +254,17 @@ impl VideoRepo for SqliteStore {
         self.video_record(id)
     }
 
-    async fn set_removal(&self, id: Id, reason: Option<String>) -> StoreResult<bool> {
+    async fn set_removal(&self, id: Id, reason: Option<String>, owner_suspended: bool) -> StoreResult<bool> {
         // Every expression of a SET reads the row as it was, so the level moves in one statement;
         // the listed level is what `visibility::listed` gives, and the counters' triggers follow.
-        let sql = match reason {
-            Some(_) => {
+        let sql = match (&reason, moderation::hidden(false, owner_suspended)) {
+            (Some(_), _) => {
                 "UPDATE videos SET removed_reason = ?2, held_visibility = COALESCE(held_visibility, visibility), \
                  visibility = 'private' WHERE id = ?1"
             }
-            None => {
+            // Restored, but its owner's suspension still hides it.
+            (None, true) => "UPDATE videos SET removed_reason = ?2 WHERE id = ?1",
+            (None, false) => {
                 "UPDATE videos SET removed_reason = ?2, visibility = COALESCE(held_visibility, visibility), \
                  held_visibility = NULL WHERE id = ?1"
             }

@@ -44,7 +44,7 @@ mod tests {
     #[test]
     fn a_comment_page_sorts_then_pages_then_joins() {
         let pipeline = comment_page(id(4), Some(id(1)), 10, 5);
-        let seen = doc! { "video": id(4), "$or": [{ "removedReason": null }, { "owner": id(1) }] };
+        let seen = doc! { "video": id(4), "$or": [{ "hidden": { "$ne": true } }, { "owner": id(1) }] };
         assert_eq!(pipeline[0], doc! { "$match": seen }, "a removed comment only for its author");
         assert_eq!(pipeline[1], doc! { "$sort": { "createdAt": -1, "_id": -1 } });
         assert_eq!(pipeline[2], doc! { "$skip": 10i64 });

@@ -190,21 +190,23 @@ pub fn posts(filter: Document, target: &str, viewer: Option<ObjectId>, page: Opt
     pipeline
 }
 
-/// The comments or tweets `viewer` sees among those `filter` matches: a removed one only its author
+/// The comments or tweets `viewer` sees among those `filter` matches: a hidden one only its author
 /// (`moderation::post_visible_to`).
 pub fn seen_posts(mut filter: Document, viewer: Option<ObjectId>) -> Document {
+    let shown = doc! { "hidden": { "$ne": true } };
     match viewer {
-        Some(viewer) => filter.insert("$or", vec![doc! { "removedReason": null }, doc! { "owner": viewer }]),
-        None => filter.insert("removedReason", Bson::Null),
+        Some(viewer) => filter.insert("$or", vec![shown, doc! { "owner": viewer }]),
+        None => filter.insert("hidden", doc! { "$ne": true }),
     };
     filter
 }
 
-/// Removes a comment or tweet with this reason, or restores it (`None`).
-pub fn post_removal(reason: Option<&str>) -> Document {
+/// Removes a comment or tweet with this reason, or restores it (`None`): hidden while removed or
+/// while its author is suspended (`moderation::hidden`).
+pub fn post_removal(reason: Option<&str>, owner_suspended: bool) -> Document {
     match reason {
-        Some(reason) => doc! { "$set": { "removedReason": reason } },
-        None => doc! { "$unset": { "removedReason": "" } },
+        Some(reason) => doc! { "$set": { "removedReason": reason, "hidden": true } },
+        None => doc! { "$set": { "hidden": owner_suspended }, "$unset": { "removedReason": "" } },
     }
 }
 

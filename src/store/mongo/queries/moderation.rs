@@ -5,7 +5,7 @@ use bson::{Bson, DateTime, Document, doc};
 
 use super::super::{coll, oid};
 use crate::domain::choice::Choice;
-use crate::domain::moderation::{Action, ReportStatus, Target, TargetType};
+use crate::domain::moderation::{self, Action, ReportStatus, Target, TargetType};
 use crate::store::LogFilter;
 
 /// An action's fields as stored, for a new action and for a copied one.
@@ -103,25 +103,48 @@ fn own_level() -> Bson {
     ] }] })
 }
 
-/// Removes a video (`Some(reason)`): listed as private, its own level held aside; or restores it
-/// (`None`): listed at its own level again (`visibility::listed`). One pipeline update, so the level
-/// read and the level written are the same document's.
-pub fn removal(reason: Option<&str>) -> Vec<Document> {
-    match reason {
-        Some(reason) => vec![doc! { "$set": {
-            "removedReason": reason,
-            "heldVisibility": own_level(),
-            "visibility": "private",
-            "isPublished": false,
-        } }],
-        None => vec![
-            doc! { "$set": {
-                "visibility": own_level(),
-                "isPublished": { "$eq": [own_level(), "public"] },
-            } },
-            doc! { "$unset": ["removedReason", "heldVisibility"] },
-        ],
+/// Lists a video as private with its own level held aside (`visibility::listed`); a pipeline
+/// update, so the level read and the level written are the same document's.
+fn hide() -> Document {
+    doc! { "$set": { "heldVisibility": own_level(), "visibility": "private", "isPublished": false } }
+}
+
+/// Lists a video at its own level again.
+fn show() -> Vec<Document> {
+    vec![
+        doc! { "$set": { "visibility": own_level(), "isPublished": { "$eq": [own_level(), "public"] } } },
+        doc! { "$unset": ["removedReason", "heldVisibility"] },
+    ]
+}
+
+/// Removes a video (`Some(reason)`): hidden; or restores it (`None`): shown again unless its
+/// owner's suspension still hides it (`moderation::hidden`).
+pub fn removal(reason: Option<&str>, owner_suspended: bool) -> Vec<Document> {
+    match (reason, moderation::hidden(false, owner_suspended)) {
+        (Some(reason), _) => vec![doc! { "$set": { "removedReason": reason } }, hide()],
+        (None, true) => vec![doc! { "$unset": ["removedReason"] }],
+        (None, false) => show(),
     }
+}
+
+/// The owner's videos hidden by a suspension.
+pub fn suspended_videos(owner: ObjectId) -> (Document, Vec<Document>) {
+    (doc! { "owner": owner }, vec![hide()])
+}
+
+/// The owner's videos a lifted suspension shows again: those no removal of their own hides.
+pub fn unsuspended_videos(owner: ObjectId) -> (Document, Vec<Document>) {
+    (doc! { "owner": owner, "removedReason": null, "heldVisibility": { "$type": "string" } }, show())
+}
+
+/// The owner's comments or tweets hidden by a suspension.
+pub fn suspended_posts(owner: ObjectId) -> (Document, Document) {
+    (doc! { "owner": owner }, doc! { "$set": { "hidden": true } })
+}
+
+/// The owner's comments or tweets a lifted suspension shows again.
+pub fn unsuspended_posts(owner: ObjectId) -> (Document, Document) {
+    (doc! { "owner": owner, "removedReason": null }, doc! { "$set": { "hidden": false } })
 }
 
 #[cfg(test)]
@@ -151,9 +174,10 @@ mod tests {
 
     #[test]
     fn a_restored_video_is_listed_at_its_own_level() {
-        let removed = removal(Some("spam"));
-        assert_eq!(removed[0].get_document("$set").unwrap().get_str("visibility").unwrap(), "private");
-        let restored = removal(None);
+        let removed = removal(Some("spam"), false);
+        assert_eq!(removed[1].get_document("$set").unwrap().get_str("visibility").unwrap(), "private");
+        let restored = removal(None, false);
         assert_eq!(restored[1], doc! { "$unset": ["removedReason", "heldVisibility"] });
+        assert_eq!(removal(None, true), [doc! { "$unset": ["removedReason"] }], "the suspension still hides it");
     }
 }

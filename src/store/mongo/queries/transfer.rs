@@ -49,6 +49,7 @@ pub fn upsert(record: &Record) -> (Document, Document, bool) {
                 "coverImageKey": u.cover_image_key.as_deref().map_or(Bson::Null, |k| Bson::String(k.to_owned())),
                 "password": &u.password_hash, "refreshSessions": sessions, "historyPaused": u.history_paused,
                 "role": u.role.as_str(),
+                "suspendedReason": u.suspended_reason.as_deref().map_or(Bson::Null, |r| Bson::String(r.to_owned())),
                 "createdAt": date(u.created_at), "updatedAt": date(u.updated_at),
             };
             (u.id, set, Some(doc! { "watchHistory": [], "watchHistoryAt": [] }))
@@ -74,6 +75,7 @@ pub fn upsert(record: &Record) -> (Document, Document, bool) {
             let mut set = doc! {
                 "content": &p.content, "owner": oid(p.owner),
                 "removedReason": p.removed_reason.as_deref().map_or(Bson::Null, |r| Bson::String(r.to_owned())),
+                "hidden": p.hidden,
             };
             if let Some(video) = p.video {
                 set.insert("video", oid(video));

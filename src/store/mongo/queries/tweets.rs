@@ -30,7 +30,7 @@ mod tests {
     fn an_owner_s_tweets_are_read_whole_with_their_like_facts() {
         let owner = ObjectId::from_bytes([1; 12]);
         let pipeline = tweets_of(owner, None);
-        assert_eq!(pipeline[0], doc! { "$match": { "owner": owner, "removedReason": null } });
+        assert_eq!(pipeline[0], doc! { "$match": { "owner": owner, "hidden": { "$ne": true } } });
         assert_eq!(pipeline.len(), 7, "no page: sort, owner lookup (2) and like facts (3)");
         let lookup = pipeline[4].get_document("$lookup").unwrap();
         assert_eq!(lookup.get_str("foreignField").unwrap(), "tweet");

@@ -61,6 +61,14 @@ pub fn role_update(role: Role, now: DateTime) -> Document {
     doc! { "$set": { "role": role.as_str(), "updatedAt": now } }
 }
 
+/// Marks the account suspended with this reason, ending its sessions; or lifts the suspension.
+pub fn suspension(reason: Option<&str>) -> Document {
+    match reason {
+        Some(reason) => doc! { "$set": { "suspendedReason": reason, "refreshSessions": [] } },
+        None => doc! { "$unset": { "suspendedReason": "" } },
+    }
+}
+
 /// The admins, counted through the `role` index.
 pub fn admins() -> Document {
     doc! { "role": Role::Admin.as_str() }

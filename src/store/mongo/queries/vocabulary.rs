@@ -229,7 +229,9 @@ fn every_builder_speaks_mongodb() {
         videos::count_in_hour(id(1), 5).1,
         moderation::close(ReportStatus::Dismissed, at),
     ];
-    for removal in [moderation::removal(Some("r")), moderation::removal(None)] {
+    for removal in
+        [moderation::removal(Some("r"), false), moderation::removal(None, false), moderation::removal(None, true)]
+    {
         check_pipeline(&removal, UPDATE_STAGES, "removal");
     }
     // Every deletion's steps, with every kind that others refer to removed too.
@@ -251,6 +253,16 @@ fn every_builder_speaks_mongodb() {
             cascade_filters.push(step.filter);
         }
     }
+    for (filter, pipeline) in [moderation::suspended_videos(id(1)), moderation::unsuspended_videos(id(1))] {
+        check_pipeline(&pipeline, UPDATE_STAGES, "suspension");
+        cascade_filters.push(filter);
+    }
+    for (filter, update) in [moderation::suspended_posts(id(1)), moderation::unsuspended_posts(id(1))] {
+        updates.push(update);
+        cascade_filters.push(filter);
+    }
+    updates.push(users::suspension(Some("r")));
+    updates.push(users::suspension(None));
     let records = [
         Record::Like(LikeRecord {
             id: Id::generate(),

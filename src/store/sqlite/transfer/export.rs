@@ -20,7 +20,7 @@ pub(super) fn export_sql(kind: Kind) -> &'static str {
     match kind {
         Kind::Users => {
             "SELECT id, username, email, full_name, avatar, avatar_key, cover_image, cover_image_key, password_hash, \
-             history_paused, created_at, updated_at, role FROM users WHERE id > ?1 ORDER BY id LIMIT ?2"
+             history_paused, created_at, updated_at, role, suspended_reason FROM users WHERE id > ?1 ORDER BY id LIMIT ?2"
         }
         Kind::Videos => {
             "SELECT id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, duration, views, \
@@ -28,11 +28,11 @@ pub(super) fn export_sql(kind: Kind) -> &'static str {
              height, hls_url, hls_key, removed_reason, held_visibility FROM videos WHERE id > ?1 ORDER BY id LIMIT ?2"
         }
         Kind::Comments => {
-            "SELECT id, owner_id, video_id, content, created_at, updated_at, removed_reason FROM comments \
+            "SELECT id, owner_id, video_id, content, created_at, updated_at, removed_reason, hidden FROM comments \
              WHERE id > ?1 ORDER BY id LIMIT ?2"
         }
         Kind::Tweets => {
-            "SELECT id, owner_id, NULL AS video_id, content, created_at, updated_at, removed_reason FROM tweets \
+            "SELECT id, owner_id, NULL AS video_id, content, created_at, updated_at, removed_reason, hidden FROM tweets \
              WHERE id > ?1 ORDER BY id LIMIT ?2"
         }
         Kind::Likes => {
@@ -159,6 +159,7 @@ fn read_record(kind: Kind, row: &Row) -> rusqlite::Result<Record> {
             created_at: time(row, 10)?,
             updated_at: time(row, 11)?,
             role: Role::from_stored(Some(&row.get::<_, String>(12)?)),
+            suspended_reason: row.get(13)?,
         }),
         Kind::Videos => {
             let visibility: String = row.get(10)?;
@@ -207,6 +208,7 @@ fn read_record(kind: Kind, row: &Row) -> rusqlite::Result<Record> {
                 created_at: time(row, 4)?,
                 updated_at: time(row, 5)?,
                 removed_reason: row.get(6)?,
+                hidden: row.get(7)?,
             };
             if kind == Kind::Comments { Record::Comment(post) } else { Record::Tweet(post) }
         }
@@ -324,7 +326,7 @@ mod tests {
             (
                 Kind::Users,
                 "id username email full_name avatar avatar_key cover_image cover_image_key password_hash \
-                 history_paused created_at updated_at role",
+                 history_paused created_at updated_at role suspended_reason",
             ),
             (
                 Kind::Videos,
@@ -332,8 +334,8 @@ mod tests {
                  visibility created_at updated_at processing_status processing_progress processing_error \
                  width height hls_url hls_key removed_reason held_visibility",
             ),
-            (Kind::Comments, "id owner_id video_id content created_at updated_at removed_reason"),
-            (Kind::Tweets, "id owner_id video_id content created_at updated_at removed_reason"),
+            (Kind::Comments, "id owner_id video_id content created_at updated_at removed_reason hidden"),
+            (Kind::Tweets, "id owner_id video_id content created_at updated_at removed_reason hidden"),
             (Kind::Likes, "id liked_by video_id comment_id tweet_id created_at updated_at"),
             (Kind::Subscriptions, "id subscriber_id channel_id created_at updated_at"),
             (Kind::Playlists, "id owner_id name description created_at updated_at"),

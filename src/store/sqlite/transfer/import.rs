@@ -42,6 +42,7 @@ pub(super) fn import_one(tx: &Transaction, record: Record) -> rusqlite::Result<b
                 u.created_at.millis(),
                 u.updated_at.millis(),
                 u.role.as_str(),
+                u.suspended_reason,
             ];
             if !accepted(tx, UPSERT_USER, user)? {
                 return Ok(false);
@@ -111,6 +112,7 @@ pub(super) fn import_one(tx: &Transaction, record: Record) -> rusqlite::Result<b
                 p.created_at.millis(),
                 p.updated_at.millis(),
                 p.removed_reason,
+                p.hidden,
             );
             accepted(tx, UPSERT_COMMENT, comment)
         }
@@ -122,6 +124,7 @@ pub(super) fn import_one(tx: &Transaction, record: Record) -> rusqlite::Result<b
                 p.created_at.millis(),
                 p.updated_at.millis(),
                 p.removed_reason,
+                p.hidden,
             );
             accepted(tx, UPSERT_TWEET, tweet)
         }
@@ -206,13 +209,14 @@ pub(super) fn import_one(tx: &Transaction, record: Record) -> rusqlite::Result<b
 }
 
 const UPSERT_USER: &str = "INSERT INTO users (id, username, email, full_name, avatar, avatar_key, cover_image, \
-     cover_image_key, password_hash, history_paused, created_at, updated_at, role) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+     cover_image_key, password_hash, history_paused, created_at, updated_at, role, suspended_reason) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
      ON CONFLICT (id) DO UPDATE SET username = excluded.username, email = excluded.email, \
      full_name = excluded.full_name, avatar = excluded.avatar, avatar_key = excluded.avatar_key, \
      cover_image = excluded.cover_image, cover_image_key = excluded.cover_image_key, \
      password_hash = excluded.password_hash, history_paused = excluded.history_paused, \
-     created_at = excluded.created_at, updated_at = excluded.updated_at, role = excluded.role";
+     created_at = excluded.created_at, updated_at = excluded.updated_at, role = excluded.role, \
+     suspended_reason = excluded.suspended_reason";
 
 const REPLACE_SESSION: &str = "INSERT OR REPLACE INTO refresh_sessions (id, jti, user_id, token_hash, user_agent, \
      expires_at, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -232,14 +236,14 @@ const UPSERT_VIDEO: &str = "INSERT INTO videos (id, owner_id, video_file, video_
      held_visibility = excluded.held_visibility, lease_holder = NULL, lease_until = NULL";
 
 const UPSERT_COMMENT: &str = "INSERT INTO comments (id, video_id, owner_id, content, created_at, updated_at, \
-     removed_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+     removed_reason, hidden) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
      ON CONFLICT (id) DO UPDATE SET content = excluded.content, updated_at = excluded.updated_at, \
-     removed_reason = excluded.removed_reason";
+     removed_reason = excluded.removed_reason, hidden = excluded.hidden";
 
-const UPSERT_TWEET: &str = "INSERT INTO tweets (id, owner_id, content, created_at, updated_at, removed_reason) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+const UPSERT_TWEET: &str = "INSERT INTO tweets (id, owner_id, content, created_at, updated_at, removed_reason, \
+     hidden) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
      ON CONFLICT (id) DO UPDATE SET content = excluded.content, updated_at = excluded.updated_at, \
-     removed_reason = excluded.removed_reason";
+     removed_reason = excluded.removed_reason, hidden = excluded.hidden";
 
 const INSERT_LIKE: &str = "INSERT INTO likes (id, liked_by, video_id, comment_id, tweet_id, created_at, updated_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING";
