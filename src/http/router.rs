@@ -27,8 +27,8 @@ use super::openapi::{self, ApiDoc};
 use super::rate_limit::{self, RateLimiter};
 use super::routes::uploads::{direct, tus};
 use super::routes::{
-    SHAPE_RULES, comments, dashboard, health, history, likes, moderation, playlists, processing, reports, roles,
-    sessions, subscriptions, tweets, users, videos,
+    SHAPE_RULES, blocks, comments, dashboard, health, history, likes, moderation, playlists, processing, reports,
+    roles, sessions, subscriptions, tweets, users, videos,
 };
 
 /// Every API route, registered exactly once: the `#[utoipa::path]` attribute of its handler gives
@@ -88,6 +88,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(moderation::act))
         .routes(routes!(moderation::moderation_log))
         .routes(routes!(roles::set_role))
+        .routes(routes!(blocks::blocked_users))
+        .routes(routes!(blocks::block, blocks::unblock))
 }
 
 /// The API router (paths already under `/api/v1`) and the OpenAPI document collected from the same

@@ -31,6 +31,7 @@ impl Services {
         video: &VideoRecord,
         content: Option<&str>,
     ) -> Result<Comment, ServiceError> {
+        self.refuse_if_blocked(video.video.owner_id(), caller, "You cannot comment on this channel").await?;
         let content = required_content(content, self.config.limits.content_chars)?;
         let id = self.store.comments.insert(video.video.id, caller.id, &content).await?;
         self.comment(id, Some(caller.id)).await

@@ -17,7 +17,8 @@ impl Services {
                 self.visible_comment(id, viewer).await?;
             }
             LikeTarget::Tweet(id) => {
-                self.visible_tweet(id, viewer).await?;
+                let tweet = self.visible_tweet(id, viewer).await?;
+                self.refuse_if_blocked(tweet.owner, caller, "You cannot like this channel's tweets").await?;
             }
         }
         let is_liked = self.store.likes.toggle(caller.id, target).await?;

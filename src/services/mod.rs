@@ -1,6 +1,7 @@
 //! Business rules: validation, ownership, visibility, counters, cascades and the order of media side
 //! effects. Handlers call one method here; stores only persist.
 
+pub mod blocks;
 pub mod comments;
 pub mod dashboard;
 mod error;

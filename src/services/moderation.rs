@@ -96,7 +96,10 @@ impl Services {
                 let removal = (action == Action::Remove).then(|| reason.clone());
                 match kind {
                     TargetType::Video => self.store.videos.set_removal(target.id, removal, owner_suspended).await?,
-                    TargetType::Comment => self.store.comments.set_removal(target.id, removal, owner_suspended).await?,
+                    TargetType::Comment => {
+                        let hidden_otherwise = owner_suspended || self.blocked_on_its_video(target.id).await?;
+                        self.store.comments.set_removal(target.id, removal, hidden_otherwise).await?
+                    }
                     TargetType::Tweet => self.store.tweets.set_removal(target.id, removal, owner_suspended).await?,
                     // `Action::applies_to` refused it at the edge.
                     TargetType::User => return Err(ServiceError::invalid("Action remove does not apply to a user")),

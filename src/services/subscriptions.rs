@@ -15,6 +15,7 @@ impl Services {
         if channel == caller.id {
             return Err(ServiceError::invalid("You cannot subscribe to yourself"));
         }
+        self.refuse_if_blocked(channel, caller, "You cannot subscribe to this channel").await?;
         Ok(self.store.subscriptions.toggle(caller.id, channel).await?)
     }
 

@@ -20,7 +20,7 @@ use crate::domain::social::{
     ChannelStats, Comment, LikeTarget, LikedVideoItem, PlaylistRecord, SubscribedChannelItem, SubscriberItem, Tweet,
 };
 use crate::domain::trending::TrendingVideo;
-use crate::domain::user::{ChannelCounts, Role, RoleChange, Session, Standing, UserAccount};
+use crate::domain::user::{ChannelCounts, OwnerSummary, Role, RoleChange, Session, Standing, UserAccount};
 use crate::domain::video::{Video, VideoQuery, VideoRecord, WatchedVideo};
 use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
@@ -415,6 +415,20 @@ pub trait ReportRepo: Send + Sync {
     async fn close(&self, target: Target, status: ReportStatus) -> StoreResult<u64>;
 }
 
+#[async_trait]
+pub trait BlockRepo: Send + Sync {
+    /// `blocker` hides `blocked` from their channel (idempotent): the blocked user's subscription
+    /// to the blocker ends, and their comments on the blocker's videos are hidden from everyone but
+    /// them.
+    async fn block(&self, blocker: Id, blocked: Id) -> StoreResult<()>;
+    /// Lifts the block (idempotent): those comments show again, unless removed or, while
+    /// `blocked_suspended`, hidden by the suspension.
+    async fn unblock(&self, blocker: Id, blocked: Id, blocked_suspended: bool) -> StoreResult<()>;
+    async fn is_blocked(&self, blocker: Id, blocked: Id) -> StoreResult<bool>;
+    /// The users `blocker` blocks, the newest block first.
+    async fn blocked_by(&self, blocker: Id) -> StoreResult<Vec<OwnerSummary>>;
+}
+
 /// A moderation action as its moderator takes it.
 pub struct NewAction {
     pub moderator: Id,
@@ -454,6 +468,7 @@ pub struct Store {
     pub playlists: Arc<dyn PlaylistRepo>,
     pub reports: Arc<dyn ReportRepo>,
     pub moderation: Arc<dyn ModerationRepo>,
+    pub blocks: Arc<dyn BlockRepo>,
     pub media_index: Arc<dyn MediaIndex>,
     pub health: Arc<dyn StoreHealth>,
     pub ephemeral: Arc<dyn ephemeral::EphemeralState>,
@@ -485,6 +500,7 @@ impl Store {
             + PlaylistRepo
             + ReportRepo
             + ModerationRepo
+            + BlockRepo
             + MediaIndex
             + StoreHealth
             + ephemeral::EphemeralState
@@ -505,6 +521,7 @@ impl Store {
             playlists: backend.clone(),
             reports: backend.clone(),
             moderation: backend.clone(),
+            blocks: backend.clone(),
             media_index: backend.clone(),
             ephemeral: backend.clone(),
             health: backend,

@@ -35,6 +35,8 @@ pub enum RecordKind {
     /// One entry of the append-only moderation log. Its moderator and target are not references:
     /// the log keeps every action whatever is deleted later.
     ModerationActions,
+    /// That a user hides another from their channel.
+    Blocks,
     /// That a viewer's view of a video was counted, until its window is over (MongoDB only: SQLite
     /// keeps it in memory).
     ViewMarks,
@@ -79,7 +81,7 @@ pub enum Copied {
 impl RecordKind {
     /// Every kind, each after the kinds it refers to: `migrate` copies in this order, and the
     /// cascades delete in the reverse one (children first).
-    pub const ALL: [RecordKind; 15] = [
+    pub const ALL: [RecordKind; 16] = [
         RecordKind::Users,
         RecordKind::Sessions,
         RecordKind::Videos,
@@ -93,6 +95,7 @@ impl RecordKind {
         RecordKind::WatchHistory,
         RecordKind::Reports,
         RecordKind::ModerationActions,
+        RecordKind::Blocks,
         RecordKind::ViewMarks,
         RecordKind::RequestBudgets,
     ];
@@ -116,6 +119,8 @@ impl RecordKind {
             // The reporter.
             Reports => &[Users],
             ModerationActions => &[],
+            // The blocker and the blocked user.
+            Blocks => &[Users],
             // Keyed by the viewer (a user or an address) and the video.
             ViewMarks => &[Users, Videos],
             // Keyed by scope and client address.
@@ -142,6 +147,7 @@ impl RecordKind {
             | RecordKind::Playlists
             | RecordKind::Reports
             | RecordKind::ModerationActions
+            | RecordKind::Blocks
             | RecordKind::RequestBudgets => OnDelete::Kept,
         }
     }
@@ -161,7 +167,8 @@ impl RecordKind {
             | RecordKind::Playlists
             | RecordKind::PlaylistEntries
             | RecordKind::WatchHistory
-            | RecordKind::Reports => OnDelete::Removed,
+            | RecordKind::Reports
+            | RecordKind::Blocks => OnDelete::Removed,
             RecordKind::ViewMarks => OnDelete::Expires,
             RecordKind::ModerationActions | RecordKind::RequestBudgets => OnDelete::Kept,
         }
@@ -196,6 +203,7 @@ impl RecordKind {
             RecordKind::WatchHistory => Copied::Own(Kind::WatchHistory),
             RecordKind::Reports => Copied::Own(Kind::Reports),
             RecordKind::ModerationActions => Copied::Own(Kind::ModerationActions),
+            RecordKind::Blocks => Copied::Own(Kind::Blocks),
             RecordKind::ViewMarks | RecordKind::RequestBudgets => Copied::No,
         }
     }
@@ -215,6 +223,7 @@ impl Kind {
             Kind::WatchHistory => RecordKind::WatchHistory,
             Kind::Reports => RecordKind::Reports,
             Kind::ModerationActions => RecordKind::ModerationActions,
+            Kind::Blocks => RecordKind::Blocks,
         }
     }
 }
@@ -251,10 +260,11 @@ pub enum Kind {
     WatchHistory,
     Reports,
     ModerationActions,
+    Blocks,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = copied_kinds();
+    pub const ALL: [Kind; 11] = copied_kinds();
 
     pub fn name(self) -> &'static str {
         match self {
@@ -268,6 +278,7 @@ impl Kind {
             Kind::WatchHistory => "watch histories",
             Kind::Reports => "reports",
             Kind::ModerationActions => "moderation actions",
+            Kind::Blocks => "blocks",
         }
     }
 }

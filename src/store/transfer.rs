@@ -163,6 +163,15 @@ pub struct ReportRecord {
     pub updated_at: Timestamp,
 }
 
+/// That `blocker` hides `blocked` from their channel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockRecord {
+    pub id: Id,
+    pub blocker: Id,
+    pub blocked: Id,
+    pub created_at: Timestamp,
+}
+
 /// One entry of the moderation log.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ActionRecord {
@@ -186,6 +195,7 @@ pub enum Record {
     History(HistoryRecord),
     Report(ReportRecord),
     Action(ActionRecord),
+    Block(BlockRecord),
 }
 
 impl Record {
@@ -202,6 +212,7 @@ impl Record {
             Record::History(_) => Kind::WatchHistory,
             Record::Report(_) => Kind::Reports,
             Record::Action(_) => Kind::ModerationActions,
+            Record::Block(_) => Kind::Blocks,
         }
     }
 }

@@ -25,7 +25,7 @@ struct Site {
 
 /// Two users (one an admin), a public, a private and an unlisted video, a view (with its hourly
 /// record), a comment, likes on all three kinds of target, a tweet, a subscription, a playlist, a
-/// report and a moderator's removal of the unlisted video.
+/// report, a moderator's removal of the unlisted video and a block.
 async fn build_site(app: &TestApp) -> Site {
     let asha = app.user("asha").await;
     let ben = app.user("ben").await;
@@ -63,6 +63,7 @@ async fn build_site(app: &TestApp) -> Site {
     // A removal: the copy keeps the video hidden, its own level aside, and the log entry.
     let removal = json!({"targetType": "video", "targetId": unlisted, "action": "remove", "reason": "Test"});
     app.json(Method::POST, "/moderation/actions", Some(&asha), removal).await.ok(200, "Moderation action recorded");
+    app.call(Method::POST, &format!("/users/blocks/{}", asha.id), &ben).await.ok(200, "User blocked");
     Site { asha, ben, video }
 }
 
@@ -87,6 +88,7 @@ async fn reads(app: &TestApp, site: &Site) -> Vec<(String, Value)> {
         ("/dashboard/videos".to_owned(), Some(asha)),
         ("/moderation/reports".to_owned(), Some(asha)),
         ("/moderation/log".to_owned(), Some(asha)),
+        ("/users/blocks".to_owned(), Some(ben)),
     ];
     let mut bodies = Vec::new();
     for (path, who) in paths {
@@ -110,7 +112,7 @@ async fn migrate(from: &str, to: &str) -> Vec<String> {
 }
 
 /// The report of a complete copy of the site (likes span two batches of 2).
-const FULL_REPORT: [&str; 11] = [
+const FULL_REPORT: [&str; 12] = [
     "users: 2/2 read, 2 written, 0 skipped",
     "videos: 3/3 read, 3 written, 0 skipped",
     "comments: 1/1 read, 1 written, 0 skipped",
@@ -121,7 +123,8 @@ const FULL_REPORT: [&str; 11] = [
     "watch histories: 1/1 read, 1 written, 0 skipped",
     "reports: 1/1 read, 1 written, 0 skipped",
     "moderation actions: 1/1 read, 1 written, 0 skipped",
-    "done: 15 records written, 0 not copied",
+    "blocks: 1/1 read, 1 written, 0 skipped",
+    "done: 16 records written, 0 not copied",
 ];
 
 #[tokio::test]
@@ -229,7 +232,9 @@ async fn records_the_destination_refuses_are_reported_not_lost_silently() {
             // Ben's report of asha's tweet: a report outlives what it reports.
             "reports: 1/1 read, 1 written, 0 skipped",
             "moderation actions: 1/1 read, 1 written, 0 skipped",
-            "done: 4 records written, 11 not copied",
+            // Ben's block of asha refers to her.
+            "blocks: 1/1 read, 0 written, 1 skipped",
+            "done: 4 records written, 12 not copied",
         ],
         "asha's clash leaves her records out, everything of ben's that does not depend on them is copied"
     );

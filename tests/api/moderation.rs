@@ -619,3 +619,72 @@ async fn a_suspended_account_is_stopped_and_hidden_until_unsuspended() {
     let feed = app.get("/videos", None).await;
     assert_eq!(feed.ok(200, "Videos fetched successfully")["totalDocs"], 2, "asha's and ben's public one");
 }
+
+#[tokio::test]
+async fn a_block_hides_the_blocked_user_from_the_channel() {
+    let app = TestApp::spawn().await;
+    let (asha, ben, cleo) = (app.user("asha").await, app.user("ben").await, app.user("cleo").await);
+    let video = app.publish(&asha, "Garden").await["_id"].as_str().unwrap().to_owned();
+    let tweet = app.json(Method::POST, "/tweets", Some(&asha), json!({"content": "new video"})).await;
+    let tweet = tweet.ok(201, "Tweet created successfully")["_id"].as_str().unwrap().to_owned();
+    for (who, text) in [(&ben, "spam"), (&cleo, "lovely")] {
+        app.json(Method::POST, &format!("/comments/{video}"), Some(who), json!({"content": text}))
+            .await
+            .ok(201, "Comment added successfully");
+    }
+    app.call(Method::POST, &format!("/subscriptions/c/{}", asha.id), &ben).await.ok(200, "subscribed successfully");
+    let comments = async |who: Option<&Session>| {
+        let page = app.get(&format!("/comments/{video}"), who).await;
+        let page = page.ok(200, "Comments fetched successfully").clone();
+        let authors: Vec<String> = page["docs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["owner"]["username"].as_str().unwrap().to_owned())
+            .collect();
+        (page["totalDocs"].as_u64().unwrap(), authors)
+    };
+
+    app.send(app.request(Method::POST, &format!("/users/blocks/{}", ben.id))).await.err(401, "Unauthorized request");
+    app.call(Method::POST, "/users/blocks/nope", &asha).await.err(400, "Invalid userId");
+    app.call(Method::POST, &format!("/users/blocks/{UNKNOWN}"), &asha).await.err(404, "User not found");
+    app.call(Method::POST, &format!("/users/blocks/{}", asha.id), &asha).await.err(400, "You cannot block yourself");
+    for _ in 0..2 {
+        let blocked = app.call(Method::POST, &format!("/users/blocks/{}", ben.id), &asha).await;
+        assert_eq!(blocked.ok(200, "User blocked"), &json!({"blocked": true}));
+    }
+    let list = app.get("/users/blocks", Some(&asha)).await;
+    let list = list.ok(200, "Blocked users fetched successfully");
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["_id"], ben.id.as_str());
+    assert_eq!(list[0]["username"], "ben");
+
+    let subscribed = app.get(&format!("/subscriptions/u/{}", ben.id), None).await;
+    assert_eq!(subscribed.ok(200, "Subscribed channels fetched successfully"), &json!([]), "the subscription ended");
+    app.call(Method::POST, &format!("/subscriptions/c/{}", asha.id), &ben)
+        .await
+        .err(403, "You cannot subscribe to this channel");
+    app.json(Method::POST, &format!("/comments/{video}"), Some(&ben), json!({"content": "again"}))
+        .await
+        .err(403, "You cannot comment on this channel");
+    app.call(Method::POST, &format!("/likes/toggle/t/{tweet}"), &ben)
+        .await
+        .err(403, "You cannot like this channel's tweets");
+    for who in [None, Some(&asha), Some(&cleo)] {
+        assert_eq!(comments(who).await, (1, vec!["cleo".to_owned()]), "{who:?}");
+    }
+    assert_eq!(comments(Some(&ben)).await.0, 2, "the blocked user still sees their comment");
+    // Others are not affected.
+    app.call(Method::POST, &format!("/likes/toggle/t/{tweet}"), &cleo).await.ok(200, "Like added successfully");
+
+    for _ in 0..2 {
+        let unblocked = app.call(Method::DELETE, &format!("/users/blocks/{}", ben.id), &asha).await;
+        assert_eq!(unblocked.ok(200, "User unblocked"), &json!({"blocked": false}));
+    }
+    assert_eq!(comments(None).await.0, 2, "the hidden comment is back");
+    let list = app.get("/users/blocks", Some(&asha)).await;
+    assert_eq!(list.ok(200, "Blocked users fetched successfully"), &json!([]));
+    let subscribed = app.get(&format!("/subscriptions/u/{}", ben.id), None).await;
+    assert_eq!(subscribed.ok(200, "Subscribed channels fetched successfully"), &json!([]), "not restored");
+    app.call(Method::POST, &format!("/subscriptions/c/{}", asha.id), &ben).await.ok(200, "subscribed successfully");
+}

@@ -2,6 +2,7 @@
 //! and their conversion into the services' input). Each handler extracts, calls the services,
 //! wraps the result. Shapes several areas read are in `shared`.
 
+pub mod blocks;
 pub mod comments;
 pub mod dashboard;
 pub mod health;

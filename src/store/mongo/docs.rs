@@ -18,7 +18,7 @@ use crate::domain::user::{OwnerSummary, Role, Session, User, UserAccount};
 use crate::domain::video::{Video, VideoRecord};
 use crate::domain::visibility::Visibility;
 use crate::domain::{Timestamp, Twin};
-use crate::store::transfer::{ActionRecord, ReportRecord};
+use crate::store::transfer::{ActionRecord, BlockRecord, ReportRecord};
 
 pub fn time(at: DateTime) -> Timestamp {
     Timestamp(at.timestamp_millis())
@@ -548,5 +548,27 @@ impl TallyDoc {
             first_reported_at: time(self.first),
             last_reported_at: time(self.last),
         })
+    }
+}
+
+/// A stored block.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub blocker: ObjectId,
+    pub blocked: ObjectId,
+    pub created_at: DateTime,
+}
+
+impl BlockDoc {
+    pub fn into_record(self) -> BlockRecord {
+        BlockRecord {
+            id: id_of(self.id),
+            blocker: id_of(self.blocker),
+            blocked: id_of(self.blocked),
+            created_at: time(self.created_at),
+        }
     }
 }

@@ -94,6 +94,12 @@ fn indexes(kind: RecordKind) -> Vec<IndexModel> {
             index(doc! { "targetType": 1, "target": 1, "status": 1 }),
             index(doc! { "status": 1, "targetType": 1, "target": 1, "createdAt": 1 }),
         ],
+        // One block per pair; a blocker's list, newest first; the blocks of a blocked user.
+        RecordKind::Blocks => vec![
+            named(doc! { "blocker": 1, "blocked": 1 }, "blocker_1_blocked_1", true),
+            index(doc! { "blocker": 1, "createdAt": -1, "_id": -1 }),
+            index(doc! { "blocked": 1 }),
+        ],
         // The log, newest first: whole, or of one kind or target.
         RecordKind::ModerationActions => vec![
             index(doc! { "createdAt": -1, "_id": -1 }),
@@ -245,6 +251,7 @@ mod tests {
         assert_eq!(
             names,
             [
+                "blocks",
                 "comments",
                 "likes",
                 "moderationActions",
@@ -342,6 +349,13 @@ mod tests {
             plain("reports", r#"{ "targetType": 1, "target": 1, "status": 1 }"#),
             plain("reports", r#"{ "status": 1, "targetType": 1, "target": 1, "createdAt": 1 }"#),
             plain("moderationActions", r#"{ "createdAt": -1, "_id": -1 }"#),
+            concat!(
+                r#"blocks { "blocker": 1, "blocked": 1 } name=Some("blocker_1_blocked_1") "#,
+                "unique=Some(true) partial=None expire=None"
+            )
+            .to_owned(),
+            plain("blocks", r#"{ "blocker": 1, "createdAt": -1, "_id": -1 }"#),
+            plain("blocks", r#"{ "blocked": 1 }"#),
             plain("moderationActions", r#"{ "targetType": 1, "target": 1, "createdAt": -1, "_id": -1 }"#),
         ];
         for target in ["video", "comment", "tweet"] {

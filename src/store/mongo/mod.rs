@@ -2,6 +2,7 @@
 //! names of docs/api.md §4), indexes ensured at startup. Queries are built by the pure functions in
 //! `queries`; the modules of each area run them.
 
+mod blocks;
 mod cascade;
 mod comments;
 mod dashboard;
@@ -72,6 +73,7 @@ pub(crate) const fn home(kind: RecordKind) -> Home {
         RecordKind::WatchHistory => Home::Within { holder: RecordKind::Users, field: "watchHistory" },
         RecordKind::Reports => Home::Collection("reports"),
         RecordKind::ModerationActions => Home::Collection("moderationActions"),
+        RecordKind::Blocks => Home::Collection("blocks"),
         // Shared short-lived state, so that several instances on one database agree.
         RecordKind::ViewMarks => Home::Collection("viewMarks"),
         RecordKind::RequestBudgets => Home::Collection("requestBudgets"),
@@ -103,6 +105,7 @@ pub(crate) mod coll {
     pub const VIEW_HOURS: &str = collection(RecordKind::ViewHours);
     pub const REPORTS: &str = collection(RecordKind::Reports);
     pub const MODERATION_ACTIONS: &str = collection(RecordKind::ModerationActions);
+    pub const BLOCKS: &str = collection(RecordKind::Blocks);
 }
 
 /// The MongoDB implementation of every repository trait.

@@ -74,6 +74,7 @@ impl UserRepo for MongoStore {
         if marked.matched_count == 0 {
             return Ok(false);
         }
+        let unsuspended = reason.is_none();
         let (videos, posts) = match reason {
             Some(_) => (mq::suspended_videos(owner), mq::suspended_posts(owner)),
             None => (mq::unsuspended_videos(owner), mq::unsuspended_posts(owner)),
@@ -83,6 +84,14 @@ impl UserRepo for MongoStore {
         for collection in [coll::COMMENTS, coll::TWEETS] {
             let (filter, update) = posts.clone();
             self.collection(collection).update_many(filter, update).await.map_err(backend)?;
+        }
+        if unsuspended {
+            // Comments on the videos of those who block the user stay hidden.
+            let cursor = self.collection(coll::BLOCKS).find(doc! { "blocked": owner }).await.map_err(backend)?;
+            let blocks: Vec<Document> = cursor.try_collect().await.map_err(backend)?;
+            for blocker in blocks.iter().filter_map(|b| b.get_object_id("blocker").ok()) {
+                self.set_comments_hidden(blocker, owner, false).await?;
+            }
         }
         Ok(true)
     }

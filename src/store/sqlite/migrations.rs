@@ -25,7 +25,7 @@ macro_rules! embed {
 }
 
 /// Every migration file, in version order; a test checks that this lists the directory.
-const FILES: [(&str, &str); 14] = embed![
+const FILES: [(&str, &str); 15] = embed![
     "0001_initial.sql",
     "0002_media_key_indexes.sql",
     "0003_video_counts.sql",
@@ -40,6 +40,7 @@ const FILES: [(&str, &str); 14] = embed![
     "0012_reports.sql",
     "0013_moderation.sql",
     "0014_removed_posts.sql",
+    "0015_blocks.sql",
 ];
 
 /// The history table, as sqlx 0.9 creates it.

@@ -3,6 +3,7 @@
 //! file (`access.rs`); each area's store code has its own module.
 
 mod access;
+mod blocks;
 mod checkpoints;
 mod comments;
 mod dashboard;

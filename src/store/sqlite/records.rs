@@ -21,6 +21,7 @@ pub(super) const fn table(kind: RecordKind) -> Option<&'static str> {
         RecordKind::WatchHistory => Some("watch_history"),
         RecordKind::Reports => Some("reports"),
         RecordKind::ModerationActions => Some("moderation_actions"),
+        RecordKind::Blocks => Some("blocks"),
         // One process serves a SQLite file: counted views and budgets live in its memory.
         RecordKind::ViewMarks | RecordKind::RequestBudgets => None,
     }

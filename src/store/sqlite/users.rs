@@ -85,12 +85,14 @@ const SUSPENSION: [&str; 4] = [
     "DELETE FROM refresh_sessions WHERE user_id = ?1",
 ];
 
-/// What lifting a suspension shows again: everything no removal of its own hides. Ended sessions
-/// stay ended.
+/// What lifting a suspension shows again: everything no removal of its own (nor, for a comment,
+/// a block by the video's owner) hides. Ended sessions stay ended.
 const SUSPENSION_LIFTED: [&str; 3] = [
     "UPDATE videos SET visibility = held_visibility, held_visibility = NULL \
      WHERE owner_id = ?1 AND removed_reason IS NULL AND held_visibility IS NOT NULL",
-    "UPDATE comments SET hidden = 0 WHERE owner_id = ?1 AND removed_reason IS NULL AND hidden = 1",
+    "UPDATE comments SET hidden = 0 WHERE owner_id = ?1 AND removed_reason IS NULL AND hidden = 1 \
+     AND NOT EXISTS (SELECT 1 FROM blocks b JOIN videos v ON v.owner_id = b.blocker_id \
+     WHERE v.id = comments.video_id AND b.blocked_id = comments.owner_id)",
     "UPDATE tweets SET hidden = 0 WHERE owner_id = ?1 AND removed_reason IS NULL AND hidden = 1",
 ];
 

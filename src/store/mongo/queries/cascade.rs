@@ -48,6 +48,7 @@ pub fn refs(kind: RecordKind) -> &'static [(RecordKind, Ref)] {
         }
         WatchHistory => &[(Users, Ref::Holder), (Videos, Ref::Entry { remove: super::history::without_videos })],
         Reports => &[(Users, Ref::Field("reporter"))],
+        Blocks => &[(Users, Ref::Field("blocker")), (Users, Ref::Field("blocked"))],
         ViewMarks => &[(Users, Ref::Key), (Videos, Ref::Key)],
     }
 }
@@ -263,6 +264,8 @@ mod tests {
         assert_eq!(
             done,
             [
+                ("blocks", doc! { "blocker": { "$in": [user] } }),
+                ("blocks", doc! { "blocked": { "$in": [user] } }),
                 ("reports", doc! { "reporter": { "$in": [user] } }),
                 ("users", doc! { "watchHistory": { "$in": [video] } }),
                 ("playlists", doc! { "videos": { "$in": [video] } }),

@@ -1,6 +1,7 @@
 //! Pure builders of every MongoDB filter, update and pipeline the store runs: no I/O, unit-tested
 //! against the documents they must produce.
 
+pub mod blocks;
 pub mod cascade;
 pub mod comments;
 pub mod dashboard;

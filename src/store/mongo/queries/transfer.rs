@@ -129,6 +129,10 @@ pub fn upsert(record: &Record) -> (Document, Document, bool) {
                 super::moderation::action_fields(oid(a.moderator), a.target, a.action, &a.reason, date(a.created_at));
             return (doc! { "_id": oid(a.id) }, doc! { "$setOnInsert": fields }, true);
         }
+        Record::Block(b) => {
+            let fields = super::blocks::block_fields(oid(b.blocker), oid(b.blocked), date(b.created_at));
+            return (doc! { "_id": oid(b.id) }, doc! { "$setOnInsert": fields }, true);
+        }
     };
     let mut update = doc! { "$set": set };
     if let Some(on_insert) = on_insert {

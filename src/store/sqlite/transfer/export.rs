@@ -11,8 +11,8 @@ use crate::domain::user::Role;
 use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
 use crate::store::transfer::{
-    ActionRecord, HistoryRecord, Kind, LikeRecord, PlaylistRow, PostRecord, Record, ReportRecord, SessionRecord,
-    SubscriptionRecord, UserRecord, VideoProcessing, VideoRow, ViewHourRecord,
+    ActionRecord, BlockRecord, HistoryRecord, Kind, LikeRecord, PlaylistRow, PostRecord, Record, ReportRecord,
+    SessionRecord, SubscriptionRecord, UserRecord, VideoProcessing, VideoRow, ViewHourRecord,
 };
 
 /// The statement listing one page of a kind: `?1` = the id to continue after, `?2` = the page size.
@@ -58,6 +58,7 @@ pub(super) fn export_sql(kind: Kind) -> &'static str {
             "SELECT id, moderator_id, target_type, target_id, action, reason, created_at FROM moderation_actions \
              WHERE id > ?1 ORDER BY id LIMIT ?2"
         }
+        Kind::Blocks => "SELECT id, blocker_id, blocked_id, created_at FROM blocks WHERE id > ?1 ORDER BY id LIMIT ?2",
     }
 }
 
@@ -73,6 +74,7 @@ pub(super) fn count_sql(kind: Kind) -> &'static str {
         Kind::WatchHistory => "SELECT COUNT(DISTINCT user_id) FROM watch_history",
         Kind::Reports => "SELECT COUNT(*) FROM reports",
         Kind::ModerationActions => "SELECT COUNT(*) FROM moderation_actions",
+        Kind::Blocks => "SELECT COUNT(*) FROM blocks",
     }
 }
 
@@ -111,6 +113,7 @@ pub(super) fn id_of(record: &Record) -> Id {
         Record::History(h) => h.user,
         Record::Report(r) => r.id,
         Record::Action(a) => a.id,
+        Record::Block(b) => b.id,
     }
 }
 
@@ -261,6 +264,12 @@ fn read_record(kind: Kind, row: &Row) -> rusqlite::Result<Record> {
             reason: row.get(5)?,
             created_at: time(row, 6)?,
         }),
+        Kind::Blocks => Record::Block(BlockRecord {
+            id: id(row, 0)?,
+            blocker: id(row, 1)?,
+            blocked: id(row, 2)?,
+            created_at: time(row, 3)?,
+        }),
     })
 }
 
@@ -307,7 +316,8 @@ fn attach(db: &Connection, record: &mut Record) -> rusqlite::Result<()> {
         | Record::Like(_)
         | Record::Subscription(_)
         | Record::Report(_)
-        | Record::Action(_) => {}
+        | Record::Action(_)
+        | Record::Block(_) => {}
     }
     Ok(())
 }
@@ -342,6 +352,7 @@ mod tests {
             (Kind::WatchHistory, "id"),
             (Kind::Reports, "id reporter_id target_type target_id reason details status created_at updated_at"),
             (Kind::ModerationActions, "id moderator_id target_type target_id action reason created_at"),
+            (Kind::Blocks, "id blocker_id blocked_id created_at"),
         ];
         assert_eq!(expected.map(|(kind, _)| kind), Kind::ALL);
         for (kind, columns) in expected {

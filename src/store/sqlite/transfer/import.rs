@@ -205,6 +205,10 @@ pub(super) fn import_one(tx: &Transaction, record: Record) -> rusqlite::Result<b
             );
             accepted(tx, INSERT_ACTION, action)
         }
+        Record::Block(b) => {
+            let block = (b.id.to_hex(), b.blocker.to_hex(), b.blocked.to_hex(), b.created_at.millis());
+            accepted(tx, INSERT_BLOCK, block)
+        }
     }
 }
 
@@ -262,6 +266,9 @@ const UPSERT_REPORT: &str = "INSERT INTO reports (id, reporter_id, target_type, 
 /// The log is append-only: a copied action is written once.
 const INSERT_ACTION: &str = "INSERT INTO moderation_actions (id, moderator_id, target_type, target_id, action, reason, \
      created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING";
+
+const INSERT_BLOCK: &str = "INSERT INTO blocks (id, blocker_id, blocked_id, created_at) VALUES (?1, ?2, ?3, ?4) \
+     ON CONFLICT (id) DO NOTHING";
 
 const INSERT_PLAYLIST_ENTRY: &str = "INSERT OR IGNORE INTO playlist_videos (playlist_id, video_id, position) \
      SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM videos WHERE id = ?2)";
