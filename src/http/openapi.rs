@@ -181,7 +181,7 @@ impl Modify for CreateLinks {
 pub const WHITESPACE: &str = r"\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
 
 /// A value with one character that survives trimming: what "non-empty" means for a text field.
-fn non_blank_pattern() -> String {
+pub fn non_blank_pattern() -> String {
     format!("[^{WHITESPACE}]")
 }
 
@@ -189,14 +189,26 @@ fn non_blank_pattern() -> String {
 pub const IMAGE_TYPES: &str = "image/jpeg, image/png, image/gif, image/webp";
 
 /// A string, or also `null` (which counts as absent) when `nullable`.
-/// An input read as one of the names of `C` exactly (lowercase, not trimmed); null counts as absent.
+/// An input read as one of the names of `C` exactly (lowercase, not trimmed).
 pub fn choice<C: Choice>() -> Object {
     let names = C::ALL.iter().map(|value| serde_json::Value::from(value.as_str()));
     ObjectBuilder::new()
-        .schema_type(string_type(true))
-        .enum_values(Some(names.chain([serde_json::Value::Null])))
+        .schema_type(Type::String)
+        .enum_values(Some(names))
         .description(Some(format!("Exactly one of these names; any other value is 400 `{}`.", C::invalid())))
         .build()
+}
+
+/// A query parameter read as one of the names of `C` exactly; absent or empty for the default.
+pub fn optional_choice<C: Choice>() -> Schema {
+    let names: Vec<&str> = C::ALL.iter().map(|value| value.as_str()).collect();
+    let exact = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(names));
+    let empty = ObjectBuilder::new().schema_type(Type::String).enum_values(Some([""]));
+    AnyOfBuilder::new()
+        .item(exact)
+        .item(empty)
+        .description(Some(format!("Absent or empty for the default; any other value is 400 `{}`.", C::invalid())))
+        .into()
 }
 
 pub fn string_type(nullable: bool) -> SchemaType {

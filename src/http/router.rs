@@ -96,7 +96,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
 /// registrations, completed with the rules the annotations cannot state.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, document) = api_routes().split_for_parts();
-    (router, openapi::complete(document, &SHAPE_RULES, &[&tus::TusRules]))
+    (
+        router,
+        openapi::complete(document, &SHAPE_RULES, &[&tus::TusRules, &reports::ReportRules, &moderation::ActionRules]),
+    )
 }
 
 /// The OpenAPI document as served at `/api/v1/openapi.json`.

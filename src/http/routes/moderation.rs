@@ -2,8 +2,9 @@
 
 use axum::extract::State;
 use serde::Deserialize;
-use utoipa::openapi::schema::Object;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{AnyOfBuilder, Object, ObjectBuilder, Ref, Schema, Type};
+use utoipa::{IntoParams, Modify, ToSchema};
 
 use super::shared::PageQuery;
 use crate::domain::Id;
@@ -17,12 +18,14 @@ use crate::http::envelope::{ApiResponse, Envelope};
 use crate::http::error::AppError;
 use crate::http::extract::ModeratorUser;
 use crate::http::input::{LazyBody, QueryParams, Shape};
-use crate::http::openapi::{AuthErrors, BaseErrors, BodyErrors, NotFoundErrors, PathId, RoleErrors, choice, text};
+use crate::http::openapi::{
+    AuthErrors, BaseErrors, BodyErrors, NotFoundErrors, PathId, RoleErrors, choice, optional_choice, text,
+};
 use crate::services::ServiceError;
 use crate::store::LogFilter;
 
 /// An optional name of `C`: absent or empty is `None`, any other value not a name is 400.
-fn optional_choice<C: Choice>(raw: Option<&str>) -> Result<Option<C>, ServiceError> {
+fn optional_name<C: Choice>(raw: Option<&str>) -> Result<Option<C>, ServiceError> {
     match raw.filter(|raw| !raw.is_empty()) {
         None => Ok(None),
         Some(raw) => C::parse(raw).map(Some).ok_or_else(|| ServiceError::invalid(C::invalid())),
@@ -33,8 +36,44 @@ fn target_type() -> Object {
     choice::<TargetType>()
 }
 
-fn report_status() -> Object {
-    choice::<ReportStatus>()
+fn optional_target_id() -> Schema {
+    let empty = ObjectBuilder::new().schema_type(Type::String).enum_values(Some([""]));
+    AnyOfBuilder::new().item(Ref::from_schema_name(PathId::name())).item(empty).into()
+}
+
+/// The rule the derives cannot state: which actions apply to a user and which to content
+/// (`Action::applies_to`).
+pub struct ActionRules;
+
+impl Modify for ActionRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = openapi.components.as_mut() else { return };
+        let Some(RefOr::T(Schema::Object(body))) = components.schemas.get_mut("ActionBody") else {
+            panic!("ActionBody is not an object schema")
+        };
+        let actions_for = |kind: TargetType| -> Vec<&str> {
+            Action::ALL.iter().filter(|a| a.applies_to(kind)).map(|a| a.as_str()).collect()
+        };
+        let user = serde_json::json!({"required": ["targetType"], "properties": {"targetType": {"const": "user"}}});
+        let extensions = body.extensions.get_or_insert_with(Default::default);
+        extensions.insert("if".into(), user);
+        extensions.insert(
+            "then".into(),
+            serde_json::json!({"properties": {"action": {"enum": actions_for(TargetType::User)}}}),
+        );
+        extensions.insert(
+            "else".into(),
+            serde_json::json!({"properties": {"action": {"enum": actions_for(TargetType::Video)}}}),
+        );
+    }
+}
+
+fn target_type_param() -> Schema {
+    optional_choice::<TargetType>()
+}
+
+fn report_status() -> Schema {
+    optional_choice::<ReportStatus>()
 }
 
 fn action() -> Object {
@@ -54,7 +93,7 @@ pub struct QueueQuery {
     #[param(schema_with = report_status)]
     pub status: Option<String>,
     /// Every kind when absent or empty.
-    #[param(schema_with = target_type)]
+    #[param(schema_with = target_type_param)]
     pub target_type: Option<String>,
     /// Page number; lenient integer parsing, 1 when absent.
     pub page: Option<String>,
@@ -80,8 +119,8 @@ pub async fn report_queue(
     moderator: ModeratorUser,
     QueryParams(query): QueryParams<QueueQuery>,
 ) -> Result<ApiResponse<Page<ReportGroup>>, AppError> {
-    let status = optional_choice::<ReportStatus>(query.status.as_deref())?.unwrap_or(ReportStatus::Open);
-    let kind = optional_choice::<TargetType>(query.target_type.as_deref())?;
+    let status = optional_name::<ReportStatus>(query.status.as_deref())?.unwrap_or(ReportStatus::Open);
+    let kind = optional_name::<TargetType>(query.target_type.as_deref())?;
     let page =
         PageQuery { page: query.page, limit: query.limit }.page_request(state.services.config().limits.page_limit_max);
     let queue = state.services.report_queue(&moderator.0, status, kind, page).await?;
@@ -153,9 +192,10 @@ pub async fn act(
 #[serde(rename_all = "camelCase", default)]
 pub struct LogQuery {
     /// Every kind when absent or empty.
-    #[param(schema_with = target_type)]
+    #[param(schema_with = target_type_param)]
     pub target_type: Option<String>,
     /// Every target when absent or empty; otherwise 24 hex digits (400 Invalid targetId).
+    #[param(schema_with = optional_target_id)]
     pub target_id: Option<String>,
     /// Page number; lenient integer parsing, 1 when absent.
     pub page: Option<String>,
@@ -181,7 +221,7 @@ pub async fn moderation_log(
     moderator: ModeratorUser,
     QueryParams(query): QueryParams<LogQuery>,
 ) -> Result<ApiResponse<Page<ModerationAction>>, AppError> {
-    let kind = optional_choice::<TargetType>(query.target_type.as_deref())?;
+    let kind = optional_name::<TargetType>(query.target_type.as_deref())?;
     let id = match query.target_id.as_deref().filter(|raw| !raw.is_empty()) {
         None => None,
         Some(raw) => Some(Id::parse(raw).ok_or_else(|| ServiceError::invalid("Invalid targetId"))?),

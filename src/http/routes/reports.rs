@@ -2,8 +2,9 @@
 
 use axum::extract::State;
 use serde::Deserialize;
-use utoipa::ToSchema;
-use utoipa::openapi::schema::Object;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{Object, Schema};
+use utoipa::{Modify, ToSchema};
 
 use crate::domain::Id;
 use crate::domain::choice::Choice;
@@ -13,7 +14,9 @@ use crate::http::envelope::{ApiResponse, Envelope};
 use crate::http::error::AppError;
 use crate::http::extract::AuthUser;
 use crate::http::input::{LazyBody, Shape};
-use crate::http::openapi::{AuthErrors, BaseErrors, BodyErrors, ConflictErrors, NotFoundErrors, PathId, choice, text};
+use crate::http::openapi::{
+    AuthErrors, BaseErrors, BodyErrors, ConflictErrors, NotFoundErrors, PathId, choice, non_blank_pattern, text,
+};
 use crate::services::ServiceError;
 
 /// What is reported, and why.
@@ -67,6 +70,24 @@ fn details() -> Object {
     details.min_length = None;
     details.pattern = None;
     details
+}
+
+/// The rule the derive cannot state: `details` (not blank) is required when `reason` is `other`.
+pub struct ReportRules;
+
+impl Modify for ReportRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = openapi.components.as_mut() else { return };
+        let Some(RefOr::T(Schema::Object(body))) = components.schemas.get_mut("ReportBody") else {
+            panic!("ReportBody is not an object schema")
+        };
+        let extensions = body.extensions.get_or_insert_with(Default::default);
+        let other = serde_json::json!({"required": ["reason"], "properties": {"reason": {"const": "other"}}});
+        let details = serde_json::json!({"type": "string", "pattern": non_blank_pattern()});
+        let then = serde_json::json!({"required": ["details"], "properties": {"details": details}});
+        extensions.insert("if".into(), other);
+        extensions.insert("then".into(), then);
+    }
 }
 
 #[utoipa::path(
