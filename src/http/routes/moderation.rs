@@ -55,16 +55,11 @@ impl Modify for ActionRules {
             Action::ALL.iter().filter(|a| a.applies_to(kind)).map(|a| a.as_str()).collect()
         };
         let user = serde_json::json!({"required": ["targetType"], "properties": {"targetType": {"const": "user"}}});
-        let extensions = body.extensions.get_or_insert_with(Default::default);
-        extensions.insert("if".into(), user);
-        extensions.insert(
-            "then".into(),
-            serde_json::json!({"properties": {"action": {"enum": actions_for(TargetType::User)}}}),
-        );
-        extensions.insert(
-            "else".into(),
-            serde_json::json!({"properties": {"action": {"enum": actions_for(TargetType::Video)}}}),
-        );
+        let then = serde_json::json!({"properties": {"action": {"enum": actions_for(TargetType::User)}}});
+        let otherwise = serde_json::json!({"properties": {"action": {"enum": actions_for(TargetType::Video)}}});
+        // One extension key: the extensions are a hash map, and the snapshot needs one order.
+        let rule = serde_json::json!([{"if": user, "then": then, "else": otherwise}]);
+        body.extensions.get_or_insert_with(Default::default).insert("allOf".into(), rule);
     }
 }
 

@@ -81,12 +81,12 @@ impl Modify for ReportRules {
         let Some(RefOr::T(Schema::Object(body))) = components.schemas.get_mut("ReportBody") else {
             panic!("ReportBody is not an object schema")
         };
-        let extensions = body.extensions.get_or_insert_with(Default::default);
         let other = serde_json::json!({"required": ["reason"], "properties": {"reason": {"const": "other"}}});
         let details = serde_json::json!({"type": "string", "pattern": non_blank_pattern()});
         let then = serde_json::json!({"required": ["details"], "properties": {"details": details}});
-        extensions.insert("if".into(), other);
-        extensions.insert("then".into(), then);
+        // One extension key: the extensions are a hash map, and the snapshot needs one order.
+        let rule = serde_json::json!([{"if": other, "then": then}]);
+        body.extensions.get_or_insert_with(Default::default).insert("allOf".into(), rule);
     }
 }
 
