@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::moderation::Moderation;
 use super::page::PageRequest;
 use super::processing::{Processing, Streams};
-use super::user::OwnerSummary;
+use super::user::{Identity, OwnerSummary, Role};
 use super::visibility::{Place, Visibility};
 use super::{Id, OwnerKeys, Timestamp, Twin};
 
@@ -60,6 +60,17 @@ impl Video {
     pub fn is_visible_to(&self, viewer: Option<Id>, place: Place) -> bool {
         let level = super::visibility::listed(self.visibility, self.hidden);
         super::visibility::may_see(level, self.owner_id(), viewer, place)
+    }
+
+    /// As [`Self::is_visible_to`], where the viewer's role is known: a moderator also sees what
+    /// moderation hides, at the video's own level (docs/api.md §3.15.3).
+    pub fn is_visible_to_caller(&self, viewer: Option<&Identity>, place: Place) -> bool {
+        match viewer {
+            Some(staff) if staff.role.includes(Role::Moderator) => {
+                super::visibility::may_see(self.visibility, self.owner_id(), Some(staff.id), place)
+            }
+            viewer => self.is_visible_to(viewer.map(|v| v.id), place),
+        }
     }
 }
 

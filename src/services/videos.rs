@@ -146,7 +146,7 @@ impl Services {
     pub async fn watch_video(&self, id: Id, viewer: Option<&Identity>, ip: IpAddr) -> Result<Video, ServiceError> {
         let viewer_id = viewer.map(|v| v.id);
         let (record, facts) = match self.store.videos.watch_page(id, viewer_id).await? {
-            Some((record, facts)) if record.video.is_visible_to(viewer_id, Place::ByLink) => (record, facts),
+            Some((record, facts)) if record.video.is_visible_to_caller(viewer, Place::ByLink) => (record, facts),
             _ => return Err(ServiceError::not_found("Video not found")),
         };
         let mut video = record.video;

@@ -413,6 +413,10 @@ async fn a_removed_video_is_gone_for_everyone_but_its_owner_until_restored() {
     let seen_by = async |who: Option<&Session>| app.get(&format!("/videos/{}", c.video), who).await;
     seen_by(None).await.err(404, "Video not found");
     seen_by(Some(&asha)).await.err(404, "Video not found");
+    let by_moderator = seen_by(Some(&moder)).await;
+    let by_moderator = by_moderator.ok(200, "Video fetched successfully");
+    assert_eq!(by_moderator["moderation"]["reason"], "Spam links", "a moderator sees what moderation hides");
+    app.get(&format!("/videos/{}", c.private_video), Some(&moder)).await.err(404, "Video not found");
     let own = seen_by(Some(&ben)).await;
     let own = own.ok(200, "Video fetched successfully");
     assert_eq!(own["visibility"], "public", "the owner's own level");
