@@ -692,3 +692,149 @@ async fn a_block_hides_the_blocked_user_from_the_channel() {
     assert_eq!(subscribed.ok(200, "Subscribed channels fetched successfully"), &json!([]), "not restored");
     app.call(Method::POST, &format!("/subscriptions/c/{}", asha.id), &ben).await.ok(200, "subscribed successfully");
 }
+
+/// Where a viewer finds asha's video (and her tweet and channel) in the moderation matrix.
+async fn places_of(
+    app: &TestApp,
+    viewer: Option<&Session>,
+    ctx: &MatrixSite,
+) -> std::collections::BTreeMap<&'static str, bool> {
+    let v = ctx.video.as_str();
+    let has = |list: &serde_json::Value| list.as_array().unwrap().iter().any(|x| x["_id"] == v);
+    let mut seen = std::collections::BTreeMap::new();
+    seen.insert("watch", app.get(&format!("/videos/{v}"), viewer).await.status == 200);
+    seen.insert("comments", app.get(&format!("/comments/{v}"), viewer).await.status == 200);
+    let feed = app.get("/videos?sortBy=views", viewer).await;
+    seen.insert("feed", has(&feed.ok(200, "Videos fetched successfully")["docs"]));
+    let search = app.get("/videos?query=Matrix", viewer).await;
+    let search = search.ok(200, "Videos fetched successfully").clone();
+    assert_eq!(search["totalDocs"], search["docs"].as_array().unwrap().len(), "search total");
+    seen.insert("search", has(&search["docs"]));
+    let channel = app.get(&format!("/videos?userId={}", ctx.asha.id), viewer).await;
+    let channel = channel.ok(200, "Videos fetched successfully").clone();
+    assert_eq!(channel["totalDocs"], channel["docs"].as_array().unwrap().len(), "channel total");
+    seen.insert("channel", has(&channel["docs"]));
+    let trending = app.get("/videos/trending", viewer).await;
+    seen.insert("trending", has(&trending.ok(200, "Trending videos fetched successfully")["docs"]));
+    let cards = app.get(&format!("/subscriptions/u/{}", ctx.ben.id), viewer).await;
+    let cards = cards.ok(200, "Subscribed channels fetched successfully").clone();
+    let card = cards.as_array().unwrap().iter().find(|c| c["channel"]["_id"] == ctx.asha.id.as_str());
+    seen.insert("card", card.is_some_and(|c| c["channel"]["latestVideo"]["_id"] == v));
+    let playlist = app.get(&format!("/playlist/{}", ctx.playlist), viewer).await;
+    let playlist = playlist.ok(200, "Playlist fetched successfully").clone();
+    assert_eq!(playlist["totalVideos"], playlist["videos"].as_array().unwrap().len(), "playlist total");
+    seen.insert("playlist", has(&playlist["videos"]));
+    let tweets = app.get(&format!("/tweets/user/{}", ctx.asha.id), viewer).await;
+    seen.insert("tweets", tweets.ok(200, "Tweets fetched successfully").as_array().unwrap().len() == 1);
+    seen.insert("profile", app.get("/users/c/asha", viewer).await.status == 200);
+    if viewer.is_some_and(|s| s.id == ctx.ben.id) {
+        let history = app.get("/users/history", viewer).await;
+        seen.insert("history", has(history.ok(200, "Watch history fetched successfully")));
+        let liked = app.get("/likes/videos", viewer).await;
+        let liked = liked.ok(200, "Liked videos fetched successfully");
+        seen.insert("liked", liked.as_array().unwrap().iter().any(|item| item["video"]["_id"] == v));
+        let feed = app.get("/subscriptions/feed", viewer).await;
+        seen.insert("subscription feed", has(&feed.ok(200, "Subscription feed fetched successfully")["docs"]));
+    }
+    seen
+}
+
+struct MatrixSite {
+    asha: Session,
+    ben: Session,
+    video: String,
+    playlist: String,
+}
+
+fn expect(places: &[(&'static str, bool)]) -> std::collections::BTreeMap<&'static str, bool> {
+    places.iter().copied().collect()
+}
+
+#[tokio::test]
+async fn moderation_hides_a_video_everywhere_the_visibility_rule_applies() {
+    let app = TestApp::spawn().await;
+    let (asha, ben, admin) = (app.user("asha").await, app.user("ben").await, app.user("ada").await);
+    app.grant("ada", "admin").await;
+    let video = app.publish(&asha, "Matrix clip").await["_id"].as_str().unwrap().to_owned();
+    app.json(Method::POST, "/tweets", Some(&asha), json!({"content": "new clip"}))
+        .await
+        .ok(201, "Tweet created successfully");
+    app.call(Method::POST, &format!("/subscriptions/c/{}", asha.id), &ben).await.ok(200, "subscribed successfully");
+    let playlist = app.json(Method::POST, "/playlist", Some(&ben), json!({"name": "Mix", "description": "d"})).await;
+    let playlist = playlist.ok(201, "Playlist created successfully")["_id"].as_str().unwrap().to_owned();
+    app.call(Method::PATCH, &format!("/playlist/add/{video}/{playlist}"), &ben)
+        .await
+        .ok(200, "Video added to playlist successfully");
+    app.call(Method::POST, &format!("/likes/toggle/v/{video}"), &ben).await.ok(200, "Like added successfully");
+    app.get(&format!("/videos/{video}"), Some(&ben)).await.ok(200, "Video fetched successfully");
+    let site = MatrixSite { asha, ben, video, playlist };
+    let (asha, ben) = (&site.asha, &site.ben);
+
+    let shared =
+        ["watch", "comments", "feed", "search", "channel", "trending", "card", "playlist", "tweets", "profile"];
+    let everywhere = |extra: bool| -> std::collections::BTreeMap<&'static str, bool> {
+        let mut all: Vec<(&'static str, bool)> = shared.iter().map(|p| (*p, true)).collect();
+        if extra {
+            all.extend([("history", true), ("liked", true), ("subscription feed", true)]);
+        }
+        expect(&all)
+    };
+    let viewers: [(&str, Option<&Session>); 4] =
+        [("owner", Some(asha)), ("other", Some(ben)), ("anonymous", None), ("moderator", Some(&admin))];
+    for (name, viewer) in viewers {
+        assert_eq!(places_of(&app, viewer, &site).await, everywhere(name == "other"), "before: {name}");
+    }
+
+    // Removed: the owner keeps it where their own videos are shown; a moderator may open it.
+    act(&app, Some(&admin), action("video", &site.video, "remove", "Test")).await.ok(200, "Moderation action recorded");
+    let hidden_for_others = |extra: bool, watch: bool| {
+        let mut places: Vec<(&'static str, bool)> =
+            shared.iter().map(|p| (*p, matches!(*p, "tweets" | "profile"))).collect();
+        places.retain(|(p, _)| *p != "watch");
+        places.push(("watch", watch));
+        if extra {
+            places.extend([("history", false), ("liked", false), ("subscription feed", false)]);
+        }
+        expect(&places)
+    };
+    let owner_sees = expect(&[
+        ("watch", true),
+        ("comments", true),
+        ("feed", false),
+        ("search", false),
+        ("channel", true),
+        ("trending", false),
+        ("card", false),
+        ("playlist", true),
+        ("tweets", true),
+        ("profile", true),
+    ]);
+    assert_eq!(places_of(&app, Some(asha), &site).await, owner_sees, "removed: owner");
+    assert_eq!(places_of(&app, Some(ben), &site).await, hidden_for_others(true, false), "removed: other");
+    assert_eq!(places_of(&app, None, &site).await, hidden_for_others(false, false), "removed: anonymous");
+    assert_eq!(places_of(&app, Some(&admin), &site).await, hidden_for_others(false, true), "removed: moderator");
+    act(&app, Some(&admin), action("video", &site.video, "restore", "Test"))
+        .await
+        .ok(200, "Moderation action recorded");
+    for (name, viewer) in viewers {
+        assert_eq!(places_of(&app, viewer, &site).await, everywhere(name == "other"), "restored: {name}");
+    }
+
+    // Suspended: nothing of the owner shows anywhere; their token counts as anonymous here.
+    act(&app, Some(&admin), action("user", &asha.id, "suspend", "Test")).await.ok(200, "Moderation action recorded");
+    let gone = |extra: bool, watch: bool| {
+        let mut places: Vec<(&'static str, bool)> = shared.iter().map(|p| (*p, *p == "watch" && watch)).collect();
+        if extra {
+            places.extend([("history", false), ("liked", false), ("subscription feed", false)]);
+        }
+        expect(&places)
+    };
+    assert_eq!(places_of(&app, Some(asha), &site).await, gone(false, false), "suspended: owner");
+    assert_eq!(places_of(&app, Some(ben), &site).await, gone(true, false), "suspended: other");
+    assert_eq!(places_of(&app, None, &site).await, gone(false, false), "suspended: anonymous");
+    assert_eq!(places_of(&app, Some(&admin), &site).await, gone(false, true), "suspended: moderator");
+    act(&app, Some(&admin), action("user", &asha.id, "unsuspend", "Test")).await.ok(200, "Moderation action recorded");
+    for (name, viewer) in [("other", Some(ben)), ("anonymous", None), ("moderator", Some(&admin))] {
+        assert_eq!(places_of(&app, viewer, &site).await, everywhere(name == "other"), "unsuspended: {name}");
+    }
+}
