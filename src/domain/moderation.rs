@@ -145,6 +145,18 @@ pub struct ModerationAction {
     pub created_at: Timestamp,
 }
 
+/// How many times each reason is given, in the order the reasons first come.
+pub fn tally_reasons(reasons: impl IntoIterator<Item = ReportReason>) -> Vec<(ReportReason, i64)> {
+    let mut counts: Vec<(ReportReason, i64)> = Vec::new();
+    for reason in reasons {
+        match counts.iter_mut().find(|(known, _)| *known == reason) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((reason, 1)),
+        }
+    }
+    counts
+}
+
 /// The reports of one target in one status, as the store counts them for the queue.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReportTally {
@@ -245,6 +257,21 @@ pub struct Report {
     pub details: Option<String>,
     pub status: ReportStatus,
     pub created_at: Timestamp,
+}
+
+impl Report {
+    /// A report as filed: open, with its grounds.
+    pub fn filed(id: Id, target: Target, grounds: Grounds, created_at: Timestamp) -> Self {
+        Report {
+            id,
+            target_type: target.kind,
+            target_id: target.id,
+            reason: grounds.reason,
+            details: grounds.details,
+            status: ReportStatus::Open,
+            created_at,
+        }
+    }
 }
 
 #[cfg(test)]

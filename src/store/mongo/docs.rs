@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer};
 use super::id_of;
 use crate::domain::choice::Choice;
 use crate::domain::moderation::{
-    Action, Moderation, ModerationAction, ReportReason, ReportStatus, ReportTally, Target, TargetType,
+    Action, Moderation, ModerationAction, ReportReason, ReportStatus, ReportTally, Target, TargetType, tally_reasons,
 };
 use crate::domain::processing::{Processing, ProcessingStatus, Streams};
 use crate::domain::social::{
@@ -533,14 +533,7 @@ pub struct TallyKey {
 
 impl TallyDoc {
     pub fn into_tally(self) -> Option<ReportTally> {
-        let mut reasons: Vec<(ReportReason, i64)> = Vec::new();
-        for reason in &self.reasons {
-            let reason = ReportReason::parse(reason)?;
-            match reasons.iter_mut().find(|(known, _)| *known == reason) {
-                Some((_, n)) => *n += 1,
-                None => reasons.push((reason, 1)),
-            }
-        }
+        let reasons = tally_reasons(self.reasons.iter().map(|r| ReportReason::parse(r)).collect::<Option<Vec<_>>>()?);
         Some(ReportTally {
             target: Target { kind: TargetType::parse(&self.key.target_type)?, id: id_of(self.key.target) },
             count: self.count,

@@ -22,15 +22,7 @@ impl ReportRepo for MongoStore {
         let NewReport { reporter, target, grounds } = report;
         let document = q::new_report(oid(id), oid(reporter), target, grounds.reason, grounds.details.as_deref(), at);
         self.collection(coll::REPORTS).insert_one(document).await.map_err(conflict_on("report"))?;
-        Ok(Report {
-            id,
-            target_type: target.kind,
-            target_id: target.id,
-            reason: grounds.reason,
-            details: grounds.details,
-            status: ReportStatus::Open,
-            created_at: time(at),
-        })
+        Ok(Report::filed(id, target, grounds, time(at)))
     }
 
     async fn queue(

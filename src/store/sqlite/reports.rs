@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::{SqliteStore, now};
 use crate::domain::choice::Choice;
-use crate::domain::moderation::{Report, ReportReason, ReportStatus, ReportTally, Target, TargetType};
+use crate::domain::moderation::{Report, ReportReason, ReportStatus, ReportTally, Target, TargetType, tally_reasons};
 use crate::domain::{Id, Timestamp};
 use crate::store::{NewReport, ReportRepo, StoreResult};
 
@@ -40,15 +40,7 @@ impl ReportRepo for SqliteStore {
                 ])
             })
             .await?;
-        Ok(Report {
-            id,
-            target_type: target.kind,
-            target_id: target.id,
-            reason: grounds.reason,
-            details: grounds.details,
-            status: ReportStatus::Open,
-            created_at: Timestamp(created_at),
-        })
+        Ok(Report::filed(id, target, grounds, Timestamp(created_at)))
     }
 
     async fn queue(
@@ -102,14 +94,8 @@ fn tally(row: &rusqlite::Row) -> rusqlite::Result<ReportTally> {
     };
     let kind = TargetType::parse(&kind).ok_or_else(|| corrupt("target type"))?;
     let id = Id::parse(&id).ok_or_else(|| corrupt("target id"))?;
-    let mut counts: Vec<(ReportReason, i64)> = Vec::new();
-    for reason in reasons.split(',') {
-        let reason = ReportReason::parse(reason).ok_or_else(|| corrupt("reason"))?;
-        match counts.iter_mut().find(|(known, _)| *known == reason) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((reason, 1)),
-        }
-    }
+    let reasons = reasons.split(',').map(|r| ReportReason::parse(r).ok_or_else(|| corrupt("reason")));
+    let counts = tally_reasons(reasons.collect::<rusqlite::Result<Vec<_>>>()?);
     Ok(ReportTally {
         target: Target { kind, id },
         count: row.get(2)?,
