@@ -10,7 +10,7 @@ use videotube::config::Config;
 /// profiles of the feed (see BENCHMARKS.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use videotube::{admin, app, migrate, telemetry};
+use videotube::{admin, app, backup, migrate, telemetry};
 
 /// videotube: a video-sharing REST API (users, videos, comments, likes, subscriptions, playlists).
 /// Configured by `.env` and the environment; see README.md.
@@ -27,6 +27,8 @@ enum Command {
     Serve,
     Migrate(migrate::Args),
     Admin(admin::Args),
+    Backup(backup::BackupArgs),
+    Restore(backup::RestoreArgs),
 }
 
 #[tokio::main]
@@ -43,11 +45,14 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Some(Command::Admin(args)) => administer(args).await,
+        Some(Command::Admin(args)) => operate(|config| admin::run(args, config)).await,
+        Some(Command::Backup(args)) => operate(|config| backup::backup(args, config)).await,
+        Some(Command::Restore(args)) => operate(|config| backup::restore(args, config)).await,
     }
 }
 
-async fn administer(args: admin::Args) -> ExitCode {
+/// An operator's command on the configured store: prints what it did, or why it failed.
+async fn operate<F: Future<Output = anyhow::Result<String>>>(command: impl FnOnce(Config) -> F) -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {
@@ -55,7 +60,7 @@ async fn administer(args: admin::Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match admin::run(args, config).await {
+    match command(config).await {
         Ok(done) => {
             println!("{done}");
             ExitCode::SUCCESS

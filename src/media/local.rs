@@ -10,7 +10,7 @@ use super::{MediaError, MediaKind, MediaStore, StoredMedia, TempUpload};
 
 const KEY_PREFIX: &str = "local:";
 /// The kinds of object, each in its own directory.
-const DIRS: [&str; 3] = ["images", "videos", "hls"];
+pub const DIRS: [&str; 3] = ["images", "videos", "hls"];
 
 pub struct LocalMedia {
     root: PathBuf,
@@ -28,14 +28,20 @@ impl LocalMedia {
 
     /// The file behind a key of this backend; `None` for foreign or malformed keys.
     fn path_of(&self, key: &str) -> Option<PathBuf> {
-        let name = key.strip_prefix(KEY_PREFIX)?;
-        let (dir, file) = name.split_once('/')?;
-        let safe = DIRS.contains(&dir)
-            && !file.is_empty()
-            && file.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
-            && !file.starts_with('.');
-        safe.then(|| self.root.join(dir).join(file))
+        relative_path(key).map(|path| self.root.join(path))
     }
+}
+
+/// Where the object of a key of this backend lies under the media directory (`images/<name>`, a
+/// file, or `hls/<name>`, a directory); `None` for foreign or malformed keys.
+pub fn relative_path(key: &str) -> Option<PathBuf> {
+    let name = key.strip_prefix(KEY_PREFIX)?;
+    let (dir, file) = name.split_once('/')?;
+    let safe = DIRS.contains(&dir)
+        && !file.is_empty()
+        && file.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+        && !file.starts_with('.');
+    safe.then(|| PathBuf::from(dir).join(file))
 }
 
 #[async_trait]

@@ -6,6 +6,7 @@ mod helpers;
 mod account;
 mod adversarial;
 mod architecture;
+mod backup;
 mod cloudinary;
 mod docs;
 mod early_refusals;

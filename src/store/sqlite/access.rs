@@ -153,7 +153,9 @@ pub(super) fn open_read_write(path: &Path) -> rusqlite::Result<Connection> {
     Ok(connection)
 }
 
-fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+/// A read-only connection to `path`: the read path's, and `videotube backup`'s and `restore`'s
+/// (`snapshot.rs`), which only read.
+pub(super) fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection = Connection::open_with_flags(path, flags)?;
     connection.busy_timeout(BUSY_TIMEOUT)?;

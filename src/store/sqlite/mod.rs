@@ -18,6 +18,7 @@ mod records;
 mod reports;
 mod rows;
 mod sessions;
+mod snapshot;
 mod sql;
 mod subscriptions;
 mod transfer;
@@ -41,6 +42,7 @@ use super::ephemeral::{Budget, EphemeralState, MemoryState, Spend};
 use super::{MediaIndex, StoreError, StoreHealth, StoreResult};
 use crate::domain::{Id, Timestamp};
 
+pub use self::snapshot::{snapshot_into, verify_copy};
 pub use self::sql::{levels_sql, visible_sql};
 
 /// The SQLite implementation of every repository trait.
@@ -84,7 +86,8 @@ impl SqliteStore {
     }
 }
 
-/// Whether a stored media key is referenced: by an account's images or a video's files.
+/// Whether a stored media key is referenced: by an account's images or a video's files. The same
+/// columns as [`snapshot::REFERENCED_KEYS`] (what a backup copies).
 const KEY_REFERENCED: &str = "SELECT EXISTS (SELECT 1 FROM users WHERE avatar_key = ?1) \
      OR EXISTS (SELECT 1 FROM users WHERE cover_image_key = ?1) \
      OR EXISTS (SELECT 1 FROM videos WHERE video_key = ?1) \
