@@ -202,6 +202,28 @@ fn restore_into(dir: &Path, data_dir: &Path) -> anyhow::Result<String> {
     ))
 }
 
+/// A staging directory's name: this prefix and the backup process's id.
+const STAGING_PREFIX: &str = "backup-staging-";
+
+/// Removes the staging directories of backups whose process is gone (killed part-way): their
+/// links would otherwise keep deleted media on the disk. Only where `/proc` tells which processes
+/// run (Linux); elsewhere they are left for the operator.
+fn remove_abandoned(data_dir: &Path) -> std::io::Result<()> {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(data_dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(STAGING_PREFIX)) else { continue };
+        if pid.parse::<u32>().is_ok() && !proc.join(pid).exists() {
+            remove_any(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
 /// Hard links to the media objects, in `DATA_DIR` (the same filesystem as the media, as links
 /// need), removed when dropped.
 struct Staging {
@@ -212,7 +234,8 @@ struct Staging {
 
 impl Staging {
     fn create(data_dir: &Path) -> std::io::Result<Self> {
-        let dir = data_dir.join(format!("backup-staging-{}", std::process::id()));
+        remove_abandoned(data_dir)?;
+        let dir = data_dir.join(format!("{STAGING_PREFIX}{}", std::process::id()));
         remove_any(&dir)?;
         std::fs::create_dir(&dir)?;
         Ok(Staging { dir, linking: true })
@@ -463,4 +486,26 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_staging_directory_left_by_a_dead_backup_is_removed_and_a_live_one_kept() {
+        if !Path::new("/proc/self").exists() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let dead = dir.path().join(format!("{STAGING_PREFIX}4294967295"));
+        let live = dir.path().join(format!("{STAGING_PREFIX}{}", std::process::id()));
+        let other = dir.path().join("media");
+        for path in [&dead, &live, &other] {
+            std::fs::create_dir_all(path.join("videos")).unwrap();
+        }
+        remove_abandoned(dir.path()).unwrap();
+        assert!(!dead.exists(), "no process 4294967295: its staging goes");
+        assert!(live.exists() && other.exists());
+    }
 }
