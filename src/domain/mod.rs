@@ -6,6 +6,7 @@ pub mod moderation;
 pub mod ownership;
 pub mod page;
 pub mod processing;
+pub mod search;
 pub mod social;
 pub mod time;
 pub mod trending;

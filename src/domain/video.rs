@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::moderation::Moderation;
 use super::page::PageRequest;
 use super::processing::{Processing, Streams};
+use super::search::Tags;
 use super::user::{Identity, OwnerSummary, Role};
 use super::visibility::{Place, Visibility};
 use super::{Id, OwnerKeys, Timestamp, Twin};
@@ -19,6 +20,8 @@ pub struct Video {
     pub thumbnail: String,
     pub title: String,
     pub description: String,
+    /// Normalised tags (docs/api.md §3.16.1); `[]` when none.
+    pub tags: Tags,
     pub duration: f64,
     /// Pixels of the displayed picture; 0 when unknown.
     pub width: i64,

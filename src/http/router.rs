@@ -28,7 +28,7 @@ use super::rate_limit::{self, RateLimiter};
 use super::routes::uploads::{direct, tus};
 use super::routes::{
     SHAPE_RULES, blocks, comments, dashboard, health, history, likes, moderation, playlists, processing, reports,
-    roles, sessions, subscriptions, tweets, users, videos,
+    roles, search, sessions, subscriptions, tweets, users, videos,
 };
 
 /// Every API route, registered exactly once: the `#[utoipa::path]` attribute of its handler gives
@@ -59,6 +59,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(videos::trending))
         .routes(routes!(videos::get, videos::update, videos::delete))
         .routes(routes!(videos::toggle_publish))
+        .routes(routes!(search::related))
+        .routes(routes!(search::videos))
+        .routes(routes!(search::channels))
+        .routes(routes!(search::suggest))
         .routes(routes!(processing::processing))
         .routes(routes!(comments::list_comments, comments::add_comment))
         .routes(routes!(comments::update_comment, comments::delete_comment))

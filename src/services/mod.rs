@@ -15,6 +15,7 @@ pub mod processing;
 pub mod rate_limits;
 pub mod reports;
 pub mod roles;
+pub mod search;
 pub mod sessions;
 pub mod subscriptions;
 pub mod tweets;

@@ -10,6 +10,7 @@ use super::{ServiceError, Services};
 use crate::domain::ownership::Owned;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::processing::ProcessingStatus;
+use crate::domain::search::{INVALID_TAGS, Tags};
 use crate::domain::trending::{TrendingVideo, Window};
 use crate::domain::user::Identity;
 use crate::domain::video::{FeedRequest, Video, VideoQuery, VideoRecord};
@@ -23,6 +24,8 @@ pub struct NewVideoInput {
     pub video_file: Option<Incoming>,
     pub thumbnail: Option<Incoming>,
     pub visibility: Option<String>,
+    /// Checked after `visibility` (docs/api.md §3.16.1).
+    pub tags: Option<String>,
 }
 
 pub struct VideoChanges {
@@ -30,6 +33,7 @@ pub struct VideoChanges {
     pub description: Option<String>,
     pub thumbnail: Option<Incoming>,
     pub visibility: Option<String>,
+    pub tags: Option<String>,
 }
 
 /// The owner of a removed video may not show it again (docs/api.md §3.15.3).
@@ -39,6 +43,11 @@ const REMOVED_BY_MODERATOR: &str = "This video was removed by a moderator";
 fn visibility_input(raw: Option<&str>) -> Result<Option<Visibility>, ServiceError> {
     raw.map(|raw| Visibility::parse(raw).ok_or_else(|| ServiceError::invalid_field("visibility", INVALID_VISIBILITY)))
         .transpose()
+}
+
+/// A `tags` input as tags; 400 when the list breaks a rule.
+fn tags_input(raw: Option<&str>) -> Result<Option<Tags>, ServiceError> {
+    raw.map(|raw| Tags::parse(raw).ok_or_else(|| ServiceError::invalid_field("tags", INVALID_TAGS))).transpose()
 }
 
 const THUMBNAIL_FAILED: &str = "Error while uploading thumbnail";
@@ -93,6 +102,7 @@ impl Services {
         max_chars("title", input.title.as_deref(), self.config.limits.title_chars)?;
         max_chars("description", input.description.as_deref(), self.config.limits.description_chars)?;
         let visibility = visibility_input(input.visibility.as_deref())?.unwrap_or(Visibility::Public);
+        let tags = tags_input(input.tags.as_deref())?.unwrap_or_default();
         let video_file = input.video_file.ok_or_else(|| ServiceError::invalid("Video file is required"))?;
         // With processing on, a missing thumbnail is extracted from the video later.
         let processes = self.processes_locally();
@@ -127,6 +137,7 @@ impl Services {
             thumbnail: thumbnail_ref.clone(),
             title: input.title.unwrap_or_default(),
             description: input.description.unwrap_or_default(),
+            tags,
             duration,
             visibility,
             processing,
@@ -180,6 +191,7 @@ impl Services {
             && changes.description.is_none()
             && changes.thumbnail.is_none()
             && changes.visibility.is_none()
+            && changes.tags.is_none()
         {
             return Err(ServiceError::invalid("At least one of title, description or thumbnail is required"));
         }
@@ -190,6 +202,7 @@ impl Services {
         max_chars("title", changes.title.as_deref(), self.config.limits.title_chars)?;
         max_chars("description", changes.description.as_deref(), self.config.limits.description_chars)?;
         let visibility = visibility_input(changes.visibility.as_deref())?;
+        let tags = tags_input(changes.tags.as_deref())?;
         if visibility.is_some() && record.video.moderation.is_some() {
             return Err(ServiceError::forbidden(REMOVED_BY_MODERATOR));
         }
@@ -200,7 +213,8 @@ impl Services {
             None => None,
         };
         let stored: Vec<MediaRef> = thumbnail.iter().cloned().collect();
-        let update = VideoUpdate { title: changes.title, description: changes.description, thumbnail, visibility };
+        let update =
+            VideoUpdate { title: changes.title, description: changes.description, tags, thumbnail, visibility };
         let write = async {
             self.store
                 .videos

@@ -16,6 +16,9 @@ use crate::domain::moderation::{
     Action, Grounds, ModerationAction, Report, ReportStatus, ReportTally, Target, TargetType,
 };
 use crate::domain::processing::ProcessingStatus;
+use crate::domain::search::{
+    Relation, SearchText, SearchedChannel, SearchedVideo, SuggestionSource, Tags, VideoSearchQuery,
+};
 use crate::domain::social::{
     ChannelStats, Comment, LikeTarget, LikedVideoItem, PlaylistRecord, SubscribedChannelItem, SubscriberItem, Tweet,
 };
@@ -151,6 +154,7 @@ pub struct NewVideo {
     pub thumbnail: MediaRef,
     pub title: String,
     pub description: String,
+    pub tags: Tags,
     pub duration: f64,
     pub visibility: Visibility,
     /// `Queued` when a job will process it, `Ready` when the backend did (Cloudinary), else `Off`.
@@ -165,6 +169,7 @@ pub struct NewVideo {
 pub struct VideoUpdate {
     pub title: Option<String>,
     pub description: Option<String>,
+    pub tags: Option<Tags>,
     pub thumbnail: Option<MediaRef>,
     pub visibility: Option<Visibility>,
 }
@@ -429,6 +434,27 @@ pub trait BlockRepo: Send + Sync {
     async fn blocked_by(&self, blocker: Id) -> StoreResult<Vec<OwnerSummary>>;
 }
 
+/// Search and discovery (docs/api.md §3.16), over what is listed to everyone: public videos
+/// neither removed nor of a suspended owner, and channels not suspended. The stores find matches
+/// through their full-text indexes and order them by the rule of `domain::search`.
+#[async_trait]
+pub trait SearchRepo: Send + Sync {
+    /// One page of matching videos with their scores (`video_score`), and the total.
+    async fn search_videos(&self, query: &VideoSearchQuery) -> StoreResult<(Vec<SearchedVideo>, u64)>;
+    /// One page of matching channels with their scores, by score, then subscribers, newest account
+    /// and id (all descending), and the total.
+    async fn search_channels(
+        &self,
+        text: &SearchText,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<SearchedChannel>, u64)>;
+    /// At most `search::CANDIDATES` videos whose title or tags hold the words (the last as a prefix).
+    async fn suggestion_sources(&self, text: &SearchText) -> StoreResult<Vec<SuggestionSource>>;
+    /// At most `search::CANDIDATES` videos other than `video` sharing one of the tags or title words.
+    async fn related_candidates(&self, video: Id, relation: &Relation) -> StoreResult<Vec<Video>>;
+}
+
 /// A moderation action as its moderator takes it.
 pub struct NewAction {
     pub moderator: Id,
@@ -469,6 +495,7 @@ pub struct Store {
     pub reports: Arc<dyn ReportRepo>,
     pub moderation: Arc<dyn ModerationRepo>,
     pub blocks: Arc<dyn BlockRepo>,
+    pub search: Arc<dyn SearchRepo>,
     pub media_index: Arc<dyn MediaIndex>,
     pub health: Arc<dyn StoreHealth>,
     pub ephemeral: Arc<dyn ephemeral::EphemeralState>,
@@ -501,6 +528,7 @@ impl Store {
             + ReportRepo
             + ModerationRepo
             + BlockRepo
+            + SearchRepo
             + MediaIndex
             + StoreHealth
             + ephemeral::EphemeralState
@@ -522,6 +550,7 @@ impl Store {
             reports: backend.clone(),
             moderation: backend.clone(),
             blocks: backend.clone(),
+            search: backend.clone(),
             media_index: backend.clone(),
             ephemeral: backend.clone(),
             health: backend,

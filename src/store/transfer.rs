@@ -67,6 +67,7 @@ pub struct VideoRow {
     /// is then the listed one, private).
     pub removed_reason: Option<String>,
     pub held_visibility: Option<Visibility>,
+    pub tags: Vec<String>,
 }
 
 /// The views of a video counted in one hour (hours since the epoch).

@@ -22,6 +22,7 @@ mod original_database;
 mod placeholders;
 mod processing;
 mod resilience;
+mod search;
 mod shutdown;
 mod social;
 mod store_story;

@@ -80,6 +80,7 @@ fn video(owner: Id, title: &str) -> NewVideo {
         thumbnail: media(&format!("{title}.jpg")),
         title: title.into(),
         description: format!("About {title}"),
+        tags: Default::default(),
         duration: 2.5,
         visibility: Visibility::Public,
         processing: ProcessingStatus::Off,

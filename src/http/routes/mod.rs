@@ -13,6 +13,7 @@ pub mod playlists;
 pub mod processing;
 pub mod reports;
 pub mod roles;
+pub mod search;
 pub mod sessions;
 mod shared;
 pub mod subscriptions;

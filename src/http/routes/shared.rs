@@ -7,12 +7,13 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::config::Limits;
 use crate::domain::Id;
+use crate::domain::choice::Choice;
 use crate::domain::page::PageRequest;
 use crate::http::AppState;
 use crate::http::error::AppError;
 use crate::http::input::{LazyBody, Shape, trimmed};
 use crate::http::openapi::{PathId, text};
-use crate::services::Incoming;
+use crate::services::{Incoming, ServiceError};
 
 /// The media of a file field: its part, else its non-empty `<field>Upload` result.
 pub(super) fn media(part: Option<Incoming>, upload: Option<String>, field: &'static str) -> Option<Incoming> {
@@ -91,4 +92,12 @@ pub(super) async fn content(state: &AppState, body: LazyBody) -> Result<Option<S
 /// The `content` of a comment or tweet.
 fn content_schema() -> Object {
     text(false, Some(Limits::DEFAULT.content_chars))
+}
+
+/// An optional name of `C`: absent or empty is `None`, any other value not a name is 400.
+pub fn optional_name<C: Choice>(raw: Option<&str>) -> Result<Option<C>, ServiceError> {
+    match raw.filter(|raw| !raw.is_empty()) {
+        None => Ok(None),
+        Some(raw) => C::parse(raw).map(Some).ok_or_else(|| ServiceError::invalid(C::invalid())),
+    }
 }

@@ -11,6 +11,7 @@ use super::shared::{VideoPath, media};
 use crate::config::Limits;
 use crate::domain::Id;
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::search::{INVALID_TAGS, MAX_TAG_CHARS, MAX_TAGS};
 use crate::domain::trending::{DEFAULT_HOURS, INVALID_HOURS, MAX_HOURS, TrendingVideo, Window};
 use crate::domain::video::{FeedRequest, Video, VideoSort};
 use crate::domain::visibility::ALL_LEVELS;
@@ -180,6 +181,8 @@ pub struct PublishForm {
     /// Default `public`.
     #[schema(schema_with = visibility)]
     pub visibility: Option<String>,
+    #[schema(schema_with = tags)]
+    pub tags: Option<String>,
 }
 
 impl Shape for PublishForm {
@@ -195,6 +198,7 @@ impl From<PublishForm> for NewVideoInput {
             video_file: media(f.video_file, f.video_file_upload, "videoFile"),
             thumbnail: media(f.thumbnail, f.thumbnail_upload, "thumbnail"),
             visibility: f.visibility,
+            tags: f.tags,
         }
     }
 }
@@ -218,6 +222,8 @@ pub struct PublishJson {
     /// Default `public`.
     #[schema(schema_with = visibility)]
     pub visibility: Option<String>,
+    #[schema(schema_with = tags)]
+    pub tags: Option<String>,
 }
 
 impl Shape for PublishJson {}
@@ -230,6 +236,7 @@ impl From<PublishJson> for NewVideoInput {
             video_file: media(None, j.video_file_upload, "videoFile"),
             thumbnail: media(None, j.thumbnail_upload, "thumbnail"),
             visibility: j.visibility,
+            tags: j.tags,
         }
     }
 }
@@ -295,6 +302,8 @@ pub struct VideoPatchBody {
     pub thumbnail_upload: Option<String>,
     #[schema(schema_with = visibility)]
     pub visibility: Option<String>,
+    #[schema(schema_with = tags)]
+    pub tags: Option<String>,
 }
 
 impl Shape for VideoPatchBody {}
@@ -306,6 +315,7 @@ impl From<VideoPatchBody> for VideoChanges {
             description: b.description,
             thumbnail: media(None, b.thumbnail_upload, "thumbnail"),
             visibility: b.visibility,
+            tags: b.tags,
         }
     }
 }
@@ -328,6 +338,8 @@ pub struct VideoPatchForm {
     pub thumbnail_upload: Option<String>,
     #[schema(schema_with = visibility)]
     pub visibility: Option<String>,
+    #[schema(schema_with = tags)]
+    pub tags: Option<String>,
 }
 
 impl Shape for VideoPatchForm {
@@ -341,6 +353,7 @@ impl From<VideoPatchForm> for VideoChanges {
             description: f.description,
             thumbnail: media(f.thumbnail, f.thumbnail_upload, "thumbnail"),
             visibility: f.visibility,
+            tags: f.tags,
         }
     }
 }
@@ -446,6 +459,18 @@ fn visibility() -> Object {
         .build()
 }
 
+/// A `tags` input (docs/api.md §3.16.1): one comma-separated string.
+fn tags() -> Object {
+    ObjectBuilder::new()
+        .schema_type(string_type(true))
+        .description(Some(format!(
+            "Comma-separated; each trimmed, lowercased, a leading `#` dropped, duplicates removed; at most {MAX_TAGS} \
+             of 1 to {MAX_TAG_CHARS} characters, else 400 `{INVALID_TAGS}`. `\"\"` clears them on PATCH. null \
+             counts as absent."
+        )))
+        .build()
+}
+
 fn sort_by() -> Schema {
     lenient_enum(&["createdAt", "views", "duration", "title"], false, true)
 }
@@ -494,10 +519,17 @@ pub const SHAPE_RULES: &[ShapeRule] = &[
     ShapeRule::form("PublishForm", &[("videoFile", File), ("videoFileUpload", Text)]),
     ShapeRule::body(
         "VideoPatchBody",
-        &[("title", Text), ("description", Text), ("thumbnailUpload", Text), ("visibility", Text)],
+        &[("title", Text), ("description", Text), ("thumbnailUpload", Text), ("visibility", Text), ("tags", Text)],
     ),
     ShapeRule::form(
         "VideoPatchForm",
-        &[("title", Text), ("description", Text), ("thumbnail", File), ("thumbnailUpload", Text), ("visibility", Text)],
+        &[
+            ("title", Text),
+            ("description", Text),
+            ("thumbnail", File),
+            ("thumbnailUpload", Text),
+            ("visibility", Text),
+            ("tags", Text),
+        ],
     ),
 ];

@@ -11,6 +11,7 @@ use crate::domain::moderation::{
     Action, Moderation, ModerationAction, ReportReason, ReportStatus, ReportTally, Target, TargetType, tally_reasons,
 };
 use crate::domain::processing::{Processing, ProcessingStatus, Streams};
+use crate::domain::search::Tags;
 use crate::domain::social::{
     ChannelCard, Comment, LatestVideo, PlaylistRecord, SubscribedChannelItem, SubscriberCard, SubscriberItem, Tweet,
 };
@@ -172,6 +173,9 @@ pub struct VideoDoc {
     /// The owner's own level while moderation hides the video (which is then listed as private).
     #[serde(default)]
     pub held_visibility: Option<String>,
+    /// Absent on documents written before tags existed (and by the original API).
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 /// A trending entry: the video and the views counted in the window.
@@ -196,6 +200,7 @@ impl VideoDoc {
                 thumbnail: self.thumbnail,
                 title: self.title,
                 description: self.description,
+                tags: Tags::from_stored(self.tags),
                 duration: self.duration,
                 width: self.width,
                 height: self.height,
@@ -314,6 +319,26 @@ pub struct CardDoc {
     pub latest_video: Option<LatestVideoDoc>,
 }
 
+impl CardDoc {
+    pub fn into_card(self) -> ChannelCard {
+        ChannelCard {
+            id: id_of(self.id),
+            username: self.username,
+            full_name: self.full_name,
+            avatar: self.avatar,
+            subscribers_count: self.subscribers_count,
+            latest_video: self.latest_video.map(|v| LatestVideo {
+                id: id_of(v.id),
+                title: v.title,
+                thumbnail: v.thumbnail,
+                duration: v.duration,
+                views: v.views,
+                created_at: time(v.created_at),
+            }),
+        }
+    }
+}
+
 /// A subscription joined to the user on its other side.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -345,25 +370,10 @@ impl SubscriptionDoc {
     }
 
     pub fn into_channel(self) -> SubscribedChannelItem {
-        let card = ChannelCard {
-            id: id_of(self.user.id),
-            username: self.user.username,
-            full_name: self.user.full_name,
-            avatar: self.user.avatar,
-            subscribers_count: self.user.subscribers_count,
-            latest_video: self.user.latest_video.map(|v| LatestVideo {
-                id: id_of(v.id),
-                title: v.title,
-                thumbnail: v.thumbnail,
-                duration: v.duration,
-                views: v.views,
-                created_at: time(v.created_at),
-            }),
-        };
         SubscribedChannelItem {
             id: id_of(self.id),
             subscriber: id_of(self.subscriber),
-            channel: Twin::new(card),
+            channel: Twin::new(self.user.into_card()),
             created_at: time(self.created_at),
             updated_at: time(self.updated_at),
         }

@@ -51,6 +51,8 @@ fn indexes(kind: RecordKind) -> Vec<IndexModel> {
             index(doc! { "coverImageKey": 1 }),
             // Counts the admins (an account may not demote the last one).
             index(doc! { "role": 1 }),
+            // Channel search: the folded words of the names (docs/decisions.md D22).
+            index(doc! { "searchWords": 1 }),
         ],
         RecordKind::Sessions => vec![index(doc! { "refreshSessions.jti": 1 })],
         RecordKind::Videos => vec![
@@ -63,6 +65,9 @@ fn indexes(kind: RecordKind) -> Vec<IndexModel> {
             index(doc! { "thumbnailKey": 1 }),
             index(doc! { "hlsKey": 1 }),
             index(doc! { "processingStatus": 1, "createdAt": 1, "_id": 1 }),
+            // Search and suggestions: the folded words of listed videos (docs/decisions.md D22).
+            index(doc! { "isPublished": 1, "searchWords": 1 }),
+            index(doc! { "isPublished": 1, "suggestWords": 1 }),
         ],
         // Trending reads the hours of its window; a deleted video's records go by video.
         RecordKind::ViewHours => vec![index(doc! { "hour": 1, "video": 1, "n": 1 }), index(doc! { "video": 1 })],

@@ -16,6 +16,7 @@ mod playlists;
 mod processing;
 pub mod queries;
 mod reports;
+mod search;
 mod sessions;
 mod subscriptions;
 mod transfer;
@@ -131,6 +132,7 @@ impl MongoStore {
         indexes::ensure(&store.db).await?;
         indexes::normalise_emails(&store.db).await?;
         indexes::name_sessions(&store.db).await?;
+        search::index_words(&store.db).await?;
         Ok(store)
     }
 

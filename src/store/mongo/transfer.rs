@@ -53,6 +53,8 @@ struct StoredVideo {
     removed_reason: Option<String>,
     #[serde(default)]
     held_visibility: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
 }
 
 /// Comments, tweets, likes, subscriptions and playlists share these optional reference fields.
@@ -179,6 +181,7 @@ fn video_record(v: StoredVideo) -> Record {
         },
         removed_reason: v.removed_reason,
         held_visibility: v.held_visibility.as_deref().and_then(Visibility::parse),
+        tags: v.tags,
     })
 }
 
@@ -330,8 +333,15 @@ impl Transfer for MongoStore {
             // A unique key held by another record (a username taken at the destination) refuses it.
             match result.map_err(conflict_on("unique key")) {
                 Ok(r) if r.matched_count > 0 || r.upserted_id.is_some() => {
-                    if let Record::Video(video) = record {
-                        self.import_view_hours(video).await?;
+                    match record {
+                        Record::Video(video) => {
+                            self.import_view_hours(video).await?;
+                            self.reindex_video(oid(video.id)).await?;
+                        }
+                        Record::User(user) => {
+                            self.reindex_user(oid(user.id), &user.username, &user.full_name).await?;
+                        }
+                        _ => {}
                     }
                     imported.written += 1
                 }

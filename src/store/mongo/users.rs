@@ -141,7 +141,12 @@ impl UserRepo for MongoStore {
             return Ok(None);
         };
         let before = decode::<UserDoc>(before)?.into_account();
-        Ok(self.by_id(id).await?.map(|after| (before, after)))
+        let Some(after) = self.by_id(id).await? else { return Ok(None) };
+        let user = &after.user;
+        if (&user.username, &user.full_name) != (&before.user.username, &before.user.full_name) {
+            self.reindex_user(oid(id), &user.username, &user.full_name).await?;
+        }
+        Ok(Some((before, after)))
     }
 
     async fn set_password_hash(&self, id: Id, hash: &str) -> StoreResult<()> {

@@ -64,7 +64,8 @@ pub(super) fn in_order(ids: &[ObjectId], found: Vec<VideoDoc>) -> Vec<Video> {
 impl VideoRepo for MongoStore {
     async fn insert(&self, video: NewVideo) -> StoreResult<VideoRecord> {
         let id = Id::generate();
-        let document = q::new_video(oid(id), oid(video.owner), &video, now());
+        let owner_words = self.owner_words(oid(video.owner)).await?;
+        let document = q::new_video(oid(id), oid(video.owner), &video, now(), &owner_words);
         let videos = self.collection(coll::VIDEOS);
         retry_transient(|| videos.insert_one(document.clone())).await.map_err(backend)?;
         self.video_record(id).await?.ok_or_else(|| StoreError::backend("video vanished after insert"))
@@ -104,6 +105,9 @@ impl VideoRepo for MongoStore {
             .map_err(backend)?;
         if result.matched_count == 0 {
             return Ok(None);
+        }
+        if update.title.is_some() || update.description.is_some() || update.tags.is_some() {
+            self.refresh_video_words(by_id(oid(id))).await?;
         }
         self.video_record(id).await
     }

@@ -177,6 +177,7 @@ mod tests {
             thumbnail: media(&format!("{title}.jpg")),
             title: title.into(),
             description: "d".into(),
+            tags: Default::default(),
             duration: 1.0,
             visibility: crate::domain::visibility::Visibility::Public,
             processing: crate::domain::processing::ProcessingStatus::Off,

@@ -25,7 +25,7 @@ macro_rules! embed {
 }
 
 /// Every migration file, in version order; a test checks that this lists the directory.
-const FILES: [(&str, &str); 15] = embed![
+const FILES: [(&str, &str); 16] = embed![
     "0001_initial.sql",
     "0002_media_key_indexes.sql",
     "0003_video_counts.sql",
@@ -41,6 +41,7 @@ const FILES: [(&str, &str); 15] = embed![
     "0013_moderation.sql",
     "0014_removed_posts.sql",
     "0015_blocks.sql",
+    "0016_search.sql",
 ];
 
 /// The history table, as sqlx 0.9 creates it.

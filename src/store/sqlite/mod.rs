@@ -17,6 +17,7 @@ mod processing;
 mod records;
 mod reports;
 mod rows;
+mod search;
 mod sessions;
 mod snapshot;
 mod sql;

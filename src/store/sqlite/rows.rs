@@ -7,7 +7,8 @@ use super::parse_id;
 use crate::domain::Timestamp;
 use crate::domain::moderation::Moderation;
 use crate::domain::processing::{Processing, ProcessingStatus, Streams};
-use crate::domain::social::{Comment, Tweet};
+use crate::domain::search::Tags;
+use crate::domain::social::{Comment, LatestVideo, Tweet};
 use crate::domain::user::OwnerSummary;
 use crate::domain::video::{Video, VideoRecord};
 use crate::domain::visibility::Visibility;
@@ -41,6 +42,40 @@ impl OwnerRow {
     }
 }
 
+/// A channel card's latest video: the columns of `sql::LATEST_VIDEO`.
+pub(super) struct LatestVideoRow {
+    id: String,
+    title: String,
+    thumbnail: String,
+    duration: f64,
+    views: i64,
+    created_at: i64,
+}
+
+impl LatestVideoRow {
+    pub(super) fn read(row: &rusqlite::Row) -> rusqlite::Result<Self> {
+        Ok(LatestVideoRow {
+            id: row.get(0)?,
+            title: row.get(1)?,
+            thumbnail: row.get(2)?,
+            duration: row.get(3)?,
+            views: row.get(4)?,
+            created_at: row.get(5)?,
+        })
+    }
+
+    pub(super) fn into_latest(self) -> StoreResult<LatestVideo> {
+        Ok(LatestVideo {
+            id: parse_id(&self.id)?,
+            title: self.title,
+            thumbnail: self.thumbnail,
+            duration: self.duration,
+            views: self.views,
+            created_at: Timestamp(self.created_at),
+        })
+    }
+}
+
 /// A video with its owner: the columns of `VIDEO_COLUMNS`, from position 0.
 pub(super) struct VideoRow {
     id: String,
@@ -64,12 +99,14 @@ pub(super) struct VideoRow {
     hls_key: String,
     removed_reason: Option<String>,
     held_visibility: Option<String>,
+    /// A JSON array of strings.
+    tags: String,
     owner: OwnerRow,
 }
 
 impl VideoRow {
     /// How many columns the video takes; a statement's own columns follow.
-    pub(super) const WIDTH: usize = 25;
+    pub(super) const WIDTH: usize = 26;
 
     pub(super) fn read(row: &rusqlite::Row) -> rusqlite::Result<Self> {
         Ok(VideoRow {
@@ -94,7 +131,8 @@ impl VideoRow {
             hls_key: row.get(18)?,
             removed_reason: row.get(19)?,
             held_visibility: row.get(20)?,
-            owner: OwnerRow::read(row, 21)?,
+            tags: row.get(21)?,
+            owner: OwnerRow::read(row, 22)?,
         })
     }
 
@@ -106,6 +144,9 @@ impl VideoRow {
                 thumbnail: self.thumbnail,
                 title: self.title,
                 description: self.description,
+                tags: Tags::from_stored(
+                    serde_json::from_str(&self.tags).map_err(|e| StoreError::context("reading tags", e))?,
+                ),
                 duration: self.duration,
                 width: self.width,
                 height: self.height,

@@ -22,7 +22,7 @@ macro_rules! video_columns {
         concat!(
             "v.id, v.video_file, v.video_key, v.thumbnail, v.thumbnail_key, v.title, v.description, v.duration, \
              v.views, v.visibility, v.created_at, v.updated_at, v.width, v.height, v.processing_status, \
-             v.processing_progress, v.processing_error, v.hls_url, v.hls_key, v.removed_reason, v.held_visibility, ",
+             v.processing_progress, v.processing_error, v.hls_url, v.hls_key, v.removed_reason, v.held_visibility, v.tags, ",
             $crate::store::sqlite::sql::owner_columns!()
         )
     };
@@ -45,9 +45,13 @@ pub(super) const OWNER_OF_VIDEO: &str = owner_of_video!();
 /// that add columns put them after these, so the video is always read from position 0.
 pub(super) const VIDEO_SELECT: &str = concat!("SELECT ", video_columns!(), " FROM videos v ", owner_of_video!());
 
+/// A video as a channel card shows it (`?1`: its id), as `LatestVideoRow` reads it.
+pub(super) const LATEST_VIDEO: &str =
+    "SELECT id, title, thumbnail, duration, views, created_at FROM videos WHERE id = ?1";
+
 /// The names `VIDEO_COLUMNS` yields, in order.
 #[cfg(test)]
-pub(super) const VIDEO_COLUMN_NAMES: [&str; 25] = [
+pub(super) const VIDEO_COLUMN_NAMES: [&str; 26] = [
     "id",
     "video_file",
     "video_key",
@@ -69,6 +73,7 @@ pub(super) const VIDEO_COLUMN_NAMES: [&str; 25] = [
     "hls_key",
     "removed_reason",
     "held_visibility",
+    "tags",
     "owner_id",
     "owner_username",
     "owner_full_name",

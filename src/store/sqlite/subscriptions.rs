@@ -6,10 +6,10 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use rusqlite::OptionalExtension;
 
-use super::rows::{OwnerRow, VideoRow, videos_from};
-use super::sql::{OWNER_OF_VIDEO, VIDEO_COLUMNS, levels_sql, owner_columns, page_clause, visible_sql};
+use super::rows::{LatestVideoRow, OwnerRow, VideoRow, videos_from};
+use super::sql::{LATEST_VIDEO, OWNER_OF_VIDEO, VIDEO_COLUMNS, levels_sql, owner_columns, page_clause, visible_sql};
 use super::{SqliteStore, parse_id, toggle_pair};
-use crate::domain::social::{ChannelCard, LatestVideo, SubscribedChannelItem, SubscriberCard, SubscriberItem};
+use crate::domain::social::{ChannelCard, SubscribedChannelItem, SubscriberCard, SubscriberItem};
 use crate::domain::video::Video;
 use crate::domain::visibility::Place;
 use crate::domain::{Id, Timestamp, Twin};
@@ -39,9 +39,6 @@ fn subscription_select(side: &str, filter_column: &str) -> String {
 static SUBSCRIBERS: LazyLock<String> = LazyLock::new(|| subscription_select("subscriber_id", "channel_id"));
 /// The channels a user follows.
 static SUBSCRIBED_CHANNELS: LazyLock<String> = LazyLock::new(|| subscription_select("channel_id", "subscriber_id"));
-
-/// A video as a channel card shows it, as `LatestVideo`'s decoder reads it.
-const LATEST_VIDEO: &str = "SELECT id, title, thumbnail, duration, views, created_at FROM videos WHERE id = ?1";
 
 /// The subscription feed's page query (binds: subscriber, limit, offset) and count (binds: subscriber):
 /// the followed channels come from the subscriber index; the page's ids are picked from
@@ -97,11 +94,6 @@ impl SubscriptionRow {
     }
 }
 
-/// The columns of `LATEST_VIDEO`.
-fn read_latest_video(row: &rusqlite::Row) -> rusqlite::Result<(String, String, String, f64, i64, i64)> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
-}
-
 #[async_trait]
 impl SubscriptionRepo for SqliteStore {
     async fn toggle(&self, subscriber: Id, channel: Id) -> StoreResult<bool> {
@@ -148,7 +140,7 @@ impl SubscriptionRepo for SqliteStore {
                 let mut with_latest = Vec::with_capacity(rows.len());
                 for row in rows {
                     let video = match &row.latest_video_id {
-                        Some(id) => latest.query_row([id], read_latest_video).optional()?,
+                        Some(id) => latest.query_row([id], LatestVideoRow::read).optional()?,
                         None => None,
                     };
                     with_latest.push((row, video));
@@ -158,18 +150,7 @@ impl SubscriptionRepo for SqliteStore {
             .await?;
         rows.into_iter()
             .map(|(row, video)| {
-                let latest_video = video
-                    .map(|(id, title, thumbnail, duration, views, created_at)| {
-                        Ok::<_, crate::store::StoreError>(LatestVideo {
-                            id: parse_id(&id)?,
-                            title,
-                            thumbnail,
-                            duration,
-                            views,
-                            created_at: Timestamp(created_at),
-                        })
-                    })
-                    .transpose()?;
+                let latest_video = video.map(LatestVideoRow::into_latest).transpose()?;
                 let user = row.user.into_summary()?;
                 let card = ChannelCard {
                     id: user.id,

@@ -12,6 +12,7 @@ use super::sql::{OWNER_OF_VIDEO, VIDEO_COLUMNS, VIDEO_SELECT, levels_sql, page_c
 use super::{SqliteStore, now};
 use crate::domain::Id;
 use crate::domain::moderation;
+use crate::domain::search::Tags;
 use crate::domain::trending::TrendingVideo;
 use crate::domain::user::ChannelCounts;
 use crate::domain::video::{Video, VideoQuery, VideoRecord, VideoSort};
@@ -53,7 +54,7 @@ static TRENDING: LazyLock<(String, String)> = LazyLock::new(|| {
 
 const INSERT_VIDEO: &str = "INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, \
      description, duration, views, visibility, created_at, updated_at, processing_status, processing_progress, \
-     width, height, hls_url) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16)";
+     width, height, hls_url, tags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
 
 fn sort_column(sort: VideoSort) -> &'static str {
     match sort {
@@ -123,6 +124,11 @@ fn feed_sql(query: &VideoQuery) -> FeedSql {
     FeedSql { page: page(&format!("({count})")), page_binds, count, count_binds: vec![owner] }
 }
 
+/// Tags as stored: a JSON array of strings.
+fn tags_json(tags: &Tags) -> String {
+    serde_json::Value::from(tags.as_slice()).to_string()
+}
+
 impl SqliteStore {
     /// A video by id, on the caller's thread.
     pub(super) fn video_record(&self, id: Id) -> StoreResult<Option<VideoRecord>> {
@@ -156,6 +162,7 @@ impl VideoRepo for SqliteStore {
                     video.width,
                     video.height,
                     video.hls_url,
+                    tags_json(&video.tags),
                 ])
             })
             .await?;
@@ -222,7 +229,7 @@ impl VideoRepo for SqliteStore {
                 db.prepare_cached(
                     "UPDATE videos SET title = COALESCE(?1, title), description = COALESCE(?2, description), \
                      thumbnail = COALESCE(?3, thumbnail), thumbnail_key = COALESCE(?4, thumbnail_key), \
-                     visibility = COALESCE(?5, visibility), updated_at = ?6 WHERE id = ?7",
+                     visibility = COALESCE(?5, visibility), updated_at = ?6, tags = COALESCE(?8, tags) WHERE id = ?7",
                 )?
                 .execute((
                     update.title,
@@ -232,6 +239,7 @@ impl VideoRepo for SqliteStore {
                     update.visibility.map(Visibility::as_str),
                     now(),
                     id.to_hex(),
+                    update.tags.as_ref().map(tags_json),
                 ))
             })
             .await?;

@@ -12,6 +12,7 @@ pub mod moderation;
 pub mod playlists;
 pub mod processing;
 pub mod reports;
+pub mod search;
 pub mod sessions;
 pub mod subscriptions;
 pub mod transfer;

@@ -11,10 +11,14 @@ pub fn subscription_of(subscriber: ObjectId, channel: ObjectId) -> Document {
     doc! { "subscriber": subscriber, "channel": channel }
 }
 
-/// The user on one side of a subscription (`side` = `subscriber` or `channel`) as a card with
-/// their own subscriber count; channels also get their newest public video.
-fn user_card(side: &str, with_latest_video: bool) -> Vec<Document> {
-    let mut card = vec![doc! { "$project": { "username": 1, "fullName": 1, "avatar": 1 } }];
+/// A user as a card with their own subscriber count, and their newest public video when
+/// `with_latest_video`; the fields `keep` are kept beside.
+pub fn channel_card(with_latest_video: bool, keep: &[&str]) -> Vec<Document> {
+    let mut projection = doc! { "username": 1, "fullName": 1, "avatar": 1 };
+    for field in keep {
+        projection.insert(*field, 1);
+    }
+    let mut card = vec![doc! { "$project": projection }];
     card.extend(count_lookup(coll::SUBSCRIPTIONS, "channel", "subscribersCount"));
     if with_latest_video {
         card.push(doc! { "$lookup": {
@@ -31,6 +35,13 @@ fn user_card(side: &str, with_latest_video: bool) -> Vec<Document> {
         } });
         card.push(doc! { "$set": { "latestVideo": { "$first": "$latestVideo" } } });
     }
+    card
+}
+
+/// The user on one side of a subscription (`side` = `subscriber` or `channel`) as a card; channels
+/// also get their newest public video.
+fn user_card(side: &str, with_latest_video: bool) -> Vec<Document> {
+    let card = channel_card(with_latest_video, &[]);
     vec![
         doc! { "$lookup": { "from": coll::USERS, "localField": side, "foreignField": "_id", "pipeline": card, "as": "user" } },
         doc! { "$unwind": "$user" },

@@ -67,6 +67,7 @@ pub fn upsert(record: &Record) -> (Document, Document, bool) {
                 "hlsKey": &v.processing.hls_key, "leaseHolder": Bson::Null, "leaseUntil": Bson::Null,
                 "removedReason": v.removed_reason.as_deref().map_or(Bson::Null, |r| Bson::String(r.to_owned())),
                 "heldVisibility": v.held_visibility.map_or(Bson::Null, |level| Bson::String(level.as_str().to_owned())),
+                "tags": &v.tags,
             };
             set.extend(super::videos::visibility_fields(v.visibility));
             (v.id, set, None)

@@ -29,6 +29,7 @@ pub fn new_user(id: ObjectId, user: &NewUser, now: DateTime) -> Document {
     if let Some(cover) = &user.cover_image {
         document.insert("coverImageKey", &cover.key);
     }
+    document.extend(super::search::user_fields(&user.username, &user.full_name));
     document
 }
 

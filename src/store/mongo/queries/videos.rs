@@ -6,12 +6,14 @@ use bson::{Bson, DateTime, Document, doc};
 
 use super::super::coll;
 use super::{levels_filter, owner_lookup, skip, visible_to};
+use crate::domain::search::distinct_words;
 use crate::domain::video::{VideoQuery, VideoSort};
 use crate::domain::visibility::{Place, Visibility};
 use crate::store::{NewVideo, VideoUpdate};
 
-pub fn new_video(id: ObjectId, owner: ObjectId, video: &NewVideo, now: DateTime) -> Document {
-    doc! {
+/// A new video document; `owner_words` are its owner's names as search words.
+pub fn new_video(id: ObjectId, owner: ObjectId, video: &NewVideo, now: DateTime, owner_words: &[String]) -> Document {
+    let mut document = doc! {
         "_id": id,
         "videoFile": &video.video_file.url,
         "videoKey": &video.video_file.key,
@@ -32,7 +34,10 @@ pub fn new_video(id: ObjectId, owner: ObjectId, video: &NewVideo, now: DateTime)
         "height": video.height,
         "hlsUrl": video.hls_url.as_deref().map_or(Bson::Null, |url| Bson::String(url.to_owned())),
         "hlsKey": "",
-    }
+        "tags": video.tags.as_slice(),
+    };
+    document.extend(super::search::video_fields(&video.title, video.tags.as_slice(), &video.description, owner_words));
+    document
 }
 
 /// Records matching `filter`, each with its owner summary.
@@ -89,9 +94,15 @@ pub fn video_update(update: &VideoUpdate, now: DateTime) -> Document {
     let mut set = doc! { "updatedAt": now };
     if let Some(title) = &update.title {
         set.insert("title", title);
+        set.insert("search.title", distinct_words([title.as_str()]));
     }
     if let Some(description) = &update.description {
         set.insert("description", description);
+        set.insert("search.description", distinct_words([description.as_str()]));
+    }
+    if let Some(tags) = &update.tags {
+        set.insert("tags", tags.as_slice());
+        set.insert("search.tags", distinct_words(tags.as_slice().iter().map(String::as_str)));
     }
     if let Some(thumbnail) = &update.thumbnail {
         set.insert("thumbnail", &thumbnail.url);
@@ -281,6 +292,7 @@ mod tests {
             thumbnail: MediaRef { url: "t".into(), key: "tk".into() },
             title: "T".into(),
             description: "D".into(),
+            tags: Default::default(),
             duration: 1.5,
             visibility: Visibility::Private,
             processing: ProcessingStatus::Off,
@@ -289,7 +301,7 @@ mod tests {
             hls_url: None,
         };
         let owner = ObjectId::from_bytes([1; 12]);
-        let document = new_video(ObjectId::from_bytes([2; 12]), owner, &video, at);
+        let document = new_video(ObjectId::from_bytes([2; 12]), owner, &video, at, &[]);
         assert_eq!(document.get_f64("duration").unwrap(), 1.5);
         assert_eq!(document.get_i64("views").unwrap(), 0);
         assert!(!document.get_bool("isPublished").unwrap());

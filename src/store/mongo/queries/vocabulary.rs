@@ -8,11 +8,13 @@ use bson::{Bson, DateTime, Document};
 use super::Change;
 use super::cascade::Removed;
 use super::{
-    cascade, comments, content_update, dashboard, history, keys_in, likes, moderation, playlists, processing, sessions,
-    subscriptions, transfer, tweets, users, videos,
+    cascade, comments, content_update, dashboard, history, keys_in, likes, moderation, playlists, processing, search,
+    sessions, subscriptions, transfer, tweets, users, videos,
 };
+use crate::domain::choice::Choice;
 use crate::domain::moderation::{ReportStatus, TargetType};
 use crate::domain::processing::ProcessingStatus;
+use crate::domain::search::{DurationFilter, Relation, SearchSort, SearchText, Tags, VideoSearchQuery};
 use crate::domain::social::LikeTarget;
 use crate::domain::video::{VideoQuery, VideoSort};
 use crate::domain::visibility::{Place, Visibility};
@@ -29,6 +31,10 @@ const STAGES: &[&str] =
 const UPDATE_STAGES: &[&str] = &["$set", "$unset", "$project", "$addFields", "$replaceWith"];
 const UPDATE_OPERATORS: &[&str] = &["$set", "$setOnInsert", "$unset", "$inc", "$max", "$push", "$pull"];
 const OPERATORS: &[&str] = &[
+    "$regex",
+    "$setUnion",
+    "$anyElementTrue",
+    "$add",
     "$or",
     "$and",
     "$eq",
@@ -168,6 +174,24 @@ fn every_builder_speaks_mongodb() {
         };
         pipelines.push(("feed_page", videos::feed_page(&query)));
     }
+    for sort in SearchSort::ALL {
+        let query = VideoSearchQuery {
+            text: SearchText::parse("$a b").unwrap(),
+            sort: *sort,
+            duration: Some(DurationFilter::Medium),
+            since: Some(Timestamp(1)),
+            offset: 0,
+            limit: 5,
+        };
+        pipelines.push(("search_video_page", search::video_page(&query)));
+    }
+    let text = SearchText::parse("a b").unwrap();
+    let relation = Relation::of("a b", &["c".to_owned()]);
+    pipelines.extend([
+        ("search_channel_page", search::channel_page(&text, 0, 5)),
+        ("suggestions", search::candidates(search::suggestion_filter(&text), 5)),
+        ("related", search::candidates(search::related_filter(id(1), &relation), 5)),
+    ]);
     for (name, pipeline) in &pipelines {
         check_pipeline(pipeline, STAGES, name);
     }
@@ -181,6 +205,7 @@ fn every_builder_speaks_mongodb() {
         ("record_watch", history::record_watch(id(1), at, 50)),
         ("forget_watches", history::forget_watches(&[id(1), id(2)])),
         ("finish_processing", processing::finish(&processed())),
+        ("refresh_video_words", search::refresh_video_words()),
     ] {
         check_pipeline(&pipeline, UPDATE_STAGES, name);
     }
@@ -202,6 +227,7 @@ fn every_builder_speaks_mongodb() {
     let video_update = VideoUpdate {
         title: Some("t".into()),
         description: Some("d".into()),
+        tags: Some(Tags::parse("x, y").unwrap()),
         thumbnail: Some(media()),
         visibility: Some(Visibility::Unlisted),
     };
@@ -284,6 +310,7 @@ fn every_builder_speaks_mongodb() {
         thumbnail: media(),
         title: "t".into(),
         description: "d".into(),
+        tags: Tags::parse("$t").unwrap(),
         duration: 1.0,
         visibility: Visibility::Public,
         processing: ProcessingStatus::Queued,
@@ -301,7 +328,8 @@ fn every_builder_speaks_mongodb() {
         sessions::user_session(id(1), "j", "h"),
         users::mixed_case_emails(),
         users::email_of_another(id(1), "e"),
-        videos::new_video(id(1), id(2), &video, at),
+        videos::new_video(id(1), id(2), &video, at, &["o".to_owned()]),
+        search::channel_filter(&SearchText::parse("a").unwrap()),
         processing::claimable(at),
         processing::held(id(1), "h"),
         likes::like_of(id(1), LikeTarget::Tweet(Id::generate())),

@@ -25,7 +25,7 @@ pub(super) fn export_sql(kind: Kind) -> &'static str {
         Kind::Videos => {
             "SELECT id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, duration, views, \
              visibility, created_at, updated_at, processing_status, processing_progress, processing_error, width, \
-             height, hls_url, hls_key, removed_reason, held_visibility FROM videos WHERE id > ?1 ORDER BY id LIMIT ?2"
+             height, hls_url, hls_key, removed_reason, held_visibility, tags FROM videos WHERE id > ?1 ORDER BY id LIMIT ?2"
         }
         Kind::Comments => {
             "SELECT id, owner_id, video_id, content, created_at, updated_at, removed_reason, hidden FROM comments \
@@ -200,6 +200,10 @@ fn read_record(kind: Kind, row: &Row) -> rusqlite::Result<Record> {
                     ),
                     None => None,
                 },
+                tags: {
+                    let raw: String = row.get(22)?;
+                    serde_json::from_str(&raw).map_err(|e| corrupt(22, format!("corrupt tags in database: {e}")))?
+                },
             })
         }
         Kind::Comments | Kind::Tweets => {
@@ -342,7 +346,7 @@ mod tests {
                 Kind::Videos,
                 "id owner_id video_file video_key thumbnail thumbnail_key title description duration views \
                  visibility created_at updated_at processing_status processing_progress processing_error \
-                 width height hls_url hls_key removed_reason held_visibility",
+                 width height hls_url hls_key removed_reason held_visibility tags",
             ),
             (Kind::Comments, "id owner_id video_id content created_at updated_at removed_reason hidden"),
             (Kind::Tweets, "id owner_id video_id content created_at updated_at removed_reason hidden"),

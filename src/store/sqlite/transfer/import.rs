@@ -88,6 +88,7 @@ pub(super) fn import_one(tx: &Transaction, record: Record) -> rusqlite::Result<b
                 v.processing.hls_key,
                 v.removed_reason,
                 v.held_visibility.map(Visibility::as_str),
+                serde_json::Value::from(v.tags.as_slice()).to_string(),
             ];
             if !accepted(tx, UPSERT_VIDEO, video)? {
                 return Ok(false);
@@ -227,8 +228,8 @@ const REPLACE_SESSION: &str = "INSERT OR REPLACE INTO refresh_sessions (id, jti,
 
 const UPSERT_VIDEO: &str = "INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, \
      description, duration, views, visibility, created_at, updated_at, processing_status, processing_progress, \
-     processing_error, width, height, hls_url, hls_key, removed_reason, held_visibility) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) \
+     processing_error, width, height, hls_url, hls_key, removed_reason, held_visibility, tags) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23) \
      ON CONFLICT (id) DO UPDATE SET video_file = excluded.video_file, video_key = excluded.video_key, \
      thumbnail = excluded.thumbnail, thumbnail_key = excluded.thumbnail_key, title = excluded.title, \
      description = excluded.description, duration = excluded.duration, views = excluded.views, \
@@ -237,7 +238,7 @@ const UPSERT_VIDEO: &str = "INSERT INTO videos (id, owner_id, video_file, video_
      processing_progress = excluded.processing_progress, processing_error = excluded.processing_error, \
      width = excluded.width, height = excluded.height, hls_url = excluded.hls_url, \
      hls_key = excluded.hls_key, removed_reason = excluded.removed_reason, \
-     held_visibility = excluded.held_visibility, lease_holder = NULL, lease_until = NULL";
+     held_visibility = excluded.held_visibility, tags = excluded.tags, lease_holder = NULL, lease_until = NULL";
 
 const UPSERT_COMMENT: &str = "INSERT INTO comments (id, video_id, owner_id, content, created_at, updated_at, \
      removed_reason, hidden) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
