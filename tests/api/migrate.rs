@@ -23,7 +23,7 @@ struct Site {
     video: String,
 }
 
-/// Two users (one an admin), a public, a private and an unlisted video, a view (with its hourly
+/// Two users (one an admin), a public (tagged), a private and an unlisted video, a view (with its hourly
 /// record), a comment, likes on all three kinds of target, a tweet, a subscription, a playlist, a
 /// report, a moderator's removal of the unlisted video and a block.
 async fn build_site(app: &TestApp) -> Site {
@@ -32,6 +32,9 @@ async fn build_site(app: &TestApp) -> Site {
     // A role is part of the account: the copy's current-user read shows it.
     app.grant("asha", "admin").await;
     let video = app.publish(&asha, "First").await["_id"].as_str().unwrap().to_owned();
+    let tags = json!({"tags": "Intro, #First steps"});
+    let tagged = app.json(Method::PATCH, &format!("/videos/{video}"), Some(&asha), tags).await;
+    assert_eq!(tagged.ok(200, "Video updated successfully")["tags"], json!(["intro", "first steps"]));
     let hidden = app.publish(&asha, "Hidden").await["_id"].as_str().unwrap().to_owned();
     app.call(Method::PATCH, &format!("/videos/toggle/publish/{hidden}"), &asha)
         .await
@@ -89,6 +92,11 @@ async fn reads(app: &TestApp, site: &Site) -> Vec<(String, Value)> {
         ("/moderation/reports".to_owned(), Some(asha)),
         ("/moderation/log".to_owned(), Some(asha)),
         ("/users/blocks".to_owned(), Some(ben)),
+        // The copy's search indexes are built from what was copied.
+        ("/search/videos?q=first%20step".to_owned(), None),
+        ("/search/channels?q=asha".to_owned(), None),
+        ("/search/suggest?q=fi".to_owned(), None),
+        (format!("/videos/{}/related", site.video), None),
     ];
     let mut bodies = Vec::new();
     for (path, who) in paths {

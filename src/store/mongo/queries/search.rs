@@ -85,8 +85,7 @@ fn holds(path: &str, word: &str, prefix: bool) -> Document {
     if prefix {
         doc! { "$anyElementTrue": [{ "$map": {
             "input": array(path),
-            "as": "w",
-            "in": { "$eq": [{ "$indexOfCP": ["$$w", literal(word)] }, 0] },
+            "in": { "$eq": [{ "$indexOfCP": ["$$this", literal(word)] }, 0] },
         } }] }
     } else {
         doc! { "$in": [literal(word), array(path)] }

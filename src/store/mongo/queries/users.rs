@@ -139,6 +139,7 @@ mod tests {
             "_id": id, "username": "asha", "email": "asha@example.com", "fullName": "Asha K",
             "avatar": "http://m/a.png", "avatarKey": "local:a.png", "coverImage": "", "watchHistory": [],
             "watchHistoryAt": [], "historyPaused": false, "password": "$2b$04$hash", "refreshSessions": [], "createdAt": at(5), "updatedAt": at(5),
+            "searchWords": ["asha", "k"], "search": { "username": ["asha"], "fullName": ["asha", "k"] },
         };
         assert_eq!(new_user(id, &user, at(5)), expected);
         let with_cover =

@@ -274,7 +274,8 @@ mod tests {
     fn writes_touch_updated_at_and_views_increment() {
         let at = DateTime::from_millis(3);
         let update = VideoUpdate { title: Some("T".into()), ..Default::default() };
-        assert_eq!(video_update(&update, at), doc! { "$set": { "updatedAt": at, "title": "T" } });
+        let set = doc! { "$set": { "updatedAt": at, "title": "T", "search.title": ["t"] } };
+        assert_eq!(video_update(&update, at), set, "the title's search words follow it");
         assert_eq!(
             visibility_update(Visibility::Unlisted, at),
             doc! { "$set": { "visibility": "unlisted", "isPublished": false, "updatedAt": at } }

@@ -42,6 +42,7 @@ const OPERATORS: &[&str] = &[
     "$gt",
     "$gte",
     "$lt",
+    "$lte",
     "$in",
     "$exists",
     "$type",
