@@ -6,7 +6,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{AnyOfBuilder, Object, ObjectBuilder, Ref, Schema, Type};
 use utoipa::{IntoParams, Modify, ToSchema};
 
-use super::shared::PageQuery;
+use super::shared::{PageQuery, optional_name};
 use crate::domain::Id;
 use crate::domain::choice::Choice;
 use crate::domain::moderation::{
@@ -23,14 +23,6 @@ use crate::http::openapi::{
 };
 use crate::services::ServiceError;
 use crate::store::LogFilter;
-
-/// An optional name of `C`: absent or empty is `None`, any other value not a name is 400.
-fn optional_name<C: Choice>(raw: Option<&str>) -> Result<Option<C>, ServiceError> {
-    match raw.filter(|raw| !raw.is_empty()) {
-        None => Ok(None),
-        Some(raw) => C::parse(raw).map(Some).ok_or_else(|| ServiceError::invalid(C::invalid())),
-    }
-}
 
 fn target_type() -> Object {
     choice::<TargetType>()

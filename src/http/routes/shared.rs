@@ -7,12 +7,13 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::config::Limits;
 use crate::domain::Id;
+use crate::domain::choice::Choice;
 use crate::domain::page::PageRequest;
 use crate::http::AppState;
 use crate::http::error::AppError;
 use crate::http::input::{LazyBody, Shape, trimmed};
 use crate::http::openapi::{PathId, text};
-use crate::services::Incoming;
+use crate::services::{Incoming, ServiceError};
 
 /// The media of a file field: its part, else its non-empty `<field>Upload` result.
 pub(super) fn media(part: Option<Incoming>, upload: Option<String>, field: &'static str) -> Option<Incoming> {
@@ -83,12 +84,20 @@ pub struct ContentBody {
 
 impl Shape for ContentBody {}
 
+/// A name of the closed set `C`, or `None` when absent or empty; otherwise 400 `<field> must be one of ...`.
+pub(super) fn optional_name<C: Choice>(raw: Option<&str>) -> Result<Option<C>, ServiceError> {
+    match raw.filter(|raw| !raw.is_empty()) {
+        None => Ok(None),
+        Some(raw) => C::parse(raw).map(Some).ok_or_else(|| ServiceError::invalid(C::invalid())),
+    }
+}
+
 /// The `content` field of a comment or tweet body.
 pub(super) async fn content(state: &AppState, body: LazyBody) -> Result<Option<String>, AppError> {
     Ok(body.read::<ContentBody>(state).await?.content)
 }
 
 /// The `content` of a comment or tweet.
-fn content_schema() -> Object {
+pub(super) fn content_schema() -> Object {
     text(false, Some(Limits::DEFAULT.content_chars))
 }
