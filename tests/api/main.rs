@@ -25,6 +25,7 @@ mod resilience;
 mod shutdown;
 mod social;
 mod store_story;
+mod threads;
 mod trending;
 mod tus;
 mod users;
