@@ -275,7 +275,7 @@ async fn deleting_a_thread_takes_its_replies_and_their_likes() {
     // Deleting a reply leaves its thread.
     let doomed = id(&post(&app, &asha, &video, "Oops", Some(&top)).await);
     app.call(Method::DELETE, &format!("/comments/c/{doomed}"), &asha).await.ok(200, "Comment deleted successfully");
-    assert_eq!(ids(&replies(&app, &top, "", None).await), [reply.clone()]);
+    assert_eq!(ids(&replies(&app, &top, "", None).await), [reply.as_str()]);
 
     app.call(Method::DELETE, &format!("/comments/c/{top}"), &ben).await.ok(200, "Comment deleted successfully");
     app.call(Method::POST, &format!("/likes/toggle/c/{reply}"), &asha).await.err(404, "Comment not found");

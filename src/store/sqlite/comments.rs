@@ -89,14 +89,18 @@ fn into_comment((post, thread): (PostRow, ThreadRow)) -> StoreResult<Comment> {
     post.into_comment(thread)
 }
 
+/// A page statement (binds: viewer, key, limit, offset, skip) and its total's (binds: key, viewer).
+struct PageSql {
+    page: &'static str,
+    total: &'static str,
+}
+
 impl SqliteStore {
-    /// One page of `sql` (binds: viewer, key, limit, offset, `skip`) and its total from `total`
-    /// (binds: key, viewer). A page through an index and a counter lookup stay on the request's
-    /// thread, unless the page is deep (D17).
+    /// One page of `sql` and its total. A page through an index and a counter lookup stay on the
+    /// request's thread, unless the page is deep (D17).
     async fn comment_page(
         &self,
-        sql: &'static str,
-        total: &'static str,
+        sql: PageSql,
         key: Id,
         viewer: Option<Id>,
         skip: Option<Id>,
@@ -110,9 +114,11 @@ impl SqliteStore {
             .read_page(bounded, move |db| {
                 let viewer = viewer.map(Id::to_hex);
                 let binds = (&viewer, key.to_hex(), i64::from(limit), offset, skip.map(Id::to_hex));
-                let rows =
-                    db.prepare_cached(sql)?.query_map(binds, read_comment)?.collect::<rusqlite::Result<Vec<_>>>()?;
-                let total: i64 = db.prepare_cached(total)?.query_row((key.to_hex(), &viewer), |row| row.get(0))?;
+                let rows = db
+                    .prepare_cached(sql.page)?
+                    .query_map(binds, read_comment)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let total: i64 = db.prepare_cached(sql.total)?.query_row((key.to_hex(), &viewer), |row| row.get(0))?;
                 Ok((rows, total))
             })
             .await?;
@@ -191,11 +197,11 @@ impl CommentRepo for SqliteStore {
         offset: u64,
         limit: u32,
     ) -> StoreResult<(Vec<Comment>, u64)> {
-        let sql: &'static str = match sort {
+        let page: &'static str = match sort {
             CommentSort::Newest => &NEWEST_PAGE,
             CommentSort::Top => &TOP_PAGE,
         };
-        self.comment_page(sql, COMMENT_TOTAL, video, viewer, skip, offset, limit).await
+        self.comment_page(PageSql { page, total: COMMENT_TOTAL }, video, viewer, skip, offset, limit).await
     }
 
     async fn replies(
@@ -205,7 +211,7 @@ impl CommentRepo for SqliteStore {
         offset: u64,
         limit: u32,
     ) -> StoreResult<(Vec<Comment>, u64)> {
-        self.comment_page(&REPLY_PAGE, REPLY_TOTAL, thread, viewer, None, offset, limit).await
+        self.comment_page(PageSql { page: &REPLY_PAGE, total: REPLY_TOTAL }, thread, viewer, None, offset, limit).await
     }
 
     async fn pinned(&self, video: Id, viewer: Option<Id>) -> StoreResult<Option<Comment>> {
