@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::choice::choice;
 use super::moderation::Moderation;
 use super::user::OwnerSummary;
 use super::video::Video;
@@ -21,8 +22,47 @@ pub struct Comment {
     pub is_liked: bool,
     /// `null` unless a moderator removed the comment (only its author then sees it).
     pub moderation: Option<Moderation>,
+    /// The thread (top-level comment) a reply belongs to; `null` for a top-level comment.
+    pub parent: Option<Id>,
+    /// The author of the comment a reply answered; `null` for a top-level comment (and once that
+    /// account is deleted).
+    pub reply_to: Option<OwnerSummary>,
+    /// The replies everyone sees in this thread (moderation-hidden ones are not counted); 0 for a reply.
+    pub replies_count: i64,
+    /// Pinned by the video's owner (top-level comments only, one per video).
+    pub pinned: bool,
+    pub hearted_by_creator: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+choice! {
+    /// The order of a video's top-level comments (docs/api.md §3.5.1).
+    pub enum CommentSort for "sort" {
+        /// Newest first (ties by id).
+        Newest = "newest",
+        /// Most liked, then most replied, then newest (ties by id).
+        Top = "top",
+    }
+}
+
+/// The `parentId` of a new comment, parsed at the edge: none (a top-level comment), a comment's
+/// id, or a value that is no id, refused (400 `Invalid parentId`) after the content's own checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyTarget {
+    TopLevel,
+    Comment(Id),
+    Malformed,
+}
+
+impl ReplyTarget {
+    /// Absent, `null` or empty (after trimming) is a top-level comment.
+    pub fn parse(raw: Option<&str>) -> Self {
+        match raw {
+            None | Some("") => ReplyTarget::TopLevel,
+            Some(raw) => Id::parse(raw).map_or(ReplyTarget::Malformed, ReplyTarget::Comment),
+        }
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema, Clone, Debug)]

@@ -20,7 +20,8 @@ use crate::domain::search::{
     Relation, SearchText, SearchedChannel, SearchedVideo, SuggestionSource, Tags, VideoSearchQuery,
 };
 use crate::domain::social::{
-    ChannelStats, Comment, LikeTarget, LikedVideoItem, PlaylistRecord, SubscribedChannelItem, SubscriberItem, Tweet,
+    ChannelStats, Comment, CommentSort, LikeTarget, LikedVideoItem, PlaylistRecord, SubscribedChannelItem,
+    SubscriberItem, Tweet,
 };
 use crate::domain::trending::TrendingVideo;
 use crate::domain::user::{ChannelCounts, OwnerSummary, Role, RoleChange, Session, Standing, UserAccount};
@@ -303,6 +304,16 @@ pub struct CommentRef {
     pub owner: Id,
     /// Hidden by moderation (removed, or its author suspended): shown to its author only.
     pub hidden: bool,
+    /// The thread a reply belongs to; `None` for a top-level comment.
+    pub parent: Option<Id>,
+}
+
+/// Where a new reply goes: the thread (a top-level comment of the same video) and the author of the
+/// comment it answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewReply {
+    pub thread: Id,
+    pub reply_to: Id,
 }
 
 /// A tweet's author, and whether moderation hides it (removed, or its author suspended).
@@ -327,12 +338,38 @@ impl crate::domain::ownership::HasOwner for CommentRef {
 
 #[async_trait]
 pub trait CommentRepo: Send + Sync {
-    async fn insert(&self, video: Id, owner: Id, content: &str) -> StoreResult<Id>;
+    /// A top-level comment (`reply` `None`) or a reply in a thread of the same video.
+    async fn insert(&self, video: Id, owner: Id, content: &str, reply: Option<NewReply>) -> StoreResult<Id>;
     async fn get_ref(&self, id: Id) -> StoreResult<Option<CommentRef>>;
     async fn get(&self, id: Id, viewer: Option<Id>) -> StoreResult<Option<Comment>>;
-    async fn list(&self, video: Id, viewer: Option<Id>, offset: u64, limit: u32) -> StoreResult<(Vec<Comment>, u64)>;
+    /// A page of the video's top-level comments that `viewer` sees, in `sort` order, leaving out
+    /// `skip` (the pinned comment, shown apart); the total counts every top-level comment `viewer`
+    /// sees, `skip` included.
+    async fn list(
+        &self,
+        video: Id,
+        viewer: Option<Id>,
+        sort: CommentSort,
+        skip: Option<Id>,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<Comment>, u64)>;
+    /// A page of the replies in the thread `thread` that `viewer` sees, oldest first, and their total.
+    async fn replies(
+        &self,
+        thread: Id,
+        viewer: Option<Id>,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<Comment>, u64)>;
+    /// The video's pinned comment, if `viewer` sees it.
+    async fn pinned(&self, video: Id, viewer: Option<Id>) -> StoreResult<Option<Comment>>;
+    /// Pins the top-level comment `id` of `video` (the video's previous pin ends) or unpins it.
+    async fn set_pinned(&self, video: Id, id: Id, pinned: bool) -> StoreResult<()>;
+    /// Flips the creator's heart on the comment, in one atomic step; whether it is now hearted.
+    async fn toggle_heart(&self, id: Id) -> StoreResult<bool>;
     async fn update(&self, id: Id, content: &str) -> StoreResult<bool>;
-    /// Deletes the comment and its likes.
+    /// Deletes the comment and its likes; a top-level comment's replies (and their likes) go with it.
     async fn delete(&self, id: Id) -> StoreResult<bool>;
     /// Removes the comment with this reason (`Some`) or restores it (`None`); a hidden comment
     /// (`moderation::hidden`) leaves its video's lists and counts for everyone but its author.

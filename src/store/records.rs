@@ -108,7 +108,8 @@ impl RecordKind {
             Sessions => &[Users],
             Videos => &[Users],
             ViewHours => &[Videos],
-            Comments => &[Videos, Users],
+            // A reply also refers to its thread, a comment: the one kind that refers to itself.
+            Comments => &[Videos, Users, Comments],
             Tweets => &[Users],
             Likes => &[Users, Videos, Comments, Tweets],
             // Both the subscriber and the channel are users.
@@ -182,7 +183,11 @@ impl RecordKind {
             RecordKind::Videos => self.on_video_deleted(),
             RecordKind::Users => self.on_account_deleted(),
             _ if self == root => OnDelete::Itself,
-            _ if self.references().iter().any(|parent| parent.on_deleted(root).removes()) => OnDelete::Removed,
+            // A reference to its own kind (a reply's thread) decides nothing new: such records go
+            // with the records they refer to, whatever removes those.
+            _ if self.references().iter().any(|parent| *parent != self && parent.on_deleted(root).removes()) => {
+                OnDelete::Removed
+            }
             _ => OnDelete::Kept,
         }
     }
@@ -301,10 +306,14 @@ mod tests {
     #[test]
     fn every_referenced_kind_comes_before_its_referrers() {
         for kind in RecordKind::ALL {
-            for parent in kind.references() {
+            for parent in kind.references().iter().filter(|parent| **parent != kind) {
                 assert!(position(*parent) < position(kind), "{kind:?} refers to {parent:?}, listed after it");
             }
         }
+        // Records of a kind that refers to itself (replies to comments) are copied and removed with
+        // the parents among them first: `migrate` copies in id order, a reply after its thread.
+        let own: Vec<RecordKind> = RecordKind::ALL.into_iter().filter(|k| k.references().contains(k)).collect();
+        assert_eq!(own, [RecordKind::Comments]);
     }
 
     /// The rules every deletion's decisions keep, for the deletion of a record of `root`.
@@ -312,7 +321,9 @@ mod tests {
         let decision = |kind: RecordKind| kind.on_deleted(root);
         for kind in RecordKind::ALL {
             assert_eq!(decision(kind) == OnDelete::Itself, kind == root, "{kind:?} on deleting {root:?}");
-            let refers_to_removed = kind.references().iter().any(|parent| decision(*parent).removes());
+            // A reference to its own kind (a reply's thread) follows from the others.
+            let refers_to_removed =
+                kind.references().iter().any(|parent| *parent != kind && decision(*parent).removes());
             if refers_to_removed {
                 assert!(
                     matches!(decision(kind), OnDelete::Removed | OnDelete::Expires),
@@ -349,6 +360,7 @@ mod tests {
         }
         let on_comment = |kind: RecordKind| kind.on_deleted(RecordKind::Comments);
         assert_eq!(on_comment(RecordKind::Likes), OnDelete::Removed);
+        assert_eq!(on_comment(RecordKind::Comments), OnDelete::Itself, "its replies go with it, as itself");
         assert_eq!(on_comment(RecordKind::Videos), OnDelete::Kept);
         assert_eq!(RecordKind::PlaylistEntries.on_deleted(RecordKind::Playlists), OnDelete::Removed);
     }

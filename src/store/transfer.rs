@@ -111,8 +111,21 @@ pub struct PostRecord {
     pub removed_reason: Option<String>,
     /// Hidden by moderation (removed, or its author suspended).
     pub hidden: bool,
+    /// A comment's place in its thread (the default for a tweet).
+    pub thread: ThreadFields,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// What a comment holds of comment threads (docs/api.md §3.5.2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ThreadFields {
+    /// The thread a reply belongs to.
+    pub parent: Option<Id>,
+    /// The author a reply answered (kept as written, whether or not that account still exists).
+    pub reply_to: Option<Id>,
+    pub pinned: bool,
+    pub hearted: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

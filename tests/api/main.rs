@@ -26,6 +26,7 @@ mod search;
 mod shutdown;
 mod social;
 mod store_story;
+mod threads;
 mod trending;
 mod tus;
 mod users;

@@ -21,11 +21,12 @@ struct Site {
     asha: Session,
     ben: Session,
     video: String,
+    comment: String,
 }
 
-/// Two users (one an admin), a public (tagged), a private and an unlisted video, a view (with its hourly
-/// record), a comment, likes on all three kinds of target, a tweet, a subscription, a playlist, a
-/// report, a moderator's removal of the unlisted video and a block.
+/// Two users (one an admin), a public (tagged), a private and an unlisted video, a view (with its
+/// hourly record), a comment with a reply (pinned and hearted), likes on all three kinds of target, a
+/// tweet, a subscription, a playlist, a report, a moderator's removal of the unlisted video and a block.
 async fn build_site(app: &TestApp) -> Site {
     let asha = app.user("asha").await;
     let ben = app.user("ben").await;
@@ -46,6 +47,12 @@ async fn build_site(app: &TestApp) -> Site {
     app.get(&format!("/videos/{video}"), Some(&ben)).await.ok(200, "Video fetched successfully");
     let comment = app.json(Method::POST, &format!("/comments/{video}"), Some(&ben), json!({"content": "Nice"})).await;
     let comment = comment.ok(201, "Comment added successfully")["_id"].as_str().unwrap().to_owned();
+    // A thread: asha's reply to ben's comment, which she pins and hearts (X8).
+    let reply = json!({"content": "Thanks", "parentId": comment});
+    let reply = app.json(Method::POST, &format!("/comments/{video}"), Some(&asha), reply).await;
+    assert_eq!(reply.ok(201, "Comment added successfully")["parent"], comment.as_str());
+    app.call(Method::POST, &format!("/comments/c/{comment}/pin"), &asha).await.ok(200, "Comment pinned");
+    app.call(Method::POST, &format!("/comments/c/{comment}/heart"), &asha).await.ok(200, "Heart added");
     let tweet = app.json(Method::POST, "/tweets", Some(&asha), json!({"content": "Hello"})).await;
     let tweet = tweet.ok(201, "Tweet created successfully")["_id"].as_str().unwrap().to_owned();
     for (path, who) in [
@@ -67,7 +74,7 @@ async fn build_site(app: &TestApp) -> Site {
     let removal = json!({"targetType": "video", "targetId": unlisted, "action": "remove", "reason": "Test"});
     app.json(Method::POST, "/moderation/actions", Some(&asha), removal).await.ok(200, "Moderation action recorded");
     app.call(Method::POST, &format!("/users/blocks/{}", asha.id), &ben).await.ok(200, "User blocked");
-    Site { asha, ben, video }
+    Site { asha, ben, video, comment }
 }
 
 /// Every read that shows stored data (none of them writes), as whole response bodies.
@@ -82,6 +89,8 @@ async fn reads(app: &TestApp, site: &Site) -> Vec<(String, Value)> {
         ("/videos?sortBy=views&sortType=asc".to_owned(), None),
         ("/videos/trending".to_owned(), None),
         (format!("/comments/{}", site.video), Some(asha)),
+        (format!("/comments/{}?sort=top", site.video), None),
+        (format!("/comments/c/{}/replies", site.comment), Some(ben)),
         ("/likes/videos".to_owned(), Some(ben)),
         (format!("/tweets/user/{}", asha.id), Some(ben)),
         (format!("/subscriptions/c/{}", asha.id), None),
@@ -123,7 +132,7 @@ async fn migrate(from: &str, to: &str) -> Vec<String> {
 const FULL_REPORT: [&str; 12] = [
     "users: 2/2 read, 2 written, 0 skipped",
     "videos: 3/3 read, 3 written, 0 skipped",
-    "comments: 1/1 read, 1 written, 0 skipped",
+    "comments: 2/2 read, 2 written, 0 skipped",
     "tweets: 1/1 read, 1 written, 0 skipped",
     "likes: 3/3 read, 3 written, 0 skipped",
     "subscriptions: 1/1 read, 1 written, 0 skipped",
@@ -132,7 +141,7 @@ const FULL_REPORT: [&str; 12] = [
     "reports: 1/1 read, 1 written, 0 skipped",
     "moderation actions: 1/1 read, 1 written, 0 skipped",
     "blocks: 1/1 read, 1 written, 0 skipped",
-    "done: 16 records written, 0 not copied",
+    "done: 17 records written, 0 not copied",
 ];
 
 #[tokio::test]
@@ -231,7 +240,7 @@ async fn records_the_destination_refuses_are_reported_not_lost_silently() {
         [
             "users: 2/2 read, 1 written, 1 skipped",
             "videos: 3/3 read, 0 written, 3 skipped",
-            "comments: 1/1 read, 0 written, 1 skipped",
+            "comments: 2/2 read, 0 written, 2 skipped",
             "tweets: 1/1 read, 0 written, 1 skipped",
             "likes: 3/3 read, 0 written, 3 skipped",
             "subscriptions: 1/1 read, 0 written, 1 skipped",
@@ -242,7 +251,7 @@ async fn records_the_destination_refuses_are_reported_not_lost_silently() {
             "moderation actions: 1/1 read, 1 written, 0 skipped",
             // Ben's block of asha refers to her.
             "blocks: 1/1 read, 0 written, 1 skipped",
-            "done: 4 records written, 12 not copied",
+            "done: 4 records written, 13 not copied",
         ],
         "asha's clash leaves her records out, everything of ben's that does not depend on them is copied"
     );

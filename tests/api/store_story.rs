@@ -13,8 +13,8 @@ use videotube::domain::{Id, Timestamp};
 use videotube::store::mongo::MongoStore;
 use videotube::store::sqlite::SqliteStore;
 use videotube::store::{
-    HistoryEntry, MediaRef, NewSession, NewUser, NewVideo, ProcessedVideo, ProfileUpdate, RefreshGrant, Store,
-    StoreError, VideoUpdate, Watch, WatchFacts,
+    HistoryEntry, MediaRef, NewReply, NewSession, NewUser, NewVideo, ProcessedVideo, ProfileUpdate, RefreshGrant,
+    Store, StoreError, VideoUpdate, Watch, WatchFacts,
 };
 
 use crate::helpers::{drop_mongodb_database, fresh_mongodb_database};
@@ -233,8 +233,12 @@ async fn social_story(store: &Store) {
         public
     );
 
-    let comment = store.comments.insert(public, ben, "first").await.unwrap();
+    let comment = store.comments.insert(public, ben, "first", None).await.unwrap();
     store.likes.toggle(asha, LikeTarget::Comment(comment)).await.unwrap();
+    let reply =
+        store.comments.insert(public, asha, "re", Some(NewReply { thread: comment, reply_to: ben })).await.unwrap();
+    store.likes.toggle(ben, LikeTarget::Comment(reply)).await.unwrap();
+    assert_eq!(store.comments.get(comment, None).await.unwrap().unwrap().replies_count, 1);
     store.likes.toggle(ben, LikeTarget::Video(public)).await.unwrap();
     let playlist = store.playlists.insert(ben, "mix", "songs").await.unwrap();
     store.playlists.add_video(playlist, public).await.unwrap();
@@ -252,6 +256,8 @@ async fn social_story(store: &Store) {
     assert!(!store.videos.delete(public).await.unwrap(), "a second delete finds nothing");
     assert!(store.comments.get_ref(comment).await.unwrap().is_none(), "comments go with the video");
     assert_eq!(store.likes.count(LikeTarget::Comment(comment)).await.unwrap(), 0, "and their likes");
+    assert!(store.comments.get_ref(reply).await.unwrap().is_none(), "replies too");
+    assert_eq!(store.likes.count(LikeTarget::Comment(reply)).await.unwrap(), 0, "and theirs");
     assert_eq!(store.likes.count(LikeTarget::Video(public)).await.unwrap(), 0);
     assert!(store.playlists.get(playlist).await.unwrap().unwrap().video_ids.is_empty());
     assert_eq!(store.users.by_id(ben).await.unwrap().unwrap().user.watch_history, vec![hidden]);

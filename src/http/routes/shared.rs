@@ -84,20 +84,20 @@ pub struct ContentBody {
 
 impl Shape for ContentBody {}
 
+/// A name of the closed set `C`, or `None` when absent or empty; otherwise 400 `<field> must be one of ...`.
+pub(super) fn optional_name<C: Choice>(raw: Option<&str>) -> Result<Option<C>, ServiceError> {
+    match raw.filter(|raw| !raw.is_empty()) {
+        None => Ok(None),
+        Some(raw) => C::parse(raw).map(Some).ok_or_else(|| ServiceError::invalid(C::invalid())),
+    }
+}
+
 /// The `content` field of a comment or tweet body.
 pub(super) async fn content(state: &AppState, body: LazyBody) -> Result<Option<String>, AppError> {
     Ok(body.read::<ContentBody>(state).await?.content)
 }
 
 /// The `content` of a comment or tweet.
-fn content_schema() -> Object {
+pub(super) fn content_schema() -> Object {
     text(false, Some(Limits::DEFAULT.content_chars))
-}
-
-/// An optional name of `C`: absent or empty is `None`, any other value not a name is 400.
-pub fn optional_name<C: Choice>(raw: Option<&str>) -> Result<Option<C>, ServiceError> {
-    match raw.filter(|raw| !raw.is_empty()) {
-        None => Ok(None),
-        Some(raw) => C::parse(raw).map(Some).ok_or_else(|| ServiceError::invalid(C::invalid())),
-    }
 }

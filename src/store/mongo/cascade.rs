@@ -14,17 +14,33 @@ impl MongoStore {
     /// The steps deleting the `root` records `ids` and what goes with them, after reading the ids of
     /// every removed kind others refer to (parents before children).
     async fn cascade(&self, root: RecordKind, ids: Vec<ObjectId>) -> StoreResult<Vec<Step>> {
+        let ids = self.with_own_referrers(root, ids).await?;
         let mut removed = Removed::new(root, ids);
         for kind in RecordKind::ALL.into_iter().filter(|kind| q::needs_ids(root, *kind)) {
             let mut ids: Vec<ObjectId> = Vec::new();
             for filter in q::referring(kind, &removed) {
                 ids.extend(self.ids_where(collection(kind), filter).await?);
             }
-            ids.sort();
-            ids.dedup();
+            let ids = self.with_own_referrers(kind, ids).await?;
             removed.insert(kind, ids);
         }
         Ok(q::steps(root, &removed))
+    }
+
+    /// `ids` of `kind` with the ids of the records of `kind` that refer to them, level by level
+    /// (the replies of removed comments), sorted and without repeats.
+    async fn with_own_referrers(&self, kind: RecordKind, mut ids: Vec<ObjectId>) -> StoreResult<Vec<ObjectId>> {
+        ids.sort();
+        ids.dedup();
+        let mut level = ids.clone();
+        while let Some(filter) = q::own_referrers(kind, &level) {
+            level = self.ids_where(collection(kind), filter).await?;
+            level.retain(|id| ids.binary_search(id).is_err());
+            ids.extend(&level);
+            ids.sort();
+            ids.dedup();
+        }
+        Ok(ids)
     }
 
     /// Runs the steps in order; how many documents the last one (the root records') deleted.

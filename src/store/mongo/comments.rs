@@ -1,20 +1,34 @@
-//! MongoDB persistence of comments, each with its author and like facts when read.
+//! MongoDB persistence of comments, each with its author, like facts and place in its thread when
+//! read. A video's pin is a field of the video's document (`pinnedComment`): pinning another comment
+//! replaces it in one atomic update.
 
 use async_trait::async_trait;
+use bson::Document;
 
 use super::docs::PostDoc;
 use super::queries::comments as q;
 use super::queries::{by_id, content_update, post_removal};
-use super::{MongoStore, backend, coll, id_of, now, oid};
+use super::{MongoStore, backend, coll, id_of, now, oid, retry_transient};
 use crate::domain::Id;
-use crate::domain::social::Comment;
+use crate::domain::social::{Comment, CommentSort};
 use crate::store::records::RecordKind;
-use crate::store::{CommentRef, CommentRepo, StoreResult};
+use crate::store::{CommentRef, CommentRepo, NewReply, StoreError, StoreResult};
+
+/// How many times a heart toggle is tried while concurrent toggles keep flipping it first.
+const HEART_ATTEMPTS: u32 = 16;
+
+impl MongoStore {
+    async fn comments_of(&self, pipeline: Vec<Document>) -> StoreResult<Vec<Comment>> {
+        let found: Vec<PostDoc> = self.aggregate_as(coll::COMMENTS, pipeline).await?;
+        Ok(found.into_iter().filter_map(PostDoc::into_comment).collect())
+    }
+}
 
 #[async_trait]
 impl CommentRepo for MongoStore {
-    async fn insert(&self, video: Id, owner: Id, content: &str) -> StoreResult<Id> {
-        self.insert_record(coll::COMMENTS, q::new_comment(oid(video), oid(owner), content)).await
+    async fn insert(&self, video: Id, owner: Id, content: &str, reply: Option<NewReply>) -> StoreResult<Id> {
+        let reply = reply.map(|r| (oid(r.thread), oid(r.reply_to)));
+        self.insert_record(coll::COMMENTS, q::new_comment(oid(video), oid(owner), content, reply)).await
     }
 
     async fn get_ref(&self, id: Id) -> StoreResult<Option<CommentRef>> {
@@ -25,22 +39,82 @@ impl CommentRepo for MongoStore {
                 video: id_of(c.get_object_id("video").ok()?),
                 owner: id_of(c.get_object_id("owner").ok()?),
                 hidden: c.get_bool("hidden").unwrap_or(false),
+                parent: c.get_object_id("parent").ok().map(id_of),
             })
         }))
     }
 
     async fn get(&self, id: Id, viewer: Option<Id>) -> StoreResult<Option<Comment>> {
-        let found: Vec<PostDoc> = self.aggregate_as(coll::COMMENTS, q::comment(oid(id), viewer.map(oid))).await?;
-        Ok(found.into_iter().next().and_then(PostDoc::into_comment))
+        Ok(self.comments_of(q::comment(oid(id), viewer.map(oid))).await?.into_iter().next())
     }
 
-    async fn list(&self, video: Id, viewer: Option<Id>, offset: u64, limit: u32) -> StoreResult<(Vec<Comment>, u64)> {
-        let pipeline = q::comment_page(oid(video), viewer.map(oid), offset, limit);
-        let (page, total) = tokio::try_join!(
-            self.aggregate_as::<PostDoc>(coll::COMMENTS, pipeline),
-            MongoStore::count(self, coll::COMMENTS, q::seen_on_video(oid(video), viewer.map(oid))),
-        )?;
-        Ok((page.into_iter().filter_map(PostDoc::into_comment).collect(), total))
+    async fn list(
+        &self,
+        video: Id,
+        viewer: Option<Id>,
+        sort: CommentSort,
+        skip: Option<Id>,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<Comment>, u64)> {
+        let (video, viewer) = (oid(video), viewer.map(oid));
+        let pipeline = q::comment_page(video, viewer, sort, skip.map(oid), offset, limit);
+        tokio::try_join!(
+            self.comments_of(pipeline),
+            MongoStore::count(self, coll::COMMENTS, q::seen_on_video(video, viewer)),
+        )
+    }
+
+    async fn replies(
+        &self,
+        thread: Id,
+        viewer: Option<Id>,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<Comment>, u64)> {
+        let (thread, viewer) = (oid(thread), viewer.map(oid));
+        tokio::try_join!(
+            self.comments_of(q::reply_page(thread, viewer, offset, limit)),
+            MongoStore::count(self, coll::COMMENTS, q::seen_in_thread(thread, viewer)),
+        )
+    }
+
+    async fn pinned(&self, video: Id, viewer: Option<Id>) -> StoreResult<Option<Comment>> {
+        let found = self
+            .collection(coll::VIDEOS)
+            .find_one(by_id(oid(video)))
+            .projection(bson::doc! { "pinnedComment": 1 })
+            .await
+            .map_err(backend)?;
+        let Some(pin) = found.and_then(|v| v.get_object_id("pinnedComment").ok()) else { return Ok(None) };
+        Ok(self.comments_of(q::pinned(oid(video), pin, viewer.map(oid))).await?.into_iter().next())
+    }
+
+    async fn set_pinned(&self, video: Id, id: Id, pinned: bool) -> StoreResult<()> {
+        let videos = self.collection(coll::VIDEOS);
+        let (filter, update) = q::pin(oid(video), oid(id), pinned);
+        retry_transient(|| videos.update_one(filter.clone(), update.clone())).await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn toggle_heart(&self, id: Id) -> StoreResult<bool> {
+        let comments = self.collection(coll::COMMENTS);
+        for _ in 0..HEART_ATTEMPTS {
+            // Each attempt flips from the state it names; one of the two matches unless a concurrent
+            // toggle flipped in between, and then the next attempt goes on from the new state.
+            for hearted in [false, true] {
+                let (filter, update) = q::heart_flip(oid(id), hearted);
+                let flipped =
+                    retry_transient(|| comments.update_one(filter.clone(), update.clone())).await.map_err(backend)?;
+                if flipped.modified_count > 0 {
+                    return Ok(!hearted);
+                }
+            }
+            if self.get_ref(id).await?.is_none() {
+                return Ok(false);
+            }
+        }
+        Err(StoreError::backend("heart toggle kept losing races"))
     }
 
     async fn update(&self, id: Id, content: &str) -> StoreResult<bool> {
@@ -48,6 +122,7 @@ impl CommentRepo for MongoStore {
     }
 
     async fn delete(&self, id: Id) -> StoreResult<bool> {
+        // Its replies and every like of either go first (`queries::cascade`).
         self.delete_one_with(RecordKind::Comments, oid(id)).await
     }
 

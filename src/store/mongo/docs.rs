@@ -249,6 +249,18 @@ pub struct PostDoc {
     /// Set while a moderator's removal stands.
     #[serde(default)]
     pub removed_reason: Option<String>,
+    /// A comment's thread (comments only, as the four below).
+    #[serde(default)]
+    pub parent: Option<ObjectId>,
+    /// The answered author, joined (absent once that account is gone).
+    #[serde(default)]
+    pub reply_to: Option<OwnerDoc>,
+    #[serde(default, deserialize_with = "number")]
+    pub replies_count: i64,
+    #[serde(default)]
+    pub pinned: bool,
+    #[serde(default)]
+    pub hearted: bool,
     pub created_at: DateTime,
     pub updated_at: DateTime,
 }
@@ -263,6 +275,11 @@ impl PostDoc {
             likes_count: self.likes_count,
             is_liked: self.is_liked,
             moderation: Moderation::removed(self.removed_reason),
+            parent: self.parent.map(id_of),
+            reply_to: self.reply_to.map(OwnerDoc::into_summary),
+            replies_count: self.replies_count,
+            pinned: self.pinned,
+            hearted_by_creator: self.hearted,
             created_at: time(self.created_at),
             updated_at: time(self.updated_at),
         })

@@ -71,7 +71,13 @@ fn indexes(kind: RecordKind) -> Vec<IndexModel> {
         ],
         // Trending reads the hours of its window; a deleted video's records go by video.
         RecordKind::ViewHours => vec![index(doc! { "hour": 1, "video": 1, "n": 1 }), index(doc! { "video": 1 })],
-        RecordKind::Comments => vec![index(newest("video"))],
+        // A video's comments (its cascades); its top-level ones, newest first; a thread's replies,
+        // oldest first (also their counts and the thread's cascade).
+        RecordKind::Comments => vec![
+            index(newest("video")),
+            index(doc! { "video": 1, "parent": 1, "createdAt": -1, "_id": -1 }),
+            index(doc! { "parent": 1, "createdAt": 1, "_id": 1 }),
+        ],
         RecordKind::Tweets => vec![index(newest("owner"))],
         RecordKind::Likes => vec![
             unique_where_set(doc! { "likedBy": 1, "video": 1 }, "video"),
@@ -330,6 +336,8 @@ mod tests {
             plain("videos", r#"{ "isPublished": 1, "searchWords": 1 }"#),
             plain("videos", r#"{ "isPublished": 1, "suggestWords": 1 }"#),
             plain("comments", r#"{ "video": 1, "createdAt": -1, "_id": -1 }"#),
+            plain("comments", r#"{ "video": 1, "parent": 1, "createdAt": -1, "_id": -1 }"#),
+            plain("comments", r#"{ "parent": 1, "createdAt": 1, "_id": 1 }"#),
             plain("likes", r#"{ "video": 1 }"#),
             plain("likes", r#"{ "comment": 1 }"#),
             plain("likes", r#"{ "tweet": 1 }"#),

@@ -17,7 +17,7 @@ use crate::domain::visibility::Visibility;
 use crate::store::StoreResult;
 use crate::store::transfer::{
     Batch, HistoryRecord, Imported, Kind, LikeRecord, PlaylistRow, PostRecord, Record, SessionRecord,
-    SubscriptionRecord, Transfer, UserRecord, VideoProcessing, VideoRow, ViewHourRecord,
+    SubscriptionRecord, ThreadFields, Transfer, UserRecord, VideoProcessing, VideoRow, ViewHourRecord,
 };
 
 #[derive(Deserialize)]
@@ -75,6 +75,11 @@ struct StoredRecord {
     removed_reason: Option<String>,
     #[serde(default)]
     hidden: bool,
+    /// A reply's thread and the author it answered; a comment's heart.
+    parent: Option<ObjectId>,
+    reply_to: Option<ObjectId>,
+    #[serde(default)]
+    hearted: bool,
     name: Option<String>,
     description: Option<String>,
     #[serde(default)]
@@ -142,7 +147,17 @@ fn record(kind: Kind, document: Document) -> Option<Record> {
             let entries = h.watch_history.into_iter().map(id_of).zip(times).collect();
             Some(Record::History(HistoryRecord { user: id_of(h.id), entries }))
         }
-        Kind::Comments => decode::<StoredRecord>(document).ok()?.post().map(Record::Comment),
+        Kind::Comments => {
+            let stored = decode::<StoredRecord>(document).ok()?;
+            // `pinned` is the video's to say: filled in by `attach_pins` for the whole batch.
+            let thread = ThreadFields {
+                parent: stored.parent.map(id_of),
+                reply_to: stored.reply_to.map(id_of),
+                pinned: false,
+                hearted: stored.hearted,
+            };
+            stored.post().map(|post| Record::Comment(PostRecord { thread, ..post }))
+        }
         Kind::Tweets => decode::<StoredRecord>(document).ok()?.post().map(Record::Tweet),
         Kind::Likes => decode::<StoredRecord>(document).ok()?.like(),
         Kind::Subscriptions => decode::<StoredRecord>(document).ok()?.subscription(),
@@ -194,6 +209,7 @@ impl StoredRecord {
             content: self.content?,
             removed_reason: self.removed_reason,
             hidden: self.hidden,
+            thread: ThreadFields::default(),
             created_at: time(self.created_at),
             updated_at: time(self.updated_at),
         })
@@ -278,6 +294,43 @@ impl MongoStore {
         Ok(())
     }
 
+    /// Marks the exported comments their video pins (`pinnedComment`, read for the whole batch).
+    async fn attach_pins(&self, records: &mut [Record]) -> StoreResult<()> {
+        let mut videos: Vec<ObjectId> =
+            records.iter().filter_map(|r| if let Record::Comment(c) = r { c.video.map(oid) } else { None }).collect();
+        videos.sort();
+        videos.dedup();
+        if videos.is_empty() {
+            return Ok(());
+        }
+        let pins: Vec<ObjectId> = self
+            .collection(coll::VIDEOS)
+            .find(doc! { "_id": { "$in": videos }, "pinnedComment": { "$exists": true } })
+            .projection(doc! { "pinnedComment": 1 })
+            .await
+            .map_err(backend)?
+            .try_collect::<Vec<Document>>()
+            .await
+            .map_err(backend)?
+            .iter()
+            .filter_map(|v| v.get_object_id("pinnedComment").ok())
+            .collect();
+        for record in records {
+            if let Record::Comment(c) = record {
+                c.thread.pinned = pins.contains(&oid(c.id));
+            }
+        }
+        Ok(())
+    }
+
+    /// A copied comment's pin is its video's: set when pinned, ended when it was this comment.
+    async fn import_pin(&self, comment: &PostRecord) -> StoreResult<()> {
+        let Some(video) = comment.video else { return Ok(()) };
+        let (filter, update) = super::queries::comments::pin(oid(video), oid(comment.id), comment.thread.pinned);
+        self.collection(coll::VIDEOS).update_one(filter, update).await.map_err(backend)?;
+        Ok(())
+    }
+
     /// Replaces a copied video's hourly view records (one writer: `migrate`).
     async fn import_view_hours(&self, video: &VideoRow) -> StoreResult<()> {
         let hours = self.collection(coll::VIEW_HOURS);
@@ -321,6 +374,7 @@ impl Transfer for MongoStore {
             }
         }
         self.attach_view_hours(&mut batch.records).await?;
+        self.attach_pins(&mut batch.records).await?;
         Ok(batch)
     }
 
@@ -341,6 +395,7 @@ impl Transfer for MongoStore {
                         Record::User(user) => {
                             self.reindex_user(oid(user.id), &user.username, &user.full_name).await?;
                         }
+                        Record::Comment(comment) => self.import_pin(comment).await?,
                         _ => {}
                     }
                     imported.written += 1

@@ -217,6 +217,53 @@ pub(super) const POST_COLUMN_NAMES: [&str; 12] = [
     "owner_avatar",
 ];
 
+/// A comment's place in its thread, after its `post_columns!`: the columns of `thread_columns!`,
+/// from `p` and the answered author `r` (a left join: gone with that account).
+macro_rules! thread_columns {
+    () => {
+        "p.parent_id, p.replies_count, p.pinned, p.hearted, \
+         r.id AS reply_to_id, r.username AS reply_to_username, r.full_name AS reply_to_full_name, \
+         r.avatar AS reply_to_avatar"
+    };
+}
+pub(super) use thread_columns;
+
+/// The names `thread_columns!` yields, in order.
+#[cfg(test)]
+pub(super) const THREAD_COLUMN_NAMES: [&str; 8] = [
+    "parent_id",
+    "replies_count",
+    "pinned",
+    "hearted",
+    "reply_to_id",
+    "reply_to_username",
+    "reply_to_full_name",
+    "reply_to_avatar",
+];
+
+/// The columns of `thread_columns!`.
+pub(super) struct ThreadRow {
+    parent: Option<String>,
+    replies_count: i64,
+    pinned: bool,
+    hearted: bool,
+    reply_to: Option<OwnerRow>,
+}
+
+impl ThreadRow {
+    /// Reads the columns from position `first` on.
+    pub(super) fn read(row: &rusqlite::Row, first: usize) -> rusqlite::Result<Self> {
+        let answered: Option<String> = row.get(first + 4)?;
+        Ok(ThreadRow {
+            parent: row.get(first)?,
+            replies_count: row.get(first + 1)?,
+            pinned: row.get(first + 2)?,
+            hearted: row.get(first + 3)?,
+            reply_to: answered.map(|_| OwnerRow::read(row, first + 4)).transpose()?,
+        })
+    }
+}
+
 /// A comment or a tweet with its author and like facts: the columns of `post_columns!`.
 pub(super) struct PostRow {
     id: String,
@@ -231,6 +278,9 @@ pub(super) struct PostRow {
 }
 
 impl PostRow {
+    /// How many columns a post takes; a comment's `thread_columns!` follow.
+    pub(super) const WIDTH: usize = 12;
+
     pub(super) fn read(row: &rusqlite::Row) -> rusqlite::Result<Self> {
         Ok(PostRow {
             id: row.get(0)?,
@@ -245,7 +295,7 @@ impl PostRow {
         })
     }
 
-    pub(super) fn into_comment(self) -> StoreResult<Comment> {
+    pub(super) fn into_comment(self, thread: ThreadRow) -> StoreResult<Comment> {
         let video = parse_id(self.video_id.as_deref().unwrap_or_default())?;
         Ok(Comment {
             id: parse_id(&self.id)?,
@@ -255,6 +305,11 @@ impl PostRow {
             likes_count: self.likes_count,
             is_liked: self.is_liked,
             moderation: Moderation::removed(self.removed_reason),
+            parent: thread.parent.as_deref().map(parse_id).transpose()?,
+            reply_to: thread.reply_to.map(OwnerRow::into_summary).transpose()?,
+            replies_count: thread.replies_count,
+            pinned: thread.pinned,
+            hearted_by_creator: thread.hearted,
             created_at: Timestamp(self.created_at),
             updated_at: Timestamp(self.updated_at),
         })

@@ -33,7 +33,7 @@ pub fn refs(kind: RecordKind) -> &'static [(RecordKind, Ref)] {
         Sessions => &[(Users, Ref::Holder)],
         Videos => &[(Users, Ref::Field("owner"))],
         ViewHours => &[(Videos, Ref::Field("video"))],
-        Comments => &[(Videos, Ref::Field("video")), (Users, Ref::Field("owner"))],
+        Comments => &[(Videos, Ref::Field("video")), (Users, Ref::Field("owner")), (Comments, Ref::Field("parent"))],
         Tweets => &[(Users, Ref::Field("owner"))],
         Likes => &[
             (Comments, Ref::Field("comment")),
@@ -99,6 +99,16 @@ pub fn needs_ids(root: RecordKind, kind: RecordKind) -> bool {
         })
 }
 
+/// The filter finding the `kind` records that refer by a field to `ids` of their own kind (the
+/// replies of comments); `None` for a kind that does not refer to itself. A deletion removes them
+/// with the records they refer to, as records of the same decision.
+pub fn own_referrers(kind: RecordKind, ids: &[ObjectId]) -> Option<Document> {
+    refs(kind).iter().find_map(|(parent, by)| match by {
+        Ref::Field(field) if *parent == kind && !ids.is_empty() => Some(any_of(field, ids)),
+        _ => None,
+    })
+}
+
 /// Filters finding the `kind` records that refer to `removed` ones by a field, one per reference
 /// so that each is served by its own index.
 pub fn referring(kind: RecordKind, removed: &Removed) -> Vec<Document> {
@@ -137,13 +147,19 @@ pub fn steps(root: RecordKind, removed: &Removed) -> Vec<Step> {
     for kind in RecordKind::ALL.into_iter().rev() {
         match kind.on_deleted(root) {
             // Entries inside another record's document are deleted by their own area's updates.
-            OnDelete::Itself if matches!(home(kind), Home::Collection(_)) && !removed.of(kind).is_empty() => steps
-                .push(Step {
+            OnDelete::Itself if matches!(home(kind), Home::Collection(_)) && !removed.of(kind).is_empty() => {
+                // Records of the root's own kind that refer to it (replies) go just before it, also
+                // those written after its ids were read.
+                if let Some(filter) = own_referrers(kind, removed.of(kind)) {
+                    steps.push(Step { kind, collection: collection(kind), filter, change: Change::Delete });
+                }
+                steps.push(Step {
                     kind,
                     collection: collection(kind),
                     filter: any_of("_id", removed.of(kind)),
                     change: Change::Delete,
-                }),
+                })
+            }
             OnDelete::Removed => steps.extend(removal(kind, removed)),
             OnDelete::Itself | OnDelete::Expires | OnDelete::Kept => {}
         }
@@ -218,7 +234,11 @@ mod tests {
         assert!(!needs_ids(RecordKind::Videos, RecordKind::Tweets));
         let mut removed = Removed::new(RecordKind::Videos, vec![video]);
         removed.insert(RecordKind::Comments, vec![comment]);
-        assert_eq!(referring(RecordKind::Comments, &removed), [doc! { "video": { "$in": [video] } }]);
+        assert_eq!(
+            referring(RecordKind::Comments, &removed),
+            [doc! { "video": { "$in": [video] } }, doc! { "parent": { "$in": [comment] } }],
+            "the video's comments, and the replies in their threads"
+        );
         assert_eq!(
             steps(RecordKind::Videos, &removed),
             [
@@ -237,6 +257,7 @@ mod tests {
                 step(RecordKind::Likes, "likes", doc! { "comment": { "$in": [comment] } }, Change::Delete),
                 step(RecordKind::Likes, "likes", doc! { "video": { "$in": [video] } }, Change::Delete),
                 step(RecordKind::Comments, "comments", doc! { "video": { "$in": [video] } }, Change::Delete),
+                step(RecordKind::Comments, "comments", doc! { "parent": { "$in": [comment] } }, Change::Delete),
                 step(RecordKind::ViewHours, "viewHours", doc! { "video": { "$in": [video] } }, Change::Delete),
                 step(RecordKind::Videos, "videos", doc! { "_id": { "$in": [video] } }, Change::Delete),
             ]
@@ -279,6 +300,7 @@ mod tests {
                 ("tweets", doc! { "owner": { "$in": [user] } }),
                 ("comments", doc! { "video": { "$in": [video] } }),
                 ("comments", doc! { "owner": { "$in": [user] } }),
+                ("comments", doc! { "parent": { "$in": [comment] } }),
                 ("viewHours", doc! { "video": { "$in": [video] } }),
                 ("videos", doc! { "owner": { "$in": [user] } }),
                 ("users", doc! { "_id": { "$in": [user] } }),
@@ -290,15 +312,26 @@ mod tests {
 
     #[test]
     fn deleting_a_comment_or_a_tweet_takes_its_likes() {
-        for (root, field) in [(RecordKind::Comments, "comment"), (RecordKind::Tweets, "tweet")] {
-            let removed = Removed::new(root, vec![id(5)]);
-            let done: Vec<(&str, Document)> =
-                steps(root, &removed).iter().map(|s| (s.collection, s.filter.clone())).collect();
-            assert_eq!(
-                done,
-                [("likes", doc! { field: { "$in": [id(5)] } }), (collection(root), doc! { "_id": { "$in": [id(5)] } })]
-            );
-        }
+        let done = |root: RecordKind, ids: Vec<ObjectId>| -> Vec<(&str, Document)> {
+            steps(root, &Removed::new(root, ids)).iter().map(|s| (s.collection, s.filter.clone())).collect()
+        };
+        assert_eq!(
+            done(RecordKind::Tweets, vec![id(5)]),
+            [("likes", doc! { "tweet": { "$in": [id(5)] } }), ("tweets", doc! { "_id": { "$in": [id(5)] } })]
+        );
+        // A thread: the comment and its replies (read beforehand), their likes, then replies written since.
+        let thread = vec![id(5), id(8)];
+        assert_eq!(
+            done(RecordKind::Comments, thread.clone()),
+            [
+                ("likes", doc! { "comment": { "$in": thread.clone() } }),
+                ("comments", doc! { "parent": { "$in": thread.clone() } }),
+                ("comments", doc! { "_id": { "$in": thread.clone() } }),
+            ]
+        );
+        assert_eq!(own_referrers(RecordKind::Comments, &[id(5)]), Some(doc! { "parent": { "$in": [id(5)] } }));
+        assert_eq!(own_referrers(RecordKind::Tweets, &[id(5)]), None);
+        assert_eq!(own_referrers(RecordKind::Comments, &[]), None);
         let playlist = steps(RecordKind::Playlists, &Removed::new(RecordKind::Playlists, vec![id(6)]));
         assert_eq!(playlist.len(), 1, "its entries live inside it");
     }

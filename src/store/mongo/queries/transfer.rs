@@ -81,6 +81,12 @@ pub fn upsert(record: &Record) -> (Document, Document, bool) {
             if let Some(video) = p.video {
                 set.insert("video", oid(video));
             }
+            if let Record::Comment(_) = record {
+                let or_null = |id: Option<Id>| id.map_or(Bson::Null, |id| Bson::ObjectId(oid(id)));
+                set.insert("parent", or_null(p.thread.parent));
+                set.insert("replyTo", or_null(p.thread.reply_to));
+                set.insert("hearted", p.thread.hearted);
+            }
             set.insert("createdAt", date(p.created_at));
             set.insert("updatedAt", date(p.updated_at));
             (p.id, set, None)

@@ -15,7 +15,7 @@ use crate::domain::choice::Choice;
 use crate::domain::moderation::{ReportStatus, TargetType};
 use crate::domain::processing::ProcessingStatus;
 use crate::domain::search::{DurationFilter, Relation, SearchSort, SearchText, Tags, VideoSearchQuery};
-use crate::domain::social::LikeTarget;
+use crate::domain::social::{CommentSort, LikeTarget};
 use crate::domain::video::{VideoQuery, VideoSort};
 use crate::domain::visibility::{Place, Visibility};
 use crate::domain::{Id, Timestamp};
@@ -148,7 +148,10 @@ fn every_builder_speaks_mongodb() {
         ("trending_page", videos::trending_page(5, 10, 20)),
         ("trending_count", videos::trending_count(5)),
         ("liked_videos", likes::liked_videos(id(1))),
-        ("comment_page", comments::comment_page(id(1), Some(id(2)), 5, 10)),
+        ("comment_page", comments::comment_page(id(1), Some(id(2)), CommentSort::Newest, None, 5, 10)),
+        ("comment_top_page", comments::comment_page(id(1), None, CommentSort::Top, Some(id(3)), 0, 10)),
+        ("reply_page", comments::reply_page(id(1), Some(id(2)), 0, 10)),
+        ("pinned", comments::pinned(id(1), id(2), None)),
         ("comment", comments::comment(id(1), None)),
         (
             "log_page",
@@ -255,6 +258,9 @@ fn every_builder_speaks_mongodb() {
         playlists::remove_from_playlist(id(1), id(2), at).1,
         videos::count_in_hour(id(1), 5).1,
         moderation::close(ReportStatus::Dismissed, at),
+        comments::pin(id(1), id(2), true).1,
+        comments::pin(id(1), id(2), false).1,
+        comments::heart_flip(id(1), false).1,
     ];
     for removal in
         [moderation::removal(Some("r"), false), moderation::removal(None, false), moderation::removal(None, true)]
@@ -268,6 +274,7 @@ fn every_builder_speaks_mongodb() {
         for kind in RecordKind::ALL {
             if cascade::needs_ids(root, kind) {
                 cascade_filters.extend(cascade::referring(kind, &removed));
+                cascade_filters.extend(cascade::own_referrers(kind, &[id(2)]));
                 removed.insert(kind, vec![id(2)]);
             }
         }
@@ -340,6 +347,10 @@ fn every_builder_speaks_mongodb() {
         videos::view_hours_before(5),
         keys_in(&["avatarKey"], &["k".to_owned()]),
         transfer::export_filter(Kind::WatchHistory, Some(Id::generate())),
+        comments::seen_on_video(id(1), Some(id(2))),
+        comments::seen_in_thread(id(1), None),
+        comments::pin(id(1), id(2), false).0,
+        comments::heart_flip(id(1), true).0,
     ];
     filters.extend(cascade_filters);
     for (n, filter) in filters.iter().enumerate() {

@@ -12,7 +12,7 @@ use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
 use crate::store::transfer::{
     ActionRecord, BlockRecord, HistoryRecord, Kind, LikeRecord, PlaylistRow, PostRecord, Record, ReportRecord,
-    SessionRecord, SubscriptionRecord, UserRecord, VideoProcessing, VideoRow, ViewHourRecord,
+    SessionRecord, SubscriptionRecord, ThreadFields, UserRecord, VideoProcessing, VideoRow, ViewHourRecord,
 };
 
 /// The statement listing one page of a kind: `?1` = the id to continue after, `?2` = the page size.
@@ -28,8 +28,8 @@ pub(super) fn export_sql(kind: Kind) -> &'static str {
              height, hls_url, hls_key, removed_reason, held_visibility, tags FROM videos WHERE id > ?1 ORDER BY id LIMIT ?2"
         }
         Kind::Comments => {
-            "SELECT id, owner_id, video_id, content, created_at, updated_at, removed_reason, hidden FROM comments \
-             WHERE id > ?1 ORDER BY id LIMIT ?2"
+            "SELECT id, owner_id, video_id, content, created_at, updated_at, removed_reason, hidden, parent_id, \
+             reply_to_id, pinned, hearted FROM comments WHERE id > ?1 ORDER BY id LIMIT ?2"
         }
         Kind::Tweets => {
             "SELECT id, owner_id, NULL AS video_id, content, created_at, updated_at, removed_reason, hidden FROM tweets \
@@ -216,8 +216,19 @@ fn read_record(kind: Kind, row: &Row) -> rusqlite::Result<Record> {
                 updated_at: time(row, 5)?,
                 removed_reason: row.get(6)?,
                 hidden: row.get(7)?,
+                thread: ThreadFields::default(),
             };
-            if kind == Kind::Comments { Record::Comment(post) } else { Record::Tweet(post) }
+            if kind == Kind::Comments {
+                let thread = ThreadFields {
+                    parent: optional_id(row, 8)?,
+                    reply_to: optional_id(row, 9)?,
+                    pinned: row.get(10)?,
+                    hearted: row.get(11)?,
+                };
+                Record::Comment(PostRecord { thread, ..post })
+            } else {
+                Record::Tweet(post)
+            }
         }
         Kind::Likes => {
             let target = match (optional_id(row, 2)?, optional_id(row, 3)?) {
@@ -348,7 +359,11 @@ mod tests {
                  visibility created_at updated_at processing_status processing_progress processing_error \
                  width height hls_url hls_key removed_reason held_visibility tags",
             ),
-            (Kind::Comments, "id owner_id video_id content created_at updated_at removed_reason hidden"),
+            (
+                Kind::Comments,
+                "id owner_id video_id content created_at updated_at removed_reason hidden parent_id reply_to_id \
+                 pinned hearted",
+            ),
             (Kind::Tweets, "id owner_id video_id content created_at updated_at removed_reason hidden"),
             (Kind::Likes, "id liked_by video_id comment_id tweet_id created_at updated_at"),
             (Kind::Subscriptions, "id subscriber_id channel_id created_at updated_at"),

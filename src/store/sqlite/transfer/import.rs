@@ -105,7 +105,16 @@ pub(super) fn import_one(tx: &Transaction, record: Record) -> rusqlite::Result<b
         }
         Record::Comment(p) => {
             let Some(video) = p.video else { return Ok(false) };
-            let comment = (
+            let thread = p.thread;
+            if thread.pinned {
+                // One pin per video: a copied pin replaces the destination's.
+                write(
+                    tx,
+                    "UPDATE comments SET pinned = 0 WHERE video_id = ?1 AND pinned = 1 AND id <> ?2",
+                    (video.to_hex(), p.id.to_hex()),
+                )?;
+            }
+            let comment = rusqlite::params![
                 p.id.to_hex(),
                 video.to_hex(),
                 p.owner.to_hex(),
@@ -114,7 +123,11 @@ pub(super) fn import_one(tx: &Transaction, record: Record) -> rusqlite::Result<b
                 p.updated_at.millis(),
                 p.removed_reason,
                 p.hidden,
-            );
+                thread.parent.map(|id| id.to_hex()),
+                thread.reply_to.map(|id| id.to_hex()),
+                thread.pinned && thread.parent.is_none(),
+                thread.hearted,
+            ];
             accepted(tx, UPSERT_COMMENT, comment)
         }
         Record::Tweet(p) => {
@@ -240,10 +253,14 @@ const UPSERT_VIDEO: &str = "INSERT INTO videos (id, owner_id, video_file, video_
      hls_key = excluded.hls_key, removed_reason = excluded.removed_reason, \
      held_visibility = excluded.held_visibility, tags = excluded.tags, lease_holder = NULL, lease_until = NULL";
 
+/// A reply is written after its thread (ids grow with time, the export goes in id order); one whose
+/// thread is missing is refused by the foreign key, as a comment whose video is.
 const UPSERT_COMMENT: &str = "INSERT INTO comments (id, video_id, owner_id, content, created_at, updated_at, \
-     removed_reason, hidden) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+     removed_reason, hidden, parent_id, reply_to_id, pinned, hearted) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
      ON CONFLICT (id) DO UPDATE SET content = excluded.content, updated_at = excluded.updated_at, \
-     removed_reason = excluded.removed_reason, hidden = excluded.hidden";
+     removed_reason = excluded.removed_reason, hidden = excluded.hidden, pinned = excluded.pinned, \
+     hearted = excluded.hearted";
 
 const UPSERT_TWEET: &str = "INSERT INTO tweets (id, owner_id, content, created_at, updated_at, removed_reason, \
      hidden) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
