@@ -24,6 +24,7 @@ mod users;
 mod videos;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bson::oid::ObjectId;
@@ -43,6 +44,15 @@ pub const DEFAULT_DATABASE: &str = "videotube";
 /// Connections per process unless the URI sets `maxPoolSize`: enough for every request that runs
 /// at once on a few cores, few enough that several instances stay under a server's connection limit.
 pub const DEFAULT_MAX_POOL_SIZE: u32 = 32;
+
+/// How long an operation waits for a server it can use, unless the URI sets
+/// `serverSelectionTimeoutMS`. The driver's own default, 30 s, held every request that long while
+/// the database was down; with this one they answer 503 within a few seconds (docs/api.md §1.4).
+pub const DEFAULT_SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long opening a connection (and a monitor's check) may take, unless the URI sets
+/// `connectTimeoutMS` (the driver's default: 10 s).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where the records of a kind live on MongoDB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,6 +150,9 @@ impl MongoStore {
         let mut options = ClientOptions::parse(uri).await.map_err(|e| StoreError::context("MONGODB_URI", e))?;
         // The driver's default of 10 connections queues requests behind each other under load.
         options.max_pool_size = options.max_pool_size.or(Some(DEFAULT_MAX_POOL_SIZE));
+        // A database that is down must not hold requests for the driver's 30 s (docs/decisions.md D22).
+        options.server_selection_timeout = options.server_selection_timeout.or(Some(DEFAULT_SERVER_SELECTION_TIMEOUT));
+        options.connect_timeout = options.connect_timeout.or(Some(DEFAULT_CONNECT_TIMEOUT));
         let name = database_name(&options);
         let hosts: Vec<String> = options.hosts.iter().map(ToString::to_string).collect();
         let client = Client::with_options(options).map_err(backend)?;
@@ -318,8 +331,39 @@ fn decode<T: serde::de::DeserializeOwned>(document: Document) -> StoreResult<T> 
         .map_err(|e| StoreError::context("unexpected document shape in database", e))
 }
 
+/// A driver error as a `StoreError`: `Unavailable` when the deployment could not be reached or
+/// cannot serve now (see `is_unreachable`), else `Backend`.
 fn backend(e: mongodb::error::Error) -> StoreError {
-    StoreError::backend(e)
+    if is_unreachable(&e) { StoreError::Unavailable(Box::new(e)) } else { StoreError::backend(e) }
+}
+
+/// Server codes meaning "not now": the server is shutting down or stepping down, is not (or no
+/// longer) the primary, or could not reach another host or its own storage in time.
+const UNAVAILABLE_CODES: [i32; 11] = [
+    6,     // HostUnreachable
+    7,     // HostNotFound
+    89,    // NetworkTimeout
+    91,    // ShutdownInProgress
+    189,   // PrimarySteppedDown
+    9001,  // SocketException
+    10107, // NotWritablePrimary
+    11600, // InterruptedAtShutdown
+    11602, // InterruptedDueToReplStateChange
+    13435, // NotPrimaryNoSecondaryOk
+    13436, // NotPrimaryOrSecondary
+];
+
+/// Whether the deployment was out of reach: no server selected in time, a connection refused, cut
+/// or timed out, a pool cleared after such a failure, a name that did not resolve, or a server
+/// answering one of `UNAVAILABLE_CODES`.
+fn is_unreachable(e: &mongodb::error::Error) -> bool {
+    match e.kind.as_ref() {
+        ErrorKind::Io(_)
+        | ErrorKind::ConnectionPoolCleared { .. }
+        | ErrorKind::ServerSelection { .. }
+        | ErrorKind::DnsResolve { .. } => true,
+        _ => error_code(e).is_some_and(|code| UNAVAILABLE_CODES.contains(&code)),
+    }
 }
 
 /// The MongoDB code for a duplicate key on a unique index.
