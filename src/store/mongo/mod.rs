@@ -305,8 +305,11 @@ impl StoreHealth for MongoStore {
         "mongodb"
     }
 
+    /// `ping`, then one document of `users` read: a DocumentDB gateway answers `ping` itself, also
+    /// while its PostgreSQL is down.
     async fn ping(&self) -> bool {
         self.db.run_command(doc! { "ping": 1 }).await.is_ok()
+            && self.collection(coll::USERS).find_one(doc! {}).projection(doc! { "_id": 1 }).await.is_ok()
     }
 }
 
@@ -353,16 +356,59 @@ const UNAVAILABLE_CODES: [i32; 11] = [
     13436, // NotPrimaryOrSecondary
 ];
 
+/// DocumentDB answers a PostgreSQL error with its SQLSTATE packed as PostgreSQL packs it (six
+/// bits a character, first character lowest): the code of `state`.
+const fn sqlstate(state: &[u8; 5]) -> i32 {
+    let mut code = 0;
+    let mut i = 0;
+    while i < 5 {
+        code |= ((state[i] - b'0') as i32 & 0x3F) << (6 * i);
+        i += 1;
+    }
+    code
+}
+
+/// DocumentDB's codes for its PostgreSQL not serving: shutting down (57P01, 57P02), starting or
+/// stopping (57P03, "the database system is starting up / shutting down"), or a connection failure
+/// (class 08).
+const DOCUMENTDB_UNAVAILABLE_CODES: [i32; 8] = [
+    sqlstate(b"57P01"),
+    sqlstate(b"57P02"),
+    sqlstate(b"57P03"),
+    sqlstate(b"08000"),
+    sqlstate(b"08001"),
+    sqlstate(b"08003"),
+    sqlstate(b"08004"),
+    sqlstate(b"08006"),
+];
+
+/// DocumentDB's gateway answers InternalError (code 1) when it cannot reach its PostgreSQL; only
+/// the message tells that apart from other internal errors (seen on DocumentDB with PostgreSQL
+/// stopped: "error connecting to server: Connection refused", "error communicating with the
+/// server: Connection reset by peer").
+const INTERNAL_ERROR: i32 = 1;
+const DOCUMENTDB_UNREACHABLE_MESSAGES: [&str; 2] =
+    ["error connecting to server", "error communicating with the server"];
+
 /// Whether the deployment was out of reach: no server selected in time, a connection refused, cut
 /// or timed out, a pool cleared after such a failure, a name that did not resolve, or a server
-/// answering one of `UNAVAILABLE_CODES`.
+/// answering one of `UNAVAILABLE_CODES` (or DocumentDB saying its PostgreSQL is not serving).
 fn is_unreachable(e: &mongodb::error::Error) -> bool {
     match e.kind.as_ref() {
         ErrorKind::Io(_)
         | ErrorKind::ConnectionPoolCleared { .. }
         | ErrorKind::ServerSelection { .. }
         | ErrorKind::DnsResolve { .. } => true,
-        _ => error_code(e).is_some_and(|code| UNAVAILABLE_CODES.contains(&code)),
+        ErrorKind::Command(c) if c.code == INTERNAL_ERROR => {
+            DOCUMENTDB_UNREACHABLE_MESSAGES.iter().any(|m| c.message.starts_with(m))
+        }
+        // A new connection's login failed because the server could not serve it (DocumentDB: "SCRAM
+        // failure: error connecting to server"); the driver keeps that cause as the source.
+        ErrorKind::Authentication { .. } => std::error::Error::source(e)
+            .and_then(|cause| cause.downcast_ref::<mongodb::error::Error>())
+            .is_some_and(is_unreachable),
+        _ => error_code(e)
+            .is_some_and(|code| UNAVAILABLE_CODES.contains(&code) || DOCUMENTDB_UNAVAILABLE_CODES.contains(&code)),
     }
 }
 
@@ -471,6 +517,22 @@ mod tests {
         assert_eq!(distinct.len(), names.len(), "one kind per collection: {names:?}");
         assert_eq!(collection(RecordKind::Sessions), "users");
         assert_eq!(collection(RecordKind::PlaylistEntries), "playlists");
+    }
+
+    #[test]
+    fn documentdb_codes_are_packed_sqlstates() {
+        // As DocumentDB answered with PostgreSQL stopping and starting.
+        assert_eq!(sqlstate(b"57P03"), 50_463_173);
+        let error = |code: i32, message: &str| -> mongodb::error::Error {
+            let command = bson::doc! { "ok": 0, "code": code, "codeName": "x", "errmsg": message };
+            let command: mongodb::error::CommandError = bson::deserialize_from_document(command).unwrap();
+            ErrorKind::Command(command).into()
+        };
+        assert!(is_unreachable(&error(50_463_173, "the database system is shutting down")));
+        assert!(is_unreachable(&error(1, "error connecting to server: Connection refused (os error 111)")));
+        assert!(!is_unreachable(&error(1, "something else broke")));
+        assert!(!is_unreachable(&error(DUPLICATE_KEY, "E11000 duplicate key")));
+        assert!(is_unreachable(&error(91, "ShutdownInProgress")));
     }
 
     #[test]
