@@ -171,10 +171,10 @@ impl Services {
         }
         .await;
         // On a full disk the upload ends: its files go, giving the space back (docs/api.md §3.13).
-        if matches!(appended, Err(ServiceError::InsufficientStorage(_))) {
-            if let Err(e) = self.tus.remove(id).await {
-                tracing::error!(upload = %id, error = %e, "could not delete a resumable upload after a full disk");
-            }
+        if matches!(appended, Err(ServiceError::InsufficientStorage(_)))
+            && let Err(e) = self.tus.remove(id).await
+        {
+            tracing::error!(upload = %id, error = %e, "could not delete a resumable upload after a full disk");
         }
         appended
     }
