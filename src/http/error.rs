@@ -11,13 +11,20 @@ use super::envelope::{INTERNAL_MESSAGE, json_response};
 use crate::error::{BoxError, Chain};
 use crate::services::{FieldError, ServiceError};
 
+/// The message of a 503: the store is down, unreachable or cannot write (docs/api.md §1.4).
+pub const UNAVAILABLE_MESSAGE: &str = "Service temporarily unavailable";
+/// The `Retry-After` of a 503, in seconds.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+/// The message of a 507: the disk filled up during an upload (docs/api.md §1.11).
+pub const INSUFFICIENT_STORAGE_MESSAGE: &str = "Not enough storage";
+
 /// An error a client sees: status, message and per-field details. Internal causes are logged, never sent.
 #[derive(Debug)]
 pub struct AppError {
     pub status: StatusCode,
     pub message: String,
     pub errors: Vec<FieldError>,
-    /// Seconds until a spent budget allows again: sent as `Retry-After` (429 only).
+    /// Seconds until the client should try again: sent as `Retry-After` (429 and 503).
     pub retry_after: Option<u64>,
 }
 
@@ -30,6 +37,19 @@ impl AppError {
     pub fn too_many_requests(seconds: u64) -> Self {
         let message = format!("Too many requests, please retry after {seconds} seconds");
         AppError { retry_after: Some(seconds), ..Self::new(StatusCode::TOO_MANY_REQUESTS, message) }
+    }
+
+    /// 503 with `Retry-After` (docs/api.md §1.4): the store cannot serve now; the cause is logged.
+    pub fn unavailable(cause: BoxError) -> Self {
+        tracing::error!(error = %Chain(cause.as_ref()), "store unavailable");
+        let status = StatusCode::SERVICE_UNAVAILABLE;
+        AppError { retry_after: Some(UNAVAILABLE_RETRY_AFTER_SECS), ..Self::new(status, UNAVAILABLE_MESSAGE) }
+    }
+
+    /// 507 (docs/api.md §1.11): a disk filled up while an upload was written; the cause is logged.
+    pub fn insufficient_storage(cause: BoxError) -> Self {
+        tracing::error!(error = %Chain(cause.as_ref()), "disk full");
+        Self::new(StatusCode::INSUFFICIENT_STORAGE, INSUFFICIENT_STORAGE_MESSAGE)
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -84,6 +104,8 @@ impl From<ServiceError> for AppError {
                 tracing::error!(error = %Chain(&source), "{message}");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
             }
+            ServiceError::Unavailable(cause) => Self::unavailable(cause),
+            ServiceError::InsufficientStorage(cause) => Self::insufficient_storage(cause),
             ServiceError::Internal(cause) => Self::internal(cause),
         }
     }
@@ -130,6 +152,7 @@ impl IntoResponse for AppError {
 mod tests {
     use super::*;
     use crate::http::envelope::INTERNAL_BODY;
+    use crate::store::StoreError;
 
     #[test]
     fn the_fallback_body_is_the_generic_500_envelope() {
@@ -154,10 +177,14 @@ mod tests {
             (ServiceError::TooLarge(FieldError::new("avatar", "avatar exceeds the maximum size of 5 MB")), 413, 1),
             (ServiceError::UnsupportedMediaType(FieldError::new("avatar", "avatar must be an image")), 415, 1),
             (ServiceError::internal("disk on fire"), 500, 0),
+            (ServiceError::internal(StoreError::Unavailable("connection refused".into())), 503, 0),
+            (ServiceError::internal(std::io::Error::from(std::io::ErrorKind::StorageFull)), 507, 0),
         ];
         for (service_error, status, fields) in cases {
             let expected = match status {
                 500 => INTERNAL_MESSAGE.to_owned(),
+                503 => UNAVAILABLE_MESSAGE.to_owned(),
+                507 => INSUFFICIENT_STORAGE_MESSAGE.to_owned(),
                 _ => service_error.to_string(),
             };
             let error = AppError::from(service_error);

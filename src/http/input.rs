@@ -19,8 +19,8 @@ use serde_json::{Map, Value};
 use crate::http::AppState;
 use crate::http::error::AppError;
 use crate::media::{MediaKind, TempUpload, UploadError, UploadSink, human_size};
-use crate::services::FieldError;
 use crate::services::Incoming;
+use crate::services::{FieldError, ServiceError};
 
 const MAX_PARTS: usize = 20;
 const MAX_TEXT_PART_BYTES: usize = 16 * 1024;
@@ -90,9 +90,10 @@ impl From<InputError> for AppError {
                 UploadError::WrongType { field, .. } => {
                     AppError::field(StatusCode::UNSUPPORTED_MEDIA_TYPE, field, e.to_string())
                 }
-                UploadError::Io(_) => AppError::internal(e),
+                // A full disk is a 507; the sink's temp file is already gone.
+                UploadError::Io(_) => ServiceError::from(e).into(),
             },
-            InputError::Internal(cause) => AppError::internal(cause),
+            InputError::Internal(cause) => ServiceError::internal(cause).into(),
         }
     }
 }

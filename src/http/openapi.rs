@@ -87,6 +87,11 @@ pub enum BaseErrors {
     TooManyRequests(ErrorEnvelope),
     #[response(status = 500, description = "Something went wrong")]
     Internal(ErrorEnvelope),
+    #[response(
+        status = 503,
+        description = "Service temporarily unavailable: the database is down or cannot write (see Retry-After)"
+    )]
+    Unavailable(ErrorEnvelope),
 }
 
 #[derive(IntoResponses)]
@@ -129,6 +134,18 @@ pub enum BodyErrors {
 pub enum UploadErrors {
     #[response(status = 415, description = "File of the wrong type")]
     WrongType(ErrorEnvelope),
+    #[response(status = 507, description = STORAGE_FULL)]
+    InsufficientStorage(ErrorEnvelope),
+}
+
+/// The 507 of upload routes (docs/api.md §1.11).
+pub const STORAGE_FULL: &str = "Not enough storage: the disk filled up during the upload";
+
+/// The full disk of the routes that write uploads without `UploadErrors` (tus).
+#[derive(IntoResponses)]
+pub enum StorageErrors {
+    #[response(status = 507, description = STORAGE_FULL)]
+    InsufficientStorage(ErrorEnvelope),
 }
 
 /// OpenAPI links from each create operation to the operations that take the created id, so

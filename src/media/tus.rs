@@ -117,8 +117,14 @@ impl TusArea {
     pub async fn write_meta(&self, id: Id, meta: &UploadMeta) -> std::io::Result<()> {
         let json = serde_json::to_vec(meta).map_err(std::io::Error::other)?;
         let temp = self.dir.join(format!("{}.json.tmp", id.to_hex()));
-        tokio::fs::write(&temp, json).await?;
-        tokio::fs::rename(&temp, self.meta_path(id)).await
+        let written = match tokio::fs::write(&temp, json).await {
+            Ok(()) => tokio::fs::rename(&temp, self.meta_path(id)).await,
+            Err(e) => Err(e),
+        };
+        if written.is_err() {
+            let _ = tokio::fs::remove_file(&temp).await;
+        }
+        written
     }
 
     /// The upload and its offset; `None` when it does not exist (or only half of it does).

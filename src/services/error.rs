@@ -57,6 +57,13 @@ pub enum ServiceError {
         #[source]
         source: MediaError,
     },
+    /// The store cannot serve now (down, unreachable, a full disk or read-only file under SQLite)
+    /// but may soon: the client is told to come back; the cause is kept for the log.
+    #[error("store unavailable")]
+    Unavailable(#[source] BoxError),
+    /// A disk filled up while an upload was written; what was written of it has been removed.
+    #[error("not enough storage")]
+    InsufficientStorage(#[source] BoxError),
     /// Something below the rules failed (store, media, hashing, token signing); the client is told
     /// nothing more, the cause is kept for the log.
     #[error("internal error")]
@@ -96,10 +103,51 @@ impl ServiceError {
         ServiceError::Conflict(message.into())
     }
 
-    /// An internal failure caused by `cause`, kept as the source.
+    /// A failure below the rules caused by `cause`, kept as the source: `Unavailable` when an
+    /// unavailable store caused it, `InsufficientStorage` when a full disk did, else `Internal`.
     pub fn internal(cause: impl Into<BoxError>) -> Self {
-        ServiceError::Internal(cause.into())
+        let cause = cause.into();
+        match below(cause.as_ref()) {
+            Below::StoreUnavailable => ServiceError::Unavailable(cause),
+            Below::DiskFull => ServiceError::InsufficientStorage(cause),
+            Below::Other => ServiceError::Internal(cause),
+        }
     }
+
+    /// The media backend could not store an upload: `InsufficientStorage` on a full disk, else
+    /// `UploadFailed` with the route's `message`.
+    pub fn upload_failed(message: &'static str, source: MediaError) -> Self {
+        match below(&source) {
+            Below::DiskFull => ServiceError::InsufficientStorage(source.into()),
+            _ => ServiceError::UploadFailed { message, source },
+        }
+    }
+}
+
+/// What a failure below the rules comes down to, read from its chain of causes.
+enum Below {
+    StoreUnavailable,
+    DiskFull,
+    Other,
+}
+
+fn below(error: &(dyn std::error::Error + 'static)) -> Below {
+    let mut next = Some(error);
+    while let Some(cause) = next {
+        if cause.downcast_ref::<StoreError>().is_some_and(StoreError::is_unavailable) {
+            return Below::StoreUnavailable;
+        }
+        if cause.downcast_ref::<std::io::Error>().is_some_and(is_disk_full) {
+            return Below::DiskFull;
+        }
+        next = cause.source();
+    }
+    Below::Other
+}
+
+/// No space left on the device, or the user's quota spent (`ENOSPC`, `EDQUOT`).
+fn is_disk_full(error: &std::io::Error) -> bool {
+    matches!(error.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
 }
 
 impl From<StoreError> for ServiceError {

@@ -127,7 +127,8 @@ impl Services {
 
     /// Stores an upload (measuring a video's duration), a finished resumable upload of the caller
     /// (`scope`) through the same checks, or accepts a verified direct upload made in `scope`; a
-    /// backend failure is `UploadFailed` with the route's upload message.
+    /// backend failure is `UploadFailed` with the route's upload message (`InsufficientStorage`
+    /// when the disk is full).
     async fn store_media(
         &self,
         incoming: Incoming,
@@ -153,7 +154,7 @@ impl Services {
                 duration: stored.duration.or(measured),
                 streaming: stored.streaming,
             }),
-            Err(source) => Err(ServiceError::UploadFailed { message: failure, source }),
+            Err(source) => Err(ServiceError::upload_failed(failure, source)),
         }
     }
 

@@ -39,6 +39,11 @@ pub enum StoreError {
     /// a `Context` saying what was being done, kept as the source.
     #[error("store backend error")]
     Backend(#[source] BoxError),
+    /// The database cannot serve the operation now but may soon: MongoDB unreachable (no server
+    /// selected in time, a connection refused or cut), SQLite on a full disk or a read-only file.
+    /// Which driver errors these are is each store's decision; the request may be sent again.
+    #[error("store unavailable")]
+    Unavailable(#[source] BoxError),
 }
 
 impl StoreError {
@@ -50,6 +55,11 @@ impl StoreError {
     /// A backend failure with `context` saying what was being done when `cause` happened.
     pub fn context(context: impl Into<String>, cause: impl Into<BoxError>) -> Self {
         StoreError::Backend(Box::new(Context::new(context, cause)))
+    }
+
+    /// Whether this is `Unavailable`: the operation may succeed when sent again later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
     }
 }
 

@@ -45,6 +45,12 @@ pub fn fresh_mongodb_database() -> Option<String> {
     test_mongodb_uri().map(|uri| videotube::store::mongo::with_database(&uri, &name))
 }
 
+/// The `host:port` of the (first) server a MongoDB URI names, as written in the URI.
+pub async fn mongodb_address(uri: &str) -> String {
+    let options = mongodb::options::ClientOptions::parse(uri).await.unwrap();
+    options.hosts[0].to_string()
+}
+
 /// Drops a test database from a thread of its own, since drops run outside async code.
 pub fn drop_mongodb_database(uri: &str) {
     let uri = uri.to_owned();
@@ -90,6 +96,8 @@ pub struct TestAppBuilder {
     vars: HashMap<String, String>,
     media: MediaBackend,
     store: StoreBackend,
+    data_dir: Option<TempDir>,
+    mongodb_via: Option<String>,
 }
 
 impl TestAppBuilder {
@@ -110,13 +118,30 @@ impl TestAppBuilder {
         self
     }
 
+    /// Runs the app in this DATA_DIR (one on a small filesystem, say) instead of a fresh temp dir.
+    pub fn data_dir(mut self, dir: TempDir) -> Self {
+        self.data_dir = Some(dir);
+        self
+    }
+
+    /// On MongoDB, has the app reach the deployment through `address` (a proxy in front of it)
+    /// instead of directly; the test database is still dropped directly.
+    pub fn mongodb_via(mut self, address: &str) -> Self {
+        self.mongodb_via = Some(address.to_owned());
+        self
+    }
+
     pub async fn spawn(mut self) -> TestApp {
         let mongodb = match self.store {
             StoreBackend::Sqlite => None,
             StoreBackend::Mongo => fresh_mongodb_database(),
         };
         if let Some(uri) = &mongodb {
-            self.vars.insert("MONGODB_URI".into(), uri.clone());
+            let uri = match &self.mongodb_via {
+                Some(address) => uri.replacen(&mongodb_address(uri).await, address, 1),
+                None => uri.clone(),
+            };
+            self.vars.insert("MONGODB_URI".into(), uri);
         }
         let cloudinary = match self.media {
             MediaBackend::Local => None,
@@ -128,7 +153,7 @@ impl TestAppBuilder {
                 Some(fake)
             }
         };
-        let data_dir = tempfile::tempdir().unwrap();
+        let data_dir = self.data_dir.take().unwrap_or_else(|| tempfile::tempdir().unwrap());
         let feed_cache = std::env::var("TEST_FEED_CACHE_ENABLED").unwrap_or_else(|_| "true".into());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -225,7 +250,13 @@ pub struct Session {
 
 impl TestApp {
     pub fn builder() -> TestAppBuilder {
-        TestAppBuilder { vars: HashMap::new(), media: MediaBackend::from_env(), store: StoreBackend::from_env() }
+        TestAppBuilder {
+            vars: HashMap::new(),
+            media: MediaBackend::from_env(),
+            store: StoreBackend::from_env(),
+            data_dir: None,
+            mongodb_via: None,
+        }
     }
 
     pub async fn spawn() -> Self {
@@ -456,5 +487,72 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A small tmpfs mounted on a fresh temp dir, for tests of a full disk; unmounted on drop (also
+/// when the test fails). `None`, with the reason printed, when this process may not mount (tests
+/// run as root in CI and on the build machines).
+pub struct SmallDisk {
+    /// The mount point, `Some` until it is handed to an app as its DATA_DIR.
+    pub dir: Option<TempDir>,
+    pub path: PathBuf,
+}
+
+impl SmallDisk {
+    pub fn mount(size: &str) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let is_root = std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+        if !is_root {
+            eprintln!("skipped: mounting a size-limited tmpfs needs root (CI runs the suite as root)");
+            return None;
+        }
+        let path = dir.path().to_owned();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success(), "mount -t tmpfs -o size={size} failed on {}", path.display());
+        Some(SmallDisk { dir: Some(dir), path })
+    }
+
+    /// Fills the disk up to `free` bytes left (about: tmpfs counts whole pages) with `filler`.
+    pub fn fill(&self, free: u64) -> PathBuf {
+        let filler = self.path.join("filler");
+        let stat = free_bytes(&self.path);
+        let size = stat.saturating_sub(free);
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&filler).unwrap();
+        let mut writer = std::io::BufWriter::new(file);
+        let block = vec![0u8; 4096];
+        let mut written = 0;
+        while written < size {
+            use std::io::Write;
+            if writer.write_all(&block).is_err() {
+                break;
+            }
+            written += block.len() as u64;
+        }
+        let _ = std::io::Write::flush(&mut writer);
+        filler
+    }
+
+    /// Bytes still free on the disk.
+    pub fn free(&self) -> u64 {
+        free_bytes(&self.path)
+    }
+}
+
+/// Free bytes of the filesystem holding `path`, from `df` (the crate forbids `unsafe`, so no statvfs).
+fn free_bytes(path: &std::path::Path) -> u64 {
+    let output = std::process::Command::new("df").args(["--output=avail", "-B1"]).arg(path).output().unwrap();
+    String::from_utf8_lossy(&output.stdout).lines().nth(1).unwrap().trim().parse().unwrap()
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        // Lazy: the app's threads may still hold files open on it.
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.path).status();
+        let _ = std::fs::remove_dir_all(&self.path);
     }
 }

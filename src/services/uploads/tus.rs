@@ -154,19 +154,29 @@ impl Services {
         if chunk.declared.is_some_and(|n| n > partial.meta.length - offset) {
             return Err(overflow());
         }
-        match self.tus.append(&turn, &partial, chunk.body).await {
-            Ok(_) => {}
-            Err(AppendError::Overflow) => return Err(overflow()),
-            // The client is usually gone; what arrived counts, and HEAD reports it.
-            Err(AppendError::Body(cause)) => {
-                tracing::info!(upload = %id, error = %Chain(cause.as_ref()), "resumable upload body broke off");
+        let appended = async {
+            match self.tus.append(&turn, &partial, chunk.body).await {
+                Ok(_) => {}
+                Err(AppendError::Overflow) => return Err(overflow()),
+                // The client is usually gone; what arrived counts, and HEAD reports it.
+                Err(AppendError::Body(cause)) => {
+                    tracing::info!(upload = %id, error = %Chain(cause.as_ref()), "resumable upload body broke off");
+                }
+                Err(AppendError::Io(e)) => return Err(ServiceError::internal(e)),
             }
-            Err(AppendError::Io(e)) => return Err(ServiceError::internal(e)),
+            partial.meta.expires = Timestamp::now().plus_secs(self.config.upload_expiry_secs).millis();
+            self.tus.write_meta(id, &partial.meta).await.map_err(ServiceError::internal)?;
+            partial.offset = self.tus.get(id).await.map_err(ServiceError::internal)?.ok_or_else(not_found)?.offset;
+            Ok(UploadState::from(&partial))
         }
-        partial.meta.expires = Timestamp::now().plus_secs(self.config.upload_expiry_secs).millis();
-        self.tus.write_meta(id, &partial.meta).await.map_err(ServiceError::internal)?;
-        partial.offset = self.tus.get(id).await.map_err(ServiceError::internal)?.ok_or_else(not_found)?.offset;
-        Ok(UploadState::from(&partial))
+        .await;
+        // On a full disk the upload ends: its files go, giving the space back (docs/api.md §3.13).
+        if matches!(appended, Err(ServiceError::InsufficientStorage(_)))
+            && let Err(e) = self.tus.remove(id).await
+        {
+            tracing::error!(upload = %id, error = %e, "could not delete a resumable upload after a full disk");
+        }
+        appended
     }
 
     /// Deletes the caller's upload and its data (not while it is being written).

@@ -25,6 +25,7 @@ mod users;
 mod videos;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bson::oid::ObjectId;
@@ -44,6 +45,15 @@ pub const DEFAULT_DATABASE: &str = "videotube";
 /// Connections per process unless the URI sets `maxPoolSize`: enough for every request that runs
 /// at once on a few cores, few enough that several instances stay under a server's connection limit.
 pub const DEFAULT_MAX_POOL_SIZE: u32 = 32;
+
+/// How long an operation waits for a server it can use, unless the URI sets
+/// `serverSelectionTimeoutMS`. The driver's own default, 30 s, held every request that long while
+/// the database was down; with this one they answer 503 within a few seconds (docs/api.md §1.4).
+pub const DEFAULT_SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long opening a connection (and a monitor's check) may take, unless the URI sets
+/// `connectTimeoutMS` (the driver's default: 10 s).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where the records of a kind live on MongoDB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,6 +152,9 @@ impl MongoStore {
         let mut options = ClientOptions::parse(uri).await.map_err(|e| StoreError::context("MONGODB_URI", e))?;
         // The driver's default of 10 connections queues requests behind each other under load.
         options.max_pool_size = options.max_pool_size.or(Some(DEFAULT_MAX_POOL_SIZE));
+        // A database that is down must not hold requests for the driver's 30 s (docs/decisions.md D24).
+        options.server_selection_timeout = options.server_selection_timeout.or(Some(DEFAULT_SERVER_SELECTION_TIMEOUT));
+        options.connect_timeout = options.connect_timeout.or(Some(DEFAULT_CONNECT_TIMEOUT));
         let name = database_name(&options);
         let hosts: Vec<String> = options.hosts.iter().map(ToString::to_string).collect();
         let client = Client::with_options(options).map_err(backend)?;
@@ -294,8 +307,11 @@ impl StoreHealth for MongoStore {
         "mongodb"
     }
 
+    /// `ping`, then one document of `users` read: a DocumentDB gateway answers `ping` itself, also
+    /// while its PostgreSQL is down.
     async fn ping(&self) -> bool {
         self.db.run_command(doc! { "ping": 1 }).await.is_ok()
+            && self.collection(coll::USERS).find_one(doc! {}).projection(doc! { "_id": 1 }).await.is_ok()
     }
 }
 
@@ -320,8 +336,82 @@ fn decode<T: serde::de::DeserializeOwned>(document: Document) -> StoreResult<T> 
         .map_err(|e| StoreError::context("unexpected document shape in database", e))
 }
 
+/// A driver error as a `StoreError`: `Unavailable` when the deployment could not be reached or
+/// cannot serve now (see `is_unreachable`), else `Backend`.
 fn backend(e: mongodb::error::Error) -> StoreError {
-    StoreError::backend(e)
+    if is_unreachable(&e) { StoreError::Unavailable(Box::new(e)) } else { StoreError::backend(e) }
+}
+
+/// Server codes meaning "not now": the server is shutting down or stepping down, is not (or no
+/// longer) the primary, or could not reach another host or its own storage in time.
+const UNAVAILABLE_CODES: [i32; 11] = [
+    6,     // HostUnreachable
+    7,     // HostNotFound
+    89,    // NetworkTimeout
+    91,    // ShutdownInProgress
+    189,   // PrimarySteppedDown
+    9001,  // SocketException
+    10107, // NotWritablePrimary
+    11600, // InterruptedAtShutdown
+    11602, // InterruptedDueToReplStateChange
+    13435, // NotPrimaryNoSecondaryOk
+    13436, // NotPrimaryOrSecondary
+];
+
+/// DocumentDB answers a PostgreSQL error with its SQLSTATE packed as PostgreSQL packs it (six
+/// bits a character, first character lowest): the code of `state`.
+const fn sqlstate(state: &[u8; 5]) -> i32 {
+    let mut code = 0;
+    let mut i = 0;
+    while i < 5 {
+        code |= ((state[i] - b'0') as i32 & 0x3F) << (6 * i);
+        i += 1;
+    }
+    code
+}
+
+/// DocumentDB's codes for its PostgreSQL not serving: shutting down (57P01, 57P02), starting or
+/// stopping (57P03, "the database system is starting up / shutting down"), or a connection failure
+/// (class 08).
+const DOCUMENTDB_UNAVAILABLE_CODES: [i32; 8] = [
+    sqlstate(b"57P01"),
+    sqlstate(b"57P02"),
+    sqlstate(b"57P03"),
+    sqlstate(b"08000"),
+    sqlstate(b"08001"),
+    sqlstate(b"08003"),
+    sqlstate(b"08004"),
+    sqlstate(b"08006"),
+];
+
+/// DocumentDB's gateway answers InternalError (code 1) when it cannot reach its PostgreSQL; only
+/// the message tells that apart from other internal errors (seen on DocumentDB with PostgreSQL
+/// stopped: "error connecting to server: Connection refused", "error communicating with the
+/// server: Connection reset by peer").
+const INTERNAL_ERROR: i32 = 1;
+const DOCUMENTDB_UNREACHABLE_MESSAGES: [&str; 2] =
+    ["error connecting to server", "error communicating with the server"];
+
+/// Whether the deployment was out of reach: no server selected in time, a connection refused, cut
+/// or timed out, a pool cleared after such a failure, a name that did not resolve, or a server
+/// answering one of `UNAVAILABLE_CODES` (or DocumentDB saying its PostgreSQL is not serving).
+fn is_unreachable(e: &mongodb::error::Error) -> bool {
+    match e.kind.as_ref() {
+        ErrorKind::Io(_)
+        | ErrorKind::ConnectionPoolCleared { .. }
+        | ErrorKind::ServerSelection { .. }
+        | ErrorKind::DnsResolve { .. } => true,
+        ErrorKind::Command(c) if c.code == INTERNAL_ERROR => {
+            DOCUMENTDB_UNREACHABLE_MESSAGES.iter().any(|m| c.message.starts_with(m))
+        }
+        // A new connection's login failed because the server could not serve it (DocumentDB: "SCRAM
+        // failure: error connecting to server"); the driver keeps that cause as the source.
+        ErrorKind::Authentication { .. } => std::error::Error::source(e)
+            .and_then(|cause| cause.downcast_ref::<mongodb::error::Error>())
+            .is_some_and(is_unreachable),
+        _ => error_code(e)
+            .is_some_and(|code| UNAVAILABLE_CODES.contains(&code) || DOCUMENTDB_UNAVAILABLE_CODES.contains(&code)),
+    }
 }
 
 /// The MongoDB code for a duplicate key on a unique index.
@@ -429,6 +519,22 @@ mod tests {
         assert_eq!(distinct.len(), names.len(), "one kind per collection: {names:?}");
         assert_eq!(collection(RecordKind::Sessions), "users");
         assert_eq!(collection(RecordKind::PlaylistEntries), "playlists");
+    }
+
+    #[test]
+    fn documentdb_codes_are_packed_sqlstates() {
+        // As DocumentDB answered with PostgreSQL stopping and starting.
+        assert_eq!(sqlstate(b"57P03"), 50_463_173);
+        let error = |code: i32, message: &str| -> mongodb::error::Error {
+            let command = bson::doc! { "ok": 0, "code": code, "codeName": "x", "errmsg": message };
+            let command: mongodb::error::CommandError = bson::deserialize_from_document(command).unwrap();
+            ErrorKind::Command(command).into()
+        };
+        assert!(is_unreachable(&error(50_463_173, "the database system is shutting down")));
+        assert!(is_unreachable(&error(1, "error connecting to server: Connection refused (os error 111)")));
+        assert!(!is_unreachable(&error(1, "something else broke")));
+        assert!(!is_unreachable(&error(DUPLICATE_KEY, "E11000 duplicate key")));
+        assert!(is_unreachable(&error(91, "ShutdownInProgress")));
     }
 
     #[test]

@@ -8,11 +8,11 @@ use futures_util::TryStreamExt;
 
 use super::docs::{SubscriptionDoc, VideoDoc};
 use super::queries::subscriptions as q;
-use super::{MongoStore, coll, oid};
+use super::{MongoStore, backend, coll, oid};
 use crate::domain::Id;
 use crate::domain::social::{SubscribedChannelItem, SubscriberItem};
 use crate::domain::video::Video;
-use crate::store::{StoreError, StoreResult, SubscriptionRepo};
+use crate::store::{StoreResult, SubscriptionRepo};
 
 #[async_trait]
 impl SubscriptionRepo for MongoStore {
@@ -37,10 +37,10 @@ impl SubscriptionRepo for MongoStore {
             .find(doc! { "subscriber": oid(subscriber) })
             .projection(doc! { "channel": 1, "_id": 0 })
             .await
-            .map_err(StoreError::backend)?
+            .map_err(backend)?
             .try_collect::<Vec<Document>>()
             .await
-            .map_err(StoreError::backend)?
+            .map_err(backend)?
             .iter()
             .filter_map(|s| s.get_object_id("channel").ok())
             .collect();

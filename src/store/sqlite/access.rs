@@ -20,6 +20,7 @@
 //! `synchronous = NORMAL`.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -57,15 +58,20 @@ impl Reads {
         Reads { path: path.to_owned(), idle: Mutex::default() }
     }
 
+    /// The database file.
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Runs `read` on the caller's thread, on an idle connection (opening one when none is idle):
     /// for reads bounded by an index and a page.
     pub(super) fn read<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
         let taken = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
         let connection = match taken {
             Some(connection) => connection,
-            None => open_read_only(&self.path).map_err(StoreError::backend)?,
+            None => open_read_only(&self.path).map_err(map_err)?,
         };
-        let outcome = read(&connection).map_err(StoreError::backend);
+        let outcome = read(&connection).map_err(map_err);
         let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if idle.len() < KEEP_IDLE {
             idle.push(connection);
@@ -98,21 +104,41 @@ pub(super) struct Writes {
     /// Tokio's mutex queues its waiters in arrival order; the watch writer's thread takes it with
     /// `blocking_turn`.
     connection: Arc<tokio::sync::Mutex<Connection>>,
+    /// Set when a write failed because the file could not be written (`Unavailable`: a full disk,
+    /// a read-only file), cleared by the next write that succeeds; the healthcheck reads it.
+    failing: Arc<AtomicBool>,
 }
 
 impl Writes {
     pub(super) fn new(connection: Connection) -> Self {
-        Writes { connection: Arc::new(tokio::sync::Mutex::new(connection)) }
+        Writes { connection: Arc::new(tokio::sync::Mutex::new(connection)), failing: Arc::default() }
     }
 
     /// Runs `write` on the connection when its turn comes, on the blocking pool. A unique key
-    /// that refuses the write is a `Conflict`.
+    /// that refuses the write is a `Conflict`; a file that cannot be written now, `Unavailable`.
     pub(super) async fn write<T: Send + 'static>(
         &self,
         write: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> StoreResult<T> {
         let mut turn = self.connection.clone().lock_owned().await;
-        tokio::task::spawn_blocking(move || write(&mut turn)).await.map_err(StoreError::backend)?.map_err(map_err)
+        let outcome =
+            tokio::task::spawn_blocking(move || write(&mut turn)).await.map_err(StoreError::backend)?.map_err(map_err);
+        self.note(outcome.as_ref().err());
+        outcome
+    }
+
+    /// Records how a write ended, for `failing`.
+    pub(super) fn note(&self, failure: Option<&StoreError>) {
+        match failure {
+            None => self.failing.store(false, Ordering::Relaxed),
+            Some(e) if e.is_unavailable() => self.failing.store(true, Ordering::Relaxed),
+            Some(_) => {}
+        }
+    }
+
+    /// Whether the last write that ended failed because the file could not be written.
+    pub(super) fn failing(&self) -> bool {
+        self.failing.load(Ordering::Relaxed)
     }
 
     /// Runs `write` in a transaction that takes SQLite's write lock up front (`BEGIN IMMEDIATE`),

@@ -275,9 +275,6 @@ CREATE TABLE IF NOT EXISTS _sqlx_migrations (
         db
     }
 
-    /// A version held for a migration another branch adds.
-    const RESERVED: i64 = 16;
-
     #[test]
     fn every_migration_file_is_embedded_in_order() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite");
@@ -286,10 +283,7 @@ CREATE TABLE IF NOT EXISTS _sqlx_migrations (
         files.sort();
         assert_eq!(files, FILES.map(|(file, _)| file));
         let versions: Vec<i64> = embedded().iter().map(|m| m.version).collect();
-        // Version 16 is taken by a feature built beside comment threads (17); until it lands, it
-        // is the one gap.
-        let expected: Vec<i64> = (1..=FILES.len() as i64 + 1).filter(|v| *v != RESERVED).collect();
-        assert_eq!(versions, expected);
+        assert_eq!(versions, (1..=FILES.len() as i64).collect::<Vec<_>>());
     }
 
     #[test]
@@ -371,7 +365,7 @@ CREATE TABLE IF NOT EXISTS _sqlx_migrations (
 
     #[test]
     fn a_changed_checksum_an_unknown_version_and_a_failed_migration_are_refused() {
-        const FUTURE: i64 = FILES.len() as i64 + 2;
+        const FUTURE: i64 = FILES.len() as i64 + 1;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sqlx.db");
         let mut db = migrated_by_sqlx(&path, 10);

@@ -131,8 +131,26 @@ impl StoreHealth for SqliteStore {
         "sqlite"
     }
 
+    /// `SELECT 1`; and while writes are failing (a full disk, a read-only file), at least
+    /// `RECOVERED_FREE_BYTES` free beside the file and a write of the header's `user_version` as it
+    /// is, which succeeds again once the file can be written.
     async fn ping(&self) -> bool {
-        self.reads.read(|db| db.query_row("SELECT 1", [], |_| Ok(()))).is_ok()
+        if self.reads.read(|db| db.query_row("SELECT 1", [], |_| Ok(()))).is_err() {
+            return false;
+        }
+        if !self.writes.failing() {
+            return true;
+        }
+        // A small write may fit in the space a failed larger one left in the WAL: it proves little
+        // while the disk is still full.
+        if free_bytes(self.reads.path()).is_some_and(|free| free < RECOVERED_FREE_BYTES) {
+            return false;
+        }
+        let probe = |db: &mut rusqlite::Connection| {
+            let version: i64 = db.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+            db.pragma_update(None, "user_version", version)
+        };
+        self.writes.write(probe).await.is_ok()
     }
 
     /// Applies every queued watch, then copies the whole WAL into the database file and empties
@@ -145,6 +163,23 @@ impl StoreHealth for SqliteStore {
             tracing::warn!(error = %crate::error::Chain(&error), "the final WAL checkpoint failed; the WAL keeps the writes");
         }
     }
+}
+
+/// Free space beside the database file below which writes that failed for lack of space are not
+/// taken to work again (see `ping`).
+const RECOVERED_FREE_BYTES: u64 = 1 << 20;
+
+/// Bytes an unprivileged writer may still use on the filesystem holding `file`.
+#[cfg(unix)]
+fn free_bytes(file: &Path) -> Option<u64> {
+    let dir = file.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let stat = rustix::fs::statvfs(dir).ok()?;
+    Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+#[cfg(not(unix))]
+fn free_bytes(_file: &Path) -> Option<u64> {
+    None
 }
 
 /// The extended result code of a failed statement.
@@ -167,8 +202,28 @@ fn is_foreign_key_violation(e: &rusqlite::Error) -> bool {
     extended_code(e) == Some(ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
 }
 
-/// Maps unique-constraint failures to `Conflict` naming the column, everything else to `Backend`.
+/// The file cannot be written (or opened) now, though it may be later: a full disk, a read-only
+/// file or directory, an I/O failure, or a lock another process held past the busy timeout.
+fn is_unavailable(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(
+            ErrorCode::DiskFull
+                | ErrorCode::ReadOnly
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::CannotOpen
+                | ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+        )
+    )
+}
+
+/// Maps unique-constraint failures to `Conflict` naming the column, a file that cannot be written
+/// now to `Unavailable`, everything else to `Backend`.
 fn map_err(e: rusqlite::Error) -> StoreError {
+    if is_unavailable(&e) {
+        return StoreError::Unavailable(Box::new(e));
+    }
     if is_unique_violation(&e) {
         let message = match &e {
             rusqlite::Error::SqliteFailure(_, Some(message)) => message.as_str(),

@@ -16,7 +16,9 @@ use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{OwnedMutexGuard, mpsc, oneshot};
 
 use super::access::Writes;
+use super::{is_unavailable, map_err};
 use crate::domain::trending::view_hour;
+use crate::error::Context;
 use crate::store::{StoreError, StoreResult, Watch};
 
 /// Most watches per transaction: bounds a statement's parameter and one batch's latency.
@@ -124,14 +126,20 @@ fn run(writes: &Writes, mut waiting: mpsc::Receiver<Queued>) {
         let watches: Vec<Watch> = batch.iter().map(|(watch, _)| *watch).collect();
         match apply_each_or_all(connection, &watches) {
             Ok(outcomes) => {
+                writes.note(None);
                 for ((_, reply), outcome) in batch.drain(..).zip(outcomes) {
-                    let _ = reply.send(outcome.map_err(StoreError::backend));
+                    let _ = reply.send(outcome.map_err(map_err));
                 }
             }
             // Nothing was written: every caller gets the cause.
-            Err(failure) => {
+            Err((failure, unavailable)) => {
+                let error = |failure: Failure| {
+                    let cause = Box::new(Context::new("the watch batch failed", failure));
+                    if unavailable { StoreError::Unavailable(cause) } else { StoreError::Backend(cause) }
+                };
+                writes.note(Some(&error(failure.clone())));
                 for (_, reply) in batch.drain(..) {
-                    let _ = reply.send(Err(StoreError::context("the watch batch failed", failure.clone())));
+                    let _ = reply.send(Err(error(failure.clone())));
                 }
             }
         }
@@ -145,14 +153,21 @@ fn run(writes: &Writes, mut waiting: mpsc::Receiver<Queued>) {
 /// the reason none was applied. A constraint that one watch breaks must not fail the others, so
 /// after such a failure each is applied alone; any other failure (I/O, a lock that timed out)
 /// fails the batch at once instead of being met again watch by watch.
-fn apply_each_or_all(db: &mut Connection, watches: &[Watch]) -> Result<Vec<rusqlite::Result<Option<i64>>>, Failure> {
+/// The reason says whether the file could not be written now (`is_unavailable`).
+fn apply_each_or_all(
+    db: &mut Connection,
+    watches: &[Watch],
+) -> Result<Vec<rusqlite::Result<Option<i64>>>, (Failure, bool)> {
     match apply(db, watches) {
         Ok(views) => Ok(views.into_iter().map(Ok).collect()),
         Err(e) if is_constraint(&e) && watches.len() > 1 => Ok(watches
             .iter()
             .map(|watch| apply(db, std::slice::from_ref(watch)).map(|views| views.first().copied().flatten()))
             .collect()),
-        Err(e) => Err(Arc::new(e) as Failure),
+        Err(e) => {
+            let unavailable = is_unavailable(&e);
+            Err((Arc::new(e) as Failure, unavailable))
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use crate::domain::Timestamp;
 use crate::http::AppState;
 use crate::http::error::{AppError, ErrorEnvelope};
 use crate::http::extract::{AuthUser, PathParams};
-use crate::http::openapi::{AuthErrors, BaseErrors, BodyErrors, NotFoundErrors};
+use crate::http::openapi::{AuthErrors, BaseErrors, BodyErrors, NotFoundErrors, StorageErrors};
 use crate::services::uploads::tus::{Chunk, NewUpload, TUS_VERSION, UploadState};
 
 /// A resumable upload's id: 24 hex digits, but anything else is an unknown upload (404), not a
@@ -157,7 +157,7 @@ pub async fn capabilities(State(state): State<AppState>) -> Response {
             ("Upload-Expires" = String, description = "When the upload expires unless written to"),
             ("Upload-Offset" = u64, description = "Bytes received so far")
         )),
-        BaseErrors, AuthErrors, BodyErrors, TusContentErrors, TusErrors
+        BaseErrors, AuthErrors, BodyErrors, TusContentErrors, TusErrors, StorageErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -226,7 +226,7 @@ pub async fn status(
             ("Upload-Offset" = u64, description = "The new offset"),
             ("Upload-Expires" = String, description = "When the upload expires unless written to")
         )),
-        BaseErrors, AuthErrors, NotFoundErrors, BodyErrors, TusContentErrors, TusConflictErrors, TusErrors
+        BaseErrors, AuthErrors, NotFoundErrors, BodyErrors, TusContentErrors, TusConflictErrors, TusErrors, StorageErrors
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
