@@ -105,7 +105,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, document) = api_routes().split_for_parts();
     (
         router,
-        openapi::complete(document, &SHAPE_RULES, &[&tus::TusRules, &reports::ReportRules, &moderation::ActionRules]),
+        openapi::complete(
+            document,
+            &SHAPE_RULES,
+            &[&tus::TusRules, &reports::ReportRules, &moderation::ActionRules, &search::SearchRules],
+        ),
     )
 }
 
