@@ -49,6 +49,14 @@ pub fn refs(kind: RecordKind) -> &'static [(RecordKind, Ref)] {
         WatchHistory => &[(Users, Ref::Holder), (Videos, Ref::Entry { remove: super::history::without_videos })],
         Reports => &[(Users, Ref::Field("reporter"))],
         Blocks => &[(Users, Ref::Field("blocker")), (Users, Ref::Field("blocked"))],
+        // Kept under the account's own id.
+        NotificationSettings => &[(Users, Ref::Field("_id"))],
+        Notifications => &[
+            (Comments, Ref::Field("comment")),
+            (Videos, Ref::Field("video")),
+            (Users, Ref::Field("recipient")),
+            (Users, Ref::Field("actor")),
+        ],
         ViewMarks => &[(Users, Ref::Key), (Videos, Ref::Key)],
     }
 }

@@ -3,7 +3,7 @@
 use rusqlite::{Params, Transaction};
 
 use super::super::{is_foreign_key_violation, is_unique_violation};
-use crate::domain::Timestamp;
+use crate::domain::{Id, Timestamp};
 use crate::domain::choice::Choice;
 use crate::domain::social::LikeTarget;
 use crate::domain::visibility::Visibility;
@@ -223,6 +223,24 @@ pub(super) fn import_one(tx: &Transaction, record: Record) -> rusqlite::Result<b
             let block = (b.id.to_hex(), b.blocker.to_hex(), b.blocked.to_hex(), b.created_at.millis());
             accepted(tx, INSERT_BLOCK, block)
         }
+        Record::NotificationSettings(s) => {
+            let on = s.settings;
+            let row = (s.user.to_hex(), on.new_video, on.comment, on.reply, on.subscriber, s.updated_at.millis());
+            accepted(tx, UPSERT_SETTINGS, row)
+        }
+        Record::Notification(n) => {
+            let row = (
+                n.id.to_hex(),
+                n.recipient.to_hex(),
+                n.kind.as_str(),
+                n.actor.to_hex(),
+                n.video.map(Id::to_hex),
+                n.comment.map(Id::to_hex),
+                n.read,
+                n.created_at.millis(),
+            );
+            accepted(tx, UPSERT_NOTIFICATION, row)
+        }
     }
 }
 
@@ -284,6 +302,14 @@ const UPSERT_REPORT: &str = "INSERT INTO reports (id, reporter_id, target_type, 
 /// The log is append-only: a copied action is written once.
 const INSERT_ACTION: &str = "INSERT INTO moderation_actions (id, moderator_id, target_type, target_id, action, reason, \
      created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING";
+
+const UPSERT_SETTINGS: &str = "INSERT INTO notification_settings (user_id, new_video, comment, reply, subscriber, \
+     updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (user_id) DO UPDATE SET new_video = excluded.new_video, \
+     comment = excluded.comment, reply = excluded.reply, subscriber = excluded.subscriber, \
+     updated_at = excluded.updated_at";
+
+const UPSERT_NOTIFICATION: &str = "INSERT INTO notifications (id, recipient_id, type, actor_id, video_id, comment_id, \
+     read, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO UPDATE SET read = excluded.read";
 
 const INSERT_BLOCK: &str = "INSERT INTO blocks (id, blocker_id, blocked_id, created_at) VALUES (?1, ?2, ?3, ?4) \
      ON CONFLICT (id) DO NOTHING";
