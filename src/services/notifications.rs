@@ -144,8 +144,7 @@ impl Services {
         unread_only: bool,
         page: PageRequest,
     ) -> Result<Page<Notification>, ServiceError> {
-        let (docs, total) =
-            self.store.notifications.list(caller.id, unread_only, page.offset(), page.limit).await?;
+        let (docs, total) = self.store.notifications.list(caller.id, unread_only, page.offset(), page.limit).await?;
         Ok(Page::new(docs, total, page))
     }
 

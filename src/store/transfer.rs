@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
-pub use crate::domain::notification::{NotificationRecord, SettingsRecord};
 use crate::domain::moderation::{Action, ReportReason, ReportStatus, Target};
+pub use crate::domain::notification::{NotificationRecord, SettingsRecord};
 use crate::domain::processing::ProcessingStatus;
 use crate::domain::social::LikeTarget;
 use crate::domain::user::Role;

@@ -10,6 +10,10 @@ use crate::domain::choice::Choice;
 use crate::domain::moderation::{
     Action, Moderation, ModerationAction, ReportReason, ReportStatus, ReportTally, Target, TargetType, tally_reasons,
 };
+use crate::domain::notification::{
+    Notification, NotificationRecord, NotificationSettings, NotificationType, NotifiedComment, NotifiedVideo,
+    SettingsRecord,
+};
 use crate::domain::processing::{Processing, ProcessingStatus, Streams};
 use crate::domain::search::Tags;
 use crate::domain::social::{
@@ -19,10 +23,6 @@ use crate::domain::user::{OwnerSummary, Role, Session, User, UserAccount};
 use crate::domain::video::{Video, VideoRecord};
 use crate::domain::visibility::Visibility;
 use crate::domain::{Timestamp, Twin};
-use crate::domain::notification::{
-    Notification, NotificationRecord, NotificationSettings, NotificationType, NotifiedComment, NotifiedVideo,
-    SettingsRecord,
-};
 use crate::store::transfer::{ActionRecord, BlockRecord, ReportRecord};
 
 pub fn time(at: DateTime) -> Timestamp {

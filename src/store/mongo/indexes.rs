@@ -278,6 +278,7 @@ mod tests {
                 "comments",
                 "likes",
                 "moderationActions",
+                "notifications",
                 "playlists",
                 "reports",
                 "requestBudgets",
@@ -384,6 +385,12 @@ mod tests {
             .to_owned(),
             plain("blocks", r#"{ "blocker": 1, "createdAt": -1, "_id": -1 }"#),
             plain("blocks", r#"{ "blocked": 1 }"#),
+            plain("notifications", r#"{ "recipient": 1, "createdAt": -1, "_id": -1 }"#),
+            plain("notifications", r#"{ "recipient": 1, "read": 1, "createdAt": -1, "_id": -1 }"#),
+            plain("notifications", r#"{ "createdAt": 1 }"#),
+            plain("notifications", r#"{ "actor": 1 }"#),
+            plain("notifications", r#"{ "video": 1 }"#),
+            plain("notifications", r#"{ "comment": 1 }"#),
             plain("moderationActions", r#"{ "targetType": 1, "target": 1, "createdAt": -1, "_id": -1 }"#),
         ];
         for target in ["video", "comment", "tweet"] {

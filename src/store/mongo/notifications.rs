@@ -205,11 +205,8 @@ impl NotificationRepo for MongoStore {
     }
 
     async fn settings(&self, user: Id) -> StoreResult<NotificationSettings> {
-        let found = self
-            .collection(coll::NOTIFICATION_SETTINGS)
-            .find_one(doc! { "_id": oid(user) })
-            .await
-            .map_err(backend)?;
+        let found =
+            self.collection(coll::NOTIFICATION_SETTINGS).find_one(doc! { "_id": oid(user) }).await.map_err(backend)?;
         match found {
             Some(document) => Ok(decode::<SettingsDoc>(document)?.settings()),
             None => Ok(NotificationSettings::default()),

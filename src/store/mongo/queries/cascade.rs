@@ -251,6 +251,13 @@ mod tests {
             steps(RecordKind::Videos, &removed),
             [
                 step(
+                    RecordKind::Notifications,
+                    "notifications",
+                    doc! { "comment": { "$in": [comment] } },
+                    Change::Delete
+                ),
+                step(RecordKind::Notifications, "notifications", doc! { "video": { "$in": [video] } }, Change::Delete),
+                step(
                     RecordKind::WatchHistory,
                     "users",
                     doc! { "watchHistory": { "$in": [video] } },
@@ -293,6 +300,11 @@ mod tests {
         assert_eq!(
             done,
             [
+                ("notifications", doc! { "comment": { "$in": [comment] } }),
+                ("notifications", doc! { "video": { "$in": [video] } }),
+                ("notifications", doc! { "recipient": { "$in": [user] } }),
+                ("notifications", doc! { "actor": { "$in": [user] } }),
+                ("notificationSettings", doc! { "_id": { "$in": [user] } }),
                 ("blocks", doc! { "blocker": { "$in": [user] } }),
                 ("blocks", doc! { "blocked": { "$in": [user] } }),
                 ("reports", doc! { "reporter": { "$in": [user] } }),
@@ -332,6 +344,7 @@ mod tests {
         assert_eq!(
             done(RecordKind::Comments, thread.clone()),
             [
+                ("notifications", doc! { "comment": { "$in": thread.clone() } }),
                 ("likes", doc! { "comment": { "$in": thread.clone() } }),
                 ("comments", doc! { "parent": { "$in": thread.clone() } }),
                 ("comments", doc! { "_id": { "$in": thread.clone() } }),

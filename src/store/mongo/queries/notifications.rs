@@ -7,8 +7,8 @@ use bson::{Bson, DateTime, Document, doc};
 
 use super::super::coll;
 use super::{newest_first, skip, visible_to};
-use crate::domain::notification::{NotificationSettings, NotificationType};
 use crate::domain::choice::Choice;
+use crate::domain::notification::{NotificationSettings, NotificationType};
 use crate::domain::visibility::Place;
 
 /// A notification's fields as stored, for a new one and a copied one.
@@ -201,11 +201,11 @@ mod tests {
         assert_eq!(subscriptions_after(id(3), None), doc! { "channel": id(3) });
         let next = subscriptions_after(id(3), Some((at, id(4))));
         assert_eq!(next.get_array("$or").unwrap().len(), 2);
-        assert_eq!(switched_off(&[id(1)], NotificationType::NewVideo), doc! { "_id": { "$in": [id(1)] }, "newVideo": false });
-        assert_eq!(blocking(&[id(1)], id(2)), doc! { "blocker": { "$in": [id(1)] }, "blocked": id(2) });
         assert_eq!(
-            subscriber_of(id(1), id(2)),
-            doc! { "actor": id(2), "recipient": id(1), "type": "subscriber" }
+            switched_off(&[id(1)], NotificationType::NewVideo),
+            doc! { "_id": { "$in": [id(1)] }, "newVideo": false }
         );
+        assert_eq!(blocking(&[id(1)], id(2)), doc! { "blocker": { "$in": [id(1)] }, "blocked": id(2) });
+        assert_eq!(subscriber_of(id(1), id(2)), doc! { "actor": id(2), "recipient": id(1), "type": "subscriber" });
     }
 }

@@ -9,8 +9,7 @@ use super::Change;
 use super::cascade::Removed;
 use super::{
     cascade, comments, content_update, dashboard, history, keys_in, likes, moderation, notifications, playlists,
-    processing, search,
-    sessions, subscriptions, transfer, tweets, users, videos,
+    processing, search, sessions, subscriptions, transfer, tweets, users, videos,
 };
 use crate::domain::choice::Choice;
 use crate::domain::moderation::{ReportStatus, TargetType};

@@ -6,14 +6,15 @@ use rusqlite::{Connection, Row};
 
 use crate::domain::choice::Choice;
 use crate::domain::moderation::Target;
+use crate::domain::notification::NotificationSettings;
 use crate::domain::social::LikeTarget;
 use crate::domain::user::Role;
 use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
-use crate::domain::notification::NotificationSettings;
 use crate::store::transfer::{
-    ActionRecord, BlockRecord, NotificationRecord, SettingsRecord, HistoryRecord, Kind, LikeRecord, PlaylistRow, PostRecord, Record, ReportRecord,
-    SessionRecord, SubscriptionRecord, ThreadFields, UserRecord, VideoProcessing, VideoRow, ViewHourRecord,
+    ActionRecord, BlockRecord, HistoryRecord, Kind, LikeRecord, NotificationRecord, PlaylistRow, PostRecord, Record,
+    ReportRecord, SessionRecord, SettingsRecord, SubscriptionRecord, ThreadFields, UserRecord, VideoProcessing,
+    VideoRow, ViewHourRecord,
 };
 
 /// The statement listing one page of a kind: `?1` = the id to continue after, `?2` = the page size.

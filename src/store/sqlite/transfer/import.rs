@@ -3,10 +3,10 @@
 use rusqlite::{Params, Transaction};
 
 use super::super::{is_foreign_key_violation, is_unique_violation};
-use crate::domain::{Id, Timestamp};
 use crate::domain::choice::Choice;
 use crate::domain::social::LikeTarget;
 use crate::domain::visibility::Visibility;
+use crate::domain::{Id, Timestamp};
 use crate::store::transfer::Record;
 
 /// Runs one statement of an import: the rows it wrote, or `None` when a constraint refused it.
