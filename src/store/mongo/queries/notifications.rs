@@ -56,6 +56,17 @@ pub fn shown(recipient: ObjectId) -> Vec<Document> {
     let mut by_link = visible_to(Place::ByLink, Some(recipient));
     by_link.insert("_id", doc! { "$exists": true });
     vec![
+        // The recipient's blocks of the actor. No `$project` in this sub-pipeline: DocumentDB joins
+        // on `foreignField` after running it, so projecting `blocked` away matches nothing
+        // (verified against DocumentDB, CI's server).
+        doc! { "$lookup": {
+            "from": coll::BLOCKS,
+            "localField": "actor",
+            "foreignField": "blocked",
+            "pipeline": [{ "$match": { "blocker": recipient } }],
+            "as": "blocks",
+        } },
+        doc! { "$match": { "blocks": { "$size": 0 } } },
         doc! { "$lookup": {
             "from": coll::USERS,
             "localField": "actor",
@@ -67,15 +78,6 @@ pub fn shown(recipient: ObjectId) -> Vec<Document> {
             "as": "actor",
         } },
         doc! { "$unwind": "$actor" },
-        // The recipient's blocks of the actor.
-        doc! { "$lookup": {
-            "from": coll::BLOCKS,
-            "localField": "actor._id",
-            "foreignField": "blocked",
-            "pipeline": [{ "$match": { "blocker": recipient } }, { "$project": { "_id": 1 } }],
-            "as": "blocks",
-        } },
-        doc! { "$match": { "blocks": { "$size": 0 } } },
         doc! { "$lookup": {
             "from": coll::VIDEOS,
             "localField": "video",
