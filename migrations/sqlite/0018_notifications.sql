@@ -1,4 +1,4 @@
--- Notifications (docs/api.md §3.16). A notification goes with its recipient, its actor, and the
+-- Notifications (docs/api.md §3.17). A notification goes with its recipient, its actor, and the
 -- video or comment it points to. Whether its targets are still shown to the recipient (a video made
 -- private, a hidden comment, a suspended actor, a block) is decided when it is read (D25).
 CREATE TABLE notifications (

@@ -1,4 +1,4 @@
-//! Notifications (docs/api.md §3.16): what happened that a user is told of, and which kinds they
+//! Notifications (docs/api.md §3.17): what happened that a user is told of, and which kinds they
 //! want.
 
 use serde::Serialize;

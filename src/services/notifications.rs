@@ -1,4 +1,4 @@
-//! Notifications (docs/api.md §3.16): who is told of what, the lists, settings and retention, the
+//! Notifications (docs/api.md §3.17): who is told of what, the lists, settings and retention, the
 //! deferred fan-out of new videos (D25), and the live stream: one poller per process tails the
 //! notifications of the users with an open stream and fans them out through a broadcast channel.
 

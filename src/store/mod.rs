@@ -538,7 +538,7 @@ pub trait BlockRepo: Send + Sync {
     async fn blocked_by(&self, blocker: Id) -> StoreResult<Vec<OwnerSummary>>;
 }
 
-/// Search and discovery (docs/api.md §3.16), over what is listed to everyone: public videos
+/// Search and discovery (docs/api.md §3.17), over what is listed to everyone: public videos
 /// neither removed nor of a suspended owner, and channels not suspended. The stores find matches
 /// through their full-text indexes and order them by the rule of `domain::search`.
 #[async_trait]

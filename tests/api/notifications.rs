@@ -1,4 +1,4 @@
-//! Notifications (X9, docs/api.md §3.16): the four types and who is (not) told, settings, what
+//! Notifications (X9, docs/api.md §3.17): the four types and who is (not) told, settings, what
 //! removal and visibility do to lists and counts, read state, retention, and the live stream:
 //! events, keep-alive, replay with `Last-Event-ID`, two server processes on one database, and a
 //! published SSE client (httpx-sse, `tests/python/sse_client.py`).

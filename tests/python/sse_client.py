@@ -1,4 +1,4 @@
-"""A published SSE client (httpx-sse) on videotube's notification stream (docs/api.md §3.16.5).
+"""A published SSE client (httpx-sse) on videotube's notification stream (docs/api.md §3.17.3).
 
 Usage: sse_client.py <stream URL> <access token> <deadline seconds>
 

@@ -1,4 +1,4 @@
-//! Notifications (docs/api.md §3.16): the caller's list, unread count, marking read, settings, and
+//! Notifications (docs/api.md §3.17): the caller's list, unread count, marking read, settings, and
 //! the live stream (Server-Sent Events).
 
 use std::collections::HashSet;
@@ -233,7 +233,7 @@ fn live(subscription: StreamSubscription, replayed: HashSet<Id>) -> impl Stream<
     tag = "notifications",
     description = "Server-Sent Events: each new notification of the caller as `id: <_id>`, `event: notification`, \
                    `data: <Notification JSON>`; a comment line when idle (keep-alive). A `Last-Event-ID` header first \
-                   replays the caller's notifications newer than that id (docs/api.md §3.16.5).",
+                   replays the caller's notifications newer than that id (docs/api.md §3.17.3).",
     params(("Last-Event-ID" = Option<String>, Header, description = "The id of the last notification received")),
     responses(
         (status = 200, description = "An event stream that stays open", content_type = "text/event-stream", body = String),
