@@ -105,7 +105,8 @@ const FORGET_SUBSCRIBER: &str =
 const PRUNE: &str = "DELETE FROM notifications WHERE created_at < ?1";
 
 const SETTINGS: &str = "SELECT new_video, comment, reply, subscriber FROM notification_settings WHERE user_id = ?1";
-const SAVE_SETTINGS: &str = "INSERT INTO notification_settings (user_id, new_video, comment, reply, subscriber, \
+/// Writes a user's settings (`?1`), the saved ones and the copied ones (`migrate`) alike.
+pub(super) const SAVE_SETTINGS: &str = "INSERT INTO notification_settings (user_id, new_video, comment, reply, subscriber, \
      updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (user_id) DO UPDATE SET new_video = excluded.new_video, \
      comment = excluded.comment, reply = excluded.reply, subscriber = excluded.subscriber, \
      updated_at = excluded.updated_at";

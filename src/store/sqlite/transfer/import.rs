@@ -2,6 +2,7 @@
 
 use rusqlite::{Params, Transaction};
 
+use super::super::notifications::SAVE_SETTINGS;
 use super::super::{is_foreign_key_violation, is_unique_violation};
 use crate::domain::choice::Choice;
 use crate::domain::social::LikeTarget;
@@ -226,7 +227,7 @@ pub(super) fn import_one(tx: &Transaction, record: Record) -> rusqlite::Result<b
         Record::NotificationSettings(s) => {
             let on = s.settings;
             let row = (s.user.to_hex(), on.new_video, on.comment, on.reply, on.subscriber, s.updated_at.millis());
-            accepted(tx, UPSERT_SETTINGS, row)
+            accepted(tx, SAVE_SETTINGS, row)
         }
         Record::Notification(n) => {
             let row = (
@@ -302,11 +303,6 @@ const UPSERT_REPORT: &str = "INSERT INTO reports (id, reporter_id, target_type, 
 /// The log is append-only: a copied action is written once.
 const INSERT_ACTION: &str = "INSERT INTO moderation_actions (id, moderator_id, target_type, target_id, action, reason, \
      created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING";
-
-const UPSERT_SETTINGS: &str = "INSERT INTO notification_settings (user_id, new_video, comment, reply, subscriber, \
-     updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (user_id) DO UPDATE SET new_video = excluded.new_video, \
-     comment = excluded.comment, reply = excluded.reply, subscriber = excluded.subscriber, \
-     updated_at = excluded.updated_at";
 
 const UPSERT_NOTIFICATION: &str = "INSERT INTO notifications (id, recipient_id, type, actor_id, video_id, comment_id, \
      read, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO UPDATE SET read = excluded.read";
