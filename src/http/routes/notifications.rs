@@ -173,7 +173,7 @@ fn settings_change(values: Vec<(String, Value)>) -> Result<Vec<(NotificationType
     patch,
     path = "/api/v1/notifications/settings",
     tag = "notifications",
-    request_body(content((SettingsBody = "application/json"))),
+    request_body(content((Option<SettingsBody> = "application/json"))),
     responses(
         (status = 200, description = "Success", body = Envelope<NotificationSettings>),
         BaseErrors, AuthErrors, BodyErrors
