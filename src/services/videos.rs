@@ -227,7 +227,9 @@ impl Services {
         if !stored.is_empty() {
             self.discard([MediaRef { url: record.video.thumbnail, key: record.thumbnail_key }]).await;
         }
-        self.announce(&updated.video).await;
+        if visibility.is_some() {
+            self.announce(&updated.video).await;
+        }
         Ok(updated.video)
     }
 
