@@ -1,4 +1,4 @@
-//! Search and discovery (docs/api.md §3.16): videos, channels, suggestions, related videos. The
+//! Search and discovery (docs/api.md §3.17): videos, channels, suggestions, related videos. The
 //! queries are parsed here into the domain's types, in the order of the spec's messages.
 
 use axum::extract::State;
@@ -183,7 +183,7 @@ impl Shape for RelatedParams {}
     path = "/api/v1/videos/{videoId}/related",
     tag = "videos",
     description = "Listed videos sharing tags or title words with the video, then its channel's newest \
-                   (docs/api.md §3.16.5).",
+                   (docs/api.md §3.17.3).",
     params(VideoPath, RelatedParams),
     responses(
         (status = 200, description = "Success", body = Envelope<Vec<Video>>),
