@@ -60,6 +60,11 @@ impl Services {
                     Ok(n) => tracing::info!(removed = n, "old notifications pruned"),
                     Err(e) => tracing::error!(error = %Chain(&e), "pruning old notifications failed"),
                 }
+                match services.store.health.repair_counts().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(corrected = n, "stored counts repaired"),
+                    Err(e) => tracing::error!(error = %Chain(&e), "repairing stored counts failed"),
+                }
                 if let Err(e) = services.sweep_uploads().await {
                     tracing::error!(error = %Chain(&e), "sweep of expired resumable uploads failed");
                 }

@@ -495,6 +495,12 @@ pub trait StoreHealth: Send + Sync {
     /// Finishes the store's own background writes before the process exits; the default has none
     /// (a write the server acknowledged is already in the database).
     async fn close(&self) {}
+    /// Recounts the totals the store keeps apart from the records and corrects those a crash left
+    /// wrong; how many it corrected. SQLite's counts change in the transaction of their record, so
+    /// they are never wrong and the default does nothing.
+    async fn repair_counts(&self) -> StoreResult<u64> {
+        Ok(0)
+    }
 }
 
 /// A report as its reporter files it.

@@ -259,6 +259,11 @@ pub trait Transfer: Send + Sync {
     async fn export(&self, kind: Kind, after: Option<Id>, limit: u32) -> StoreResult<Batch>;
     /// Writes the records, replacing those with the same id.
     async fn import(&self, records: Vec<Record>) -> StoreResult<Imported>;
+    /// Brings what the store derives from the records in step once all are written (MongoDB's
+    /// stored counts); SQLite's triggers keep its own as every record lands.
+    async fn finish(&self) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 /// The progress of one kind: how many the source has, read so far, and what the import did.
@@ -298,5 +303,6 @@ pub async fn copy_all(
         progress(&report, true);
         reports.push(report);
     }
+    to.finish().await?;
     Ok(reports)
 }

@@ -8,6 +8,7 @@ mod adversarial;
 mod architecture;
 mod backup;
 mod cloudinary;
+mod counters;
 mod docs;
 mod early_refusals;
 mod edge;

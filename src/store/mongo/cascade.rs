@@ -6,6 +6,7 @@
 use bson::oid::ObjectId;
 
 use super::queries::cascade::{self as q, Removed, Step};
+use super::queries::counters;
 use super::{MongoStore, backend, collection};
 use crate::store::StoreResult;
 use crate::store::records::RecordKind;
@@ -49,10 +50,14 @@ impl MongoStore {
         for step in steps {
             let collection = self.collection(step.collection);
             deleted = match step.change.update() {
-                Some(update) => collection.update_many(step.filter.clone(), update).await.map(|_| 0),
-                None => collection.delete_many(step.filter.clone()).await.map(|done| done.deleted_count),
-            }
-            .map_err(backend)?;
+                Some(update) => {
+                    collection.update_many(step.filter.clone(), update).await.map(|_| 0).map_err(backend)?
+                }
+                None if !counters::counts(step.kind).is_empty() => self.delete_counted(step).await?,
+                None => {
+                    collection.delete_many(step.filter.clone()).await.map(|done| done.deleted_count).map_err(backend)?
+                }
+            };
         }
         Ok(deleted)
     }

@@ -2,7 +2,6 @@
 //! channel's totals.
 
 use async_trait::async_trait;
-use bson::doc;
 
 use super::docs::{VideoDoc, number};
 use super::queries::dashboard as q;
@@ -10,7 +9,7 @@ use super::{MongoStore, coll, oid};
 use crate::domain::Id;
 use crate::domain::social::ChannelStats;
 use crate::domain::video::Video;
-use crate::store::{DashboardRepo, StoreResult};
+use crate::store::{DashboardRepo, StoreResult, UserRepo};
 
 #[async_trait]
 impl DashboardRepo for MongoStore {
@@ -30,15 +29,16 @@ impl DashboardRepo for MongoStore {
             #[serde(deserialize_with = "number")]
             total_likes: i64,
         }
-        let (totals, subscribers) = tokio::try_join!(
+        let (totals, channel) = tokio::try_join!(
             self.aggregate_as::<Totals>(coll::VIDEOS, q::channel_totals(oid(owner))),
-            self.count(coll::SUBSCRIPTIONS, doc! { "channel": oid(owner) }),
+            UserRepo::channel_counts(self, owner, None),
         )?;
+        let subscribers = channel.subscribers;
         let totals = totals.into_iter().next().unwrap_or_default();
         Ok(ChannelStats {
             total_videos: totals.total_videos,
             total_views: totals.total_views,
-            total_subscribers: subscribers as i64,
+            total_subscribers: subscribers,
             total_likes: totals.total_likes,
         })
     }

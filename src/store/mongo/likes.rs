@@ -4,19 +4,29 @@ use async_trait::async_trait;
 
 use super::docs::{LikedVideoDoc, time};
 use super::queries::likes as q;
-use super::{MongoStore, coll, id_of, oid};
+use super::{MongoStore, backend, coll, id_of, oid};
 use crate::domain::social::{LikeTarget, LikedVideoItem};
 use crate::domain::{Id, Twin};
+use crate::store::records::RecordKind;
 use crate::store::{LikeRepo, StoreResult};
+use bson::doc;
 
 #[async_trait]
 impl LikeRepo for MongoStore {
     async fn toggle(&self, user: Id, target: LikeTarget) -> StoreResult<bool> {
-        self.flip(coll::LIKES, q::like_of(oid(user), target)).await
+        self.counted_flip(RecordKind::Likes, q::like_of(oid(user), target)).await
     }
 
     async fn count(&self, target: LikeTarget) -> StoreResult<i64> {
-        Ok(MongoStore::count(self, coll::LIKES, q::likes_on(target)).await? as i64)
+        let (collection, id) = q::counted_in(target);
+        let found = self
+            .collection(collection)
+            .find_one(doc! { "_id": id })
+            .projection(doc! { "likesCount": 1 })
+            .await
+            .map_err(backend)?;
+        Ok(found
+            .map_or(0, |t| t.get_i64("likesCount").or_else(|_| t.get_i32("likesCount").map(i64::from)).unwrap_or(0)))
     }
 
     async fn is_liked(&self, user: Id, target: LikeTarget) -> StoreResult<bool> {

@@ -5,6 +5,7 @@
 mod blocks;
 mod cascade;
 mod comments;
+mod counters;
 mod dashboard;
 mod docs;
 mod ephemeral;
@@ -148,6 +149,7 @@ impl MongoStore {
         indexes::normalise_emails(&store.db).await?;
         indexes::name_sessions(&store.db).await?;
         search::index_words(&store.db).await?;
+        store.build_counters().await?;
         Ok(store)
     }
 
@@ -317,6 +319,10 @@ impl StoreHealth for MongoStore {
     async fn ping(&self) -> bool {
         self.db.run_command(doc! { "ping": 1 }).await.is_ok()
             && self.collection(coll::USERS).find_one(doc! {}).projection(doc! { "_id": 1 }).await.is_ok()
+    }
+
+    async fn repair_counts(&self) -> StoreResult<u64> {
+        self.repair(Some(counters::REPAIR_CONFIRM)).await
     }
 }
 

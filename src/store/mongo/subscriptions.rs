@@ -12,12 +12,14 @@ use super::{MongoStore, backend, coll, oid};
 use crate::domain::Id;
 use crate::domain::social::{SubscribedChannelItem, SubscriberItem};
 use crate::domain::video::Video;
+use crate::domain::visibility::Place;
+use crate::store::records::RecordKind;
 use crate::store::{StoreResult, SubscriptionRepo};
 
 #[async_trait]
 impl SubscriptionRepo for MongoStore {
     async fn toggle(&self, subscriber: Id, channel: Id) -> StoreResult<bool> {
-        self.flip(coll::SUBSCRIPTIONS, q::subscription_of(oid(subscriber), oid(channel))).await
+        self.counted_flip(RecordKind::Subscriptions, q::subscription_of(oid(subscriber), oid(channel))).await
     }
 
     async fn subscribers(&self, channel: Id) -> StoreResult<Vec<SubscriberItem>> {
@@ -47,10 +49,11 @@ impl SubscriptionRepo for MongoStore {
         if channels.is_empty() {
             return Ok((Vec::new(), 0));
         }
-        let (page, total) = tokio::try_join!(
-            self.videos(q::subscription_feed_page(channels.clone(), offset, limit)),
-            self.count(coll::VIDEOS, q::subscription_feed_filter(channels)),
-        )?;
+        // The total sums the channels' stored counts of listed videos: bounded by the subscriptions.
+        let listed = Place::Listing.levels(false);
+        let total = self.users_videos(&channels, listed);
+        let (page, total) =
+            tokio::try_join!(self.videos(q::subscription_feed_page(channels.clone(), offset, limit)), total)?;
         Ok((page.into_iter().map(VideoDoc::into_video).collect(), total))
     }
 }

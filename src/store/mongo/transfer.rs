@@ -411,6 +411,10 @@ impl Transfer for MongoStore {
         }
         Ok(imported)
     }
+
+    async fn finish(&self) -> StoreResult<()> {
+        self.rebuild_counters().await.map(drop)
+    }
 }
 
 #[cfg(test)]

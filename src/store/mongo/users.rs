@@ -81,6 +81,7 @@ impl UserRepo for MongoStore {
         };
         let (filter, update) = videos;
         self.collection(coll::VIDEOS).update_many(filter, update).await.map_err(backend)?;
+        self.settle_videos(doc! { "owner": owner }).await?;
         for collection in [coll::COMMENTS, coll::TWEETS] {
             let (filter, update) = posts.clone();
             self.collection(collection).update_many(filter, update).await.map_err(backend)?;
@@ -163,29 +164,23 @@ impl UserRepo for MongoStore {
         let Some(found) = found else {
             return Ok(None);
         };
+        let (subscribers, subscribed_to) = subscription_counts(&found);
         let account = decode::<UserDoc>(found)?.into_account();
-        let counts = self.channel_counts(account.user.id, viewer).await?;
-        Ok(Some((account, counts)))
+        let viewer_subscribed = self.viewer_subscribed(account.user.id, viewer).await?;
+        Ok(Some((account, ChannelCounts { subscribers, subscribed_to, viewer_subscribed })))
     }
 
     async fn channel_counts(&self, channel: Id, viewer: Option<Id>) -> StoreResult<ChannelCounts> {
-        let (followers, following, viewer_follows) = q::channel_count_filters(oid(channel), viewer.map(oid));
-        let viewer_subscribed = async {
-            match viewer_follows {
-                Some(filter) => Ok(self.count(coll::SUBSCRIPTIONS, filter).await? > 0),
-                None => Ok(false),
-            }
+        let counts = async {
+            self.collection(coll::USERS)
+                .find_one(by_id(oid(channel)))
+                .projection(q::channel_count_fields())
+                .await
+                .map_err(backend)
         };
-        let (subscribers, subscribed_to, viewer_subscribed) = tokio::try_join!(
-            self.count(coll::SUBSCRIPTIONS, followers),
-            self.count(coll::SUBSCRIPTIONS, following),
-            viewer_subscribed,
-        )?;
-        Ok(ChannelCounts {
-            subscribers: i64::try_from(subscribers).unwrap_or(i64::MAX),
-            subscribed_to: i64::try_from(subscribed_to).unwrap_or(i64::MAX),
-            viewer_subscribed,
-        })
+        let (found, viewer_subscribed) = tokio::try_join!(counts, self.viewer_subscribed(channel, viewer))?;
+        let (subscribers, subscribed_to) = found.as_ref().map_or((0, 0), subscription_counts);
+        Ok(ChannelCounts { subscribers, subscribed_to, viewer_subscribed })
     }
 
     async fn delete_account(&self, id: Id) -> StoreResult<Vec<String>> {
@@ -216,4 +211,20 @@ impl UserRepo for MongoStore {
         keys.retain(|key| !key.is_empty());
         Ok(keys)
     }
+}
+
+impl MongoStore {
+    /// Whether `viewer` subscribes to `channel` (false for an anonymous viewer).
+    async fn viewer_subscribed(&self, channel: Id, viewer: Option<Id>) -> StoreResult<bool> {
+        match q::viewer_subscription(oid(channel), viewer.map(oid)) {
+            Some(filter) => Ok(self.count(coll::SUBSCRIPTIONS, filter).await? > 0),
+            None => Ok(false),
+        }
+    }
+}
+
+/// A user document's stored subscriber and subscription counts.
+fn subscription_counts(user: &Document) -> (i64, i64) {
+    let count = |field: &str| user.get_i64(field).or_else(|_| user.get_i32(field).map(i64::from)).unwrap_or(0).max(0);
+    (count("subscribersCount"), count("subscribedToCount"))
 }

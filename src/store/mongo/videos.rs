@@ -9,7 +9,7 @@ use mongodb::options::ReturnDocument;
 use super::docs::{TrendingDoc, VideoDoc};
 use super::ephemeral::CREATE_ATTEMPTS;
 use super::queries::by_id;
-use super::queries::{history as hq, videos as q};
+use super::queries::{counters, history as hq, videos as q};
 use super::{MongoStore, backend, coll, conflict_on, date, is_conflict, now, oid, retry_transient};
 use crate::domain::Id;
 use crate::domain::social::LikeTarget;
@@ -68,6 +68,7 @@ impl VideoRepo for MongoStore {
         let document = q::new_video(oid(id), oid(video.owner), &video, now(), &owner_words);
         let videos = self.collection(coll::VIDEOS);
         retry_transient(|| videos.insert_one(document.clone())).await.map_err(backend)?;
+        self.apply(counters::bumps_of(RecordKind::Videos, &document, Some(video.visibility), 1)).await?;
         self.video_record(id).await?.ok_or_else(|| StoreError::backend("video vanished after insert"))
     }
 
@@ -92,8 +93,16 @@ impl VideoRepo for MongoStore {
 
     async fn list(&self, query: &VideoQuery) -> StoreResult<(Vec<Video>, u64)> {
         // The page and the total are independent: run them concurrently, one round trip of latency.
-        let (page, total) =
-            tokio::try_join!(self.videos(q::feed_page(query)), self.count(coll::VIDEOS, q::feed_filter(query)))?;
+        // The total is a stored count, but for a text search (counted over its matches, which the
+        // page reads through anyway).
+        let total = async {
+            match (&query.search, query.owner) {
+                (Some(_), _) => self.count(coll::VIDEOS, q::feed_filter(query)).await,
+                (None, Some(owner)) => self.user_videos(oid(owner), query.levels).await,
+                (None, None) => self.site_videos(query.levels).await,
+            }
+        };
+        let (page, total) = tokio::try_join!(self.videos(q::feed_page(query)), total)?;
         Ok((page.into_iter().map(VideoDoc::into_video).collect(), total))
     }
 
@@ -109,6 +118,9 @@ impl VideoRepo for MongoStore {
         if update.title.is_some() || update.description.is_some() || update.tags.is_some() {
             self.refresh_video_words(by_id(oid(id))).await?;
         }
+        if update.visibility.is_some() {
+            self.settle_videos(by_id(oid(id))).await?;
+        }
         self.video_record(id).await
     }
 
@@ -117,12 +129,14 @@ impl VideoRepo for MongoStore {
             .update_one(by_id(oid(id)), q::visibility_update(visibility, now()))
             .await
             .map_err(backend)?;
+        self.settle_videos(by_id(oid(id))).await?;
         self.video_record(id).await
     }
 
     async fn set_removal(&self, id: Id, reason: Option<String>, owner_suspended: bool) -> StoreResult<bool> {
         let removal = super::queries::moderation::removal(reason.as_deref(), owner_suspended);
         let result = self.collection(coll::VIDEOS).update_one(by_id(oid(id)), removal).await.map_err(backend)?;
+        self.settle_videos(by_id(oid(id))).await?;
         Ok(result.matched_count > 0)
     }
 

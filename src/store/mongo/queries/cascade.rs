@@ -90,6 +90,14 @@ pub struct Step {
     pub change: Change,
 }
 
+impl Step {
+    /// The field through which the step's records refer to the removed ones (its filter's one key;
+    /// `_id` for the removed records themselves).
+    pub fn via(&self) -> &str {
+        self.filter.keys().next().map_or("_id", String::as_str)
+    }
+}
+
 fn any_of(field: &str, ids: &[ObjectId]) -> Document {
     doc! { field: { "$in": ids } }
 }

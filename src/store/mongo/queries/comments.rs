@@ -7,6 +7,7 @@ use bson::{Bson, Document, doc};
 use super::super::coll;
 use super::{by_id, like_facts, owner_lookup, seen_posts, skip};
 use crate::domain::social::CommentSort;
+use crate::store::records::RecordKind;
 
 /// The like field naming a comment.
 const LIKED_AS: &str = "comment";
@@ -18,6 +19,7 @@ pub fn new_comment(video: ObjectId, owner: ObjectId, content: &str, reply: Optio
         fields.insert("parent", thread);
         fields.insert("replyTo", reply_to);
     }
+    fields.extend(super::counters::zeroes(RecordKind::Comments));
     fields
 }
 
@@ -92,7 +94,7 @@ fn comment_pipeline(
     page: Option<(u64, u32)>,
 ) -> Vec<Document> {
     let mut pipeline = vec![doc! { "$match": filter }];
-    let mut counts = like_facts(LIKED_AS, viewer).to_vec();
+    let mut counts = like_facts(LIKED_AS, viewer);
     counts.extend(replies_count());
     if counted_first {
         pipeline.append(&mut counts);
@@ -197,10 +199,13 @@ mod tests {
         assert_eq!(pipeline.len(), 4 + 3 + 2 + 2 + 5, "like facts (3), replies (2), owner (2), replyTo and pin (5)");
         let lookup = pipeline[4].get_document("$lookup").unwrap();
         assert_eq!(lookup.get_str("foreignField").unwrap(), "comment");
-        assert_eq!(new_comment(id(4), id(1), "c", None), doc! { "content": "c", "video": id(4), "owner": id(1) });
+        assert_eq!(
+            new_comment(id(4), id(1), "c", None),
+            doc! { "content": "c", "video": id(4), "owner": id(1), "likesCount": 0i64 }
+        );
         assert_eq!(
             new_comment(id(4), id(1), "c", Some((id(5), id(6)))),
-            doc! { "content": "c", "video": id(4), "owner": id(1), "parent": id(5), "replyTo": id(6) }
+            doc! { "content": "c", "video": id(4), "owner": id(1), "parent": id(5), "replyTo": id(6), "likesCount": 0i64 }
         );
     }
 
@@ -210,7 +215,7 @@ mod tests {
         let filter = pipeline[0].get_document("$match").unwrap();
         assert_eq!(filter.get_document("_id").unwrap(), &doc! { "$ne": id(9) });
         let sort = pipeline.iter().position(|s| s.contains_key("$sort")).unwrap();
-        assert_eq!(sort, 6, "like facts (3) and replies (2) come first");
+        assert_eq!(sort, 4, "like facts (1 for nobody) and replies (2) come first");
         assert_eq!(
             pipeline[sort],
             doc! { "$sort": { "likesCount": -1, "repliesCount": -1, "createdAt": -1, "_id": -1 } }

@@ -1,30 +1,30 @@
-//! Builders for a channel owner's dashboard: their videos with like counts, and the channel's totals.
+//! Builders for a channel owner's dashboard: their videos with their stored like counts, and the
+//! channel's totals.
 
 use bson::oid::ObjectId;
 use bson::{Bson, Document, doc};
 
-use super::super::coll;
-use super::{count_lookup, newest_first, owner_lookup};
+use super::{newest_first, owner_lookup};
 
 /// All of the owner's videos, newest first, each with its like count.
 pub fn dashboard_videos(owner: ObjectId) -> Vec<Document> {
     let mut pipeline = vec![doc! { "$match": { "owner": owner } }, newest_first()];
     pipeline.extend(owner_lookup("owner"));
-    pipeline.extend(count_lookup(coll::LIKES, "video", "likesCount"));
+    pipeline.push(doc! { "$set": { "likesCount": { "$ifNull": ["$likesCount", 0] } } });
     pipeline
 }
 
 /// Video count, total views and likes on the owner's videos, in one pass over the owner's videos.
 pub fn channel_totals(owner: ObjectId) -> Vec<Document> {
-    let mut pipeline = vec![doc! { "$match": { "owner": owner } }];
-    pipeline.extend(count_lookup(coll::LIKES, "video", "likes"));
-    pipeline.push(doc! { "$group": {
-        "_id": Bson::Null,
-        "totalVideos": { "$sum": 1 },
-        "totalViews": { "$sum": "$views" },
-        "totalLikes": { "$sum": "$likes" },
-    } });
-    pipeline
+    vec![
+        doc! { "$match": { "owner": owner } },
+        doc! { "$group": {
+            "_id": Bson::Null,
+            "totalVideos": { "$sum": 1 },
+            "totalViews": { "$sum": "$views" },
+            "totalLikes": { "$sum": { "$ifNull": ["$likesCount", 0] } },
+        } },
+    ]
 }
 
 #[cfg(test)]
@@ -37,12 +37,12 @@ mod tests {
         let totals = channel_totals(owner);
         assert_eq!(totals[0], doc! { "$match": { "owner": owner } });
         assert_eq!(
-            totals[3],
+            totals[1],
             doc! { "$group": { "_id": null, "totalVideos": { "$sum": 1 }, "totalViews": { "$sum": "$views" },
-            "totalLikes": { "$sum": "$likes" } } }
+            "totalLikes": { "$sum": { "$ifNull": ["$likesCount", 0] } } } }
         );
         let dashboard = dashboard_videos(owner);
         assert_eq!(dashboard[1], doc! { "$sort": { "createdAt": -1, "_id": -1 } });
-        assert_eq!(dashboard.len(), 6);
+        assert_eq!(dashboard.len(), 5);
     }
 }

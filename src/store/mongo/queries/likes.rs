@@ -24,9 +24,13 @@ pub fn like_of(user: ObjectId, target: LikeTarget) -> Document {
     doc! { "likedBy": user, field: id }
 }
 
-pub fn likes_on(target: LikeTarget) -> Document {
-    let (field, id) = like_target(target);
-    doc! { field: id }
+/// The collection of the target, which keeps its like count (`queries::counters`), and its id.
+pub fn counted_in(target: LikeTarget) -> (&'static str, ObjectId) {
+    match target {
+        LikeTarget::Video(id) => (coll::VIDEOS, oid(id)),
+        LikeTarget::Comment(id) => (coll::COMMENTS, oid(id)),
+        LikeTarget::Tweet(id) => (coll::TWEETS, oid(id)),
+    }
 }
 
 /// The user's video likes, newest first, joined to the videos the user may see.
@@ -58,8 +62,8 @@ mod tests {
     fn likes_name_exactly_one_target() {
         let target = Id::from_bytes([2; 12]);
         assert_eq!(like_of(id(1), LikeTarget::Comment(target)), doc! { "likedBy": id(1), "comment": id(2) });
-        assert_eq!(likes_on(LikeTarget::Tweet(target)), doc! { "tweet": id(2) });
-        assert_eq!(likes_on(LikeTarget::Video(target)), doc! { "video": id(2) });
+        assert_eq!(counted_in(LikeTarget::Tweet(target)), ("tweets", id(2)));
+        assert_eq!(counted_in(LikeTarget::Video(target)), ("videos", id(2)));
         let at = DateTime::from_millis(1);
         assert_eq!(
             record(id(3), like_of(id(1), LikeTarget::Video(target)), at),

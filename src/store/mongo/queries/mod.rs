@@ -4,6 +4,7 @@
 pub mod blocks;
 pub mod cascade;
 pub mod comments;
+pub mod counters;
 pub mod dashboard;
 pub mod ephemeral;
 pub mod history;
@@ -112,42 +113,25 @@ pub fn visible_to(place: Place, viewer: Option<ObjectId>) -> Document {
     }
 }
 
-/// Adds `likesCount` and `isLiked` (for `viewer`) to each record, counting likes whose `target` field
-/// (`video`, `comment`, `tweet`) is the record's id. Served by the likes' target index.
-pub fn like_facts(target: &str, viewer: Option<ObjectId>) -> [Document; 3] {
-    let viewer = viewer.map_or(Bson::Null, Bson::ObjectId);
-    [
-        doc! { "$lookup": {
-            "from": coll::LIKES,
-            "localField": "_id",
-            "foreignField": target,
-            "pipeline": [{ "$group": {
-                "_id": Bson::Null,
-                "n": { "$sum": 1 },
-                "liked": { "$max": { "$eq": ["$likedBy", viewer] } },
-            } }],
-            "as": "likeFacts",
-        } },
-        doc! { "$set": {
-            "likesCount": { "$ifNull": [{ "$first": "$likeFacts.n" }, 0] },
-            "isLiked": { "$ifNull": [{ "$first": "$likeFacts.liked" }, false] },
-        } },
-        doc! { "$unset": "likeFacts" },
-    ]
-}
-
-/// Adds `field` = the number of documents in `from` whose `foreign` field is the record's id.
-pub fn count_lookup(from: &str, foreign: &str, field: &str) -> [Document; 2] {
-    [
-        doc! { "$lookup": {
-            "from": from,
-            "localField": "_id",
-            "foreignField": foreign,
-            "pipeline": [{ "$count": "n" }],
-            "as": field,
-        } },
-        doc! { "$set": { field: { "$ifNull": [{ "$first": format!("${field}.n") }, 0] } } },
-    ]
+/// Adds `likesCount` (the record's count, `queries::counters`) and `isLiked` (for `viewer`: whether a
+/// like of theirs has this record as its `target` field, `video`, `comment` or `tweet`; looked up
+/// through the unique (likedBy, target) index).
+pub fn like_facts(target: &str, viewer: Option<ObjectId>) -> Vec<Document> {
+    let count = doc! { "$ifNull": ["$likesCount", 0] };
+    match viewer {
+        None => vec![doc! { "$set": { "likesCount": count, "isLiked": false } }],
+        Some(viewer) => vec![
+            doc! { "$lookup": {
+                "from": coll::LIKES,
+                "localField": "_id",
+                "foreignField": target,
+                "pipeline": [{ "$match": { "likedBy": viewer } }, { "$limit": 1 }, { "$project": { "_id": 1 } }],
+                "as": "viewerLike",
+            } },
+            doc! { "$set": { "likesCount": count, "isLiked": { "$gt": [{ "$size": "$viewerLike" }, 0] } } },
+            doc! { "$unset": "viewerLike" },
+        ],
+    }
 }
 
 /// The one document with this id.
@@ -265,32 +249,20 @@ mod tests {
     }
 
     #[test]
-    fn like_facts_count_by_target_and_compare_the_viewer() {
+    fn like_facts_read_the_count_and_look_up_the_viewer_s_like() {
         let viewer = ObjectId::from_bytes([2; 12]);
         let stages = like_facts("comment", Some(viewer));
         assert_eq!(
             stages[0],
             doc! { "$lookup": { "from": "likes", "localField": "_id", "foreignField": "comment",
-            "pipeline": [{ "$group": { "_id": null, "n": { "$sum": 1 },
-                "liked": { "$max": { "$eq": ["$likedBy", viewer] } } } }],
-            "as": "likeFacts" } }
+            "pipeline": [{ "$match": { "likedBy": viewer } }, { "$limit": 1 }, { "$project": { "_id": 1 } }],
+            "as": "viewerLike" } }
         );
-        assert_eq!(stages[2], doc! { "$unset": "likeFacts" });
-        let anonymous = like_facts("tweet", None);
-        let group = anonymous[0].get_document("$lookup").unwrap().get_array("pipeline").unwrap()[0].clone();
+        assert_eq!(stages[2], doc! { "$unset": "viewerLike" });
         assert_eq!(
-            group.as_document().unwrap().get_document("$group").unwrap().get_document("liked").unwrap(),
-            &doc! { "$max": { "$eq": ["$likedBy", null] } },
+            like_facts("tweet", None),
+            [doc! { "$set": { "likesCount": { "$ifNull": ["$likesCount", 0] }, "isLiked": false } }],
             "nobody is liked by an anonymous viewer"
-        );
-    }
-
-    #[test]
-    fn count_lookup_yields_a_number() {
-        let stages = count_lookup("subscriptions", "channel", "subscribersCount");
-        assert_eq!(
-            stages[1],
-            doc! { "$set": { "subscribersCount": { "$ifNull": [{ "$first": "$subscribersCount.n" }, 0] } } }
         );
     }
 

@@ -4,7 +4,7 @@ use bson::oid::ObjectId;
 use bson::{Document, doc};
 
 use super::super::coll;
-use super::{count_lookup, newest_first, owner_lookup, skip, visible_to};
+use super::{newest_first, owner_lookup, skip, visible_to};
 use crate::domain::visibility::Place;
 
 pub fn subscription_of(subscriber: ObjectId, channel: ObjectId) -> Document {
@@ -14,12 +14,14 @@ pub fn subscription_of(subscriber: ObjectId, channel: ObjectId) -> Document {
 /// A user as a card with their own subscriber count, and their newest public video when
 /// `with_latest_video`; the fields `keep` are kept beside.
 pub fn channel_card(with_latest_video: bool, keep: &[&str]) -> Vec<Document> {
-    let mut projection = doc! { "username": 1, "fullName": 1, "avatar": 1 };
+    let mut projection = doc! {
+        "username": 1, "fullName": 1, "avatar": 1,
+        "subscribersCount": { "$ifNull": ["$subscribersCount", 0] },
+    };
     for field in keep {
         projection.insert(*field, 1);
     }
     let mut card = vec![doc! { "$project": projection }];
-    card.extend(count_lookup(coll::SUBSCRIPTIONS, "channel", "subscribersCount"));
     if with_latest_video {
         card.push(doc! { "$lookup": {
             "from": coll::VIDEOS,
@@ -100,12 +102,12 @@ mod tests {
         assert_eq!(pipeline[0], doc! { "$match": { "channel": id(9) } });
         let lookup = pipeline[2].get_document("$lookup").unwrap();
         assert_eq!(lookup.get_str("localField").unwrap(), "subscriber");
-        assert_eq!(lookup.get_array("pipeline").unwrap().len(), 3, "no latest video for subscribers");
+        assert_eq!(lookup.get_array("pipeline").unwrap().len(), 1, "no latest video for subscribers");
         let channels = subscribed_channels(id(9));
         assert_eq!(channels[0], doc! { "$match": { "subscriber": id(9) } });
         let inner = channels[2].get_document("$lookup").unwrap().get_array("pipeline").unwrap();
-        assert_eq!(inner.len(), 5);
-        assert_eq!(inner[4].as_document().unwrap(), &doc! { "$set": { "latestVideo": { "$first": "$latestVideo" } } });
+        assert_eq!(inner.len(), 3);
+        assert_eq!(inner[2].as_document().unwrap(), &doc! { "$set": { "latestVideo": { "$first": "$latestVideo" } } });
     }
 
     #[test]

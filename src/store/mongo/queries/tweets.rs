@@ -4,13 +4,16 @@ use bson::oid::ObjectId;
 use bson::{Document, doc};
 
 use super::{by_id, posts, seen_posts};
+use crate::store::records::RecordKind;
 
 /// The like field naming a tweet.
 const LIKED_AS: &str = "tweet";
 
 /// A new tweet's fields.
 pub fn new_tweet(owner: ObjectId, content: &str) -> Document {
-    doc! { "content": content, "owner": owner }
+    let mut fields = doc! { "content": content, "owner": owner };
+    fields.extend(super::counters::zeroes(RecordKind::Tweets));
+    fields
 }
 
 pub fn tweet(id: ObjectId, viewer: Option<ObjectId>) -> Vec<Document> {
@@ -31,9 +34,9 @@ mod tests {
         let owner = ObjectId::from_bytes([1; 12]);
         let pipeline = tweets_of(owner, None);
         assert_eq!(pipeline[0], doc! { "$match": { "owner": owner, "hidden": { "$ne": true } } });
-        assert_eq!(pipeline.len(), 7, "no page: sort, owner lookup (2) and like facts (3)");
-        let lookup = pipeline[4].get_document("$lookup").unwrap();
+        assert_eq!(pipeline.len(), 5, "no page: sort, owner lookup (2) and like facts (1 for nobody)");
+        let lookup = tweets_of(owner, Some(owner))[4].get_document("$lookup").unwrap().clone();
         assert_eq!(lookup.get_str("foreignField").unwrap(), "tweet");
-        assert_eq!(new_tweet(owner, "t"), doc! { "content": "t", "owner": owner });
+        assert_eq!(new_tweet(owner, "t").get_i64("likesCount").unwrap(), 0);
     }
 }

@@ -9,6 +9,7 @@ use super::{levels_filter, owner_lookup, skip, visible_to};
 use crate::domain::search::distinct_words;
 use crate::domain::video::{VideoQuery, VideoSort};
 use crate::domain::visibility::{Place, Visibility};
+use crate::store::records::RecordKind;
 use crate::store::{NewVideo, VideoUpdate};
 
 /// A new video document; `owner_words` are its owner's names as search words.
@@ -37,6 +38,8 @@ pub fn new_video(id: ObjectId, owner: ObjectId, video: &NewVideo, now: DateTime,
         "tags": video.tags.as_slice(),
     };
     document.extend(super::search::video_fields(&video.title, video.tags.as_slice(), &video.description, owner_words));
+    document.extend(super::counters::zeroes(RecordKind::Videos));
+    document.insert(super::counters::COUNTED_LEVEL, video.visibility.as_str());
     document
 }
 

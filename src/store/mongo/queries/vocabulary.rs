@@ -8,8 +8,8 @@ use bson::{Bson, DateTime, Document, doc};
 use super::Change;
 use super::cascade::Removed;
 use super::{
-    cascade, comments, content_update, dashboard, history, keys_in, likes, moderation, notifications, playlists,
-    processing, search, sessions, subscriptions, transfer, tweets, users, videos,
+    cascade, comments, content_update, counters, dashboard, history, keys_in, likes, moderation, notifications,
+    playlists, processing, search, sessions, subscriptions, transfer, tweets, users, videos,
 };
 use crate::domain::choice::Choice;
 use crate::domain::moderation::{ReportStatus, TargetType};
@@ -200,6 +200,10 @@ fn every_builder_speaks_mongodb() {
         ("suggestions", search::candidates(search::suggestion_filter(&text), 5)),
         ("related", search::candidates(search::related_filter(id(1), &relation), 5)),
     ]);
+    for count in counters::all_counts() {
+        pipelines.push(("counters_tally", counters::tally(count, Some(&[id(1)]))));
+        pipelines.push(("counters_tally_all", counters::tally(count, None)));
+    }
     for (name, pipeline) in &pipelines {
         check_pipeline(pipeline, STAGES, name);
     }
@@ -303,6 +307,28 @@ fn every_builder_speaks_mongodb() {
     }
     updates.push(users::suspension(Some("r")));
     updates.push(users::suspension(None));
+    let (unsettled, settle) = counters::settle(super::by_id(id(1)));
+    check_pipeline(&settle, UPDATE_STAGES, "settle");
+    cascade_filters.push(unsettled);
+    for count in counters::all_counts() {
+        for bump in counters::bumps_of(
+            count.counted,
+            &bson::doc! { "owner": id(1), "video": id(2) },
+            Some(Visibility::Public),
+            -1,
+        ) {
+            updates.push(bump.update);
+            cascade_filters.push(bump.filter);
+        }
+        let (filter, update) = counters::correct(count, Bson::ObjectId(id(1)), Some(Visibility::Private), None, 3);
+        updates.push(update);
+        cascade_filters.push(filter);
+        let step_filter = doc! { "likedBy": { "$in": [id(1)] } };
+        if let Some(credited) = counters::credited(count.counted, &step_filter, "likedBy") {
+            cascade_filters.push(credited);
+        }
+        cascade_filters.push(counters::uncredited(count.counted, &step_filter, "likedBy"));
+    }
     let records = [
         Record::Like(LikeRecord {
             id: Id::generate(),

@@ -1,0 +1,313 @@
+//! Keeps the counts of `queries::counters` (docs/decisions.md D26): each write of a counted record
+//! bumps the counts it adds to right after it lands, and the repair pass recounts them from the
+//! records. Without transactions a count is exact under concurrency because every record is
+//! credited by the one write that created or deleted it (an insert, a delete that removed it, the
+//! update that moved a video's counted level); a crash between a write and its bump leaves a count
+//! off until the repair pass, which the maintenance task runs.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bson::oid::ObjectId;
+use bson::{Bson, Document, doc};
+use futures_util::{StreamExt, TryStreamExt};
+use mongodb::options::ReturnDocument;
+
+use super::queries::cascade::Step;
+use super::queries::counters::{self as q, Bump, COUNTERS, Count, Holder, SITE};
+use super::{MongoStore, backend, collection, retry_transient};
+use crate::domain::visibility::{ALL_LEVELS, Visibility};
+use crate::store::records::RecordKind;
+use crate::store::{StoreError, StoreResult};
+
+/// Deletions credited one document at a time run this many at once.
+const CREDIT_CONCURRENCY: usize = 16;
+
+/// Holders the repair pass reads at once.
+const REPAIR_BATCH: i64 = 500;
+
+/// How long a wrong count must stay wrong before the repair pass corrects it: longer than a write
+/// takes between its record and its bump, so a count caught in between is left to the bump.
+pub(super) const REPAIR_CONFIRM: Duration = Duration::from_secs(1);
+
+/// The site document's flag that every count has been built once (an original API's database, or
+/// one `migrate` filled, has records but no counts until then).
+const BUILT: &str = "built";
+
+impl MongoStore {
+    /// Applies the bumps, each on its own (an `$inc` repeats nothing on failure: it is retried only
+    /// when it did not land).
+    pub(super) async fn apply(&self, bumps: Vec<Bump>) -> StoreResult<()> {
+        for bump in bumps {
+            let holders = self.collection(bump.collection);
+            retry_transient(|| holders.update_one(bump.filter.clone(), bump.update.clone()).upsert(bump.upsert))
+                .await
+                .map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    /// Flips the counted record `key` of `kind` (a like, a subscription), then bumps its counts.
+    pub(super) async fn counted_flip(&self, kind: RecordKind, key: Document) -> StoreResult<bool> {
+        let present = self.flip(collection(kind), key.clone()).await?;
+        self.apply(q::bumps_of(kind, &key, None, if present { 1 } else { -1 })).await?;
+        Ok(present)
+    }
+
+    /// Runs one cascade step that deletes counted records: those counting in a holder that may
+    /// outlive the deletion are deleted one by one, each credited by the deletion that removed it
+    /// (a concurrent unlike or another cascade credits the ones it removed); the rest at once.
+    pub(super) async fn delete_counted(&self, step: &Step) -> StoreResult<u64> {
+        let documents = self.collection(step.collection);
+        let mut deleted = 0;
+        if let Some(credited) = q::credited(step.kind, &step.filter, step.via()) {
+            let found: Vec<Document> = documents
+                .find(credited)
+                .projection(q::counted_fields(step.kind))
+                .await
+                .map_err(backend)?
+                .try_collect()
+                .await
+                .map_err(backend)?;
+            let gone: Vec<Document> = futures_util::stream::iter(found)
+                .map(|record| {
+                    let documents = documents.clone();
+                    async move {
+                        let id = record.get_object_id("_id").map_err(StoreError::backend)?;
+                        let done =
+                            retry_transient(|| documents.delete_one(doc! { "_id": id })).await.map_err(backend)?;
+                        StoreResult::Ok((done.deleted_count > 0).then_some(record))
+                    }
+                })
+                .buffer_unordered(CREDIT_CONCURRENCY)
+                .try_filter_map(|record| async move { Ok(record) })
+                .try_collect()
+                .await?;
+            deleted += gone.len() as u64;
+            let mut totals: HashMap<(usize, Option<ObjectId>, Option<Visibility>), i64> = HashMap::new();
+            for record in &gone {
+                for (index, count) in q::counts(step.kind).iter().enumerate() {
+                    let holder = q::holder_of(count, record);
+                    if holder.is_some() || count.holder == Holder::Site {
+                        *totals.entry((index, holder, q::counted_level(record))).or_default() -= 1;
+                    }
+                }
+            }
+            let bumps = totals
+                .into_iter()
+                .filter_map(|((index, holder, level), delta)| {
+                    q::bump(&q::counts(step.kind)[index], holder, level, delta)
+                })
+                .collect();
+            self.apply(bumps).await?;
+        }
+        let rest = q::uncredited(step.kind, &step.filter, step.via());
+        deleted += documents.delete_many(rest).await.map_err(backend)?.deleted_count;
+        Ok(deleted)
+    }
+
+    /// Moves the videos matching `filter` whose stored level changed to the counts of their new
+    /// level: each by the one update that records it as counted there.
+    pub(super) async fn settle_videos(&self, filter: Document) -> StoreResult<()> {
+        let videos = self.collection(collection(RecordKind::Videos));
+        let (unsettled, _) = q::settle(filter);
+        let ids: Vec<ObjectId> = self.ids_where(collection(RecordKind::Videos), unsettled).await?;
+        for id in ids {
+            let (filter, update) = q::settle(doc! { "_id": id });
+            let before = retry_transient(|| {
+                videos
+                    .find_one_and_update(filter.clone(), update.clone())
+                    .projection(doc! { "owner": 1, "isPublished": 1, "visibility": 1, q::COUNTED_LEVEL: 1 })
+                    .return_document(ReturnDocument::Before)
+            })
+            .await
+            .map_err(backend)?;
+            // None: another writer settled it first, and bumped for it.
+            let Some(before) = before else { continue };
+            let mut bumps = q::bumps_of(RecordKind::Videos, &before, Some(q::level_of(&before)), 1);
+            if let Some(was) = q::counted_level(&before) {
+                bumps.extend(q::bumps_of(RecordKind::Videos, &before, Some(was), -1));
+            }
+            self.apply(bumps).await?;
+        }
+        Ok(())
+    }
+
+    /// The site's count of videos at any of `levels`.
+    pub(super) async fn site_videos(&self, levels: &[Visibility]) -> StoreResult<u64> {
+        let site = self.collection(COUNTERS).find_one(doc! { "_id": SITE }).await.map_err(backend)?;
+        Ok(site.map_or(0, |site| sum_levels(&site, &q::counts(RecordKind::Videos)[1], levels)))
+    }
+
+    /// The user's count of videos at any of `levels`.
+    pub(super) async fn user_videos(&self, user: ObjectId, levels: &[Visibility]) -> StoreResult<u64> {
+        self.users_videos(&[user], levels).await
+    }
+
+    /// The users' counts of videos at any of `levels`, summed.
+    pub(super) async fn users_videos(&self, users: &[ObjectId], levels: &[Visibility]) -> StoreResult<u64> {
+        let count = &q::counts(RecordKind::Videos)[0];
+        let found: Vec<Document> = self
+            .collection(collection(RecordKind::Users))
+            .find(doc! { "_id": { "$in": users } })
+            .projection(doc! { count.field: 1 })
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        Ok(found.iter().map(|user| sum_levels(user, count, levels)).sum())
+    }
+
+    /// Builds every count once, when the database has never had them (an original API's database):
+    /// before the server answers, so every total it shows is right from the first request.
+    pub(super) async fn build_counters(&self) -> StoreResult<()> {
+        let site = self.collection(COUNTERS).find_one(doc! { "_id": SITE, BUILT: true }).await.map_err(backend)?;
+        if site.is_none() {
+            self.rebuild_counters().await?;
+        }
+        Ok(())
+    }
+
+    /// Counts every record again and sets every count to it, then marks the counts built; for a
+    /// database no server writes to meanwhile (startup, `migrate`).
+    pub(crate) async fn rebuild_counters(&self) -> StoreResult<u64> {
+        let fixed = self.repair(None).await?;
+        self.collection(COUNTERS)
+            .update_one(doc! { "_id": SITE }, doc! { "$set": { BUILT: true } })
+            .upsert(true)
+            .await
+            .map_err(backend)?;
+        Ok(fixed)
+    }
+
+    /// Recounts every count from the records and corrects those found wrong; how many it corrected.
+    /// With `confirm`, a count is corrected only when it is still wrong, by the same amount, after
+    /// that long (a running server's writes bump right after their records land).
+    pub(super) async fn repair(&self, confirm: Option<Duration>) -> StoreResult<u64> {
+        // Videos counted at no level or at an old one (a crash between an update and its settling).
+        self.settle_videos(doc! {}).await?;
+        let mut corrected = 0;
+        for count in q::all_counts() {
+            corrected += match count.holder {
+                Holder::Site => self.repair_holders(count, None, confirm).await?,
+                Holder::Record { kind, .. } => {
+                    let holders = self.collection(collection(kind));
+                    let mut after: Option<ObjectId> = None;
+                    let mut corrected = 0;
+                    loop {
+                        let filter = after.map_or_else(Document::new, |id| doc! { "_id": { "$gt": id } });
+                        let batch: Vec<ObjectId> = holders
+                            .find(filter)
+                            .projection(doc! { "_id": 1 })
+                            .sort(doc! { "_id": 1 })
+                            .limit(REPAIR_BATCH)
+                            .await
+                            .map_err(backend)?
+                            .try_collect::<Vec<Document>>()
+                            .await
+                            .map_err(backend)?
+                            .iter()
+                            .filter_map(|h| h.get_object_id("_id").ok())
+                            .collect();
+                        let Some(last) = batch.last().copied() else { break };
+                        corrected += self.repair_holders(count, Some(&batch), confirm).await?;
+                        after = Some(last);
+                    }
+                    corrected
+                }
+            };
+        }
+        Ok(corrected)
+    }
+
+    /// Corrects `count` in the holders `batch` (the site's document for `None`).
+    async fn repair_holders(
+        &self,
+        count: &Count,
+        batch: Option<&[ObjectId]>,
+        confirm: Option<Duration>,
+    ) -> StoreResult<u64> {
+        let mut wrong = self.wrong_counts(count, batch).await?;
+        if let Some(confirm) = confirm.filter(|_| !wrong.is_empty()) {
+            tokio::time::sleep(confirm).await;
+            let again = self.wrong_counts(count, batch).await?;
+            wrong.retain(|entry| again.contains(entry));
+        }
+        let holders = self.collection(match count.holder {
+            Holder::Record { kind, .. } => collection(kind),
+            Holder::Site => COUNTERS,
+        });
+        let mut corrected = 0;
+        for (holder, level, was, now) in wrong {
+            let (filter, update) = q::correct(count, holder.clone(), level, was, now);
+            let done =
+                holders.update_one(filter, update).upsert(count.holder == Holder::Site).await.map_err(backend)?;
+            if done.modified_count > 0 || done.upserted_id.is_some() {
+                tracing::warn!(count = count.field, holder = %holder, ?level, ?was, now, "corrected a stored count");
+                corrected += 1;
+            }
+        }
+        Ok(corrected)
+    }
+
+    /// The counts of `count` among `batch` that differ from the records: (holder, level, stored, counted).
+    async fn wrong_counts(
+        &self,
+        count: &Count,
+        batch: Option<&[ObjectId]>,
+    ) -> StoreResult<Vec<(Bson, Option<Visibility>, Option<i64>, i64)>> {
+        let tallies = self.aggregate(collection(count.counted), q::tally(count, batch)).await?;
+        let mut counted: HashMap<(Option<ObjectId>, Option<Visibility>), i64> = HashMap::new();
+        for tally in &tallies {
+            let n = tally.get_i32("n").map(i64::from).or_else(|_| tally.get_i64("n")).unwrap_or(0);
+            let (holder, level) = match tally.get("_id") {
+                Some(Bson::ObjectId(holder)) => (Some(*holder), None),
+                Some(Bson::Document(key)) => {
+                    (key.get_object_id("h").ok(), key.get_str("l").ok().and_then(Visibility::parse))
+                }
+                _ => continue,
+            };
+            *counted.entry((holder, level)).or_default() += n;
+        }
+        let (holders, filter) = match (count.holder, batch) {
+            (Holder::Record { kind, .. }, Some(batch)) => (collection(kind), doc! { "_id": { "$in": batch } }),
+            _ => (COUNTERS, doc! { "_id": SITE }),
+        };
+        let stored: Vec<Document> = self
+            .collection(holders)
+            .find(filter)
+            .projection(doc! { count.field: 1 })
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        let mut wrong = Vec::new();
+        let levels: Vec<Option<Visibility>> =
+            if count.per_level { ALL_LEVELS.iter().copied().map(Some).collect() } else { vec![None] };
+        let mut check = |holder: Option<ObjectId>, document: Option<&Document>| {
+            for level in &levels {
+                let was = document.and_then(|d| q::stored(d, count, *level));
+                let now = counted.get(&(holder, *level)).copied().unwrap_or(0);
+                if was != Some(now) {
+                    wrong.push((q::holder_key(count, holder), *level, was, now));
+                }
+            }
+        };
+        match count.holder {
+            Holder::Site => check(None, stored.first()),
+            Holder::Record { .. } => {
+                for document in &stored {
+                    check(document.get_object_id("_id").ok(), Some(document));
+                }
+            }
+        }
+        Ok(wrong)
+    }
+}
+
+/// A count per level summed over `levels`.
+fn sum_levels(holder: &Document, count: &Count, levels: &[Visibility]) -> u64 {
+    levels.iter().map(|level| q::stored(holder, count, Some(*level)).unwrap_or(0).max(0) as u64).sum()
+}
