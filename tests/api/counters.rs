@@ -186,7 +186,7 @@ async fn mongodb_repairs_a_wrong_count_and_builds_missing_ones() {
         .update_many(bson::doc! {}, bson::doc! { "$unset": { "subscribersCount": "", "videoCounts": "" } })
         .await
         .unwrap();
-    videos.update_many(bson::doc! {}, bson::doc! { "$unset": { "likesCount": "", "countedLevel": "" } }).await.unwrap();
+    videos.update_many(bson::doc! {}, bson::doc! { "$unset": { "likes": "", "countedLevel": "" } }).await.unwrap();
     db.collection::<bson::Document>("counters").delete_many(bson::doc! {}).await.unwrap();
     let second = TestApp::builder().store(StoreBackend::Sqlite).env("MONGODB_URI", &uri).spawn().await;
     assert_eq!(video_counts(&second, &video).await, (json!(1), json!(1)));

@@ -25,6 +25,7 @@ mod original_database;
 mod outages;
 mod placeholders;
 mod processing;
+mod query_plans;
 mod resilience;
 mod search;
 mod shutdown;

@@ -244,7 +244,10 @@ impl MongoStore {
             let done =
                 holders.update_one(filter, update).upsert(count.holder == Holder::Site).await.map_err(backend)?;
             if done.modified_count > 0 || done.upserted_id.is_some() {
-                tracing::warn!(count = count.field, holder = %holder, ?level, ?was, now, "corrected a stored count");
+                // Building counts (no `confirm`) sets them all; a running server's repair is news.
+                if confirm.is_some() {
+                    tracing::warn!(count = count.field, holder = %holder, ?level, ?was, now, "corrected a stored count");
+                }
                 corrected += 1;
             }
         }

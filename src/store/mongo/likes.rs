@@ -22,11 +22,10 @@ impl LikeRepo for MongoStore {
         let found = self
             .collection(collection)
             .find_one(doc! { "_id": id })
-            .projection(doc! { "likesCount": 1 })
+            .projection(doc! { "likes": 1 })
             .await
             .map_err(backend)?;
-        Ok(found
-            .map_or(0, |t| t.get_i64("likesCount").or_else(|_| t.get_i32("likesCount").map(i64::from)).unwrap_or(0)))
+        Ok(found.map_or(0, |t| t.get_i64("likes").or_else(|_| t.get_i32("likes").map(i64::from)).unwrap_or(0)))
     }
 
     async fn is_liked(&self, user: Id, target: LikeTarget) -> StoreResult<bool> {

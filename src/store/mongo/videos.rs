@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{Document, doc};
-use mongodb::options::ReturnDocument;
+use futures_util::TryStreamExt;
+use mongodb::options::{Hint, ReturnDocument};
 
 use super::docs::{TrendingDoc, VideoDoc};
 use super::ephemeral::CREATE_ATTEMPTS;
@@ -102,7 +103,18 @@ impl VideoRepo for MongoStore {
                 (None, None) => self.site_videos(query.levels).await,
             }
         };
-        let (page, total) = tokio::try_join!(self.videos(q::feed_page(query)), total)?;
+        let page = async {
+            let pipeline = q::feed_page(query);
+            let videos = self.collection(coll::VIDEOS);
+            let cursor = match q::feed_index(query) {
+                Some(index) => videos.aggregate(pipeline).hint(Hint::Name(index.to_owned())).await,
+                None => videos.aggregate(pipeline).await,
+            }
+            .map_err(backend)?;
+            let found: Vec<Document> = cursor.try_collect().await.map_err(backend)?;
+            found.into_iter().map(super::decode::<VideoDoc>).collect::<StoreResult<Vec<_>>>()
+        };
+        let (page, total) = tokio::try_join!(page, total)?;
         Ok((page.into_iter().map(VideoDoc::into_video).collect(), total))
     }
 

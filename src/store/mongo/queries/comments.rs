@@ -201,11 +201,11 @@ mod tests {
         assert_eq!(lookup.get_str("foreignField").unwrap(), "comment");
         assert_eq!(
             new_comment(id(4), id(1), "c", None),
-            doc! { "content": "c", "video": id(4), "owner": id(1), "likesCount": 0i64 }
+            doc! { "content": "c", "video": id(4), "owner": id(1), "likes": 0i64 }
         );
         assert_eq!(
             new_comment(id(4), id(1), "c", Some((id(5), id(6)))),
-            doc! { "content": "c", "video": id(4), "owner": id(1), "parent": id(5), "replyTo": id(6), "likesCount": 0i64 }
+            doc! { "content": "c", "video": id(4), "owner": id(1), "parent": id(5), "replyTo": id(6), "likes": 0i64 }
         );
     }
 

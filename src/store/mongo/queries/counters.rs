@@ -46,9 +46,9 @@ const fn count(counted: RecordKind, kind: RecordKind, by: &'static str, field: &
 }
 
 const LIKE_COUNTS: [Count; 3] = [
-    count(RecordKind::Likes, RecordKind::Videos, "video", "likesCount"),
-    count(RecordKind::Likes, RecordKind::Comments, "comment", "likesCount"),
-    count(RecordKind::Likes, RecordKind::Tweets, "tweet", "likesCount"),
+    count(RecordKind::Likes, RecordKind::Videos, "video", "likes"),
+    count(RecordKind::Likes, RecordKind::Comments, "comment", "likes"),
+    count(RecordKind::Likes, RecordKind::Tweets, "tweet", "likes"),
 ];
 
 const SUBSCRIPTION_COUNTS: [Count; 2] = [
@@ -312,7 +312,7 @@ mod tests {
             [Bump {
                 collection: "videos",
                 filter: doc! { "_id": video },
-                update: doc! { "$inc": { "likesCount": 1i64 } },
+                update: doc! { "$inc": { "likes": 1i64 } },
                 upsert: false
             }]
         );

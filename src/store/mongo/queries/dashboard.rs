@@ -10,7 +10,7 @@ use super::{newest_first, owner_lookup};
 pub fn dashboard_videos(owner: ObjectId) -> Vec<Document> {
     let mut pipeline = vec![doc! { "$match": { "owner": owner } }, newest_first()];
     pipeline.extend(owner_lookup("owner"));
-    pipeline.push(doc! { "$set": { "likesCount": { "$ifNull": ["$likesCount", 0] } } });
+    pipeline.push(doc! { "$set": { "likesCount": { "$ifNull": ["$likes", 0] } } });
     pipeline
 }
 
@@ -22,7 +22,7 @@ pub fn channel_totals(owner: ObjectId) -> Vec<Document> {
             "_id": Bson::Null,
             "totalVideos": { "$sum": 1 },
             "totalViews": { "$sum": "$views" },
-            "totalLikes": { "$sum": { "$ifNull": ["$likesCount", 0] } },
+            "totalLikes": { "$sum": { "$ifNull": ["$likes", 0] } },
         } },
     ]
 }
@@ -39,7 +39,7 @@ mod tests {
         assert_eq!(
             totals[1],
             doc! { "$group": { "_id": null, "totalVideos": { "$sum": 1 }, "totalViews": { "$sum": "$views" },
-            "totalLikes": { "$sum": { "$ifNull": ["$likesCount", 0] } } } }
+            "totalLikes": { "$sum": { "$ifNull": ["$likes", 0] } } } }
         );
         let dashboard = dashboard_videos(owner);
         assert_eq!(dashboard[1], doc! { "$sort": { "createdAt": -1, "_id": -1 } });

@@ -117,7 +117,7 @@ pub fn visible_to(place: Place, viewer: Option<ObjectId>) -> Document {
 /// like of theirs has this record as its `target` field, `video`, `comment` or `tweet`; looked up
 /// through the unique (likedBy, target) index).
 pub fn like_facts(target: &str, viewer: Option<ObjectId>) -> Vec<Document> {
-    let count = doc! { "$ifNull": ["$likesCount", 0] };
+    let count = doc! { "$ifNull": ["$likes", 0] };
     match viewer {
         None => vec![doc! { "$set": { "likesCount": count, "isLiked": false } }],
         Some(viewer) => vec![
@@ -261,7 +261,7 @@ mod tests {
         assert_eq!(stages[2], doc! { "$unset": "viewerLike" });
         assert_eq!(
             like_facts("tweet", None),
-            [doc! { "$set": { "likesCount": { "$ifNull": ["$likesCount", 0] }, "isLiked": false } }],
+            [doc! { "$set": { "likesCount": { "$ifNull": ["$likes", 0] }, "isLiked": false } }],
             "nobody is liked by an anonymous viewer"
         );
     }

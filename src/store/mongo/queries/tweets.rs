@@ -37,6 +37,6 @@ mod tests {
         assert_eq!(pipeline.len(), 5, "no page: sort, owner lookup (2) and like facts (1 for nobody)");
         let lookup = tweets_of(owner, Some(owner))[4].get_document("$lookup").unwrap().clone();
         assert_eq!(lookup.get_str("foreignField").unwrap(), "tweet");
-        assert_eq!(new_tweet(owner, "t").get_i64("likesCount").unwrap(), 0);
+        assert_eq!(new_tweet(owner, "t").get_i64("likes").unwrap(), 0);
     }
 }

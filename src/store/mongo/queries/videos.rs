@@ -80,12 +80,25 @@ pub fn feed_filter(query: &VideoQuery) -> Document {
     filter
 }
 
+/// The index a feed page walks in order when the engine would not choose it: the site's feed by
+/// date walks `_id` (an ObjectId starts with its creation time, and every video's is made when it
+/// is created), which DocumentDB can read in order (with `documentdb.enableIndexOrderbyPushdown`)
+/// where it sorts every match of any other index; MongoDB walks either in order. A channel's or a
+/// search's matches are bounded, and keep their own index.
+pub fn feed_index(query: &VideoQuery) -> Option<&'static str> {
+    (query.sort == VideoSort::CreatedAt && query.owner.is_none() && query.search.is_none()).then_some("_id_")
+}
+
 /// One page of the feed: filter, indexed sort with the id as tie-breaker, skip, limit, then owners.
 pub fn feed_page(query: &VideoQuery) -> Vec<Document> {
     let direction = if query.descending { -1 } else { 1 };
+    let order = match feed_index(query) {
+        Some(_) => doc! { "_id": direction },
+        None => doc! { sort_field(query.sort): direction, "_id": direction },
+    };
     let mut pipeline = vec![
         doc! { "$match": feed_filter(query) },
-        doc! { "$sort": { sort_field(query.sort): direction, "_id": direction } },
+        doc! { "$sort": order },
         skip(query.offset),
         doc! { "$limit": i64::from(query.limit) },
     ];
@@ -227,12 +240,13 @@ mod tests {
     }
 
     #[test]
-    fn the_default_feed_is_public_newest_first() {
+    fn the_default_feed_is_public_newest_first_by_id() {
+        assert_eq!(feed_index(&query()), Some("_id_"));
         assert_eq!(
             feed_page(&query())[..4],
             [
                 doc! { "$match": { "isPublished": true } },
-                doc! { "$sort": { "createdAt": -1, "_id": -1 } },
+                doc! { "$sort": { "_id": -1 } },
                 doc! { "$skip": 20i64 },
                 doc! { "$limit": 10i64 },
             ]
@@ -248,8 +262,9 @@ mod tests {
             (VideoSort::Title, "title"),
             (VideoSort::CreatedAt, "createdAt"),
         ] {
-            let q = VideoQuery { sort, descending: false, ..query() };
+            let q = VideoQuery { sort, descending: false, owner: Some(Id::generate()), ..query() };
             assert_eq!(feed_page(&q)[1], doc! { "$sort": { field: 1, "_id": 1 } });
+            assert_eq!(feed_index(&q), None, "a channel's videos are read through its own index");
         }
     }
 
