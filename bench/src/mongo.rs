@@ -93,8 +93,10 @@ fn id(n: u64) -> ObjectId {
 }
 
 /// Inserts the same ten owners and `count` published videos as `Server::seed` does on SQLite, as
-/// the documents the server writes (src/store/mongo/queries: `new_user`, `new_video`); returns the
-/// first owner's id. The server creates the indexes when it starts, so start it first.
+/// the documents the server writes (src/store/mongo/queries: `new_user`, `new_video`), with the
+/// counts the server keeps (`queries::counters`: each owner's and the site's videos per level);
+/// returns the first owner's id. The server creates the indexes and its (empty) counts when it
+/// starts, so start it first.
 pub async fn seed(uri: &str, count: u64) -> anyhow::Result<String> {
     let db = database(uri).await?;
     let at = |n: u64| DateTime::from_millis(1_700_000_000_000 + n as i64);
@@ -113,6 +115,9 @@ pub async fn seed(uri: &str, count: u64) -> anyhow::Result<String> {
                 "refreshSessions": [],
                 "createdAt": at(0),
                 "updatedAt": at(0),
+                "subscribersCount": 0_i64,
+                "subscribedToCount": 0_i64,
+                "videoCounts": { "public": (count / 10 + u64::from(n < count % 10)) as i64, "unlisted": 0_i64, "private": 0_i64 },
             }
         })
         .collect();
@@ -136,11 +141,21 @@ pub async fn seed(uri: &str, count: u64) -> anyhow::Result<String> {
                     "owner": id(n % 10 + 1),
                     "createdAt": at(n),
                     "updatedAt": at(n),
+                    "likes": 0_i64,
+                    "countedLevel": "public",
                 }
             })
             .collect();
         videos.insert_many(batch).ordered(false).await.context("inserting videos")?;
     }
+    db.collection::<Document>("counters")
+        .update_one(
+            doc! { "_id": "site" },
+            doc! { "$set": { "videos": { "public": count as i64, "unlisted": 0_i64, "private": 0_i64 }, "built": true } },
+        )
+        .upsert(true)
+        .await
+        .context("setting the site's counts")?;
     Ok(format!("{:024x}", 1))
 }
 
