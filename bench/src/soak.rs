@@ -1,0 +1,348 @@
+//! The soak scenario (issue 27 item 6): one server under a long mixed load, its resident memory and
+//! open file descriptors sampled every `SAMPLE_EVERY`, compared after warm-up and at the end.
+//!
+//! `WORKERS` clients, each on its own keep-alive connection, register and log in (again every
+//! `RELOGIN_EVERY` actions), then loop over `MIX`: watch pages (views and history written), feeds,
+//! comments pages, search and suggestions, related videos, comments, likes, subscriptions, small
+//! multipart and tus uploads, and uploads whose client disconnects mid-body. Every answer must be
+//! 2xx (none of these requests has an expected refusal); anything else, or a request that fails,
+//! is an error. At the end the server's temp and tus areas must be empty.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncWriteExt;
+
+use crate::Row;
+use crate::server::{self, Server};
+
+const WORKERS: usize = 16;
+const SAMPLE_EVERY: Duration = Duration::from_secs(10);
+/// Videos seeded before the run (ten owners).
+const SEEDED_VIDEOS: u64 = 10_000;
+const RELOGIN_EVERY: u64 = 500;
+/// Bytes of each upload of the mix, and of the tus PATCHes.
+const UPLOAD_BYTES: u64 = 64 * 1024;
+/// Bytes an aborted upload declares, and sends before disconnecting.
+const ABORTED_DECLARED: usize = 4 << 20;
+const ABORTED_SENT: usize = 256 * 1024;
+
+#[derive(Clone, Copy, Debug)]
+enum Action {
+    Watch,
+    Feed,
+    SubscriptionFeed,
+    Comments,
+    Search,
+    Suggest,
+    Related,
+    Comment,
+    Like,
+    Subscribe,
+    Upload,
+    Tus,
+    AbortedUpload,
+}
+
+/// The mix, in parts per 200 actions.
+const MIX: [(Action, u64); 13] = [
+    (Action::Watch, 50),
+    (Action::Feed, 30),
+    (Action::SubscriptionFeed, 10),
+    (Action::Comments, 14),
+    (Action::Search, 24),
+    (Action::Suggest, 8),
+    (Action::Related, 6),
+    (Action::Comment, 20),
+    (Action::Like, 18),
+    (Action::Subscribe, 14),
+    (Action::Upload, 2),
+    (Action::Tus, 2),
+    (Action::AbortedUpload, 2),
+];
+
+/// The action of draw `k` (a spread of the mix: every 200 draws hold each action its parts).
+fn action(k: u64) -> Action {
+    let total: u64 = MIX.iter().map(|(_, parts)| parts).sum();
+    let mut at = k.wrapping_mul(7919) % total;
+    for (action, parts) in MIX {
+        if at < parts {
+            return action;
+        }
+        at -= parts;
+    }
+    Action::Watch
+}
+
+/// One answered or failed request: when it started (since the run began), how long it took, and
+/// whether it was an error (non-2xx, or no answer).
+struct Sample {
+    at: Duration,
+    latency: Duration,
+    error: Option<String>,
+}
+
+/// One worker's state: its client, token and counters.
+struct Worker {
+    base: String,
+    client: reqwest::Client,
+    id: usize,
+    token: String,
+    logins: u64,
+    /// Uploads disconnected mid-body.
+    aborted: u64,
+    samples: Vec<Sample>,
+    started: Instant,
+}
+
+impl Worker {
+    /// Records how `request` went.
+    async fn timed<F>(&mut self, request: F)
+    where
+        F: Future<Output = Result<u16, String>>,
+    {
+        let t = Instant::now();
+        let outcome = request.await;
+        let error = match outcome {
+            Ok(status) if (200..300).contains(&status) => None,
+            Ok(status) => Some(format!("HTTP {status}")),
+            Err(e) => Some(e),
+        };
+        self.samples.push(Sample { at: t - self.started, latency: t.elapsed(), error });
+    }
+
+    async fn send(request: reqwest::RequestBuilder) -> Result<u16, String> {
+        let resp = request.send().await.map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        resp.bytes().await.map_err(|e| e.to_string())?;
+        Ok(status)
+    }
+
+    /// Registers a new user and logs it in (two requests, both recorded).
+    async fn sign_up(&mut self) {
+        let username = format!("soak{}x{}", self.id, self.logins);
+        self.logins += 1;
+        let png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0];
+        let form = reqwest::multipart::Form::new()
+            .text("fullName", "Soak User")
+            .text("email", format!("{username}@bench.test"))
+            .text("username", username.clone())
+            .text("password", "bench-password")
+            .part("avatar", reqwest::multipart::Part::bytes(png).file_name("a.png"));
+        let register = self.client.post(format!("{}/api/v1/users/register", self.base)).multipart(form);
+        self.timed(Self::send(register)).await;
+        let body = serde_json::json!({"username": username, "password": "bench-password"});
+        let login = self.client.post(format!("{}/api/v1/users/login", self.base)).json(&body);
+        let t = Instant::now();
+        let answer = async {
+            let resp = login.send().await.map_err(|e| e.to_string())?;
+            let status = resp.status().as_u16();
+            let body: serde_json::Value = resp.json().await.map_err(|e| e.to_string())?;
+            Ok::<_, String>((status, body["data"]["accessToken"].as_str().map(str::to_owned)))
+        }
+        .await;
+        let error = match answer {
+            Ok((200, Some(token))) => {
+                self.token = token;
+                None
+            }
+            Ok((status, _)) => Some(format!("login: HTTP {status}")),
+            Err(e) => Some(e),
+        };
+        self.samples.push(Sample { at: t - self.started, latency: t.elapsed(), error });
+    }
+
+    async fn act(&mut self, action: Action, k: u64) {
+        let video = server::video_id(k * 31 % SEEDED_VIDEOS);
+        let base = self.base.clone();
+        let get = |path: String| self.client.get(format!("{base}{path}")).bearer_auth(&self.token);
+        let post = |path: String| self.client.post(format!("{base}{path}")).bearer_auth(&self.token);
+        let request = match action {
+            Action::Watch => get(format!("/api/v1/videos/{video}")),
+            Action::Feed => get(format!("/api/v1/videos?limit=20&page={}", k % 5 + 1)),
+            Action::SubscriptionFeed => get("/api/v1/subscriptions/feed?limit=20".into()),
+            Action::Comments => get(format!("/api/v1/comments/{video}?limit=20")),
+            Action::Search => get(format!("/api/v1/search/videos?q=video%20number%20{}", k % 1000)),
+            Action::Suggest => {
+                get(format!("/api/v1/search/suggest?q=vid{}", ["", "eo n", "eo number 1"][k as usize % 3]))
+            }
+            Action::Related => get(format!("/api/v1/videos/{video}/related")),
+            Action::Comment => {
+                post(format!("/api/v1/comments/{video}")).json(&serde_json::json!({"content": "Soak comment"}))
+            }
+            Action::Like => post(format!("/api/v1/likes/toggle/v/{video}")),
+            // The seeded owners (ids 1..=10): never the worker's own channel.
+            Action::Subscribe => post(format!("/api/v1/subscriptions/c/{:024x}", k % 10 + 1)),
+            Action::Upload => {
+                let (url, token) = (format!("{base}/api/v1/videos"), self.token.clone());
+                let upload = async move {
+                    crate::load::multipart_upload(&url, &token, UPLOAD_BYTES).await.map_err(|e| e.to_string())
+                };
+                return self.timed(upload).await;
+            }
+            Action::Tus => {
+                let token = self.token.clone();
+                let upload = async move {
+                    crate::load::tus_upload(&base, &token, UPLOAD_BYTES, UPLOAD_BYTES / 2)
+                        .await
+                        .map_err(|e| e.to_string())
+                };
+                return self.timed(upload).await;
+            }
+            Action::AbortedUpload => {
+                self.aborted += 1;
+                if let Err(e) = aborted_upload(&base, &self.token).await {
+                    self.samples.push(Sample {
+                        at: self.started.elapsed(),
+                        latency: Duration::ZERO,
+                        error: Some(format!("aborted upload: {e}")),
+                    });
+                }
+                return;
+            }
+        };
+        self.timed(Self::send(request)).await
+    }
+}
+
+/// A multipart video upload that declares `ABORTED_DECLARED` bytes, sends `ABORTED_SENT` of them
+/// and disconnects: the server must clean up its temp file and carry on. Counted apart from requests.
+async fn aborted_upload(base: &str, token: &str) -> anyhow::Result<()> {
+    let addr = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let head = format!(
+        "POST /api/v1/videos HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: multipart/form-data; boundary=soakboundary\r\nContent-Length: {ABORTED_DECLARED}\r\n\r\n\
+         --soakboundary\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nAborted\r\n\
+         --soakboundary\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\nAborted upload\r\n\
+         --soakboundary\r\nContent-Disposition: form-data; name=\"videoFile\"; filename=\"a.mp4\"\r\n\
+         Content-Type: video/mp4\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await?;
+    let mut body = vec![7u8; ABORTED_SENT];
+    body[..4].fill(0);
+    body[4..12].copy_from_slice(b"ftypisom");
+    stream.write_all(&body).await?;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    Ok(())
+}
+
+/// Resident memory (KiB) and open file descriptors of the server, when sampled.
+struct Usage {
+    at: Duration,
+    rss_kib: u64,
+    fds: usize,
+}
+
+fn usage(server: &Server, started: Instant) -> anyhow::Result<Usage> {
+    Ok(Usage { at: started.elapsed(), rss_kib: server.memory_kib("VmRSS")?, fds: server.open_fds()? })
+}
+
+/// The p99 (ms) of each whole minute of `samples`.
+fn p99_per_minute(samples: &[Sample], minutes: u64) -> Vec<f64> {
+    (0..minutes)
+        .map(|m| {
+            let mut latencies: Vec<Duration> =
+                samples.iter().filter(|s| s.at.as_secs() / 60 == m).map(|s| s.latency).collect();
+            latencies.sort();
+            let i = (latencies.len() as f64 * 0.99) as usize;
+            latencies.get(i.min(latencies.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        })
+        .collect()
+}
+
+/// Entries left in `dir` (missing counts as empty).
+fn entries(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.count())
+}
+
+pub async fn soak(duration: Duration) -> anyhow::Result<Row> {
+    let warm_up = duration / 10;
+    let dir = tempfile::tempdir()?;
+    let server = Server::start(dir.path(), &[("RATE_LIMIT_ENABLED", "false")]).await?;
+    server.seed(SEEDED_VIDEOS).await?;
+    let started = Instant::now();
+    let stop = started + duration;
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|id| {
+            let base = server.url("");
+            tokio::spawn(async move {
+                let client = reqwest::Client::builder().http1_only().pool_max_idle_per_host(1).build().unwrap();
+                let mut worker = Worker {
+                    base,
+                    client,
+                    id,
+                    token: String::new(),
+                    logins: 0,
+                    aborted: 0,
+                    samples: Vec::new(),
+                    started,
+                };
+                let mut k = id as u64;
+                while Instant::now() < stop {
+                    if (k / WORKERS as u64).is_multiple_of(RELOGIN_EVERY) {
+                        worker.sign_up().await;
+                    }
+                    worker.act(action(k), k).await;
+                    k += WORKERS as u64;
+                }
+                (worker.samples, worker.aborted)
+            })
+        })
+        .collect();
+    let mut usages = vec![usage(&server, started)?];
+    while Instant::now() + SAMPLE_EVERY <= stop {
+        tokio::time::sleep(SAMPLE_EVERY).await;
+        usages.push(usage(&server, started)?);
+    }
+    let (mut samples, mut aborted) = (Vec::new(), 0);
+    for w in workers {
+        let (done, cut) = w.await?;
+        samples.extend(done);
+        aborted += cut;
+    }
+    // Connections closed, in-flight work (aborted uploads' cleanup) settled.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let end = usage(&server, started)?;
+    let data = dir.path().join("data");
+    let (temp_left, tus_left) = (entries(&data.join("tmp")), entries(&data.join("tus")));
+
+    let after_warm_up = usages.iter().find(|u| u.at >= warm_up).unwrap_or(&usages[0]);
+    let rss_growth = end.rss_kib as f64 / after_warm_up.rss_kib as f64;
+    let fd_growth = end.fds as f64 / after_warm_up.fds as f64;
+    let errors: Vec<&String> = samples.iter().filter_map(|s| s.error.as_ref()).collect();
+    let mut kinds: Vec<String> = errors.iter().map(|e| e.chars().take(60).collect()).collect();
+    kinds.sort();
+    kinds.dedup();
+    let minutes = duration.as_secs() / 60;
+    let p99s = p99_per_minute(&samples, minutes);
+    let rss_mib = |u: &Usage| u.rss_kib as f64 / 1024.0;
+    eprintln!(
+        "bench: soak: samples (s, RSS MiB, fds): {}",
+        usages.iter().map(|u| format!("{}:{:.1}:{}", u.at.as_secs(), rss_mib(u), u.fds)).collect::<Vec<_>>().join(" ")
+    );
+    Ok(Row {
+        scenario: "Soak: one server, 16 connections of mixed requests (register/login, watch, feeds, comments, \
+                   search, suggest, related, comment, like, subscribe, 64 KiB multipart and tus uploads, uploads \
+                   disconnected mid-body), RSS and fds sampled every 10 s",
+        baseline: format!(
+            "after {} s of warm-up: RSS {:.1} MiB, {} fds",
+            after_warm_up.at.as_secs(),
+            rss_mib(after_warm_up),
+            after_warm_up.fds
+        ),
+        measured: format!(
+            "after {} s: RSS {:.1} MiB, {} fds; {} requests (and {aborted} uploads cut off), {} errors{}; p99 per minute {} ms; temp/tus entries \
+             left {temp_left}/{tus_left}",
+            end.at.as_secs(),
+            rss_mib(&end),
+            end.fds,
+            samples.len(),
+            errors.len(),
+            if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join("; ")) },
+            crate::slashed(&p99s, "")
+        ),
+        ratio: format!("RSS {rss_growth:.2}×, fds {fd_growth:.2}×"),
+        target: "RSS ≤ 1.2×, fds ≤ 1.1×, 0 errors, temp and tus areas empty",
+        met: rss_growth <= 1.2 && fd_growth <= 1.1 && errors.is_empty() && temp_left == 0 && tus_left == 0,
+    })
+}
