@@ -105,14 +105,8 @@ impl Server {
 
     /// Registers and logs in a user through the API; returns the access token.
     pub async fn register(&self, username: &str) -> anyhow::Result<String> {
-        let png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0];
-        let form = reqwest::multipart::Form::new()
-            .text("fullName", "Bench User")
-            .text("email", format!("{username}@bench.test"))
-            .text("username", username.to_owned())
-            .text("password", "bench-password")
-            .part("avatar", reqwest::multipart::Part::bytes(png).file_name("a.png"));
         let client = reqwest::Client::new();
+        let form = register_form(username);
         let status = client.post(self.url("/api/v1/users/register")).multipart(form).send().await?.status();
         anyhow::ensure!(status == 201, "register answered {status}");
         let body = serde_json::json!({"username": username, "password": "bench-password"});
@@ -197,6 +191,17 @@ pub async fn settle(db: rusqlite::Connection) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     anyhow::bail!("the seeded database could not be checkpointed")
+}
+
+/// The registration form of `username` (password "bench-password", a tiny PNG avatar).
+pub fn register_form(username: &str) -> reqwest::multipart::Form {
+    let png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0];
+    reqwest::multipart::Form::new()
+        .text("fullName", "Bench User")
+        .text("email", format!("{username}@bench.test"))
+        .text("username", username.to_owned())
+        .text("password", "bench-password")
+        .part("avatar", reqwest::multipart::Part::bytes(png).file_name("a.png"))
 }
 
 /// The secrets a bench server is started with (`vars`), so the bench can sign access tokens itself

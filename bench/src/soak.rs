@@ -121,13 +121,7 @@ impl Worker {
     async fn sign_up(&mut self) {
         let username = format!("soak{}x{}", self.id, self.logins);
         self.logins += 1;
-        let png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0];
-        let form = reqwest::multipart::Form::new()
-            .text("fullName", "Soak User")
-            .text("email", format!("{username}@bench.test"))
-            .text("username", username.clone())
-            .text("password", "bench-password")
-            .part("avatar", reqwest::multipart::Part::bytes(png).file_name("a.png"));
+        let form = server::register_form(&username);
         let register = self.client.post(format!("{}/api/v1/users/register", self.base)).multipart(form);
         self.timed(Self::send(register)).await;
         let body = serde_json::json!({"username": username, "password": "bench-password"});
