@@ -104,6 +104,7 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
     }
     services.spawn_maintenance();
     services.spawn_processing();
+    services.spawn_notification_poller();
     let services = Arc::new(services);
     let state = AppState { services: services.clone(), temp_dir };
     Ok(App { router: router::build(state, Some(media_root)), config, services })
@@ -133,8 +134,11 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let App { router, config, services } = app;
     let (signalled, signal) = tokio::sync::oneshot::channel::<()>();
+    let streams = services.clone();
     let shutdown = async move {
         shutdown.await;
+        // Open notification streams would hold the graceful shutdown until the grace is over.
+        streams.close_streams();
         let _ = signalled.send(());
     };
     let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())

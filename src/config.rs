@@ -132,6 +132,11 @@ pub struct Config {
     pub media_reconcile_interval_secs: u64,
     /// A resumable (tus) upload is deleted this long after its creation or last PATCH.
     pub upload_expiry_secs: u64,
+    /// Notifications older than this many days are deleted by the maintenance sweep (0: every
+    /// notification the sweep finds).
+    pub notification_retention_days: u64,
+    /// An open notification stream gets a comment line after this many idle seconds.
+    pub notification_keepalive_secs: u64,
     pub trust_proxy: bool,
     pub cloudinary: Option<CloudinaryCredentials>,
     pub cloudinary_api_base_url: String,
@@ -244,6 +249,8 @@ impl Config {
             media_orphan_grace_secs: env.parse("MEDIA_ORPHAN_GRACE_SECS", 3600u64)?,
             media_reconcile_interval_secs: env.positive("MEDIA_RECONCILE_INTERVAL_SECS", 3600u64)?,
             upload_expiry_secs: env.positive("UPLOAD_EXPIRY_SECS", 86_400u64)?,
+            notification_retention_days: env.parse("NOTIFICATION_RETENTION_DAYS", 90u64)?,
+            notification_keepalive_secs: env.positive("NOTIFICATION_KEEPALIVE_SECS", 15u64)?,
             trust_proxy: env.flag("TRUST_PROXY", false)?,
             cloudinary: cloudinary_credentials(&env)?,
             cloudinary_api_base_url: env

@@ -3,6 +3,7 @@
 pub mod choice;
 pub mod id;
 pub mod moderation;
+pub mod notification;
 pub mod ownership;
 pub mod page;
 pub mod processing;

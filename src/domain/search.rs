@@ -1,4 +1,4 @@
-//! Search and discovery (docs/api.md §3.16): tags, the words text is matched by, search requests,
+//! Search and discovery (docs/api.md §3.17): tags, the words text is matched by, search requests,
 //! the relevance score, suggestions and related videos. One rule each, shared by both stores: the
 //! stores find candidates through their indexes, and score and order them by the weights here.
 

@@ -306,6 +306,13 @@ impl LazyBody {
         fields.into_shape(files)
     }
 
+    /// Reads a JSON or urlencoded body as named values that keep their JSON types (urlencoded
+    /// values are strings): for the few inputs that are not text, such as booleans.
+    pub async fn values(self, state: &AppState) -> Result<Vec<(String, Value)>, InputError> {
+        let kind = self.body_type();
+        Ok(self.fields(kind, state.services.config().limits.json_body_bytes).await?.values)
+    }
+
     /// Reads a JSON or urlencoded body; other bodies (multipart included) count as empty.
     async fn fields(self, kind: BodyType, max_bytes: usize) -> Result<Fields, InputError> {
         match kind {

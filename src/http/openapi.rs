@@ -42,6 +42,7 @@ use crate::media::human_size;
         (name = "health"), (name = "users"), (name = "videos"), (name = "comments"), (name = "likes"),
         (name = "tweets"), (name = "subscriptions"), (name = "playlists"), (name = "dashboard"),
         (name = "moderation", description = "Roles, reports and the moderation of content and accounts"),
+        (name = "notifications", description = "New videos, comments, replies and subscribers, listed and live"),
         (name = "uploads", description = "Direct browser uploads to Cloudinary and resumable (tus 1.0.0) uploads (extensions)")
     )
 )]

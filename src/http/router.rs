@@ -27,8 +27,8 @@ use super::openapi::{self, ApiDoc};
 use super::rate_limit::{self, RateLimiter};
 use super::routes::uploads::{direct, tus};
 use super::routes::{
-    SHAPE_RULES, blocks, comments, dashboard, health, history, likes, moderation, playlists, processing, reports,
-    roles, search, sessions, subscriptions, tweets, users, videos,
+    SHAPE_RULES, blocks, comments, dashboard, health, history, likes, moderation, notifications, playlists, processing,
+    reports, roles, search, sessions, subscriptions, tweets, users, videos,
 };
 
 /// Every API route, registered exactly once: the `#[utoipa::path]` attribute of its handler gives
@@ -97,6 +97,12 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(roles::set_role))
         .routes(routes!(blocks::blocked_users))
         .routes(routes!(blocks::block, blocks::unblock))
+        .routes(routes!(notifications::list))
+        .routes(routes!(notifications::unread_count))
+        .routes(routes!(notifications::mark_read))
+        .routes(routes!(notifications::read_all))
+        .routes(routes!(notifications::stream))
+        .routes(routes!(notifications::settings, notifications::update_settings))
 }
 
 /// The API router (paths already under `/api/v1`) and the OpenAPI document collected from the same
@@ -105,7 +111,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, document) = api_routes().split_for_parts();
     (
         router,
-        openapi::complete(document, &SHAPE_RULES, &[&tus::TusRules, &reports::ReportRules, &moderation::ActionRules]),
+        openapi::complete(
+            document,
+            &SHAPE_RULES,
+            &[&tus::TusRules, &reports::ReportRules, &moderation::ActionRules, &search::SearchRules],
+        ),
     )
 }
 

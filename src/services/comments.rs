@@ -5,6 +5,7 @@ use super::validate::required_content;
 use super::{ServiceError, Services};
 use crate::domain::Id;
 use crate::domain::moderation::post_visible_to;
+use crate::domain::notification::{NewNotification, NotificationType};
 use crate::domain::ownership::Owned;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::social::{Comment, CommentSort, ReplyTarget};
@@ -73,6 +74,13 @@ impl Services {
                 return Err(comment_not_found());
             }
         }
+        // A reply tells the author it answers; a top-level comment, the video's owner.
+        let (recipient, kind) = match reply {
+            Some(reply) => (reply.reply_to, NotificationType::Reply),
+            None => (video.video.owner_id(), NotificationType::Comment),
+        };
+        let (video_id, comment) = (Some(video.video.id), Some(id));
+        self.notify(NewNotification { recipient, kind, actor: caller.id, video: video_id, comment }).await;
         self.comment(id, Some(caller.id)).await
     }
 

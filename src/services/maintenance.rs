@@ -1,6 +1,7 @@
 //! Background upkeep: removing stored media that no record references (left by a crash between
 //! storing media and committing its record, or by a failed best-effort delete), hourly view
-//! records older than the widest trending window, and expired resumable uploads.
+//! records older than the widest trending window, notifications older than their retention, and
+//! expired resumable uploads.
 
 use std::time::Duration;
 
@@ -53,6 +54,11 @@ impl Services {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(removed = n, "old hourly view records pruned"),
                     Err(e) => tracing::error!(error = %Chain(&e), "pruning hourly view records failed"),
+                }
+                match services.prune_notifications().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "old notifications pruned"),
+                    Err(e) => tracing::error!(error = %Chain(&e), "pruning old notifications failed"),
                 }
                 if let Err(e) = services.sweep_uploads().await {
                     tracing::error!(error = %Chain(&e), "sweep of expired resumable uploads failed");

@@ -10,6 +10,7 @@ pub mod history;
 pub mod likes;
 pub mod maintenance;
 pub mod moderation;
+pub mod notifications;
 pub mod playlists;
 pub mod processing;
 pub mod rate_limits;
@@ -54,6 +55,8 @@ pub struct Services {
     temp_dir: Arc<PathBuf>,
     /// Present when ffmpeg and ffprobe were found and processing is not turned off.
     processor: Option<Arc<processing::Processor>>,
+    /// Open notification streams and their poller's channel.
+    notifications: Arc<notifications::NotificationHub>,
 }
 
 /// Where files live while they are not yet media.
@@ -95,6 +98,7 @@ impl Services {
             cloudinary,
             tokens: Arc::new(tokens),
             processor: None,
+            notifications: Arc::default(),
         }
     }
 
@@ -108,6 +112,11 @@ impl Services {
     /// The configuration the services run with (the edge reads its limits and cookie settings).
     /// The process is stopping and no request is running any more: processing jobs are given
     /// back, then the store finishes its background writes.
+    /// Ends the open notification streams, so that the server's graceful shutdown is not held by them.
+    pub fn close_streams(&self) {
+        self.notifications.close();
+    }
+
     pub async fn shutdown(&self) {
         self.stop_processing().await;
         self.store.health.close().await;

@@ -1,4 +1,4 @@
-//! Search and discovery (docs/api.md §3.16): videos and channels by their words, suggestions while
+//! Search and discovery (docs/api.md §3.17): videos and channels by their words, suggestions while
 //! typing, and the videos related to one. Only what is listed to everyone is ever found.
 
 use super::{ServiceError, Services};

@@ -3,6 +3,7 @@
 
 use super::{ServiceError, Services};
 use crate::domain::Id;
+use crate::domain::notification::{NewNotification, NotificationType};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::social::{SubscribedChannelItem, SubscriberItem};
 use crate::domain::user::Identity;
@@ -16,7 +17,16 @@ impl Services {
             return Err(ServiceError::invalid("You cannot subscribe to yourself"));
         }
         self.refuse_if_blocked(channel, caller, "You cannot subscribe to this channel").await?;
-        Ok(self.store.subscriptions.toggle(caller.id, channel).await?)
+        let subscribed = self.store.subscriptions.toggle(caller.id, channel).await?;
+        if subscribed {
+            let kind = NotificationType::Subscriber;
+            self.notify(NewNotification { recipient: channel, kind, actor: caller.id, video: None, comment: None })
+                .await;
+        } else {
+            // The notification of an ended subscription goes with it.
+            self.store.notifications.forget_subscriber(channel, caller.id).await?;
+        }
+        Ok(subscribed)
     }
 
     pub async fn channel_subscribers(&self, channel: Id) -> Result<Vec<SubscriberItem>, ServiceError> {

@@ -149,6 +149,7 @@ impl Services {
         if processing == ProcessingStatus::Queued {
             self.wake_processing();
         }
+        self.announce(&record.video).await;
         Ok(record.video)
     }
 
@@ -226,6 +227,9 @@ impl Services {
         if !stored.is_empty() {
             self.discard([MediaRef { url: record.video.thumbnail, key: record.thumbnail_key }]).await;
         }
+        if visibility.is_some() {
+            self.announce(&updated.video).await;
+        }
         Ok(updated.video)
     }
 
@@ -247,6 +251,8 @@ impl Services {
             return Err(ServiceError::forbidden(REMOVED_BY_MODERATOR));
         }
         let updated = self.store.videos.set_visibility(record.video.id, record.video.visibility.toggled()).await?;
-        Ok(updated.ok_or_else(|| ServiceError::not_found("Video not found"))?.video)
+        let video = updated.ok_or_else(|| ServiceError::not_found("Video not found"))?.video;
+        self.announce(&video).await;
+        Ok(video)
     }
 }

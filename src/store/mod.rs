@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use crate::domain::moderation::{
     Action, Grounds, ModerationAction, Report, ReportStatus, ReportTally, Target, TargetType,
 };
+use crate::domain::notification::{NewNotification, Notification, NotificationSettings};
 use crate::domain::processing::ProcessingStatus;
 use crate::domain::search::{
     Relation, SearchText, SearchedChannel, SearchedVideo, SuggestionSource, Tags, VideoSearchQuery,
@@ -413,6 +414,62 @@ pub trait SubscriptionRepo: Send + Sync {
 }
 
 #[async_trait]
+pub trait NotificationRepo: Send + Sync {
+    /// Stores a notification unless its recipient switched its type off or blocks its actor;
+    /// whether it was stored.
+    async fn notify(&self, notification: NewNotification) -> StoreResult<bool>;
+    /// Marks the video as announced to its channel's subscribers: true the first time only.
+    async fn claim_announcement(&self, video: Id) -> StoreResult<bool>;
+    /// One batch of a `new_video` fan-out: notifies up to `limit` subscribers of `channel` after
+    /// `after` (the cursor a previous batch returned, in subscription order), skipping those who
+    /// switched the type off or block the channel. The cursor to continue from, `None` when done.
+    async fn announce_batch(
+        &self,
+        channel: Id,
+        video: Id,
+        after: Option<FanoutCursor>,
+        limit: u32,
+    ) -> StoreResult<Option<FanoutCursor>>;
+    /// One page of the recipient's notifications whose targets the recipient still sees, newest
+    /// first, and their total (`unread_only`: unread ones only).
+    async fn list(
+        &self,
+        recipient: Id,
+        unread_only: bool,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<Notification>, u64)>;
+    /// How many of the recipient's notifications `list` shows are unread.
+    async fn unread(&self, recipient: Id) -> StoreResult<u64>;
+    /// Marks one of the recipient's notifications read; false when the recipient has none with that id.
+    async fn mark_read(&self, recipient: Id, id: Id) -> StoreResult<bool>;
+    async fn mark_all_read(&self, recipient: Id) -> StoreResult<()>;
+    /// The recipient's shown notifications with ids after `after`, oldest first, at most `limit`.
+    async fn after(&self, recipient: Id, after: Id, limit: u32) -> StoreResult<Vec<Notification>>;
+    /// The shown notifications of `recipients` created at `from` or later, oldest first, at most
+    /// `limit`, each with its recipient: what the stream poller tails.
+    async fn created_since(
+        &self,
+        from: Timestamp,
+        recipients: &[Id],
+        limit: u32,
+    ) -> StoreResult<Vec<(Id, Notification)>>;
+    /// Removes the `subscriber` notification of this pair (an ended subscription).
+    async fn forget_subscriber(&self, channel: Id, subscriber: Id) -> StoreResult<()>;
+    /// Deletes notifications created before `before`; how many.
+    async fn prune(&self, before: Timestamp) -> StoreResult<u64>;
+    async fn settings(&self, user: Id) -> StoreResult<NotificationSettings>;
+    async fn save_settings(&self, user: Id, settings: NotificationSettings) -> StoreResult<()>;
+}
+
+/// Where a `new_video` fan-out stands: the last subscription notified, in (creation, id) order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FanoutCursor {
+    pub created_at: Timestamp,
+    pub id: Id,
+}
+
+#[async_trait]
 pub trait PlaylistRepo: Send + Sync {
     async fn insert(&self, owner: Id, name: &str, description: &str) -> StoreResult<Id>;
     async fn get(&self, id: Id) -> StoreResult<Option<PlaylistRecord>>;
@@ -481,7 +538,7 @@ pub trait BlockRepo: Send + Sync {
     async fn blocked_by(&self, blocker: Id) -> StoreResult<Vec<OwnerSummary>>;
 }
 
-/// Search and discovery (docs/api.md §3.16), over what is listed to everyone: public videos
+/// Search and discovery (docs/api.md §3.17), over what is listed to everyone: public videos
 /// neither removed nor of a suspended owner, and channels not suspended. The stores find matches
 /// through their full-text indexes and order them by the rule of `domain::search`.
 #[async_trait]
@@ -542,6 +599,7 @@ pub struct Store {
     pub reports: Arc<dyn ReportRepo>,
     pub moderation: Arc<dyn ModerationRepo>,
     pub blocks: Arc<dyn BlockRepo>,
+    pub notifications: Arc<dyn NotificationRepo>,
     pub search: Arc<dyn SearchRepo>,
     pub media_index: Arc<dyn MediaIndex>,
     pub health: Arc<dyn StoreHealth>,
@@ -575,6 +633,7 @@ impl Store {
             + ReportRepo
             + ModerationRepo
             + BlockRepo
+            + NotificationRepo
             + SearchRepo
             + MediaIndex
             + StoreHealth
@@ -597,6 +656,7 @@ impl Store {
             reports: backend.clone(),
             moderation: backend.clone(),
             blocks: backend.clone(),
+            notifications: backend.clone(),
             search: backend.clone(),
             media_index: backend.clone(),
             ephemeral: backend.clone(),

@@ -37,6 +37,10 @@ pub enum RecordKind {
     ModerationActions,
     /// That a user hides another from their channel.
     Blocks,
+    /// Which kinds of notification a user wants.
+    NotificationSettings,
+    /// Something a user is told of: who did it (the actor), to what (a video, a comment).
+    Notifications,
     /// That a viewer's view of a video was counted, until its window is over (MongoDB only: SQLite
     /// keeps it in memory).
     ViewMarks,
@@ -81,7 +85,7 @@ pub enum Copied {
 impl RecordKind {
     /// Every kind, each after the kinds it refers to: `migrate` copies in this order, and the
     /// cascades delete in the reverse one (children first).
-    pub const ALL: [RecordKind; 16] = [
+    pub const ALL: [RecordKind; 18] = [
         RecordKind::Users,
         RecordKind::Sessions,
         RecordKind::Videos,
@@ -96,6 +100,8 @@ impl RecordKind {
         RecordKind::Reports,
         RecordKind::ModerationActions,
         RecordKind::Blocks,
+        RecordKind::NotificationSettings,
+        RecordKind::Notifications,
         RecordKind::ViewMarks,
         RecordKind::RequestBudgets,
     ];
@@ -122,6 +128,9 @@ impl RecordKind {
             ModerationActions => &[],
             // The blocker and the blocked user.
             Blocks => &[Users],
+            NotificationSettings => &[Users],
+            // The recipient and the actor; the video and the comment it points to, if any.
+            Notifications => &[Users, Videos, Comments],
             // Keyed by the viewer (a user or an address) and the video.
             ViewMarks => &[Users, Videos],
             // Keyed by scope and client address.
@@ -138,7 +147,8 @@ impl RecordKind {
             | RecordKind::Comments
             | RecordKind::Likes
             | RecordKind::PlaylistEntries
-            | RecordKind::WatchHistory => OnDelete::Removed,
+            | RecordKind::WatchHistory
+            | RecordKind::Notifications => OnDelete::Removed,
             // A new view of a video id that no longer exists is never counted.
             RecordKind::ViewMarks => OnDelete::Expires,
             RecordKind::Users
@@ -149,6 +159,7 @@ impl RecordKind {
             | RecordKind::Reports
             | RecordKind::ModerationActions
             | RecordKind::Blocks
+            | RecordKind::NotificationSettings
             | RecordKind::RequestBudgets => OnDelete::Kept,
         }
     }
@@ -169,7 +180,9 @@ impl RecordKind {
             | RecordKind::PlaylistEntries
             | RecordKind::WatchHistory
             | RecordKind::Reports
-            | RecordKind::Blocks => OnDelete::Removed,
+            | RecordKind::Blocks
+            | RecordKind::NotificationSettings
+            | RecordKind::Notifications => OnDelete::Removed,
             RecordKind::ViewMarks => OnDelete::Expires,
             RecordKind::ModerationActions | RecordKind::RequestBudgets => OnDelete::Kept,
         }
@@ -209,6 +222,8 @@ impl RecordKind {
             RecordKind::Reports => Copied::Own(Kind::Reports),
             RecordKind::ModerationActions => Copied::Own(Kind::ModerationActions),
             RecordKind::Blocks => Copied::Own(Kind::Blocks),
+            RecordKind::NotificationSettings => Copied::Own(Kind::NotificationSettings),
+            RecordKind::Notifications => Copied::Own(Kind::Notifications),
             RecordKind::ViewMarks | RecordKind::RequestBudgets => Copied::No,
         }
     }
@@ -229,6 +244,8 @@ impl Kind {
             Kind::Reports => RecordKind::Reports,
             Kind::ModerationActions => RecordKind::ModerationActions,
             Kind::Blocks => RecordKind::Blocks,
+            Kind::NotificationSettings => RecordKind::NotificationSettings,
+            Kind::Notifications => RecordKind::Notifications,
         }
     }
 }
@@ -266,10 +283,12 @@ pub enum Kind {
     Reports,
     ModerationActions,
     Blocks,
+    NotificationSettings,
+    Notifications,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = copied_kinds();
+    pub const ALL: [Kind; 13] = copied_kinds();
 
     pub fn name(self) -> &'static str {
         match self {
@@ -284,6 +303,8 @@ impl Kind {
             Kind::Reports => "reports",
             Kind::ModerationActions => "moderation actions",
             Kind::Blocks => "blocks",
+            Kind::NotificationSettings => "notification settings",
+            Kind::Notifications => "notifications",
         }
     }
 }

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use super::StoreResult;
 use crate::domain::moderation::{Action, ReportReason, ReportStatus, Target};
+pub use crate::domain::notification::{NotificationRecord, SettingsRecord};
 use crate::domain::processing::ProcessingStatus;
 use crate::domain::social::LikeTarget;
 use crate::domain::user::Role;
@@ -210,6 +211,8 @@ pub enum Record {
     Report(ReportRecord),
     Action(ActionRecord),
     Block(BlockRecord),
+    NotificationSettings(SettingsRecord),
+    Notification(NotificationRecord),
 }
 
 impl Record {
@@ -227,6 +230,8 @@ impl Record {
             Record::Report(_) => Kind::Reports,
             Record::Action(_) => Kind::ModerationActions,
             Record::Block(_) => Kind::Blocks,
+            Record::NotificationSettings(_) => Kind::NotificationSettings,
+            Record::Notification(_) => Kind::Notifications,
         }
     }
 }

@@ -73,6 +73,7 @@ fn not_found_message(template: &str) -> Option<&'static str> {
         "channelId" => "Channel not found",
         "username" => "channel does not exists",
         "uploadId" => "Upload not found",
+        "notificationId" => "Notification not found",
         other => panic!("no 404 message known for a missing {other} (docs/api.md §2)"),
     };
     Some(message)

@@ -19,6 +19,7 @@ mod instances;
 mod media;
 mod migrate;
 mod moderation;
+mod notifications;
 mod original_database;
 mod outages;
 mod placeholders;

@@ -26,7 +26,8 @@ struct Site {
 
 /// Two users (one an admin), a public (tagged), a private and an unlisted video, a view (with its
 /// hourly record), a comment with a reply (pinned and hearted), likes on all three kinds of target, a
-/// tweet, a subscription, a playlist, a report, a moderator's removal of the unlisted video and a block.
+/// tweet, a subscription, a playlist, a report, a moderator's removal of the unlisted video, the
+/// notifications all this caused (one read), notification settings and a block.
 async fn build_site(app: &TestApp) -> Site {
     let asha = app.user("asha").await;
     let ben = app.user("ben").await;
@@ -73,6 +74,18 @@ async fn build_site(app: &TestApp) -> Site {
     // A removal: the copy keeps the video hidden, its own level aside, and the log entry.
     let removal = json!({"targetType": "video", "targetId": unlisted, "action": "remove", "reason": "Test"});
     app.json(Method::POST, "/moderation/actions", Some(&asha), removal).await.ok(200, "Moderation action recorded");
+    // Notifications (ben's subscription and comment tell asha, her reply tells ben), one read, and
+    // ben's settings.
+    let notifications = app.get("/notifications", Some(&asha)).await;
+    let newest =
+        notifications.ok(200, "Notifications fetched successfully")["docs"][0]["_id"].as_str().unwrap().to_owned();
+    app.call(Method::PATCH, &format!("/notifications/{newest}/read"), &asha)
+        .await
+        .ok(200, "Notification marked as read");
+    let settings = json!({"newVideo": false});
+    app.json(Method::PATCH, "/notifications/settings", Some(&ben), settings)
+        .await
+        .ok(200, "Notification settings updated");
     app.call(Method::POST, &format!("/users/blocks/{}", asha.id), &ben).await.ok(200, "User blocked");
     Site { asha, ben, video, comment }
 }
@@ -101,6 +114,10 @@ async fn reads(app: &TestApp, site: &Site) -> Vec<(String, Value)> {
         ("/moderation/reports".to_owned(), Some(asha)),
         ("/moderation/log".to_owned(), Some(asha)),
         ("/users/blocks".to_owned(), Some(ben)),
+        ("/notifications".to_owned(), Some(asha)),
+        ("/notifications?unread=true".to_owned(), Some(asha)),
+        ("/notifications".to_owned(), Some(ben)),
+        ("/notifications/settings".to_owned(), Some(ben)),
         // The copy's search indexes are built from what was copied.
         ("/search/videos?q=first%20step".to_owned(), None),
         ("/search/channels?q=asha".to_owned(), None),
@@ -129,7 +146,7 @@ async fn migrate(from: &str, to: &str) -> Vec<String> {
 }
 
 /// The report of a complete copy of the site (likes span two batches of 2).
-const FULL_REPORT: [&str; 12] = [
+const FULL_REPORT: [&str; 14] = [
     "users: 2/2 read, 2 written, 0 skipped",
     "videos: 3/3 read, 3 written, 0 skipped",
     "comments: 2/2 read, 2 written, 0 skipped",
@@ -141,7 +158,9 @@ const FULL_REPORT: [&str; 12] = [
     "reports: 1/1 read, 1 written, 0 skipped",
     "moderation actions: 1/1 read, 1 written, 0 skipped",
     "blocks: 1/1 read, 1 written, 0 skipped",
-    "done: 17 records written, 0 not copied",
+    "notification settings: 1/1 read, 1 written, 0 skipped",
+    "notifications: 3/3 read, 3 written, 0 skipped",
+    "done: 21 records written, 0 not copied",
 ];
 
 #[tokio::test]
@@ -251,7 +270,10 @@ async fn records_the_destination_refuses_are_reported_not_lost_silently() {
             "moderation actions: 1/1 read, 1 written, 0 skipped",
             // Ben's block of asha refers to her.
             "blocks: 1/1 read, 0 written, 1 skipped",
-            "done: 4 records written, 13 not copied",
+            // Ben's settings are his own; every notification involves asha.
+            "notification settings: 1/1 read, 1 written, 0 skipped",
+            "notifications: 3/3 read, 0 written, 3 skipped",
+            "done: 5 records written, 16 not copied",
         ],
         "asha's clash leaves her records out, everything of ben's that does not depend on them is copied"
     );

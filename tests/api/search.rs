@@ -1,4 +1,4 @@
-//! Search and discovery (docs/api.md §3.16): tags, `/search/videos`, `/search/channels`,
+//! Search and discovery (docs/api.md §3.17): tags, `/search/videos`, `/search/channels`,
 //! `/search/suggest` and `/videos/:videoId/related`, on the store the suite runs on.
 
 use reqwest::Method;

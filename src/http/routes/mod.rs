@@ -9,6 +9,7 @@ pub mod health;
 pub mod history;
 pub mod likes;
 pub mod moderation;
+pub mod notifications;
 pub mod playlists;
 pub mod processing;
 pub mod reports;

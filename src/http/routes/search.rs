@@ -1,10 +1,11 @@
-//! Search and discovery (docs/api.md §3.16): videos, channels, suggestions, related videos. The
+//! Search and discovery (docs/api.md §3.17): videos, channels, suggestions, related videos. The
 //! queries are parsed here into the domain's types, in the order of the spec's messages.
 
 use axum::extract::State;
 use serde::Deserialize;
-use utoipa::IntoParams;
 use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, Type};
+use utoipa::openapi::{RefOr, Required};
+use utoipa::{IntoParams, Modify};
 
 use super::shared::{PageQuery, VideoPath, optional_name};
 use crate::config::Limits;
@@ -182,7 +183,7 @@ impl Shape for RelatedParams {}
     path = "/api/v1/videos/{videoId}/related",
     tag = "videos",
     description = "Listed videos sharing tags or title words with the video, then its channel's newest \
-                   (docs/api.md §3.16.5).",
+                   (docs/api.md §3.17.3).",
     params(VideoPath, RelatedParams),
     responses(
         (status = 200, description = "Success", body = Envelope<Vec<Video>>),
@@ -202,6 +203,24 @@ pub async fn related(
 }
 
 // ---- Schema rules of the shapes above ----
+
+/// `q` is required on the search routes: utoipa drops `required` from a parameter whose schema
+/// is given by `schema_with`, so it is set here (`openapi::complete`).
+pub struct SearchRules;
+
+impl Modify for SearchRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let searches = openapi.paths.paths.iter_mut().filter(|(path, _)| path.starts_with("/api/v1/search/"));
+        for (_, item) in searches {
+            for parameter in item.get.iter_mut().flat_map(|get| get.parameters.iter_mut().flatten()) {
+                let RefOr::T(parameter) = parameter else { continue };
+                if parameter.name == "q" {
+                    parameter.required = Required::True;
+                }
+            }
+        }
+    }
+}
 
 /// A search query: words, trimmed, not empty.
 fn search_text() -> Object {

@@ -10,6 +10,10 @@ use crate::domain::choice::Choice;
 use crate::domain::moderation::{
     Action, Moderation, ModerationAction, ReportReason, ReportStatus, ReportTally, Target, TargetType, tally_reasons,
 };
+use crate::domain::notification::{
+    Notification, NotificationRecord, NotificationSettings, NotificationType, NotifiedComment, NotifiedVideo,
+    SettingsRecord,
+};
 use crate::domain::processing::{Processing, ProcessingStatus, Streams};
 use crate::domain::search::Tags;
 use crate::domain::social::{
@@ -589,6 +593,129 @@ impl BlockDoc {
             blocker: id_of(self.blocker),
             blocked: id_of(self.blocked),
             created_at: time(self.created_at),
+        }
+    }
+}
+
+/// A stored notification, as copied.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub recipient: ObjectId,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub actor: ObjectId,
+    pub video: Option<ObjectId>,
+    pub comment: Option<ObjectId>,
+    #[serde(default)]
+    pub read: bool,
+    pub created_at: DateTime,
+}
+
+impl NotificationDoc {
+    pub fn into_record(self) -> Option<NotificationRecord> {
+        Some(NotificationRecord {
+            id: id_of(self.id),
+            recipient: id_of(self.recipient),
+            kind: NotificationType::parse(&self.kind)?,
+            actor: id_of(self.actor),
+            video: self.video.map(id_of),
+            comment: self.comment.map(id_of),
+            read: self.read,
+            created_at: time(self.created_at),
+        })
+    }
+}
+
+/// A notification as shown: `shown`'s lookups joined its actor, video and comment.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShownNotificationDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub recipient: ObjectId,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub actor: OwnerDoc,
+    pub video: Option<NotifiedVideoDoc>,
+    pub comment: Option<NotifiedCommentDoc>,
+    #[serde(default)]
+    pub read: bool,
+    pub created_at: DateTime,
+}
+
+#[derive(Deserialize)]
+pub struct NotifiedVideoDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub thumbnail: String,
+}
+
+#[derive(Deserialize)]
+pub struct NotifiedCommentDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    #[serde(default)]
+    pub content: String,
+}
+
+impl ShownNotificationDoc {
+    /// The recipient and the notification; `None` for a type this API does not know.
+    pub fn into_notification(self) -> Option<(ObjectId, Notification)> {
+        let notification = Notification {
+            id: id_of(self.id),
+            kind: NotificationType::parse(&self.kind)?,
+            actor: self.actor.into_summary(),
+            video: self.video.map(|v| NotifiedVideo { id: id_of(v.id), title: v.title, thumbnail: v.thumbnail }),
+            comment: self.comment.map(|c| NotifiedComment { id: id_of(c.id), content: c.content }),
+            read: self.read,
+            created_at: time(self.created_at),
+        };
+        Some((self.recipient, notification))
+    }
+}
+
+/// Stored notification settings (under the account's id); a missing type is on.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsDoc {
+    #[serde(rename = "_id")]
+    pub user: ObjectId,
+    #[serde(default = "on")]
+    pub new_video: bool,
+    #[serde(default = "on")]
+    pub comment: bool,
+    #[serde(default = "on")]
+    pub reply: bool,
+    #[serde(default = "on")]
+    pub subscriber: bool,
+    pub updated_at: Option<DateTime>,
+}
+
+fn on() -> bool {
+    true
+}
+
+impl SettingsDoc {
+    pub fn settings(&self) -> NotificationSettings {
+        NotificationSettings {
+            new_video: self.new_video,
+            comment: self.comment,
+            reply: self.reply,
+            subscriber: self.subscriber,
+        }
+    }
+
+    pub fn into_record(self) -> SettingsRecord {
+        SettingsRecord {
+            user: id_of(self.user),
+            settings: self.settings(),
+            updated_at: time(self.updated_at.unwrap_or(DateTime::from_millis(0))),
         }
     }
 }

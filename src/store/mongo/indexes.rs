@@ -111,6 +111,18 @@ fn indexes(kind: RecordKind) -> Vec<IndexModel> {
             index(doc! { "blocker": 1, "createdAt": -1, "_id": -1 }),
             index(doc! { "blocked": 1 }),
         ],
+        // Kept under the account's id: found by `_id`.
+        RecordKind::NotificationSettings => vec![],
+        // A recipient's page, newest first, and their unread ones; the stream's tail and the
+        // retention sweep; the cascades' lookups by actor, video and comment.
+        RecordKind::Notifications => vec![
+            index(newest("recipient")),
+            index(doc! { "recipient": 1, "read": 1, "createdAt": -1, "_id": -1 }),
+            index(doc! { "createdAt": 1 }),
+            index(doc! { "actor": 1 }),
+            index(doc! { "video": 1 }),
+            index(doc! { "comment": 1 }),
+        ],
         // The log, newest first: whole, or of one kind or target.
         RecordKind::ModerationActions => vec![
             index(doc! { "createdAt": -1, "_id": -1 }),
@@ -266,6 +278,7 @@ mod tests {
                 "comments",
                 "likes",
                 "moderationActions",
+                "notifications",
                 "playlists",
                 "reports",
                 "requestBudgets",
@@ -372,6 +385,12 @@ mod tests {
             .to_owned(),
             plain("blocks", r#"{ "blocker": 1, "createdAt": -1, "_id": -1 }"#),
             plain("blocks", r#"{ "blocked": 1 }"#),
+            plain("notifications", r#"{ "recipient": 1, "createdAt": -1, "_id": -1 }"#),
+            plain("notifications", r#"{ "recipient": 1, "read": 1, "createdAt": -1, "_id": -1 }"#),
+            plain("notifications", r#"{ "createdAt": 1 }"#),
+            plain("notifications", r#"{ "actor": 1 }"#),
+            plain("notifications", r#"{ "video": 1 }"#),
+            plain("notifications", r#"{ "comment": 1 }"#),
             plain("moderationActions", r#"{ "targetType": 1, "target": 1, "createdAt": -1, "_id": -1 }"#),
         ];
         for target in ["video", "comment", "tweet"] {

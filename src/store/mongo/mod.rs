@@ -12,6 +12,7 @@ mod history;
 mod indexes;
 mod likes;
 mod moderation;
+mod notifications;
 mod playlists;
 mod processing;
 pub mod queries;
@@ -85,6 +86,8 @@ pub(crate) const fn home(kind: RecordKind) -> Home {
         RecordKind::Reports => Home::Collection("reports"),
         RecordKind::ModerationActions => Home::Collection("moderationActions"),
         RecordKind::Blocks => Home::Collection("blocks"),
+        RecordKind::NotificationSettings => Home::Collection("notificationSettings"),
+        RecordKind::Notifications => Home::Collection("notifications"),
         // Shared short-lived state, so that several instances on one database agree.
         RecordKind::ViewMarks => Home::Collection("viewMarks"),
         RecordKind::RequestBudgets => Home::Collection("requestBudgets"),
@@ -117,6 +120,8 @@ pub(crate) mod coll {
     pub const REPORTS: &str = collection(RecordKind::Reports);
     pub const MODERATION_ACTIONS: &str = collection(RecordKind::ModerationActions);
     pub const BLOCKS: &str = collection(RecordKind::Blocks);
+    pub const NOTIFICATION_SETTINGS: &str = collection(RecordKind::NotificationSettings);
+    pub const NOTIFICATIONS: &str = collection(RecordKind::Notifications);
 }
 
 /// The MongoDB implementation of every repository trait.

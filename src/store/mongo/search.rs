@@ -39,9 +39,7 @@ impl MongoStore {
             .projection(project(&["username", "fullName"]))
             .await
             .map_err(backend)?;
-        Ok(found.map_or_else(Vec::new, |user| {
-            q::owner_words(user.get_str("username").unwrap_or(""), user.get_str("fullName").unwrap_or(""))
-        }))
+        Ok(found.as_ref().map_or_else(Vec::new, words_of_user))
     }
 
     /// After a change to some of a video's (`filter`'s) `search.*`: their unions again.
@@ -79,6 +77,11 @@ impl MongoStore {
         videos.update_one(by_id(video), update).await.map_err(backend)?;
         Ok(())
     }
+}
+
+/// The owner words of a user document read with its `username` and `fullName`.
+fn words_of_user(user: &Document) -> Vec<String> {
+    q::owner_words(user.get_str("username").unwrap_or(""), user.get_str("fullName").unwrap_or(""))
 }
 
 /// The search fields of a stored video document (title, tags, description).
@@ -124,9 +127,7 @@ pub async fn index_words(db: &mongodb::Database) -> StoreResult<()> {
             std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
             std::collections::hash_map::Entry::Vacant(slot) => {
                 let found = users.find_one(by_id(owner)).projection(project(&["username", "fullName"])).await;
-                slot.insert(found.map_err(backend)?.map_or_else(Vec::new, |user| {
-                    q::owner_words(user.get_str("username").unwrap_or(""), user.get_str("fullName").unwrap_or(""))
-                }))
+                slot.insert(found.map_err(backend)?.as_ref().map_or_else(Vec::new, words_of_user))
             }
         };
         let fields = video_fields_of(video, words);

@@ -7,7 +7,7 @@ use bson::{DateTime, Document, doc};
 use futures_util::TryStreamExt;
 use serde::Deserialize;
 
-use super::docs::{ActionDoc, BlockDoc, ReportDoc, UserDoc, number, time};
+use super::docs::{ActionDoc, BlockDoc, NotificationDoc, ReportDoc, SettingsDoc, UserDoc, number, time};
 use super::queries::transfer as q;
 use super::queries::videos as vq;
 use super::{MongoStore, backend, coll, conflict_on, decode, id_of, is_conflict, oid, retry_transient};
@@ -165,6 +165,10 @@ fn record(kind: Kind, document: Document) -> Option<Record> {
         Kind::Reports => decode::<ReportDoc>(document).ok()?.into_record().map(Record::Report),
         Kind::ModerationActions => decode::<ActionDoc<ObjectId>>(document).ok()?.into_record().map(Record::Action),
         Kind::Blocks => decode::<BlockDoc>(document).ok().map(|b| Record::Block(b.into_record())),
+        Kind::NotificationSettings => {
+            decode::<SettingsDoc>(document).ok().map(|s| Record::NotificationSettings(s.into_record()))
+        }
+        Kind::Notifications => decode::<NotificationDoc>(document).ok()?.into_record().map(Record::Notification),
     }
 }
 

@@ -11,6 +11,7 @@ mod history;
 mod likes;
 mod migrations;
 mod moderation;
+mod notifications;
 mod playlists;
 mod processing;
 #[cfg(test)]

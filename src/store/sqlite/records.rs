@@ -22,6 +22,8 @@ pub(super) const fn table(kind: RecordKind) -> Option<&'static str> {
         RecordKind::Reports => Some("reports"),
         RecordKind::ModerationActions => Some("moderation_actions"),
         RecordKind::Blocks => Some("blocks"),
+        RecordKind::NotificationSettings => Some("notification_settings"),
+        RecordKind::Notifications => Some("notifications"),
         // One process serves a SQLite file: counted views and budgets live in its memory.
         RecordKind::ViewMarks | RecordKind::RequestBudgets => None,
     }

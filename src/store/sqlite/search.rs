@@ -4,6 +4,8 @@
 //! as FTS5 syntax; the score is `domain::search::video_score` written as SQL, one indexed lookup
 //! per word and field.
 
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use rusqlite::OptionalExtension;
 use rusqlite::types::Value;
@@ -101,6 +103,16 @@ fn video_search_sql(query: &VideoSearchQuery) -> VideoSearchSql {
     VideoSearchSql { page, count, binds, count_binds }
 }
 
+/// Listed videos matching `?1` (an FTS5 expression), at most `CANDIDATES`, other than `?2` (or NULL).
+static CANDIDATE_VIDEOS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH hits AS MATERIALIZED (SELECT rowid AS k FROM video_search WHERE video_search MATCH ?1 LIMIT {CANDIDATES}) \
+         SELECT {VIDEO_COLUMNS} FROM hits h CROSS JOIN videos v INDEXED BY videos_search_rowid ON v.search_rowid = h.k \
+         {OWNER_OF_VIDEO} WHERE v.id IS NOT ?2 AND {}",
+        visible_sql("v", Place::Listing, None)
+    )
+});
+
 /// The columns of a channel search's page: the card's user, counts and latest video, then the score.
 struct ChannelRow {
     user: OwnerRow,
@@ -112,15 +124,9 @@ struct ChannelRow {
 impl SqliteStore {
     /// The FTS rows of listed videos matching `expression`, at most `CANDIDATES`, with their videos.
     async fn candidate_videos(&self, expression: String, except: Option<Id>) -> StoreResult<Vec<VideoRow>> {
-        let sql = format!(
-            "WITH hits AS MATERIALIZED (SELECT rowid AS k FROM video_search WHERE video_search MATCH ?1 LIMIT {CANDIDATES}) \
-             SELECT {VIDEO_COLUMNS} FROM hits h CROSS JOIN videos v INDEXED BY videos_search_rowid ON v.search_rowid = h.k \
-             {OWNER_OF_VIDEO} WHERE v.id IS NOT ?2 AND {}",
-            visible_sql("v", Place::Listing, None)
-        );
         self.reads
             .read_off_thread(move |db| {
-                let mut statement = db.prepare_cached(&sql)?;
+                let mut statement = db.prepare_cached(&CANDIDATE_VIDEOS)?;
                 let rows = statement.query_map((expression, except.map(Id::to_hex)), VideoRow::read)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>()
             })

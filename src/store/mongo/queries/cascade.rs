@@ -49,6 +49,14 @@ pub fn refs(kind: RecordKind) -> &'static [(RecordKind, Ref)] {
         WatchHistory => &[(Users, Ref::Holder), (Videos, Ref::Entry { remove: super::history::without_videos })],
         Reports => &[(Users, Ref::Field("reporter"))],
         Blocks => &[(Users, Ref::Field("blocker")), (Users, Ref::Field("blocked"))],
+        // Kept under the account's own id.
+        NotificationSettings => &[(Users, Ref::Field("_id"))],
+        Notifications => &[
+            (Comments, Ref::Field("comment")),
+            (Videos, Ref::Field("video")),
+            (Users, Ref::Field("recipient")),
+            (Users, Ref::Field("actor")),
+        ],
         ViewMarks => &[(Users, Ref::Key), (Videos, Ref::Key)],
     }
 }
@@ -243,6 +251,13 @@ mod tests {
             steps(RecordKind::Videos, &removed),
             [
                 step(
+                    RecordKind::Notifications,
+                    "notifications",
+                    doc! { "comment": { "$in": [comment] } },
+                    Change::Delete
+                ),
+                step(RecordKind::Notifications, "notifications", doc! { "video": { "$in": [video] } }, Change::Delete),
+                step(
                     RecordKind::WatchHistory,
                     "users",
                     doc! { "watchHistory": { "$in": [video] } },
@@ -285,6 +300,11 @@ mod tests {
         assert_eq!(
             done,
             [
+                ("notifications", doc! { "comment": { "$in": [comment] } }),
+                ("notifications", doc! { "video": { "$in": [video] } }),
+                ("notifications", doc! { "recipient": { "$in": [user] } }),
+                ("notifications", doc! { "actor": { "$in": [user] } }),
+                ("notificationSettings", doc! { "_id": { "$in": [user] } }),
                 ("blocks", doc! { "blocker": { "$in": [user] } }),
                 ("blocks", doc! { "blocked": { "$in": [user] } }),
                 ("reports", doc! { "reporter": { "$in": [user] } }),
@@ -324,6 +344,7 @@ mod tests {
         assert_eq!(
             done(RecordKind::Comments, thread.clone()),
             [
+                ("notifications", doc! { "comment": { "$in": thread.clone() } }),
                 ("likes", doc! { "comment": { "$in": thread.clone() } }),
                 ("comments", doc! { "parent": { "$in": thread.clone() } }),
                 ("comments", doc! { "_id": { "$in": thread.clone() } }),

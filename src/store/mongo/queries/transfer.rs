@@ -140,6 +140,22 @@ pub fn upsert(record: &Record) -> (Document, Document, bool) {
             let fields = super::blocks::block_fields(oid(b.blocker), oid(b.blocked), date(b.created_at));
             return (doc! { "_id": oid(b.id) }, doc! { "$setOnInsert": fields }, true);
         }
+        Record::NotificationSettings(s) => {
+            let set = super::notifications::settings_fields(s.settings, date(s.updated_at));
+            (s.user, set, None)
+        }
+        Record::Notification(n) => {
+            let fields = super::notifications::notification_fields(
+                oid(n.recipient),
+                n.kind,
+                oid(n.actor),
+                n.video.map(oid),
+                n.comment.map(oid),
+                n.read,
+                date(n.created_at),
+            );
+            (n.id, fields, None)
+        }
     };
     let mut update = doc! { "$set": set };
     if let Some(on_insert) = on_insert {

@@ -3,13 +3,13 @@
 //! query and expression operators below). It catches a misspelt or misplaced operator without a server.
 
 use bson::oid::ObjectId;
-use bson::{Bson, DateTime, Document};
+use bson::{Bson, DateTime, Document, doc};
 
 use super::Change;
 use super::cascade::Removed;
 use super::{
-    cascade, comments, content_update, dashboard, history, keys_in, likes, moderation, playlists, processing, search,
-    sessions, subscriptions, transfer, tweets, users, videos,
+    cascade, comments, content_update, dashboard, history, keys_in, likes, moderation, notifications, playlists,
+    processing, search, sessions, subscriptions, transfer, tweets, users, videos,
 };
 use crate::domain::choice::Choice;
 use crate::domain::moderation::{ReportStatus, TargetType};
@@ -165,6 +165,10 @@ fn every_builder_speaks_mongodb() {
         ("subscribed_channels", subscriptions::subscribed_channels(id(1))),
         ("subscription_feed_page", subscriptions::subscription_feed_page(vec![id(1)], 5, 10)),
         ("playlists", playlists::playlists(super::by_id(id(1)))),
+        ("notification_page", notifications::page(id(1), true, 5, 10)),
+        ("notification_total", notifications::total(id(1), false)),
+        ("notifications_after", notifications::oldest_first(notifications::after(id(1), at, id(2)), id(1), 5)),
+        ("notifications_since", notifications::oldest_first(notifications::since(at, &[id(1)]), id(1), 5)),
     ];
     for sort in [VideoSort::CreatedAt, VideoSort::Views, VideoSort::Duration, VideoSort::Title] {
         let query = VideoQuery {
@@ -261,6 +265,8 @@ fn every_builder_speaks_mongodb() {
         comments::pin(id(1), id(2), true).1,
         comments::pin(id(1), id(2), false).1,
         comments::heart_flip(id(1), false).1,
+        notifications::claim(id(1)).1,
+        doc! { "$set": notifications::settings_fields(Default::default(), at) },
     ];
     for removal in
         [moderation::removal(Some("r"), false), moderation::removal(None, false), moderation::removal(None, true)]
@@ -327,6 +333,11 @@ fn every_builder_speaks_mongodb() {
         hls_url: Some("$h".into()),
     };
     let mut filters = vec![
+        notifications::claim(id(1)).0,
+        notifications::subscriptions_after(id(1), Some((at, id(2)))),
+        notifications::switched_off(&[id(1)], crate::domain::notification::NotificationType::Reply),
+        notifications::blocking(&[id(1)], id(2)),
+        notifications::subscriber_of(id(1), id(2)),
         users::new_user(id(1), &user, at),
         users::username_or_email("a", "b"),
         sessions::live_session(id(1), "j", "h", at),

@@ -6,13 +6,15 @@ use rusqlite::{Connection, Row};
 
 use crate::domain::choice::Choice;
 use crate::domain::moderation::Target;
+use crate::domain::notification::NotificationSettings;
 use crate::domain::social::LikeTarget;
 use crate::domain::user::Role;
 use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
 use crate::store::transfer::{
-    ActionRecord, BlockRecord, HistoryRecord, Kind, LikeRecord, PlaylistRow, PostRecord, Record, ReportRecord,
-    SessionRecord, SubscriptionRecord, ThreadFields, UserRecord, VideoProcessing, VideoRow, ViewHourRecord,
+    ActionRecord, BlockRecord, HistoryRecord, Kind, LikeRecord, NotificationRecord, PlaylistRow, PostRecord, Record,
+    ReportRecord, SessionRecord, SettingsRecord, SubscriptionRecord, ThreadFields, UserRecord, VideoProcessing,
+    VideoRow, ViewHourRecord,
 };
 
 /// The statement listing one page of a kind: `?1` = the id to continue after, `?2` = the page size.
@@ -59,6 +61,14 @@ pub(super) fn export_sql(kind: Kind) -> &'static str {
              WHERE id > ?1 ORDER BY id LIMIT ?2"
         }
         Kind::Blocks => "SELECT id, blocker_id, blocked_id, created_at FROM blocks WHERE id > ?1 ORDER BY id LIMIT ?2",
+        Kind::NotificationSettings => {
+            "SELECT user_id AS id, new_video, comment, reply, subscriber, updated_at FROM notification_settings \
+             WHERE user_id > ?1 ORDER BY user_id LIMIT ?2"
+        }
+        Kind::Notifications => {
+            "SELECT id, recipient_id, type, actor_id, video_id, comment_id, read, created_at FROM notifications \
+             WHERE id > ?1 ORDER BY id LIMIT ?2"
+        }
     }
 }
 
@@ -75,6 +85,8 @@ pub(super) fn count_sql(kind: Kind) -> &'static str {
         Kind::Reports => "SELECT COUNT(*) FROM reports",
         Kind::ModerationActions => "SELECT COUNT(*) FROM moderation_actions",
         Kind::Blocks => "SELECT COUNT(*) FROM blocks",
+        Kind::NotificationSettings => "SELECT COUNT(*) FROM notification_settings",
+        Kind::Notifications => "SELECT COUNT(*) FROM notifications",
     }
 }
 
@@ -114,6 +126,8 @@ pub(super) fn id_of(record: &Record) -> Id {
         Record::Report(r) => r.id,
         Record::Action(a) => a.id,
         Record::Block(b) => b.id,
+        Record::NotificationSettings(s) => s.user,
+        Record::Notification(n) => n.id,
     }
 }
 
@@ -285,6 +299,26 @@ fn read_record(kind: Kind, row: &Row) -> rusqlite::Result<Record> {
             blocked: id(row, 2)?,
             created_at: time(row, 3)?,
         }),
+        Kind::NotificationSettings => Record::NotificationSettings(SettingsRecord {
+            user: id(row, 0)?,
+            settings: NotificationSettings {
+                new_video: row.get(1)?,
+                comment: row.get(2)?,
+                reply: row.get(3)?,
+                subscriber: row.get(4)?,
+            },
+            updated_at: time(row, 5)?,
+        }),
+        Kind::Notifications => Record::Notification(NotificationRecord {
+            id: id(row, 0)?,
+            recipient: id(row, 1)?,
+            kind: named(row, 2)?,
+            actor: id(row, 3)?,
+            video: optional_id(row, 4)?,
+            comment: optional_id(row, 5)?,
+            read: row.get(6)?,
+            created_at: time(row, 7)?,
+        }),
     })
 }
 
@@ -332,7 +366,9 @@ fn attach(db: &Connection, record: &mut Record) -> rusqlite::Result<()> {
         | Record::Subscription(_)
         | Record::Report(_)
         | Record::Action(_)
-        | Record::Block(_) => {}
+        | Record::Block(_)
+        | Record::NotificationSettings(_)
+        | Record::Notification(_) => {}
     }
     Ok(())
 }
@@ -372,6 +408,8 @@ mod tests {
             (Kind::Reports, "id reporter_id target_type target_id reason details status created_at updated_at"),
             (Kind::ModerationActions, "id moderator_id target_type target_id action reason created_at"),
             (Kind::Blocks, "id blocker_id blocked_id created_at"),
+            (Kind::NotificationSettings, "id new_video comment reply subscriber updated_at"),
+            (Kind::Notifications, "id recipient_id type actor_id video_id comment_id read created_at"),
         ];
         assert_eq!(expected.map(|(kind, _)| kind), Kind::ALL);
         for (kind, columns) in expected {

@@ -2,11 +2,12 @@
 
 use rusqlite::{Params, Transaction};
 
+use super::super::notifications::SAVE_SETTINGS;
 use super::super::{is_foreign_key_violation, is_unique_violation};
-use crate::domain::Timestamp;
 use crate::domain::choice::Choice;
 use crate::domain::social::LikeTarget;
 use crate::domain::visibility::Visibility;
+use crate::domain::{Id, Timestamp};
 use crate::store::transfer::Record;
 
 /// Runs one statement of an import: the rows it wrote, or `None` when a constraint refused it.
@@ -223,6 +224,24 @@ pub(super) fn import_one(tx: &Transaction, record: Record) -> rusqlite::Result<b
             let block = (b.id.to_hex(), b.blocker.to_hex(), b.blocked.to_hex(), b.created_at.millis());
             accepted(tx, INSERT_BLOCK, block)
         }
+        Record::NotificationSettings(s) => {
+            let on = s.settings;
+            let row = (s.user.to_hex(), on.new_video, on.comment, on.reply, on.subscriber, s.updated_at.millis());
+            accepted(tx, SAVE_SETTINGS, row)
+        }
+        Record::Notification(n) => {
+            let row = (
+                n.id.to_hex(),
+                n.recipient.to_hex(),
+                n.kind.as_str(),
+                n.actor.to_hex(),
+                n.video.map(Id::to_hex),
+                n.comment.map(Id::to_hex),
+                n.read,
+                n.created_at.millis(),
+            );
+            accepted(tx, UPSERT_NOTIFICATION, row)
+        }
     }
 }
 
@@ -284,6 +303,9 @@ const UPSERT_REPORT: &str = "INSERT INTO reports (id, reporter_id, target_type, 
 /// The log is append-only: a copied action is written once.
 const INSERT_ACTION: &str = "INSERT INTO moderation_actions (id, moderator_id, target_type, target_id, action, reason, \
      created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING";
+
+const UPSERT_NOTIFICATION: &str = "INSERT INTO notifications (id, recipient_id, type, actor_id, video_id, comment_id, \
+     read, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO UPDATE SET read = excluded.read";
 
 const INSERT_BLOCK: &str = "INSERT INTO blocks (id, blocker_id, blocked_id, created_at) VALUES (?1, ?2, ?3, ?4) \
      ON CONFLICT (id) DO NOTHING";

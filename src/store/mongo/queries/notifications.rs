@@ -1,0 +1,213 @@
+//! Builders for notifications and their settings. Whether a notification is shown is decided when
+//! it is read (D25): the lookups of `shown` drop those whose actor is suspended or blocked by the
+//! recipient, whose comment is hidden, or whose video the recipient no longer sees.
+
+use bson::oid::ObjectId;
+use bson::{Bson, DateTime, Document, doc};
+
+use super::super::coll;
+use super::{newest_first, skip, visible_to};
+use crate::domain::choice::Choice;
+use crate::domain::notification::{NotificationSettings, NotificationType};
+use crate::domain::visibility::Place;
+
+/// A notification's fields as stored, for a new one and a copied one.
+pub fn notification_fields(
+    recipient: ObjectId,
+    kind: NotificationType,
+    actor: ObjectId,
+    video: Option<ObjectId>,
+    comment: Option<ObjectId>,
+    read: bool,
+    at: DateTime,
+) -> Document {
+    let id = |id: Option<ObjectId>| id.map_or(Bson::Null, Bson::ObjectId);
+    doc! {
+        "recipient": recipient, "type": kind.as_str(), "actor": actor, "video": id(video), "comment": id(comment),
+        "read": read, "createdAt": at,
+    }
+}
+
+/// Settings' fields as stored (under the account's id).
+pub fn settings_fields(settings: NotificationSettings, at: DateTime) -> Document {
+    doc! {
+        "newVideo": settings.new_video, "comment": settings.comment, "reply": settings.reply,
+        "subscriber": settings.subscriber, "updatedAt": at,
+    }
+}
+
+/// The settings field of a type.
+pub fn setting(kind: NotificationType) -> &'static str {
+    kind.setting()
+}
+
+/// The recipient's notifications, unread ones only with `unread_only`.
+pub fn of(recipient: ObjectId, unread_only: bool) -> Document {
+    let mut filter = doc! { "recipient": recipient };
+    if unread_only {
+        filter.insert("read", false);
+    }
+    filter
+}
+
+/// The stages keeping the notifications (of one `recipient`) that the recipient is shown, with
+/// their actor (`actor`), video (`video`) and comment (`comment`) in the shapes of the API.
+pub fn shown(recipient: ObjectId) -> Vec<Document> {
+    let mut by_link = visible_to(Place::ByLink, Some(recipient));
+    by_link.insert("_id", doc! { "$exists": true });
+    vec![
+        // The recipient's blocks of the actor. No `$project` in this sub-pipeline: DocumentDB joins
+        // on `foreignField` after running it, so projecting `blocked` away matches nothing
+        // (verified against DocumentDB, CI's server).
+        doc! { "$lookup": {
+            "from": coll::BLOCKS,
+            "localField": "actor",
+            "foreignField": "blocked",
+            "pipeline": [{ "$match": { "blocker": recipient } }],
+            "as": "blocks",
+        } },
+        doc! { "$match": { "blocks": { "$size": 0 } } },
+        doc! { "$lookup": {
+            "from": coll::USERS,
+            "localField": "actor",
+            "foreignField": "_id",
+            "pipeline": [
+                { "$match": { "suspendedReason": Bson::Null } },
+                { "$project": { "username": 1, "fullName": 1, "avatar": 1 } },
+            ],
+            "as": "actor",
+        } },
+        doc! { "$unwind": "$actor" },
+        doc! { "$lookup": {
+            "from": coll::VIDEOS,
+            "localField": "video",
+            "foreignField": "_id",
+            "pipeline": [
+                { "$match": by_link },
+                { "$project": { "title": 1, "thumbnail": 1, "isPublished": 1 } },
+            ],
+            "as": "videos",
+        } },
+        doc! { "$lookup": {
+            "from": coll::COMMENTS,
+            "localField": "comment",
+            "foreignField": "_id",
+            "pipeline": [{ "$match": { "hidden": { "$ne": true } } }, { "$project": { "content": 1 } }],
+            "as": "comments",
+        } },
+        doc! { "$match": { "$and": [
+            { "$or": [{ "video": Bson::Null }, { "type": { "$ne": "new_video" }, "videos.0": { "$exists": true } },
+                      { "type": "new_video", "videos.isPublished": true }] },
+            { "$or": [{ "comment": Bson::Null }, { "comments.0": { "$exists": true } }] },
+        ] } },
+        doc! { "$set": {
+            "video": { "$first": "$videos" },
+            "comment": { "$first": "$comments" },
+        } },
+        doc! { "$project": { "blocks": 0, "videos": 0, "comments": 0, "video.isPublished": 0 } },
+    ]
+}
+
+/// A page of the recipient's shown notifications, newest first.
+pub fn page(recipient: ObjectId, unread_only: bool, offset: u64, limit: u32) -> Vec<Document> {
+    let mut pipeline = vec![doc! { "$match": of(recipient, unread_only) }, newest_first()];
+    // Shown-ness is decided before the page is cut, so pages hold only shown notifications.
+    pipeline.extend(shown(recipient));
+    pipeline.push(skip(offset));
+    pipeline.push(doc! { "$limit": i64::from(limit) });
+    pipeline
+}
+
+/// How many of the recipient's notifications are shown (unread ones only with `unread_only`).
+pub fn total(recipient: ObjectId, unread_only: bool) -> Vec<Document> {
+    let mut pipeline = vec![doc! { "$match": of(recipient, unread_only) }];
+    pipeline.extend(shown(recipient));
+    pipeline.push(doc! { "$count": "n" });
+    pipeline
+}
+
+/// The recipient's shown notifications among `ids` (or created after `after`), oldest first.
+pub fn oldest_first(filter: Document, recipient: ObjectId, limit: u32) -> Vec<Document> {
+    let mut pipeline = vec![doc! { "$match": filter }, doc! { "$sort": { "createdAt": 1, "_id": 1 } }];
+    pipeline.push(doc! { "$limit": i64::from(limit) });
+    pipeline.extend(shown(recipient));
+    pipeline
+}
+
+/// The recipient's notifications created after (`at`, `id`).
+pub fn after(recipient: ObjectId, at: DateTime, id: ObjectId) -> Document {
+    doc! { "recipient": recipient, "$or": [
+        { "createdAt": { "$gt": at } },
+        { "createdAt": at, "_id": { "$gt": id } },
+    ] }
+}
+
+/// The notifications of `recipients` created at `from` or later.
+pub fn since(from: DateTime, recipients: &[ObjectId]) -> Document {
+    doc! { "createdAt": { "$gte": from }, "recipient": { "$in": recipients } }
+}
+
+/// The `subscriber` notification of a subscription.
+pub fn subscriber_of(channel: ObjectId, subscriber: ObjectId) -> Document {
+    doc! { "actor": subscriber, "recipient": channel, "type": NotificationType::Subscriber.as_str() }
+}
+
+/// Marks a video told to its subscribers, the first time only.
+pub fn claim(video: ObjectId) -> (Document, Document) {
+    (doc! { "_id": video, "announced": { "$ne": true } }, doc! { "$set": { "announced": true } })
+}
+
+/// The next subscriptions to a channel after (`at`, `id`), in subscription order.
+pub fn subscriptions_after(channel: ObjectId, after: Option<(DateTime, ObjectId)>) -> Document {
+    match after {
+        None => doc! { "channel": channel },
+        Some((at, id)) => doc! { "channel": channel, "$or": [
+            { "createdAt": { "$gt": at } },
+            { "createdAt": at, "_id": { "$gt": id } },
+        ] },
+    }
+}
+
+/// Among `users`, those who switched `kind` off.
+pub fn switched_off(users: &[ObjectId], kind: NotificationType) -> Document {
+    doc! { "_id": { "$in": users }, setting(kind): false }
+}
+
+/// Among `users`, those who block `actor`.
+pub fn blocking(users: &[ObjectId], actor: ObjectId) -> Document {
+    doc! { "blocker": { "$in": users }, "blocked": actor }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> ObjectId {
+        ObjectId::from_bytes([n; 12])
+    }
+
+    #[test]
+    fn a_page_is_cut_after_the_shown_filter() {
+        let pipeline = page(id(1), true, 20, 10);
+        assert_eq!(pipeline[0], doc! { "$match": { "recipient": id(1), "read": false } });
+        assert_eq!(pipeline[pipeline.len() - 2], doc! { "$skip": 20_i64 });
+        let count = total(id(1), false);
+        assert_eq!(count.last().unwrap(), &doc! { "$count": "n" });
+        assert_eq!(count[0], doc! { "$match": { "recipient": id(1) } });
+    }
+
+    #[test]
+    fn announcements_are_claimed_once_and_fan_out_in_subscription_order() {
+        assert_eq!(claim(id(2)).0, doc! { "_id": id(2), "announced": { "$ne": true } });
+        let at = DateTime::from_millis(5);
+        assert_eq!(subscriptions_after(id(3), None), doc! { "channel": id(3) });
+        let next = subscriptions_after(id(3), Some((at, id(4))));
+        assert_eq!(next.get_array("$or").unwrap().len(), 2);
+        assert_eq!(
+            switched_off(&[id(1)], NotificationType::NewVideo),
+            doc! { "_id": { "$in": [id(1)] }, "newVideo": false }
+        );
+        assert_eq!(blocking(&[id(1)], id(2)), doc! { "blocker": { "$in": [id(1)] }, "blocked": id(2) });
+        assert_eq!(subscriber_of(id(1), id(2)), doc! { "actor": id(2), "recipient": id(1), "type": "subscriber" });
+    }
+}
