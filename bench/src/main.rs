@@ -5,6 +5,7 @@
 
 mod load;
 mod mongo;
+mod notifications;
 mod search;
 mod server;
 mod soak;
@@ -17,7 +18,7 @@ use load::{LoadStats, load, sequential};
 use server::{Server, cargo_build, target_bin};
 
 /// Scenario names accepted on the command line, in the order they run.
-const SCENARIOS: [&str; 14] = [
+const SCENARIOS: [&str; 16] = [
     "cold",
     "throughput",
     "uncached",
@@ -25,6 +26,7 @@ const SCENARIOS: [&str; 14] = [
     "scale",
     "growth",
     "search",
+    "notifications",
     "login",
     "range",
     "upload",
@@ -32,18 +34,19 @@ const SCENARIOS: [&str; 14] = [
     "processing",
     "mongo",
     "soak",
+    "soak-mongo",
 ];
 
 /// Scenarios that run only when named: they need more than this machine (ffmpeg, a MongoDB
 /// deployment) or take long (soak).
-const ON_REQUEST: [&str; 3] = ["processing", "mongo", "soak"];
+const ON_REQUEST: [&str; 4] = ["processing", "mongo", "soak", "soak-mongo"];
 
 const USAGE: &str = "usage: bench [--quick] [--start-documentdb] [SCENARIO]...
 
 Measures videotube against baselines taken in the same run and prints markdown tables
 (also written to target/bench-report.md).
 
-Scenarios (all but processing, mongo and soak run when none is named):
+Scenarios (all but processing, mongo, soak and soak-mongo run when none is named):
   cold        cold start to first healthcheck
   throughput  trivial route and the cached 10k-video feed against a hello-world
   uncached    the feed, a comments page and a channel profile through the database (feed cache
@@ -55,6 +58,9 @@ Scenarios (all but processing, mongo and soak run when none is named):
   search      search p50 (two words, prefix) and suggest p50 at 1M (--quick: 100k) vs 10k videos, the
               same 50 matches at both sizes; search throughput at 10k against a hello-world; FTS5
               index bytes per video; a video insert with the search triggers vs without
+  notifications  publish p50 for a channel with 100k subscribers vs none (and the deferred fan-out's
+              duration), GET /notifications and the unread count p50 at 1M vs 10k notifications, RSS
+              per idle notification stream (1,000 streams) against per idle connection (SQLite)
   login       feed p99 while 50 clients log in
   range       Range reads of a 200 MB video against reading the file
   upload      multipart upload against raw TCP to a file
@@ -66,14 +72,16 @@ Scenarios (all but processing, mongo and soak run when none is named):
   soak        a mixed load (register, login, publish, tus, watch, comment, like, subscribe, search,
               feeds, aborted uploads) for 10 minutes (--quick: 2), sampling the server's RSS and open
               file descriptors; growth after warm-up, 5xx count, p99 per minute (only when named)
+  soak-mongo  the same soak on MongoDB (a fresh bench_* database in the deployment of mongo; only
+              when named)
 
 Options:
   --quick             shorter load phases (2 s instead of 5 s) and smaller data
-  --start-documentdb  for mongo: start DocumentDB with .ci/documentdb even if BENCH_MONGODB_URI is set
+  --start-documentdb  for mongo and soak-mongo: start DocumentDB with .ci/documentdb even if BENCH_MONGODB_URI is set
   -h, --help          this text
 
 Environment:
-  BENCH_MONGODB_URI   the MongoDB deployment for mongo (fresh bench_* databases are created in it
+  BENCH_MONGODB_URI   the MongoDB deployment for mongo and soak-mongo (fresh bench_* databases are created in it
                       and dropped); unset: DocumentDB is started with .ci/documentdb and stopped after";
 
 /// The three feed shapes measured at scale.
@@ -145,6 +153,9 @@ async fn main() -> anyhow::Result<()> {
     if run("search") {
         rows.extend(search::search(secs, if quick { 100_000 } else { 1_000_000 }).await?);
     }
+    if run("notifications") {
+        rows.extend(notifications::notifications().await?);
+    }
     if run("login") {
         rows.push(login_throughput(secs).await?);
         rows.push(login_pressure(secs).await?);
@@ -162,7 +173,10 @@ async fn main() -> anyhow::Result<()> {
         rows.push(processing_pressure(secs).await?);
     }
     if run("soak") {
-        rows.push(soak::soak(Duration::from_secs(if quick { 120 } else { 600 })).await?);
+        rows.push(soak::soak(Duration::from_secs(if quick { 120 } else { 600 }), None).await?);
+    }
+    if run("soak-mongo") {
+        rows.push(soak_mongo(Duration::from_secs(if quick { 120 } else { 600 }), start_documentdb).await?);
     }
     let store_rows = if run("mongo") { store_comparison(secs, start_documentdb).await? } else { Vec::new() };
 
@@ -890,6 +904,19 @@ async fn resumable_upload(mib: u64) -> anyhow::Result<Row> {
         target: "≥ 0.5× (the bytes are written twice), RSS growth ≤ 64 MiB",
         met: ratio >= 0.5 && tus_mib <= 64.0,
     })
+}
+
+/// The soak on a fresh database of the MongoDB deployment (`mongo::Deployment`), dropped afterwards.
+async fn soak_mongo(duration: Duration, start_documentdb: bool) -> anyhow::Result<Row> {
+    let deployment = mongo::Deployment::acquire(start_documentdb)?;
+    let name = format!("{}_soak", mongo::fresh_database_name());
+    let uri = mongo::with_database(&deployment.uri, &name);
+    eprintln!("bench: MongoDB from {}, database {name}", deployment.source);
+    let row = soak::soak(duration, Some(&uri)).await;
+    if let Err(e) = mongo::drop_database(&uri).await {
+        eprintln!("bench: {e:#}");
+    }
+    row
 }
 
 /// A row of the store comparison: one measurement on SQLite and on MongoDB in the same run.

@@ -93,7 +93,8 @@ fn id(n: u64) -> ObjectId {
 }
 
 /// Inserts the same ten owners and `count` published videos as `Server::seed` does on SQLite, as
-/// the documents the server writes (src/store/mongo/queries: `new_user`, `new_video`); returns the
+/// the documents the server writes (src/store/mongo/queries: `new_user`, `new_video`, with their
+/// search words; no `announced`, as SQLite's seed leaves it 0); returns the
 /// first owner's id. The server creates the indexes when it starts, so start it first.
 pub async fn seed(uri: &str, count: u64) -> anyhow::Result<String> {
     let db = database(uri).await?;
@@ -109,10 +110,14 @@ pub async fn seed(uri: &str, count: u64) -> anyhow::Result<String> {
                 "avatarKey": "local:images/none.png",
                 "coverImage": "",
                 "watchHistory": [],
+                "watchHistoryAt": [],
+                "historyPaused": false,
                 "password": "x",
                 "refreshSessions": [],
                 "createdAt": at(0),
                 "updatedAt": at(0),
+                "searchWords": owner_words(n),
+                "search": { "username": [format!("owner{n}")], "fullName": ["owner", n.to_string()] },
             }
         })
         .collect();
@@ -122,7 +127,7 @@ pub async fn seed(uri: &str, count: u64) -> anyhow::Result<String> {
     for start in (0..count).step_by(BATCH as usize) {
         let batch: Vec<Document> = (start..(start + BATCH).min(count))
             .map(|n| {
-                doc! {
+                let mut video = doc! {
                     "_id": id(n + 4096),
                     "videoFile": "http://bench/v.mp4",
                     "videoKey": "local:videos/none.mp4",
@@ -132,16 +137,51 @@ pub async fn seed(uri: &str, count: u64) -> anyhow::Result<String> {
                     "description": format!("A benchmark video, number {n}"),
                     "duration": (n % 600) as f64 + 0.5,
                     "views": ((n * 7919) % 100_000) as i64,
+                    "visibility": "public",
                     "isPublished": true,
                     "owner": id(n % 10 + 1),
                     "createdAt": at(n),
                     "updatedAt": at(n),
-                }
+                    "processingStatus": "off",
+                    "processingProgress": 0,
+                    "width": 0,
+                    "height": 0,
+                    "hlsUrl": null,
+                    "hlsKey": "",
+                    "tags": [],
+                };
+                video.extend(video_search_fields(n));
+                video
             })
             .collect();
         videos.insert_many(batch).ordered(false).await.context("inserting videos")?;
     }
     Ok(format!("{:024x}", 1))
+}
+
+/// The search words of owner `n` (`queries::search::owner_words` of its username and full name).
+fn owner_words(n: u64) -> Vec<String> {
+    vec![format!("owner{n}"), "owner".into(), n.to_string()]
+}
+
+/// The search fields of video `n` as `queries::search::video_fields` writes them: the distinct
+/// words of its title and description (ASCII here: lower case, split at anything else), no tags,
+/// its owner's words.
+fn video_search_fields(n: u64) -> Document {
+    let title = vec!["video".to_owned(), "number".into(), n.to_string()];
+    let description = vec!["a".to_owned(), "benchmark".into(), "video".into(), "number".into(), n.to_string()];
+    let owner = owner_words(n % 10);
+    let mut all: Vec<String> = Vec::new();
+    for word in title.iter().chain(&description).chain(&owner) {
+        if !all.contains(word) {
+            all.push(word.clone());
+        }
+    }
+    doc! {
+        "searchWords": all,
+        "suggestWords": &title,
+        "search": { "title": &title, "tags": Vec::<String>::new(), "description": &description, "owner": &owner },
+    }
 }
 
 /// Drops the database the URI names.
