@@ -230,10 +230,16 @@ struct Usage {
     at: Duration,
     rss_kib: u64,
     fds: usize,
+    /// The machine's 1-minute load average (other work on the shared cores shows here).
+    load: f64,
 }
 
 fn usage(server: &Server, started: Instant) -> anyhow::Result<Usage> {
-    Ok(Usage { at: started.elapsed(), rss_kib: server.memory_kib("VmRSS")?, fds: server.open_fds()? })
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN);
+    Ok(Usage { at: started.elapsed(), rss_kib: server.memory_kib("VmRSS")?, fds: server.open_fds()?, load })
 }
 
 /// The p99 (ms) of each whole minute of `samples`.
@@ -353,8 +359,12 @@ pub async fn soak(duration: Duration, mongo: Option<&str>) -> anyhow::Result<Row
     let flatness = p99s.iter().copied().fold(0.0, f64::max) / p99s.iter().copied().fold(f64::INFINITY, f64::min);
     let rss_mib = |u: &Usage| u.rss_kib as f64 / 1024.0;
     eprintln!(
-        "bench: soak: samples (s, RSS MiB, fds): {}",
-        usages.iter().map(|u| format!("{}:{:.1}:{}", u.at.as_secs(), rss_mib(u), u.fds)).collect::<Vec<_>>().join(" ")
+        "bench: soak: samples (s, RSS MiB, fds, load average): {}",
+        usages
+            .iter()
+            .map(|u| format!("{}:{:.1}:{}:{:.1}", u.at.as_secs(), rss_mib(u), u.fds, u.load))
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     Ok(Row {
         scenario: match mongo {
