@@ -18,7 +18,7 @@ use load::{LoadStats, load, sequential};
 use server::{Server, cargo_build, target_bin};
 
 /// Scenario names accepted on the command line, in the order they run.
-const SCENARIOS: [&str; 16] = [
+const SCENARIOS: [&str; 17] = [
     "cold",
     "throughput",
     "uncached",
@@ -35,18 +35,20 @@ const SCENARIOS: [&str; 16] = [
     "mongo",
     "soak",
     "soak-mongo",
+    "notifications-mongo",
 ];
 
 /// Scenarios that run only when named: they need more than this machine (ffmpeg, a MongoDB
 /// deployment) or take long (soak).
-const ON_REQUEST: [&str; 4] = ["processing", "mongo", "soak", "soak-mongo"];
+const ON_REQUEST: [&str; 6] = ["processing", "mongo", "soak", "soak-mongo", "notifications", "notifications-mongo"];
 
 const USAGE: &str = "usage: bench [--quick] [--start-documentdb] [SCENARIO]...
 
 Measures videotube against baselines taken in the same run and prints markdown tables
 (also written to target/bench-report.md).
 
-Scenarios (all but processing, mongo, soak and soak-mongo run when none is named):
+Scenarios (all but processing, mongo, soak, soak-mongo, notifications and notifications-mongo run
+when none is named):
   cold        cold start to first healthcheck
   throughput  trivial route and the cached 10k-video feed against a hello-world
   uncached    the feed, a comments page and a channel profile through the database (feed cache
@@ -60,7 +62,8 @@ Scenarios (all but processing, mongo, soak and soak-mongo run when none is named
               index bytes per video; a video insert with the search triggers vs without
   notifications  publish p50 for a channel with 100k subscribers vs none (and the deferred fan-out's
               duration), GET /notifications and the unread count p50 at 1M vs 10k notifications, RSS
-              per idle notification stream (1,000 streams) against per idle connection (SQLite)
+              per idle notification stream (1,000 streams) against per idle connection (SQLite; about
+              6 minutes, only when named)
   login       feed p99 while 50 clients log in
   range       Range reads of a 200 MB video against reading the file
   upload      multipart upload against raw TCP to a file
@@ -74,14 +77,16 @@ Scenarios (all but processing, mongo, soak and soak-mongo run when none is named
               file descriptors; growth after warm-up, 5xx count, p99 per minute (only when named)
   soak-mongo  the same soak on MongoDB (a fresh bench_* database in the deployment of mongo; only
               when named)
+  notifications-mongo  the publish rows of notifications on MongoDB (5 rounds; a fresh bench_*
+              database in the deployment of mongo; only when named)
 
 Options:
   --quick             shorter load phases (2 s instead of 5 s) and smaller data
-  --start-documentdb  for mongo and soak-mongo: start DocumentDB with .ci/documentdb even if BENCH_MONGODB_URI is set
+  --start-documentdb  for mongo, soak-mongo and notifications-mongo: start DocumentDB with .ci/documentdb even if BENCH_MONGODB_URI is set
   -h, --help          this text
 
 Environment:
-  BENCH_MONGODB_URI   the MongoDB deployment for mongo and soak-mongo (fresh bench_* databases are created in it
+  BENCH_MONGODB_URI   the MongoDB deployment for mongo, soak-mongo and notifications-mongo (fresh bench_* databases are created in it
                       and dropped); unset: DocumentDB is started with .ci/documentdb and stopped after";
 
 /// The three feed shapes measured at scale.
@@ -177,6 +182,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if run("soak-mongo") {
         rows.push(soak_mongo(Duration::from_secs(if quick { 120 } else { 600 }), start_documentdb).await?);
+    }
+    if run("notifications-mongo") {
+        rows.extend(notifications_mongo(start_documentdb).await?);
     }
     let store_rows = if run("mongo") { store_comparison(secs, start_documentdb).await? } else { Vec::new() };
 
@@ -917,6 +925,19 @@ async fn soak_mongo(duration: Duration, start_documentdb: bool) -> anyhow::Resul
         eprintln!("bench: {e:#}");
     }
     row
+}
+
+/// The publish rows of `notifications` on a fresh database of the MongoDB deployment, dropped afterwards.
+async fn notifications_mongo(start_documentdb: bool) -> anyhow::Result<Vec<Row>> {
+    let deployment = mongo::Deployment::acquire(start_documentdb)?;
+    let name = format!("{}_notify", mongo::fresh_database_name());
+    let uri = mongo::with_database(&deployment.uri, &name);
+    eprintln!("bench: MongoDB from {}, database {name}", deployment.source);
+    let rows = notifications::publish(Some(&uri), 5).await;
+    if let Err(e) = mongo::drop_database(&uri).await {
+        eprintln!("bench: {e:#}");
+    }
+    rows
 }
 
 /// A row of the store comparison: one measurement on SQLite and on MongoDB in the same run.

@@ -20,7 +20,7 @@ use crate::server::{self, Server};
 
 /// Subscribers of the popular channel.
 const SUBSCRIBERS: u64 = 100_000;
-/// Publish rounds; each publishes one video of each channel (and one more of the quiet channel
+/// Publish rounds on SQLite; each publishes one video of each channel (and one more of the quiet channel
 /// while the popular one's fan-out runs).
 const PUBLISH_ROUNDS: u64 = 15;
 /// The channels: owner0 (no subscribers) and owner1 (`SUBSCRIBERS`), as `Server::seed` numbers them.
@@ -76,7 +76,7 @@ fn server_vars() -> [(&'static str, &'static str); 3] {
 }
 
 pub async fn notifications() -> anyhow::Result<Vec<Row>> {
-    let mut rows = publish().await?;
+    let mut rows = publish(None, PUBLISH_ROUNDS).await?;
     rows.extend(reads().await?);
     rows.push(streams().await?);
     Ok(rows)
@@ -97,21 +97,70 @@ async fn toggle(client: &reqwest::Client, server: &Server, token: &str, video: u
     Ok(latency)
 }
 
-/// Publish latency for the quiet and the popular channel, and the popular one's fan-out time.
-async fn publish() -> anyhow::Result<Vec<Row>> {
+/// Where the bench reads what the fan-out stored: the server's SQLite file, or its MongoDB database.
+enum Probe {
+    Sqlite(rusqlite::Connection),
+    Mongo(mongodb::Database),
+}
+
+impl Probe {
+    /// Whether the user numbered `recipient` has a notification of the video numbered `video`.
+    async fn told(&self, recipient: u64, video: u64) -> anyhow::Result<bool> {
+        match self {
+            Probe::Sqlite(db) => Ok(db.query_row(
+                "SELECT EXISTS (SELECT 1 FROM notifications WHERE recipient_id = ?1 AND video_id = ?2)",
+                (user_id(recipient), user_id(video)),
+                |row| row.get(0),
+            )?),
+            Probe::Mongo(db) => crate::mongo::notified(db, recipient, video).await,
+        }
+    }
+
+    /// The notifications of the video numbered `video`.
+    async fn stored(&self, video: u64) -> anyhow::Result<u64> {
+        match self {
+            Probe::Sqlite(db) => {
+                Ok(db.query_row("SELECT COUNT(*) FROM notifications WHERE video_id = ?1", [user_id(video)], |row| {
+                    row.get::<_, i64>(0)
+                })? as u64)
+            }
+            Probe::Mongo(db) => crate::mongo::notifications_of(db, video).await,
+        }
+    }
+}
+
+/// Publish latency for the quiet and the popular channel, and the popular one's fan-out time, in
+/// `rounds` rounds; on SQLite, or on the (fresh) MongoDB database `mongo` names.
+pub async fn publish(mongo: Option<&str>, rounds: u64) -> anyhow::Result<Vec<Row>> {
     eprintln!("bench: notifications: seeding {SUBSCRIBERS} subscribers");
     let dir = tempfile::tempdir()?;
-    let server = Server::start(dir.path(), &server_vars()).await?;
-    server.seed(10_000).await?;
-    server.seed_viewers(SUBSCRIBERS).await?;
-    {
-        let db = server.database()?;
-        db.execute(SUBSCRIPTIONS_SQL, [SUBSCRIBERS as i64, POPULAR as i64])?;
-        db.execute(PRIVATE_VIDEOS_SQL, [(2 * PUBLISH_ROUNDS) as i64, QUIET as i64, QUIET_VIDEOS as i64])?;
-        db.execute(PRIVATE_VIDEOS_SQL, [PUBLISH_ROUNDS as i64, POPULAR as i64, POPULAR_VIDEOS as i64])?;
-        db.execute_batch("ANALYZE")?;
-        server::settle(db).await?;
+    let mut vars = server_vars().to_vec();
+    if let Some(uri) = mongo {
+        vars.push(("MONGODB_URI", uri));
     }
+    let server = Server::start(dir.path(), &vars).await?;
+    let probe = match mongo {
+        None => {
+            server.seed(10_000).await?;
+            server.seed_viewers(SUBSCRIBERS).await?;
+            let db = server.database()?;
+            db.execute(SUBSCRIPTIONS_SQL, [SUBSCRIBERS as i64, POPULAR as i64])?;
+            db.execute(PRIVATE_VIDEOS_SQL, [(2 * rounds) as i64, QUIET as i64, QUIET_VIDEOS as i64])?;
+            db.execute(PRIVATE_VIDEOS_SQL, [rounds as i64, POPULAR as i64, POPULAR_VIDEOS as i64])?;
+            db.execute_batch("ANALYZE")?;
+            server::settle(db).await?;
+            Probe::Sqlite(server.database()?)
+        }
+        Some(uri) => {
+            crate::mongo::seed(uri, 10_000).await?;
+            let db = crate::mongo::database(uri).await?;
+            crate::mongo::seed_viewers(&db, SUBSCRIBERS).await?;
+            crate::mongo::seed_subscribers(&db, POPULAR, SUBSCRIBERS).await?;
+            crate::mongo::seed_private_videos(&db, QUIET, 2 * rounds, QUIET_VIDEOS).await?;
+            crate::mongo::seed_private_videos(&db, POPULAR, rounds, POPULAR_VIDEOS).await?;
+            Probe::Mongo(db)
+        }
+    };
     let profile: serde_json::Value = reqwest::get(server.url("/api/v1/users/c/owner1")).await?.json().await?;
     anyhow::ensure!(
         profile["data"]["subscribersCount"] == SUBSCRIBERS,
@@ -119,20 +168,12 @@ async fn publish() -> anyhow::Result<Vec<Row>> {
     );
     let (quiet_token, popular_token) =
         (server::access_token(&user_id(QUIET))?, server::access_token(&user_id(POPULAR))?);
-    let last_subscriber = server::viewer_id(SUBSCRIBERS - 1);
-    let db = server.database()?;
-    let told = |video: u64| -> anyhow::Result<bool> {
-        Ok(db.query_row(
-            "SELECT EXISTS (SELECT 1 FROM notifications WHERE recipient_id = ?1 AND video_id = ?2)",
-            (&last_subscriber, format!("{video:024x}")),
-            |row| row.get(0),
-        )?)
-    };
+    let last_subscriber = SUBSCRIBERS - 1 + 1_048_576;
     let client = reqwest::Client::new();
     let (mut quiet, mut popular, mut during, mut fanouts) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut during_unfinished = 0;
-    for round in 0..PUBLISH_ROUNDS {
-        eprintln!("bench: notifications: publish round {} of {PUBLISH_ROUNDS}", round + 1);
+    for round in 0..rounds {
+        eprintln!("bench: notifications: publish round {} of {rounds}", round + 1);
         let quiet_first = round % 2 == 0;
         if quiet_first {
             quiet.push(toggle(&client, &server, &quiet_token, QUIET_VIDEOS + 2 * round).await?);
@@ -143,19 +184,16 @@ async fn publish() -> anyhow::Result<Vec<Row>> {
         // A publish of the quiet channel while the fan-out writes (information).
         tokio::time::sleep(Duration::from_millis(100)).await;
         during.push(toggle(&client, &server, &quiet_token, QUIET_VIDEOS + 2 * round + 1).await?);
-        if !told(video)? {
+        if !probe.told(last_subscriber, video).await? {
             during_unfinished += 1;
         }
-        while !told(video)? {
+        while !probe.told(last_subscriber, video).await? {
             anyhow::ensure!(answered.elapsed() < Duration::from_secs(600), "the fan-out did not end in 600 s");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         fanouts.push(answered.elapsed().as_secs_f64());
-        let stored: i64 =
-            db.query_row("SELECT COUNT(*) FROM notifications WHERE video_id = ?1", [format!("{video:024x}")], |row| {
-                row.get(0)
-            })?;
-        anyhow::ensure!(stored as u64 == SUBSCRIBERS, "the fan-out stored {stored} notifications");
+        let stored = probe.stored(video).await?;
+        anyhow::ensure!(stored == SUBSCRIBERS, "the fan-out stored {stored} notifications");
         if !quiet_first {
             quiet.push(toggle(&client, &server, &quiet_token, QUIET_VIDEOS + 2 * round).await?);
         }
@@ -171,14 +209,22 @@ async fn publish() -> anyhow::Result<Vec<Row>> {
     let ratio = popular_p50 / quiet_p50;
     Ok(vec![
         Row {
-            scenario: "Publish (PATCH /videos/toggle/publish/:id, a private video's first change to public: claims its \
-                       announcement, defers the fan-out), p50 of interleaved rounds, each on an idle server",
+            scenario: match mongo {
+                None => {
+                    "Publish, SQLite (PATCH /videos/toggle/publish/:id, a private video's first change to public: \
+                     claims its announcement, defers the fan-out), p50 of interleaved rounds, each on an idle server"
+                }
+                Some(_) => {
+                    "Publish, MongoDB (PATCH /videos/toggle/publish/:id, a private video's first change to public: \
+                     claims its announcement, defers the fan-out), p50 of interleaved rounds, each on an idle server"
+                }
+            },
             baseline: format!(
-                "channel with 0 subscribers: {quiet_p50:.2} ms ({PUBLISH_ROUNDS} publishes, {} ms)",
+                "channel with 0 subscribers: {quiet_p50:.2} ms ({rounds} publishes, {} ms)",
                 range(&quiet, 2)
             ),
             measured: format!(
-                "channel with 100000 subscribers: {popular_p50:.2} ms ({PUBLISH_ROUNDS} publishes, {} ms)",
+                "channel with 100000 subscribers: {popular_p50:.2} ms ({rounds} publishes, {} ms)",
                 range(&popular, 2)
             ),
             ratio: format!("{ratio:.2}×"),
@@ -186,13 +232,21 @@ async fn publish() -> anyhow::Result<Vec<Row>> {
             met: ratio <= 1.5,
         },
         Row {
-            scenario: "Deferred fan-out of a publish to 100k subscribers: from the answer to the last subscriber's \
-                       notification stored (batches of 500)",
+            scenario: match mongo {
+                None => {
+                    "Deferred fan-out of a publish to 100k subscribers, SQLite: from the answer to the last \
+                     subscriber's notification stored (batches of 500)"
+                }
+                Some(_) => {
+                    "Deferred fan-out of a publish to 100k subscribers, MongoDB: from the answer to the last \
+                     subscriber's notification stored (batches of 500)"
+                }
+            },
             baseline: "—".into(),
             measured: format!(
-                "{fanout_p50:.2} s (median of {PUBLISH_ROUNDS}; {fanout_spread} s), {SUBSCRIBERS} notifications \
+                "{fanout_p50:.2} s (median of {rounds}; {fanout_spread} s), {SUBSCRIBERS} notifications \
                  each; a 0-subscriber publish 100 ms into the fan-out: p50 {during_p50:.2} ms ({} ms; fan-out still \
-                 running after it in {during_unfinished} of {PUBLISH_ROUNDS})",
+                 running after it in {during_unfinished} of {rounds})",
                 range(&during, 2)
             ),
             ratio: "—".into(),

@@ -232,6 +232,9 @@ struct Usage {
     fds: usize,
     /// The machine's 1-minute load average (other work on the shared cores shows here).
     load: f64,
+    /// Of `rss_kib`: anonymous memory (the heap: caches, SQLite's page caches) and file pages.
+    anon_kib: u64,
+    file_kib: u64,
 }
 
 fn usage(server: &Server, started: Instant) -> anyhow::Result<Usage> {
@@ -239,7 +242,14 @@ fn usage(server: &Server, started: Instant) -> anyhow::Result<Usage> {
         .ok()
         .and_then(|l| l.split_whitespace().next()?.parse().ok())
         .unwrap_or(f64::NAN);
-    Ok(Usage { at: started.elapsed(), rss_kib: server.memory_kib("VmRSS")?, fds: server.open_fds()?, load })
+    Ok(Usage {
+        at: started.elapsed(),
+        rss_kib: server.memory_kib("VmRSS")?,
+        fds: server.open_fds()?,
+        load,
+        anon_kib: server.memory_kib("RssAnon")?,
+        file_kib: server.memory_kib("RssFile")?,
+    })
 }
 
 /// The p99 (ms) of each whole minute of `samples`.
@@ -359,10 +369,20 @@ pub async fn soak(duration: Duration, mongo: Option<&str>) -> anyhow::Result<Row
     let flatness = p99s.iter().copied().fold(0.0, f64::max) / p99s.iter().copied().fold(f64::INFINITY, f64::min);
     let rss_mib = |u: &Usage| u.rss_kib as f64 / 1024.0;
     eprintln!(
-        "bench: soak: samples (s, RSS MiB, fds, load average): {}",
+        "bench: soak: samples (s, RSS MiB (anonymous+file), fds, load average): {}",
         usages
             .iter()
-            .map(|u| format!("{}:{:.1}:{}:{:.1}", u.at.as_secs(), rss_mib(u), u.fds, u.load))
+            .map(|u| {
+                format!(
+                    "{}:{:.1}({:.1}+{:.1}):{}:{:.1}",
+                    u.at.as_secs(),
+                    rss_mib(u),
+                    u.anon_kib as f64 / 1024.0,
+                    u.file_kib as f64 / 1024.0,
+                    u.fds,
+                    u.load
+                )
+            })
             .collect::<Vec<_>>()
             .join(" ")
     );
