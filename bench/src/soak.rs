@@ -351,11 +351,22 @@ pub async fn soak(duration: Duration, mongo: Option<&str>) -> anyhow::Result<Row
     let data = dir.path().join("data");
     let (temp_left, tus_left) = (entries(&data.join("tmp")), entries(&data.join("tus")));
 
-    let after_warm_up = usages.iter().find(|u| u.at >= warm_up).unwrap_or(&usages[0]);
-    // The last sample under load: the same 16 connections open as after warm-up.
-    let loaded_end = usages.last().unwrap_or(after_warm_up);
-    let rss_growth = loaded_end.rss_kib as f64 / after_warm_up.rss_kib as f64;
-    let fd_growth = loaded_end.fds as f64 / after_warm_up.fds as f64;
+    // RSS moves by tens of MiB from one sample to the next under load (requests in flight), so
+    // each end is the median of a minute of samples: the minute after warm-up, and the last one
+    // under load (the same 16 connections open in both).
+    let window = |from: Duration, to: Duration| -> (f64, f64) {
+        let (mut rss, mut fds): (Vec<f64>, Vec<f64>) =
+            usages.iter().filter(|u| u.at >= from && u.at < to).map(|u| (u.rss_kib as f64, u.fds as f64)).unzip();
+        if rss.is_empty() {
+            return (f64::NAN, f64::NAN);
+        }
+        (crate::median(&mut rss) / 1024.0, crate::median(&mut fds))
+    };
+    let minute = Duration::from_secs(60);
+    let (warm_rss, warm_fds) = window(warm_up, warm_up + minute);
+    let (end_rss, end_fds) = window(duration.saturating_sub(minute), duration);
+    let rss_growth = end_rss / warm_rss;
+    let fd_growth = end_fds / warm_fds;
     let errors: Vec<&String> = samples.iter().filter_map(|s| s.error.as_ref()).collect();
     let server_errors = errors.iter().filter(|e| is_5xx(e)).count();
     // Each kind of error (its first 60 characters) with how often it happened.
@@ -400,18 +411,13 @@ pub async fn soak(duration: Duration, mongo: Option<&str>) -> anyhow::Result<Row
             }
         },
         baseline: format!(
-            "after {} s of warm-up: RSS {:.1} MiB, {} fds",
-            after_warm_up.at.as_secs(),
-            rss_mib(after_warm_up),
-            after_warm_up.fds
+            "the minute after {} s of warm-up (medians of its samples): RSS {warm_rss:.1} MiB, {warm_fds:.0} fds",
+            warm_up.as_secs()
         ),
         measured: format!(
-            "at {} s (last sample under load): RSS {:.1} MiB, {} fds; 2 s after the clients closed: RSS {:.1} MiB, \
-             {} fds; {} requests (and {aborted} uploads cut off), {server_errors} 5xx, {} other errors{}; p99 per \
+            "the last minute under load: RSS {end_rss:.1} MiB, {end_fds:.0} fds; 2 s after the clients closed: RSS \
+             {:.1} MiB, {} fds; {} requests (and {aborted} uploads cut off), {server_errors} 5xx, {} other errors{}; p99 per \
              minute {} ms (highest/lowest {flatness:.2}×); temp/tus entries left {temp_left}/{tus_left}",
-            loaded_end.at.as_secs(),
-            rss_mib(loaded_end),
-            loaded_end.fds,
             rss_mib(&end),
             end.fds,
             samples.len(),
