@@ -226,6 +226,16 @@ pub async fn publish(mongo: Option<&str>, rounds: u64) -> anyhow::Result<Vec<Row
         again.push(toggle(&client, &server, &popular_token, video).await?);
     }
     let ms = |d: &Duration| d.as_secs_f64() * 1000.0;
+    let listed = |v: &[Duration]| v.iter().map(|d| format!("{:.2}", ms(d))).collect::<Vec<_>>().join(" ");
+    eprintln!(
+        "bench: notifications: publish ms, round by round: quiet {}; popular {}; popular again {}; quiet during \
+         the fan-out {}; fan-out s {}",
+        listed(&quiet),
+        listed(&popular),
+        listed(&again),
+        listed(&during),
+        fanouts.iter().map(|s| format!("{s:.2}")).collect::<Vec<_>>().join(" ")
+    );
     let mut quiet: Vec<f64> = quiet.iter().map(ms).collect();
     let mut popular: Vec<f64> = popular.iter().map(ms).collect();
     let mut during: Vec<f64> = during.iter().map(ms).collect();
