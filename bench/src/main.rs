@@ -87,7 +87,8 @@ Options:
 
 Environment:
   BENCH_MONGODB_URI   the MongoDB deployment for mongo, soak-mongo and notifications-mongo (fresh bench_* databases are created in it
-                      and dropped); unset: DocumentDB is started with .ci/documentdb and stopped after";
+                      and dropped); unset: DocumentDB is started with .ci/documentdb and stopped after
+  BENCH_SOAK_SECS     the length of soak and soak-mongo in seconds (default 600, --quick 120; at least 120)";
 
 /// The three feed shapes measured at scale.
 const FEED_QUERIES: [&str; 3] =
@@ -177,11 +178,17 @@ async fn main() -> anyhow::Result<()> {
     if run("processing") {
         rows.push(processing_pressure(secs).await?);
     }
+    // BENCH_SOAK_SECS: another length (at least 120 s: the growth compares minutes).
+    let soak_secs = match std::env::var("BENCH_SOAK_SECS") {
+        Ok(secs) => secs.parse::<u64>().context("BENCH_SOAK_SECS")?.max(120),
+        Err(_) if quick => 120,
+        Err(_) => 600,
+    };
     if run("soak") {
-        rows.push(soak::soak(Duration::from_secs(if quick { 120 } else { 600 }), None).await?);
+        rows.push(soak::soak(Duration::from_secs(soak_secs), None).await?);
     }
     if run("soak-mongo") {
-        rows.push(soak_mongo(Duration::from_secs(if quick { 120 } else { 600 }), start_documentdb).await?);
+        rows.push(soak_mongo(Duration::from_secs(soak_secs), start_documentdb).await?);
     }
     if run("notifications-mongo") {
         rows.extend(notifications_mongo(start_documentdb).await?);
