@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::Row;
 use crate::server::{self, Server};
 
-/// Subscribers of the popular channel.
+/// Subscribers of the popular channel (on SQLite).
 const SUBSCRIBERS: u64 = 100_000;
 /// Publish rounds on SQLite; each publishes one video of each channel (and one more of the quiet channel
 /// while the popular one's fan-out runs).
@@ -76,7 +76,7 @@ fn server_vars() -> [(&'static str, &'static str); 3] {
 }
 
 pub async fn notifications() -> anyhow::Result<Vec<Row>> {
-    let mut rows = publish(None, PUBLISH_ROUNDS).await?;
+    let mut rows = publish(None, PUBLISH_ROUNDS, SUBSCRIBERS).await?;
     rows.extend(reads().await?);
     rows.push(streams().await?);
     Ok(rows)
@@ -142,8 +142,8 @@ impl Probe {
 
 /// Publish latency for the quiet and the popular channel, and the popular one's fan-out time, in
 /// `rounds` rounds; on SQLite, or on the (fresh) MongoDB database `mongo` names.
-pub async fn publish(mongo: Option<&str>, rounds: u64) -> anyhow::Result<Vec<Row>> {
-    eprintln!("bench: notifications: seeding {SUBSCRIBERS} subscribers");
+pub async fn publish(mongo: Option<&str>, rounds: u64, subscribers: u64) -> anyhow::Result<Vec<Row>> {
+    eprintln!("bench: notifications: seeding {subscribers} subscribers");
     let dir = tempfile::tempdir()?;
     let mut vars = server_vars().to_vec();
     if let Some(uri) = mongo {
@@ -153,9 +153,9 @@ pub async fn publish(mongo: Option<&str>, rounds: u64) -> anyhow::Result<Vec<Row
     let probe = match mongo {
         None => {
             server.seed(10_000).await?;
-            server.seed_viewers(SUBSCRIBERS).await?;
+            server.seed_viewers(subscribers).await?;
             let db = server.database()?;
-            db.execute(SUBSCRIPTIONS_SQL, [SUBSCRIBERS as i64, POPULAR as i64])?;
+            db.execute(SUBSCRIPTIONS_SQL, [subscribers as i64, POPULAR as i64])?;
             db.execute(PRIVATE_VIDEOS_SQL, [(2 * rounds) as i64, QUIET as i64, QUIET_VIDEOS as i64])?;
             db.execute(PRIVATE_VIDEOS_SQL, [rounds as i64, POPULAR as i64, POPULAR_VIDEOS as i64])?;
             db.execute_batch("ANALYZE")?;
@@ -165,8 +165,8 @@ pub async fn publish(mongo: Option<&str>, rounds: u64) -> anyhow::Result<Vec<Row
         Some(uri) => {
             crate::mongo::seed(uri, 10_000).await?;
             let db = crate::mongo::database(uri).await?;
-            crate::mongo::seed_viewers(&db, SUBSCRIBERS).await?;
-            crate::mongo::seed_subscribers(&db, POPULAR, SUBSCRIBERS).await?;
+            crate::mongo::seed_viewers(&db, subscribers).await?;
+            crate::mongo::seed_subscribers(&db, POPULAR, subscribers).await?;
             crate::mongo::seed_private_videos(&db, QUIET, 2 * rounds, QUIET_VIDEOS).await?;
             crate::mongo::seed_private_videos(&db, POPULAR, rounds, POPULAR_VIDEOS).await?;
             Probe::Mongo(db)
@@ -174,7 +174,7 @@ pub async fn publish(mongo: Option<&str>, rounds: u64) -> anyhow::Result<Vec<Row
     };
     let profile: serde_json::Value = reqwest::get(server.url("/api/v1/users/c/owner1")).await?.json().await?;
     anyhow::ensure!(
-        profile["data"]["subscribersCount"] == SUBSCRIBERS,
+        profile["data"]["subscribersCount"] == subscribers,
         "the popular channel reads back wrong: {profile}"
     );
     let (quiet_token, popular_token) =
@@ -190,7 +190,7 @@ pub async fn publish(mongo: Option<&str>, rounds: u64) -> anyhow::Result<Vec<Row
         .await?
         .status();
     anyhow::ensure!(watch == 200, "the warm-up watch answered {watch}");
-    let last_subscriber = SUBSCRIBERS - 1 + 1_048_576;
+    let last_subscriber = subscribers - 1 + 1_048_576;
     let client = reqwest::Client::new();
     let (mut quiet, mut popular, mut during, mut fanouts) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut again = Vec::new();
@@ -216,7 +216,7 @@ pub async fn publish(mongo: Option<&str>, rounds: u64) -> anyhow::Result<Vec<Row
         }
         fanouts.push(answered.elapsed().as_secs_f64());
         let stored = probe.stored(video).await?;
-        anyhow::ensure!(stored == SUBSCRIBERS, "the fan-out stored {stored} notifications");
+        anyhow::ensure!(stored == subscribers, "the fan-out stored {stored} notifications");
         if !quiet_first {
             quiet.push(toggle(&client, &server, &quiet_token, QUIET_VIDEOS + 2 * round).await?);
         }
@@ -264,7 +264,7 @@ pub async fn publish(mongo: Option<&str>, rounds: u64) -> anyhow::Result<Vec<Row
                 range(&quiet, 2)
             ),
             measured: format!(
-                "channel with 100000 subscribers: {popular_p50:.2} ms ({rounds} publishes, {} ms); the same videos \
+                "channel with {subscribers} subscribers: {popular_p50:.2} ms ({rounds} publishes, {} ms); the same videos \
                  made private and public again (announced already: no fan-out) {again_p50:.2} ms ({again_range} ms)",
                 range(&popular, 2)
             ),
@@ -279,13 +279,13 @@ pub async fn publish(mongo: Option<&str>, rounds: u64) -> anyhow::Result<Vec<Row
                      subscriber's notification stored (batches of 500)"
                 }
                 Some(_) => {
-                    "Deferred fan-out of a publish to 100k subscribers, MongoDB: from the answer to the last \
-                     subscriber's notification stored (batches of 500)"
+                    "Deferred fan-out of a publish, MongoDB: from the answer to the last subscriber's notification \
+                     stored (batches of 500)"
                 }
             },
             baseline: "—".into(),
             measured: format!(
-                "{fanout_p50:.2} s (median of {rounds}; {fanout_spread} s), {SUBSCRIBERS} notifications \
+                "{fanout_p50:.2} s (median of {rounds}; {fanout_spread} s), {subscribers} notifications \
                  each; a 0-subscriber publish 100 ms into the fan-out: p50 {during_p50:.2} ms ({} ms; fan-out still \
                  running after it in {during_unfinished} of {rounds})",
                 range(&during, 2)
