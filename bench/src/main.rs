@@ -77,7 +77,7 @@ when none is named):
               file descriptors; growth after warm-up, 5xx count, p99 per minute (only when named)
   soak-mongo  the same soak on MongoDB (a fresh bench_* database in the deployment of mongo; only
               when named)
-  notifications-mongo  the publish rows of notifications on MongoDB, with 10k subscribers and 3
+  notifications-mongo  the publish rows of notifications on MongoDB, with 10k subscribers and 9
               rounds (100k did not fit: DocumentDB took its inserts at 125-250/s here); a fresh
               bench_* database in the deployment of mongo; only when named
 
@@ -935,13 +935,13 @@ async fn soak_mongo(duration: Duration, start_documentdb: bool) -> anyhow::Resul
     row
 }
 
-/// The publish rows of `notifications` (10k subscribers, 3 rounds) on a fresh database of the MongoDB deployment, dropped afterwards.
+/// The publish rows of `notifications` (10k subscribers, 9 rounds) on a fresh database of the MongoDB deployment, dropped afterwards.
 async fn notifications_mongo(start_documentdb: bool) -> anyhow::Result<Vec<Row>> {
     let deployment = mongo::Deployment::acquire(start_documentdb)?;
     let name = format!("{}_notify", mongo::fresh_database_name());
     let uri = mongo::with_database(&deployment.uri, &name);
     eprintln!("bench: MongoDB from {}, database {name}", deployment.source);
-    let rows = notifications::publish(Some(&uri), 3, 10_000).await;
+    let rows = notifications::publish(Some(&uri), 9, 10_000).await;
     if let Err(e) = mongo::drop_database(&uri).await {
         eprintln!("bench: {e:#}");
     }
