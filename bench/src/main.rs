@@ -935,7 +935,8 @@ async fn soak_mongo(duration: Duration, start_documentdb: bool) -> anyhow::Resul
     row
 }
 
-/// The publish rows of `notifications` (10k subscribers, 9 rounds) on a fresh database of the MongoDB deployment, dropped afterwards.
+/// The publish rows of `notifications` (10k subscribers, 9 rounds) on a fresh database of the MongoDB
+/// deployment, dropped afterwards.
 async fn notifications_mongo(start_documentdb: bool) -> anyhow::Result<Vec<Row>> {
     let deployment = mongo::Deployment::acquire(start_documentdb)?;
     let name = format!("{}_notify", mongo::fresh_database_name());
