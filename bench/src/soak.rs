@@ -1,5 +1,6 @@
-//! The soak scenario (issue 27 item 6): one server under a long mixed load, its resident memory and
-//! open file descriptors sampled every `SAMPLE_EVERY`, compared after warm-up and at the end.
+//! The soak scenario (issue 27 item 6): one server, on SQLite or on a fresh MongoDB database, under a
+//! long mixed load, its resident memory and open file descriptors sampled every `SAMPLE_EVERY`;
+//! the medians of the minute after warm-up and of the last minute under load are compared.
 //!
 //! `WORKERS` clients, each on its own keep-alive connection, register and log in (again every
 //! `RELOGIN_EVERY` actions), then loop over `MIX`: watch pages (views and history written), feeds,
