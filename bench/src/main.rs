@@ -5,7 +5,10 @@
 
 mod load;
 mod mongo;
+mod notifications;
+mod search;
 mod server;
+mod soak;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -15,31 +18,37 @@ use load::{LoadStats, load, sequential};
 use server::{Server, cargo_build, target_bin};
 
 /// Scenario names accepted on the command line, in the order they run.
-const SCENARIOS: [&str; 12] = [
+const SCENARIOS: [&str; 17] = [
     "cold",
     "throughput",
     "uncached",
     "watch",
     "scale",
     "growth",
+    "search",
+    "notifications",
     "login",
     "range",
     "upload",
     "tus",
     "processing",
     "mongo",
+    "soak",
+    "soak-mongo",
+    "notifications-mongo",
 ];
 
 /// Scenarios that run only when named: they need more than this machine (ffmpeg, a MongoDB
-/// deployment).
-const ON_REQUEST: [&str; 2] = ["processing", "mongo"];
+/// deployment) or take long (soak).
+const ON_REQUEST: [&str; 6] = ["processing", "mongo", "soak", "soak-mongo", "notifications", "notifications-mongo"];
 
 const USAGE: &str = "usage: bench [--quick] [--start-documentdb] [SCENARIO]...
 
 Measures videotube against baselines taken in the same run and prints markdown tables
 (also written to target/bench-report.md).
 
-Scenarios (all but processing and mongo run when none is named):
+Scenarios (all but processing, mongo, soak, soak-mongo, notifications and notifications-mongo run
+when none is named):
   cold        cold start to first healthcheck
   throughput  trivial route and the cached 10k-video feed against a hello-world
   uncached    the feed, a comments page and a channel profile through the database (feed cache
@@ -48,6 +57,13 @@ Scenarios (all but processing and mongo run when none is named):
   scale       feed p50 at 1M (--quick: 100k) vs 10k videos
   growth      subscription feed (500 channels followed), comments page and channel profile p50 as
               videos, comments and subscribers grow 10k -> 1M / 1M / 100k (--quick: 100k / 100k / 100k)
+  search      search p50 (two words, prefix) and suggest p50 at 1M (--quick: 100k) vs 10k videos, the
+              same 50 matches at both sizes; search throughput at 10k against a hello-world; FTS5
+              index bytes per video; a video insert with the search triggers vs without
+  notifications  publish p50 for a channel with 100k subscribers vs none (and the deferred fan-out's
+              duration), GET /notifications and the unread count p50 at 1M vs 10k notifications, RSS
+              per idle notification stream (1,000 streams) against per idle connection (SQLite; about
+              6 minutes, only when named)
   login       feed p99 while 50 clients log in
   range       Range reads of a 200 MB video against reading the file
   upload      multipart upload against raw TCP to a file
@@ -56,15 +72,24 @@ Scenarios (all but processing and mongo run when none is named):
               only when named)
   mongo       feed throughput, feed p50 at 100k vs 10k videos and feed p99 under logins, on
               SQLite and on MongoDB side by side (only when named)
+  soak        a mixed load (register, login, publish, tus, watch, comment, like, subscribe, search,
+              feeds, aborted uploads) for 10 minutes (--quick: 2), sampling the server's RSS and open
+              file descriptors; growth after warm-up, 5xx count, p99 per minute (only when named)
+  soak-mongo  the same soak on MongoDB (a fresh bench_* database in the deployment of mongo; only
+              when named)
+  notifications-mongo  the publish rows of notifications on MongoDB, with 10k subscribers and 9
+              rounds (100k did not fit: DocumentDB took its inserts at 125-250/s here); a fresh
+              bench_* database in the deployment of mongo; only when named
 
 Options:
   --quick             shorter load phases (2 s instead of 5 s) and smaller data
-  --start-documentdb  for mongo: start DocumentDB with .ci/documentdb even if BENCH_MONGODB_URI is set
+  --start-documentdb  for mongo, soak-mongo and notifications-mongo: start DocumentDB with .ci/documentdb even if BENCH_MONGODB_URI is set
   -h, --help          this text
 
 Environment:
-  BENCH_MONGODB_URI   the MongoDB deployment for mongo (fresh bench_* databases are created in it
-                      and dropped); unset: DocumentDB is started with .ci/documentdb and stopped after";
+  BENCH_MONGODB_URI   the MongoDB deployment for mongo, soak-mongo and notifications-mongo (fresh bench_* databases are created in it
+                      and dropped); unset: DocumentDB is started with .ci/documentdb and stopped after
+  BENCH_SOAK_SECS     the length of soak and soak-mongo in seconds (default 600, --quick 120; at least 120)";
 
 /// The three feed shapes measured at scale.
 const FEED_QUERIES: [&str; 3] =
@@ -75,6 +100,7 @@ struct Row {
     baseline: String,
     measured: String,
     ratio: String,
+    /// "—" for a figure reported without a target (its Met column shows "—").
     target: &'static str,
     met: bool,
 }
@@ -131,6 +157,12 @@ async fn main() -> anyhow::Result<()> {
     if run("growth") {
         rows.extend(growth(if quick { 100_000 } else { 1_000_000 }).await?);
     }
+    if run("search") {
+        rows.extend(search::search(secs, if quick { 100_000 } else { 1_000_000 }).await?);
+    }
+    if run("notifications") {
+        rows.extend(notifications::notifications().await?);
+    }
     if run("login") {
         rows.push(login_throughput(secs).await?);
         rows.push(login_pressure(secs).await?);
@@ -146,6 +178,21 @@ async fn main() -> anyhow::Result<()> {
     }
     if run("processing") {
         rows.push(processing_pressure(secs).await?);
+    }
+    // BENCH_SOAK_SECS: another length (at least 120 s: the growth compares minutes).
+    let soak_secs = match std::env::var("BENCH_SOAK_SECS") {
+        Ok(secs) => secs.parse::<u64>().context("BENCH_SOAK_SECS")?.max(120),
+        Err(_) if quick => 120,
+        Err(_) => 600,
+    };
+    if run("soak") {
+        rows.push(soak::soak(Duration::from_secs(soak_secs), None).await?);
+    }
+    if run("soak-mongo") {
+        rows.push(soak_mongo(Duration::from_secs(soak_secs), start_documentdb).await?);
+    }
+    if run("notifications-mongo") {
+        rows.extend(notifications_mongo(start_documentdb).await?);
     }
     let store_rows = if run("mongo") { store_comparison(secs, start_documentdb).await? } else { Vec::new() };
 
@@ -163,7 +210,13 @@ async fn main() -> anyhow::Result<()> {
             r.measured,
             r.ratio,
             r.target,
-            if r.met { "yes" } else { "**no**" }
+            if r.target == "—" {
+                "—"
+            } else if r.met {
+                "yes"
+            } else {
+                "**no**"
+            }
         ));
     }
     if !store_rows.is_empty() {
@@ -420,9 +473,23 @@ const SUBSCRIBERS_SQL: &str = "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELE
 /// A server seeded for one growth measurement, with the URL measured on it.
 struct Seeded {
     /// Stopped before its directory is removed (fields drop in order).
-    _server: Server,
+    server: Server,
     url: String,
     _dir: tempfile::TempDir,
+}
+
+impl Seeded {
+    fn url_of(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+
+    fn database(&self) -> anyhow::Result<rusqlite::Connection> {
+        self.server.database()
+    }
+
+    fn database_path(&self) -> std::path::PathBuf {
+        self.server.database_path()
+    }
 }
 
 /// A fresh server that `prepare` seeded with `size`, checked to answer `path`.
@@ -447,7 +514,7 @@ where
     };
     let status = probe.send().await?.status();
     anyhow::ensure!(status == 200, "{path} answered {status}");
-    Ok(Seeded { _server: server, url, _dir: dir })
+    Ok(Seeded { server, url, _dir: dir })
 }
 
 /// Rounds in which the small and the large store are measured alternately: measured one after the
@@ -457,11 +524,11 @@ const GROWTH_ROUNDS: usize = 7;
 
 /// The p50s of the same request on the small and the large store: the median over interleaved
 /// rounds of 100 sequential requests each.
-async fn paired_p50(small: &Seeded, large: &Seeded, token: Option<&str>) -> (f64, f64) {
+async fn paired_p50(small: &str, large: &str, token: Option<&str>) -> (f64, f64) {
     let (mut smalls, mut larges) = (Vec::new(), Vec::new());
     for _ in 0..GROWTH_ROUNDS {
-        smalls.push(load::sequential_with(&small.url, token, 100).await.p50_ms);
-        larges.push(load::sequential_with(&large.url, token, 100).await.p50_ms);
+        smalls.push(load::sequential_with(small, token, 100).await.p50_ms);
+        larges.push(load::sequential_with(large, token, 100).await.p50_ms);
     }
     (median(&mut smalls), median(&mut larges))
 }
@@ -504,36 +571,36 @@ async fn growth(large: u64) -> anyhow::Result<Vec<Row>> {
     rows.push((
         "Subscription feed p50 (GET /subscriptions/feed?limit=20, 500 of 1000 channels followed), videos",
         large,
-        paired_p50(&small, &big, Some(&token)).await,
+        paired_p50(&small.url, &big.url, Some(&token)).await,
     ));
     drop((small, big));
     let (small, big) = (comments(10_000).await?, comments(large).await?);
     rows.push((
         "Comments page p50 (GET /comments/:videoId?limit=20, comments spread over 100 videos), comments",
         large,
-        paired_p50(&small, &big, None).await,
+        paired_p50(&small.url, &big.url, None).await,
     ));
     drop((small, big));
     let (small, big) = (profile(10_000).await?, profile(subscribers).await?);
     rows.push((
         "Channel profile p50 (GET /users/c/:username), subscribers of the channel",
         subscribers,
-        paired_p50(&small, &big, None).await,
+        paired_p50(&small.url, &big.url, None).await,
     ));
-    Ok(rows
-        .into_iter()
-        .map(|(scenario, size, (small, big))| {
-            let ratio = big / small;
-            Row {
-                scenario,
-                baseline: format!("10k: {small:.2} ms (median of {GROWTH_ROUNDS} interleaved rounds)"),
-                measured: format!("{size}: {big:.2} ms"),
-                ratio: format!("{ratio:.2}×"),
-                target: "≤ 1.5×",
-                met: ratio <= 1.5,
-            }
-        })
-        .collect())
+    Ok(rows.into_iter().map(|(scenario, size, p50s)| growth_row(scenario, "", size, p50s)).collect())
+}
+
+/// A row of p50 at `size` against 10k (`paired_p50`'s pair), target ≤ 1.5×; `unit` names what was counted.
+fn growth_row(scenario: &'static str, unit: &str, size: u64, (small, big): (f64, f64)) -> Row {
+    let ratio = big / small;
+    Row {
+        scenario,
+        baseline: format!("10k{unit}: {small:.2} ms (median of {GROWTH_ROUNDS} interleaved rounds)"),
+        measured: format!("{size}{unit}: {big:.2} ms"),
+        ratio: format!("{ratio:.2}×"),
+        target: "≤ 1.5×",
+        met: ratio <= 1.5,
+    }
 }
 
 /// Figures joined by " / ", each with two decimals and `unit`.
@@ -853,6 +920,33 @@ async fn resumable_upload(mib: u64) -> anyhow::Result<Row> {
         target: "≥ 0.5× (the bytes are written twice), RSS growth ≤ 64 MiB",
         met: ratio >= 0.5 && tus_mib <= 64.0,
     })
+}
+
+/// The soak on a fresh database of the MongoDB deployment (`mongo::Deployment`), dropped afterwards.
+async fn soak_mongo(duration: Duration, start_documentdb: bool) -> anyhow::Result<Row> {
+    let deployment = mongo::Deployment::acquire(start_documentdb)?;
+    let name = format!("{}_soak", mongo::fresh_database_name());
+    let uri = mongo::with_database(&deployment.uri, &name);
+    eprintln!("bench: MongoDB from {}, database {name}", deployment.source);
+    let row = soak::soak(duration, Some(&uri)).await;
+    if let Err(e) = mongo::drop_database(&uri).await {
+        eprintln!("bench: {e:#}");
+    }
+    row
+}
+
+/// The publish rows of `notifications` (10k subscribers, 9 rounds) on a fresh database of the MongoDB
+/// deployment, dropped afterwards.
+async fn notifications_mongo(start_documentdb: bool) -> anyhow::Result<Vec<Row>> {
+    let deployment = mongo::Deployment::acquire(start_documentdb)?;
+    let name = format!("{}_notify", mongo::fresh_database_name());
+    let uri = mongo::with_database(&deployment.uri, &name);
+    eprintln!("bench: MongoDB from {}, database {name}", deployment.source);
+    let rows = notifications::publish(Some(&uri), 9, 10_000).await;
+    if let Err(e) = mongo::drop_database(&uri).await {
+        eprintln!("bench: {e:#}");
+    }
+    rows
 }
 
 /// A row of the store comparison: one measurement on SQLite and on MongoDB in the same run.

@@ -80,7 +80,7 @@ pub fn with_database(uri: &str, database: &str) -> String {
     }
 }
 
-async fn database(uri: &str) -> anyhow::Result<mongodb::Database> {
+pub async fn database(uri: &str) -> anyhow::Result<mongodb::Database> {
     let client = mongodb::Client::with_uri_str(uri).await.context("connecting to MongoDB")?;
     client.default_database().context("the URI names no database")
 }
@@ -93,32 +93,19 @@ fn id(n: u64) -> ObjectId {
 }
 
 /// Inserts the same ten owners and `count` published videos as `Server::seed` does on SQLite, as
-/// the documents the server writes (src/store/mongo/queries: `new_user`, `new_video`), with the
-/// counts the server keeps (`queries::counters`: each owner's and the site's videos per level);
-/// returns the first owner's id. The server creates the indexes and its (empty) counts when it
-/// starts, so start it first.
+/// the documents the server writes (src/store/mongo/queries: `new_user`, `new_video`, with their
+/// search words and the counts the server keeps, `queries::counters`; no `announced`, as SQLite's
+/// seed leaves it 0); returns the first owner's id. The server creates the indexes and its (empty)
+/// counts when it starts, so start it first.
 pub async fn seed(uri: &str, count: u64) -> anyhow::Result<String> {
     let db = database(uri).await?;
     let at = |n: u64| DateTime::from_millis(1_700_000_000_000 + n as i64);
     let users: Vec<Document> = (0..10u64)
         .map(|n| {
-            doc! {
-                "_id": id(n + 1),
-                "username": format!("owner{n}"),
-                "email": format!("owner{n}@bench.test"),
-                "fullName": format!("Owner {n}"),
-                "avatar": "http://bench/a.png",
-                "avatarKey": "local:images/none.png",
-                "coverImage": "",
-                "watchHistory": [],
-                "password": "x",
-                "refreshSessions": [],
-                "createdAt": at(0),
-                "updatedAt": at(0),
-                "subscribersCount": 0_i64,
-                "subscribedToCount": 0_i64,
-                "videoCounts": { "public": (count / 10 + u64::from(n < count % 10)) as i64, "unlisted": 0_i64, "private": 0_i64 },
-            }
+            let mut owner = user(n + 1, &format!("owner{n}"), &format!("Owner {n}"));
+            let public = (count / 10 + u64::from(n < count % 10)) as i64;
+            owner.insert("videoCounts", doc! { "public": public, "unlisted": 0_i64, "private": 0_i64 });
+            owner
         })
         .collect();
     db.collection::<Document>("users").insert_many(users).await.context("inserting users")?;
@@ -127,7 +114,7 @@ pub async fn seed(uri: &str, count: u64) -> anyhow::Result<String> {
     for start in (0..count).step_by(BATCH as usize) {
         let batch: Vec<Document> = (start..(start + BATCH).min(count))
             .map(|n| {
-                doc! {
+                let mut video = doc! {
                     "_id": id(n + 4096),
                     "videoFile": "http://bench/v.mp4",
                     "videoKey": "local:videos/none.mp4",
@@ -137,13 +124,23 @@ pub async fn seed(uri: &str, count: u64) -> anyhow::Result<String> {
                     "description": format!("A benchmark video, number {n}"),
                     "duration": (n % 600) as f64 + 0.5,
                     "views": ((n * 7919) % 100_000) as i64,
+                    "visibility": "public",
                     "isPublished": true,
                     "owner": id(n % 10 + 1),
                     "createdAt": at(n),
                     "updatedAt": at(n),
+                    "processingStatus": "off",
+                    "processingProgress": 0,
+                    "width": 0,
+                    "height": 0,
+                    "hlsUrl": null,
+                    "hlsKey": "",
+                    "tags": [],
                     "likes": 0_i64,
                     "countedLevel": "public",
-                }
+                };
+                video.extend(video_search_fields(n));
+                video
             })
             .collect();
         videos.insert_many(batch).ordered(false).await.context("inserting videos")?;
@@ -157,6 +154,163 @@ pub async fn seed(uri: &str, count: u64) -> anyhow::Result<String> {
         .await
         .context("setting the site's counts")?;
     Ok(format!("{:024x}", 1))
+}
+
+/// The user document of `username` (password "x": never logged in) as `new_user` writes it.
+fn user(n: u64, username: &str, full_name: &str) -> Document {
+    let at = DateTime::from_millis(1_700_000_000_000);
+    let full_words: Vec<String> = full_name.split(' ').map(str::to_lowercase).collect();
+    let mut search_words = vec![username.to_owned()];
+    search_words.extend(full_words.iter().filter(|w| *w != username).cloned());
+    doc! {
+        "_id": id(n),
+        "username": username,
+        "email": format!("{username}@bench.test"),
+        "fullName": full_name,
+        "avatar": "http://bench/a.png",
+        "avatarKey": "local:images/none.png",
+        "coverImage": "",
+        "watchHistory": [],
+        "watchHistoryAt": [],
+        "historyPaused": false,
+        "password": "x",
+        "refreshSessions": [],
+        "createdAt": at,
+        "updatedAt": at,
+        "searchWords": search_words,
+        "search": { "username": [username], "fullName": full_words },
+        "subscribersCount": 0_i64,
+        "subscribedToCount": 0_i64,
+        "videoCounts": { "public": 0_i64, "unlisted": 0_i64, "private": 0_i64 },
+    }
+}
+
+/// Inserts `count` users `viewer<n>` with ids `n + 1048576`, as `Server::seed_viewers` does on SQLite.
+pub async fn seed_viewers(db: &mongodb::Database, count: u64) -> anyhow::Result<()> {
+    let users = db.collection::<Document>("users");
+    for start in (0..count).step_by(5_000) {
+        let batch: Vec<Document> = (start..(start + 5_000).min(count))
+            .map(|n| user(n + 1_048_576, &format!("viewer{n}"), &format!("Viewer {n}")))
+            .collect();
+        users.insert_many(batch).ordered(false).await.context("inserting viewers")?;
+    }
+    Ok(())
+}
+
+/// Subscriptions of the first `count` viewers to the user numbered `channel`, as a subscribe writes them.
+pub async fn seed_subscribers(db: &mongodb::Database, channel: u64, count: u64) -> anyhow::Result<()> {
+    let subscriptions = db.collection::<Document>("subscriptions");
+    let at = DateTime::from_millis(1_700_000_000_000);
+    for start in (0..count).step_by(5_000) {
+        let batch: Vec<Document> = (start..(start + 5_000).min(count))
+            .map(|n| {
+                doc! { "_id": id(n + 3_221_225_472), "subscriber": id(n + 1_048_576), "channel": id(channel),
+                "createdAt": at, "updatedAt": at }
+            })
+            .collect();
+        subscriptions.insert_many(batch).ordered(false).await.context("inserting subscriptions")?;
+    }
+    // The counts a subscribe keeps.
+    let users = db.collection::<Document>("users");
+    users
+        .update_one(doc! { "_id": id(channel) }, doc! { "$inc": { "subscribersCount": count as i64 } })
+        .await
+        .context("counting the subscribers")?;
+    let viewers = doc! { "_id": { "$gte": id(1_048_576), "$lt": id(1_048_576 + count) } };
+    users
+        .update_many(viewers, doc! { "$inc": { "subscribedToCount": 1_i64 } })
+        .await
+        .context("counting the subscriptions")?;
+    Ok(())
+}
+
+/// `count` private videos of the user numbered `owner`, never announced, ids from `first`.
+pub async fn seed_private_videos(db: &mongodb::Database, owner: u64, count: u64, first: u64) -> anyhow::Result<()> {
+    let at = DateTime::from_millis(1_700_000_000_000);
+    let videos: Vec<Document> = (0..count)
+        .map(|n| {
+            let mut video = doc! {
+                "_id": id(first + n),
+                "videoFile": "http://bench/v.mp4",
+                "videoKey": "local:videos/none.mp4",
+                "thumbnail": "http://bench/t.jpg",
+                "thumbnailKey": "local:images/none.jpg",
+                "title": format!("Private video {n}"),
+                "description": "Not yet public",
+                "duration": 10.5,
+                "views": 0i64,
+                "visibility": "private",
+                "isPublished": false,
+                "owner": id(owner),
+                "createdAt": at,
+                "updatedAt": at,
+                "processingStatus": "off",
+                "processingProgress": 0,
+                "width": 0,
+                "height": 0,
+                "hlsUrl": null,
+                "hlsKey": "",
+                "tags": [],
+                "likes": 0_i64,
+                "countedLevel": "private",
+            };
+            let title = vec!["private".to_owned(), "video".into(), n.to_string()];
+            let description = vec!["not".to_owned(), "yet".into(), "public".into()];
+            video.extend(search_fields(title, description, owner_words(owner - 1)));
+            video
+        })
+        .collect();
+    db.collection::<Document>("videos").insert_many(videos).await.context("inserting private videos")?;
+    // The counts an upload keeps.
+    let private = doc! { "$inc": { "videoCounts.private": count as i64 } };
+    db.collection::<Document>("users").update_one(doc! { "_id": id(owner) }, private).await.context("counting")?;
+    let site = doc! { "$inc": { "videos.private": count as i64 } };
+    db.collection::<Document>("counters")
+        .update_one(doc! { "_id": "site" }, site)
+        .upsert(true)
+        .await
+        .context("counting")?;
+    Ok(())
+}
+
+/// Whether the user numbered `recipient` has a notification of the video numbered `video`.
+pub async fn notified(db: &mongodb::Database, recipient: u64, video: u64) -> anyhow::Result<bool> {
+    let filter = doc! { "recipient": id(recipient), "video": id(video) };
+    Ok(db.collection::<Document>("notifications").count_documents(filter).await? > 0)
+}
+
+/// The notifications of the video numbered `video`.
+pub async fn notifications_of(db: &mongodb::Database, video: u64) -> anyhow::Result<u64> {
+    Ok(db.collection::<Document>("notifications").count_documents(doc! { "video": id(video) }).await?)
+}
+
+/// The search words of owner `n` (`queries::search::owner_words` of its username and full name).
+fn owner_words(n: u64) -> Vec<String> {
+    vec![format!("owner{n}"), "owner".into(), n.to_string()]
+}
+
+/// The search fields of video `n` of `seed` as `queries::search::video_fields` writes them: the
+/// distinct words of its title and description (ASCII here: lower case, split at anything else),
+/// no tags, its owner's words.
+fn video_search_fields(n: u64) -> Document {
+    let title = vec!["video".to_owned(), "number".into(), n.to_string()];
+    let description = vec!["a".to_owned(), "benchmark".into(), "video".into(), "number".into(), n.to_string()];
+    search_fields(title, description, owner_words(n % 10))
+}
+
+/// The search fields of a video of these (distinct) title, description and owner words, no tags.
+fn search_fields(title: Vec<String>, description: Vec<String>, owner: Vec<String>) -> Document {
+    let mut all: Vec<String> = Vec::new();
+    for word in title.iter().chain(&description).chain(&owner) {
+        if !all.contains(word) {
+            all.push(word.clone());
+        }
+    }
+    doc! {
+        "searchWords": all,
+        "suggestWords": &title,
+        "search": { "title": &title, "tags": Vec::<String>::new(), "description": &description, "owner": &owner },
+    }
 }
 
 /// Drops the database the URI names.

@@ -39,6 +39,12 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(8002)
 }
 
+/// `?1` owners `owner<n>`, id `n + 1` in 24 hex digits.
+pub const OWNERS_SQL: &str = "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1 - 1) \
+     INSERT INTO users (id, username, email, full_name, avatar, avatar_key, password_hash, created_at, updated_at) \
+     SELECT printf('%024x', n + 1), 'owner' || n, 'owner' || n || '@bench.test', 'Owner ' || n, \
+            'http://bench/a.png', 'local:images/none.png', 'x', 1700000000000, 1700000000000 FROM seq";
+
 pub struct Server {
     child: Child,
     base: String,
@@ -92,16 +98,15 @@ impl Server {
         Ok(line.split_whitespace().nth(1).context("no value")?.parse()?)
     }
 
+    /// The server's open file descriptors (`/proc/<pid>/fd`).
+    pub fn open_fds(&self) -> anyhow::Result<usize> {
+        Ok(std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))?.count())
+    }
+
     /// Registers and logs in a user through the API; returns the access token.
     pub async fn register(&self, username: &str) -> anyhow::Result<String> {
-        let png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0];
-        let form = reqwest::multipart::Form::new()
-            .text("fullName", "Bench User")
-            .text("email", format!("{username}@bench.test"))
-            .text("username", username.to_owned())
-            .text("password", "bench-password")
-            .part("avatar", reqwest::multipart::Part::bytes(png).file_name("a.png"));
         let client = reqwest::Client::new();
+        let form = register_form(username);
         let status = client.post(self.url("/api/v1/users/register")).multipart(form).send().await?.status();
         anyhow::ensure!(status == 201, "register answered {status}");
         let body = serde_json::json!({"username": username, "password": "bench-password"});
@@ -119,13 +124,7 @@ impl Server {
     /// them (video `n` belongs to owner `n % owners`); returns the first owner's id.
     pub async fn seed_owners(&self, owners: u64, count: u64) -> anyhow::Result<String> {
         let db = self.database()?;
-        db.execute(
-            "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1 - 1) \
-             INSERT INTO users (id, username, email, full_name, avatar, avatar_key, password_hash, created_at, updated_at) \
-             SELECT printf('%024x', n + 1), 'owner' || n, 'owner' || n || '@bench.test', 'Owner ' || n, \
-                    'http://bench/a.png', 'local:images/none.png', 'x', 1700000000000, 1700000000000 FROM seq",
-            [owners as i64],
-        )?;
+        db.execute(OWNERS_SQL, [owners as i64])?;
         db.execute(
             "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1 - 1) \
              INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, description, \
@@ -156,9 +155,14 @@ impl Server {
         settle(db).await
     }
 
+    /// The path of the server's SQLite database.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("videotube.db")
+    }
+
     /// The server's SQLite database, opened beside it (WAL: reads and writes do not block each other).
     pub fn database(&self) -> anyhow::Result<rusqlite::Connection> {
-        let db = rusqlite::Connection::open(self.data_dir.join("videotube.db"))?;
+        let db = rusqlite::Connection::open(self.database_path())?;
         db.busy_timeout(Duration::from_secs(10))?;
         Ok(db)
     }
@@ -177,7 +181,7 @@ impl Server {
 /// Copies what seeding wrote into the database file and empties the WAL, then closes `db`: as a
 /// server that has run a while would have it. Left to the server's background checkpoint, the
 /// copy of a large seed (about 700 MB at 1M videos) would overlap the first measured rounds.
-async fn settle(db: rusqlite::Connection) -> anyhow::Result<()> {
+pub async fn settle(db: rusqlite::Connection) -> anyhow::Result<()> {
     for _ in 0..100 {
         let busy: i64 = db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
         if busy == 0 {
@@ -187,6 +191,17 @@ async fn settle(db: rusqlite::Connection) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     anyhow::bail!("the seeded database could not be checkpointed")
+}
+
+/// The registration form of `username` (password "bench-password", a tiny PNG avatar).
+pub fn register_form(username: &str) -> reqwest::multipart::Form {
+    let png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0];
+    reqwest::multipart::Form::new()
+        .text("fullName", "Bench User")
+        .text("email", format!("{username}@bench.test"))
+        .text("username", username.to_owned())
+        .text("password", "bench-password")
+        .part("avatar", reqwest::multipart::Part::bytes(png).file_name("a.png"))
 }
 
 /// The secrets a bench server is started with (`vars`), so the bench can sign access tokens itself
