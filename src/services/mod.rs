@@ -109,19 +109,19 @@ impl Services {
         self
     }
 
-    /// The configuration the services run with (the edge reads its limits and cookie settings).
-    /// The process is stopping and no request is running any more: processing jobs are given
-    /// back, then the store finishes its background writes.
     /// Ends the open notification streams, so that the server's graceful shutdown is not held by them.
     pub fn close_streams(&self) {
         self.notifications.close();
     }
 
+    /// The process is stopping and no request is running any more: processing jobs are given
+    /// back, then the store finishes its background writes.
     pub async fn shutdown(&self) {
         self.stop_processing().await;
         self.store.health.close().await;
     }
 
+    /// The configuration the services run with (the edge reads its limits and cookie settings).
     pub fn config(&self) -> &Arc<Config> {
         &self.config
     }

@@ -156,15 +156,34 @@ impl StoreHealth for SqliteStore {
 
     /// Applies every queued watch, then copies the whole WAL into the database file and empties
     /// it, so that the file alone holds every write (a copy of it is complete).
+    ///
+    /// A checkpoint that meets another one (the checkpoint thread's, see `checkpoints.rs`) or a
+    /// reader on an older snapshot answers "busy" without waiting: it is tried again, for up to
+    /// `FINAL_CHECKPOINT_TRIES` × `FINAL_CHECKPOINT_PAUSE`.
     async fn close(&self) {
         self.watches.flush().await;
-        let checkpoint =
-            |db: &mut rusqlite::Connection| db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-        if let Err(error) = self.writes.write(checkpoint).await {
-            tracing::warn!(error = %crate::error::Chain(&error), "the final WAL checkpoint failed; the WAL keeps the writes");
+        // The first column of the pragma's row is 1 when the checkpoint could not finish.
+        let checkpoint = |db: &mut rusqlite::Connection| {
+            db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get::<_, i64>(0))
+        };
+        for _ in 0..FINAL_CHECKPOINT_TRIES {
+            match self.writes.write(checkpoint).await {
+                Ok(0) => return,
+                Ok(_) => tokio::time::sleep(FINAL_CHECKPOINT_PAUSE).await,
+                Err(error) => {
+                    let error = crate::error::Chain(&error);
+                    tracing::warn!(error = %error, "the final WAL checkpoint failed; the WAL keeps the writes");
+                    return;
+                }
+            }
         }
+        tracing::warn!("the final WAL checkpoint stayed busy; the WAL keeps the writes");
     }
 }
+
+/// How often, and how far apart, `close` tries the final checkpoint while it answers "busy".
+const FINAL_CHECKPOINT_TRIES: u32 = 100;
+const FINAL_CHECKPOINT_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Free space beside the database file below which writes that failed for lack of space are not
 /// taken to work again (see `ping`).
