@@ -308,6 +308,8 @@ async fn test_store(dir: &tempfile::TempDir) -> SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::visibility::Visibility;
+    use crate::store::VideoRepo;
 
     #[tokio::test]
     async fn every_connection_keeps_the_larger_page_cache() {
@@ -340,6 +342,45 @@ mod tests {
         assert_eq!(written, ("wal".to_owned(), 1, true, 0), "NORMAL is 1");
         let (mode, _, foreign_keys, _) = store.reads.read(settings).unwrap();
         assert_eq!((mode.as_str(), foreign_keys), ("wal", true));
+    }
+
+    /// Another process changes the schema (here `ANALYZE`, as an operator's shell might) while the
+    /// store's connections hold the old one; the next statements that reach an FTS5 table, a
+    /// write firing the search triggers and a search, still run.
+    #[tokio::test]
+    async fn statements_reaching_the_search_index_run_after_another_process_changed_the_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(&dir).await;
+        let (user, video) = (Id::generate(), Id::generate());
+        let other = access::open_read_write(&dir.path().join("test.db")).unwrap();
+        other
+            .execute(
+                "INSERT INTO users (id, username, email, full_name, avatar, avatar_key, password_hash, created_at, \
+                 updated_at) VALUES (?1, 'asha', 'asha@example.com', 'Asha', 'a', 'a', 'x', 0, 0)",
+                [user.to_hex()],
+            )
+            .unwrap();
+        other
+            .execute(
+                "INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, \
+                 description, created_at, updated_at, visibility) \
+                 VALUES (?1, ?2, 'v', 'v', 't', 't', 'Tide pools', 'd', 0, 0, 'private')",
+                [video.to_hex(), user.to_hex()],
+            )
+            .unwrap();
+        // Both paths have read the schema as it is before the change.
+        let count = "SELECT COUNT(*) FROM videos";
+        store.writes.write(move |db| db.query_row(count, [], |row| row.get::<_, i64>(0))).await.unwrap();
+        store.reads.read_off_thread(move |db| db.query_row(count, [], |row| row.get::<_, i64>(0))).await.unwrap();
+        other.execute_batch("ANALYZE").unwrap();
+
+        let published = store.set_visibility(video, Visibility::Public).await.unwrap();
+        assert_eq!(published.map(|v| v.video.visibility), Some(Visibility::Public));
+        other.execute_batch("ANALYZE").unwrap();
+        let search = "SELECT COUNT(*) FROM video_search s JOIN videos v ON v.search_rowid = s.rowid \
+             WHERE video_search MATCH 'tide' AND v.visibility = 'public'";
+        let found = store.reads.read_off_thread(move |db| db.query_row(search, [], |row| row.get::<_, i64>(0))).await;
+        assert_eq!(found.unwrap(), 1);
     }
 
     #[tokio::test]
