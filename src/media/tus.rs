@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
+use tempfile::TempPath;
 use tokio::io::AsyncWriteExt;
 
 use crate::domain::{Id, Timestamp};
@@ -185,6 +186,23 @@ impl TusArea {
     /// Opens the data of an upload for reading (to consume it).
     pub async fn read(&self, _turn: &Turn<'_>, id: Id) -> std::io::Result<tokio::fs::File> {
         tokio::fs::File::open(self.data_path(id)).await
+    }
+
+    /// Moves the data of an upload into a new temp file in `dir`, to consume it: a rename, so the
+    /// bytes are written once. `Ok(None)` (the data stays) when `dir` is on another filesystem,
+    /// where only a copy can move them.
+    pub async fn take(&self, _turn: &Turn<'_>, id: Id, dir: &Path) -> std::io::Result<Option<TempPath>> {
+        let (data, dir) = (self.data_path(id), dir.to_owned());
+        let moved = tokio::task::spawn_blocking(move || {
+            tempfile::Builder::new().prefix("upload-").make_in(&dir, |path| std::fs::rename(&data, path))
+        })
+        .await
+        .map_err(std::io::Error::other)?;
+        match moved {
+            Ok(file) => Ok(Some(file.into_temp_path())),
+            Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Deletes an upload: sidecar first, so a crash in between leaves only debris for the sweep.

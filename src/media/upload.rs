@@ -2,6 +2,7 @@
 //! first bytes and the size limit enforced while streaming. The temp file is deleted on drop,
 //! so every outcome (error, disconnect, success after the backend took it) leaves nothing behind.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use tempfile::TempPath;
@@ -46,6 +47,34 @@ impl TempUpload {
     pub fn adopt(field: &str, format: Format, path: TempPath) -> std::io::Result<Self> {
         let size = std::fs::metadata(&path)?.len();
         Ok(TempUpload { field: field.to_owned(), format, size, path })
+    }
+
+    /// A finished file of `field` already on this filesystem (a completed resumable upload), judged
+    /// where it lies as an [`UploadSink`] judges the same bytes streamed: the same errors in the
+    /// same order, `None` when it is empty. Synced to disk before it is returned, as a finished
+    /// sink's file is. Blocking: call it off the async workers.
+    pub fn judge(path: TempPath, field: &str, kind: MediaKind, limit: u64) -> Result<Option<Self>, UploadError> {
+        let mut file = std::fs::File::open(&path)?;
+        let size = file.metadata()?.len();
+        if size == 0 {
+            return Ok(None);
+        }
+        let mut head = Vec::with_capacity(SNIFF_LEN);
+        (&mut file).take(SNIFF_LEN as u64).read_to_end(&mut head)?;
+        let too_large = || UploadError::TooLarge { field: field.to_owned(), limit };
+        // The sink counts the head before it judges it.
+        if head.len() as u64 > limit {
+            return Err(too_large());
+        }
+        let format = match Format::sniff(&head) {
+            Some(format) if format.kind() == kind => format,
+            _ => return Err(UploadError::WrongType { field: field.to_owned(), kind }),
+        };
+        if size > limit {
+            return Err(too_large());
+        }
+        file.sync_data()?;
+        Ok(Some(TempUpload { field: field.to_owned(), format, size, path }))
     }
 
     /// Moves the file to `dest` (same filesystem), ending its temporary life.
@@ -229,6 +258,20 @@ mod tests {
             let whole = runtime.block_on(verdict(&bytes, &[], MediaKind::Image, limit));
             let split = runtime.block_on(verdict(&bytes, &splits, MediaKind::Image, limit));
             proptest::prop_assert_eq!(whole, split);
+        }
+
+        #[test]
+        fn a_file_judged_in_place_gets_the_streamed_verdict((bytes, _, limit) in arbitrary_upload()) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let streamed = runtime.block_on(verdict(&bytes, &[], MediaKind::Image, limit));
+            let dir = tempfile::tempdir().unwrap();
+            let file = tempfile::NamedTempFile::new_in(dir.path()).unwrap();
+            std::fs::write(file.path(), &bytes).unwrap();
+            let judged = TempUpload::judge(file.into_temp_path(), "avatar", MediaKind::Image, limit)
+                .map(|upload| upload.map(|u| u.size))
+                .map_err(|e| e.to_string());
+            proptest::prop_assert_eq!(judged, streamed);
+            proptest::prop_assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "file left behind");
         }
     }
 }

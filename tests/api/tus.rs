@@ -599,6 +599,9 @@ async fn a_large_resumable_upload_is_published_with_bounded_memory() {
         assert_eq!(resp.status(), 204);
         assert_eq!(resp.headers()["upload-offset"], end.to_string().as_str());
     }
+    // The finished upload's file, to be moved into the media store rather than copied.
+    let id = location.rsplit('/').next().unwrap();
+    let finished = std::fs::metadata(dir.path().join("data/tus").join(id)).unwrap();
     let form = Form::new()
         .text("title", "Big")
         .text("description", "sent in 8 MiB pieces")
@@ -610,6 +613,11 @@ async fn a_large_resumable_upload_is_published_with_bounded_memory() {
 
     let stored = std::fs::read_dir(dir.path().join("data/media/videos")).unwrap().next().unwrap().unwrap();
     assert_eq!(stored.metadata().unwrap().len(), SIZE, "every byte stored");
+    {
+        use std::os::unix::fs::MetadataExt;
+        let stored = stored.metadata().unwrap();
+        assert_eq!((stored.dev(), stored.ino()), (finished.dev(), finished.ino()), "the bytes were written once");
+    }
     let growth_mib = peak_kib.saturating_sub(baseline_kib) / 1024;
     eprintln!("resumable upload of {} MiB: peak RSS {growth_mib} MiB above the baseline", SIZE >> 20);
     // Half the upload: a body held in memory fails it. Below that the figure varies with how many

@@ -9,14 +9,14 @@ use tokio::io::AsyncReadExt;
 use super::direct::field_kind;
 use crate::domain::{Id, Timestamp};
 use crate::error::{BoxError, Chain};
-use crate::media::tus::{AppendError, Partial, UploadMeta};
-use crate::media::{TempUpload, UploadError, UploadSink};
+use crate::media::tus::{AppendError, Partial, Turn, UploadMeta};
+use crate::media::{MediaKind, TempUpload, UploadError, UploadSink};
 use crate::services::{FieldError, ServiceError, Services};
 
 /// The one tus protocol version spoken (docs/api.md §3.13).
 pub const TUS_VERSION: &str = "1.0.0";
 
-/// Reads of a finished upload into the upload sink: big enough for few syscalls, small enough that
+/// Reads of a finished upload into the upload sink (when it cannot be moved): big enough for few syscalls, small enough that
 /// memory stays flat.
 const COPY_CHUNK: usize = 256 * 1024;
 
@@ -189,9 +189,9 @@ impl Services {
 
     /// Consumes the finished upload `id` as the file of `field`: it must be the caller's (`scope`
     /// is the caller's id; registration has none), declared for that field and complete, else 400
-    /// and it stays. Then its bytes go through the same streaming checks as a multipart part
-    /// (sniffing, the field's limit) into a temp upload, and the upload is deleted whatever the
-    /// outcome.
+    /// and it stays. Then its file is moved into the temp dir and judged there as a multipart part
+    /// is (sniffing, the field's limit), so its bytes are written once; the upload is deleted
+    /// whatever the outcome.
     pub(in crate::services) async fn take_finished_upload(
         &self,
         field: &'static str,
@@ -212,26 +212,45 @@ impl Services {
         if partial.meta.field != field || !partial.is_complete() {
             return Err(not_yours());
         }
-        let copied = async {
-            let mut file = self.tus.read(&turn, id).await?;
-            let limit = self.file_limit(kind);
-            let mut sink = UploadSink::create(&self.temp_dir, field, kind, limit)?;
-            let mut buffer = vec![0u8; COPY_CHUNK];
-            loop {
-                let n = file.read(&mut buffer).await?;
-                if n == 0 {
-                    break;
-                }
-                sink.push(&buffer[..n]).await?;
-            }
+        let limit = self.file_limit(kind);
+        let taken = async {
+            let judged = match self.tus.take(&turn, id, &self.temp_dir).await? {
+                Some(moved) => tokio::task::spawn_blocking(move || TempUpload::judge(moved, field, kind, limit))
+                    .await
+                    .map_err(std::io::Error::other)??,
+                None => self.copy_upload(&turn, id, field, kind, limit).await?,
+            };
             // An empty upload has no type to sniff.
-            sink.finish().await?.ok_or(UploadError::WrongType { field: field.to_owned(), kind })
+            judged.ok_or(UploadError::WrongType { field: field.to_owned(), kind })
         }
         .await;
         if let Err(e) = self.tus.remove(id).await {
             tracing::error!(upload = %id, error = %e, "could not delete a consumed resumable upload");
         }
-        copied.map_err(ServiceError::from)
+        taken.map_err(ServiceError::from)
+    }
+
+    /// A finished upload's bytes streamed through an upload sink into the temp dir: for a tus area
+    /// on another filesystem than the temp dir, where they cannot be moved.
+    async fn copy_upload(
+        &self,
+        turn: &Turn<'_>,
+        id: Id,
+        field: &str,
+        kind: MediaKind,
+        limit: u64,
+    ) -> Result<Option<TempUpload>, UploadError> {
+        let mut file = self.tus.read(turn, id).await?;
+        let mut sink = UploadSink::create(&self.temp_dir, field, kind, limit)?;
+        let mut buffer = vec![0u8; COPY_CHUNK];
+        loop {
+            let n = file.read(&mut buffer).await?;
+            if n == 0 {
+                break;
+            }
+            sink.push(&buffer[..n]).await?;
+        }
+        sink.finish().await
     }
 
     /// Deletes expired uploads; run by the media reconciliation.
