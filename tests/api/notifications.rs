@@ -251,9 +251,18 @@ async fn notifications_leave_lists_and_counts_with_what_they_point_to() {
     let suspend = json!({"targetType": "user", "targetId": cleo.id, "action": "suspend", "reason": "Spam"});
     app.json(Method::POST, "/moderation/actions", Some(&asha), suspend).await.ok(200, "Moderation action recorded");
     assert_eq!(kinds(&app, &asha).await, [pair("comment", "ben"), pair("subscriber", "ben")]);
+    assert_eq!((unread(&app, &asha).await, list(&app, &asha, "").await["totalDocs"].clone()), (2, json!(2)));
     let lift = json!({"targetType": "user", "targetId": cleo.id, "action": "unsuspend", "reason": "Appeal"});
     app.json(Method::POST, "/moderation/actions", Some(&asha), lift).await.ok(200, "Moderation action recorded");
     assert_eq!(kinds(&app, &asha).await[0], pair("comment", "cleo"));
+    assert_eq!(unread(&app, &asha).await, 3);
+
+    // A blocked actor's notifications go from the blocker's lists and counts, and come back.
+    let block = format!("/users/blocks/{}", cleo.id);
+    app.call(Method::POST, &block, &asha).await.ok(200, "User blocked");
+    assert_eq!((unread(&app, &asha).await, list(&app, &asha, "").await["totalDocs"].clone()), (2, json!(2)));
+    app.call(Method::DELETE, &block, &asha).await.ok(200, "User unblocked");
+    assert_eq!((unread(&app, &asha).await, list(&app, &asha, "").await["totalDocs"].clone()), (3, json!(3)));
 
     // Deleting an account takes its notifications and those it caused.
     app.json(Method::DELETE, "/users/account", Some(&ben), json!({"password": "pass-word"}))

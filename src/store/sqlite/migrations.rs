@@ -25,7 +25,7 @@ macro_rules! embed {
 }
 
 /// Every migration file, in version order; a test checks that this lists the directory.
-const FILES: [(&str, &str); 18] = embed![
+const FILES: [(&str, &str); 19] = embed![
     "0001_initial.sql",
     "0002_media_key_indexes.sql",
     "0003_video_counts.sql",
@@ -44,6 +44,7 @@ const FILES: [(&str, &str); 18] = embed![
     "0016_search.sql",
     "0017_comment_threads.sql",
     "0018_notifications.sql",
+    "0019_notification_counts.sql",
 ];
 
 /// The history table, as sqlx 0.9 creates it.

@@ -60,6 +60,8 @@ pub struct SqliteStore {
     watches: WatchWriter,
     /// Keeps the WAL checkpoint thread running while any clone of the store lives.
     _checkpoints: Arc<Checkpointer>,
+    /// Keeps the notifications' queued refreshes being settled while any clone of the store lives.
+    _settler: Arc<notifications::ShownSettler>,
 }
 
 impl SqliteStore {
@@ -70,6 +72,8 @@ impl SqliteStore {
             let mut connection = access::open_read_write(&file).map_err(StoreError::backend)?;
             migrations::run(&mut connection, &migrations::embedded())
                 .map_err(|e| StoreError::context("migration failed", e))?;
+            notifications::keep_shown_in_step(&mut connection)
+                .map_err(|e| StoreError::context("could not make the notifications' triggers", e))?;
             Ok::<_, StoreError>(connection)
         })
         .await
@@ -78,8 +82,11 @@ impl SqliteStore {
         let watches = WatchWriter::start(writes.clone())?;
         let checkpoints =
             Checkpointer::start(path).map_err(|e| StoreError::context("could not start WAL checkpoints", e))?;
+        let reads = Arc::new(Reads::new(path));
+        let settler = notifications::ShownSettler::start(reads.clone(), writes.clone());
         Ok(SqliteStore {
-            reads: Arc::new(Reads::new(path)),
+            reads,
+            _settler: Arc::new(settler),
             writes,
             ephemeral: Arc::default(),
             watches,

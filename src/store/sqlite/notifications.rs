@@ -1,11 +1,20 @@
 //! SQLite persistence of notifications and their settings. Whether a notification is shown is
-//! decided when it is read, from its targets as they are then (D25): the joins below.
+//! decided from its targets as they are (D25): lists join them when read (`SHOWN`); each row also
+//! keeps it as `shown`, set by triggers when a target changes, and the counts of migration 0019
+//! follow `shown`, so totals are one lookup.
+//!
+//! The triggers that set `shown` are made here, from the visibility rule, when the store opens
+//! ([`keep_shown_in_step`]). A change settles at once the first `WINDOW` notifications it touches;
+//! a change touching more (a popular video made private, a suspended channel) is queued in
+//! `notification_refresh` and settled in the background, `WINDOW` per write ([`settle_shown`]):
+//! its lists are right at once, its totals within moments.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 use rusqlite::OptionalExtension;
 
+use super::access::{Reads, Writes};
 use super::rows::OwnerRow;
 use super::sql::{page_clause, visible_sql};
 use super::{SqliteStore, now, parse_id};
@@ -17,11 +26,20 @@ use crate::domain::visibility::Place;
 use crate::domain::{Id, Timestamp};
 use crate::store::{FanoutCursor, NotificationRepo, StoreError, StoreResult};
 
+/// The actor `a`, video `v` and comment `c` of the notification `n`, joined after `n`.
+macro_rules! targets {
+    () => {
+        " JOIN users a ON a.id = n.actor_id LEFT JOIN videos v ON v.id = n.video_id \
+         LEFT JOIN comments c ON c.id = n.comment_id"
+    };
+}
+
 /// Notifications `n` with their actor `a`, video `v` and comment `c`, as `NotificationRow` reads them.
-const SELECT: &str = "SELECT n.id, n.type, n.read, n.created_at, a.id, a.username, a.full_name, a.avatar, \
-     v.id, v.title, v.thumbnail, c.id, c.content, n.recipient_id \
-     FROM notifications n JOIN users a ON a.id = n.actor_id \
-     LEFT JOIN videos v ON v.id = n.video_id LEFT JOIN comments c ON c.id = n.comment_id";
+const SELECT: &str = concat!(
+    "SELECT n.id, n.type, n.read, n.created_at, a.id, a.username, a.full_name, a.avatar, \
+     v.id, v.title, v.thumbnail, c.id, c.content, n.recipient_id FROM notifications n",
+    targets!()
+);
 
 /// The notifications their recipient is shown: the actor not suspended nor blocked by the
 /// recipient, the comment not hidden, the video one the recipient sees (a `new_video` one still
@@ -48,14 +66,225 @@ static PAGE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-static TOTAL: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "SELECT COUNT(*) FROM notifications n JOIN users a ON a.id = n.actor_id \
-         LEFT JOIN videos v ON v.id = n.video_id LEFT JOIN comments c ON c.id = n.comment_id \
-         WHERE n.recipient_id = ?1 AND (?2 = 0 OR n.read = 0) AND {}",
-        *SHOWN
-    )
-});
+/// The recipient `?1`'s shown notifications and shown unread ones (migration 0019's counts).
+const TOTALS: &str = "SELECT shown, unread FROM notification_counts WHERE recipient_id = ?1";
+
+/// Adds a new notification to its recipient's counts, in the trigger that follows its creation.
+const COUNT_CREATED: &str = "INSERT INTO notification_counts (recipient_id, shown, unread) \
+     VALUES (NEW.recipient_id, NEW.shown, NEW.shown AND NOT NEW.read) ON CONFLICT (recipient_id) \
+     DO UPDATE SET shown = shown + excluded.shown, unread = unread + excluded.unread; ";
+
+/// `SHOWN` as 1 or 0, for the row `n` and its targets.
+static SHOWN_VALUE: LazyLock<String> = LazyLock::new(|| format!("CASE WHEN {} THEN 1 ELSE 0 END", *SHOWN));
+
+/// How many notifications a change settles in one write.
+const WINDOW: u32 = 500;
+
+/// A change that can show or hide notifications: the trigger that follows it (`None`: no
+/// trigger, only queued), the notifications it touches (`{a}`, `{b}`: the changed row's keys) and
+/// those keys in the trigger. Its `name` is the `target` of its queued refreshes.
+struct ShownTarget {
+    name: &'static str,
+    event: Option<&'static str>,
+    scope: &'static str,
+    keys: [&'static str; 2],
+}
+
+/// Every change that decides whether a notification is shown (what `SHOWN` reads), once.
+const SHOWN_TARGETS: [ShownTarget; 7] = [
+    ShownTarget {
+        name: "created",
+        event: Some("AFTER INSERT ON notifications"),
+        scope: "rowid = {a}",
+        keys: ["NEW.rowid", "NULL"],
+    },
+    ShownTarget {
+        name: "actor",
+        event: Some("AFTER UPDATE OF suspended_reason ON users"),
+        scope: "actor_id = {a}",
+        keys: ["NEW.id", "NULL"],
+    },
+    ShownTarget {
+        name: "blocked",
+        event: Some("AFTER INSERT ON blocks"),
+        scope: "actor_id = {b} AND recipient_id = {a}",
+        keys: ["NEW.blocker_id", "NEW.blocked_id"],
+    },
+    ShownTarget {
+        name: "unblocked",
+        event: Some("AFTER DELETE ON blocks"),
+        scope: "actor_id = {b} AND recipient_id = {a}",
+        keys: ["OLD.blocker_id", "OLD.blocked_id"],
+    },
+    ShownTarget {
+        name: "comment",
+        event: Some("AFTER UPDATE OF hidden ON comments"),
+        scope: "comment_id = {a}",
+        keys: ["NEW.id", "NULL"],
+    },
+    ShownTarget {
+        name: "video",
+        event: Some("AFTER UPDATE OF visibility ON videos"),
+        scope: "video_id = {a}",
+        keys: ["NEW.id", "NULL"],
+    },
+    // Every notification: queued when the triggers are (re)made, as the rule may have changed.
+    ShownTarget { name: "all", event: None, scope: "1", keys: ["''", "NULL"] },
+];
+
+impl ShownTarget {
+    fn named(name: &str) -> Option<&'static ShownTarget> {
+        SHOWN_TARGETS.iter().find(|t| t.name == name)
+    }
+
+    /// The scope over the keys `a` and `b` (SQL expressions).
+    fn scope(&self, a: &str, b: &str) -> String {
+        self.scope.replace("{a}", a).replace("{b}", b)
+    }
+
+    /// The trigger, when the target has one: it settles the first `WINDOW` notifications the
+    /// change touches and queues the change when it touches more. A new notification is first
+    /// added to the counts as it was written (shown): settling it then moves them like any change,
+    /// whichever of the table's triggers runs first.
+    fn trigger(&self) -> Option<String> {
+        let event = self.event?;
+        let [a, b] = self.keys;
+        let scope = self.scope(a, b);
+        let counted = if self.name == "created" { COUNT_CREATED } else { "" };
+        Some(format!(
+            "CREATE TRIGGER notifications_shown_{name} {event} BEGIN {counted}\
+             UPDATE notifications SET shown = 1 - shown WHERE rowid IN (SELECT w.r FROM ({window}) w {joined} WHERE {differs}); \
+             INSERT INTO notification_refresh (target, a, b) SELECT '{name}', {a}, {b} \
+             WHERE EXISTS (SELECT 1 FROM notifications WHERE {scope} LIMIT 1 OFFSET {WINDOW}); END",
+            name = self.name,
+            window = window(&scope, "0"),
+            joined = joined(),
+            differs = differs(),
+        ))
+    }
+}
+
+/// The next `WINDOW` notifications of `scope` after the rowid `after`, as `w.r`.
+fn window(scope: &str, after: &str) -> String {
+    format!("SELECT rowid AS r FROM notifications WHERE {scope} AND rowid > {after} ORDER BY rowid LIMIT {WINDOW}")
+}
+
+/// Joins the window `w` to its notifications `n` and their targets.
+fn joined() -> String {
+    format!("JOIN notifications n ON n.rowid = w.r{}", targets!())
+}
+
+/// Whether the `shown` of `n` is not what `SHOWN` gives.
+fn differs() -> String {
+    format!("n.shown <> {}", *SHOWN_VALUE)
+}
+
+/// Makes the triggers of `SHOWN_TARGETS` as this build has them, when the database has other ones
+/// (or none: just migrated), and then queues every notification to be settled. Run at open.
+pub(super) fn keep_shown_in_step(db: &mut rusqlite::Connection) -> rusqlite::Result<()> {
+    let wanted: Vec<(String, String)> = SHOWN_TARGETS
+        .iter()
+        .filter_map(|t| t.trigger().map(|sql| (format!("notifications_shown_{}", t.name), sql)))
+        .collect();
+    let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut same = true;
+    for (name, sql) in &wanted {
+        let made: Option<String> = tx
+            .query_row("SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = ?1", [name], |row| row.get(0))
+            .optional()?;
+        same &= made.as_deref() == Some(sql.as_str());
+    }
+    if same {
+        return Ok(());
+    }
+    for (name, sql) in &wanted {
+        tx.execute_batch(&format!("DROP TRIGGER IF EXISTS {name}; {sql};"))?;
+    }
+    tx.execute("INSERT INTO notification_refresh (target, a) VALUES ('all', '')", [])?;
+    tx.commit()
+}
+
+/// How often the queue of refreshes is looked at while it is empty.
+const SETTLE_PERIOD: std::time::Duration = std::time::Duration::from_millis(250);
+/// The pause after a failed settling write (a full disk, say), so that it is not retried in a loop.
+const SETTLE_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Keeps the queued refreshes of `shown` being settled in the background; the task stops when
+/// this is dropped.
+pub(super) struct ShownSettler {
+    _alive: Arc<()>,
+}
+
+impl ShownSettler {
+    pub(super) fn start(reads: Arc<Reads>, writes: Writes) -> Self {
+        let alive = Arc::new(());
+        let running = Arc::downgrade(&alive);
+        tokio::spawn(async move {
+            const QUEUED: &str = "SELECT EXISTS (SELECT 1 FROM notification_refresh)";
+            while running.strong_count() > 0 {
+                // Looked at through the read path, so that an empty queue costs no write turn.
+                let queued = reads.read(|db| db.prepare_cached(QUEUED)?.query_row([], |row| row.get::<_, bool>(0)));
+                let pause = match queued {
+                    Ok(false) => SETTLE_PERIOD,
+                    Ok(true) => match writes.transaction(settle_shown).await {
+                        Ok(_) => continue,
+                        Err(error) => {
+                            tracing::warn!(error = %crate::error::Chain(&error), "settling notifications failed");
+                            SETTLE_RETRY
+                        }
+                    },
+                    Err(_) => SETTLE_RETRY,
+                };
+                tokio::time::sleep(pause).await;
+            }
+        });
+        ShownSettler { _alive: alive }
+    }
+}
+
+/// Settles the next window of the oldest queued change; `false` when none is queued.
+pub(super) fn settle_shown(tx: &rusqlite::Transaction) -> rusqlite::Result<bool> {
+    let queued = tx
+        .query_row("SELECT id, target, a, b, after FROM notification_refresh ORDER BY id LIMIT 1", [], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, Option<String>>(3)?,
+                row.get::<_, i64>(4)?,
+            ))
+        })
+        .optional()?;
+    let Some((id, target, a, b, after)) = queued else { return Ok(false) };
+    let Some(target) = ShownTarget::named(&target) else {
+        tracing::warn!(target, "dropping a queued notification refresh of an unknown kind");
+        tx.execute("DELETE FROM notification_refresh WHERE id = ?1", [id])?;
+        return Ok(true);
+    };
+    let sql = format!(
+        "SELECT w.r, {differs} FROM ({window}) w {joined} ORDER BY w.r",
+        window = window(&target.scope("?1", "?2"), "?3"),
+        joined = joined(),
+        differs = differs(),
+    );
+    let rows = tx
+        .prepare_cached(&sql)?
+        .query_map((&a, &b, after), |row| Ok((row.get::<_, i64>(0)?, row.get::<_, bool>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut flip = tx.prepare_cached("UPDATE notifications SET shown = 1 - shown WHERE rowid = ?1")?;
+    for (rowid, _) in rows.iter().filter(|(_, differs)| *differs) {
+        flip.execute([rowid])?;
+    }
+    match rows.last() {
+        Some((last, _)) if rows.len() == WINDOW as usize => {
+            tx.execute("UPDATE notification_refresh SET after = ?2 WHERE id = ?1", (id, last))?;
+        }
+        _ => {
+            tx.execute("DELETE FROM notification_refresh WHERE id = ?1", [id])?;
+        }
+    }
+    Ok(true)
+}
 
 /// The recipient `?1`'s shown notifications after the id `?2`, oldest first (limit `?3`).
 static AFTER: LazyLock<String> = LazyLock::new(|| {
@@ -169,6 +398,13 @@ impl NotificationRow {
     }
 }
 
+/// The recipient's shown notifications and shown unread ones.
+fn totals(db: &rusqlite::Connection, recipient: &str) -> rusqlite::Result<(u64, u64)> {
+    let counts = db.prepare_cached(TOTALS)?.query_row([recipient], |row| Ok((row.get(0)?, row.get(1)?))).optional()?;
+    let (shown, unread): (i64, i64) = counts.unwrap_or_default();
+    Ok((shown as u64, unread as u64))
+}
+
 fn shown(rows: Vec<NotificationRow>) -> StoreResult<Vec<Notification>> {
     rows.into_iter().map(|row| row.into_notification().map(|(_, n)| n)).collect()
 }
@@ -240,17 +476,15 @@ impl NotificationRepo for SqliteStore {
                 .prepare_cached(&PAGE)?
                 .query_map((&recipient, unread_only, limit, offset as i64), NotificationRow::read)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            let total: i64 = db.prepare_cached(&TOTAL)?.query_row((&recipient, unread_only), |row| row.get(0))?;
-            Ok((rows, total as u64))
+            let (shown, unread) = totals(db, &recipient)?;
+            Ok((rows, if unread_only { unread } else { shown }))
         })?;
         Ok((shown(rows)?, total))
     }
 
     async fn unread(&self, recipient: Id) -> StoreResult<u64> {
         let recipient = recipient.to_hex();
-        let unread: i64 =
-            self.reads.read(|db| db.prepare_cached(&TOTAL)?.query_row((&recipient, true), |row| row.get(0)))?;
-        Ok(unread as u64)
+        Ok(self.reads.read(|db| totals(db, &recipient))?.1)
     }
 
     async fn mark_read(&self, recipient: Id, id: Id) -> StoreResult<bool> {
@@ -338,9 +572,108 @@ mod tests {
         let store = test_store(&dir).await;
         let plan = query_plan(&store, &PAGE, &["a", "0", "20", "0"]).join("\n");
         assert!(plan.contains("notifications_recipient"), "{plan}");
-        let plan = query_plan(&store, &TOTAL, &["a", "1"]).join("\n");
-        assert!(plan.contains("notifications_recipient"), "{plan}");
+        let plan = query_plan(&store, TOTALS, &["a"]).join("\n");
+        assert!(plan.contains("SEARCH notification_counts USING PRIMARY KEY"), "{plan}");
         let plan = query_plan(&store, &SINCE, &["0", "100", "[]"]).join("\n");
         assert!(plan.contains("USING INDEX notifications_"), "{plan}");
+    }
+
+    /// A change touching more notifications than its trigger settles at once (a video with many
+    /// subscribers made private, then public) is queued; the background settling brings every
+    /// count to what the lists show.
+    #[tokio::test]
+    async fn a_change_touching_many_notifications_is_settled_in_the_background() {
+        use crate::domain::visibility::Visibility;
+        use crate::store::VideoRepo;
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(&dir).await;
+        let many = 2 * WINDOW as usize + 7;
+        let (channel, video) = (Id::generate(), Id::generate());
+        let seed = move |tx: &rusqlite::Transaction| {
+            let user = "INSERT INTO users (id, username, email, full_name, avatar, avatar_key, password_hash, \
+                 created_at, updated_at) VALUES (?1, ?2, ?2 || '@example.com', ?2, 'a', 'a', 'x', 0, 0)";
+            tx.execute(user, (channel.to_hex(), "channel"))?;
+            tx.execute(
+                "INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, \
+                 description, created_at, updated_at, visibility) VALUES (?1, ?2, 'v', 'v', 't', 't', 'T', 'd', 0, 0, 'public')",
+                (video.to_hex(), channel.to_hex()),
+            )?;
+            for n in 0..many {
+                let recipient = Id::generate().to_hex();
+                tx.execute(user, (&recipient, format!("viewer{n}")))?;
+                tx.execute(
+                    INSERT_NEW_VIDEO,
+                    (Id::generate().to_hex(), &recipient, channel.to_hex(), video.to_hex(), 1),
+                )?;
+            }
+            Ok(())
+        };
+        store.writes.transaction(seed).await.unwrap();
+        let shown = |store: &SqliteStore| -> i64 {
+            let sql = "SELECT SUM(shown) + SUM(unread) FROM notification_counts";
+            store.reads.read(|db| db.query_row(sql, [], |row| row.get(0))).unwrap()
+        };
+        let settled = async |store: &SqliteStore, want: i64| {
+            for _ in 0..200 {
+                if shown(store) == want {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!("the counts were not settled to {want}: {}", shown(store));
+        };
+        assert_eq!(shown(&store), 2 * many as i64, "each shown and unread");
+
+        store.set_visibility(video, Visibility::Private).await.unwrap();
+        assert!(shown(&store) <= 2 * (many - WINDOW as usize) as i64, "the first window went with the change");
+        settled(&store, 0).await;
+        store.set_visibility(video, Visibility::Public).await.unwrap();
+        settled(&store, 2 * many as i64).await;
+        let queued: i64 = store
+            .reads
+            .read(|db| db.query_row("SELECT COUNT(*) FROM notification_refresh", [], |row| row.get(0)))
+            .unwrap();
+        assert_eq!(queued, 0);
+    }
+
+    /// The triggers are made again, and every notification queued, only when the rule changed.
+    #[tokio::test]
+    async fn an_unchanged_rule_keeps_its_triggers_and_queues_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(test_store(&dir).await);
+        let mut db = super::super::access::open_read_write(&dir.path().join("test.db")).unwrap();
+        db.execute("DELETE FROM notification_refresh", []).unwrap();
+        keep_shown_in_step(&mut db).unwrap();
+        let queued = |db: &rusqlite::Connection| -> i64 {
+            db.query_row("SELECT COUNT(*) FROM notification_refresh", [], |row| row.get(0)).unwrap()
+        };
+        assert_eq!(queued(&db), 0);
+        db.execute_batch("DROP TRIGGER notifications_shown_video").unwrap();
+        keep_shown_in_step(&mut db).unwrap();
+        assert_eq!(queued(&db), 1, "every notification, once");
+        let made: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'notifications_shown_%'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(made, 6);
+    }
+
+    /// Each change reaches the notifications it touches through an index, a window at a time,
+    /// without sorting them all (a suspended channel may have millions).
+    #[tokio::test]
+    async fn each_change_reaches_its_notifications_through_an_index_in_rowid_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(&dir).await;
+        for target in SHOWN_TARGETS.iter().filter(|t| t.name != "all") {
+            let plan = query_plan(&store, &window(&target.scope("?1", "?2"), "?3"), &["a", "b", "0"]).join("\n");
+            let indexed = plan.contains("USING INTEGER PRIMARY KEY") || plan.contains("INDEX notifications_");
+            assert!(indexed && !plan.contains("TEMP B-TREE"), "{}: {plan}", target.name);
+        }
+        let plan = query_plan(&store, FORGET_SUBSCRIBER, &["a", "b"]).join("\n");
+        assert!(plan.contains("notifications_actor_recipient"), "{plan}");
     }
 }
