@@ -60,8 +60,8 @@ pub struct SqliteStore {
     watches: WatchWriter,
     /// Keeps the WAL checkpoint thread running while any clone of the store lives.
     _checkpoints: Arc<Checkpointer>,
-    /// Keeps the notifications' queued refreshes being settled while any clone of the store lives.
-    _settler: Arc<notifications::ShownSettler>,
+    /// Settles the notifications' queued refreshes while any clone of the store lives, until `close`.
+    settler: Arc<notifications::ShownSettler>,
 }
 
 impl SqliteStore {
@@ -86,7 +86,7 @@ impl SqliteStore {
         let settler = notifications::ShownSettler::start(reads.clone(), writes.clone());
         Ok(SqliteStore {
             reads,
-            _settler: Arc::new(settler),
+            settler: Arc::new(settler),
             writes,
             ephemeral: Arc::default(),
             watches,
@@ -161,13 +161,15 @@ impl StoreHealth for SqliteStore {
         self.writes.write(probe).await.is_ok()
     }
 
-    /// Applies every queued watch, then copies the whole WAL into the database file and empties
-    /// it, so that the file alone holds every write (a copy of it is complete).
+    /// Stops settling queued notification refreshes, applies every queued watch, then copies the
+    /// whole WAL into the database file and empties it, so that the file alone holds every write
+    /// (a copy of it is complete).
     ///
     /// A checkpoint that meets another one (the checkpoint thread's, see `checkpoints.rs`) or a
     /// reader on an older snapshot answers "busy" without waiting: it is tried again, for up to
     /// `FINAL_CHECKPOINT_TRIES` × `FINAL_CHECKPOINT_PAUSE`.
     async fn close(&self) {
+        self.settler.stop();
         self.watches.flush().await;
         // The first column of the pragma's row is 1 when the checkpoint could not finish.
         let checkpoint = |db: &mut rusqlite::Connection| {

@@ -9,6 +9,7 @@
 //! `notification_refresh` and settled in the background, `WINDOW` per write ([`settle_shown`]):
 //! its lists are right at once, its totals within moments.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
@@ -209,36 +210,54 @@ const SETTLE_PERIOD: std::time::Duration = std::time::Duration::from_millis(250)
 /// The pause after a failed settling write (a full disk, say), so that it is not retried in a loop.
 const SETTLE_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Keeps the queued refreshes of `shown` being settled in the background; the task stops when
-/// this is dropped.
+/// Keeps the queued refreshes of `shown` being settled in the background, until [`Self::stop`] or
+/// until this is dropped.
 pub(super) struct ShownSettler {
-    _alive: Arc<()>,
+    stopped: Arc<AtomicBool>,
 }
 
 impl ShownSettler {
     pub(super) fn start(reads: Arc<Reads>, writes: Writes) -> Self {
-        let alive = Arc::new(());
-        let running = Arc::downgrade(&alive);
+        let stopped = Arc::new(AtomicBool::new(false));
+        let flag = stopped.clone();
         tokio::spawn(async move {
             const QUEUED: &str = "SELECT EXISTS (SELECT 1 FROM notification_refresh)";
-            while running.strong_count() > 0 {
+            while !flag.load(Ordering::Relaxed) {
                 // Looked at through the read path, so that an empty queue costs no write turn.
                 let queued = reads.read(|db| db.prepare_cached(QUEUED)?.query_row([], |row| row.get::<_, bool>(0)));
                 let pause = match queued {
                     Ok(false) => SETTLE_PERIOD,
-                    Ok(true) => match writes.transaction(settle_shown).await {
-                        Ok(_) => continue,
-                        Err(error) => {
-                            tracing::warn!(error = %crate::error::Chain(&error), "settling notifications failed");
-                            SETTLE_RETRY
+                    Ok(true) => {
+                        // Checked again in the write's turn: once stopped, nothing more is written.
+                        let flag = flag.clone();
+                        let settle = move |tx: &rusqlite::Transaction| {
+                            if flag.load(Ordering::Relaxed) { Ok(false) } else { settle_shown(tx) }
+                        };
+                        match writes.transaction(settle).await {
+                            Ok(_) => continue,
+                            Err(error) => {
+                                tracing::warn!(error = %crate::error::Chain(&error), "settling notifications failed");
+                                SETTLE_RETRY
+                            }
                         }
-                    },
+                    }
                     Err(_) => SETTLE_RETRY,
                 };
                 tokio::time::sleep(pause).await;
             }
         });
-        ShownSettler { _alive: alive }
+        ShownSettler { stopped }
+    }
+
+    /// No settling write starts after this (the store is closing); the queue waits for the next start.
+    pub(super) fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for ShownSettler {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
