@@ -17,7 +17,7 @@
 //! Every connection: foreign keys on, the same busy timeout (for other processes on the file, such
 //! as `videotube migrate`), no automatic checkpoints (`checkpoints.rs`), an 8 MiB page cache and a
 //! prepared-statement cache. The read-write connection also puts the file in WAL mode with
-//! `synchronous = NORMAL`.
+//! `synchronous = NORMAL` and keeps its temporary files (statement journals) in memory.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -178,6 +178,12 @@ pub(super) fn open_read_write(path: &Path) -> rusqlite::Result<Connection> {
         connection.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
     }
     connection.pragma_update(None, "synchronous", "NORMAL")?;
+    // A statement that fires triggers inside a transaction keeps a statement journal (to undo
+    // just that statement if a trigger fails); in a temp file that is a write per statement. In
+    // memory, a fan-out's insert with its counting and settling triggers took 23 µs instead of
+    // 49 (a no-op trigger: 17 instead of 26; none: 9-11). The writer's journals are as small as
+    // its statements.
+    connection.pragma_update(None, "temp_store", "MEMORY")?;
     set_up(&connection)?;
     Ok(connection)
 }

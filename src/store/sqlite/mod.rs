@@ -336,7 +336,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_write_path_keeps_wal_normal_sync_foreign_keys_and_no_automatic_checkpoints() {
+    async fn the_write_path_keeps_wal_normal_sync_foreign_keys_memory_journals_and_no_automatic_checkpoints() {
         let dir = tempfile::tempdir().unwrap();
         let store = test_store(&dir).await;
         let settings = |db: &rusqlite::Connection| -> rusqlite::Result<(String, i64, bool, i64)> {
@@ -349,6 +349,9 @@ mod tests {
         };
         let written = store.writes.write(move |db| settings(db)).await.unwrap();
         assert_eq!(written, ("wal".to_owned(), 1, true, 0), "NORMAL is 1");
+        let temp_store: i64 =
+            store.writes.write(|db| db.query_row("PRAGMA temp_store", [], |row| row.get(0))).await.unwrap();
+        assert_eq!(temp_store, 2, "MEMORY is 2");
         let (mode, _, foreign_keys, _) = store.reads.read(settings).unwrap();
         assert_eq!((mode.as_str(), foreign_keys), ("wal", true));
     }
