@@ -4,8 +4,10 @@
 //!   bounded by an index and a page runs on the caller's thread (tens of microseconds: an async
 //!   worker is not stalled, and no thread hand-off is paid); one that may scan (a search, a deep
 //!   page, a whole list, hundreds of index seeks) runs on the blocking pool ([`Reads::read_page`],
-//!   [`Reads::read_off_thread`]). The idle list is reused last-in first-out, so the connection used
-//!   last, whose page cache is warm, is the one taken next.
+//!   [`Reads::read_off_thread`]), at most two per core at once, the others waiting their turn in
+//!   arrival order. The idle list keeps a connection for each of those and for each runtime worker,
+//!   so a steady load opens none, and is reused last-in first-out, so the connection used last,
+//!   whose page cache is warm, is the one taken next.
 //! - **Writes** ([`Writes`]): one read-write connection, which every write takes in turn behind a
 //!   fair (first come, first served) lock: write transactions (`BEGIN IMMEDIATE`), single
 //!   statements, and the watch writer's batches (`watches.rs`, which takes the same lock from its
@@ -19,13 +21,14 @@
 //! prepared-statement cache. The read-write connection also puts the file in WAL mode with
 //! `synchronous = NORMAL` and keeps its temporary files (statement journals) in memory.
 
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
-use tokio::sync::OwnedMutexGuard;
+use tokio::sync::{OwnedMutexGuard, Semaphore};
 
 use super::map_err;
 use crate::store::{StoreError, StoreResult};
@@ -33,9 +36,14 @@ use crate::store::{StoreError, StoreResult};
 /// Deepest page offset read on the request's thread: beyond it the index walk that skips the
 /// offset rows is no longer a matter of microseconds.
 pub(super) const BOUNDED_OFFSET: u64 = 1_000;
-/// Idle read connections kept for reuse; a burst opens more, and those beyond this are closed
-/// after use.
+/// Idle read connections kept for reuse, at the least; a burst opens more, and those beyond the
+/// number kept are closed after use.
 const KEEP_IDLE: usize = 8;
+/// Reads run on the blocking pool at once, per core; the others wait their turn in arrival order.
+/// Unbounded, 64 concurrent searches on 2 cores ran as many threads and connections at once, those
+/// beyond the idle ones opened and closed per read; bounded, the same throughput within noise and a
+/// shorter tail (BENCHMARKS.md, search).
+const SCANS_PER_CORE: usize = 2;
 /// Prepared statements kept per connection. Each statement has a fixed text; the feed alone has a
 /// few dozen shapes (sort, direction, owner, search), and the writer runs every write statement.
 const STATEMENT_CACHE: usize = 128;
@@ -51,11 +59,24 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub(super) struct Reads {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// Idle connections kept: enough for every scan and every runtime worker's bounded read at
+    /// once, so a steady load opens none.
+    keep_idle: usize,
+    /// Turns to run on the blocking pool, `SCANS_PER_CORE` per core.
+    scans: Arc<Semaphore>,
 }
 
 impl Reads {
     pub(super) fn new(path: &Path) -> Self {
-        Reads { path: path.to_owned(), idle: Mutex::default() }
+        // Tokio's runtime runs a worker per core, each of which may hold a connection for a bounded read.
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let scans = SCANS_PER_CORE * cores;
+        Reads {
+            path: path.to_owned(),
+            idle: Mutex::default(),
+            keep_idle: KEEP_IDLE.max(scans + cores),
+            scans: Arc::new(Semaphore::new(scans)),
+        }
     }
 
     /// The database file.
@@ -73,19 +94,26 @@ impl Reads {
         };
         let outcome = read(&connection).map_err(map_err);
         let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if idle.len() < KEEP_IDLE {
+        if idle.len() < self.keep_idle {
             idle.push(connection);
         }
         outcome
     }
 
-    /// Runs `read` on the blocking pool: for reads that may scan.
+    /// Runs `read` on the blocking pool, when one of the `scans` turns is free: for reads that may
+    /// scan. The turn is held until `read` ends, even if the caller stops waiting.
     pub(super) async fn read_off_thread<T: Send + 'static>(
         self: &Arc<Self>,
         read: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> StoreResult<T> {
+        let turn = self.scans.clone().acquire_owned().await.map_err(StoreError::backend)?;
         let reads = self.clone();
-        tokio::task::spawn_blocking(move || reads.read(read)).await.map_err(StoreError::backend)?
+        let read = move || {
+            let outcome = reads.read(read);
+            drop(turn);
+            outcome
+        };
+        tokio::task::spawn_blocking(read).await.map_err(StoreError::backend)?
     }
 
     /// A page read: on the calling thread when `bounded`, else on the blocking pool (it may scan).
