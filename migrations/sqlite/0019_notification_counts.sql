@@ -5,7 +5,7 @@
 -- `shown`: whether the recipient is shown the notification, from its targets as they are. The
 -- triggers that keep it in step with those targets (actor suspended, blocks, comment hidden, video
 -- level) are made by the store when it opens, from the visibility rule in the code
--- (`src/store/sqlite/notifications.rs`, `SHOWN_TRIGGERS`), which also sets every row's `shown`
+-- (`src/store/sqlite/notifications.rs`, `SHOWN_TARGETS`), which also sets every row's `shown`
 -- then; the one that follows a new notification also adds it to the counts (before it settles
 -- its `shown`, so that the order of triggers does not matter). Rows of recipients without
 -- notifications are absent and read as 0.

@@ -107,7 +107,13 @@ impl TusArea {
         // Held until both files exist, so a sweep never takes the half-made upload for debris.
         let _turn = self.try_turn(id);
         self.write_meta(id, meta).await?;
-        if let Err(e) = tokio::fs::File::create_new(self.data_path(id)).await {
+        // Private, as a multipart part's temp file is: publishing moves this file into the media
+        // store as it is.
+        let mut data = tokio::fs::OpenOptions::new();
+        data.write(true).create_new(true);
+        #[cfg(unix)]
+        data.mode(0o600);
+        if let Err(e) = data.open(self.data_path(id)).await {
             let _ = tokio::fs::remove_file(self.meta_path(id)).await;
             return Err(e);
         }

@@ -19,7 +19,8 @@
 //! Every connection: foreign keys on, the same busy timeout (for other processes on the file, such
 //! as `videotube migrate`), no automatic checkpoints (`checkpoints.rs`), an 8 MiB page cache and a
 //! prepared-statement cache. The read-write connection also puts the file in WAL mode with
-//! `synchronous = NORMAL` and keeps its temporary files (statement journals) in memory.
+//! `synchronous = NORMAL`, and the write path keeps its temporary files (statement journals) in
+//! memory.
 
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -53,7 +54,7 @@ const STATEMENT_CACHE: usize = 128;
 /// from the OS, a system call each (1M videos: 0.96 ms per feed query, 0.44 ms with 8 MiB).
 pub(super) const PAGE_CACHE_KIB: i64 = 8 * 1024;
 /// How long a statement waits for a lock another process holds before it fails.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The read path: read-only connections to the database file, taken one per read.
 pub(super) struct Reads {
@@ -181,6 +182,9 @@ impl Writes {
     ) -> StoreResult<T> {
         self.write(|db| {
             let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // Under the write lock the schema stays as it is now: read it again if it changed
+            // since the check `write` made before the lock was taken.
+            reload_changed_schema(&tx)?;
             let outcome = write(&tx)?;
             tx.commit()?;
             Ok(outcome)
@@ -188,7 +192,9 @@ impl Writes {
         .await
     }
 
-    /// The connection's turn, waited for on a thread outside the runtime (the watch writer's).
+    /// The connection's turn, waited for on a thread outside the runtime (the watch writer's). No
+    /// schema check is made: the watch writer's statements reach no FTS5 table (see
+    /// `reload_changed_schema`).
     pub(super) fn blocking_turn(&self) -> OwnedMutexGuard<Connection> {
         self.connection.clone().blocking_lock_owned()
     }
@@ -206,14 +212,20 @@ pub(super) fn open_read_write(path: &Path) -> rusqlite::Result<Connection> {
         connection.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
     }
     connection.pragma_update(None, "synchronous", "NORMAL")?;
-    // A statement that fires triggers inside a transaction keeps a statement journal (to undo
-    // just that statement if a trigger fails); in a temp file that is a write per statement. In
-    // memory, a fan-out's insert with its counting and settling triggers took 23 µs instead of
-    // 49 (a no-op trigger: 17 instead of 26; none: 9-11). The writer's journals are as small as
-    // its statements.
-    connection.pragma_update(None, "temp_store", "MEMORY")?;
     set_up(&connection)?;
     Ok(connection)
+}
+
+/// Keeps the write path's temporary files in memory, once the schema is migrated (an in-memory
+/// temp store also keeps a `CREATE INDEX`'s sort in memory, which a migration over a large table
+/// must not do).
+///
+/// A statement that fires triggers inside a transaction keeps a statement journal (to undo just
+/// that statement if a trigger fails); in a temp file that is a write per statement. In memory, a
+/// fan-out's insert with its counting and settling triggers took 23 µs instead of 49 (a no-op
+/// trigger: 17 instead of 26; none: 9-11). The writer's journals are as small as its statements.
+pub(super) fn keep_journals_in_memory(connection: &Connection) -> rusqlite::Result<()> {
+    connection.pragma_update(None, "temp_store", "MEMORY")
 }
 
 /// A read-only connection to `path`: the read path's, and `videotube backup`'s and `restore`'s

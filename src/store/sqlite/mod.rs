@@ -74,6 +74,7 @@ impl SqliteStore {
                 .map_err(|e| StoreError::context("migration failed", e))?;
             notifications::keep_shown_in_step(&mut connection)
                 .map_err(|e| StoreError::context("could not make the notifications' triggers", e))?;
+            access::keep_journals_in_memory(&connection).map_err(StoreError::backend)?;
             Ok::<_, StoreError>(connection)
         })
         .await
@@ -165,17 +166,22 @@ impl StoreHealth for SqliteStore {
     /// whole WAL into the database file and empties it, so that the file alone holds every write
     /// (a copy of it is complete).
     ///
-    /// A checkpoint that meets another one (the checkpoint thread's, see `checkpoints.rs`) or a
-    /// reader on an older snapshot answers "busy" without waiting: it is tried again, for up to
-    /// `FINAL_CHECKPOINT_TRIES` × `FINAL_CHECKPOINT_PAUSE`.
+    /// A checkpoint that meets another one (the checkpoint thread's, see `checkpoints.rs`) answers
+    /// "busy" at once; one that waits for a reader on an older snapshot (a backup's `VACUUM INTO`)
+    /// waits at most `FINAL_CHECKPOINT_WAIT` per try. Tries go on until `FINAL_CHECKPOINT_DEADLINE`:
+    /// the WAL then keeps the writes, which the next start reads, and the process still stops.
     async fn close(&self) {
         self.settler.stop();
         self.watches.flush().await;
         // The first column of the pragma's row is 1 when the checkpoint could not finish.
         let checkpoint = |db: &mut rusqlite::Connection| {
-            db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get::<_, i64>(0))
+            db.busy_timeout(FINAL_CHECKPOINT_WAIT)?;
+            let busy = db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get::<_, i64>(0));
+            db.busy_timeout(access::BUSY_TIMEOUT)?;
+            busy
         };
-        for _ in 0..FINAL_CHECKPOINT_TRIES {
+        let deadline = tokio::time::Instant::now() + FINAL_CHECKPOINT_DEADLINE;
+        while tokio::time::Instant::now() < deadline {
             match self.writes.write(checkpoint).await {
                 Ok(0) => return,
                 Ok(_) => tokio::time::sleep(FINAL_CHECKPOINT_PAUSE).await,
@@ -190,8 +196,10 @@ impl StoreHealth for SqliteStore {
     }
 }
 
-/// How often, and how far apart, `close` tries the final checkpoint while it answers "busy".
-const FINAL_CHECKPOINT_TRIES: u32 = 100;
+/// How long `close` keeps trying the final checkpoint while it answers "busy", how long one try
+/// waits for readers, and the pause between tries.
+const FINAL_CHECKPOINT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+const FINAL_CHECKPOINT_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 const FINAL_CHECKPOINT_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Free space beside the database file below which writes that failed for lack of space are not

@@ -82,7 +82,7 @@ static SHOWN_VALUE: LazyLock<String> = LazyLock::new(|| format!("CASE WHEN {} TH
 const WINDOW: u32 = 500;
 
 /// A change that can show or hide notifications: the trigger that follows it (`None`: no
-/// trigger, only queued), the notifications it touches (`{a}`, `{b}`: the changed row's keys) and
+/// trigger, only queued; its `WHEN` skips writes that leave what `SHOWN` reads as it was), the notifications it touches (`{a}`, `{b}`: the changed row's keys) and
 /// those keys in the trigger. Its `name` is the `target` of its queued refreshes.
 struct ShownTarget {
     name: &'static str,
@@ -101,7 +101,10 @@ const SHOWN_TARGETS: [ShownTarget; 7] = [
     },
     ShownTarget {
         name: "actor",
-        event: Some("AFTER UPDATE OF suspended_reason ON users"),
+        event: Some(
+            "AFTER UPDATE OF suspended_reason ON users \
+             WHEN (OLD.suspended_reason IS NULL) <> (NEW.suspended_reason IS NULL)",
+        ),
         scope: "actor_id = {a}",
         keys: ["NEW.id", "NULL"],
     },
@@ -119,13 +122,13 @@ const SHOWN_TARGETS: [ShownTarget; 7] = [
     },
     ShownTarget {
         name: "comment",
-        event: Some("AFTER UPDATE OF hidden ON comments"),
+        event: Some("AFTER UPDATE OF hidden ON comments WHEN OLD.hidden <> NEW.hidden"),
         scope: "comment_id = {a}",
         keys: ["NEW.id", "NULL"],
     },
     ShownTarget {
         name: "video",
-        event: Some("AFTER UPDATE OF visibility ON videos"),
+        event: Some("AFTER UPDATE OF visibility ON videos WHEN OLD.visibility IS NOT NEW.visibility"),
         scope: "video_id = {a}",
         keys: ["NEW.id", "NULL"],
     },
@@ -181,25 +184,28 @@ fn differs() -> String {
 }
 
 /// Makes the triggers of `SHOWN_TARGETS` as this build has them, when the database has other ones
-/// (or none: just migrated), and then queues every notification to be settled. Run at open.
+/// (or none: just migrated; or one this build no longer makes), and then queues every
+/// notification to be settled. Run at open.
 pub(super) fn keep_shown_in_step(db: &mut rusqlite::Connection) -> rusqlite::Result<()> {
     let wanted: Vec<(String, String)> = SHOWN_TARGETS
         .iter()
         .filter_map(|t| t.trigger().map(|sql| (format!("notifications_shown_{}", t.name), sql)))
         .collect();
     let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let mut same = true;
-    for (name, sql) in &wanted {
-        let made: Option<String> = tx
-            .query_row("SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = ?1", [name], |row| row.get(0))
-            .optional()?;
-        same &= made.as_deref() == Some(sql.as_str());
-    }
-    if same {
+    let made: Vec<(String, String)> = tx
+        .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'notifications\\_shown\\_%' ESCAPE '\\' ORDER BY name")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut sorted = wanted.clone();
+    sorted.sort();
+    if made == sorted {
         return Ok(());
     }
-    for (name, sql) in &wanted {
-        tx.execute_batch(&format!("DROP TRIGGER IF EXISTS {name}; {sql};"))?;
+    for (name, _) in &made {
+        tx.execute_batch(&format!("DROP TRIGGER {name};"))?;
+    }
+    for (_, sql) in &wanted {
+        tx.execute_batch(&format!("{sql};"))?;
     }
     tx.execute("INSERT INTO notification_refresh (target, a) VALUES ('all', '')", [])?;
     tx.commit()
@@ -280,22 +286,22 @@ pub(super) fn settle_shown(tx: &rusqlite::Transaction) -> rusqlite::Result<bool>
         tx.execute("DELETE FROM notification_refresh WHERE id = ?1", [id])?;
         return Ok(true);
     };
-    let sql = format!(
-        "SELECT w.r, {differs} FROM ({window}) w {joined} ORDER BY w.r",
-        window = window(&target.scope("?1", "?2"), "?3"),
-        joined = joined(),
-        differs = differs(),
-    );
-    let rows = tx
-        .prepare_cached(&sql)?
-        .query_map((&a, &b, after), |row| Ok((row.get::<_, i64>(0)?, row.get::<_, bool>(1)?)))?
+    // The window alone decides where the walk goes on, whatever the join below keeps.
+    let window = window(&target.scope("?1", "?2"), "?3");
+    let walked = tx
+        .prepare_cached(&format!("SELECT COUNT(*), MAX(w.r) FROM ({window}) w"))?
+        .query_row((&a, &b, after), |row| Ok((row.get::<_, i64>(0)?, row.get::<_, Option<i64>>(1)?)))?;
+    let differing = format!("SELECT w.r FROM ({window}) w {} WHERE {}", joined(), differs());
+    let flips = tx
+        .prepare_cached(&differing)?
+        .query_map((&a, &b, after), |row| row.get::<_, i64>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut flip = tx.prepare_cached("UPDATE notifications SET shown = 1 - shown WHERE rowid = ?1")?;
-    for (rowid, _) in rows.iter().filter(|(_, differs)| *differs) {
+    for rowid in flips {
         flip.execute([rowid])?;
     }
-    match rows.last() {
-        Some((last, _)) if rows.len() == WINDOW as usize => {
+    match walked {
+        (count, Some(last)) if count == i64::from(WINDOW) => {
             tx.execute("UPDATE notification_refresh SET after = ?2 WHERE id = ?1", (id, last))?;
         }
         _ => {
@@ -679,6 +685,174 @@ mod tests {
             )
             .unwrap();
         assert_eq!(made, 6);
+        // One an older build made and this one does not: gone, and every notification queued again.
+        db.execute("DELETE FROM notification_refresh", []).unwrap();
+        db.execute_batch("CREATE TRIGGER notifications_shown_old AFTER DELETE ON blocks BEGIN SELECT 1; END").unwrap();
+        keep_shown_in_step(&mut db).unwrap();
+        assert_eq!(queued(&db), 1);
+        let stray: i64 = db
+            .query_row("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'notifications_shown_old'", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(stray, 0);
+    }
+
+    /// The recipients whose kept counts differ from a count of what `SHOWN` shows them now:
+    /// (recipient, shown by the rule, unread by the rule, kept shown, kept unread).
+    fn drift(db: &rusqlite::Connection) -> Vec<(String, i64, i64, i64, i64)> {
+        let sql = format!(
+            "WITH live AS (SELECT n.recipient_id r, SUM({v}) s, SUM(({v}) AND n.read = 0) u \
+             FROM notifications n{t} GROUP BY 1) \
+             SELECT COALESCE(l.r, c.recipient_id), COALESCE(l.s, 0), COALESCE(l.u, 0), COALESCE(c.shown, 0), \
+             COALESCE(c.unread, 0) FROM live l FULL JOIN notification_counts c ON c.recipient_id = l.r \
+             WHERE COALESCE(l.s, 0) <> COALESCE(c.shown, 0) OR COALESCE(l.u, 0) <> COALESCE(c.unread, 0)",
+            v = *SHOWN_VALUE,
+            t = targets!()
+        );
+        let mut statement = db.prepare(&sql).unwrap();
+        let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)));
+        rows.unwrap().collect::<rusqlite::Result<_>>().unwrap()
+    }
+
+    async fn drained(store: &SqliteStore) {
+        for _ in 0..400 {
+            let sql = "SELECT COUNT(*) FROM notification_refresh";
+            let queued: i64 = store.reads.read(|db| db.query_row(sql, [], |r| r.get(0))).unwrap();
+            if queued == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("the queue of refreshes was not drained");
+    }
+
+    /// 400 pseudo-random changes of everything `SHOWN` reads (creations in small and large
+    /// batches, suspensions and their lifting, blocks, hidden comments, video levels, reads,
+    /// pruning, deletions and cascades): once the queue is drained, the kept counts are the
+    /// rule's, every 50 changes and at the end.
+    #[tokio::test]
+    async fn kept_counts_never_drift_from_the_rule() {
+        const USER: &str = "INSERT INTO users (id, username, email, full_name, avatar, avatar_key, password_hash, \
+             created_at, updated_at) VALUES (?1, ?1, ?1 || '@example.com', ?1, 'a', 'a', 'x', 0, 0)";
+        let dir = tempfile::tempdir().unwrap();
+        let store = test_store(&dir).await;
+        let site = |tx: &rusqlite::Transaction| {
+            for i in 0..40 {
+                tx.execute(USER, [format!("u{i}")])?;
+            }
+            for v in 0..6 {
+                tx.execute(
+                    "INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, title, \
+                     description, created_at, updated_at, visibility) VALUES (?1, ?2, 'v', 'v', 't', 't', 'T', 'd', 0, 0, 'public')",
+                    (format!("v{v}"), format!("u{}", v % 3)),
+                )?;
+                for c in 0..3 {
+                    tx.execute(
+                        "INSERT INTO comments (id, video_id, owner_id, content, created_at, updated_at) \
+                         VALUES (?1, ?2, ?3, 'c', 0, 0)",
+                        (format!("c{v}_{c}"), format!("v{v}"), format!("u{}", 3 + c)),
+                    )?;
+                }
+            }
+            Ok(())
+        };
+        store.writes.transaction(site).await.unwrap();
+        // xorshift64: the same changes on every run.
+        let mut seed: u64 = 12345;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for step in 0..400u64 {
+            let (op, a, b, v, c, bulk) = (next(12), next(40), next(40), next(6), next(3), next(4) == 0);
+            let change = move |tx: &rusqlite::Transaction| {
+                match op {
+                    0..=3 => {
+                        for j in 0..if bulk { 700 } else { 3 } {
+                            let kind = ["new_video", "comment", "reply", "subscriber"][(j % 4) as usize];
+                            let (video, comment) = match kind {
+                                "new_video" => (Some(format!("v{v}")), None),
+                                "subscriber" => (None, None),
+                                _ => (Some(format!("v{v}")), Some(format!("c{v}_{c}"))),
+                            };
+                            tx.execute(
+                                "INSERT INTO notifications (id, recipient_id, type, actor_id, video_id, comment_id, \
+                                 read, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                (
+                                    format!("n{step}_{j}"),
+                                    format!("u{}", (a + j) % 40),
+                                    kind,
+                                    format!("u{b}"),
+                                    video,
+                                    comment,
+                                    j % 3 == 0,
+                                    (step * 1000 + j) as i64,
+                                ),
+                            )?;
+                        }
+                    }
+                    4 => {
+                        let sql = "UPDATE users SET suspended_reason = CASE WHEN suspended_reason IS NULL THEN 'x' \
+                             ELSE NULL END WHERE id = ?1";
+                        tx.execute(sql, [format!("u{b}")])?;
+                    }
+                    // A block between a recipient and an actor of a notification, and a lifted block.
+                    5 => {
+                        let sql = "INSERT INTO blocks (id, blocker_id, blocked_id, created_at) \
+                             SELECT ?1, recipient_id, actor_id, 0 FROM notifications WHERE recipient_id <> actor_id \
+                             ORDER BY rowid LIMIT 1 OFFSET ?2 % MAX(1, (SELECT COUNT(*) FROM notifications)) \
+                             ON CONFLICT DO NOTHING";
+                        tx.execute(sql, (format!("b{step}"), (a * 40 + b) as i64))?;
+                    }
+                    6 => {
+                        let sql = "DELETE FROM blocks WHERE id = (SELECT id FROM blocks ORDER BY id \
+                             LIMIT 1 OFFSET ?1 % MAX(1, (SELECT COUNT(*) FROM blocks)))";
+                        tx.execute(sql, [a as i64])?;
+                    }
+                    7 => {
+                        _ =
+                            tx.execute("UPDATE comments SET hidden = 1 - hidden WHERE id = ?1", [format!("c{v}_{c}")])?
+                    }
+                    8 => {
+                        let level = ["public", "private", "unlisted"][c as usize];
+                        tx.execute("UPDATE videos SET visibility = ?2 WHERE id = ?1", (format!("v{v}"), level))?;
+                    }
+                    9 => {
+                        _ =
+                            tx.execute("UPDATE notifications SET read = 1 WHERE recipient_id = ?1", [format!("u{a}")])?
+                    }
+                    10 => {
+                        let before = (step.saturating_sub(30) * 1000) as i64;
+                        tx.execute("DELETE FROM notifications WHERE created_at < ?1", [before])?;
+                    }
+                    _ => {
+                        let sql = "DELETE FROM notifications WHERE actor_id = ?1 AND recipient_id = ?2";
+                        tx.execute(sql, (format!("u{b}"), format!("u{a}")))?;
+                    }
+                }
+                Ok(())
+            };
+            store.writes.transaction(change).await.unwrap();
+            if step % 50 == 49 {
+                drained(&store).await;
+                let drift = store.reads.read(|db| Ok(drift(db))).unwrap();
+                assert!(drift.is_empty(), "after change {step}: {drift:?}");
+            }
+        }
+        let cascades = |tx: &rusqlite::Transaction| {
+            tx.execute_batch(
+                "DELETE FROM comments WHERE id = 'c1_1'; DELETE FROM videos WHERE id = 'v2'; \
+                 DELETE FROM blocks WHERE blocked_id = 'u7'; DELETE FROM comments WHERE owner_id = 'u7'; \
+                 DELETE FROM videos WHERE owner_id = 'u7'; DELETE FROM users WHERE id = 'u7';",
+            )
+        };
+        store.writes.transaction(cascades).await.unwrap();
+        drained(&store).await;
+        let drift = store.reads.read(|db| Ok(drift(db))).unwrap();
+        assert!(drift.is_empty(), "after the cascades: {drift:?}");
     }
 
     /// Each change reaches the notifications it touches through an index, a window at a time,

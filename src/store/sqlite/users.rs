@@ -63,7 +63,7 @@ const ACCOUNT_KEYS: &str = "SELECT avatar_key FROM users WHERE id = ?1 \
 
 /// Everything an account owns that references it, children first; `videos` cascades to their likes,
 /// comments, playlist entries and history entries, `users` to the user's own history.
-pub(super) const ACCOUNT_DELETIONS: [&str; 9] = [
+pub(super) const ACCOUNT_DELETIONS: [&str; 10] = [
     "DELETE FROM likes WHERE liked_by = ?1",
     "DELETE FROM comments WHERE owner_id = ?1",
     "DELETE FROM tweets WHERE owner_id = ?1",
@@ -73,6 +73,7 @@ pub(super) const ACCOUNT_DELETIONS: [&str; 9] = [
     "DELETE FROM refresh_sessions WHERE user_id = ?1",
     "DELETE FROM users WHERE id = ?1",
     "DELETE FROM subscription_counts WHERE user_id = ?1",
+    "DELETE FROM notification_counts WHERE recipient_id = ?1",
 ];
 
 /// What suspending the account `?1` does beside marking it: its videos are listed as private with
