@@ -15,7 +15,7 @@ use mongodb::options::ReturnDocument;
 
 use super::queries::cascade::Step;
 use super::queries::counters::{self as q, Bump, COUNTERS, Count, Holder, SITE};
-use super::{MongoStore, backend, collection, retry_transient};
+use super::{MongoStore, backend, collection, ids_found, retry_transient};
 use crate::domain::visibility::{ALL_LEVELS, Visibility};
 use crate::store::records::RecordKind;
 use crate::store::{StoreError, StoreResult};
@@ -197,19 +197,8 @@ impl MongoStore {
                     let mut corrected = 0;
                     loop {
                         let filter = after.map_or_else(Document::new, |id| doc! { "_id": { "$gt": id } });
-                        let batch: Vec<ObjectId> = holders
-                            .find(filter)
-                            .projection(doc! { "_id": 1 })
-                            .sort(doc! { "_id": 1 })
-                            .limit(REPAIR_BATCH)
-                            .await
-                            .map_err(backend)?
-                            .try_collect::<Vec<Document>>()
-                            .await
-                            .map_err(backend)?
-                            .iter()
-                            .filter_map(|h| h.get_object_id("_id").ok())
-                            .collect();
+                        let find = holders.find(filter).projection(doc! { "_id": 1 }).sort(doc! { "_id": 1 });
+                        let batch = ids_found(find.limit(REPAIR_BATCH), "_id").await?;
                         let Some(last) = batch.last().copied() else { break };
                         corrected += self.repair_holders(count, Some(&batch), confirm).await?;
                         after = Some(last);

@@ -202,16 +202,7 @@ impl MongoStore {
 
     /// The `_id`s of the documents of `name` matching `filter`.
     async fn ids_where(&self, name: &str, filter: Document) -> StoreResult<Vec<ObjectId>> {
-        let found: Vec<Document> = self
-            .collection(name)
-            .find(filter)
-            .projection(doc! { "_id": 1 })
-            .await
-            .map_err(backend)?
-            .try_collect()
-            .await
-            .map_err(backend)?;
-        Ok(found.iter().filter_map(|d| d.get_object_id("_id").ok()).collect())
+        ids_found(self.collection(name).find(filter).projection(doc! { "_id": 1 }), "_id").await
     }
 
     /// Inserts a record (a comment, a tweet, a playlist) of `fields` with a new id and its times.
@@ -349,6 +340,12 @@ fn decode<T: serde::de::DeserializeOwned>(document: Document) -> StoreResult<T> 
 
 /// A driver error as a `StoreError`: `Unavailable` when the deployment could not be reached or
 /// cannot serve now (see `is_unreachable`), else `Backend`.
+/// The ObjectIds in `field` of the documents `find` returns (those without one are skipped).
+async fn ids_found(find: mongodb::action::Find<'_, Document>, field: &str) -> StoreResult<Vec<ObjectId>> {
+    let found: Vec<Document> = find.await.map_err(backend)?.try_collect().await.map_err(backend)?;
+    Ok(found.iter().filter_map(|d| d.get_object_id(field).ok()).collect())
+}
+
 fn backend(e: mongodb::error::Error) -> StoreError {
     if is_unreachable(&e) { StoreError::Unavailable(Box::new(e)) } else { StoreError::backend(e) }
 }

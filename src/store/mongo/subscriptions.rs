@@ -2,13 +2,11 @@
 //! sides' lists, and the subscription feed.
 
 use async_trait::async_trait;
-use bson::oid::ObjectId;
-use bson::{Document, doc};
-use futures_util::TryStreamExt;
+use bson::doc;
 
 use super::docs::{SubscriptionDoc, VideoDoc};
 use super::queries::subscriptions as q;
-use super::{MongoStore, backend, coll, oid};
+use super::{MongoStore, coll, ids_found, oid};
 use crate::domain::Id;
 use crate::domain::social::{SubscribedChannelItem, SubscriberItem};
 use crate::domain::video::Video;
@@ -34,18 +32,10 @@ impl SubscriptionRepo for MongoStore {
     }
 
     async fn subscription_feed(&self, subscriber: Id, offset: u64, limit: u32) -> StoreResult<(Vec<Video>, u64)> {
-        let channels: Vec<ObjectId> = self
-            .collection(coll::SUBSCRIPTIONS)
-            .find(doc! { "subscriber": oid(subscriber) })
-            .projection(doc! { "channel": 1, "_id": 0 })
-            .await
-            .map_err(backend)?
-            .try_collect::<Vec<Document>>()
-            .await
-            .map_err(backend)?
-            .iter()
-            .filter_map(|s| s.get_object_id("channel").ok())
-            .collect();
+        let subscriptions = self.collection(coll::SUBSCRIPTIONS);
+        let find =
+            subscriptions.find(doc! { "subscriber": oid(subscriber) }).projection(doc! { "channel": 1, "_id": 0 });
+        let channels = ids_found(find, "channel").await?;
         if channels.is_empty() {
             return Ok((Vec::new(), 0));
         }

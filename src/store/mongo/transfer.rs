@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::docs::{ActionDoc, BlockDoc, NotificationDoc, ReportDoc, SettingsDoc, UserDoc, number, time};
 use super::queries::transfer as q;
 use super::queries::videos as vq;
-use super::{MongoStore, backend, coll, conflict_on, decode, id_of, is_conflict, oid, retry_transient};
+use super::{MongoStore, backend, coll, conflict_on, decode, id_of, ids_found, is_conflict, oid, retry_transient};
 use crate::domain::Id;
 use crate::domain::social::LikeTarget;
 use crate::domain::visibility::Visibility;
@@ -307,18 +307,9 @@ impl MongoStore {
         if videos.is_empty() {
             return Ok(());
         }
-        let pins: Vec<ObjectId> = self
-            .collection(coll::VIDEOS)
-            .find(doc! { "_id": { "$in": videos }, "pinnedComment": { "$exists": true } })
-            .projection(doc! { "pinnedComment": 1 })
-            .await
-            .map_err(backend)?
-            .try_collect::<Vec<Document>>()
-            .await
-            .map_err(backend)?
-            .iter()
-            .filter_map(|v| v.get_object_id("pinnedComment").ok())
-            .collect();
+        let pinned = doc! { "_id": { "$in": videos }, "pinnedComment": { "$exists": true } };
+        let collection = self.collection(coll::VIDEOS);
+        let pins = ids_found(collection.find(pinned).projection(doc! { "pinnedComment": 1 }), "pinnedComment").await?;
         for record in records {
             if let Record::Comment(c) = record {
                 c.thread.pinned = pins.contains(&oid(c.id));
