@@ -234,6 +234,11 @@ impl TusArea {
         }
         let mut removed = 0;
         for id in ids {
+            // Looked at without the turn first (sidecars are replaced whole): a live upload's turn
+            // is never taken, so a PATCH arriving meanwhile is not refused with 409.
+            if self.get(id).await?.is_some_and(|p| p.meta.expires > now.millis()) {
+                continue;
+            }
             let Some(_turn) = self.try_turn(id) else { continue };
             // `None`: a sidecar without data or data without a (readable) sidecar, left by a crash.
             let partial = self.get(id).await?;
