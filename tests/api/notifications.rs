@@ -271,6 +271,144 @@ async fn notifications_leave_lists_and_counts_with_what_they_point_to() {
     assert_eq!(kinds(&app, &asha).await, [pair("comment", "cleo")]);
 }
 
+/// Whether the kept totals of `who` equal what the lists show: `totalDocs` the listed
+/// notifications, the unread count and the unread list's total the listed unread ones.
+async fn totals_match_lists(app: &TestApp, who: &Session, when: &str) {
+    let page = list(app, who, "?limit=100").await;
+    let docs = page["docs"].as_array().unwrap();
+    let unread_listed = docs.iter().filter(|n| n["read"] == false).count() as i64;
+    assert_eq!(page["totalDocs"], json!(docs.len()), "{} after {when}", who.id);
+    assert_eq!(unread(app, who).await, unread_listed, "{} after {when}", who.id);
+    assert_eq!(list(app, who, "?unread=true").await["totalDocs"], json!(unread_listed), "{} after {when}", who.id);
+}
+
+/// A small deterministic generator (xorshift), so a failure names a step that repeats.
+struct Steps(u64);
+
+impl Steps {
+    fn pick(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+/// The totals kept apart from the lists (a stored `shown` per notification and counts per
+/// recipient on both stores, D25) equal the lists, decided when read, through changes of
+/// everything that decides them: a video's level, a suspension, a block, a comment removed, read
+/// marks, new comments and deletions, made one by one and then at once.
+#[tokio::test]
+async fn kept_totals_equal_the_lists_through_changes_of_their_targets() {
+    let app = TestApp::spawn().await;
+    let (asha, ben, cleo, dan) =
+        (app.user("asha").await, app.user("ben").await, app.user("cleo").await, app.user("dan").await);
+    let mona = app.user("mona").await;
+    app.grant("mona", "admin").await;
+    for who in [&ben, &cleo, &dan] {
+        subscribe(&app, who, &asha).await;
+    }
+    subscribe(&app, &asha, &ben).await;
+    let videos = [
+        (id(&app.publish(&asha, "A one").await), &asha),
+        (id(&app.publish(&asha, "A two").await), &asha),
+        (id(&app.publish(&ben, "B one").await), &ben),
+    ];
+    until_listed(&app, &ben, 4).await;
+    until_listed(&app, &asha, 4).await;
+    let mut comments = Vec::new();
+    for (video, _) in &videos[..2] {
+        for who in [&ben, &cleo, &dan] {
+            let top = comment(&app, who, video, "Nice", None).await;
+            comments.push(comment(&app, &asha, video, "Thanks", Some(&top)).await);
+            comments.push(top);
+        }
+    }
+    comments.push(comment(&app, &cleo, &videos[2].0, "Mine", None).await);
+    comments.push(comment(&app, &dan, &videos[2].0, "Reply", Some(&comments[comments.len() - 1])).await);
+    let first_of_ben = comments[1].clone();
+    comments.push(comment(&app, &cleo, &videos[0].0, "Also", Some(&first_of_ben)).await);
+    let (watched, suspendable) = ([&asha, &ben], [&cleo, &dan]);
+    for who in watched {
+        totals_match_lists(&app, who, "setup").await;
+    }
+
+    let levels = ["public", "unlisted", "private"];
+    let action = |step: usize, choice: usize, extra: usize| {
+        let (app, videos, comments, mona) = (&app, &videos, &comments, &mona);
+        let (watched, suspendable) = (watched, suspendable);
+        async move {
+            match step {
+                0 => {
+                    let (video, owner) = &videos[choice % videos.len()];
+                    let body = json!({"visibility": levels[extra % 3]});
+                    app.json(Method::PATCH, &format!("/videos/{video}"), Some(owner), body).await;
+                }
+                1 => {
+                    let who = suspendable[choice % 2];
+                    let action = if extra % 2 == 0 { "suspend" } else { "unsuspend" };
+                    let body = json!({"targetType": "user", "targetId": who.id, "action": action, "reason": "Test"});
+                    app.json(Method::POST, "/moderation/actions", Some(mona), body).await;
+                }
+                2 => {
+                    let blocker = watched[choice % 2];
+                    let blocked = suspendable[extra % 2];
+                    let method = if (choice / 2) % 2 == 0 { Method::POST } else { Method::DELETE };
+                    app.call(method, &format!("/users/blocks/{}", blocked.id), blocker).await;
+                }
+                3 => {
+                    let target = &comments[choice % comments.len()];
+                    let action = if extra % 2 == 0 { "remove" } else { "restore" };
+                    let body = json!({"targetType": "comment", "targetId": target, "action": action, "reason": "Test"});
+                    app.json(Method::POST, "/moderation/actions", Some(mona), body).await;
+                }
+                4 => {
+                    let who = watched[choice % 2];
+                    let page = list(app, who, "?limit=100").await;
+                    if let Some(n) = page["docs"].as_array().unwrap().get(extra % 7) {
+                        app.call(Method::PATCH, &format!("/notifications/{}/read", id(n)), who).await;
+                    }
+                }
+                5 => {
+                    app.call(Method::POST, "/notifications/read-all", watched[choice % 2]).await;
+                }
+                _ => {
+                    // A comment or a reply by anyone (refused while suspended or the video is
+                    // private: the refusal changes nothing).
+                    let who = [watched[0], watched[1], suspendable[0], suspendable[1]][choice % 4];
+                    let (video, _) = &videos[extra % videos.len()];
+                    let body = match extra % 3 {
+                        0 => json!({"content": "Later", "parentId": comments[choice % comments.len()]}),
+                        _ => json!({"content": "Later"}),
+                    };
+                    app.json(Method::POST, &format!("/comments/{video}"), Some(who), body).await;
+                }
+            }
+        }
+    };
+    let mut steps = Steps(0x5eed_cafe_d00d_f00d);
+    for n in 0..40 {
+        let (step, choice, extra) = (steps.pick(7), steps.pick(64), steps.pick(64));
+        action(step, choice, extra).await;
+        for who in watched {
+            totals_match_lists(&app, who, &format!("step {n}: {step}/{choice}/{extra}")).await;
+        }
+    }
+    let at_once: Vec<(usize, usize, usize)> =
+        (0..16).map(|_| (steps.pick(7), steps.pick(64), steps.pick(64))).collect();
+    futures_util::future::join_all(at_once.into_iter().map(|(step, choice, extra)| action(step, choice, extra))).await;
+    for who in watched {
+        totals_match_lists(&app, who, "changes at once").await;
+    }
+
+    // Deleting a comment and a video takes their notifications from lists and totals alike.
+    app.call(Method::DELETE, &format!("/comments/c/{first_of_ben}"), &ben).await;
+    app.call(Method::DELETE, &format!("/videos/{}", videos[0].0), &asha).await;
+    for who in watched {
+        totals_match_lists(&app, who, "deletions").await;
+    }
+}
+
 #[tokio::test]
 async fn unread_counts_follow_marking_read() {
     let app = TestApp::spawn().await;

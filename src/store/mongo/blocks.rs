@@ -8,6 +8,7 @@ use futures_util::TryStreamExt;
 
 use super::docs::OwnerDoc;
 use super::queries::blocks as q;
+use super::queries::notifications::Touched;
 use super::{MongoStore, backend, coll, conflict_on, is_conflict, now, oid};
 use crate::domain::Id;
 use crate::domain::user::OwnerSummary;
@@ -55,16 +56,17 @@ impl BlockRepo for MongoStore {
             return Err(e);
         }
         self.collection(coll::SUBSCRIPTIONS).delete_one(q::subscription(blocker, blocked)).await.map_err(backend)?;
-        self.set_comments_hidden(blocker, blocked, false).await
+        self.set_comments_hidden(blocker, blocked, false).await?;
+        self.refresh_notifications(Touched::Actor(blocked)).await
     }
 
     async fn unblock(&self, blocker: Id, blocked: Id, blocked_suspended: bool) -> StoreResult<()> {
         let (blocker, blocked) = (oid(blocker), oid(blocked));
         self.collection(coll::BLOCKS).delete_one(q::pair(blocker, blocked)).await.map_err(backend)?;
-        if blocked_suspended {
-            return Ok(());
+        if !blocked_suspended {
+            self.set_comments_hidden(blocker, blocked, true).await?;
         }
-        self.set_comments_hidden(blocker, blocked, true).await
+        self.refresh_notifications(Touched::Actor(blocked)).await
     }
 
     async fn is_blocked(&self, blocker: Id, blocked: Id) -> StoreResult<bool> {

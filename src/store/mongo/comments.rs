@@ -7,6 +7,7 @@ use bson::Document;
 
 use super::docs::PostDoc;
 use super::queries::comments as q;
+use super::queries::notifications::Touched;
 use super::queries::{by_id, content_update, post_removal};
 use super::{MongoStore, backend, coll, id_of, now, oid, retry_transient};
 use crate::domain::Id;
@@ -129,6 +130,7 @@ impl CommentRepo for MongoStore {
     async fn set_removal(&self, id: Id, reason: Option<String>, owner_suspended: bool) -> StoreResult<bool> {
         let removal = post_removal(reason.as_deref(), owner_suspended);
         let result = self.collection(coll::COMMENTS).update_one(by_id(oid(id)), removal).await.map_err(backend)?;
+        self.refresh_notifications(Touched::Comment(oid(id))).await?;
         Ok(result.matched_count > 0)
     }
 }

@@ -15,10 +15,11 @@ use mongodb::options::ReturnDocument;
 
 use super::queries::cascade::Step;
 use super::queries::counters::{self as q, Bump, COUNTERS, Count, Holder, SITE};
+use super::queries::notifications::Touched;
 use super::{MongoStore, backend, collection, ids_found, retry_transient};
 use crate::domain::visibility::{ALL_LEVELS, Visibility};
+use crate::store::StoreResult;
 use crate::store::records::RecordKind;
-use crate::store::{StoreError, StoreResult};
 
 /// Deletions credited one document at a time run this many at once.
 const CREDIT_CONCURRENCY: usize = 16;
@@ -30,19 +31,45 @@ const REPAIR_BATCH: i64 = 500;
 /// takes between its record and its bump, so a count caught in between is left to the bump.
 pub(super) const REPAIR_CONFIRM: Duration = Duration::from_secs(1);
 
-/// The site document's flag that every count has been built once (an original API's database, or
-/// one `migrate` filled, has records but no counts until then).
+/// The site document's field telling which counts have been built (an original API's database, or
+/// one `migrate` filled, has records but no counts until then; one counted before notifications'
+/// totals were kept has `true`).
 const BUILT: &str = "built";
 
+/// The counts built: raised when a count is added, so a database gets the new one at startup.
+const COUNTS_VERSION: i32 = 2;
+
 impl MongoStore {
-    /// Applies the bumps, each on its own (an `$inc` repeats nothing on failure: it is retried only
-    /// when it did not land).
+    /// Applies the bumps. A bump of one holder is retried while it fails transiently (an `$inc`
+    /// that failed did not land); the same change to several holders of a collection (a fan-out's
+    /// recipients) goes as one `updateMany`, not retried, as it may have landed in part (the repair
+    /// pass corrects what a failure leaves).
     pub(super) async fn apply(&self, bumps: Vec<Bump>) -> StoreResult<()> {
+        let mut groups: Vec<(Bump, Vec<Bson>)> = Vec::new();
         for bump in bumps {
-            let holders = self.collection(bump.collection);
-            retry_transient(|| holders.update_one(bump.filter.clone(), bump.update.clone()).upsert(bump.upsert))
-                .await
-                .map_err(backend)?;
+            let holder = bump.filter.get("_id").filter(|_| bump.filter.len() == 1 && !bump.upsert).cloned();
+            // A holder twice in one `updateMany` would be bumped once: its second bump goes apart.
+            let same = |(b, holders): &&mut (Bump, Vec<Bson>)| {
+                !holders.is_empty()
+                    && b.collection == bump.collection
+                    && b.update == bump.update
+                    && holder.as_ref().is_some_and(|h| !holders.contains(h))
+            };
+            match (holder.clone(), groups.iter_mut().find(same)) {
+                (Some(holder), Some((_, holders))) => holders.push(holder),
+                (Some(holder), None) => groups.push((bump, vec![holder])),
+                (None, _) => groups.push((bump, Vec::new())),
+            }
+        }
+        for (bump, holders) in groups {
+            let collection = self.collection(bump.collection);
+            if holders.len() > 1 {
+                collection.update_many(doc! { "_id": { "$in": holders } }, bump.update).await.map_err(backend)?;
+            } else {
+                retry_transient(|| collection.update_one(bump.filter.clone(), bump.update.clone()).upsert(bump.upsert))
+                    .await
+                    .map_err(backend)?;
+            }
         }
         Ok(())
     }
@@ -61,22 +88,19 @@ impl MongoStore {
         let documents = self.collection(step.collection);
         let mut deleted = 0;
         if let Some(credited) = q::credited(step.kind, &step.filter, step.via()) {
-            let found: Vec<Document> = documents
-                .find(credited)
-                .projection(q::counted_fields(step.kind))
-                .await
-                .map_err(backend)?
-                .try_collect()
-                .await
-                .map_err(backend)?;
+            let found = self.ids_where(step.collection, credited).await?;
+            let projection = q::counted_fields(step.kind);
+            // Each record as it was deleted: its counted state (a notification's `shown`, `read`)
+            // may change until then.
             let gone: Vec<Document> = futures_util::stream::iter(found)
-                .map(|record| {
-                    let documents = documents.clone();
+                .map(|id| {
+                    let (documents, projection) = (documents.clone(), projection.clone());
                     async move {
-                        let id = record.get_object_id("_id").map_err(StoreError::backend)?;
-                        let done =
-                            retry_transient(|| documents.delete_one(doc! { "_id": id })).await.map_err(backend)?;
-                        StoreResult::Ok((done.deleted_count > 0).then_some(record))
+                        retry_transient(|| {
+                            documents.find_one_and_delete(doc! { "_id": id }).projection(projection.clone())
+                        })
+                        .await
+                        .map_err(backend)
                     }
                 })
                 .buffer_unordered(CREDIT_CONCURRENCY)
@@ -88,7 +112,7 @@ impl MongoStore {
             for record in &gone {
                 for (index, count) in q::counts(step.kind).iter().enumerate() {
                     let holder = q::holder_of(count, record);
-                    if holder.is_some() || count.holder == Holder::Site {
+                    if count.which.holds(record) && (holder.is_some() || count.holder == Holder::Site) {
                         *totals.entry((index, holder, q::counted_level(record))).or_default() -= 1;
                     }
                 }
@@ -124,6 +148,7 @@ impl MongoStore {
             .map_err(backend)?;
             // None: another writer settled it first, and bumped for it.
             let Some(before) = before else { continue };
+            self.refresh_notifications(Touched::Video(id)).await?;
             let mut bumps = q::bumps_of(RecordKind::Videos, &before, Some(q::level_of(&before)), 1);
             if let Some(was) = q::counted_level(&before) {
                 bumps.extend(q::bumps_of(RecordKind::Videos, &before, Some(was), -1));
@@ -162,7 +187,8 @@ impl MongoStore {
     /// Builds every count once, when the database has never had them (an original API's database):
     /// before the server answers, so every total it shows is right from the first request.
     pub(super) async fn build_counters(&self) -> StoreResult<()> {
-        let site = self.collection(COUNTERS).find_one(doc! { "_id": SITE, BUILT: true }).await.map_err(backend)?;
+        let site =
+            self.collection(COUNTERS).find_one(doc! { "_id": SITE, BUILT: COUNTS_VERSION }).await.map_err(backend)?;
         if site.is_none() {
             self.rebuild_counters().await?;
         }
@@ -174,7 +200,7 @@ impl MongoStore {
     pub(crate) async fn rebuild_counters(&self) -> StoreResult<u64> {
         let fixed = self.repair(None).await?;
         self.collection(COUNTERS)
-            .update_one(doc! { "_id": SITE }, doc! { "$set": { BUILT: true } })
+            .update_one(doc! { "_id": SITE }, doc! { "$set": { BUILT: COUNTS_VERSION } })
             .upsert(true)
             .await
             .map_err(backend)?;
@@ -185,8 +211,10 @@ impl MongoStore {
     /// With `confirm`, a count is corrected only when it is still wrong, by the same amount, after
     /// that long (a running server's writes bump right after their records land).
     pub(super) async fn repair(&self, confirm: Option<Duration>) -> StoreResult<u64> {
-        // Videos counted at no level or at an old one (a crash between an update and its settling).
+        // Videos counted at no level or at an old one (a crash between an update and its settling),
+        // and notifications whose `shown` a crash left undecided (or that were copied in).
         self.settle_videos(doc! {}).await?;
+        self.settle_all_notifications().await?;
         let mut corrected = 0;
         for count in q::all_counts() {
             corrected += match count.holder {

@@ -133,6 +133,9 @@ pub struct MongoStore {
     /// and deletes of one unique key deadlock on DocumentDB (each costing a second of detection),
     /// and conflict on MongoDB. Instances still race each other; retries cover that.
     toggle_turns: Arc<[tokio::sync::Mutex<()>]>,
+    /// Works through the changes queued for `notifications::Settler` (none for a store that was
+    /// only connected to, or the settler's own handle).
+    settler: Arc<notifications::Settler>,
 }
 
 /// Shards of `toggle_turns`: unrelated pairs rarely share one.
@@ -150,7 +153,8 @@ impl MongoStore {
         indexes::name_sessions(&store.db).await?;
         search::index_words(&store.db).await?;
         store.build_counters().await?;
-        Ok(store)
+        let settler = Arc::new(notifications::Settler::start(store.clone()));
+        Ok(MongoStore { settler, ..store })
     }
 
     /// Connects without writing anything: for reading a database as the source of a copy, which
@@ -166,7 +170,7 @@ impl MongoStore {
         let hosts: Vec<String> = options.hosts.iter().map(ToString::to_string).collect();
         let client = Client::with_options(options).map_err(backend)?;
         let toggle_turns = (0..TOGGLE_SHARDS).map(|_| tokio::sync::Mutex::new(())).collect();
-        let store = MongoStore { db: client.database(&name), toggle_turns };
+        let store = MongoStore { db: client.database(&name), toggle_turns, settler: Arc::default() };
         store.db.run_command(doc! { "ping": 1 }).await.map_err(|e| {
             StoreError::context(format!("cannot reach MongoDB at {} (database `{name}`)", hosts.join(",")), e)
         })?;
@@ -310,6 +314,10 @@ impl StoreHealth for MongoStore {
     async fn ping(&self) -> bool {
         self.db.run_command(doc! { "ping": 1 }).await.is_ok()
             && self.collection(coll::USERS).find_one(doc! {}).projection(doc! { "_id": 1 }).await.is_ok()
+    }
+
+    async fn close(&self) {
+        self.settler.stop();
     }
 
     async fn repair_counts(&self) -> StoreResult<u64> {

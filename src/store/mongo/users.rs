@@ -9,6 +9,7 @@ use mongodb::options::ReturnDocument;
 use super::docs::UserDoc;
 use super::queries::by_id;
 use super::queries::moderation as mq;
+use super::queries::notifications::Touched;
 use super::queries::users as q;
 use super::{MongoStore, backend, coll, conflict_on, decode, is_conflict, now, oid, retry_transient};
 use crate::domain::Id;
@@ -94,6 +95,7 @@ impl UserRepo for MongoStore {
                 self.set_comments_hidden(blocker, owner, false).await?;
             }
         }
+        self.refresh_notifications(Touched::Actor(owner)).await?;
         Ok(true)
     }
 

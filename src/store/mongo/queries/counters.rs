@@ -1,9 +1,11 @@
 //! Builders for the counts MongoDB keeps beside the records they count (docs/decisions.md D26): a
-//! target's likes, a user's subscribers, subscriptions and videos per level, and the site's videos
-//! per level. Every total the API shows is read from them instead of counted over the records.
+//! target's likes, a user's subscribers, subscriptions and videos per level, the site's videos per
+//! level, and a user's shown and shown unread notifications (D25). Every total the API shows is read from them instead of counted over the records.
 //!
 //! Which kind adds to which count is listed once, in `counts`; the writes of a kind (a flip, an
 //! insert, a cascade's deletions, a change of level) and the repair pass all follow from it.
+
+use std::collections::HashMap;
 
 use bson::oid::ObjectId;
 use bson::{Bson, Document, doc};
@@ -31,18 +33,63 @@ pub enum Holder {
     Site,
 }
 
-/// A count of the records of one kind, kept in `field` of its holder: one number, or one per
-/// level (`field.public`, …) of the counted video.
+/// Which records of its kind a count counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    Every,
+    /// Notifications stored as shown (`shown`, kept by `MongoStore::settle_notifications`).
+    Shown,
+    /// Notifications stored as shown and not read.
+    ShownUnread,
+}
+
+impl Which {
+    /// The filter of the records counted.
+    pub fn filter(self) -> Document {
+        match self {
+            Which::Every => Document::new(),
+            Which::Shown => doc! { SHOWN: true },
+            Which::ShownUnread => doc! { SHOWN: true, "read": false },
+        }
+    }
+
+    /// Whether `record` (read with `counted_fields`) is counted.
+    pub fn holds(self, record: &Document) -> bool {
+        let shown = record.get_bool(SHOWN).unwrap_or(false);
+        match self {
+            Which::Every => true,
+            Which::Shown => shown,
+            Which::ShownUnread => shown && !record.get_bool("read").unwrap_or(false),
+        }
+    }
+
+    /// The fields `holds` reads.
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            Which::Every => &[],
+            Which::Shown => &[SHOWN],
+            Which::ShownUnread => &[SHOWN, "read"],
+        }
+    }
+}
+
+/// The field of a notification telling whether it is shown, as its targets stood when it was
+/// last settled (docs/decisions.md D25).
+pub const SHOWN: &str = "shown";
+
+/// A count of the records of one kind (those `which` selects), kept in `field` of its holder: one
+/// number, or one per level (`field.public`, …) of the counted video.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Count {
     pub counted: RecordKind,
     pub holder: Holder,
     pub field: &'static str,
     pub per_level: bool,
+    pub which: Which,
 }
 
 const fn count(counted: RecordKind, kind: RecordKind, by: &'static str, field: &'static str) -> Count {
-    Count { counted, holder: Holder::Record { kind, by }, field, per_level: false }
+    Count { counted, holder: Holder::Record { kind, by }, field, per_level: false, which: Which::Every }
 }
 
 const LIKE_COUNTS: [Count; 3] = [
@@ -62,8 +109,21 @@ const VIDEO_COUNTS: [Count; 2] = [
         holder: Holder::Record { kind: RecordKind::Users, by: "owner" },
         field: "videoCounts",
         per_level: true,
+        which: Which::Every,
     },
-    Count { counted: RecordKind::Videos, holder: Holder::Site, field: "videos", per_level: true },
+    Count { counted: RecordKind::Videos, holder: Holder::Site, field: "videos", per_level: true, which: Which::Every },
+];
+
+/// A recipient's shown notifications and shown unread ones: `totalDocs` and the unread count.
+const NOTIFICATION_COUNTS: [Count; 2] = [
+    Count {
+        which: Which::Shown,
+        ..count(RecordKind::Notifications, RecordKind::Users, "recipient", "notificationsShown")
+    },
+    Count {
+        which: Which::ShownUnread,
+        ..count(RecordKind::Notifications, RecordKind::Users, "recipient", "notificationsUnread")
+    },
 ];
 
 /// The counts the records of `kind` add to.
@@ -73,10 +133,11 @@ pub const fn counts(kind: RecordKind) -> &'static [Count] {
         Likes => &LIKE_COUNTS,
         Subscriptions => &SUBSCRIPTION_COUNTS,
         Videos => &VIDEO_COUNTS,
+        Notifications => &NOTIFICATION_COUNTS,
         // Counted where they are read, within one record's bounds (a thread's replies, a user's
         // playlists), or not shown as totals.
         Users | Sessions | ViewHours | Comments | Tweets | Playlists | PlaylistEntries | WatchHistory | Reports
-        | ModerationActions | Blocks | NotificationSettings | Notifications | ViewMarks | RequestBudgets => &[],
+        | ModerationActions | Blocks | NotificationSettings | ViewMarks | RequestBudgets => &[],
     }
 }
 
@@ -161,11 +222,12 @@ pub fn holder_of(count: &Count, counted: &Document) -> Option<ObjectId> {
     }
 }
 
-/// The bumps of one record of `kind` (`counted`, with the fields its counts are held by) coming
-/// (`delta` 1) or going (-1), at `level` for a video.
+/// The bumps of one record of `kind` (`counted`, read with `counted_fields`) coming (`delta` 1) or
+/// going (-1), at `level` for a video: in the counts that count it.
 pub fn bumps_of(kind: RecordKind, counted: &Document, level: Option<Visibility>, delta: i64) -> Vec<Bump> {
     counts(kind)
         .iter()
+        .filter(|count| count.which.holds(counted))
         .filter_map(|count| {
             let holder = holder_of(count, counted);
             if holder.is_none() && count.holder != Holder::Site {
@@ -173,6 +235,26 @@ pub fn bumps_of(kind: RecordKind, counted: &Document, level: Option<Visibility>,
             }
             bump(count, holder, level, delta)
         })
+        .collect()
+}
+
+/// The bumps moving records of `kind` from the counts they were in before a change to those they
+/// are in after it (`(before, after)`, each read with `counted_fields`; not per level): per count
+/// and holder, the net change.
+pub fn moved(kind: RecordKind, changes: &[(Document, Document)]) -> Vec<Bump> {
+    let mut net: HashMap<(usize, ObjectId), i64> = HashMap::new();
+    for (before, after) in changes {
+        for (index, count) in counts(kind).iter().enumerate() {
+            let Some(holder) = holder_of(count, before) else { continue };
+            let delta = i64::from(count.which.holds(after)) - i64::from(count.which.holds(before));
+            if delta != 0 {
+                *net.entry((index, holder)).or_default() += delta;
+            }
+        }
+    }
+    net.into_iter()
+        .filter(|(_, delta)| *delta != 0)
+        .filter_map(|((index, holder), delta)| bump(&counts(kind)[index], Some(holder), None, delta))
         .collect()
 }
 
@@ -185,6 +267,9 @@ pub fn counted_fields(kind: RecordKind) -> Document {
         }
         if count.per_level {
             projection.insert(COUNTED_LEVEL, 1);
+        }
+        for field in count.which.fields() {
+            projection.insert(*field, 1);
         }
     }
     projection
@@ -239,7 +324,7 @@ pub fn tally(count: &Count, holders: Option<&[ObjectId]>) -> Vec<Document> {
         Holder::Record { by, .. } => Some(by),
         Holder::Site => None,
     };
-    let mut matched = Document::new();
+    let mut matched = count.which.filter();
     if let (Some(by), Some(holders)) = (by, holders) {
         matched.insert(by, doc! { "$in": holders });
     }

@@ -1,15 +1,20 @@
 //! Builders for notifications and their settings. Whether a notification is shown is decided when
 //! it is read (D25): the lookups of `shown` drop those whose actor is suspended or blocked by the
-//! recipient, whose comment is hidden, or whose video the recipient no longer sees.
+//! recipient, whose comment is hidden, or whose video the recipient no longer sees. The same rule,
+//! applied to targets read beforehand (`is_shown`), keeps each notification's stored `shown`, which
+//! the recipient's totals count (`queries::counters`).
+
+use std::collections::{HashMap, HashSet};
 
 use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document, doc};
 
-use super::super::coll;
+use super::super::{coll, id_of};
+use super::counters::{SHOWN, level_of};
 use super::{newest_first, skip, visible_to};
 use crate::domain::choice::Choice;
 use crate::domain::notification::{NotificationSettings, NotificationType};
-use crate::domain::visibility::Place;
+use crate::domain::visibility::{Place, Visibility, may_see};
 
 /// A notification's fields as stored, for a new one and a copied one.
 pub fn notification_fields(
@@ -108,6 +113,136 @@ pub fn shown(recipient: ObjectId) -> Vec<Document> {
     ]
 }
 
+/// The field of a notification holding when its `shown` was last decided: a settling that read
+/// the targets earlier does not overwrite one that read them later.
+pub const SHOWN_AT: &str = "shownAt";
+
+/// The targets whose change decides whether notifications are shown, and the field naming them
+/// in a notification. A change settles the notifications naming the changed record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Touched {
+    /// An account suspended or restored, blocked or unblocked: the notifications it caused (its
+    /// comments are hidden or shown with it).
+    Actor(ObjectId),
+    /// A video whose level changed (an edit, a removal, a suspension of its owner).
+    Video(ObjectId),
+    /// A comment hidden or shown by moderation.
+    Comment(ObjectId),
+}
+
+impl Touched {
+    fn field(self) -> &'static str {
+        match self {
+            Touched::Actor(_) => "actor",
+            Touched::Video(_) => "video",
+            Touched::Comment(_) => "comment",
+        }
+    }
+
+    fn id(self) -> ObjectId {
+        match self {
+            Touched::Actor(id) | Touched::Video(id) | Touched::Comment(id) => id,
+        }
+    }
+
+    /// The notifications the change touches.
+    pub fn filter(self) -> Document {
+        doc! { self.field(): self.id() }
+    }
+
+    /// The change as queued for the settler.
+    pub fn queued(self, lease_until: DateTime) -> Document {
+        doc! { "_id": ObjectId::new(), "field": self.field(), "id": self.id(), "leaseUntil": lease_until }
+    }
+
+    /// A queued change read back.
+    pub fn from_queued(entry: &Document) -> Option<Self> {
+        let id = entry.get_object_id("id").ok()?;
+        match entry.get_str("field").ok()? {
+            "actor" => Some(Touched::Actor(id)),
+            "video" => Some(Touched::Video(id)),
+            "comment" => Some(Touched::Comment(id)),
+            _ => None,
+        }
+    }
+}
+
+/// The fields a settling reads of each notification.
+pub fn settled_fields() -> Document {
+    doc! { "recipient": 1, "actor": 1, "video": 1, "comment": 1, "type": 1, "read": 1, SHOWN: 1 }
+}
+
+/// Whether a stored notification is counted as shown.
+pub fn stored_shown(notification: &Document) -> bool {
+    notification.get_bool(SHOWN).unwrap_or(false)
+}
+
+/// The targets of a batch of notifications, as the rule reads them.
+#[derive(Debug, Default)]
+pub struct Targets {
+    /// Actors not suspended.
+    pub live_actors: HashSet<ObjectId>,
+    /// (blocker, blocked) among the recipients and actors.
+    pub blocks: HashSet<(ObjectId, ObjectId)>,
+    /// Each video's level and owner.
+    pub videos: HashMap<ObjectId, (Visibility, ObjectId)>,
+    /// Comments not hidden.
+    pub shown_comments: HashSet<ObjectId>,
+}
+
+impl Targets {
+    /// Reads a video document (`owner`, `isPublished`, `visibility`).
+    pub fn add_video(&mut self, video: &Document) {
+        if let (Ok(id), Ok(owner)) = (video.get_object_id("_id"), video.get_object_id("owner")) {
+            self.videos.insert(id, (level_of(video), owner));
+        }
+    }
+}
+
+/// The rule of `shown` on targets read beforehand: the actor exists and is not suspended, the
+/// recipient does not block it, its video (if any) exists and the recipient sees it by link (a
+/// `new_video` only while public), its comment (if any) exists and is not hidden.
+pub fn is_shown(notification: &Document, targets: &Targets) -> bool {
+    let (Ok(recipient), Ok(actor)) = (notification.get_object_id("recipient"), notification.get_object_id("actor"))
+    else {
+        return false;
+    };
+    let video = match notification.get_object_id("video").ok() {
+        None => true,
+        Some(video) => targets.videos.get(&video).is_some_and(|(level, owner)| {
+            if notification.get_str("type").ok() == Some(NotificationType::NewVideo.as_str()) {
+                *level == Visibility::Public
+            } else {
+                may_see(*level, id_of(*owner), Some(id_of(recipient)), Place::ByLink)
+            }
+        }),
+    };
+    let comment = notification.get_object_id("comment").ok().is_none_or(|c| targets.shown_comments.contains(&c));
+    targets.live_actors.contains(&actor) && !targets.blocks.contains(&(recipient, actor)) && video && comment
+}
+
+/// Stamps `ids`, stored as `shown` already, as decided at `at`, unless a later settling did.
+pub fn stamp(ids: &[ObjectId], shown: bool, at: DateTime) -> (Document, Document) {
+    let mut filter = unstamped(ids, at);
+    filter.insert(SHOWN, if shown { Bson::Boolean(true) } else { Bson::Document(doc! { "$ne": true }) });
+    (filter, doc! { "$set": { SHOWN_AT: at } })
+}
+
+/// Of `ids`, those no settling has decided at `at` or later.
+pub fn unstamped(ids: &[ObjectId], at: DateTime) -> Document {
+    doc! { "_id": { "$in": ids }, SHOWN_AT: { "$not": { "$gte": at } } }
+}
+
+/// Sets one notification's `shown` as decided at `at`, unless a later settling did.
+pub fn settle_one(id: ObjectId, shown: bool, at: DateTime) -> (Document, Document) {
+    (doc! { "_id": id, SHOWN_AT: { "$not": { "$gte": at } } }, doc! { "$set": { SHOWN: shown, SHOWN_AT: at } })
+}
+
+/// A new notification counted as shown from its insert (decided at `at`; settled right after).
+pub fn counted_as_shown(at: DateTime) -> Document {
+    doc! { SHOWN: true, SHOWN_AT: at }
+}
+
 /// A page of the recipient's shown notifications, newest first.
 pub fn page(recipient: ObjectId, unread_only: bool, offset: u64, limit: u32) -> Vec<Document> {
     let mut pipeline = vec![doc! { "$match": of(recipient, unread_only) }, newest_first()];
@@ -118,7 +253,8 @@ pub fn page(recipient: ObjectId, unread_only: bool, offset: u64, limit: u32) -> 
     pipeline
 }
 
-/// How many of the recipient's notifications are shown (unread ones only with `unread_only`).
+/// How many of the recipient's notifications are shown (unread ones only with `unread_only`),
+/// counted over them: what the kept totals must equal (tests, and reading a database as is).
 pub fn total(recipient: ObjectId, unread_only: bool) -> Vec<Document> {
     let mut pipeline = vec![doc! { "$match": of(recipient, unread_only) }];
     pipeline.extend(shown(recipient));
