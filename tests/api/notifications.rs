@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use super::helpers::{
-    PROCESSING_OFF, ServerProcess, Session, TestApp, drop_mongodb_database, fresh_mongodb_database, http_client,
+    PROCESSING_OFF, ServerProcess, Session, StoreBackend, TestApp, drop_mongodb_database, fresh_mongodb_database,
+    http_client,
 };
 
 const UNKNOWN: &str = "6650a1b2c3d4e5f601234567";
@@ -346,19 +347,19 @@ async fn kept_totals_equal_the_lists_through_changes_of_their_targets() {
                 }
                 1 => {
                     let who = suspendable[choice % 2];
-                    let action = if extra % 2 == 0 { "suspend" } else { "unsuspend" };
+                    let action = if extra.is_multiple_of(2) { "suspend" } else { "unsuspend" };
                     let body = json!({"targetType": "user", "targetId": who.id, "action": action, "reason": "Test"});
                     app.json(Method::POST, "/moderation/actions", Some(mona), body).await;
                 }
                 2 => {
                     let blocker = watched[choice % 2];
                     let blocked = suspendable[extra % 2];
-                    let method = if (choice / 2) % 2 == 0 { Method::POST } else { Method::DELETE };
+                    let method = if (choice / 2).is_multiple_of(2) { Method::POST } else { Method::DELETE };
                     app.call(method, &format!("/users/blocks/{}", blocked.id), blocker).await;
                 }
                 3 => {
                     let target = &comments[choice % comments.len()];
-                    let action = if extra % 2 == 0 { "remove" } else { "restore" };
+                    let action = if extra.is_multiple_of(2) { "remove" } else { "restore" };
                     let body = json!({"targetType": "comment", "targetId": target, "action": action, "reason": "Test"});
                     app.json(Method::POST, "/moderation/actions", Some(mona), body).await;
                 }
@@ -407,6 +408,90 @@ async fn kept_totals_equal_the_lists_through_changes_of_their_targets() {
     for who in watched {
         totals_match_lists(&app, who, "deletions").await;
     }
+}
+
+/// Waits (bounded) until the unread count of `who` is `n`.
+async fn until_unread(app: &TestApp, who: &Session, n: i64) -> i64 {
+    let start = tokio::time::Instant::now();
+    loop {
+        let found = unread(app, who).await;
+        if found == n || start.elapsed() > DEADLINE {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// On MongoDB, a change touching more notifications than a request settles itself is settled in
+/// the background (lists are right at once, totals follow); a wrong count is repaired by the
+/// maintenance task; a database whose notifications were never settled (written before, or by
+/// `migrate`) gets them settled and counted at startup.
+#[tokio::test]
+async fn mongodb_settles_large_changes_in_the_background_and_repairs_counts() {
+    let app = TestApp::builder().env("MEDIA_RECONCILE_INTERVAL_SECS", "1").spawn().await;
+    let Some(uri) = app.mongodb.clone() else { return };
+    let (asha, ben) = (app.user("asha").await, app.user("ben").await);
+    let video = id(&app.publish(&asha, "Popular").await);
+    let options = mongodb::options::ClientOptions::parse(&uri).await.unwrap();
+    let name = videotube::store::mongo::database_name(&options);
+    let db = mongodb::Client::with_options(options).unwrap().database(&name);
+    let (notifications, users) =
+        (db.collection::<bson::Document>("notifications"), db.collection::<bson::Document>("users"));
+    let oid = |id: &str| bson::oid::ObjectId::parse_str(id).unwrap();
+    // 600 announcements of the video to ben, stored and counted as the server stores them.
+    let many = 600;
+    let at = bson::DateTime::now();
+    let stored: Vec<bson::Document> = (0..many)
+        .map(|_| {
+            bson::doc! {
+                "recipient": oid(&ben.id), "type": "new_video", "actor": oid(&asha.id), "video": oid(&video),
+                "comment": null, "read": false, "createdAt": at, "shown": true, "shownAt": at,
+            }
+        })
+        .collect();
+    notifications.insert_many(stored).await.unwrap();
+    let counts = bson::doc! { "$inc": { "notificationsShown": many, "notificationsUnread": many } };
+    users.update_one(bson::doc! { "_id": oid(&ben.id) }, counts).await.unwrap();
+    assert_eq!(unread(&app, &ben).await, many);
+
+    let private = json!({"visibility": "private"});
+    app.json(Method::PATCH, &format!("/videos/{video}"), Some(&asha), private)
+        .await
+        .ok(200, "Video updated successfully");
+    assert_eq!(list(&app, &ben, "").await["docs"], json!([]), "lists decide when read");
+    assert_eq!(until_unread(&app, &ben, 0).await, 0, "the queued change is settled in the background");
+    assert_eq!(list(&app, &ben, "").await["totalDocs"], 0);
+    let public = json!({"visibility": "public"});
+    app.json(Method::PATCH, &format!("/videos/{video}"), Some(&asha), public)
+        .await
+        .ok(200, "Video updated successfully");
+    assert_eq!(until_unread(&app, &ben, many).await, many);
+    let queue = db.collection::<bson::Document>("notificationRefreshes");
+    let start = tokio::time::Instant::now();
+    while queue.count_documents(bson::doc! {}).await.unwrap() > 0 {
+        assert!(start.elapsed() < DEADLINE, "the settled changes leave the queue");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A count a crash left wrong is corrected by the maintenance task.
+    users
+        .update_one(bson::doc! { "_id": oid(&ben.id) }, bson::doc! { "$set": { "notificationsUnread": 7 } })
+        .await
+        .unwrap();
+    assert_eq!(unread(&app, &ben).await, 7, "the corrupted count is what the API reads");
+    assert_eq!(until_unread(&app, &ben, many).await, many, "the maintenance task corrects it");
+
+    // Notifications never settled and counts never built (a database from before they were kept).
+    notifications.update_many(bson::doc! {}, bson::doc! { "$unset": { "shown": "", "shownAt": "" } }).await.unwrap();
+    let unset = bson::doc! { "$unset": { "notificationsShown": "", "notificationsUnread": "" } };
+    users.update_many(bson::doc! {}, unset).await.unwrap();
+    let built = bson::doc! { "$set": { "built": true } };
+    db.collection::<bson::Document>("counters").update_one(bson::doc! { "_id": "site" }, built).await.unwrap();
+    let second = TestApp::builder().store(StoreBackend::Sqlite).env("MONGODB_URI", &uri).spawn().await;
+    let data = second.login("ben", "pass-word").await.ok(200, "User logged In Successfully").clone();
+    let ben = Session { access: data["accessToken"].as_str().unwrap().to_owned(), ..ben };
+    assert_eq!(unread(&second, &ben).await, many);
+    assert_eq!(list(&second, &ben, "?limit=1").await["totalDocs"], many);
 }
 
 #[tokio::test]

@@ -404,6 +404,33 @@ mod tests {
     }
 
     #[test]
+    fn a_notification_counts_for_its_recipient_while_shown_and_while_unread() {
+        let recipient = ObjectId::from_bytes([1; 12]);
+        let unread = doc! { "recipient": recipient, "shown": true, "read": false };
+        let read = doc! { "recipient": recipient, "shown": true, "read": true };
+        let hidden = doc! { "recipient": recipient, "shown": false, "read": false };
+        let inc = |bumps: Vec<Bump>| bumps.into_iter().map(|b| b.update).collect::<Vec<_>>();
+        let both = inc(bumps_of(RecordKind::Notifications, &unread, None, 1));
+        assert_eq!(both.len(), 2);
+        assert!(both.contains(&doc! { "$inc": { "notificationsShown": 1i64 } }));
+        assert!(both.contains(&doc! { "$inc": { "notificationsUnread": 1i64 } }));
+        let marked = inc(moved(RecordKind::Notifications, &[(unread.clone(), read.clone())]));
+        assert_eq!(marked, [doc! { "$inc": { "notificationsUnread": -1i64 } }]);
+        let hiding = moved(RecordKind::Notifications, &[(unread.clone(), hidden.clone()), (read, hidden.clone())]);
+        let mut hiding = inc(hiding);
+        hiding.sort_by_key(|d| d.to_string());
+        assert_eq!(
+            hiding,
+            [doc! { "$inc": { "notificationsShown": -2i64 } }, doc! { "$inc": { "notificationsUnread": -1i64 } }]
+        );
+        assert!(bumps_of(RecordKind::Notifications, &hidden, None, -1).is_empty());
+        assert_eq!(
+            tally(&counts(RecordKind::Notifications)[1], None)[0],
+            doc! { "$match": { "shown": true, "read": false } }
+        );
+    }
+
+    #[test]
     fn a_video_counts_for_its_owner_and_the_site_at_its_level() {
         let owner = ObjectId::from_bytes([1; 12]);
         let bumps = bumps_of(RecordKind::Videos, &doc! { "owner": owner }, Some(Visibility::Unlisted), -1);

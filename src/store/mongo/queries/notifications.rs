@@ -333,6 +333,50 @@ mod tests {
     }
 
     #[test]
+    fn a_notification_is_shown_while_its_actor_video_and_comment_are() {
+        let (recipient, actor, video, comment) = (id(1), id(2), id(3), id(4));
+        let notification = |kind: &str| {
+            doc! { "recipient": recipient, "actor": actor, "type": kind, "video": video, "comment": comment }
+        };
+        let video_at = |level: &str, owner: ObjectId| {
+            let published = level == "public";
+            doc! { "_id": video, "owner": owner, "isPublished": published, "visibility": level }
+        };
+        let mut targets = Targets::default();
+        targets.live_actors.insert(actor);
+        targets.shown_comments.insert(comment);
+        targets.add_video(&video_at("unlisted", actor));
+        assert!(is_shown(&notification("comment"), &targets), "an unlisted video is seen by link");
+        assert!(!is_shown(&notification("new_video"), &targets), "an announcement only while public");
+        targets.add_video(&video_at("private", actor));
+        assert!(!is_shown(&notification("comment"), &targets));
+        targets.add_video(&video_at("private", recipient));
+        assert!(is_shown(&notification("comment"), &targets), "the owner sees their private video");
+        targets.blocks.insert((recipient, actor));
+        assert!(!is_shown(&notification("comment"), &targets), "blocked by the recipient");
+        targets.blocks.clear();
+        targets.shown_comments.clear();
+        assert!(!is_shown(&notification("comment"), &targets), "a hidden or deleted comment");
+        let subscriber =
+            doc! { "recipient": recipient, "actor": actor, "type": "subscriber", "video": null, "comment": null };
+        assert!(is_shown(&subscriber, &targets));
+        targets.live_actors.clear();
+        assert!(!is_shown(&subscriber, &targets), "a suspended actor");
+    }
+
+    #[test]
+    fn a_settling_never_overwrites_a_later_one() {
+        let at = DateTime::from_millis(9);
+        let (filter, update) = settle_one(id(1), false, at);
+        assert_eq!(filter, doc! { "_id": id(1), "shownAt": { "$not": { "$gte": at } } });
+        assert_eq!(update, doc! { "$set": { "shown": false, "shownAt": at } });
+        assert_eq!(stamp(&[id(1)], false, at).0.get_document("shown").unwrap(), &doc! { "$ne": true });
+        for touched in [Touched::Actor(id(1)), Touched::Video(id(2)), Touched::Comment(id(3))] {
+            assert_eq!(Touched::from_queued(&touched.queued(at)), Some(touched));
+        }
+    }
+
+    #[test]
     fn announcements_are_claimed_once_and_fan_out_in_subscription_order() {
         assert_eq!(claim(id(2)).0, doc! { "_id": id(2), "announced": { "$ne": true } });
         let at = DateTime::from_millis(5);
