@@ -329,6 +329,12 @@ async fn kept_totals_equal_the_lists_through_changes_of_their_targets() {
     comments.push(comment(&app, &dan, &videos[2].0, "Reply", Some(&comments[comments.len() - 1])).await);
     let first_of_ben = comments[1].clone();
     comments.push(comment(&app, &cleo, &videos[0].0, "Also", Some(&first_of_ben)).await);
+    // Eve only comments, replies and subscribes, then deletes her account at the end.
+    let eve = app.user("eve").await;
+    subscribe(&app, &eve, &asha).await;
+    subscribe(&app, &eve, &ben).await;
+    comment(&app, &eve, &videos[1].0, "Hello", None).await;
+    comment(&app, &eve, &videos[0].0, "Agreed", Some(&first_of_ben)).await;
     let (watched, suspendable) = ([&asha, &ben], [&cleo, &dan]);
     for who in watched {
         totals_match_lists(&app, who, "setup").await;
@@ -405,6 +411,9 @@ async fn kept_totals_equal_the_lists_through_changes_of_their_targets() {
     // Deleting a comment and a video takes their notifications from lists and totals alike.
     app.call(Method::DELETE, &format!("/comments/c/{first_of_ben}"), &ben).await;
     app.call(Method::DELETE, &format!("/videos/{}", videos[0].0), &asha).await;
+    app.json(Method::DELETE, "/users/account", Some(&eve), json!({"password": "pass-word"}))
+        .await
+        .ok(200, "Account deleted successfully");
     for who in watched {
         totals_match_lists(&app, who, "deletions").await;
     }

@@ -253,15 +253,6 @@ pub fn page(recipient: ObjectId, unread_only: bool, offset: u64, limit: u32) -> 
     pipeline
 }
 
-/// How many of the recipient's notifications are shown (unread ones only with `unread_only`),
-/// counted over them: what the kept totals must equal (tests, and reading a database as is).
-pub fn total(recipient: ObjectId, unread_only: bool) -> Vec<Document> {
-    let mut pipeline = vec![doc! { "$match": of(recipient, unread_only) }];
-    pipeline.extend(shown(recipient));
-    pipeline.push(doc! { "$count": "n" });
-    pipeline
-}
-
 /// The recipient's shown notifications among `ids` (or created after `after`), oldest first.
 pub fn oldest_first(filter: Document, recipient: ObjectId, limit: u32) -> Vec<Document> {
     let mut pipeline = vec![doc! { "$match": filter }, doc! { "$sort": { "createdAt": 1, "_id": 1 } }];
@@ -327,9 +318,6 @@ mod tests {
         let pipeline = page(id(1), true, 20, 10);
         assert_eq!(pipeline[0], doc! { "$match": { "recipient": id(1), "read": false } });
         assert_eq!(pipeline[pipeline.len() - 2], doc! { "$skip": 20_i64 });
-        let count = total(id(1), false);
-        assert_eq!(count.last().unwrap(), &doc! { "$count": "n" });
-        assert_eq!(count[0], doc! { "$match": { "recipient": id(1) } });
     }
 
     #[test]

@@ -7,6 +7,7 @@ use bson::{Bson, DateTime, Document, doc};
 
 use super::Change;
 use super::cascade::Removed;
+use super::notifications::Touched;
 use super::{
     cascade, comments, content_update, counters, dashboard, history, keys_in, likes, moderation, notifications,
     playlists, processing, search, sessions, subscriptions, transfer, tweets, users, videos,
@@ -166,7 +167,6 @@ fn every_builder_speaks_mongodb() {
         ("subscription_feed_page", subscriptions::subscription_feed_page(vec![id(1)], 5, 10)),
         ("playlists", playlists::playlists(super::by_id(id(1)))),
         ("notification_page", notifications::page(id(1), true, 5, 10)),
-        ("notification_total", notifications::total(id(1), false)),
         ("notifications_after", notifications::oldest_first(notifications::after(id(1), at, id(2)), id(1), 5)),
         ("notifications_since", notifications::oldest_first(notifications::since(at, &[id(1)]), id(1), 5)),
     ];
@@ -304,6 +304,17 @@ fn every_builder_speaks_mongodb() {
     for (filter, update) in [moderation::suspended_posts(id(1)), moderation::unsuspended_posts(id(1))] {
         updates.push(update);
         cascade_filters.push(filter);
+    }
+    for shown in [true, false] {
+        for (filter, update) in [notifications::stamp(&[id(1)], shown, at), notifications::settle_one(id(1), shown, at)]
+        {
+            updates.push(update);
+            cascade_filters.push(filter);
+        }
+    }
+    cascade_filters.push(notifications::unstamped(&[id(1)], at));
+    for touched in [Touched::Actor(id(1)), Touched::Video(id(2)), Touched::Comment(id(3))] {
+        cascade_filters.push(touched.filter());
     }
     updates.push(users::suspension(Some("r")));
     updates.push(users::suspension(None));
