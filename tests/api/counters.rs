@@ -144,6 +144,71 @@ async fn moderation_moves_videos_between_the_totals() {
     assert_eq!(total(&app, "/videos", None).await, 3);
 }
 
+/// `(totalDocs, listed)` of a video's comments as `who` sees them.
+async fn comment_totals(app: &TestApp, video: &str, who: Option<&Session>) -> (Value, usize) {
+    let page = app.get(&format!("/comments/{video}?limit=100"), who).await;
+    let data = page.ok(200, "Comments fetched successfully");
+    (data["totalDocs"].clone(), data["docs"].as_array().unwrap().len())
+}
+
+/// A video's comment total (kept apart from the comments on both stores) stays exact while
+/// comments are posted, deleted, removed, restored and hidden by a suspension at once; an author
+/// also counts their own hidden ones.
+#[tokio::test]
+async fn comment_totals_stay_exact_under_concurrent_changes() {
+    let app = TestApp::spawn().await;
+    let asha = app.user("asha").await;
+    let mo = app.user("mo").await;
+    app.grant("mo", "moderator").await;
+    let video = id_of(&app.publish(&asha, "Talk").await);
+    let authors = users(&app, "u", 4).await;
+    let post = |who: &Session, n: usize| {
+        let (app, video, who) = (&app, &video, who.clone());
+        async move {
+            let body = json!({"content": format!("comment {n}")});
+            id_of(
+                app.json(Method::POST, &format!("/comments/{video}"), Some(&who), body)
+                    .await
+                    .ok(201, "Comment added successfully"),
+            )
+        }
+    };
+    let old: Vec<String> = join_all((0..6).map(|n| post(&authors[0], n))).await;
+    // 12 new comments (3 by each author) while the 6 old ones are deleted.
+    let new = join_all((0..12).map(|n| post(&authors[n % 4], n)));
+    let deleted = join_all(old.iter().map(|c| {
+        let (app, author) = (&app, &authors[0]);
+        async move { app.call(Method::DELETE, &format!("/comments/c/{c}"), author).await.status }
+    }));
+    let (new, deleted) = tokio::join!(new, deleted);
+    assert!(deleted.iter().all(|s| *s == 200), "{deleted:?}");
+    assert_eq!(comment_totals(&app, &video, None).await, (json!(12), 12));
+
+    // At once: u1's three removed, one of them restored; u2 suspended; u3 posts two more.
+    let act = |kind: &'static str, id: String, action: &'static str| {
+        let (app, mo) = (&app, &mo);
+        async move {
+            let body = json!({"targetType": kind, "targetId": id, "action": action, "reason": "spam"});
+            app.json(Method::POST, "/moderation/actions", Some(mo), body).await.status
+        }
+    };
+    let of_u1: Vec<String> = new.iter().enumerate().filter(|(n, _)| n % 4 == 1).map(|(_, c)| c.clone()).collect();
+    let removals = join_all(of_u1.iter().map(|c| act("comment", c.clone(), "remove")));
+    let (removed, suspended, more) = tokio::join!(
+        removals,
+        act("user", authors[2].id.clone(), "suspend"),
+        join_all((20..22).map(|n| post(&authors[3], n)))
+    );
+    assert!(removed.iter().all(|s| *s == 200) && suspended == 200, "{removed:?} {suspended}");
+    assert_eq!(more.len(), 2);
+    assert_eq!(act("comment", of_u1[0].clone(), "restore").await, 200);
+    // 14 posted, 2 of u1's still removed, 3 of u2's hidden by the suspension.
+    assert_eq!(comment_totals(&app, &video, None).await, (json!(9), 9));
+    assert_eq!(comment_totals(&app, &video, Some(&authors[1])).await, (json!(11), 11), "u1 sees their removed ones");
+    assert_eq!(act("user", authors[2].id.clone(), "unsuspend").await, 200);
+    assert_eq!(comment_totals(&app, &video, None).await, (json!(12), 12));
+}
+
 /// On MongoDB: a count corrupted behind the server's back is corrected by the maintenance task,
 /// and one missing (a database the original API wrote) is built before the server answers.
 #[tokio::test]
@@ -155,6 +220,13 @@ async fn mongodb_repairs_a_wrong_count_and_builds_missing_ones() {
     let asha = app.user("asha").await;
     let ben = app.user("ben").await;
     let video = id_of(&app.publish(&asha, "Tide").await);
+    let body = json!({"content": "First"});
+    let comment = app.json(Method::POST, &format!("/comments/{video}"), Some(&ben), body).await;
+    let comment = id_of(comment.ok(201, "Comment added successfully"));
+    let body = json!({"content": "Reply", "parentId": comment});
+    app.json(Method::POST, &format!("/comments/{video}"), Some(&asha), body)
+        .await
+        .ok(201, "Comment added successfully");
     app.call(Method::POST, &format!("/likes/toggle/v/{video}"), &ben).await.ok(200, "Like added successfully");
     app.call(Method::POST, &format!("/subscriptions/c/{}", asha.id), &ben).await.ok(200, "subscribed successfully");
 
@@ -168,20 +240,35 @@ async fn mongodb_repairs_a_wrong_count_and_builds_missing_ones() {
         .update_one(bson::doc! { "_id": "site" }, bson::doc! { "$inc": { "videos.public": 5 } })
         .await
         .unwrap();
+    let video_id = bson::oid::ObjectId::parse_str(&video).unwrap();
+    let comment_id = bson::oid::ObjectId::parse_str(&comment).unwrap();
+    let videos = db.collection::<bson::Document>("videos");
+    let comments = db.collection::<bson::Document>("comments");
+    videos.update_one(bson::doc! { "_id": video_id }, bson::doc! { "$set": { "commentsCount": 9 } }).await.unwrap();
+    comments.update_one(bson::doc! { "_id": comment_id }, bson::doc! { "$set": { "repliesCount": 4 } }).await.unwrap();
+    assert_eq!(comment_totals(&app, &video, None).await.0, 9, "the corrupted count is what the API reads");
     assert_eq!(video_counts(&app, &video).await.1, 40, "the corrupted count is what the API reads");
     assert_eq!(total(&app, "/videos", None).await, 6);
     let mut repaired = false;
     for _ in 0..100 {
-        if video_counts(&app, &video).await.1 == 1 && total(&app, "/videos", None).await == 1 {
+        let comments_fixed = comment_totals(&app, &video, None).await.0 == 1;
+        let replies = app.get(&format!("/comments/{video}"), None).await.data()["docs"][0]["repliesCount"].clone();
+        if video_counts(&app, &video).await.1 == 1
+            && total(&app, "/videos", None).await == 1
+            && comments_fixed
+            && replies == 1
+        {
             repaired = true;
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(repaired, "the maintenance task corrects both within 10 s");
+    assert!(repaired, "the maintenance task corrects all four within 10 s");
 
     // Counts removed as an original API's database lacks them, and the counts marked never built.
-    let videos = db.collection::<bson::Document>("videos");
+    let unset = bson::doc! { "$unset": { "repliesCount": "", "countedVisible": "" } };
+    comments.update_many(bson::doc! {}, unset).await.unwrap();
+    videos.update_many(bson::doc! {}, bson::doc! { "$unset": { "commentsCount": "" } }).await.unwrap();
     users
         .update_many(bson::doc! {}, bson::doc! { "$unset": { "subscribersCount": "", "videoCounts": "" } })
         .await
@@ -192,4 +279,6 @@ async fn mongodb_repairs_a_wrong_count_and_builds_missing_ones() {
     assert_eq!(video_counts(&second, &video).await, (json!(1), json!(1)));
     assert_eq!(total(&second, "/videos", None).await, 1);
     assert_eq!(total(&second, &format!("/videos?userId={}", asha.id), None).await, 1);
+    assert_eq!(comment_totals(&second, &video, None).await, (json!(1), 1));
+    assert_eq!(second.get(&format!("/comments/{video}"), None).await.data()["docs"][0]["repliesCount"], 1);
 }

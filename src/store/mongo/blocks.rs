@@ -40,7 +40,7 @@ impl MongoStore {
         }
         let (filter, update) = q::comments_on(blocked, &videos, show);
         self.collection(coll::COMMENTS).update_many(filter, update).await.map_err(backend)?;
-        Ok(())
+        self.settle_comments(doc! { "owner": blocked, "video": { "$in": videos } }).await
     }
 }
 

@@ -3,13 +3,15 @@
 //! replaces it in one atomic update.
 
 use async_trait::async_trait;
-use bson::Document;
+use bson::oid::ObjectId;
+use bson::{Document, doc};
 
 use super::docs::PostDoc;
 use super::queries::comments as q;
+use super::queries::counters::{self, Count, Holder};
 use super::queries::notifications::Touched;
 use super::queries::{by_id, content_update, post_removal};
-use super::{MongoStore, backend, coll, id_of, now, oid, retry_transient};
+use super::{MongoStore, backend, coll, collection, id_of, now, oid, retry_transient};
 use crate::domain::Id;
 use crate::domain::social::{Comment, CommentSort};
 use crate::store::records::RecordKind;
@@ -23,13 +25,33 @@ impl MongoStore {
         let found: Vec<PostDoc> = self.aggregate_as(coll::COMMENTS, pipeline).await?;
         Ok(found.into_iter().filter_map(PostDoc::into_comment).collect())
     }
+
+    /// The kept `count` of the holder `id` plus, for a viewer, the viewer's own hidden comments
+    /// among `own_hidden` (which only they see).
+    async fn seen_total(&self, count: &Count, id: ObjectId, own_hidden: Option<Document>) -> StoreResult<u64> {
+        let Holder::Record { kind, .. } = count.holder else { return Ok(0) };
+        let holders = self.collection(collection(kind));
+        let holder = async { holders.find_one(by_id(id)).projection(doc! { count.field: 1 }).await.map_err(backend) };
+        let own = async {
+            match own_hidden {
+                Some(filter) => MongoStore::count(self, coll::COMMENTS, filter).await,
+                None => Ok(0),
+            }
+        };
+        let (holder, own) = tokio::try_join!(holder, own)?;
+        let kept = holder.and_then(|h| counters::stored(&h, count, None)).unwrap_or(0);
+        Ok(kept.max(0) as u64 + own)
+    }
 }
 
 #[async_trait]
 impl CommentRepo for MongoStore {
     async fn insert(&self, video: Id, owner: Id, content: &str, reply: Option<NewReply>) -> StoreResult<Id> {
         let reply = reply.map(|r| (oid(r.thread), oid(r.reply_to)));
-        self.insert_record(coll::COMMENTS, q::new_comment(oid(video), oid(owner), content, reply)).await
+        let fields = q::new_comment(oid(video), oid(owner), content, reply);
+        let id = self.insert_record(coll::COMMENTS, fields.clone()).await?;
+        self.apply(counters::bumps_of(RecordKind::Comments, &fields, None, 1)).await?;
+        Ok(id)
     }
 
     async fn get_ref(&self, id: Id) -> StoreResult<Option<CommentRef>> {
@@ -60,9 +82,10 @@ impl CommentRepo for MongoStore {
     ) -> StoreResult<(Vec<Comment>, u64)> {
         let (video, viewer) = (oid(video), viewer.map(oid));
         let pipeline = q::comment_page(video, viewer, sort, skip.map(oid), offset, limit);
+        let own = viewer.map(|viewer| q::own_hidden_on_video(video, viewer));
         tokio::try_join!(
             self.comments_of(pipeline),
-            MongoStore::count(self, coll::COMMENTS, q::seen_on_video(video, viewer)),
+            self.seen_total(&counters::counts(RecordKind::Comments)[0], video, own)
         )
     }
 
@@ -74,9 +97,10 @@ impl CommentRepo for MongoStore {
         limit: u32,
     ) -> StoreResult<(Vec<Comment>, u64)> {
         let (thread, viewer) = (oid(thread), viewer.map(oid));
+        let own = viewer.map(|viewer| q::own_hidden_in_thread(thread, viewer));
         tokio::try_join!(
             self.comments_of(q::reply_page(thread, viewer, offset, limit)),
-            MongoStore::count(self, coll::COMMENTS, q::seen_in_thread(thread, viewer)),
+            self.seen_total(&counters::counts(RecordKind::Comments)[1], thread, own)
         )
     }
 
@@ -130,6 +154,7 @@ impl CommentRepo for MongoStore {
     async fn set_removal(&self, id: Id, reason: Option<String>, owner_suspended: bool) -> StoreResult<bool> {
         let removal = post_removal(reason.as_deref(), owner_suspended);
         let result = self.collection(coll::COMMENTS).update_one(by_id(oid(id)), removal).await.map_err(backend)?;
+        self.settle_comments(by_id(oid(id))).await?;
         self.refresh_notifications(Touched::Comment(oid(id))).await?;
         Ok(result.matched_count > 0)
     }

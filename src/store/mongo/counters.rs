@@ -33,11 +33,11 @@ pub(super) const REPAIR_CONFIRM: Duration = Duration::from_secs(1);
 
 /// The site document's field telling which counts have been built (an original API's database, or
 /// one `migrate` filled, has records but no counts until then; one counted before notifications'
-/// totals were kept has `true`).
+/// and comments were has `true` or 2).
 const BUILT: &str = "built";
 
 /// The counts built: raised when a count is added, so a database gets the new one at startup.
-const COUNTS_VERSION: i32 = 2;
+const COUNTS_VERSION: i32 = 3;
 
 impl MongoStore {
     /// Applies the bumps. A bump of one holder is retried while it fails transiently (an `$inc`
@@ -130,6 +130,34 @@ impl MongoStore {
         Ok(deleted)
     }
 
+    /// Moves the comments matching `filter` whose stored visibility changed (hidden or shown) to
+    /// or from the counts of those everyone sees: each by the one update that records it counted so.
+    pub(super) async fn settle_comments(&self, filter: Document) -> StoreResult<()> {
+        let kind = RecordKind::Comments;
+        let comments = self.collection(collection(kind));
+        let (unsettled, _) = q::settle_comments(filter);
+        let ids = self.ids_where(collection(kind), unsettled).await?;
+        let mut projection = q::counted_fields(kind);
+        projection.insert("hidden", 1);
+        for id in ids {
+            let (filter, update) = q::settle_comments(doc! { "_id": id });
+            let before = retry_transient(|| {
+                comments
+                    .find_one_and_update(filter.clone(), update.clone())
+                    .projection(projection.clone())
+                    .return_document(ReturnDocument::Before)
+            })
+            .await
+            .map_err(backend)?;
+            // None: another writer settled it first, and bumped for it.
+            let Some(before) = before else { continue };
+            let mut after = before.clone();
+            after.insert(q::COUNTED_VISIBLE, !before.get_bool("hidden").unwrap_or(false));
+            self.apply(q::moved(kind, &[(before, after)])).await?;
+        }
+        Ok(())
+    }
+
     /// Moves the videos matching `filter` whose stored level changed to the counts of their new
     /// level: each by the one update that records it as counted there.
     pub(super) async fn settle_videos(&self, filter: Document) -> StoreResult<()> {
@@ -211,9 +239,11 @@ impl MongoStore {
     /// With `confirm`, a count is corrected only when it is still wrong, by the same amount, after
     /// that long (a running server's writes bump right after their records land).
     pub(super) async fn repair(&self, confirm: Option<Duration>) -> StoreResult<u64> {
-        // Videos counted at no level or at an old one (a crash between an update and its settling),
-        // and notifications whose `shown` a crash left undecided (or that were copied in).
+        // Videos counted at no level or at an old one, comments at an old visibility (a crash
+        // between an update and its settling), and notifications whose `shown` a crash left
+        // undecided (or that were copied in).
         self.settle_videos(doc! {}).await?;
+        self.settle_comments(doc! {}).await?;
         self.settle_all_notifications().await?;
         let mut corrected = 0;
         for count in q::all_counts() {

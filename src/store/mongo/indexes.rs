@@ -77,6 +77,9 @@ fn indexes(kind: RecordKind) -> Vec<IndexModel> {
             index(newest("video")),
             index(doc! { "video": 1, "parent": 1, "createdAt": -1, "_id": -1 }),
             index(doc! { "parent": 1, "createdAt": 1, "_id": 1 }),
+            // An author's own hidden comments on a video or in a thread (added to the kept counts
+            // for them), and an author's comments when suspended, blocked or deleted.
+            index(doc! { "owner": 1, "parent": 1, "video": 1 }),
         ],
         RecordKind::Tweets => vec![index(newest("owner"))],
         RecordKind::Likes => vec![
@@ -351,6 +354,7 @@ mod tests {
             plain("comments", r#"{ "video": 1, "createdAt": -1, "_id": -1 }"#),
             plain("comments", r#"{ "video": 1, "parent": 1, "createdAt": -1, "_id": -1 }"#),
             plain("comments", r#"{ "parent": 1, "createdAt": 1, "_id": 1 }"#),
+            plain("comments", r#"{ "owner": 1, "parent": 1, "video": 1 }"#),
             plain("likes", r#"{ "video": 1 }"#),
             plain("likes", r#"{ "comment": 1 }"#),
             plain("likes", r#"{ "tweet": 1 }"#),

@@ -95,6 +95,7 @@ impl UserRepo for MongoStore {
                 self.set_comments_hidden(blocker, owner, false).await?;
             }
         }
+        self.settle_comments(doc! { "owner": owner }).await?;
         self.refresh_notifications(Touched::Actor(owner)).await?;
         Ok(true)
     }

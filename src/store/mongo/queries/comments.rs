@@ -5,6 +5,7 @@ use bson::oid::ObjectId;
 use bson::{Bson, Document, doc};
 
 use super::super::coll;
+use super::counters::COUNTED_VISIBLE;
 use super::{by_id, like_facts, owner_lookup, seen_posts, skip};
 use crate::domain::social::CommentSort;
 use crate::store::records::RecordKind;
@@ -20,6 +21,7 @@ pub fn new_comment(video: ObjectId, owner: ObjectId, content: &str, reply: Optio
         fields.insert("replyTo", reply_to);
     }
     fields.extend(super::counters::zeroes(RecordKind::Comments));
+    fields.insert(COUNTED_VISIBLE, true);
     fields
 }
 
@@ -42,19 +44,10 @@ fn seen_top_level(video: ObjectId, viewer: Option<ObjectId>, skip: Option<Object
     seen_posts(filter, viewer)
 }
 
-/// Adds `repliesCount`: the replies everyone sees (not hidden) of each comment, through the
-/// replies' `parent` index; 0 for a reply.
-fn replies_count() -> [Document; 2] {
-    [
-        doc! { "$lookup": {
-            "from": coll::COMMENTS,
-            "localField": "_id",
-            "foreignField": "parent",
-            "pipeline": [{ "$match": { "hidden": { "$ne": true } } }, { "$count": "n" }],
-            "as": "repliesCount",
-        } },
-        doc! { "$set": { "repliesCount": { "$ifNull": [{ "$first": "$repliesCount.n" }, 0] } } },
-    ]
+/// `repliesCount`: the replies everyone sees (not hidden), the comment's kept count
+/// (`queries::counters`); 0 for a reply.
+fn replies_count() -> [Document; 1] {
+    [doc! { "$set": { "repliesCount": { "$ifNull": ["$repliesCount", 0] } } }]
 }
 
 /// Adds a comment's author, the author it answered (`replyTo`, absent for a top-level comment or a
@@ -129,9 +122,10 @@ pub fn comment_page(
     }
 }
 
-/// How many top-level comments on a video `viewer` sees: those everyone sees, and the viewer's removed ones.
-pub fn seen_on_video(video: ObjectId, viewer: Option<ObjectId>) -> Document {
-    seen_top_level(video, viewer, None)
+/// The viewer's own hidden top-level comments on a video, which the viewer sees besides those
+/// everyone sees (the video's kept `commentsCount`).
+pub fn own_hidden_on_video(video: ObjectId, viewer: ObjectId) -> Document {
+    doc! { "owner": viewer, "video": video, "parent": Bson::Null, "hidden": true }
 }
 
 /// One page of a thread's replies that `viewer` sees, oldest first.
@@ -140,9 +134,9 @@ pub fn reply_page(thread: ObjectId, viewer: Option<ObjectId>, offset: u64, limit
     comment_pipeline(filter, doc! { "createdAt": 1, "_id": 1 }, false, viewer, Some((offset, limit)))
 }
 
-/// How many replies of a thread `viewer` sees.
-pub fn seen_in_thread(thread: ObjectId, viewer: Option<ObjectId>) -> Document {
-    seen_posts(replies_in(thread), viewer)
+/// The viewer's own hidden replies in a thread (besides the thread's kept `repliesCount`).
+pub fn own_hidden_in_thread(thread: ObjectId, viewer: ObjectId) -> Document {
+    doc! { "owner": viewer, "parent": thread, "hidden": true }
 }
 
 /// One comment.
@@ -196,16 +190,19 @@ mod tests {
         assert_eq!(pipeline[1], doc! { "$sort": { "createdAt": -1, "_id": -1 } });
         assert_eq!(pipeline[2], doc! { "$skip": 10i64 });
         assert_eq!(pipeline[3], doc! { "$limit": 5i64 });
-        assert_eq!(pipeline.len(), 4 + 3 + 2 + 2 + 5, "like facts (3), replies (2), owner (2), replyTo and pin (5)");
+        assert_eq!(pipeline.len(), 4 + 3 + 1 + 2 + 5, "like facts (3), replies (1), owner (2), replyTo and pin (5)");
         let lookup = pipeline[4].get_document("$lookup").unwrap();
         assert_eq!(lookup.get_str("foreignField").unwrap(), "comment");
         assert_eq!(
             new_comment(id(4), id(1), "c", None),
-            doc! { "content": "c", "video": id(4), "owner": id(1), "likes": 0i64 }
+            doc! { "content": "c", "video": id(4), "owner": id(1), "likes": 0i64, "repliesCount": 0i64, "countedVisible": true }
         );
         assert_eq!(
             new_comment(id(4), id(1), "c", Some((id(5), id(6)))),
-            doc! { "content": "c", "video": id(4), "owner": id(1), "parent": id(5), "replyTo": id(6), "likes": 0i64 }
+            doc! {
+                "content": "c", "video": id(4), "owner": id(1), "parent": id(5), "replyTo": id(6), "likes": 0i64,
+                "repliesCount": 0i64, "countedVisible": true,
+            }
         );
     }
 
@@ -215,16 +212,13 @@ mod tests {
         let filter = pipeline[0].get_document("$match").unwrap();
         assert_eq!(filter.get_document("_id").unwrap(), &doc! { "$ne": id(9) });
         let sort = pipeline.iter().position(|s| s.contains_key("$sort")).unwrap();
-        assert_eq!(sort, 4, "like facts (1 for nobody) and replies (2) come first");
+        assert_eq!(sort, 3, "like facts (1 for nobody) and replies (1) come first");
         assert_eq!(
             pipeline[sort],
             doc! { "$sort": { "likesCount": -1, "repliesCount": -1, "createdAt": -1, "_id": -1 } }
         );
-        let counted = pipeline
-            .iter()
-            .filter(|s| s.get_document("$lookup").is_ok_and(|l| l.get_str("foreignField").ok() == Some("parent")))
-            .count();
-        assert_eq!(counted, 1, "replies are counted once");
+        let counted = pipeline.iter().filter(|s| s.get_document("$set").is_ok_and(|l| l.contains_key("repliesCount")));
+        assert_eq!(counted.count(), 1, "the kept count is read once, before the sort");
     }
 
     #[test]

@@ -41,6 +41,10 @@ pub enum Which {
     Shown,
     /// Notifications stored as shown and not read.
     ShownUnread,
+    /// Comments counted as seen by everyone (`COUNTED_VISIBLE`).
+    Visible,
+    /// Top-level comments counted as seen by everyone.
+    VisibleTopLevel,
 }
 
 impl Which {
@@ -50,6 +54,8 @@ impl Which {
             Which::Every => Document::new(),
             Which::Shown => doc! { SHOWN: true },
             Which::ShownUnread => doc! { SHOWN: true, "read": false },
+            Which::Visible => doc! { COUNTED_VISIBLE: true },
+            Which::VisibleTopLevel => doc! { COUNTED_VISIBLE: true, "parent": null },
         }
     }
 
@@ -60,6 +66,10 @@ impl Which {
             Which::Every => true,
             Which::Shown => shown,
             Which::ShownUnread => shown && !record.get_bool("read").unwrap_or(false),
+            Which::Visible => record.get_bool(COUNTED_VISIBLE).unwrap_or(false),
+            Which::VisibleTopLevel => {
+                record.get_bool(COUNTED_VISIBLE).unwrap_or(false) && record.get_object_id("parent").is_err()
+            }
         }
     }
 
@@ -69,9 +79,15 @@ impl Which {
             Which::Every => &[],
             Which::Shown => &[SHOWN],
             Which::ShownUnread => &[SHOWN, "read"],
+            Which::Visible => &[COUNTED_VISIBLE],
+            Which::VisibleTopLevel => &[COUNTED_VISIBLE, "parent"],
         }
     }
 }
+
+/// The field of a comment telling whether it is counted as seen by everyone (not hidden), so that
+/// hiding or showing it moves it between counts exactly once (`settle_comments`).
+pub const COUNTED_VISIBLE: &str = "countedVisible";
 
 /// The field of a notification telling whether it is shown, as its targets stood when it was
 /// last settled (docs/decisions.md D25).
@@ -114,6 +130,16 @@ const VIDEO_COUNTS: [Count; 2] = [
     Count { counted: RecordKind::Videos, holder: Holder::Site, field: "videos", per_level: true, which: Which::Every },
 ];
 
+/// A video's top-level comments and a thread's replies that everyone sees (a viewer's own hidden
+/// ones are added when read).
+const COMMENT_COUNTS: [Count; 2] = [
+    Count {
+        which: Which::VisibleTopLevel,
+        ..count(RecordKind::Comments, RecordKind::Videos, "video", "commentsCount")
+    },
+    Count { which: Which::Visible, ..count(RecordKind::Comments, RecordKind::Comments, "parent", "repliesCount") },
+];
+
 /// A recipient's shown notifications and shown unread ones: `totalDocs` and the unread count.
 const NOTIFICATION_COUNTS: [Count; 2] = [
     Count {
@@ -134,9 +160,10 @@ pub const fn counts(kind: RecordKind) -> &'static [Count] {
         Subscriptions => &SUBSCRIPTION_COUNTS,
         Videos => &VIDEO_COUNTS,
         Notifications => &NOTIFICATION_COUNTS,
-        // Counted where they are read, within one record's bounds (a thread's replies, a user's
-        // playlists), or not shown as totals.
-        Users | Sessions | ViewHours | Comments | Tweets | Playlists | PlaylistEntries | WatchHistory | Reports
+        Comments => &COMMENT_COUNTS,
+        // Counted where they are read, within one record's bounds (a user's playlists), or not
+        // shown as totals.
+        Users | Sessions | ViewHours | Tweets | Playlists | PlaylistEntries | WatchHistory | Reports
         | ModerationActions | Blocks | NotificationSettings | ViewMarks | RequestBudgets => &[],
     }
 }
@@ -317,6 +344,15 @@ pub fn settle(filter: Document) -> (Document, Vec<Document>) {
     (unsettled, vec![doc! { "$set": { COUNTED_LEVEL: stored_level() } }])
 }
 
+/// The comments matching `filter` whose counted visibility is not their stored one; the update
+/// counting them as they are (the caller reads each as it was, to move it between counts).
+pub fn settle_comments(filter: Document) -> (Document, Vec<Document>) {
+    let visible = doc! { "$ne": ["$hidden", true] };
+    let mut unsettled = filter;
+    unsettled.insert("$expr", doc! { "$ne": [format!("${COUNTED_VISIBLE}"), visible.clone()] });
+    (unsettled, vec![doc! { "$set": { COUNTED_VISIBLE: visible } }])
+}
+
 /// The counted records of `count` per holder among `holders` (`_id`: the holder, or `{h, l}` with
 /// the level for a count per level), for the repair pass.
 pub fn tally(count: &Count, holders: Option<&[ObjectId]>) -> Vec<Document> {
@@ -448,7 +484,9 @@ mod tests {
         assert_eq!(uncredited(RecordKind::Likes, &filter, "video").get("comment"), Some(&Bson::Null));
         let by_user = doc! { "likedBy": { "$in": [ObjectId::from_bytes([1; 12])] } };
         assert_eq!(credited(RecordKind::Likes, &by_user, "likedBy").unwrap().get_array("$or").unwrap().len(), 3);
-        assert!(credited(RecordKind::Comments, &filter, "video").is_none());
+        let replies = credited(RecordKind::Comments, &filter, "video").unwrap();
+        assert_eq!(replies.get_array("$or").unwrap(), &vec![Bson::from(doc! { "parent": { "$ne": null } })]);
+        assert!(credited(RecordKind::Tweets, &filter, "video").is_none());
         assert_eq!(credited(RecordKind::Videos, &filter, "_id"), Some(filter), "the site counts every video");
     }
 }

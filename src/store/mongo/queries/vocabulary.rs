@@ -395,8 +395,9 @@ fn every_builder_speaks_mongodb() {
         videos::view_hours_before(5),
         keys_in(&["avatarKey"], &["k".to_owned()]),
         transfer::export_filter(Kind::WatchHistory, Some(Id::generate())),
-        comments::seen_on_video(id(1), Some(id(2))),
-        comments::seen_in_thread(id(1), None),
+        comments::own_hidden_on_video(id(1), id(2)),
+        comments::own_hidden_in_thread(id(1), id(2)),
+        counters::settle_comments(doc! { "owner": id(1) }).0,
         comments::pin(id(1), id(2), false).0,
         comments::heart_flip(id(1), true).0,
     ];
