@@ -12,7 +12,7 @@ use axum::http::{Extensions, HeaderMap, header};
 use super::AppState;
 use super::cookies::{self, ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::domain::Id;
-use crate::domain::user::{Identity, Role};
+use crate::domain::user::{Identity, Role, UserAccount};
 use crate::http::error::AppError;
 use crate::http::input::InputError;
 use crate::services::roles::Staff;
@@ -74,6 +74,18 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = access_token(&parts.headers);
         Ok(AuthUser(state.services.caller(token.as_deref()).await?))
+    }
+}
+
+/// A logged-in caller's whole account, read once (routes that show it): refused as `AuthUser`.
+pub struct AuthAccount(pub UserAccount);
+
+impl FromRequestParts<AppState> for AuthAccount {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = access_token(&parts.headers);
+        Ok(AuthAccount(state.services.caller_account(token.as_deref()).await?))
     }
 }
 

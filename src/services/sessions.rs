@@ -7,7 +7,7 @@ use super::users::normalise;
 use super::{ServiceError, Services};
 use crate::auth::TokenKind;
 use crate::domain::Id;
-use crate::domain::user::{Identity, Session, Standing, User, suspended_message};
+use crate::domain::user::{Identity, Session, Standing, User, UserAccount, suspended_message};
 use crate::store::{NewSession, RefreshGrant};
 
 pub struct Credentials {
@@ -39,11 +39,27 @@ impl Services {
 
     /// The account a valid access token names, suspended or not, with the token's session.
     async fn authenticate(&self, access_token: Option<&str>) -> Result<(Standing, Option<Id>), ServiceError> {
-        let token = access_token.ok_or_else(|| ServiceError::unauthorized("Unauthorized request"))?;
-        let verified = self.tokens.verify(token, TokenKind::Access).map_err(|e| ServiceError::unauthorized(e.0))?;
+        let verified = self.verify_access(access_token)?;
         let account = self.store.users.identity(verified.user_id).await?;
         let account = account.ok_or_else(|| ServiceError::unauthorized("Invalid Access Token"))?;
         Ok((account, verified.session))
+    }
+
+    fn verify_access(&self, access_token: Option<&str>) -> Result<crate::auth::tokens::VerifiedToken, ServiceError> {
+        let token = access_token.ok_or_else(|| ServiceError::unauthorized("Unauthorized request"))?;
+        self.tokens.verify(token, TokenKind::Access).map_err(|e| ServiceError::unauthorized(e.0))
+    }
+
+    /// The caller's whole account, refused as [`Self::caller`] refuses; read once, for the routes
+    /// that show it (the original API also read the user once, in its auth middleware).
+    pub async fn caller_account(&self, access_token: Option<&str>) -> Result<UserAccount, ServiceError> {
+        let verified = self.verify_access(access_token)?;
+        let account = self.store.users.by_id(verified.user_id).await?;
+        let account = account.ok_or_else(|| ServiceError::unauthorized("Invalid Access Token"))?;
+        if let Some(reason) = &account.suspended_reason {
+            return Err(ServiceError::forbidden(suspended_message(reason)));
+        }
+        Ok(account)
     }
 
     /// [`Self::caller`] with the session its access token was issued for (`None` for tokens issued

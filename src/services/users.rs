@@ -43,10 +43,6 @@ fn email_conflict(e: StoreError, message: &'static str) -> ServiceError {
 
 impl Services {
     /// `GET /users/current-user`: the caller's `User` with its history ids.
-    pub async fn current_user(&self, caller: &Identity) -> Result<User, ServiceError> {
-        Ok(self.account(caller).await?.user)
-    }
-
     /// The caller's whole account; `Invalid Access Token` when it was deleted meanwhile.
     async fn account(&self, caller: &Identity) -> Result<UserAccount, ServiceError> {
         let account = self.store.users.by_id(caller.id).await?;

@@ -13,7 +13,7 @@ use crate::http::AppState;
 use crate::http::cookies;
 use crate::http::envelope::{ApiResponse, Empty, Envelope};
 use crate::http::error::AppError;
-use crate::http::extract::{AuthUser, MaybeAuthUser, PathParams};
+use crate::http::extract::{AuthAccount, AuthUser, MaybeAuthUser, PathParams};
 use crate::http::input::{LazyBody, Shape, file_part, trimmed};
 use crate::http::openapi::Given::{File, Text};
 use crate::http::openapi::{
@@ -172,8 +172,8 @@ pub async fn change_password(
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
-pub async fn current_user(State(state): State<AppState>, caller: AuthUser) -> Result<ApiResponse<User>, AppError> {
-    Ok(ApiResponse::ok("User fetched successfully", state.services.current_user(&caller.0).await?))
+pub async fn current_user(caller: AuthAccount) -> Result<ApiResponse<User>, AppError> {
+    Ok(ApiResponse::ok("User fetched successfully", caller.0.user))
 }
 
 /// At least one field; `email` must not belong to another user (409).
