@@ -18,7 +18,7 @@ use load::{LoadStats, load, sequential};
 use server::{Server, cargo_build, target_bin};
 
 /// Scenario names accepted on the command line, in the order they run.
-const SCENARIOS: [&str; 17] = [
+const SCENARIOS: [&str; 18] = [
     "cold",
     "throughput",
     "uncached",
@@ -36,19 +36,21 @@ const SCENARIOS: [&str; 17] = [
     "soak",
     "soak-mongo",
     "notifications-mongo",
+    "notifications-mongo-reads",
 ];
 
 /// Scenarios that run only when named: they need more than this machine (ffmpeg, a MongoDB
 /// deployment) or take long (soak).
-const ON_REQUEST: [&str; 6] = ["processing", "mongo", "soak", "soak-mongo", "notifications", "notifications-mongo"];
+const ON_REQUEST: [&str; 7] =
+    ["processing", "mongo", "soak", "soak-mongo", "notifications", "notifications-mongo", "notifications-mongo-reads"];
 
 const USAGE: &str = "usage: bench [--quick] [--start-documentdb] [SCENARIO]...
 
 Measures videotube against baselines taken in the same run and prints markdown tables
 (also written to target/bench-report.md).
 
-Scenarios (all but processing, mongo, soak, soak-mongo, notifications and notifications-mongo run
-when none is named):
+Scenarios (all but processing, mongo, soak, soak-mongo, notifications, notifications-mongo and
+notifications-mongo-reads run when none is named):
   cold        cold start to first healthcheck
   throughput  trivial route and the cached 10k-video feed against a hello-world
   uncached    the feed, a comments page and a channel profile through the database (feed cache
@@ -78,17 +80,22 @@ when none is named):
   soak-mongo  the same soak on MongoDB (a fresh bench_* database in the deployment of mongo; only
               when named)
   notifications-mongo  the publish rows of notifications on MongoDB, with 10k subscribers and 9
-              rounds (100k did not fit: DocumentDB took its inserts at 125-250/s here); a fresh
-              bench_* database in the deployment of mongo; only when named
+              rounds (100k did not fit: DocumentDB took its inserts at 125-250/s here), then the
+              read rows: GET /notifications and the unread count p50 at BENCH_MONGODB_NOTIFICATIONS
+              (default 1M) vs 10k notifications, each store a fresh bench_* database with its own
+              server; in the deployment of mongo; only when named
+  notifications-mongo-reads  only the read rows of notifications-mongo; only when named
 
 Options:
   --quick             shorter load phases (2 s instead of 5 s) and smaller data
-  --start-documentdb  for mongo, soak-mongo and notifications-mongo: start DocumentDB with .ci/documentdb even if BENCH_MONGODB_URI is set
+  --start-documentdb  for mongo, soak-mongo and notifications-mongo(-reads): start DocumentDB with .ci/documentdb even if BENCH_MONGODB_URI is set
   -h, --help          this text
 
 Environment:
-  BENCH_MONGODB_URI   the MongoDB deployment for mongo, soak-mongo and notifications-mongo (fresh bench_* databases are created in it
-                      and dropped); unset: DocumentDB is started with .ci/documentdb and stopped after
+  BENCH_MONGODB_URI   the MongoDB deployment for mongo, soak-mongo and notifications-mongo(-reads) (fresh bench_* databases are
+                      created in it and dropped); unset: DocumentDB is started with .ci/documentdb and stopped after
+  BENCH_MONGODB_NOTIFICATIONS  the large store's notifications in the read rows of notifications-mongo(-reads)
+                      (default 1000000; more than 10000), for a deployment that cannot take 1M in reasonable time
   BENCH_SOAK_SECS     the length of soak and soak-mongo in seconds (default 600, --quick 120; at least 120)";
 
 /// The three feed shapes measured at scale.
@@ -191,8 +198,16 @@ async fn main() -> anyhow::Result<()> {
     if run("soak-mongo") {
         rows.push(soak_mongo(Duration::from_secs(soak_secs), start_documentdb).await?);
     }
+    // The read rows of notifications-mongo, also alone; the large store's size.
+    let mongo_notifications = match std::env::var("BENCH_MONGODB_NOTIFICATIONS") {
+        Ok(count) => count.parse::<u64>().context("BENCH_MONGODB_NOTIFICATIONS")?,
+        Err(_) => 1_000_000,
+    };
+    anyhow::ensure!(mongo_notifications > 10_000, "BENCH_MONGODB_NOTIFICATIONS must be more than 10000");
     if run("notifications-mongo") {
-        rows.extend(notifications_mongo(start_documentdb).await?);
+        rows.extend(notifications_mongo(start_documentdb, true, mongo_notifications).await?);
+    } else if run("notifications-mongo-reads") {
+        rows.extend(notifications_mongo(start_documentdb, false, mongo_notifications).await?);
     }
     let store_rows = if run("mongo") { store_comparison(secs, start_documentdb).await? } else { Vec::new() };
 
@@ -935,18 +950,35 @@ async fn soak_mongo(duration: Duration, start_documentdb: bool) -> anyhow::Resul
     row
 }
 
-/// The publish rows of `notifications` (10k subscribers, 9 rounds) on a fresh database of the MongoDB
-/// deployment, dropped afterwards.
-async fn notifications_mongo(start_documentdb: bool) -> anyhow::Result<Vec<Row>> {
+/// The publish rows of `notifications` (10k subscribers, 9 rounds; with `publish`) on a fresh database
+/// of the MongoDB deployment, then its read rows (`large` notifications against 10k) on two more;
+/// each dropped afterwards.
+async fn notifications_mongo(start_documentdb: bool, publish: bool, large: u64) -> anyhow::Result<Vec<Row>> {
     let deployment = mongo::Deployment::acquire(start_documentdb)?;
-    let name = format!("{}_notify", mongo::fresh_database_name());
-    let uri = mongo::with_database(&deployment.uri, &name);
-    eprintln!("bench: MongoDB from {}, database {name}", deployment.source);
-    let rows = notifications::publish(Some(&uri), 9, 10_000).await;
-    if let Err(e) = mongo::drop_database(&uri).await {
-        eprintln!("bench: {e:#}");
+    let run_name = mongo::fresh_database_name();
+    let mut rows = Vec::new();
+    if publish {
+        let name = format!("{run_name}_notify");
+        let uri = mongo::with_database(&deployment.uri, &name);
+        eprintln!("bench: MongoDB from {}, database {name}", deployment.source);
+        let publish_rows = notifications::publish(Some(&uri), 9, 10_000).await;
+        if let Err(e) = mongo::drop_database(&uri).await {
+            eprintln!("bench: {e:#}");
+        }
+        rows.extend(publish_rows?);
     }
-    rows
+    let (small_name, large_name) = (format!("{run_name}_reads10k"), format!("{run_name}_reads{large}"));
+    let small = mongo::with_database(&deployment.uri, &small_name);
+    let large_uri = mongo::with_database(&deployment.uri, &large_name);
+    eprintln!("bench: MongoDB from {}, databases {small_name} and {large_name}", deployment.source);
+    let read_rows = notifications::reads(Some((&small, &large_uri)), large).await;
+    for uri in [&small, &large_uri] {
+        if let Err(e) = mongo::drop_database(uri).await {
+            eprintln!("bench: {e:#}");
+        }
+    }
+    rows.extend(read_rows?);
+    Ok(rows)
 }
 
 /// A row of the store comparison: one measurement on SQLite and on MongoDB in the same run.

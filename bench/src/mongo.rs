@@ -273,6 +273,58 @@ pub async fn seed_private_videos(db: &mongodb::Database, owner: u64, count: u64,
     Ok(())
 }
 
+/// Notifications inserted per `insertMany`, and how many of those run at once.
+const NOTIFICATION_BATCH: u64 = 10_000;
+const NOTIFICATION_INSERTS: usize = 2;
+
+/// `count` notifications of viewer 0 (`seed_viewers`), as the fan-out stores them
+/// (`queries::notifications::notification_fields` with `counted_as_shown`): `new_video` of one of
+/// the 10k public videos of `seed` from its owner, every other one read, created in the `count` ms
+/// before `now_ms` (inside the retention window), shown (decided when created). Then the recipient's
+/// kept totals (`notificationsShown`, `notificationsUnread`), as the inserts' bumps would leave them.
+/// The same rows as `NOTIFICATIONS_SQL` on SQLite (ids, actors, videos, read marks, times).
+pub async fn seed_notifications(db: &mongodb::Database, count: u64, now_ms: i64) -> anyhow::Result<()> {
+    use futures_util::{StreamExt, TryStreamExt};
+    let notifications = db.collection::<Document>("notifications");
+    let recipient = id(1_048_576);
+    let batch = |start: u64| -> Vec<Document> {
+        (start..(start + NOTIFICATION_BATCH).min(count))
+            .map(|n| {
+                let at = DateTime::from_millis(now_ms - count as i64 + n as i64);
+                doc! {
+                    "_id": id(n + 68_719_476_736),
+                    "recipient": recipient,
+                    "type": "new_video",
+                    "actor": id(n % 10 + 1),
+                    "video": id(n % 10_000 + 4096),
+                    "comment": null,
+                    "read": n % 2 == 1,
+                    "createdAt": at,
+                    "shown": true,
+                    "shownAt": at,
+                }
+            })
+            .collect()
+    };
+    futures_util::stream::iter((0..count).step_by(NOTIFICATION_BATCH as usize))
+        .map(|start| {
+            let notifications = notifications.clone();
+            let docs = batch(start);
+            async move { notifications.insert_many(docs).ordered(false).await.context("inserting notifications") }
+        })
+        .buffer_unordered(NOTIFICATION_INSERTS)
+        .try_for_each(|_| async { Ok(()) })
+        .await?;
+    // Unread: the even ones.
+    let unread = count.div_ceil(2) as i64;
+    let totals = doc! { "$set": { "notificationsShown": count as i64, "notificationsUnread": unread } };
+    db.collection::<Document>("users")
+        .update_one(doc! { "_id": recipient }, totals)
+        .await
+        .context("setting the recipient's totals")?;
+    Ok(())
+}
+
 /// Whether the user numbered `recipient` has a notification of the video numbered `video`.
 pub async fn notified(db: &mongodb::Database, recipient: u64, video: u64) -> anyhow::Result<bool> {
     let filter = doc! { "recipient": id(recipient), "video": id(video) };
