@@ -137,6 +137,7 @@ pub async fn seed(uri: &str, count: u64) -> anyhow::Result<String> {
                     "hlsKey": "",
                     "tags": [],
                     "likes": 0_i64,
+                    "commentsCount": 0_i64,
                     "countedLevel": "public",
                 };
                 video.extend(video_search_fields(n));
@@ -148,7 +149,9 @@ pub async fn seed(uri: &str, count: u64) -> anyhow::Result<String> {
     db.collection::<Document>("counters")
         .update_one(
             doc! { "_id": "site" },
-            doc! { "$set": { "videos": { "public": count as i64, "unlisted": 0_i64, "private": 0_i64 }, "built": true } },
+            // `built`: the server's version of its set of counts (`COUNTS_VERSION`), so that a server
+            // started on the seeded database does not count everything again.
+            doc! { "$set": { "videos": { "public": count as i64, "unlisted": 0_i64, "private": 0_i64 }, "built": 3 } },
         )
         .upsert(true)
         .await
