@@ -40,13 +40,13 @@ const BUILT: &str = "built";
 const COUNTS_VERSION: i32 = 3;
 
 impl MongoStore {
-    /// Applies the bumps. A bump of one holder is retried while it fails transiently (an `$inc`
+    /// Applies the bumps, those of one holder as one update. A bump of one holder is retried while it fails transiently (an `$inc`
     /// that failed did not land); the same change to several holders of a collection (a fan-out's
     /// recipients) goes as one `updateMany`, not retried, as it may have landed in part (the repair
     /// pass corrects what a failure leaves).
     pub(super) async fn apply(&self, bumps: Vec<Bump>) -> StoreResult<()> {
         let mut groups: Vec<(Bump, Vec<Bson>)> = Vec::new();
-        for bump in bumps {
+        for bump in q::merged(bumps) {
             let holder = bump.filter.get("_id").filter(|_| bump.filter.len() == 1 && !bump.upsert).cloned();
             // A holder twice in one `updateMany` would be bumped once: its second bump goes apart.
             let same = |(b, holders): &&mut (Bump, Vec<Bson>)| {

@@ -46,6 +46,18 @@ const SETTLER_PAUSE: Duration = Duration::from_millis(250);
 /// Notifications whose `shown` is moved at once.
 const SETTLE_CONCURRENCY: usize = 16;
 
+/// Why notifications are settled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Settling {
+    /// A target changed (or the repair pass): those already right are stamped too, so that a
+    /// settling that read the targets before the change and lands after this one cannot undo it.
+    AfterChange,
+    /// They were just inserted, for a target that may have changed since the caller decided to
+    /// tell: only those wrong are moved. A settling that read earlier cannot have found them, and
+    /// a change after the insert settles them itself.
+    AfterInsert,
+}
+
 fn later(at: DateTime, by: Duration) -> DateTime {
     DateTime::from_millis(at.timestamp_millis() + by.as_millis() as i64)
 }
@@ -57,7 +69,7 @@ impl MongoStore {
         let find = notifications.find(touched.filter()).projection(doc! { "_id": 1 }).limit(WINDOW as i64 + 1);
         let ids = ids_found(find, "_id").await?;
         if ids.len() <= WINDOW {
-            return self.settle_notifications(&ids).await;
+            return self.settle_notifications(&ids, Settling::AfterChange).await;
         }
         let queued = touched.queued(DateTime::from_millis(0));
         self.collection(REFRESHES).insert_one(queued).await.map_err(backend)?;
@@ -83,7 +95,7 @@ impl MongoStore {
             let mut ids = self.ids_where(coll::NOTIFICATIONS, touched.filter()).await?;
             ids.sort();
             for batch in ids.chunks(WINDOW) {
-                self.settle_notifications(batch).await?;
+                self.settle_notifications(batch, Settling::AfterChange).await?;
                 let renewed = doc! { "$set": { "leaseUntil": later(now(), LEASE) } };
                 refreshes.update_one(doc! { "_id": id }, renewed).await.map_err(backend)?;
             }
@@ -101,14 +113,14 @@ impl MongoStore {
             let find = notifications.find(filter).projection(doc! { "_id": 1 }).sort(doc! { "_id": 1 });
             let batch = ids_found(find.limit(WINDOW as i64), "_id").await?;
             let Some(last) = batch.last().copied() else { return Ok(()) };
-            self.settle_notifications(&batch).await?;
+            self.settle_notifications(&batch, Settling::AfterChange).await?;
             after = Some(last);
         }
     }
 
     /// Decides `shown` for the notifications `ids` from their targets as they are now, and moves
     /// the counts of those it changes.
-    pub(super) async fn settle_notifications(&self, ids: &[ObjectId]) -> StoreResult<()> {
+    pub(super) async fn settle_notifications(&self, ids: &[ObjectId], settling: Settling) -> StoreResult<()> {
         if ids.is_empty() {
             return Ok(());
         }
@@ -131,7 +143,7 @@ impl MongoStore {
                 found.iter().filter(|n| q::is_shown(n, &targets) == shown).partition(|n| q::stored_shown(n) == shown);
             moves.extend(wrong.iter().filter_map(|n| n.get_object_id("_id").ok()).map(|id| (id, shown)));
             let right: Vec<ObjectId> = right.iter().filter_map(|n| n.get_object_id("_id").ok()).collect();
-            if right.is_empty() {
+            if right.is_empty() || settling == Settling::AfterInsert {
                 continue;
             }
             // Those already right are stamped, so an earlier settling landing later does not undo
@@ -248,7 +260,7 @@ impl MongoStore {
             .collect::<Vec<_>>();
         self.collection(coll::NOTIFICATIONS).insert_many(notifications).await.map_err(backend)?;
         self.apply(bumps).await?;
-        self.settle_notifications(&ids).await
+        self.settle_notifications(&ids, Settling::AfterInsert).await
     }
 
     async fn shown_notifications(&self, pipeline: Vec<Document>) -> StoreResult<Vec<(ObjectId, Notification)>> {

@@ -241,6 +241,27 @@ pub struct Bump {
     pub upsert: bool,
 }
 
+/// The bumps with those of one holder merged into one update (their `$inc`s summed).
+pub fn merged(bumps: Vec<Bump>) -> Vec<Bump> {
+    let mut merged: Vec<Bump> = Vec::with_capacity(bumps.len());
+    let mut of_holder: HashMap<(&'static str, String, bool), usize> = HashMap::new();
+    for bump in bumps {
+        let key = (bump.collection, bump.filter.to_string(), bump.upsert);
+        let (Some(&at), Ok(more)) = (of_holder.get(&key), bump.update.get_document("$inc")) else {
+            of_holder.insert(key, merged.len());
+            merged.push(bump);
+            continue;
+        };
+        if let Ok(inc) = merged[at].update.get_document_mut("$inc") {
+            for (path, delta) in more {
+                let sum = inc.get(path).and_then(Bson::as_i64).unwrap_or(0) + delta.as_i64().unwrap_or(0);
+                inc.insert(path, sum);
+            }
+        }
+    }
+    merged
+}
+
 /// The holder a counted document names for `count` (none for the site, or when the field is unset).
 pub fn holder_of(count: &Count, counted: &Document) -> Option<ObjectId> {
     match count.holder {
@@ -464,6 +485,21 @@ mod tests {
             tally(&counts(RecordKind::Notifications)[1], None)[0],
             doc! { "$match": { "shown": true, "read": false } }
         );
+    }
+
+    #[test]
+    fn bumps_of_one_holder_merge_into_one_update() {
+        let (a, b) = (ObjectId::from_bytes([1; 12]), ObjectId::from_bytes([2; 12]));
+        let unread = |r| doc! { "recipient": r, "shown": true, "read": false };
+        let bumps: Vec<Bump> = [unread(a), unread(b), unread(a)]
+            .iter()
+            .flat_map(|n| bumps_of(RecordKind::Notifications, n, None, 1))
+            .collect();
+        let merged = merged(bumps);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].filter, doc! { "_id": a });
+        assert_eq!(merged[0].update, doc! { "$inc": { "notificationsShown": 2i64, "notificationsUnread": 2i64 } });
+        assert_eq!(merged[1].update, doc! { "$inc": { "notificationsShown": 1i64, "notificationsUnread": 1i64 } });
     }
 
     #[test]
