@@ -49,13 +49,13 @@ const SETTLE_CONCURRENCY: usize = 16;
 /// Why notifications are settled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Settling {
-    /// A target changed (or the repair pass): those already right are stamped too, so that a
-    /// settling that read the targets before the change and lands after this one cannot undo it.
+    /// A target changed: those already right are stamped too, so that a settling that read the
+    /// targets before the change and lands after this one cannot undo it.
     AfterChange,
-    /// They were just inserted, for a target that may have changed since the caller decided to
-    /// tell: only those wrong are moved. A settling that read earlier cannot have found them, and
-    /// a change after the insert settles them itself.
-    AfterInsert,
+    /// A check, not tied to a change (notifications just inserted, for a target that may have
+    /// changed since the caller decided to tell; the repair pass): only those wrong are moved. Any
+    /// change settles what it touches itself, and so stamps against earlier settlings.
+    Check,
 }
 
 fn later(at: DateTime, by: Duration) -> DateTime {
@@ -104,7 +104,7 @@ impl MongoStore {
         Ok(true)
     }
 
-    /// Settles every notification, in batches (the repair pass, and after `migrate` copied them).
+    /// Checks every notification, in batches (the repair pass, and after `migrate` copied them).
     pub(super) async fn settle_all_notifications(&self) -> StoreResult<()> {
         let notifications = self.collection(coll::NOTIFICATIONS);
         let mut after: Option<ObjectId> = None;
@@ -113,7 +113,7 @@ impl MongoStore {
             let find = notifications.find(filter).projection(doc! { "_id": 1 }).sort(doc! { "_id": 1 });
             let batch = ids_found(find.limit(WINDOW as i64), "_id").await?;
             let Some(last) = batch.last().copied() else { return Ok(()) };
-            self.settle_notifications(&batch, Settling::AfterChange).await?;
+            self.settle_notifications(&batch, Settling::Check).await?;
             after = Some(last);
         }
     }
@@ -143,7 +143,7 @@ impl MongoStore {
                 found.iter().filter(|n| q::is_shown(n, &targets) == shown).partition(|n| q::stored_shown(n) == shown);
             moves.extend(wrong.iter().filter_map(|n| n.get_object_id("_id").ok()).map(|id| (id, shown)));
             let right: Vec<ObjectId> = right.iter().filter_map(|n| n.get_object_id("_id").ok()).collect();
-            if right.is_empty() || settling == Settling::AfterInsert {
+            if right.is_empty() || settling == Settling::Check {
                 continue;
             }
             // Those already right are stamped, so an earlier settling landing later does not undo
@@ -260,7 +260,7 @@ impl MongoStore {
             .collect::<Vec<_>>();
         self.collection(coll::NOTIFICATIONS).insert_many(notifications).await.map_err(backend)?;
         self.apply(bumps).await?;
-        self.settle_notifications(&ids, Settling::AfterInsert).await
+        self.settle_notifications(&ids, Settling::Check).await
     }
 
     async fn shown_notifications(&self, pipeline: Vec<Document>) -> StoreResult<Vec<(ObjectId, Notification)>> {
