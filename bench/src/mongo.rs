@@ -321,8 +321,10 @@ pub async fn seed_notifications(db: &mongodb::Database, count: u64, now_ms: i64)
     // Unread: the even ones.
     let unread = count.div_ceil(2) as i64;
     let totals = doc! { "$set": { "notificationsShown": count as i64, "notificationsUnread": unread } };
-    db.collection::<Document>("users")
+    // Kept in the recipient's notification settings document, made by the first bump.
+    db.collection::<Document>("notificationSettings")
         .update_one(doc! { "_id": recipient }, totals)
+        .upsert(true)
         .await
         .context("setting the recipient's totals")?;
     Ok(())

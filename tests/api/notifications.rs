@@ -444,8 +444,9 @@ async fn mongodb_settles_large_changes_in_the_background_and_repairs_counts() {
     let options = mongodb::options::ClientOptions::parse(&uri).await.unwrap();
     let name = videotube::store::mongo::database_name(&options);
     let db = mongodb::Client::with_options(options).unwrap().database(&name);
-    let (notifications, users) =
-        (db.collection::<bson::Document>("notifications"), db.collection::<bson::Document>("users"));
+    // The recipient's totals are kept in their notification settings document.
+    let (notifications, settings) =
+        (db.collection::<bson::Document>("notifications"), db.collection::<bson::Document>("notificationSettings"));
     let oid = |id: &str| bson::oid::ObjectId::parse_str(id).unwrap();
     // 600 announcements of the video to ben, stored and counted as the server stores them.
     let many = 600;
@@ -460,7 +461,7 @@ async fn mongodb_settles_large_changes_in_the_background_and_repairs_counts() {
         .collect();
     notifications.insert_many(stored).await.unwrap();
     let counts = bson::doc! { "$inc": { "notificationsShown": many, "notificationsUnread": many } };
-    users.update_one(bson::doc! { "_id": oid(&ben.id) }, counts).await.unwrap();
+    settings.update_one(bson::doc! { "_id": oid(&ben.id) }, counts).upsert(true).await.unwrap();
     assert_eq!(unread(&app, &ben).await, many);
 
     let private = json!({"visibility": "private"});
@@ -483,7 +484,7 @@ async fn mongodb_settles_large_changes_in_the_background_and_repairs_counts() {
     }
 
     // A count a crash left wrong is corrected by the maintenance task.
-    users
+    settings
         .update_one(bson::doc! { "_id": oid(&ben.id) }, bson::doc! { "$set": { "notificationsUnread": 7 } })
         .await
         .unwrap();
@@ -493,7 +494,7 @@ async fn mongodb_settles_large_changes_in_the_background_and_repairs_counts() {
     // Notifications never settled and counts never built (a database from before they were kept).
     notifications.update_many(bson::doc! {}, bson::doc! { "$unset": { "shown": "", "shownAt": "" } }).await.unwrap();
     let unset = bson::doc! { "$unset": { "notificationsShown": "", "notificationsUnread": "" } };
-    users.update_many(bson::doc! {}, unset).await.unwrap();
+    settings.update_many(bson::doc! {}, unset).await.unwrap();
     let built = bson::doc! { "$set": { "built": true } };
     db.collection::<bson::Document>("counters").update_one(bson::doc! { "_id": "site" }, built).await.unwrap();
     let second = TestApp::builder().store(StoreBackend::Sqlite).env("MONGODB_URI", &uri).spawn().await;

@@ -16,7 +16,7 @@ use mongodb::options::ReturnDocument;
 use super::queries::cascade::Step;
 use super::queries::counters::{self as q, Bump, COUNTERS, Count, Holder, SITE};
 use super::queries::notifications::Touched;
-use super::{MongoStore, backend, collection, ids_found, retry_transient};
+use super::{DUPLICATE_KEY, MongoStore, backend, collection, ids_found, retry_transient};
 use crate::domain::visibility::{ALL_LEVELS, Visibility};
 use crate::store::StoreResult;
 use crate::store::records::RecordKind;
@@ -40,19 +40,21 @@ const BUILT: &str = "built";
 const COUNTS_VERSION: i32 = 3;
 
 impl MongoStore {
-    /// Applies the bumps, those of one holder as one update. A bump of one holder is retried while it fails transiently (an `$inc`
-    /// that failed did not land); the same change to several holders of a collection (a fan-out's
-    /// recipients) goes as one `updateMany`, not retried, as it may have landed in part (the repair
-    /// pass corrects what a failure leaves).
+    /// Applies the bumps, those of one holder as one update. A bump of one holder is retried while
+    /// it fails transiently (an `$inc` that failed did not land); the same change to several holders
+    /// of a collection (a fan-out's recipients) goes as one `updateMany`, not retried, as it may have
+    /// landed in part (the repair pass corrects what a failure leaves), after the documents it needs
+    /// and lacks are made (a count kept apart, `Count::kept_in`).
     pub(super) async fn apply(&self, bumps: Vec<Bump>) -> StoreResult<()> {
         let mut groups: Vec<(Bump, Vec<Bson>)> = Vec::new();
         for bump in q::merged(bumps) {
-            let holder = bump.filter.get("_id").filter(|_| bump.filter.len() == 1 && !bump.upsert).cloned();
+            let holder = bump.filter.get("_id").filter(|_| bump.filter.len() == 1).cloned();
             // A holder twice in one `updateMany` would be bumped once: its second bump goes apart.
             let same = |(b, holders): &&mut (Bump, Vec<Bson>)| {
                 !holders.is_empty()
                     && b.collection == bump.collection
                     && b.update == bump.update
+                    && b.upsert == bump.upsert
                     && holder.as_ref().is_some_and(|h| !holders.contains(h))
             };
             match (holder.clone(), groups.iter_mut().find(same)) {
@@ -64,6 +66,9 @@ impl MongoStore {
         for (bump, holders) in groups {
             let collection = self.collection(bump.collection);
             if holders.len() > 1 {
+                if bump.upsert {
+                    self.make_missing(bump.collection, &holders).await?;
+                }
                 collection.update_many(doc! { "_id": { "$in": holders } }, bump.update).await.map_err(backend)?;
             } else {
                 retry_transient(|| collection.update_one(bump.filter.clone(), bump.update.clone()).upsert(bump.upsert))
@@ -72,6 +77,24 @@ impl MongoStore {
             }
         }
         Ok(())
+    }
+
+    /// Makes an empty document for each of `ids` that `name` lacks (a concurrent maker wins).
+    async fn make_missing(&self, name: &str, ids: &[Bson]) -> StoreResult<()> {
+        let documents = self.collection(name);
+        let existing = documents.find(doc! { "_id": { "$in": ids } }).projection(doc! { "_id": 1 });
+        let existing: Vec<Document> = existing.await.map_err(backend)?.try_collect().await.map_err(backend)?;
+        let existing: Vec<&Bson> = existing.iter().filter_map(|d| d.get("_id")).collect();
+        let missing: Vec<Document> =
+            ids.iter().filter(|id| !existing.contains(id)).map(|id| doc! { "_id": id.clone() }).collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        match documents.insert_many(missing).ordered(false).await {
+            Ok(_) => Ok(()),
+            Err(e) if only_duplicates(&e) => Ok(()),
+            Err(e) => Err(backend(e)),
+        }
     }
 
     /// Flips the counted record `key` of `kind` (a like, a subscription), then bumps its counts.
@@ -281,15 +304,11 @@ impl MongoStore {
             let again = self.wrong_counts(count, batch).await?;
             wrong.retain(|entry| again.contains(entry));
         }
-        let holders = self.collection(match count.holder {
-            Holder::Record { kind, .. } => collection(kind),
-            Holder::Site => COUNTERS,
-        });
+        let holders = self.collection(count.collection());
         let mut corrected = 0;
         for (holder, level, was, now) in wrong {
             let (filter, update) = q::correct(count, holder.clone(), level, was, now);
-            let done =
-                holders.update_one(filter, update).upsert(count.holder == Holder::Site).await.map_err(backend)?;
+            let done = holders.update_one(filter, update).upsert(count.upserts()).await.map_err(backend)?;
             if done.modified_count > 0 || done.upserted_id.is_some() {
                 // Building counts (no `confirm`) sets them all; a running server's repair is news.
                 if confirm.is_some() {
@@ -320,12 +339,12 @@ impl MongoStore {
             };
             *counted.entry((holder, level)).or_default() += n;
         }
-        let (holders, filter) = match (count.holder, batch) {
-            (Holder::Record { kind, .. }, Some(batch)) => (collection(kind), doc! { "_id": { "$in": batch } }),
-            _ => (COUNTERS, doc! { "_id": SITE }),
+        let filter = match (count.holder, batch) {
+            (Holder::Record { .. }, Some(batch)) => doc! { "_id": { "$in": batch } },
+            _ => doc! { "_id": SITE },
         };
         let stored: Vec<Document> = self
-            .collection(holders)
+            .collection(count.collection())
             .find(filter)
             .projection(doc! { count.field: 1 })
             .await
@@ -340,14 +359,22 @@ impl MongoStore {
             for level in &levels {
                 let was = document.and_then(|d| q::stored(d, count, *level));
                 let now = counted.get(&(holder, *level)).copied().unwrap_or(0);
-                if was != Some(now) {
+                // A count kept apart is 0 until its first bump makes its document.
+                let unmade_zero = count.kept_in.is_some() && was.is_none() && now == 0;
+                if was != Some(now) && !unmade_zero {
                     wrong.push((q::holder_key(count, holder), *level, was, now));
                 }
             }
         };
-        match count.holder {
-            Holder::Site => check(None, stored.first()),
-            Holder::Record { .. } => {
+        match (count.holder, batch) {
+            (Holder::Site, _) | (_, None) => check(None, stored.first()),
+            // Kept apart: every holder of the batch, with its document or without.
+            (Holder::Record { .. }, Some(batch)) if count.kept_in.is_some() => {
+                for holder in batch {
+                    check(Some(*holder), stored.iter().find(|d| d.get_object_id("_id").ok() == Some(*holder)));
+                }
+            }
+            (Holder::Record { .. }, Some(_)) => {
                 for document in &stored {
                     check(document.get_object_id("_id").ok(), Some(document));
                 }
@@ -360,4 +387,15 @@ impl MongoStore {
 /// A count per level summed over `levels`.
 fn sum_levels(holder: &Document, count: &Count, levels: &[Visibility]) -> u64 {
     levels.iter().map(|level| q::stored(holder, count, Some(*level)).unwrap_or(0).max(0) as u64).sum()
+}
+
+/// Whether an unordered `insertMany` failed only on documents that already existed.
+fn only_duplicates(e: &mongodb::error::Error) -> bool {
+    match e.kind.as_ref() {
+        mongodb::error::ErrorKind::InsertMany(failure) => {
+            failure.write_concern_error.is_none()
+                && failure.write_errors.as_ref().is_some_and(|errors| errors.iter().all(|w| w.code == DUPLICATE_KEY))
+        }
+        _ => false,
+    }
 }

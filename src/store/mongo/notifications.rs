@@ -233,17 +233,17 @@ impl MongoStore {
         Ok(targets)
     }
 
-    /// The recipient's kept totals: shown notifications, shown unread ones.
+    /// The recipient's kept totals: shown notifications, shown unread ones (0 before the first).
     async fn notification_counts(&self, recipient: ObjectId) -> StoreResult<(u64, u64)> {
         let counts = counters::counts(RecordKind::Notifications);
         let projection: Document = counts.iter().map(|count| (count.field.to_owned(), 1.into())).collect();
-        let user = self
-            .collection(coll::USERS)
+        let holder = self
+            .collection(counts[0].collection())
             .find_one(doc! { "_id": recipient })
             .projection(projection)
             .await
             .map_err(backend)?;
-        let stored = |count| user.as_ref().and_then(|u| counters::stored(u, count, None)).unwrap_or(0).max(0) as u64;
+        let stored = |count| holder.as_ref().and_then(|h| counters::stored(h, count, None)).unwrap_or(0).max(0) as u64;
         Ok((stored(&counts[0]), stored(&counts[1])))
     }
 

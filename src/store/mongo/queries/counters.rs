@@ -102,10 +102,30 @@ pub struct Count {
     pub field: &'static str,
     pub per_level: bool,
     pub which: Which,
+    /// Kept not in the holder's document but in the document of this kind under the holder's id,
+    /// made by the first bump: a small document is cheap to update many at a time, where a user's
+    /// (with its indexes) is not (a fan-out bumps 500 recipients per batch).
+    pub kept_in: Option<RecordKind>,
 }
 
 const fn count(counted: RecordKind, kind: RecordKind, by: &'static str, field: &'static str) -> Count {
-    Count { counted, holder: Holder::Record { kind, by }, field, per_level: false, which: Which::Every }
+    Count { counted, holder: Holder::Record { kind, by }, field, per_level: false, which: Which::Every, kept_in: None }
+}
+
+impl Count {
+    /// The collection holding the count: the holder's, or the one it is kept in.
+    pub fn collection(&self) -> &'static str {
+        match (self.kept_in, self.holder) {
+            (Some(kind), _) => collection(kind),
+            (None, Holder::Record { kind, .. }) => collection(kind),
+            (None, Holder::Site) => COUNTERS,
+        }
+    }
+
+    /// Whether a bump makes the document holding the count when it is missing.
+    pub fn upserts(&self) -> bool {
+        self.kept_in.is_some() || self.holder == Holder::Site
+    }
 }
 
 const LIKE_COUNTS: [Count; 3] = [
@@ -126,8 +146,16 @@ const VIDEO_COUNTS: [Count; 2] = [
         field: "videoCounts",
         per_level: true,
         which: Which::Every,
+        kept_in: None,
     },
-    Count { counted: RecordKind::Videos, holder: Holder::Site, field: "videos", per_level: true, which: Which::Every },
+    Count {
+        counted: RecordKind::Videos,
+        holder: Holder::Site,
+        field: "videos",
+        per_level: true,
+        which: Which::Every,
+        kept_in: None,
+    },
 ];
 
 /// A video's top-level comments and a thread's replies that everyone sees (a viewer's own hidden
@@ -140,14 +168,17 @@ const COMMENT_COUNTS: [Count; 2] = [
     Count { which: Which::Visible, ..count(RecordKind::Comments, RecordKind::Comments, "parent", "repliesCount") },
 ];
 
-/// A recipient's shown notifications and shown unread ones: `totalDocs` and the unread count.
+/// A recipient's shown notifications and shown unread ones (`totalDocs` and the unread count),
+/// kept in the recipient's notification settings document.
 const NOTIFICATION_COUNTS: [Count; 2] = [
     Count {
         which: Which::Shown,
+        kept_in: Some(RecordKind::NotificationSettings),
         ..count(RecordKind::Notifications, RecordKind::Users, "recipient", "notificationsShown")
     },
     Count {
         which: Which::ShownUnread,
+        kept_in: Some(RecordKind::NotificationSettings),
         ..count(RecordKind::Notifications, RecordKind::Users, "recipient", "notificationsUnread")
     },
 ];
@@ -177,7 +208,7 @@ pub fn all_counts() -> impl Iterator<Item = &'static Count> {
 pub fn zeroes(holder: RecordKind) -> Document {
     let mut fields = Document::new();
     for count in all_counts() {
-        if matches!(count.holder, Holder::Record { kind, .. } if kind == holder) {
+        if matches!(count.holder, Holder::Record { kind, .. } if kind == holder) && count.kept_in.is_none() {
             fields.insert(count.field, zero(count));
         }
     }
@@ -224,12 +255,11 @@ pub fn counted_level(video: &Document) -> Option<Visibility> {
 /// and whether to create the holder (the site's document).
 pub fn bump(count: &Count, holder: Option<ObjectId>, level: Option<Visibility>, delta: i64) -> Option<Bump> {
     let update = doc! { "$inc": { path(count, level): delta } };
-    match count.holder {
-        Holder::Record { kind, .. } => {
-            Some(Bump { collection: collection(kind), filter: doc! { "_id": holder? }, update, upsert: false })
-        }
-        Holder::Site => Some(Bump { collection: COUNTERS, filter: doc! { "_id": SITE }, update, upsert: true }),
-    }
+    let filter = match count.holder {
+        Holder::Record { .. } => doc! { "_id": holder? },
+        Holder::Site => doc! { "_id": SITE },
+    };
+    Some(Bump { collection: count.collection(), filter, update, upsert: count.upserts() })
 }
 
 /// One change of a count.

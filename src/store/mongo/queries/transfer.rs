@@ -6,6 +6,7 @@ use bson::{Bson, Document, doc};
 use super::super::{Home, date, home, oid};
 use crate::domain::Id;
 use crate::domain::choice::Choice;
+use crate::store::records::RecordKind;
 use crate::store::transfer::{Kind, Record};
 
 /// The collection holding a copied kind (watch histories live inside the users).
@@ -22,6 +23,11 @@ pub fn export_filter(kind: Kind, after: Option<Id>) -> Document {
     }
     if let Home::Within { field, .. } = home(kind.record()) {
         filter.insert(format!("{field}.0"), doc! { "$exists": true });
+    }
+    // A settings document made only to keep notification counts (`counters::Count::kept_in`) holds
+    // no settings of the user's.
+    if kind.record() == RecordKind::NotificationSettings {
+        filter.insert("updatedAt", doc! { "$exists": true });
     }
     filter
 }

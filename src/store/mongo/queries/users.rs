@@ -141,7 +141,7 @@ mod tests {
             "watchHistoryAt": [], "historyPaused": false, "password": "$2b$04$hash", "refreshSessions": [], "createdAt": at(5), "updatedAt": at(5),
             "searchWords": ["asha", "k"], "search": { "username": ["asha"], "fullName": ["asha", "k"] },
             "videoCounts": { "public": 0i64, "unlisted": 0i64, "private": 0i64 },
-            "subscribersCount": 0i64, "subscribedToCount": 0i64, "notificationsShown": 0i64, "notificationsUnread": 0i64,
+            "subscribersCount": 0i64, "subscribedToCount": 0i64,
         };
         assert_eq!(new_user(id, &user, at(5)), expected);
         let with_cover =
