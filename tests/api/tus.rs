@@ -631,11 +631,13 @@ fn mp4_range(total: u64, start: u64, end: u64) -> reqwest::Body {
 
 #[tokio::test]
 async fn a_large_resumable_upload_is_published_with_bounded_memory() {
-    const SIZE: u64 = 96 * 1024 * 1024;
     const PATCH: u64 = 8 * 1024 * 1024;
     let dir = tempfile::tempdir().unwrap();
     // On MongoDB the bytes go through the database both ways (chunks in, chunks read back out).
     let mongodb = fresh_mongodb_database();
+    // The MongoDB driver adds a fixed 25-40 MiB to the peak (the same with 32 and 192 MiB
+    // uploads), so there the upload is twice as large: one held in memory still fails the test.
+    let size: u64 = if mongodb.is_some() { 192 << 20 } else { 96 << 20 };
     let mut vars = vec![("BCRYPT_COST", "4"), ("RATE_LIMIT_ENABLED", "false"), ("RUST_LOG", "warn"), PROCESSING_OFF];
     if let Some(uri) = &mongodb {
         vars.push(("MONGODB_URI", uri));
@@ -647,19 +649,19 @@ async fn a_large_resumable_upload_is_published_with_bounded_memory() {
         |method: Method, url: &str| client.request(method, url).bearer_auth(&token).header("Tus-Resumable", "1.0.0");
     let baseline_kib = server.memory_kib("VmRSS");
     let created = tus(Method::POST, &format!("{}/api/v1/uploads/tus", server.base))
-        .header("Upload-Length", SIZE.to_string())
+        .header("Upload-Length", size.to_string())
         .header("Upload-Metadata", format!("field {}", b64("videoFile")))
         .send()
         .await
         .unwrap();
     let location = created.headers()["location"].to_str().unwrap().to_owned();
-    for start in (0..SIZE).step_by(PATCH as usize) {
-        let end = (start + PATCH).min(SIZE);
+    for start in (0..size).step_by(PATCH as usize) {
+        let end = (start + PATCH).min(size);
         let patch = tus(Method::PATCH, &location)
             .header("Upload-Offset", start.to_string())
             .header("Content-Type", "application/offset+octet-stream")
             .header("Content-Length", (end - start).to_string())
-            .body(mp4_range(SIZE, start, end));
+            .body(mp4_range(size, start, end));
         let resp = patch.send().await.unwrap();
         assert_eq!(resp.status(), 204);
         assert_eq!(resp.headers()["upload-offset"], end.to_string().as_str());
@@ -677,17 +679,17 @@ async fn a_large_resumable_upload_is_published_with_bounded_memory() {
     let peak_kib = server.memory_kib("VmHWM");
 
     let stored = std::fs::read_dir(dir.path().join("data/media/videos")).unwrap().next().unwrap().unwrap();
-    assert_eq!(stored.metadata().unwrap().len(), SIZE, "every byte stored");
+    assert_eq!(stored.metadata().unwrap().len(), size, "every byte stored");
     if let Some(finished) = finished {
         use std::os::unix::fs::MetadataExt;
         let stored = stored.metadata().unwrap();
         assert_eq!((stored.dev(), stored.ino()), (finished.dev(), finished.ino()), "the bytes were written once");
     }
     let growth_mib = peak_kib.saturating_sub(baseline_kib) / 1024;
-    eprintln!("resumable upload of {} MiB: peak RSS {growth_mib} MiB above the baseline", SIZE >> 20);
+    eprintln!("resumable upload of {} MiB: peak RSS {growth_mib} MiB above the baseline", size >> 20);
     // Half the upload: a body held in memory fails it. Below that the figure varies with how many
     // blocking-pool threads the file writes started on a busy machine (22-35 MiB seen in full runs).
-    assert!(growth_mib < (SIZE >> 21), "peak RSS grew by {growth_mib} MiB for a {} MiB upload", SIZE >> 20);
+    assert!(growth_mib < (size >> 21), "peak RSS grew by {growth_mib} MiB for a {} MiB upload", size >> 20);
     assert_eq!(uploads_in(mongodb.as_deref(), &dir.path().join("data/tus")).await, 0);
     assert_eq!(std::fs::read_dir(dir.path().join("data/tmp")).unwrap().count(), 0);
     drop(server);

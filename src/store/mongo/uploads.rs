@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{Bson, Document, doc};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::{FutureExt, StreamExt, TryStreamExt};
 use mongodb::options::IndexOptions;
@@ -32,12 +32,13 @@ const LEASE: Duration = Duration::from_secs(30);
 const RENEW_EVERY: Duration = Duration::from_secs(10);
 
 /// The most bytes a chunk document holds (far below MongoDB's 16 MiB document limit). A chunk is
-/// also stored as soon as the body pauses, so HEAD follows a slow client closely.
-const CHUNK: usize = 1024 * 1024;
+/// also stored as soon as the body pauses, so HEAD follows a slow client closely. 1 MiB pieces
+/// cost a 96 MiB upload's server twice the peak memory of these (the allocator keeps large blocks).
+const CHUNK: usize = 256 * 1024;
 
 /// Chunk documents fetched per round trip when an upload is read back: memory stays a few MiB
 /// whatever the upload's size.
-const READ_BATCH: u32 = 4;
+const READ_BATCH: u32 = 8;
 
 fn lease_until() -> bson::DateTime {
     date(Timestamp::now().plus_secs(LEASE.as_secs()))
@@ -127,16 +128,14 @@ impl MongoUploads {
     async fn store_chunk(&self, id: ObjectId, holder: &str, at: i64, bytes: Vec<u8>) -> Result<i64, AppendError> {
         let end = at + bytes.len() as i64;
         let chunk = q::chunk(id, at, bytes);
-        if let Err(e) = retry_transient(|| self.chunks.insert_one(chunk.clone())).await {
+        if let Err(e) = retry_transient(|| self.chunks.insert_one(&chunk)).await {
             // A chunk already there is one a writer that lost its lease stored after we cleared
             // the debris; it counts for nothing (the offset never covered it), so it goes.
             if super::error_code(&e) != Some(super::DUPLICATE_KEY) {
                 return Err(AppendError::Storage(storage(e)));
             }
             self.chunks.delete_many(q::chunks_from(id, at)).await.map_err(|e| AppendError::Storage(storage(e)))?;
-            retry_transient(|| self.chunks.insert_one(chunk.clone()))
-                .await
-                .map_err(|e| AppendError::Storage(storage(e)))?;
+            retry_transient(|| self.chunks.insert_one(&chunk)).await.map_err(|e| AppendError::Storage(storage(e)))?;
         }
         let moved =
             retry_transient(|| self.uploads.update_one(q::held_at(id, holder, at), q::advance(end, lease_until())))
@@ -220,14 +219,16 @@ impl TusStorage for MongoUploads {
         let room = count(partial.meta.length - partial.offset);
         // Chunks at or past the offset were stored by a writer that died before moving it.
         self.chunks.delete_many(q::chunks_from(id, start)).await.map_err(|e| AppendError::Storage(storage(e)))?;
-        let (mut stored, mut buffer) = (start, BytesMut::new());
+        // One piece filled at a time and handed to its document whole (never copied to get there).
+        let fresh = || Vec::with_capacity(CHUNK);
+        let (mut stored, mut buffer) = (start, fresh());
         let mut body = body;
         let outcome = loop {
             // Whatever is buffered is stored once the body pauses, so HEAD follows the client.
             let next = match body.next().now_or_never() {
                 Some(next) => next,
                 None if !buffer.is_empty() => {
-                    stored = self.store_chunk(id, holder, stored, buffer.split().to_vec()).await?;
+                    stored = self.store_chunk(id, holder, stored, std::mem::replace(&mut buffer, fresh())).await?;
                     body.next().await
                 }
                 None => body.next().await,
@@ -239,10 +240,15 @@ impl TusStorage for MongoUploads {
                     break Err(AppendError::Overflow);
                 }
                 Some(Ok(bytes)) => {
-                    buffer.extend_from_slice(&bytes);
-                    while buffer.len() >= CHUNK {
-                        let piece = buffer.split_to(CHUNK);
-                        stored = self.store_chunk(id, holder, stored, piece.to_vec()).await?;
+                    let mut rest = bytes.as_ref();
+                    while !rest.is_empty() {
+                        let (now, later) = rest.split_at(rest.len().min(CHUNK - buffer.len()));
+                        buffer.extend_from_slice(now);
+                        rest = later;
+                        if buffer.len() == CHUNK {
+                            stored =
+                                self.store_chunk(id, holder, stored, std::mem::replace(&mut buffer, fresh())).await?;
+                        }
                     }
                 }
             }
@@ -266,7 +272,7 @@ impl TusStorage for MongoUploads {
             // A body that broke off keeps what arrived, as the bytes on disk do.
             other => {
                 if !buffer.is_empty() {
-                    stored = self.store_chunk(id, holder, stored, buffer.split().to_vec()).await?;
+                    stored = self.store_chunk(id, holder, stored, buffer).await?;
                 }
                 other.map(|()| stored as u64)
             }
