@@ -834,3 +834,44 @@ async fn a_patch_on_one_instance_while_another_writes_is_409() {
     let deleted = instances.tus(1, Method::DELETE, &format!("/{id}"), &token).send().await.unwrap();
     assert_eq!(deleted.status(), 204);
 }
+
+#[tokio::test]
+async fn a_crashed_writers_lease_runs_out_and_its_debris_is_cleared() {
+    let app = TestApp::builder().env("MEDIA_RECONCILE_INTERVAL_SECS", "1").spawn().await;
+    let Some(uri) = app.mongodb.clone() else {
+        eprintln!("SKIPPED: needs TEST_MONGODB_URI (the writer lease and chunks live in MongoDB)");
+        return;
+    };
+    let s = app.user("asha").await;
+    let location = create(&app, &s, "videoFile", 8).await;
+    assert_eq!(patch(&app, &s, &location, 0, b"AAAA").await.status, 204);
+    let (uploads, chunks) = upload_collections(&uri).await;
+    let id = bson::oid::ObjectId::parse_str(id_of(&location)).unwrap();
+    let lease = |ms: i64| {
+        doc! { "$set": {
+            "writer": "crashed", "writerUntil": bson::DateTime::from_millis(bson::DateTime::now().timestamp_millis() + ms),
+        } }
+    };
+    // A writer on an instance that died: it stored a chunk past the offset, never counted.
+    let debris = doc! { "upload": id, "at": 4_i64, "data": bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: b"XXXX".to_vec() } };
+    chunks.insert_one(debris).await.unwrap();
+    uploads.update_one(doc! { "_id": id }, lease(60_000)).await.unwrap();
+    patch(&app, &s, &location, 4, b"BBBB").await.err(409, "Upload is being written by another request");
+    assert_eq!(offset(&app, &s, &location).await, 4, "the uncounted chunk is not reported");
+    uploads.update_one(doc! { "_id": id }, lease(-1)).await.unwrap();
+    let resumed = patch(&app, &s, &location, 4, b"BBBB").await;
+    assert_eq!(resumed.status, 204, "{}", resumed.body);
+    assert_eq!(upload_bytes(&app, id_of(&location)).await, b"AAAABBBB", "the debris was replaced");
+
+    // Chunks of no upload (a crash between deleting an upload's state and its chunks) are swept.
+    let orphan = bson::oid::ObjectId::new();
+    chunks.insert_one(doc! { "upload": orphan, "at": 0_i64, "data": bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: vec![1] } }).await.unwrap();
+    for _ in 0..100 {
+        if chunks.count_documents(doc! { "upload": orphan }).await.unwrap() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(chunks.count_documents(doc! { "upload": orphan }).await.unwrap(), 0, "the orphaned chunk was swept");
+    assert_eq!(offset(&app, &s, &location).await, 8, "the live upload was left alone");
+}
