@@ -163,7 +163,7 @@ impl TusStorage for MongoUploads {
         let expires = bson::DateTime::from_millis(meta.expires);
         let upload =
             q::new_upload(oid(id), oid(meta.owner), &meta.field, count(meta.length), meta.filename.as_deref(), expires);
-        retry_transient(|| self.uploads.insert_one(upload.clone())).await.map_err(storage)?;
+        retry_transient(|| self.uploads.insert_one(&upload)).await.map_err(storage)?;
         Ok(id)
     }
 
