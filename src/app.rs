@@ -17,7 +17,8 @@ use crate::media::cloudinary::client::CloudinaryClient;
 use crate::media::ffmpeg::Tools;
 use crate::media::local::LocalMedia;
 use crate::media::routed::RoutedMedia;
-use crate::media::tus::TusArea;
+use crate::media::tus::TusStorage;
+use crate::media::tus::disk::TusArea;
 use crate::media::upload::prepare_temp_dir;
 use crate::services::processing::Processor;
 use crate::services::{Services, UploadDirs};
@@ -61,7 +62,7 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
              this machine's own; every instance sharing the database needs the same secrets"
         );
     }
-    let store = open_store(&config).await?;
+    let (store, tus) = open_store_and_uploads(&config).await?;
     // Other instances write to the same database, so an in-process page cache could serve pages
     // they have changed: it is only used in front of the embedded store.
     let store = if config.feed_cache_enabled && config.mongodb_uri.is_none() { store.with_feed_cache() } else { store };
@@ -80,7 +81,6 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
         None => (RoutedMedia::new(local, Vec::new()), None),
     };
     let temp_dir = Arc::new(prepare_temp_dir(&data_dir.join("tmp"))?);
-    let tus = Arc::new(TusArea::open(&data_dir.join("tus"))?);
 
     let config = Arc::new(config);
     let processing = &config.processing;
@@ -108,6 +108,24 @@ pub async fn build(config: Config) -> anyhow::Result<App> {
     let services = Arc::new(services);
     let state = AppState { services: services.clone(), temp_dir };
     Ok(App { router: router::build(state, Some(media_root)), config, services })
+}
+
+/// The store the configuration names and the home of resumable uploads that goes with it: on
+/// MongoDB the database, so that any instance on it serves any upload (no sticky routing); on
+/// SQLite, a single process, the disk (`DATA_DIR/tus`), where a finished upload is renamed into
+/// the media store rather than copied (docs/decisions.md D15).
+async fn open_store_and_uploads(config: &Config) -> anyhow::Result<(Store, Arc<dyn TusStorage>)> {
+    Ok(match &config.mongodb_uri {
+        Some(uri) => {
+            let mongo = MongoStore::connect(uri.expose_secret()).await?;
+            let tus: Arc<dyn TusStorage> = Arc::new(mongo.tus_storage().await?);
+            (Store::from_backend(mongo), tus)
+        }
+        None => {
+            let store = open_store(config).await?;
+            (store, Arc::new(TusArea::open(&config.data_dir.join("tus"))?))
+        }
+    })
 }
 
 /// The store the configuration names: MongoDB at `MONGODB_URI`, else SQLite in `DATA_DIR`

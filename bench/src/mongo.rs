@@ -375,6 +375,17 @@ pub async fn drop_database(uri: &str) -> anyhow::Result<()> {
     database(uri).await?.drop().await.context("dropping the bench database")
 }
 
+/// Documents left in the collections of resumable uploads (on MongoDB uploads in progress live in
+/// the database, docs/decisions.md D15): none once every upload is published or aborted and swept.
+pub async fn uploads_left(uri: &str) -> anyhow::Result<u64> {
+    let db = database(uri).await?;
+    let mut left = 0;
+    for name in ["tusUploads", "tusChunks"] {
+        left += db.collection::<Document>(name).count_documents(doc! {}).await?;
+    }
+    Ok(left)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

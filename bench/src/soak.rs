@@ -350,7 +350,11 @@ pub async fn soak(duration: Duration, mongo: Option<&str>) -> anyhow::Result<Row
     tokio::time::sleep(Duration::from_secs(2)).await;
     let end = usage(&server, started)?;
     let data = dir.path().join("data");
-    let (temp_left, tus_left) = (entries(&data.join("tmp")), entries(&data.join("tus")));
+    let temp_left = entries(&data.join("tmp"));
+    let tus_left = match mongo {
+        Some(uri) => usize::try_from(crate::mongo::uploads_left(uri).await?)?,
+        None => entries(&data.join("tus")),
+    };
 
     // RSS moves by tens of MiB from one sample to the next under load (requests in flight), so
     // each end is the median of a minute of samples: the minute after warm-up, and the last one

@@ -32,7 +32,7 @@ use crate::auth::{PasswordHasher, Tokens};
 use crate::config::Config;
 use crate::media::cloudinary::CloudinaryMedia;
 use crate::media::probe::video_duration;
-use crate::media::tus::TusArea;
+use crate::media::tus::TusStorage;
 use crate::media::{self, MediaKind, MediaStore, TempUpload};
 use crate::store::{MediaRef, Store};
 
@@ -49,8 +49,9 @@ pub struct Services {
     cloudinary: Option<Arc<CloudinaryMedia>>,
     tokens: Arc<Tokens>,
     hasher: PasswordHasher,
-    /// Resumable uploads in progress (`DATA_DIR/tus`).
-    tus: Arc<TusArea>,
+    /// Resumable uploads in progress: on disk (`DATA_DIR/tus`) with SQLite, in the database with
+    /// MongoDB, so that every instance serves every upload.
+    tus: Arc<dyn TusStorage>,
     /// Private directory where uploads wait while they are checked (`DATA_DIR/tmp`).
     temp_dir: Arc<PathBuf>,
     /// Present when ffmpeg and ffprobe were found and processing is not turned off.
@@ -61,7 +62,7 @@ pub struct Services {
 
 /// Where files live while they are not yet media.
 pub struct UploadDirs {
-    pub tus: Arc<TusArea>,
+    pub tus: Arc<dyn TusStorage>,
     pub temp: Arc<PathBuf>,
 }
 

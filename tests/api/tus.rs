@@ -1,9 +1,15 @@
 //! Resumable uploads (tus 1.0.0, docs/api.md §3.13): every status of the protocol, one writer at a
 //! time, a dropped connection and a restart resumed from the reported offset, expiry, and
-//! publishing from a finished upload on the upload routes, which consumes it and leaves no file.
+//! publishing from a finished upload on the upload routes, which consumes it and leaves nothing.
+//! On SQLite uploads live on disk (`DATA_DIR/tus`), on MongoDB in the database, where two instances
+//! share them (docs/decisions.md D15); the helpers below look in whichever holds them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use bson::{Document, doc};
+use futures_util::TryStreamExt;
+use videotube::store::mongo::queries::uploads::{CHUNKS, UPLOADS};
 
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, RequestBuilder};
@@ -74,8 +80,62 @@ fn tus_dir(app: &TestApp) -> PathBuf {
     app.data_dir.path().join("tus")
 }
 
-fn tus_files(app: &TestApp) -> usize {
-    std::fs::read_dir(tus_dir(app)).unwrap().count()
+/// The upload collections of the database at `uri`.
+async fn upload_collections(uri: &str) -> (mongodb::Collection<Document>, mongodb::Collection<Document>) {
+    let options = mongodb::options::ClientOptions::parse(uri).await.unwrap();
+    let db = mongodb::Client::with_options(options.clone())
+        .unwrap()
+        .database(&videotube::store::mongo::database_name(&options));
+    (db.collection(UPLOADS), db.collection(CHUNKS))
+}
+
+/// How many uploads are kept, checking that nothing else is: on disk a data file and a sidecar
+/// each; on MongoDB (`uri`) a state document each and chunks of those only.
+async fn uploads_in(uri: Option<&str>, tus_dir: &Path) -> usize {
+    match uri {
+        None => {
+            let names: Vec<String> =
+                std::fs::read_dir(tus_dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+            let sidecars = names.iter().filter(|n| n.ends_with(".json")).count();
+            assert_eq!(names.len(), 2 * sidecars, "a data file and a sidecar per upload: {names:?}");
+            sidecars
+        }
+        Some(uri) => {
+            let (uploads, chunks) = upload_collections(uri).await;
+            let ids: Vec<bson::Bson> = uploads.distinct("_id", doc! {}).await.unwrap();
+            let strays = chunks.count_documents(doc! { "upload": { "$nin": ids.clone() } }).await.unwrap();
+            assert_eq!(strays, 0, "chunks of no upload");
+            ids.len()
+        }
+    }
+}
+
+async fn uploads_kept(app: &TestApp) -> usize {
+    uploads_in(app.mongodb.as_deref(), &tus_dir(app)).await
+}
+
+/// Every byte kept for the upload `id`: its data file, or all its chunks in order.
+async fn bytes_in(uri: Option<&str>, tus_dir: &Path, id: &str) -> Vec<u8> {
+    match uri {
+        None => std::fs::read(tus_dir.join(id)).unwrap(),
+        Some(uri) => {
+            let (_, chunks) = upload_collections(uri).await;
+            let upload = bson::oid::ObjectId::parse_str(id).unwrap();
+            let found: Vec<Document> = chunks
+                .find(doc! { "upload": upload })
+                .sort(doc! { "at": 1 })
+                .await
+                .unwrap()
+                .try_collect()
+                .await
+                .unwrap();
+            found.iter().flat_map(|c| c.get_binary_generic("data").unwrap().clone()).collect()
+        }
+    }
+}
+
+async fn upload_bytes(app: &TestApp, id: &str) -> Vec<u8> {
+    bytes_in(app.mongodb.as_deref(), &tus_dir(app), id).await
 }
 
 #[tokio::test]
@@ -145,7 +205,7 @@ async fn create_patch_head_delete_with_every_status() {
     assert_eq!(header(&first, "upload-offset"), "4");
     assert_eq!(header(&first, "tus-resumable"), "1.0.0");
     header(&first, "upload-expires");
-    assert_eq!(std::fs::metadata(tus_dir(&app).join(&id)).unwrap().len(), 4, "the offset is the bytes on disk");
+    assert_eq!(upload_bytes(&app, &id).await.len(), 4, "the offset is the bytes stored");
 
     let stale = patch(&app, &s, &location, 0, b"4567").await;
     stale.err(409, "Upload-Offset 0 does not match the upload's offset 4");
@@ -171,7 +231,7 @@ async fn create_patch_head_delete_with_every_status() {
         .body(reqwest::Body::wrap_stream(chunks));
     app.send(streamed).await.err(413, "The PATCH would pass the upload's Upload-Length");
     assert_eq!(offset(&app, &s, &location).await, 4);
-    assert_eq!(std::fs::metadata(tus_dir(&app).join(&id)).unwrap().len(), 4);
+    assert_eq!(upload_bytes(&app, &id).await.len(), 4);
 
     for version in [None, Some("0.2.2")] {
         let mut request = app
@@ -190,13 +250,13 @@ async fn create_patch_head_delete_with_every_status() {
     }
     let last = patch(&app, &s, &location, 4, b"456789").await;
     assert_eq!(header(&last, "upload-offset"), "10");
-    assert_eq!(std::fs::read(tus_dir(&app).join(&id)).unwrap(), b"0123456789");
+    assert_eq!(upload_bytes(&app, &id).await, b"0123456789");
 
     let deleted = app.send(tus(&app, Method::DELETE, &format!("/{id}"), &s)).await;
     assert_eq!(deleted.status, 204);
     assert_eq!(header(&deleted, "tus-resumable"), "1.0.0");
     assert_eq!(head(&app, &s, &location).await.status, 404);
-    assert_eq!(tus_files(&app), 0, "the partial data is removed");
+    assert_eq!(uploads_kept(&app).await, 0, "the partial data is removed");
 }
 
 #[tokio::test]
@@ -240,7 +300,7 @@ async fn creation_checks_its_headers_and_the_field_limits() {
     let anonymous = app.send(anonymous).await;
     anonymous.err(401, "Unauthorized request");
     assert_eq!(header(&anonymous, "tus-resumable"), "1.0.0");
-    assert_eq!(tus_files(&app), 2, "only the one upload within the limit exists (data and sidecar)");
+    assert_eq!(uploads_kept(&app).await, 1, "only the one upload within the limit exists");
 }
 
 #[tokio::test]
@@ -264,7 +324,7 @@ async fn creation_with_upload_writes_the_first_bytes() {
         .header("Content-Type", "application/offset+octet-stream")
         .body("abcde");
     app.send(overflowing).await.err(413, "The PATCH would pass the upload's Upload-Length");
-    assert_eq!(tus_files(&app), 2, "the overflowing creation left nothing");
+    assert_eq!(uploads_kept(&app).await, 1, "the overflowing creation left nothing");
 }
 
 #[tokio::test]
@@ -314,7 +374,7 @@ async fn one_writer_at_a_time_and_the_data_is_never_interleaved() {
     sender.send(Ok(bytes::Bytes::from_static(b"CCCC"))).await.unwrap();
     drop(sender);
     assert_eq!(slow.await.unwrap().unwrap().status(), 204);
-    assert_eq!(std::fs::read(tus_dir(&app).join(id_of(&location))).unwrap(), b"AAAACCCC");
+    assert_eq!(upload_bytes(&app, id_of(&location)).await, b"AAAACCCC");
 }
 
 /// A receiver as a stream, for request bodies fed piece by piece.
@@ -366,7 +426,7 @@ async fn a_dropped_connection_keeps_what_arrived_and_the_upload_resumes_there() 
     let resumed = resumed.expect("the dropped writer let go");
     assert_eq!(resumed.status, 204, "{}", resumed.body);
     assert_eq!(header(&resumed, "upload-offset"), "1000");
-    let data = std::fs::read(tus_dir(&app).join(id_of(&location))).unwrap();
+    let data = upload_bytes(&app, id_of(&location)).await;
     assert_eq!(data, [[7u8; 300].as_slice(), [8u8; 700].as_slice()].concat());
 }
 
@@ -377,12 +437,12 @@ async fn expired_uploads_are_404_and_swept_away() {
     let location = create(&app, &s, "avatar", 4).await;
     assert_eq!(head(&app, &s, &location).await.status, 200);
     for _ in 0..100 {
-        if tus_files(&app) == 0 {
+        if uploads_kept(&app).await == 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(tus_files(&app), 0, "the sweeper removed the expired upload");
+    assert_eq!(uploads_kept(&app).await, 0, "the sweeper removed the expired upload");
     assert_eq!(head(&app, &s, &location).await.status, 404);
     let gone = patch(&app, &s, &location, 0, b"abcd").await;
     gone.err(404, "Upload not found");
@@ -431,7 +491,7 @@ async fn a_restart_mid_upload_resumes_at_the_reported_offset() {
         .unwrap();
     assert_eq!(rest.status(), 204);
     assert_eq!(rest.headers()["upload-offset"], "6");
-    assert_eq!(std::fs::read(dir.path().join("data/tus").join(&id)).unwrap(), b"abcdef");
+    assert_eq!(bytes_in(mongodb.as_deref(), &dir.path().join("data/tus"), &id).await, b"abcdef");
     drop(server);
     if let Some(uri) = &mongodb {
         crate::helpers::drop_mongodb_database(uri);
@@ -456,7 +516,7 @@ async fn publishing_from_finished_uploads_consumes_them() {
     assert!(app.media_exists(published["videoFile"].as_str().unwrap()).await);
     assert!(app.media_exists(published["thumbnail"].as_str().unwrap()).await);
     assert_eq!(published["duration"], json!(app.expected_duration(1.0)));
-    assert_eq!(tus_files(&app), 0, "both uploads consumed");
+    assert_eq!(uploads_kept(&app).await, 0, "both uploads consumed");
     assert!(app.temp_files().is_empty());
     assert_eq!(head(&app, &s, &video_location).await.status, 404);
 
@@ -515,7 +575,7 @@ async fn refused_uploads_stay_and_sniff_failures_consume_them() {
     assert_eq!(errors[0]["field"], "videoFile");
     assert_eq!(head(&app, &asha, &junk).await.status, 404, "consumed even though refused");
     assert!(app.temp_files().is_empty());
-    assert_eq!(tus_files(&app), 6, "the three refused uploads remain, the junk one is gone");
+    assert_eq!(uploads_kept(&app).await, 3, "the three refused uploads remain, the junk one is gone");
 }
 
 #[tokio::test]
@@ -543,7 +603,7 @@ async fn profile_images_and_thumbnails_come_from_finished_uploads() {
     let updated = resp.ok(200, "Video updated successfully");
     assert_ne!(updated["thumbnail"], video["thumbnail"]);
     assert!(app.media_exists(updated["thumbnail"].as_str().unwrap()).await);
-    assert_eq!(tus_files(&app), 0);
+    assert_eq!(uploads_kept(&app).await, 0);
     assert!(app.temp_files().is_empty());
 }
 
@@ -571,10 +631,17 @@ fn mp4_range(total: u64, start: u64, end: u64) -> reqwest::Body {
 
 #[tokio::test]
 async fn a_large_resumable_upload_is_published_with_bounded_memory() {
-    const SIZE: u64 = 96 * 1024 * 1024;
     const PATCH: u64 = 8 * 1024 * 1024;
     let dir = tempfile::tempdir().unwrap();
-    let vars = [("BCRYPT_COST", "4"), ("RATE_LIMIT_ENABLED", "false"), ("RUST_LOG", "warn"), PROCESSING_OFF];
+    // On MongoDB the bytes go through the database both ways (chunks in, chunks read back out).
+    let mongodb = fresh_mongodb_database();
+    // The MongoDB driver adds a fixed 25-40 MiB to the peak (the same with 32 and 192 MiB
+    // uploads), so there the upload is twice as large: one held in memory still fails the test.
+    let size: u64 = if mongodb.is_some() { 192 << 20 } else { 96 << 20 };
+    let mut vars = vec![("BCRYPT_COST", "4"), ("RATE_LIMIT_ENABLED", "false"), ("RUST_LOG", "warn"), PROCESSING_OFF];
+    if let Some(uri) = &mongodb {
+        vars.push(("MONGODB_URI", uri));
+    }
     let server = ServerProcess::start(dir.path(), &vars).await.expect("server starts");
     let token = server.user_token("big").await;
     let client = http_client();
@@ -582,26 +649,26 @@ async fn a_large_resumable_upload_is_published_with_bounded_memory() {
         |method: Method, url: &str| client.request(method, url).bearer_auth(&token).header("Tus-Resumable", "1.0.0");
     let baseline_kib = server.memory_kib("VmRSS");
     let created = tus(Method::POST, &format!("{}/api/v1/uploads/tus", server.base))
-        .header("Upload-Length", SIZE.to_string())
+        .header("Upload-Length", size.to_string())
         .header("Upload-Metadata", format!("field {}", b64("videoFile")))
         .send()
         .await
         .unwrap();
     let location = created.headers()["location"].to_str().unwrap().to_owned();
-    for start in (0..SIZE).step_by(PATCH as usize) {
-        let end = (start + PATCH).min(SIZE);
+    for start in (0..size).step_by(PATCH as usize) {
+        let end = (start + PATCH).min(size);
         let patch = tus(Method::PATCH, &location)
             .header("Upload-Offset", start.to_string())
             .header("Content-Type", "application/offset+octet-stream")
             .header("Content-Length", (end - start).to_string())
-            .body(mp4_range(SIZE, start, end));
+            .body(mp4_range(size, start, end));
         let resp = patch.send().await.unwrap();
         assert_eq!(resp.status(), 204);
         assert_eq!(resp.headers()["upload-offset"], end.to_string().as_str());
     }
     // The finished upload's file, to be moved into the media store rather than copied.
     let id = location.rsplit('/').next().unwrap();
-    let finished = std::fs::metadata(dir.path().join("data/tus").join(id)).unwrap();
+    let finished = mongodb.is_none().then(|| std::fs::metadata(dir.path().join("data/tus").join(id)).unwrap());
     let form = Form::new()
         .text("title", "Big")
         .text("description", "sent in 8 MiB pieces")
@@ -612,17 +679,199 @@ async fn a_large_resumable_upload_is_published_with_bounded_memory() {
     let peak_kib = server.memory_kib("VmHWM");
 
     let stored = std::fs::read_dir(dir.path().join("data/media/videos")).unwrap().next().unwrap().unwrap();
-    assert_eq!(stored.metadata().unwrap().len(), SIZE, "every byte stored");
-    {
+    assert_eq!(stored.metadata().unwrap().len(), size, "every byte stored");
+    if let Some(finished) = finished {
         use std::os::unix::fs::MetadataExt;
         let stored = stored.metadata().unwrap();
         assert_eq!((stored.dev(), stored.ino()), (finished.dev(), finished.ino()), "the bytes were written once");
     }
     let growth_mib = peak_kib.saturating_sub(baseline_kib) / 1024;
-    eprintln!("resumable upload of {} MiB: peak RSS {growth_mib} MiB above the baseline", SIZE >> 20);
+    eprintln!("resumable upload of {} MiB: peak RSS {growth_mib} MiB above the baseline", size >> 20);
     // Half the upload: a body held in memory fails it. Below that the figure varies with how many
     // blocking-pool threads the file writes started on a busy machine (22-35 MiB seen in full runs).
-    assert!(growth_mib < (SIZE >> 21), "peak RSS grew by {growth_mib} MiB for a {} MiB upload", SIZE >> 20);
-    assert_eq!(std::fs::read_dir(dir.path().join("data/tus")).unwrap().count(), 0);
+    assert!(growth_mib < (size >> 21), "peak RSS grew by {growth_mib} MiB for a {} MiB upload", size >> 20);
+    assert_eq!(uploads_in(mongodb.as_deref(), &dir.path().join("data/tus")).await, 0);
     assert_eq!(std::fs::read_dir(dir.path().join("data/tmp")).unwrap().count(), 0);
+    drop(server);
+    if let Some(uri) = &mongodb {
+        crate::helpers::drop_mongodb_database(uri);
+    }
+}
+
+/// Two server processes on one fresh MongoDB database with shared token secrets, each with its own
+/// DATA_DIR: nothing of an upload is on the disk of the instance that received it. `None` (the
+/// test skips) without `TEST_MONGODB_URI`.
+struct TwoInstances {
+    servers: [ServerProcess; 2],
+    uri: String,
+    _dirs: [tempfile::TempDir; 2],
+}
+
+impl Drop for TwoInstances {
+    fn drop(&mut self) {
+        crate::helpers::drop_mongodb_database(&self.uri);
+    }
+}
+
+impl TwoInstances {
+    async fn start() -> Option<Self> {
+        let uri = fresh_mongodb_database()?;
+        let (access, refresh) = ("a".repeat(64), "r".repeat(64));
+        let vars = [
+            ("BCRYPT_COST", "4"),
+            ("ACCESS_TOKEN_SECRET", access.as_str()),
+            ("REFRESH_TOKEN_SECRET", refresh.as_str()),
+            ("RATE_LIMIT_ENABLED", "false"),
+            ("MONGODB_URI", uri.as_str()),
+            PROCESSING_OFF,
+        ];
+        let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+        let first = ServerProcess::start(dirs[0].path(), &vars).await.expect("first instance starts");
+        let second = ServerProcess::start(dirs[1].path(), &vars).await.expect("second instance starts");
+        Some(TwoInstances { servers: [first, second], uri, _dirs: dirs })
+    }
+
+    /// A tus request for `rest` (`""` or `/<id>`) on one instance.
+    fn tus(&self, instance: usize, method: Method, rest: &str, token: &str) -> RequestBuilder {
+        http_client()
+            .request(method, format!("{}/api/v1/uploads/tus{rest}", self.servers[instance].base))
+            .bearer_auth(token)
+            .header("Tus-Resumable", "1.0.0")
+    }
+
+    async fn create(&self, instance: usize, token: &str, length: usize) -> String {
+        let request = self
+            .tus(instance, Method::POST, "", token)
+            .header("Upload-Length", length.to_string())
+            .header("Upload-Metadata", format!("field {}", b64("videoFile")));
+        let created = Resp::from(request.send().await.unwrap()).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        id_of(header(&created, "location")).to_owned()
+    }
+
+    fn patch(&self, instance: usize, token: &str, id: &str, offset: usize) -> RequestBuilder {
+        self.tus(instance, Method::PATCH, &format!("/{id}"), token)
+            .header("Upload-Offset", offset.to_string())
+            .header("Content-Type", "application/offset+octet-stream")
+    }
+
+    async fn offset(&self, instance: usize, token: &str, id: &str) -> usize {
+        let resp = Resp::from(self.tus(instance, Method::HEAD, &format!("/{id}"), token).send().await.unwrap()).await;
+        assert_eq!(resp.status, 200);
+        header(&resp, "upload-offset").parse().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn an_upload_is_written_and_published_across_instances() {
+    let Some(instances) = TwoInstances::start().await else {
+        eprintln!("SKIPPED: needs TEST_MONGODB_URI (uploads shared by instances live in MongoDB)");
+        return;
+    };
+    let token = instances.servers[0].user_token("asha").await;
+    let video = fixtures::mp4(25);
+    let half = video.len() / 2;
+    let id = instances.create(0, &token, video.len()).await;
+    let first = Resp::from(instances.patch(1, &token, &id, 0).body(video[..half].to_vec()).send().await.unwrap()).await;
+    assert_eq!(first.status, 204, "{}", first.body);
+    assert_eq!(header(&first, "upload-offset"), half.to_string());
+    assert_eq!(instances.offset(0, &token, &id).await, half, "instance 1's bytes are seen on instance 0");
+    let rest =
+        Resp::from(instances.patch(0, &token, &id, half).body(video[half..].to_vec()).send().await.unwrap()).await;
+    assert_eq!(rest.status, 204, "{}", rest.body);
+    assert_eq!(instances.offset(1, &token, &id).await, video.len());
+
+    let form = Form::new()
+        .text("title", "across")
+        .text("description", "written on two instances")
+        .text("videoFileUpload", id.clone())
+        .part("thumbnail", Part::bytes(fixtures::jpeg()).file_name("t.jpg"));
+    let publish = http_client().post(format!("{}/api/v1/videos", instances.servers[1].base)).bearer_auth(&token);
+    let published = Resp::from(publish.multipart(form).send().await.unwrap()).await;
+    let published = published.ok(201, "Video uploaded successfully");
+    // The media is on instance 1's disk: fetched from there, it is exactly what was sent.
+    let url = published["videoFile"].as_str().unwrap();
+    let path = &url[url.find("/media/").expect("a local media URL")..];
+    let stored = http_client().get(format!("{}{path}", instances.servers[1].base)).send().await.unwrap();
+    assert_eq!(stored.status(), 200);
+    assert_eq!(stored.bytes().await.unwrap().as_ref(), video.as_slice(), "every byte as sent");
+    let gone = instances.tus(0, Method::HEAD, &format!("/{id}"), &token).send().await.unwrap();
+    assert_eq!(gone.status(), 404, "the upload was consumed");
+    assert_eq!(uploads_in(Some(&instances.uri), Path::new("/nonexistent")).await, 0, "nothing left of it");
+}
+
+#[tokio::test]
+async fn a_patch_on_one_instance_while_another_writes_is_409() {
+    let Some(instances) = TwoInstances::start().await else {
+        eprintln!("SKIPPED: needs TEST_MONGODB_URI (uploads shared by instances live in MongoDB)");
+        return;
+    };
+    let token = instances.servers[0].user_token("asha").await;
+    let id = instances.create(0, &token, 8).await;
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
+    let slow = instances
+        .patch(0, &token, &id, 0)
+        .header("Content-Length", "8")
+        .body(reqwest::Body::wrap_stream(tokio_stream_of(receiver)));
+    let slow = tokio::spawn(slow.send());
+    sender.send(Ok(bytes::Bytes::from_static(b"AAAA"))).await.unwrap();
+    for _ in 0..400 {
+        if instances.offset(1, &token, &id).await == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(instances.offset(1, &token, &id).await, 4, "the first bytes are stored while the PATCH goes on");
+    let second = Resp::from(instances.patch(1, &token, &id, 4).body("BBBB").send().await.unwrap()).await;
+    second.err(409, "Upload is being written by another request");
+    let delete = Resp::from(instances.tus(1, Method::DELETE, &format!("/{id}"), &token).send().await.unwrap()).await;
+    delete.err(409, "Upload is being written by another request");
+    sender.send(Ok(bytes::Bytes::from_static(b"CCCC"))).await.unwrap();
+    drop(sender);
+    assert_eq!(slow.await.unwrap().unwrap().status(), 204);
+    assert_eq!(bytes_in(Some(&instances.uri), Path::new("/nonexistent"), &id).await, b"AAAACCCC");
+    // The writer's turn was given back as it answered: the other instance may write at once.
+    let deleted = instances.tus(1, Method::DELETE, &format!("/{id}"), &token).send().await.unwrap();
+    assert_eq!(deleted.status(), 204);
+}
+
+#[tokio::test]
+async fn a_crashed_writers_lease_runs_out_and_its_debris_is_cleared() {
+    let app = TestApp::builder().env("MEDIA_RECONCILE_INTERVAL_SECS", "1").spawn().await;
+    let Some(uri) = app.mongodb.clone() else {
+        eprintln!("SKIPPED: needs TEST_MONGODB_URI (the writer lease and chunks live in MongoDB)");
+        return;
+    };
+    let s = app.user("asha").await;
+    let location = create(&app, &s, "videoFile", 8).await;
+    assert_eq!(patch(&app, &s, &location, 0, b"AAAA").await.status, 204);
+    let (uploads, chunks) = upload_collections(&uri).await;
+    let id = bson::oid::ObjectId::parse_str(id_of(&location)).unwrap();
+    let lease = |ms: i64| {
+        doc! { "$set": {
+            "writer": "crashed", "writerUntil": bson::DateTime::from_millis(bson::DateTime::now().timestamp_millis() + ms),
+        } }
+    };
+    // A writer on an instance that died: it stored a chunk past the offset, never counted.
+    let debris = doc! { "upload": id, "at": 4_i64, "data": bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: b"XXXX".to_vec() } };
+    chunks.insert_one(debris).await.unwrap();
+    uploads.update_one(doc! { "_id": id }, lease(60_000)).await.unwrap();
+    patch(&app, &s, &location, 4, b"BBBB").await.err(409, "Upload is being written by another request");
+    assert_eq!(offset(&app, &s, &location).await, 4, "the uncounted chunk is not reported");
+    uploads.update_one(doc! { "_id": id }, lease(-1)).await.unwrap();
+    let resumed = patch(&app, &s, &location, 4, b"BBBB").await;
+    assert_eq!(resumed.status, 204, "{}", resumed.body);
+    assert_eq!(upload_bytes(&app, id_of(&location)).await, b"AAAABBBB", "the debris was replaced");
+
+    // Chunks of no upload (a crash between deleting an upload's state and its chunks) are swept.
+    let orphan = bson::oid::ObjectId::new();
+    chunks.insert_one(doc! { "upload": orphan, "at": 0_i64, "data": bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: vec![1] } }).await.unwrap();
+    for _ in 0..100 {
+        if chunks.count_documents(doc! { "upload": orphan }).await.unwrap() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(chunks.count_documents(doc! { "upload": orphan }).await.unwrap(), 0, "the orphaned chunk was swept");
+    assert_eq!(offset(&app, &s, &location).await, 8, "the live upload was left alone");
 }

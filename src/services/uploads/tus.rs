@@ -1,10 +1,10 @@
-//! Resumable uploads (tus 1.0.0, docs/api.md §3.13): the rules around the tus area of
-//! `media::tus` — who may see, write and delete an upload, the per-field limits, expiry, one writer
-//! at a time, and turning a finished upload into the same streamed file a multipart part gives.
+//! Resumable uploads (tus 1.0.0, docs/api.md §3.13): the rules around the `media::tus` storage
+//! (on disk or in MongoDB, whichever the store is) — who may see, write and delete an upload, the
+//! per-field limits, expiry, one writer at a time, and turning a finished upload into the same
+//! streamed file a multipart part gives.
 
 use bytes::Bytes;
-use futures_util::Stream;
-use tokio::io::AsyncReadExt;
+use futures_util::{Stream, StreamExt, TryStreamExt};
 
 use super::direct::field_kind;
 use crate::domain::{Id, Timestamp};
@@ -15,10 +15,6 @@ use crate::services::{FieldError, ServiceError, Services};
 
 /// The one tus protocol version spoken (docs/api.md §3.13).
 pub const TUS_VERSION: &str = "1.0.0";
-
-/// Reads of a finished upload into the upload sink (when it cannot be moved): big enough for few syscalls, small enough that
-/// memory stays flat.
-const COPY_CHUNK: usize = 256 * 1024;
 
 /// What the client declared when creating an upload (docs/api.md §3.13).
 pub struct NewUpload {
@@ -81,7 +77,7 @@ impl Services {
         first: Option<Chunk<S>>,
     ) -> Result<UploadState, ServiceError>
     where
-        S: Stream<Item = Result<Bytes, E>>,
+        S: Stream<Item = Result<Bytes, E>> + Send,
         E: Into<BoxError>,
     {
         let (field, kind) =
@@ -136,11 +132,36 @@ impl Services {
         chunk: Chunk<S>,
     ) -> Result<UploadState, ServiceError>
     where
-        S: Stream<Item = Result<Bytes, E>>,
+        S: Stream<Item = Result<Bytes, E>> + Send,
         E: Into<BoxError>,
     {
         self.live_upload(caller, id).await?;
-        let turn = self.tus.try_turn(id).ok_or_else(busy)?;
+        let turn = self.tus.try_turn(id).await.map_err(ServiceError::internal)?.ok_or_else(busy)?;
+        let appended = self.append_in_turn(caller, &turn, offset, chunk).await;
+        // On a full disk the upload ends: its files go, giving the space back (docs/api.md §3.13).
+        if matches!(appended, Err(ServiceError::InsufficientStorage(_)))
+            && let Err(e) = self.tus.remove(id).await
+        {
+            tracing::error!(upload = %id, error = %Chain(e.as_ref()), "could not delete a resumable upload after a full disk");
+        }
+        self.give_back(turn).await;
+        appended
+    }
+
+    /// The part of `append_upload` that runs holding the upload's turn.
+    async fn append_in_turn<S, E>(
+        &self,
+        caller: Id,
+        turn: &Turn<'_>,
+        offset: u64,
+        chunk: Chunk<S>,
+    ) -> Result<UploadState, ServiceError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: Into<BoxError>,
+    {
+        let id = turn.id();
+        // Read again under the turn: the offset may have moved before it was taken.
         let mut partial = self.live_upload(caller, id).await?;
         if offset != partial.offset {
             return Err(ServiceError::conflict(format!(
@@ -154,43 +175,47 @@ impl Services {
         if chunk.declared.is_some_and(|n| n > partial.meta.length - offset) {
             return Err(overflow());
         }
-        let appended = async {
-            match self.tus.append(&turn, &partial, chunk.body).await {
-                Ok(_) => {}
-                Err(AppendError::Overflow) => return Err(overflow()),
-                // The client is usually gone; what arrived counts, and HEAD reports it.
-                Err(AppendError::Body(cause)) => {
-                    tracing::info!(upload = %id, error = %Chain(cause.as_ref()), "resumable upload body broke off");
-                }
-                Err(AppendError::Io(e)) => return Err(ServiceError::internal(e)),
+        let body = chunk.body.map_err(Into::into).boxed();
+        match self.tus.append(turn, &partial, body).await {
+            Ok(_) => {}
+            Err(AppendError::Overflow) => return Err(overflow()),
+            // The client is usually gone; what arrived counts, and HEAD reports it.
+            Err(AppendError::Body(cause)) => {
+                tracing::info!(upload = %id, error = %Chain(cause.as_ref()), "resumable upload body broke off");
             }
-            partial.meta.expires = Timestamp::now().plus_secs(self.config.upload_expiry_secs).millis();
-            self.tus.write_meta(id, &partial.meta).await.map_err(ServiceError::internal)?;
-            partial.offset = self.tus.get(id).await.map_err(ServiceError::internal)?.ok_or_else(not_found)?.offset;
-            Ok(UploadState::from(&partial))
+            Err(AppendError::TurnLost) => return Err(busy()),
+            Err(AppendError::Storage(e)) => return Err(ServiceError::internal(e)),
         }
-        .await;
-        // On a full disk the upload ends: its files go, giving the space back (docs/api.md §3.13).
-        if matches!(appended, Err(ServiceError::InsufficientStorage(_)))
-            && let Err(e) = self.tus.remove(id).await
-        {
-            tracing::error!(upload = %id, error = %e, "could not delete a resumable upload after a full disk");
+        let expires = Timestamp::now().plus_secs(self.config.upload_expiry_secs).millis();
+        self.tus.set_expiry(turn, &partial, expires).await.map_err(ServiceError::internal)?;
+        partial = self.tus.get(id).await.map_err(ServiceError::internal)?.ok_or_else(not_found)?;
+        Ok(UploadState::from(&partial))
+    }
+
+    /// Gives a turn back; a failure only delays the next writer until the turn runs out.
+    async fn give_back(&self, turn: Turn<'_>) {
+        let id = turn.id();
+        if let Err(e) = self.tus.give_back(turn).await {
+            tracing::warn!(upload = %id, error = %Chain(e.as_ref()), "could not give back a resumable upload's turn");
         }
-        appended
     }
 
     /// Deletes the caller's upload and its data (not while it is being written).
     pub async fn delete_upload(&self, caller: Id, id: &str) -> Result<(), ServiceError> {
         let id = Id::parse(id).ok_or_else(not_found)?;
         self.live_upload(caller, id).await?;
-        let _turn = self.tus.try_turn(id).ok_or_else(busy)?;
-        self.tus.remove(id).await.map_err(ServiceError::internal)
+        let turn = self.tus.try_turn(id).await.map_err(ServiceError::internal)?.ok_or_else(busy)?;
+        let removed = self.tus.remove(id).await.map_err(ServiceError::internal);
+        // The upload is gone with its lease; the turn ends here.
+        drop(turn);
+        removed
     }
 
     /// Consumes the finished upload `id` as the file of `field`: it must be the caller's (`scope`
     /// is the caller's id; registration has none), declared for that field and complete, else 400
     /// and it stays. Then its file is moved into the temp dir and judged there as a multipart part
-    /// is (sniffing, the field's limit), so its bytes are written once; the upload is deleted
+    /// is (sniffing, the field's limit), so its bytes are written once, or, where it cannot be
+    /// moved (MongoDB, another filesystem), streamed through an upload sink; the upload is deleted
     /// whatever the outcome.
     pub(in crate::services) async fn take_finished_upload(
         &self,
@@ -207,50 +232,51 @@ impl Services {
         let (Some(caller), Some(id), Some(kind)) = (Id::parse(scope), id, field_kind(field)) else {
             return Err(not_yours());
         };
-        let turn = self.tus.try_turn(id).ok_or_else(not_yours)?;
-        let partial = self.live_upload(caller, id).await.map_err(|_| not_yours())?;
-        if partial.meta.field != field || !partial.is_complete() {
-            return Err(not_yours());
-        }
+        let turn = self.tus.try_turn(id).await.map_err(ServiceError::internal)?.ok_or_else(not_yours)?;
+        let partial = match self.live_upload(caller, id).await {
+            Ok(partial) if partial.meta.field == field && partial.is_complete() => partial,
+            _ => {
+                self.give_back(turn).await;
+                return Err(not_yours());
+            }
+        };
         let limit = self.file_limit(kind);
         let taken = async {
-            let judged = match self.tus.take(&turn, id, &self.temp_dir).await? {
+            let moved = self.tus.take(&turn, id, &self.temp_dir).await.map_err(ServiceError::internal)?;
+            let judged = match moved {
                 Some(moved) => tokio::task::spawn_blocking(move || TempUpload::judge(moved, field, kind, limit))
                     .await
-                    .map_err(std::io::Error::other)??,
-                None => self.copy_upload(&turn, id, field, kind, limit).await?,
+                    .map_err(std::io::Error::other)
+                    .map_err(UploadError::from)??,
+                None => self.copy_upload(&turn, &partial, field, kind, limit).await?,
             };
             // An empty upload has no type to sniff.
-            judged.ok_or(UploadError::WrongType { field: field.to_owned(), kind })
+            Ok(judged.ok_or(UploadError::WrongType { field: field.to_owned(), kind })?)
         }
         .await;
         if let Err(e) = self.tus.remove(id).await {
-            tracing::error!(upload = %id, error = %e, "could not delete a consumed resumable upload");
+            tracing::error!(upload = %id, error = %Chain(e.as_ref()), "could not delete a consumed resumable upload");
         }
-        taken.map_err(ServiceError::from)
+        drop(turn);
+        taken
     }
 
-    /// A finished upload's bytes streamed through an upload sink into the temp dir: for a tus area
-    /// on another filesystem than the temp dir, where they cannot be moved.
+    /// A finished upload's bytes streamed through an upload sink into the temp dir, a chunk at a
+    /// time: for uploads kept in MongoDB, or in a tus area on another filesystem than the temp dir.
     async fn copy_upload(
         &self,
         turn: &Turn<'_>,
-        id: Id,
+        partial: &Partial,
         field: &str,
         kind: MediaKind,
         limit: u64,
-    ) -> Result<Option<TempUpload>, UploadError> {
-        let mut file = self.tus.read(turn, id).await?;
-        let mut sink = UploadSink::create(&self.temp_dir, field, kind, limit)?;
-        let mut buffer = vec![0u8; COPY_CHUNK];
-        loop {
-            let n = file.read(&mut buffer).await?;
-            if n == 0 {
-                break;
-            }
-            sink.push(&buffer[..n]).await?;
+    ) -> Result<Option<TempUpload>, ServiceError> {
+        let mut chunks = self.tus.read(turn, partial).await.map_err(ServiceError::internal)?;
+        let mut sink = UploadSink::create(&self.temp_dir, field, kind, limit).map_err(ServiceError::internal)?;
+        while let Some(chunk) = chunks.try_next().await.map_err(ServiceError::internal)? {
+            sink.push(&chunk).await?;
         }
-        sink.finish().await
+        Ok(sink.finish().await?)
     }
 
     /// Deletes expired uploads; run by the media reconciliation.

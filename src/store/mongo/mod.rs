@@ -23,6 +23,7 @@ mod sessions;
 mod subscriptions;
 mod transfer;
 mod tweets;
+mod uploads;
 mod users;
 mod videos;
 
@@ -40,6 +41,8 @@ use mongodb::{Client, Collection, Database};
 use super::records::RecordKind;
 use super::{MediaIndex, StoreError, StoreHealth, StoreResult};
 use crate::domain::{Id, Timestamp};
+
+pub use uploads::MongoUploads;
 
 /// The database used when the URI names none (the original API's name, so its data is found).
 pub const DEFAULT_DATABASE: &str = "videotube";

@@ -19,6 +19,7 @@ pub mod sessions;
 pub mod subscriptions;
 pub mod transfer;
 pub mod tweets;
+pub mod uploads;
 pub mod users;
 pub mod videos;
 

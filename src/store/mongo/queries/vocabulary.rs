@@ -10,7 +10,7 @@ use super::cascade::Removed;
 use super::notifications::Touched;
 use super::{
     cascade, comments, content_update, counters, dashboard, history, keys_in, likes, moderation, notifications,
-    playlists, processing, search, sessions, subscriptions, transfer, tweets, users, videos,
+    playlists, processing, search, sessions, subscriptions, transfer, tweets, uploads, users, videos,
 };
 use crate::domain::choice::Choice;
 use crate::domain::moderation::{ReportStatus, TargetType};
@@ -316,6 +316,8 @@ fn every_builder_speaks_mongodb() {
     for touched in [Touched::Actor(id(1)), Touched::Video(id(2)), Touched::Comment(id(3))] {
         cascade_filters.push(touched.filter());
     }
+    updates.extend([uploads::lease("h", at), uploads::release(), uploads::renew(at), uploads::advance(5, at)]);
+    updates.push(uploads::set_expiry(at));
     updates.push(users::suspension(Some("r")));
     updates.push(users::suspension(None));
     let (unsettled, settle) = counters::settle(super::by_id(id(1)));
@@ -400,6 +402,13 @@ fn every_builder_speaks_mongodb() {
         counters::settle_comments(doc! { "owner": id(1) }).0,
         comments::pin(id(1), id(2), false).0,
         comments::heart_flip(id(1), true).0,
+        uploads::new_upload(id(1), id(2), "videoFile", 5, Some("$f"), at),
+        uploads::free(id(1), at),
+        uploads::held(id(1), "h"),
+        uploads::held_at(id(1), "h", 3),
+        uploads::chunks_from(id(1), 3),
+        uploads::chunks_below(id(1), 3),
+        uploads::expired(at),
     ];
     filters.extend(cascade_filters);
     for (n, filter) in filters.iter().enumerate() {

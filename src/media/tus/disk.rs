@@ -1,60 +1,27 @@
-//! The tus area: resumable uploads in progress, kept on disk under `DATA_DIR/tus` so they survive a
-//! restart. Each upload is a data file named by its id plus a JSON sidecar (`<id>.json`, written
-//! atomically) with its owner, field, length and expiry. The offset is the data file's length, so
-//! whatever reached the disk before a dropped connection is exactly what a client resumes from.
-//! One writer per upload at a time, within this process. Nothing here is ever served.
+//! The tus area on disk, used with the SQLite store (one process): resumable uploads in progress
+//! under `DATA_DIR/tus`, so they survive a restart. Each upload is a data file named by its id plus
+//! a JSON sidecar (`<id>.json`, written atomically) with its owner, field, length and expiry. The
+//! offset is the data file's length, so whatever reached the disk before a dropped connection is
+//! exactly what a client resumes from. One writer per upload at a time, within this process.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use async_trait::async_trait;
 use bytes::Bytes;
+use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
-use serde::{Deserialize, Serialize};
 use tempfile::TempPath;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::{AppendError, BodyStream, Partial, Turn, TusStorage, UploadMeta};
 use crate::domain::{Id, Timestamp};
 use crate::error::BoxError;
 
-/// What a resumable upload was declared as, at creation.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UploadMeta {
-    pub owner: Id,
-    pub field: String,
-    pub length: u64,
-    pub filename: Option<String>,
-    /// Milliseconds since the epoch; moved forward by every PATCH.
-    pub expires: i64,
-}
-
-/// An upload in the area and how many of its bytes have arrived.
-#[derive(Clone, Debug)]
-pub struct Partial {
-    pub id: Id,
-    pub meta: UploadMeta,
-    pub offset: u64,
-}
-
-impl Partial {
-    pub fn is_complete(&self) -> bool {
-        self.offset == self.meta.length
-    }
-}
-
-/// Why an append stopped early.
-#[derive(Debug, thiserror::Error)]
-pub enum AppendError {
-    /// The bytes would pass the declared length; nothing of this append was kept.
-    #[error("the body passes the declared upload length")]
-    Overflow,
-    /// The body broke off (client gone); the bytes received before that were kept.
-    #[error("the upload body broke off")]
-    Body(#[source] BoxError),
-    #[error("upload i/o error: {0}")]
-    Io(#[from] std::io::Error),
-}
+/// Reads of a finished upload that cannot be moved: big enough for few syscalls, small enough that
+/// memory stays flat.
+const READ_CHUNK: usize = 256 * 1024;
 
 /// The resumable uploads of this instance.
 pub struct TusArea {
@@ -62,13 +29,15 @@ pub struct TusArea {
     writers: Mutex<HashSet<Id>>,
 }
 
-/// The right to write or consume one upload; given back on drop.
-pub struct Turn<'a> {
+/// An upload's place in `writers`, given back on drop (what a disk `Turn` holds).
+struct Held<'a> {
     area: &'a TusArea,
     id: Id,
 }
 
-impl Drop for Turn<'_> {
+impl super::Hold for Held<'_> {}
+
+impl Drop for Held<'_> {
     fn drop(&mut self) {
         self.area.writers.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
     }
@@ -155,7 +124,7 @@ impl TusArea {
     pub fn try_turn(&self, id: Id) -> Option<Turn<'_>> {
         let inserted = self.writers.lock().unwrap_or_else(|e| e.into_inner()).insert(id);
         // Built only when taken: a `Turn` dropped here would give back someone else's turn.
-        inserted.then(|| Turn { area: self, id })
+        inserted.then(|| Turn::new(id, String::new(), Held { area: self, id }))
     }
 
     /// Appends the body at the upload's current end and returns the new offset. Bytes that would
@@ -167,7 +136,7 @@ impl TusArea {
         S: Stream<Item = Result<Bytes, E>>,
         E: Into<BoxError>,
     {
-        let mut file = tokio::fs::OpenOptions::new().append(true).open(self.data_path(turn.id)).await?;
+        let mut file = tokio::fs::OpenOptions::new().append(true).open(self.data_path(turn.id())).await?;
         let room = partial.meta.length - partial.offset;
         let mut written = 0u64;
         let mut body = std::pin::pin!(body);
@@ -187,11 +156,6 @@ impl TusArea {
             file.set_len(partial.offset).await?;
         }
         outcome.map(|()| partial.offset + written)
-    }
-
-    /// Opens the data of an upload for reading (to consume it).
-    pub async fn read(&self, _turn: &Turn<'_>, id: Id) -> std::io::Result<tokio::fs::File> {
-        tokio::fs::File::open(self.data_path(id)).await
     }
 
     /// Moves the data of an upload into a new temp file in `dir`, to consume it: a rename, so the
@@ -249,6 +213,58 @@ impl TusArea {
             }
         }
         Ok(removed)
+    }
+}
+
+/// The disk as the home of resumable uploads: the inherent methods above, errors kept whole.
+#[async_trait]
+impl TusStorage for TusArea {
+    async fn create(&self, meta: &UploadMeta) -> Result<Id, BoxError> {
+        Ok(TusArea::create(self, meta).await?)
+    }
+
+    async fn get(&self, id: Id) -> Result<Option<Partial>, BoxError> {
+        Ok(TusArea::get(self, id).await?)
+    }
+
+    async fn try_turn(&self, id: Id) -> Result<Option<Turn<'_>>, BoxError> {
+        Ok(TusArea::try_turn(self, id))
+    }
+
+    async fn append(&self, turn: &Turn<'_>, partial: &Partial, body: BodyStream<'_>) -> Result<u64, AppendError> {
+        TusArea::append(self, turn, partial, body).await
+    }
+
+    async fn set_expiry(&self, _turn: &Turn<'_>, partial: &Partial, expires: i64) -> Result<(), BoxError> {
+        let meta = UploadMeta { expires, ..partial.meta.clone() };
+        Ok(self.write_meta(partial.id, &meta).await?)
+    }
+
+    async fn take(&self, turn: &Turn<'_>, id: Id, dir: &Path) -> Result<Option<TempPath>, BoxError> {
+        Ok(TusArea::take(self, turn, id, dir).await?)
+    }
+
+    async fn read<'a>(
+        &'a self,
+        _turn: &'a Turn<'_>,
+        partial: &Partial,
+    ) -> Result<BoxStream<'a, Result<Bytes, BoxError>>, BoxError> {
+        let file = tokio::fs::File::open(self.data_path(partial.id)).await?;
+        // One buffer, refilled: `Bytes` handed on are copies of at most READ_CHUNK bytes.
+        let chunks = futures_util::stream::try_unfold((file, vec![0u8; READ_CHUNK]), |(mut file, mut buffer)| async {
+            let n = file.read(&mut buffer).await?;
+            let chunk = Bytes::copy_from_slice(&buffer[..n]);
+            Ok::<_, BoxError>((n > 0).then_some((chunk, (file, buffer))))
+        });
+        Ok(chunks.boxed())
+    }
+
+    async fn remove(&self, id: Id) -> Result<(), BoxError> {
+        Ok(TusArea::remove(self, id).await?)
+    }
+
+    async fn sweep(&self, now: Timestamp) -> Result<usize, BoxError> {
+        Ok(TusArea::sweep(self, now).await?)
     }
 }
 
