@@ -18,7 +18,7 @@ use load::{LoadStats, load, sequential};
 use server::{Server, cargo_build, target_bin};
 
 /// Scenario names accepted on the command line, in the order they run.
-const SCENARIOS: [&str; 18] = [
+const SCENARIOS: [&str; 19] = [
     "cold",
     "throughput",
     "uncached",
@@ -37,20 +37,29 @@ const SCENARIOS: [&str; 18] = [
     "soak-mongo",
     "notifications-mongo",
     "notifications-mongo-reads",
+    "notifications-mongo-publish",
 ];
 
 /// Scenarios that run only when named: they need more than this machine (ffmpeg, a MongoDB
 /// deployment) or take long (soak).
-const ON_REQUEST: [&str; 7] =
-    ["processing", "mongo", "soak", "soak-mongo", "notifications", "notifications-mongo", "notifications-mongo-reads"];
+const ON_REQUEST: [&str; 8] = [
+    "processing",
+    "mongo",
+    "soak",
+    "soak-mongo",
+    "notifications",
+    "notifications-mongo",
+    "notifications-mongo-reads",
+    "notifications-mongo-publish",
+];
 
 const USAGE: &str = "usage: bench [--quick] [--start-documentdb] [SCENARIO]...
 
 Measures videotube against baselines taken in the same run and prints markdown tables
 (also written to target/bench-report.md).
 
-Scenarios (all but processing, mongo, soak, soak-mongo, notifications, notifications-mongo and
-notifications-mongo-reads run when none is named):
+Scenarios (all but processing, mongo, soak, soak-mongo, notifications and the notifications-mongo
+ones run when none is named):
   cold        cold start to first healthcheck
   throughput  trivial route and the cached 10k-video feed against a hello-world
   uncached    the feed, a comments page and a channel profile through the database (feed cache
@@ -85,17 +94,22 @@ notifications-mongo-reads run when none is named):
               (default 1M) vs 10k notifications, each store a fresh bench_* database with its own
               server; in the deployment of mongo; only when named
   notifications-mongo-reads  only the read rows of notifications-mongo; only when named
+  notifications-mongo-publish  only the publish rows of notifications-mongo; only when named
 
 Options:
   --quick             shorter load phases (2 s instead of 5 s) and smaller data
-  --start-documentdb  for mongo, soak-mongo and notifications-mongo(-reads): start DocumentDB with .ci/documentdb even if BENCH_MONGODB_URI is set
+  --start-documentdb  for mongo, soak-mongo and notifications-mongo(-reads, -publish): start DocumentDB with .ci/documentdb even if BENCH_MONGODB_URI is set
   -h, --help          this text
 
 Environment:
-  BENCH_MONGODB_URI   the MongoDB deployment for mongo, soak-mongo and notifications-mongo(-reads) (fresh bench_* databases are
+  BENCH_MONGODB_URI   the MongoDB deployment for mongo, soak-mongo and notifications-mongo(-reads, -publish) (fresh bench_* databases are
                       created in it and dropped); unset: DocumentDB is started with .ci/documentdb and stopped after
   BENCH_MONGODB_NOTIFICATIONS  the large store's notifications in the read rows of notifications-mongo(-reads)
                       (default 1000000; more than 10000), for a deployment that cannot take 1M in reasonable time
+  BENCH_PUBLISH_ROUNDS  the publish rounds of notifications (default 25) and notifications-mongo(-publish)
+                      (default 9); at least 1
+  BENCH_VIDEOTUBE_BIN the videotube binary every scenario starts (default target/release/videotube, built
+                      from this tree first), e.g. a copy built from another commit's src/
   BENCH_SOAK_SECS     the length of soak and soak-mongo in seconds (default 600, --quick 120; at least 120)";
 
 /// The three feed shapes measured at scale.
@@ -167,8 +181,17 @@ async fn main() -> anyhow::Result<()> {
     if run("search") {
         rows.extend(search::search(secs, if quick { 100_000 } else { 1_000_000 }).await?);
     }
+    // BENCH_PUBLISH_ROUNDS: fewer (or more) publish rounds than the scenarios' defaults.
+    let publish_rounds = match std::env::var("BENCH_PUBLISH_ROUNDS") {
+        Ok(rounds) => Some(rounds.parse::<u64>().context("BENCH_PUBLISH_ROUNDS")?),
+        Err(_) => None,
+    };
+    anyhow::ensure!(publish_rounds != Some(0), "BENCH_PUBLISH_ROUNDS must be at least 1");
+    if let Ok(bin) = std::env::var("BENCH_VIDEOTUBE_BIN") {
+        eprintln!("bench: starting the videotube of BENCH_VIDEOTUBE_BIN={bin}");
+    }
     if run("notifications") {
-        rows.extend(notifications::notifications().await?);
+        rows.extend(notifications::notifications(publish_rounds).await?);
     }
     if run("login") {
         rows.push(login_throughput(secs).await?);
@@ -204,10 +227,18 @@ async fn main() -> anyhow::Result<()> {
         Err(_) => 1_000_000,
     };
     anyhow::ensure!(mongo_notifications > 10_000, "BENCH_MONGODB_NOTIFICATIONS must be more than 10000");
+    let mongo_publish_rounds = publish_rounds.unwrap_or(9);
     if run("notifications-mongo") {
-        rows.extend(notifications_mongo(start_documentdb, true, mongo_notifications).await?);
-    } else if run("notifications-mongo-reads") {
-        rows.extend(notifications_mongo(start_documentdb, false, mongo_notifications).await?);
+        rows.extend(
+            notifications_mongo(start_documentdb, Some(mongo_publish_rounds), Some(mongo_notifications)).await?,
+        );
+    } else {
+        // Named together, they run as notifications-mongo does: the publish rows, then the read rows.
+        let publish = run("notifications-mongo-publish").then_some(mongo_publish_rounds);
+        let reads = run("notifications-mongo-reads").then_some(mongo_notifications);
+        if publish.is_some() || reads.is_some() {
+            rows.extend(notifications_mongo(start_documentdb, publish, reads).await?);
+        }
     }
     let store_rows = if run("mongo") { store_comparison(secs, start_documentdb).await? } else { Vec::new() };
 
@@ -950,23 +981,28 @@ async fn soak_mongo(duration: Duration, start_documentdb: bool) -> anyhow::Resul
     row
 }
 
-/// The publish rows of `notifications` (10k subscribers, 9 rounds; with `publish`) on a fresh database
-/// of the MongoDB deployment, then its read rows (`large` notifications against 10k) on two more;
-/// each dropped afterwards.
-async fn notifications_mongo(start_documentdb: bool, publish: bool, large: u64) -> anyhow::Result<Vec<Row>> {
+/// The publish rows of `notifications` (10k subscribers, `publish` rounds: 9 unless
+/// BENCH_PUBLISH_ROUNDS says otherwise) on a fresh database of the MongoDB deployment, then its read
+/// rows (`reads` notifications against 10k) on two more; each dropped afterwards. `None` skips them.
+async fn notifications_mongo(
+    start_documentdb: bool,
+    publish: Option<u64>,
+    reads: Option<u64>,
+) -> anyhow::Result<Vec<Row>> {
     let deployment = mongo::Deployment::acquire(start_documentdb)?;
     let run_name = mongo::fresh_database_name();
     let mut rows = Vec::new();
-    if publish {
+    if let Some(rounds) = publish {
         let name = format!("{run_name}_notify");
         let uri = mongo::with_database(&deployment.uri, &name);
         eprintln!("bench: MongoDB from {}, database {name}", deployment.source);
-        let publish_rows = notifications::publish(Some(&uri), 9, 10_000).await;
+        let publish_rows = notifications::publish(Some(&uri), rounds, 10_000).await;
         if let Err(e) = mongo::drop_database(&uri).await {
             eprintln!("bench: {e:#}");
         }
         rows.extend(publish_rows?);
     }
+    let Some(large) = reads else { return Ok(rows) };
     let (small_name, large_name) = (format!("{run_name}_reads10k"), format!("{run_name}_reads{large}"));
     let small = mongo::with_database(&deployment.uri, &small_name);
     let large_uri = mongo::with_database(&deployment.uri, &large_name);

@@ -76,8 +76,9 @@ fn server_vars() -> [(&'static str, &'static str); 3] {
     [("RATE_LIMIT_ENABLED", "false"), server::SIGNING_VARS[0], server::SIGNING_VARS[1]]
 }
 
-pub async fn notifications() -> anyhow::Result<Vec<Row>> {
-    let mut rows = publish(None, PUBLISH_ROUNDS, SUBSCRIBERS).await?;
+/// `rounds`: the publish rounds, `PUBLISH_ROUNDS` unless given.
+pub async fn notifications(rounds: Option<u64>) -> anyhow::Result<Vec<Row>> {
+    let mut rows = publish(None, rounds.unwrap_or(PUBLISH_ROUNDS), SUBSCRIBERS).await?;
     rows.extend(reads(None, 1_000_000).await?);
     rows.push(streams().await?);
     Ok(rows)

@@ -28,6 +28,18 @@ pub fn cargo_build() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The videotube binary servers are started from: BENCH_VIDEOTUBE_BIN when set (a build of another
+/// tree, e.g. another commit's src/), else the one `cargo_build` built. Absolute.
+pub fn videotube_bin() -> PathBuf {
+    match std::env::var_os("BENCH_VIDEOTUBE_BIN") {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            std::env::current_dir().map(|cwd| cwd.join(&path)).unwrap_or(path)
+        }
+        None => target_bin("videotube"),
+    }
+}
+
 /// Absolute, because servers are started in their own working directories.
 pub fn target_bin(name: &str) -> PathBuf {
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
@@ -58,7 +70,7 @@ impl Server {
     pub async fn start(dir: &Path, vars: &[(&str, &str)]) -> anyhow::Result<Self> {
         let port = free_port();
         let stderr_path = dir.join("videotube.stderr");
-        let child = Command::new(target_bin("videotube"))
+        let child = Command::new(videotube_bin())
             .env_clear()
             .envs(vars.iter().copied())
             .env("PORT", port.to_string())
@@ -68,7 +80,7 @@ impl Server {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr_path)?)
             .spawn()
-            .context("starting target/release/videotube")?;
+            .with_context(|| format!("starting {}", videotube_bin().display()))?;
         let mut server = Server { child, base: format!("http://127.0.0.1:{port}"), data_dir: dir.join("data") };
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
