@@ -18,7 +18,7 @@ use mongodb::options::IndexOptions;
 use mongodb::{Collection, IndexModel};
 
 use super::queries::uploads as q;
-use super::{MongoStore, backend, date, id_of, now, oid, retry_transient};
+use super::{MongoStore, backend, date, id_of, ids_found, now, oid, retry_transient};
 use crate::domain::{Id, Timestamp};
 use crate::error::BoxError;
 use crate::media::tus::{AppendError, BodyStream, Hold, Partial, Turn, TusStorage, UploadMeta};
@@ -328,17 +328,11 @@ impl TusStorage for MongoUploads {
 
     async fn sweep(&self, at: Timestamp) -> Result<usize, BoxError> {
         let at = date(at);
-        let expired: Vec<Document> = self
-            .uploads
-            .find(q::expired(at))
-            .projection(doc! { "_id": 1 })
+        let expired = ids_found(self.uploads.find(q::expired(at)).projection(doc! { "_id": 1 }), "_id")
             .await
-            .map_err(storage)?
-            .try_collect()
-            .await
-            .map_err(storage)?;
+            .map_err(BoxError::from)?;
         let mut removed = 0;
-        for id in expired.iter().filter_map(|d| d.get_object_id("_id").ok()) {
+        for id in expired {
             // Deleted only if still expired and unleased: a PATCH may have taken it meanwhile.
             let mut filter = q::expired(at);
             filter.insert("_id", id);
@@ -351,16 +345,8 @@ impl TusStorage for MongoUploads {
         let holders = self.chunks.distinct("upload", doc! {}).await.map_err(storage)?;
         let holders: Vec<ObjectId> = holders.iter().filter_map(Bson::as_object_id).collect();
         if !holders.is_empty() {
-            let live: Vec<Document> = self
-                .uploads
-                .find(doc! { "_id": { "$in": holders.clone() } })
-                .projection(doc! { "_id": 1 })
-                .await
-                .map_err(storage)?
-                .try_collect()
-                .await
-                .map_err(storage)?;
-            let live: Vec<ObjectId> = live.iter().filter_map(|d| d.get_object_id("_id").ok()).collect();
+            let find = self.uploads.find(doc! { "_id": { "$in": holders.clone() } }).projection(doc! { "_id": 1 });
+            let live = ids_found(find, "_id").await.map_err(BoxError::from)?;
             let orphans: Vec<ObjectId> = holders.into_iter().filter(|h| !live.contains(h)).collect();
             if !orphans.is_empty() {
                 self.chunks.delete_many(doc! { "upload": { "$in": orphans } }).await.map_err(storage)?;
