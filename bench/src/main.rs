@@ -524,7 +524,27 @@ struct Seeded {
     _dir: tempfile::TempDir,
 }
 
+/// The environment of a seeded server, its page cache (`FEED_CACHE_ENABLED`) on or off.
+fn seeded_vars(page_cache: &str) -> [(&str, &str); 4] {
+    [
+        ("RATE_LIMIT_ENABLED", "false"),
+        ("FEED_CACHE_ENABLED", page_cache),
+        server::SIGNING_VARS[0],
+        server::SIGNING_VARS[1],
+    ]
+}
+
 impl Seeded {
+    /// The same store served again by a server with its page cache on (seeded servers run without).
+    async fn with_page_cache(self) -> anyhow::Result<Seeded> {
+        let Seeded { server, url, _dir } = self;
+        let old_base = server.url("");
+        drop(server);
+        let server = Server::start(_dir.path(), &seeded_vars("true")).await?;
+        let url = url.replacen(&old_base, &server.url(""), 1);
+        Ok(Seeded { server, url, _dir })
+    }
+
     fn url_of(&self, path: &str) -> String {
         self.server.url(path)
     }
@@ -545,13 +565,7 @@ where
     Fut: Future<Output = anyhow::Result<Server>>,
 {
     let dir = tempfile::tempdir()?;
-    let vars = [
-        ("RATE_LIMIT_ENABLED", "false"),
-        ("FEED_CACHE_ENABLED", "false"),
-        server::SIGNING_VARS[0],
-        server::SIGNING_VARS[1],
-    ];
-    let server = prepare(Server::start(dir.path(), &vars).await?, size).await?;
+    let server = prepare(Server::start(dir.path(), &seeded_vars("false")).await?, size).await?;
     let url = server.url(path);
     let client = reqwest::Client::new();
     let probe = match token {

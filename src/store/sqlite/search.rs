@@ -6,6 +6,7 @@
 //! they are few (`BOUNDED_MATCHES`), orders its page from them there; one statement gives the page
 //! and the total.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -17,8 +18,9 @@ use super::rows::{LatestVideoRow, OwnerRow, VideoRow, videos_from};
 use super::sql::{LATEST_VIDEO, OWNER_OF_VIDEO, VIDEO_COLUMNS, owner_columns, page_clause, visible_sql};
 use crate::domain::Id;
 use crate::domain::search::{
-    CANDIDATES, DurationFilter, FULL_NAME_WEIGHT, OTHER_WEIGHT, Relation, SearchSort, SearchText, SearchedChannel,
-    SearchedVideo, SuggestionSource, TAG_WEIGHT, TITLE_WEIGHT, USERNAME_WEIGHT, VideoSearchQuery,
+    CANDIDATES, DurationFilter, FULL_NAME_WEIGHT, OTHER_WEIGHT, Ranked, Relation, SearchSort, SearchText,
+    SearchedChannel, SearchedVideo, SuggestionSource, TAG_WEIGHT, TITLE_WEIGHT, USERNAME_WEIGHT, VideoSearchQuery,
+    distinct_words, video_score, words,
 };
 use crate::domain::social::ChannelCard;
 use crate::domain::video::Video;
@@ -58,27 +60,105 @@ fn score_sql(table: &str, text: &SearchText, fields: &[(&str, u32)], otherwise: 
     format!("({})", terms.join(" + "))
 }
 
-/// A video search matching at most this many videos is read on the request's thread (access.rs):
-/// its matches are read first, up to one more than this, and the page is ordered from them. One
-/// matching more is read again, in full, on the blocking pool.
+/// A video search matching at most this many videos is read on the request's thread (access.rs)
+/// and ordered in Rust: its matches are read first, up to one more than this, with what their
+/// order needs (`FirstMatch`), then the page's rows. A search matching more is read again on the
+/// blocking pool, scored and ordered by its statement.
 const BOUNDED_MATCHES: usize = 100;
 
-/// The first `BOUNDED_MATCHES + 1` matches of `?1` (an FTS5 expression).
-static FIRST_MATCHES: LazyLock<String> = LazyLock::new(|| {
-    format!("SELECT rowid FROM video_search WHERE video_search MATCH ?1 LIMIT {}", BOUNDED_MATCHES + 1)
+/// What the order of a search reads of one of its first matches, and whether the filters keep it.
+struct FirstMatch {
+    rowid: i64,
+    id: String,
+    title: String,
+    tags: String,
+    views: i64,
+    created_at: i64,
+    kept: bool,
+}
+
+/// The first `BOUNDED_MATCHES + 1` matches of `?1` (an FTS5 expression) with what their order
+/// needs, and whether `query`'s filters keep each (its upload bound as `?2`).
+fn first_matches_sql(query: &VideoSearchQuery) -> String {
+    let kept = filter_condition(query, "v", query.since.map(|_| 2)).unwrap_or_else(|| "1".to_owned());
+    format!(
+        "WITH hits AS MATERIALIZED (SELECT rowid AS k FROM video_search WHERE video_search MATCH ?1 LIMIT {}) \
+         SELECT v.rowid, v.id, v.title, v.tags, v.views, v.created_at, {kept} \
+         FROM hits h CROSS JOIN videos v INDEXED BY videos_search_rowid ON v.search_rowid = h.k",
+        BOUNDED_MATCHES + 1
+    )
+}
+
+/// The rows of the videos whose rowids are in `?1` (a JSON array), their rowid after them.
+static VIDEOS_BY_ROWID: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {VIDEO_COLUMNS}, v.rowid FROM videos v {OWNER_OF_VIDEO} \
+         WHERE v.rowid IN (SELECT value FROM json_each(?1))"
+    )
 });
 
-/// Where a video search's statements take the keys of the matches (`hits`) from: `?1` is an FTS5
-/// expression (`Matched`), or a JSON array of the keys read before (`Listed`).
-#[derive(Clone, Copy)]
-enum Hits {
-    Matched,
-    Listed,
+/// The words of a match's title and of its stored tags (a JSON array), as the score compares them.
+fn score_of(text: &SearchText, title: &str, tags: &str) -> rusqlite::Result<u32> {
+    let tags: Vec<String> = serde_json::from_str(tags)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e)))?;
+    Ok(video_score(text, &words(title), &distinct_words(tags.iter().map(String::as_str))))
+}
+
+/// A bounded search's page, ordered in Rust from its first matches; `None` when it matches more
+/// than `BOUNDED_MATCHES`. One read transaction: a video unlisted in between is not shown.
+fn read_bounded_search(
+    db: &rusqlite::Connection,
+    query: &VideoSearchQuery,
+    expression: &str,
+) -> rusqlite::Result<Option<VideoSearchPage>> {
+    let transaction = db.unchecked_transaction()?;
+    let mut binds = vec![Value::Text(expression.to_owned())];
+    binds.extend(query.since.map(|since| Value::Integer(since.0)));
+    let matches = transaction
+        .prepare_cached(&first_matches_sql(query))?
+        .query_map(rusqlite::params_from_iter(&binds), |row| {
+            Ok(FirstMatch {
+                rowid: row.get(0)?,
+                id: row.get(1)?,
+                title: row.get(2)?,
+                tags: row.get(3)?,
+                views: row.get(4)?,
+                created_at: row.get(5)?,
+                kept: row.get(6)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if matches.len() > BOUNDED_MATCHES {
+        return Ok(None);
+    }
+    let mut ranked = Vec::with_capacity(matches.len());
+    for found in matches.iter().filter(|found| found.kept) {
+        ranked.push((score_of(&query.text, &found.title, &found.tags)?, found));
+    }
+    fn rank<'a>(&(score, found): &(u32, &'a FirstMatch)) -> Ranked<'a> {
+        Ranked { score, views: found.views, created_at: found.created_at, id: &found.id }
+    }
+    ranked.sort_by(|a, b| query.sort.order(&rank(a), &rank(b)));
+    let total = ranked.len() as i64;
+    let offset = usize::try_from(query.offset).unwrap_or(usize::MAX).min(ranked.len());
+    let page = &ranked[offset..(offset + query.limit as usize).min(ranked.len())];
+    if page.is_empty() {
+        return Ok(Some((Vec::new(), total)));
+    }
+    let rowids = format!("[{}]", page.iter().map(|(_, found)| found.rowid.to_string()).collect::<Vec<_>>().join(","));
+    let mut rows: HashMap<i64, VideoRow> = transaction
+        .prepare_cached(&VIDEOS_BY_ROWID)?
+        .query_map([rowids], |row| Ok((row.get(VideoRow::WIDTH)?, VideoRow::read(row)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    transaction.commit()?;
+    // Every match is a listed video of this transaction, so each has its row.
+    let videos = page.iter().filter_map(|&(score, found)| Some((rows.remove(&found.rowid)?, score))).collect();
+    Ok(Some((videos, total)))
 }
 
 /// A video search's statements: the page, each row with the score and the total, and the count
 /// alone (for an empty page: past the last, or every match filtered out), which reads the first
-/// `count_binds` of the binds (the hits and the filters; the score's come after them).
+/// `count_binds` of the binds (the match and the filters; the score's come after them).
 struct VideoSearchSql {
     page: String,
     count: String,
@@ -86,8 +166,9 @@ struct VideoSearchSql {
     count_binds: usize,
 }
 
-/// `query`'s duration and upload filters on the video `alias`, the upload time bound as `?{since}`.
-fn filter_sql(query: &VideoSearchQuery, alias: &str, since: Option<usize>) -> String {
+/// `query`'s duration and upload filters on the video `alias` as one condition, the upload time
+/// bound as `?{since}`; `None` without filters.
+fn filter_condition(query: &VideoSearchQuery, alias: &str, since: Option<usize>) -> Option<String> {
     let mut filters = Vec::new();
     if let Some(duration) = query.duration {
         filters.push(match duration {
@@ -99,23 +180,25 @@ fn filter_sql(query: &VideoSearchQuery, alias: &str, since: Option<usize>) -> St
     if let Some(since) = since {
         filters.push(format!("{alias}.created_at >= ?{since}"));
     }
-    if filters.is_empty() { String::new() } else { format!(" WHERE {}", filters.join(" AND ")) }
+    (!filters.is_empty()).then(|| filters.join(" AND "))
 }
 
-/// The statements of `query` taking its hits from `hits`, bound first as `?1`.
-fn video_search_sql(query: &VideoSearchQuery, hits: Hits, first: Value) -> VideoSearchSql {
-    let mut binds = vec![first];
-    let hits = match hits {
-        Hits::Matched => "WITH hits AS MATERIALIZED (SELECT rowid AS k FROM video_search WHERE video_search MATCH ?1)",
-        Hits::Listed => "WITH hits AS MATERIALIZED (SELECT value AS k FROM json_each(?1))",
-    };
+/// `filter_condition` as a `WHERE` clause (empty without filters).
+fn filter_sql(query: &VideoSearchQuery, alias: &str, since: Option<usize>) -> String {
+    filter_condition(query, alias, since).map_or_else(String::new, |condition| format!(" WHERE {condition}"))
+}
+
+/// The statements of a search matching more than `BOUNDED_MATCHES`: the matches read by the
+/// page's statement (materialised once, counted from there), scored in SQL.
+fn video_search_sql(query: &VideoSearchQuery, expression: String) -> VideoSearchSql {
+    let mut binds = vec![Value::Text(expression)];
+    let hits = "WITH hits AS MATERIALIZED (SELECT rowid AS k FROM video_search WHERE video_search MATCH ?1)";
     let since = query.since.map(|since| {
         binds.push(Value::Integer(since.0));
         binds.len()
     });
     let count_binds = binds.len();
     let filter = filter_sql(query, "v", since);
-    // The materialised hits are read once more, not matched again.
     let total = format!(
         "(SELECT COUNT(*) FROM hits ch CROSS JOIN videos c INDEXED BY videos_search_rowid ON c.search_rowid = ch.k{})",
         filter_sql(query, "c", since)
@@ -207,30 +290,11 @@ impl SearchRepo for SqliteStore {
         let expression = all_words(&query.text, "");
         let limit = i64::from(query.limit);
         let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
-        // The matches first, on this thread; when they are few, the page from them, in the same
-        // read transaction (a video unlisted in between is not shown).
-        let bounded = self.reads.read(|db| {
-            let transaction = db.unchecked_transaction()?;
-            let keys = transaction
-                .prepare_cached(&FIRST_MATCHES)?
-                .query_map([&expression], |row| row.get::<_, i64>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            if keys.len() > BOUNDED_MATCHES {
-                return Ok(None);
-            }
-            if keys.is_empty() {
-                return Ok(Some((Vec::new(), 0)));
-            }
-            let listed = format!("[{}]", keys.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
-            let sql = video_search_sql(query, Hits::Listed, Value::Text(listed));
-            let page = read_video_search(&transaction, &sql, limit, offset)?;
-            transaction.commit()?;
-            Ok(Some(page))
-        })?;
+        let bounded = self.reads.read(|db| read_bounded_search(db, query, &expression))?;
         let (rows, total) = match bounded {
             Some(page) => page,
             None => {
-                let sql = video_search_sql(query, Hits::Matched, Value::Text(expression));
+                let sql = video_search_sql(query, expression);
                 self.reads.read_off_thread(move |db| read_video_search(db, &sql, limit, offset)).await?
             }
         };
