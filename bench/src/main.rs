@@ -88,16 +88,15 @@ Scenarios (all but processing, notifications, soak and the MongoDB ones run when
               only when named)
   mongo       feed throughput, feed p50 at 100k vs 10k videos and feed p99 under logins, on
               SQLite and on MongoDB side by side, then growth-mongo and tus-mongo (only when named;
-              about 35-45 minutes with DocumentDB on the same 2 cores, most of it seeding and the
-              MongoDB subscription feed's slow answers)
+              about 20-25 minutes with DocumentDB on the same 2 cores, most of it seeding)
   growth-mongo  the growth rows (subscription feed, comments page, channel profile) at 100k vs 10k
               on SQLite and on MongoDB side by side, each store seeded as the server writes it, with
-              its kept counts (only when named; about 20-25 minutes)
+              its kept counts (only when named; about 15 minutes)
   tus-mongo   a 256 MiB tus upload (8 MiB PATCHes, then publish) against its multipart upload, each
               to a server on MongoDB, and the same on SQLite beside it (only when named; 1-2 minutes)
   search-mongo  search p50 (two words, prefix) and suggest p50 at 100k vs 10k videos with the same 50
               matches, search throughput at 10k against a hello-world and the search indexes' bytes,
-              on SQLite and on MongoDB side by side (only when named; about 10 minutes)
+              on SQLite and on MongoDB side by side (only when named; about 5 minutes)
   soak        a mixed load (register, login, publish, tus, watch, comment, like, subscribe, search,
               feeds, aborted uploads) for 10 minutes (--quick: 2), sampling the server's RSS and open
               file descriptors; growth after warm-up, 5xx count, p99 per minute (only when named)
