@@ -18,7 +18,7 @@ use load::{LoadStats, load, sequential};
 use server::{Server, cargo_build, target_bin};
 
 /// Scenario names accepted on the command line, in the order they run.
-const SCENARIOS: [&str; 19] = [
+const SCENARIOS: [&str; 22] = [
     "cold",
     "throughput",
     "uncached",
@@ -33,6 +33,9 @@ const SCENARIOS: [&str; 19] = [
     "tus",
     "processing",
     "mongo",
+    "growth-mongo",
+    "tus-mongo",
+    "search-mongo",
     "soak",
     "soak-mongo",
     "notifications-mongo",
@@ -42,9 +45,12 @@ const SCENARIOS: [&str; 19] = [
 
 /// Scenarios that run only when named: they need more than this machine (ffmpeg, a MongoDB
 /// deployment) or take long (soak).
-const ON_REQUEST: [&str; 8] = [
+const ON_REQUEST: [&str; 11] = [
     "processing",
     "mongo",
+    "growth-mongo",
+    "tus-mongo",
+    "search-mongo",
     "soak",
     "soak-mongo",
     "notifications",
@@ -58,8 +64,7 @@ const USAGE: &str = "usage: bench [--quick] [--start-documentdb] [SCENARIO]...
 Measures videotube against baselines taken in the same run and prints markdown tables
 (also written to target/bench-report.md).
 
-Scenarios (all but processing, mongo, soak, soak-mongo, notifications and the notifications-mongo
-ones run when none is named):
+Scenarios (all but processing, notifications, soak and the MongoDB ones run when none is named):
   cold        cold start to first healthcheck
   throughput  trivial route and the cached 10k-video feed against a hello-world
   uncached    the feed, a comments page and a channel profile through the database (feed cache
@@ -82,7 +87,16 @@ ones run when none is named):
   processing  feed p99 while ffmpeg transcodes a 720p clip, against unloaded (needs ffmpeg on PATH;
               only when named)
   mongo       feed throughput, feed p50 at 100k vs 10k videos and feed p99 under logins, on
-              SQLite and on MongoDB side by side (only when named)
+              SQLite and on MongoDB side by side, then growth-mongo and tus-mongo (only when named;
+              about 20-25 minutes with DocumentDB on the same 2 cores, most of it seeding)
+  growth-mongo  the growth rows (subscription feed, comments page, channel profile) at 100k vs 10k
+              on SQLite and on MongoDB side by side, each store seeded as the server writes it, with
+              its kept counts (only when named; about 15 minutes)
+  tus-mongo   a 256 MiB tus upload (8 MiB PATCHes, then publish) against its multipart upload, each
+              to a server on MongoDB, and the same on SQLite beside it (only when named; 1-2 minutes)
+  search-mongo  search p50 (two words, prefix) and suggest p50 at 100k vs 10k videos with the same 50
+              matches, search throughput at 10k against a hello-world and the search indexes' bytes,
+              on SQLite and on MongoDB side by side (only when named; about 5 minutes)
   soak        a mixed load (register, login, publish, tus, watch, comment, like, subscribe, search,
               feeds, aborted uploads) for 10 minutes (--quick: 2), sampling the server's RSS and open
               file descriptors; growth after warm-up, 5xx count, p99 per minute (only when named)
@@ -98,12 +112,17 @@ ones run when none is named):
 
 Options:
   --quick             shorter load phases (2 s instead of 5 s) and smaller data
-  --start-documentdb  for mongo, soak-mongo and notifications-mongo(-reads, -publish): start DocumentDB with .ci/documentdb even if BENCH_MONGODB_URI is set
+  --start-documentdb  for mongo, growth-mongo, tus-mongo, search-mongo, soak-mongo and notifications-mongo(-reads, -publish):
+                      start DocumentDB with .ci/documentdb even if BENCH_MONGODB_URI is set
   -h, --help          this text
 
 Environment:
-  BENCH_MONGODB_URI   the MongoDB deployment for mongo, soak-mongo and notifications-mongo(-reads, -publish) (fresh bench_* databases are
+  BENCH_MONGODB_URI   the MongoDB deployment for mongo, growth-mongo, tus-mongo, search-mongo, soak-mongo and
+                      notifications-mongo(-reads, -publish) (fresh bench_* databases are
                       created in it and dropped); unset: DocumentDB is started with .ci/documentdb and stopped after
+  BENCH_MONGODB_LARGE the large store of growth-mongo and search-mongo (default 100000; more than 10000)
+  BENCH_MONGODB_KEEP  set: the bench_* databases are kept (named on stderr), e.g. for explain after
+                      the run, in a deployment of BENCH_MONGODB_URI (one the run starts is stopped)
   BENCH_MONGODB_NOTIFICATIONS  the large store's notifications in the read rows of notifications-mongo(-reads)
                       (default 1000000; more than 10000), for a deployment that cannot take 1M in reasonable time
   BENCH_PUBLISH_ROUNDS  the publish rounds of notifications (default 25) and notifications-mongo(-publish)
@@ -240,7 +259,24 @@ async fn main() -> anyhow::Result<()> {
             rows.extend(notifications_mongo(start_documentdb, publish, reads).await?);
         }
     }
-    let store_rows = if run("mongo") { store_comparison(secs, start_documentdb).await? } else { Vec::new() };
+    // BENCH_MONGODB_LARGE: the large store of growth-mongo and search-mongo.
+    let mongo_large = match std::env::var("BENCH_MONGODB_LARGE") {
+        Ok(count) => count.parse::<u64>().context("BENCH_MONGODB_LARGE")?,
+        Err(_) => 100_000,
+    };
+    anyhow::ensure!(mongo_large > 10_000, "BENCH_MONGODB_LARGE must be more than 10000");
+    let whole = run("mongo");
+    let parts = MongoParts {
+        feed: whole,
+        growth: whole || run("growth-mongo"),
+        tus: whole || run("tus-mongo"),
+        search: run("search-mongo"),
+    };
+    let store_rows = if parts.feed || parts.growth || parts.tus || parts.search {
+        mongo_scenarios(secs, start_documentdb, parts, mongo_large).await?
+    } else {
+        Vec::new()
+    };
 
     let mut report = String::new();
     if !rows.is_empty() {
@@ -558,14 +594,25 @@ impl Seeded {
     }
 }
 
-/// A fresh server that `prepare` seeded with `size`, checked to answer `path`.
-async fn seeded<F, Fut>(size: u64, path: &str, token: Option<&str>, prepare: F) -> anyhow::Result<Seeded>
+/// A fresh server that `prepare` seeded with `size`, checked to answer `path`; on SQLite, or on the
+/// (empty) MongoDB database `mongo` names, which the server is started on before `prepare` seeds it.
+async fn seeded<F, Fut>(
+    size: u64,
+    path: &str,
+    token: Option<&str>,
+    mongo: Option<&str>,
+    prepare: F,
+) -> anyhow::Result<Seeded>
 where
     F: FnOnce(Server, u64) -> Fut,
     Fut: Future<Output = anyhow::Result<Server>>,
 {
     let dir = tempfile::tempdir()?;
-    let server = prepare(Server::start(dir.path(), &seeded_vars("false")).await?, size).await?;
+    let mut vars = seeded_vars("false").to_vec();
+    if let Some(uri) = mongo {
+        vars.push(("MONGODB_URI", uri));
+    }
+    let server = prepare(Server::start(dir.path(), &vars).await?, size).await?;
     let url = server.url(path);
     let client = reqwest::Client::new();
     let probe = match token {
@@ -585,69 +632,177 @@ const GROWTH_ROUNDS: usize = 7;
 /// The p50s of the same request on the small and the large store: the median over interleaved
 /// rounds of 100 sequential requests each.
 async fn paired_p50(small: &str, large: &str, token: Option<&str>) -> (f64, f64) {
+    paired_p50_of(small, large, token, 100).await
+}
+
+/// As `paired_p50`, with `count` requests per round.
+async fn paired_p50_of(small: &str, large: &str, token: Option<&str>, count: usize) -> (f64, f64) {
     let (mut smalls, mut larges) = (Vec::new(), Vec::new());
     for _ in 0..GROWTH_ROUNDS {
-        smalls.push(load::sequential_with(small, token, 100).await.p50_ms);
-        larges.push(load::sequential_with(large, token, 100).await.p50_ms);
+        smalls.push(load::sequential_with(small, token, count).await.p50_ms);
+        larges.push(load::sequential_with(large, token, count).await.p50_ms);
     }
     (median(&mut smalls), median(&mut larges))
 }
 
+/// Requests per round for reads that may take long (MongoDB's): about 3 s of the large store's
+/// answers, 10 to 100 (100 when each takes 30 ms or less), as `notifications` does.
+async fn requests_per_round(url: &str, token: Option<&str>) -> anyhow::Result<usize> {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    for _ in 0..3 {
+        let request = match token {
+            Some(token) => client.get(url).bearer_auth(token),
+            None => client.get(url),
+        };
+        request.send().await?.bytes().await?;
+    }
+    let each = started.elapsed().as_secs_f64() / 3.0;
+    Ok(((3.0 / each) as usize).clamp(10, 100))
+}
+
+/// The three reads of the growth rows, each on a store of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum GrowthRead {
+    /// The subscription feed of viewer 0, who follows `FOLLOWED` of `GROWTH_OWNERS` channels;
+    /// sized by videos (spread over the channels).
+    Feed,
+    /// A comments page of video 0; sized by comments (spread over 100 videos).
+    Comments,
+    /// The channel profile of owner 0; sized by its subscribers.
+    Profile,
+}
+
+const GROWTH_READS: [GrowthRead; 3] = [GrowthRead::Feed, GrowthRead::Comments, GrowthRead::Profile];
+
+impl GrowthRead {
+    fn scenario(self) -> &'static str {
+        match self {
+            GrowthRead::Feed => {
+                "Subscription feed p50 (GET /subscriptions/feed?limit=20, 500 of 1000 channels followed), videos"
+            }
+            GrowthRead::Comments => {
+                "Comments page p50 (GET /comments/:videoId?limit=20, comments spread over 100 videos), comments"
+            }
+            GrowthRead::Profile => "Channel profile p50 (GET /users/c/:username), subscribers of the channel",
+        }
+    }
+
+    fn path(self) -> String {
+        match self {
+            GrowthRead::Feed => "/api/v1/subscriptions/feed?limit=20".to_owned(),
+            GrowthRead::Comments => format!("/api/v1/comments/{}?limit=20", server::video_id(0)),
+            GrowthRead::Profile => "/api/v1/users/c/owner0".to_owned(),
+        }
+    }
+
+    /// The size at which `large` is measured (the profile's subscribers stop at 100k).
+    fn large(self, large: u64) -> u64 {
+        match self {
+            GrowthRead::Profile => large.min(100_000),
+            _ => large,
+        }
+    }
+
+    /// What the seeded store must read back through the API: the page's `totalDocs` and a full
+    /// first page, or the profile's `subscribersCount`.
+    fn expected(self, size: u64) -> u64 {
+        match self {
+            GrowthRead::Feed => size / GROWTH_OWNERS * FOLLOWED + (size % GROWTH_OWNERS).min(FOLLOWED),
+            GrowthRead::Comments => size / 100 + u64::from(!size.is_multiple_of(100)),
+            GrowthRead::Profile => size,
+        }
+    }
+}
+
+/// A server for one growth read with `size` (videos, comments or subscribers), on SQLite or on the
+/// MongoDB database `mongo` names (seeded with the driver as the server writes its documents, with
+/// the counts kept beside them, `mongo.rs`); checked to read back the expected totals.
+async fn growth_store(read: GrowthRead, size: u64, token: &str, mongo: Option<&str>) -> anyhow::Result<Seeded> {
+    let path = read.path();
+    let auth = (read == GrowthRead::Feed).then_some(token);
+    let store = seeded(size, &path, auth, mongo, async |server: Server, size| {
+        match (read, mongo) {
+            (GrowthRead::Feed, None) => {
+                server.seed_owners(GROWTH_OWNERS, size).await?;
+                server.seed_viewers(1).await?;
+                server.seed_sql(FOLLOW_SQL, FOLLOWED).await?;
+            }
+            (GrowthRead::Feed, Some(uri)) => {
+                mongo::seed_owners(uri, GROWTH_OWNERS, size, &mongo::plain_text).await?;
+                let db = mongo::database(uri).await?;
+                mongo::seed_viewers(&db, 1).await?;
+                mongo::seed_follows(&db, FOLLOWED).await?;
+            }
+            (GrowthRead::Comments, None) => {
+                server.seed(100).await?;
+                server.seed_sql(COMMENTS_SQL, size).await?;
+            }
+            (GrowthRead::Comments, Some(uri)) => {
+                mongo::seed(uri, 100).await?;
+                mongo::seed_comments(&mongo::database(uri).await?, size).await?;
+            }
+            (GrowthRead::Profile, None) => {
+                server.seed(10).await?;
+                server.seed_viewers(size).await?;
+                server.seed_sql(SUBSCRIBERS_SQL, size).await?;
+            }
+            (GrowthRead::Profile, Some(uri)) => {
+                mongo::seed(uri, 10).await?;
+                let db = mongo::database(uri).await?;
+                mongo::seed_viewers(&db, size).await?;
+                mongo::seed_subscribers(&db, 1, size).await?;
+            }
+        }
+        Ok(server)
+    })
+    .await?;
+    let client = reqwest::Client::new();
+    let request = match auth {
+        Some(token) => client.get(&store.url).bearer_auth(token),
+        None => client.get(&store.url),
+    };
+    let body: serde_json::Value = request.send().await?.json().await?;
+    let expected = read.expected(size);
+    let read_back = match read {
+        GrowthRead::Profile => body["data"]["subscribersCount"] == expected,
+        _ => {
+            let page = expected.min(20) as usize;
+            body["data"]["totalDocs"] == expected && body["data"]["docs"].as_array().map(Vec::len) == Some(page)
+        }
+    };
+    let shown = body.to_string();
+    anyhow::ensure!(
+        read_back,
+        "{path} on the seeded {} store of {size} reads back wrong (expected {expected}): {}",
+        if mongo.is_some() { "MongoDB" } else { "SQLite" },
+        &shown[..shown.len().min(300)]
+    );
+    Ok(store)
+}
+
+/// The p50s of `read` at 10k and at `size` (`paired_p50`), on SQLite or on the MongoDB databases
+/// `mongo` names (10k, then `size`).
+async fn growth_pair(read: GrowthRead, size: u64, mongo: Option<(&str, &str)>) -> anyhow::Result<((f64, f64), usize)> {
+    let token = server::access_token(&server::viewer_id(0))?;
+    let store = if mongo.is_some() { "MongoDB" } else { "SQLite" };
+    eprintln!("bench: growth: {store}: {read:?} at 10k and {size}");
+    let small = growth_store(read, 10_000, &token, mongo.map(|m| m.0)).await?;
+    let big = growth_store(read, size, &token, mongo.map(|m| m.1)).await?;
+    let auth = (read == GrowthRead::Feed).then_some(token.as_str());
+    let count = if mongo.is_some() { requests_per_round(&big.url, auth).await? } else { 100 };
+    eprintln!("bench: growth: {store}: {GROWTH_ROUNDS} rounds of {count} requests");
+    Ok((paired_p50_of(&small.url, &big.url, auth, count).await, count))
+}
+
 /// Three reads whose cost must not follow the size of the store: each p50 at `large` against 10k.
 async fn growth(large: u64) -> anyhow::Result<Vec<Row>> {
-    let follower = server::viewer_id(0);
-    let token = server::access_token(&follower)?;
-    let feed_path = "/api/v1/subscriptions/feed?limit=20";
-    let feed = async |size| {
-        seeded(size, feed_path, Some(&token), async |server: Server, size| {
-            server.seed_owners(GROWTH_OWNERS, size).await?;
-            server.seed_viewers(1).await?;
-            server.seed_sql(FOLLOW_SQL, FOLLOWED).await?;
-            Ok(server)
-        })
-        .await
-    };
-    let comments_path = format!("/api/v1/comments/{}?limit=20", server::video_id(0));
-    let comments = async |size| {
-        seeded(size, &comments_path, None, async |server: Server, size| {
-            server.seed(100).await?;
-            server.seed_sql(COMMENTS_SQL, size).await?;
-            Ok(server)
-        })
-        .await
-    };
-    let profile = async |size| {
-        seeded(size, "/api/v1/users/c/owner0", None, async |server: Server, size| {
-            server.seed(10).await?;
-            server.seed_viewers(size).await?;
-            server.seed_sql(SUBSCRIBERS_SQL, size).await?;
-            Ok(server)
-        })
-        .await
-    };
-    let subscribers = large.min(100_000);
     let mut rows = Vec::new();
-    let (small, big) = (feed(10_000).await?, feed(large).await?);
-    rows.push((
-        "Subscription feed p50 (GET /subscriptions/feed?limit=20, 500 of 1000 channels followed), videos",
-        large,
-        paired_p50(&small.url, &big.url, Some(&token)).await,
-    ));
-    drop((small, big));
-    let (small, big) = (comments(10_000).await?, comments(large).await?);
-    rows.push((
-        "Comments page p50 (GET /comments/:videoId?limit=20, comments spread over 100 videos), comments",
-        large,
-        paired_p50(&small.url, &big.url, None).await,
-    ));
-    drop((small, big));
-    let (small, big) = (profile(10_000).await?, profile(subscribers).await?);
-    rows.push((
-        "Channel profile p50 (GET /users/c/:username), subscribers of the channel",
-        subscribers,
-        paired_p50(&small.url, &big.url, None).await,
-    ));
-    Ok(rows.into_iter().map(|(scenario, size, p50s)| growth_row(scenario, "", size, p50s)).collect())
+    for read in GROWTH_READS {
+        let size = read.large(large);
+        rows.push(growth_row(read.scenario(), "", size, growth_pair(read, size, None).await?.0));
+    }
+    Ok(rows)
 }
 
 /// A row of p50 at `size` against 10k (`paired_p50`'s pair), target ≤ 1.5×; `unit` names what was counted.
@@ -946,9 +1101,15 @@ async fn upload(mib: u64) -> anyhow::Result<Row> {
 
 /// One upload of `size` bytes on a fresh server, as multipart or through tus in 8 MiB PATCHes then
 /// published: throughput in MB/s and peak RSS growth in MiB.
-async fn upload_once(size: u64, resumable: bool) -> anyhow::Result<(f64, f64)> {
+/// On MongoDB when `mongo` names a database (a resumable upload's state and bytes are then kept in
+/// it, D15; a multipart upload goes to local media as on SQLite).
+async fn upload_once(size: u64, resumable: bool, mongo: Option<&str>) -> anyhow::Result<(f64, f64)> {
     let dir = tempfile::tempdir()?;
-    let server = Server::start(dir.path(), &[("RATE_LIMIT_ENABLED", "false")]).await?;
+    let mut vars = vec![("RATE_LIMIT_ENABLED", "false")];
+    if let Some(uri) = mongo {
+        vars.push(("MONGODB_URI", uri));
+    }
+    let server = Server::start(dir.path(), &vars).await?;
     let token = server.register("uploader").await?;
     let before_kib = server.memory_kib("VmRSS")?;
     let started = Instant::now();
@@ -967,8 +1128,8 @@ async fn upload_once(size: u64, resumable: bool) -> anyhow::Result<(f64, f64)> {
 /// its multipart upload in the same run, each on a fresh server so each peak RSS is its own.
 async fn resumable_upload(mib: u64) -> anyhow::Result<Row> {
     let size = mib * 1024 * 1024;
-    let (multipart_mbps, multipart_mib) = upload_once(size, false).await?;
-    let (tus_mbps, tus_mib) = upload_once(size, true).await?;
+    let (multipart_mbps, multipart_mib) = upload_once(size, false, None).await?;
+    let (tus_mbps, tus_mib) = upload_once(size, true, None).await?;
     let ratio = tus_mbps / multipart_mbps;
     Ok(Row {
         scenario: "Resumable (tus) video upload in 8 MiB PATCHes, then publish, to local media",
@@ -1071,26 +1232,176 @@ async fn store_figures(secs: u64, mongo: Option<(&str, &str)>) -> anyhow::Result
     Ok(StoreFigures { feed, p50_10k, p50_100k, unloaded, loaded, logins })
 }
 
-/// The feed rows on SQLite and on MongoDB side by side, each against the same run's baselines.
-async fn store_comparison(secs: u64, start_documentdb: bool) -> anyhow::Result<Vec<StoreRow>> {
+/// The parts of the `mongo` scenario, each also a scenario of its own.
+#[derive(Clone, Copy, Default)]
+struct MongoParts {
+    /// The feed rows (`store_comparison`).
+    feed: bool,
+    /// `growth-mongo`.
+    growth: bool,
+    /// `tus-mongo`.
+    tus: bool,
+    /// `search-mongo` (not part of `mongo`).
+    search: bool,
+}
+
+/// Size of the upload of `tus-mongo`, MiB.
+const TUS_MONGO_MIB: u64 = 256;
+
+/// The selected parts on SQLite and on MongoDB side by side, one deployment for all. A part that
+/// fails is reported as a row and the others still run; every database is dropped.
+async fn mongo_scenarios(
+    secs: u64,
+    start_documentdb: bool,
+    parts: MongoParts,
+    large: u64,
+) -> anyhow::Result<Vec<StoreRow>> {
     let deployment = mongo::Deployment::acquire(start_documentdb)?;
     let run_name = mongo::fresh_database_name();
-    let small = mongo::with_database(&deployment.uri, &format!("{run_name}_10k"));
-    let large = mongo::with_database(&deployment.uri, &format!("{run_name}_100k"));
-    eprintln!("bench: MongoDB from {}, databases {run_name}_10k and {run_name}_100k", deployment.source);
-    let baseline = hello_world(Duration::from_secs(secs)).await?;
-    let sqlite = store_figures(secs, None).await;
-    let mongo = match &sqlite {
-        Ok(_) => store_figures(secs, Some((&small, &large))).await,
-        Err(_) => Err(anyhow::anyhow!("not run")),
+    let uri = |suffix: &str| mongo::with_database(&deployment.uri, &format!("{run_name}_{suffix}"));
+    eprintln!("bench: MongoDB from {}, databases {run_name}_*", deployment.source);
+    let mut rows: Vec<StoreRow> = Vec::new();
+    // Each part's rows go to stderr as soon as it ends, so a long run shows its figures early.
+    let mut shown = 0;
+    let mut show = |rows: &[StoreRow]| {
+        for r in &rows[shown..] {
+            eprintln!("bench: row: | {} | {} | {} | {} | {} |", r.scenario, r.baseline, r.sqlite, r.mongo, r.ratios);
+        }
+        shown = rows.len();
     };
-    // Dropped whatever happened; the DocumentDB this run started (if any) stops with `deployment`.
-    for uri in [&small, &large] {
+    let failed = |part: &'static str, e: anyhow::Error| {
+        eprintln!("bench: {part} failed: {e:#}");
+        StoreRow {
+            scenario: part,
+            baseline: "—".into(),
+            sqlite: "—".into(),
+            mongo: format!("**failed**: {e:#}"),
+            ratios: "—".into(),
+        }
+    };
+    if parts.feed {
+        let (small, large_db) = (uri("10k"), uri("100k"));
+        let result = store_comparison(secs, &small, &large_db).await;
+        drop_all(&[&small, &large_db]).await;
+        match result {
+            Ok(feed) => rows.extend(feed),
+            Err(e) => rows.push(failed("feed rows (mongo)", e)),
+        }
+        show(&rows);
+    }
+    if parts.growth {
+        for read in GROWTH_READS {
+            let name = format!("{read:?}").to_lowercase();
+            let (small, large_db) = (uri(&format!("{name}10k")), uri(&format!("{name}large")));
+            let result = growth_mongo_row(read, large, (&small, &large_db)).await;
+            drop_all(&[&small, &large_db]).await;
+            match result {
+                Ok(row) => rows.push(row),
+                Err(e) => rows.push(failed(read.scenario(), e)),
+            }
+            show(&rows);
+        }
+    }
+    if parts.tus {
+        let (multipart, tus) = (uri("multipart"), uri("tus"));
+        let result = tus_mongo_row(TUS_MONGO_MIB, (&multipart, &tus)).await;
+        drop_all(&[&multipart, &tus]).await;
+        match result {
+            Ok(row) => rows.push(row),
+            Err(e) => rows.push(failed("tus upload (tus-mongo)", e)),
+        }
+        show(&rows);
+    }
+    if parts.search {
+        let (small, large_db) = (uri("search10k"), uri("searchlarge"));
+        let result = search::search_mongo(secs, large, (&small, &large_db)).await;
+        drop_all(&[&small, &large_db]).await;
+        match result {
+            Ok(search) => rows.extend(search),
+            Err(e) => rows.push(failed("search rows (search-mongo)", e)),
+        }
+        show(&rows);
+    }
+    // The DocumentDB this run started (if any) stops with `deployment`.
+    drop(deployment);
+    Ok(rows)
+}
+
+/// Drops the bench databases, whatever happened before (`mongo::drop_database`).
+async fn drop_all(uris: &[&str]) {
+    for uri in uris {
         if let Err(e) = mongo::drop_database(uri).await {
             eprintln!("bench: {e:#}");
         }
     }
-    let (s, m) = (sqlite?, mongo?);
+}
+
+/// A growth read on SQLite and on MongoDB (the databases `mongo` names: 10k, `large`), each store's
+/// p50 at `large` against 10k in interleaved rounds, the stores one after the other.
+async fn growth_mongo_row(read: GrowthRead, large: u64, mongo: (&str, &str)) -> anyhow::Result<StoreRow> {
+    let size = read.large(large);
+    let (s, s_count) = growth_pair(read, size, None).await?;
+    let (m, m_count) = growth_pair(read, size, Some(mongo)).await?;
+    let big = if size.is_multiple_of(1000) { format!("{}k", size / 1000) } else { size.to_string() };
+    let pair = |(small, large): (f64, f64)| format!("10k: {small:.2} ms; {big}: {large:.2} ms");
+    Ok(StoreRow {
+        scenario: read.scenario(),
+        baseline: format!("each store at 10k (median of {GROWTH_ROUNDS} interleaved rounds)"),
+        sqlite: format!("{} ({s_count} requests a round)", pair(s)),
+        mongo: format!("{} ({m_count} requests a round)", pair(m)),
+        ratios: format!(
+            "{big}/10k: SQLite {:.2}×, MongoDB {:.2}× (target ≤ 1.5×: {}); MongoDB/SQLite: {:.2}× at 10k, {:.2}× at {big}",
+            s.1 / s.0,
+            m.1 / m.0,
+            if m.1 / m.0 <= 1.5 { "met" } else { "**not met**" },
+            m.0 / s.0,
+            m.1 / s.1
+        ),
+    })
+}
+
+/// The tus row on MongoDB (issue 26 item 5): a `mib` MiB video through tus (8 MiB PATCHes, then
+/// published) against its multipart upload, each to a fresh server on its own database of `mongo`
+/// (multipart, tus); the same pair on SQLite beside it.
+async fn tus_mongo_row(mib: u64, mongo: (&str, &str)) -> anyhow::Result<StoreRow> {
+    let size = mib * 1024 * 1024;
+    eprintln!("bench: tus-mongo: {mib} MiB, SQLite then MongoDB");
+    let sqlite_multipart = upload_once(size, false, None).await?;
+    let sqlite_tus = upload_once(size, true, None).await?;
+    let mongo_multipart = upload_once(size, false, Some(mongo.0)).await?;
+    let mongo_tus = upload_once(size, true, Some(mongo.1)).await?;
+    let left = mongo::uploads_left(mongo.1).await?;
+    let figures = |(multipart, tus): ((f64, f64), (f64, f64))| {
+        format!(
+            "multipart {:.0} MB/s, peak RSS +{:.1} MiB; tus {:.0} MB/s, peak RSS +{:.1} MiB",
+            multipart.0, multipart.1, tus.0, tus.1
+        )
+    };
+    let mongo_ratio = mongo_tus.0 / mongo_multipart.0;
+    Ok(StoreRow {
+        scenario: "Resumable (tus) video upload in 8 MiB PATCHes, then publish, against a multipart upload of the \
+                   same file, each to a fresh server of the store (MongoDB: the upload's state and bytes in the \
+                   database, D15; published to local media)",
+        baseline: format!("multipart upload of the same {mib} MiB to the same store's server"),
+        sqlite: figures((sqlite_multipart, sqlite_tus)),
+        mongo: format!("{}; upload documents left after publishing: {left}", figures((mongo_multipart, mongo_tus))),
+        ratios: format!(
+            "tus/multipart: SQLite {:.2}×, MongoDB {mongo_ratio:.2}×; MongoDB tus/SQLite tus {:.2}×; \
+             MongoDB tus peak RSS +{:.1} MiB (≤ 64 MiB: {})",
+            sqlite_tus.0 / sqlite_multipart.0,
+            mongo_tus.0 / sqlite_tus.0,
+            mongo_tus.1,
+            if mongo_tus.1 <= 64.0 { "met" } else { "**not met**" }
+        ),
+    })
+}
+
+/// The feed rows on SQLite and on MongoDB (the databases `small` and `large`: 10k and 100k videos)
+/// side by side, each against the same run's baselines.
+async fn store_comparison(secs: u64, small: &str, large: &str) -> anyhow::Result<Vec<StoreRow>> {
+    let baseline = hello_world(Duration::from_secs(secs)).await?;
+    let s = store_figures(secs, None).await?;
+    let m = store_figures(secs, Some((small, large))).await?;
     let divided = |a: &[f64], b: &[f64]| -> Vec<f64> { a.iter().zip(b).map(|(a, b)| a / b).collect() };
     let growth = |f: &StoreFigures| divided(&f.p50_100k, &f.p50_10k);
     let mongo_vs_sqlite_10k = divided(&m.p50_10k, &s.p50_10k);

@@ -98,35 +98,58 @@ fn id(n: u64) -> ObjectId {
 /// seed leaves it 0); returns the first owner's id. The server creates the indexes and its (empty)
 /// counts when it starts, so start it first.
 pub async fn seed(uri: &str, count: u64) -> anyhow::Result<String> {
+    seed_owners(uri, 10, count, &plain_text).await
+}
+
+/// The title and description `Server::seed_owners` gives video `n` on SQLite.
+pub fn plain_text(n: u64) -> (String, String) {
+    (format!("Video number {n}"), format!("A benchmark video, number {n}"))
+}
+
+/// Video inserts (`insertMany` of `VIDEO_BATCH`) run at once while seeding.
+const VIDEO_INSERTS: usize = 2;
+const VIDEO_BATCH: u64 = 5_000;
+
+/// As `seed`, with `owners` owners (`owner<n>`, id `n + 1`, as `Server::seed_owners`) and video `n`
+/// titled and described by `text(n)`, owned by owner `n % owners`; each owner's and the site's
+/// count of public videos set as the uploads would have left them.
+pub async fn seed_owners(
+    uri: &str,
+    owners: u64,
+    count: u64,
+    text: &(dyn Fn(u64) -> (String, String) + Sync),
+) -> anyhow::Result<String> {
+    use futures_util::{StreamExt, TryStreamExt};
     let db = database(uri).await?;
     let at = |n: u64| DateTime::from_millis(1_700_000_000_000 + n as i64);
-    let users: Vec<Document> = (0..10u64)
+    let users: Vec<Document> = (0..owners)
         .map(|n| {
             let mut owner = user(n + 1, &format!("owner{n}"), &format!("Owner {n}"));
-            let public = (count / 10 + u64::from(n < count % 10)) as i64;
+            let public = (count / owners + u64::from(n < count % owners)) as i64;
             owner.insert("videoCounts", doc! { "public": public, "unlisted": 0_i64, "private": 0_i64 });
             owner
         })
         .collect();
     db.collection::<Document>("users").insert_many(users).await.context("inserting users")?;
     let videos = db.collection::<Document>("videos");
-    const BATCH: u64 = 5_000;
-    for start in (0..count).step_by(BATCH as usize) {
-        let batch: Vec<Document> = (start..(start + BATCH).min(count))
+    let batch = |start: u64| -> Vec<Document> {
+        (start..(start + VIDEO_BATCH).min(count))
             .map(|n| {
+                let (title, description) = text(n);
+                let owner = n % owners;
                 let mut video = doc! {
                     "_id": id(n + 4096),
                     "videoFile": "http://bench/v.mp4",
                     "videoKey": "local:videos/none.mp4",
                     "thumbnail": "http://bench/t.jpg",
                     "thumbnailKey": "local:images/none.jpg",
-                    "title": format!("Video number {n}"),
-                    "description": format!("A benchmark video, number {n}"),
+                    "title": &title,
+                    "description": &description,
                     "duration": (n % 600) as f64 + 0.5,
                     "views": ((n * 7919) % 100_000) as i64,
                     "visibility": "public",
                     "isPublished": true,
-                    "owner": id(n % 10 + 1),
+                    "owner": id(owner + 1),
                     "createdAt": at(n),
                     "updatedAt": at(n),
                     "processingStatus": "off",
@@ -140,12 +163,19 @@ pub async fn seed(uri: &str, count: u64) -> anyhow::Result<String> {
                     "commentsCount": 0_i64,
                     "countedLevel": "public",
                 };
-                video.extend(video_search_fields(n));
+                video.extend(search_fields(distinct_words(&title), distinct_words(&description), owner_words(owner)));
                 video
             })
-            .collect();
-        videos.insert_many(batch).ordered(false).await.context("inserting videos")?;
-    }
+            .collect()
+    };
+    futures_util::stream::iter((0..count).step_by(VIDEO_BATCH as usize))
+        .map(|start| {
+            let (videos, docs) = (videos.clone(), batch(start));
+            async move { videos.insert_many(docs).ordered(false).await.context("inserting videos") }
+        })
+        .buffer_unordered(VIDEO_INSERTS)
+        .try_for_each(|_| async { Ok(()) })
+        .await?;
     db.collection::<Document>("counters")
         .update_one(
             doc! { "_id": "site" },
@@ -157,6 +187,85 @@ pub async fn seed(uri: &str, count: u64) -> anyhow::Result<String> {
         .await
         .context("setting the site's counts")?;
     Ok(format!("{:024x}", 1))
+}
+
+/// The distinct words of `text` as `domain::search::distinct_words` folds ASCII text: lower case,
+/// split at anything not a letter or digit, in order of first appearance.
+pub fn distinct_words(text: &str) -> Vec<String> {
+    let mut all: Vec<String> = Vec::new();
+    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        let word = word.to_lowercase();
+        if !all.contains(&word) {
+            all.push(word);
+        }
+    }
+    all
+}
+
+/// Subscriptions of viewer 0 (`seed_viewers`) to the first `count` owners (ids `1..=count`), as
+/// `FOLLOW_SQL` on SQLite, with the counts a subscribe keeps on both sides.
+pub async fn seed_follows(db: &mongodb::Database, count: u64) -> anyhow::Result<()> {
+    let at = DateTime::from_millis(1_700_000_000_000);
+    let follower = id(1_048_576);
+    let subscriptions: Vec<Document> = (0..count)
+        .map(|n| {
+            doc! { "_id": id(n + 1_073_741_824), "subscriber": follower, "channel": id(n + 1),
+            "createdAt": at, "updatedAt": at }
+        })
+        .collect();
+    db.collection::<Document>("subscriptions").insert_many(subscriptions).await.context("inserting follows")?;
+    let users = db.collection::<Document>("users");
+    let channels = doc! { "_id": { "$gte": id(1), "$lt": id(count + 1) } };
+    users.update_many(channels, doc! { "$inc": { "subscribersCount": 1_i64 } }).await.context("counting")?;
+    let subscribed = doc! { "$inc": { "subscribedToCount": count as i64 } };
+    users.update_one(doc! { "_id": follower }, subscribed).await.context("counting")?;
+    Ok(())
+}
+
+/// Comments inserted per `insertMany` while seeding.
+const COMMENT_BATCH: u64 = 5_000;
+
+/// `count` top-level comments of owner 0 spread over the first 100 videos of `seed`, as
+/// `COMMENTS_SQL` on SQLite and as a comment is written (`queries::comments::new_comment`: its kept
+/// `likes` and `repliesCount`, `countedVisible`); then each video's `commentsCount`.
+pub async fn seed_comments(db: &mongodb::Database, count: u64) -> anyhow::Result<()> {
+    use futures_util::{StreamExt, TryStreamExt};
+    let comments = db.collection::<Document>("comments");
+    let batch = |start: u64| -> Vec<Document> {
+        (start..(start + COMMENT_BATCH).min(count))
+            .map(|n| {
+                let at = DateTime::from_millis(1_700_000_000_000 + n as i64);
+                doc! {
+                    "_id": id(n + 2_147_483_648),
+                    "content": format!("A benchmark comment, number {n}"),
+                    "video": id(n % 100 + 4096),
+                    "owner": id(1),
+                    "likes": 0_i64,
+                    "repliesCount": 0_i64,
+                    "countedVisible": true,
+                    "createdAt": at,
+                    "updatedAt": at,
+                }
+            })
+            .collect()
+    };
+    futures_util::stream::iter((0..count).step_by(COMMENT_BATCH as usize))
+        .map(|start| {
+            let (comments, docs) = (comments.clone(), batch(start));
+            async move { comments.insert_many(docs).ordered(false).await.context("inserting comments") }
+        })
+        .buffer_unordered(VIDEO_INSERTS)
+        .try_for_each(|_| async { Ok(()) })
+        .await?;
+    let videos = db.collection::<Document>("videos");
+    for v in 0..100u64.min(count) {
+        let on_video = (count / 100 + u64::from(v < count % 100)) as i64;
+        videos
+            .update_one(doc! { "_id": id(v + 4096) }, doc! { "$set": { "commentsCount": on_video } })
+            .await
+            .context("counting the comments")?;
+    }
+    Ok(())
 }
 
 /// The user document of `username` (password "x": never logged in) as `new_user` writes it.
@@ -346,15 +455,6 @@ fn owner_words(n: u64) -> Vec<String> {
     vec![format!("owner{n}"), "owner".into(), n.to_string()]
 }
 
-/// The search fields of video `n` of `seed` as `queries::search::video_fields` writes them: the
-/// distinct words of its title and description (ASCII here: lower case, split at anything else),
-/// no tags, its owner's words.
-fn video_search_fields(n: u64) -> Document {
-    let title = vec!["video".to_owned(), "number".into(), n.to_string()];
-    let description = vec!["a".to_owned(), "benchmark".into(), "video".into(), "number".into(), n.to_string()];
-    search_fields(title, description, owner_words(n % 10))
-}
-
 /// The search fields of a video of these (distinct) title, description and owner words, no tags.
 fn search_fields(title: Vec<String>, description: Vec<String>, owner: Vec<String>) -> Document {
     let mut all: Vec<String> = Vec::new();
@@ -370,9 +470,15 @@ fn search_fields(title: Vec<String>, description: Vec<String>, owner: Vec<String
     }
 }
 
-/// Drops the database the URI names.
+/// Drops the database the URI names; keeps it (and says so) when BENCH_MONGODB_KEEP is set, for
+/// `explain` after the run (a DocumentDB the run started is stopped all the same).
 pub async fn drop_database(uri: &str) -> anyhow::Result<()> {
-    database(uri).await?.drop().await.context("dropping the bench database")
+    let db = database(uri).await?;
+    if std::env::var_os("BENCH_MONGODB_KEEP").is_some() {
+        eprintln!("bench: BENCH_MONGODB_KEEP: database {} kept", db.name());
+        return Ok(());
+    }
+    db.drop().await.context("dropping the bench database")
 }
 
 /// Documents left in the collections of resumable uploads (on MongoDB uploads in progress live in

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use crate::mongo;
 use crate::server::{self, Server};
-use crate::{Row, Seeded, growth_row, hello_world, paired_p50, seeded};
+use crate::{Row, Seeded, StoreRow, growth_row, hello_world, paired_p50, seeded};
 
 /// Videos whose titles carry the query words, at every size.
 const PLANTED: u64 = 50;
@@ -112,22 +113,49 @@ async fn seed(server: &Server, count: u64) -> anyhow::Result<f64> {
 /// A started server seeded with `count` videos, checked to answer `TWO_WORDS`; the seconds seeding took.
 async fn search_store(count: u64) -> anyhow::Result<(Seeded, f64)> {
     let took = std::cell::Cell::new(0.0);
-    let store = seeded(count, TWO_WORDS, None, async |server: Server, size| {
+    let store = seeded(count, TWO_WORDS, None, None, async |server: Server, size| {
         eprintln!("bench: search: seeding {size} videos through the search triggers");
         took.set(seed(&server, size).await?);
         eprintln!("bench: search: seeded {size} videos in {:.0} s", took.get());
         Ok(server)
     })
     .await?;
-    // Equal costs at both sizes need equal matches.
+    planted_found(&store, count).await?;
+    Ok((store, took.get()))
+}
+
+/// Equal costs at both sizes need equal matches: both queries find the `PLANTED` videos.
+async fn planted_found(store: &Seeded, count: u64) -> anyhow::Result<()> {
     for path in [TWO_WORDS, PREFIX] {
         let page: serde_json::Value = reqwest::get(store.url_of(path)).await?.json().await?;
         anyhow::ensure!(
-            page["data"]["totalDocs"] == PLANTED,
+            page["data"]["totalDocs"] == PLANTED
+                && page["data"]["docs"].as_array().map(|d| d.len() as u64) == page["data"]["limit"].as_u64(),
             "{path} found {} videos at {count}, not {PLANTED}",
             page["data"]["totalDocs"]
         );
     }
+    Ok(())
+}
+
+/// A server on the (empty) MongoDB database `uri` names, then seeded with the driver: `OWNERS`
+/// owners and the same `count` videos as on SQLite (`video_text`), each with the search words
+/// `new_video` stores (`search.*`, `searchWords`, `suggestWords`, D22); checked as `search_store`;
+/// the seconds seeding took.
+async fn mongo_search_store(uri: &str, count: u64) -> anyhow::Result<(Seeded, f64)> {
+    let took = std::cell::Cell::new(0.0);
+    let store = seeded(count, TWO_WORDS, None, Some(uri), async |server: Server, size| {
+        eprintln!("bench: search-mongo: seeding {size} videos with the driver");
+        let started = Instant::now();
+        mongo::seed_owners(uri, OWNERS, size, &|n| video_text(n, size)).await?;
+        took.set(started.elapsed().as_secs_f64());
+        eprintln!("bench: search-mongo: seeded {size} videos in {:.0} s", took.get());
+        Ok(server)
+    })
+    .await?;
+    let page: serde_json::Value = reqwest::get(store.url_of("/api/v1/videos?limit=20")).await?.json().await?;
+    anyhow::ensure!(page["data"]["totalDocs"] == count, "the seeded feed reads back {}", page["data"]["totalDocs"]);
+    planted_found(&store, count).await?;
     Ok((store, took.get()))
 }
 
@@ -286,4 +314,145 @@ pub async fn search(secs: u64, large: u64) -> anyhow::Result<Vec<Row>> {
         met: true,
     });
     Ok(rows)
+}
+
+/// Bytes per video of the two search indexes of `videos` (`isPublished_1_searchWords_1`,
+/// `isPublished_1_suggestWords_1`) and of the collection's storage with its other indexes, from
+/// `collStats`.
+async fn mongo_sizes(uri: &str, count: u64) -> anyhow::Result<(f64, f64)> {
+    let db = mongo::database(uri).await?;
+    let stats = db.run_command(mongodb::bson::doc! { "collStats": "videos" }).await.context("collStats")?;
+    let number = |value: Option<&mongodb::bson::Bson>| -> f64 {
+        match value {
+            Some(mongodb::bson::Bson::Int32(n)) => f64::from(*n),
+            Some(mongodb::bson::Bson::Int64(n)) => *n as f64,
+            Some(mongodb::bson::Bson::Double(n)) => *n,
+            _ => 0.0,
+        }
+    };
+    let indexes = stats.get_document("indexSizes").context("collStats gave no indexSizes")?;
+    let search: f64 = ["isPublished_1_searchWords_1", "isPublished_1_suggestWords_1"]
+        .iter()
+        .map(|name| number(indexes.get(*name)))
+        .sum();
+    let rest = number(stats.get("storageSize")) + number(stats.get("totalIndexSize")) - search;
+    Ok((search / count as f64, rest / count as f64))
+}
+
+/// What the search rows measure on one store.
+struct SearchFigures {
+    two_words: (f64, f64),
+    prefix: (f64, f64),
+    suggest: (f64, f64),
+    suggest_common: (f64, f64),
+    seed_secs: (f64, f64),
+}
+
+async fn search_figures(small: &Seeded, big: &Seeded, seed_secs: (f64, f64)) -> SearchFigures {
+    SearchFigures {
+        two_words: paired_p50(&small.url_of(TWO_WORDS), &big.url_of(TWO_WORDS), None).await,
+        prefix: paired_p50(&small.url_of(PREFIX), &big.url_of(PREFIX), None).await,
+        suggest: paired_p50(&small.url_of(SUGGEST_PLANTED), &big.url_of(SUGGEST_PLANTED), None).await,
+        suggest_common: paired_p50(&small.url_of(SUGGEST_COMMON), &big.url_of(SUGGEST_COMMON), None).await,
+        seed_secs,
+    }
+}
+
+/// The search rows on MongoDB with SQLite's of the same run beside them (issue 30 item 5): search
+/// p50 (two words, prefix) at `large` videos against 10k with the same 50 matches, suggest p50 at
+/// `large`, search throughput at 10k against the hello-world, and the search indexes' bytes per
+/// video. `mongo` names the (empty) databases of 10k and of `large` videos.
+pub async fn search_mongo(secs: u64, large: u64, mongo: (&str, &str)) -> anyhow::Result<Vec<StoreRow>> {
+    eprintln!("bench: search-mongo: SQLite at 10k and {large}");
+    let (small_sqlite, small_secs) = search_store(10_000).await?;
+    let (big_sqlite, big_secs) = search_store(large).await?;
+    let s = search_figures(&small_sqlite, &big_sqlite, (small_secs, big_secs)).await;
+    drop(big_sqlite);
+    eprintln!("bench: search-mongo: MongoDB at 10k and {large}");
+    let (small_mongo, small_secs) = mongo_search_store(mongo.0, 10_000).await?;
+    let (big_mongo, big_secs) = mongo_search_store(mongo.1, large).await?;
+    let m = search_figures(&small_mongo, &big_mongo, (small_secs, big_secs)).await;
+    drop(big_mongo);
+    let (search_bytes, rest_bytes) = mongo_sizes(mongo.1, large).await?;
+    let duration = Duration::from_secs(secs);
+    let baseline = hello_world(duration).await?;
+    let sqlite_load = crate::load::load(&small_sqlite.url_of(TWO_WORDS), 64, duration).await;
+    let mongo_load = crate::load::load(&small_mongo.url_of(TWO_WORDS), 64, duration).await;
+
+    let size = |n: u64| if n.is_multiple_of(1000) { format!("{}k", n / 1000) } else { n.to_string() };
+    let big = size(large);
+    let pair = |(small, large): (f64, f64)| format!("10k: {small:.2} ms; {big}: {large:.2} ms");
+    let met = |yes: bool| if yes { "met" } else { "**not met**" };
+    let growth = |name: &'static str, s: (f64, f64), m: (f64, f64)| StoreRow {
+        scenario: name,
+        baseline: format!("each store at 10k videos (median of {} interleaved rounds)", crate::GROWTH_ROUNDS),
+        sqlite: pair(s),
+        mongo: pair(m),
+        ratios: format!(
+            "{big}/10k: SQLite {:.2}×, MongoDB {:.2}× (target ≤ 1.5×: {}); MongoDB/SQLite at {big}: {:.2}×",
+            s.1 / s.0,
+            m.1 / m.0,
+            met(m.1 / m.0 <= 1.5),
+            m.1 / s.1
+        ),
+    };
+    let suggest = |f: &SearchFigures| {
+        format!(
+            "10k: {:.2} / {:.2} ms; {big}: {:.2} / {:.2} ms",
+            f.suggest.0, f.suggest_common.0, f.suggest.1, f.suggest_common.1
+        )
+    };
+    let worst = |f: &SearchFigures| f.suggest.1.max(f.suggest_common.1);
+    let seeding = |f: &SearchFigures| format!("10k: {:.0} s; {big}: {:.0} s", f.seed_secs.0, f.seed_secs.1);
+    let throughput = |l: &crate::load::LoadStats| format!("{:.0} req/s, p99 {:.1} ms", l.rps, l.p99_ms);
+    Ok(vec![
+        growth(
+            "Search p50, two words (GET /search/videos?q=quokka zephyr, 50 matches at both sizes)",
+            s.two_words,
+            m.two_words,
+        ),
+        growth("Search p50, prefix (GET /search/videos?q=zeph, 50 matches at both sizes)", s.prefix, m.prefix),
+        StoreRow {
+            scenario: "Suggest p50 (GET /search/suggest?q=zep: 50 matches / ?q=ab: about 1/256 of all title words, \
+                       capped at 500 candidates)",
+            baseline: "—".into(),
+            sqlite: suggest(&s),
+            mongo: suggest(&m),
+            ratios: format!(
+                "worst at {big}: SQLite {:.2} ms, MongoDB {:.2} ms (target ≤ 5 ms: {})",
+                worst(&s),
+                worst(&m),
+                met(worst(&m) <= 5.0)
+            ),
+        },
+        StoreRow {
+            scenario: "GET /search/videos?q=quokka zephyr (10k videos, 50 matches), 64 connections",
+            baseline: format!("hello-world {:.0} req/s", baseline.rps),
+            sqlite: throughput(&sqlite_load),
+            mongo: throughput(&mongo_load),
+            ratios: format!(
+                "of hello-world: SQLite {:.3}×, MongoDB {:.3}× (target ≥ 0.2×: {}); MongoDB/SQLite {:.2}×",
+                sqlite_load.rps / baseline.rps,
+                mongo_load.rps / baseline.rps,
+                met(mongo_load.rps / baseline.rps >= 0.2),
+                mongo_load.rps / sqlite_load.rps
+            ),
+        },
+        StoreRow {
+            scenario: "Seeding the videos (SQLite: one INSERT each through the search triggers, transactions of 10k; \
+                       MongoDB: insertMany of 5,000 with the search words, two at a time)",
+            baseline: "—".into(),
+            sqlite: seeding(&s),
+            mongo: seeding(&m),
+            ratios: "—".into(),
+        },
+        StoreRow {
+            scenario: "MongoDB search indexes per video (collStats: isPublished_1_searchWords_1 and \
+                       isPublished_1_suggestWords_1)",
+            baseline: format!("the videos collection's storage and other indexes {rest_bytes:.0} B/video"),
+            sqlite: "— (the search scenario: FTS5, dbstat)".into(),
+            mongo: format!("{big} videos: {search_bytes:.0} B/video"),
+            ratios: format!("{:.2}× of the rest of the collection", search_bytes / rest_bytes),
+        },
+    ])
 }

@@ -1,12 +1,31 @@
-//! On MongoDB: the engine's own `explain` of the site's feed page, as the store builds it, shows an
-//! index walked in order: the documents examined are bounded by skip + limit and the filter's
-//! rejects, not by the videos stored (docs/decisions.md D26). Needs `TEST_MONGODB_URI`; on DocumentDB
-//! also `documentdb.enableIndexOrderbyPushdown` (set by `.ci/documentdb`).
+//! On MongoDB: the engine's own `explain` of each list the API returns, built by the store's query
+//! builders (with the index each names, `queries::index`) and run against the store's own indexes
+//! (docs/decisions.md D26). Needs `TEST_MONGODB_URI`; on DocumentDB also
+//! `documentdb.enableIndexOrderbyPushdown` (set by `.ci/documentdb`).
+//!
+//! Two kinds of assertion:
+//! - The site's feed by date walks `_id` in order: the documents examined are bounded by skip +
+//!   limit and the filter's rejects, not by the videos stored.
+//! - Every other list reads its own index (an index scan, not a collection scan, not an index of
+//!   another list beside it) and examines at most the documents its filter matches, not the
+//!   collection. On DocumentDB 0.108 that is all it does: it fetches every match and sorts them (a
+//!   `SORT` stage; it pushes a sort down only for `_id` on the `_id` index; D26 shows the plans and
+//!   the settings tried). MongoDB itself (untested-live: it cannot run on the build machines) would
+//!   walk the same indexes in order where the index ends with the list's sort (no `SORT` stage; a
+//!   page examines at most skip + limit + the filter's rejects): the channel listing by date, the
+//!   site's other sorts, the subscription feed, the newest comments, replies, and the whole lists
+//!   (liked videos, playlists, the dashboard). It too sorts the matches of top comments and trending
+//!   (computed values) and of a channel's videos by views, duration or title (no index of theirs
+//!   ends with those).
 
-use bson::{Bson, Document, doc};
+use bson::oid::ObjectId;
+use bson::{Bson, DateTime, Document, doc};
+use videotube::domain::Id;
+use videotube::domain::social::CommentSort;
 use videotube::domain::video::{VideoQuery, VideoSort};
 use videotube::domain::visibility::Place;
 use videotube::store::mongo::queries::videos::{feed_index, feed_page};
+use videotube::store::mongo::queries::{comments, dashboard, history, index, likes, playlists, subscriptions, videos};
 
 use crate::helpers::{drop_mongodb_database, fresh_mongodb_database};
 
@@ -26,6 +45,112 @@ fn most_examined(value: &Bson) -> i64 {
         Bson::Array(items) => items.iter().map(most_examined).max().unwrap_or(0),
         _ => 0,
     }
+}
+
+/// Every stage named anywhere in an explain answer, with the index it reads (if any).
+fn stages(value: &Bson, found: &mut Vec<(String, Option<String>)>) {
+    match value {
+        Bson::Document(document) => {
+            if let Ok(stage) = document.get_str("stage") {
+                found.push((stage.to_owned(), document.get_str("indexName").ok().map(str::to_owned)));
+            }
+            document.values().for_each(|value| stages(value, found));
+        }
+        Bson::Array(items) => items.iter().for_each(|value| stages(value, found)),
+        _ => {}
+    }
+}
+
+/// What one explained list did.
+struct Plan {
+    /// The indexes its own query reads: the first stage's, where the answer is split by stage (the
+    /// later ones' lookups read other collections).
+    scanned: Vec<String>,
+    /// A collection scan appears.
+    collection_scan: bool,
+    examined: i64,
+    explain: Document,
+}
+
+impl Plan {
+    /// Asserts that the list's query reads `index` and no other (`_id_` aside: on engines that
+    /// answer in one piece, it is what the lookups of the joined records read), no collection scan,
+    /// and at most `matches` documents examined by any stage.
+    fn reads(&self, list: &str, index: &str, matches: i64) {
+        let Plan { scanned, collection_scan, examined, explain } = self;
+        let others: Vec<&String> = scanned.iter().filter(|read| *read != index && *read != "_id_").collect();
+        assert!(
+            !collection_scan && scanned.iter().any(|read| read == index) && others.is_empty(),
+            "{list}: an index scan of {index} only, not {scanned:?} (collection scan: {collection_scan})\n{explain}"
+        );
+        assert!(
+            *examined <= matches,
+            "{list}: at most the {matches} documents its filter matches, {examined} examined\n{explain}"
+        );
+    }
+}
+
+async fn explain(db: &mongodb::Database, collection: &str, pipeline: Vec<Document>, hint: Option<&str>) -> Plan {
+    let mut aggregate = doc! { "aggregate": collection, "pipeline": pipeline, "cursor": {} };
+    if let Some(hint) = hint {
+        aggregate.insert("hint", hint);
+    }
+    let explain = db.run_command(doc! { "explain": aggregate, "verbosity": "executionStats" }).await.unwrap();
+    let answer = Bson::Document(explain.clone());
+    let own = explain.get_array("stages").ok().and_then(|stages| stages.first()).unwrap_or(&answer);
+    let mut found = Vec::new();
+    stages(own, &mut found);
+    let scanned = found
+        .iter()
+        .filter(|(stage, _)| stage == "IXSCAN")
+        .filter_map(|(_, index)| index.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let collection_scan = found.iter().any(|(stage, _)| stage == "COLLSCAN");
+    Plan { scanned, collection_scan, examined: most_examined(&answer), explain }
+}
+
+/// A fresh database with the store's indexes, and its URI (to drop it).
+async fn indexed_database() -> Option<(mongodb::Database, String)> {
+    let uri = fresh_mongodb_database()?;
+    videotube::store::mongo::MongoStore::connect(&uri).await.unwrap();
+    let options = mongodb::options::ClientOptions::parse(&uri).await.unwrap();
+    let db = mongodb::Client::with_options(options.clone())
+        .unwrap()
+        .database(&videotube::store::mongo::database_name(&options));
+    Some((db, uri))
+}
+
+/// Distinct creation times, one second apart, in insertion order (as `_id`s are).
+fn at(i: usize) -> DateTime {
+    DateTime::from_millis(1_700_000_000_000 + i as i64 * 1000)
+}
+
+/// A video document as the store writes one (the fields the lists read), public unless `i` is a multiple of 3.
+fn video(i: usize, owner: ObjectId) -> Document {
+    let public = !i.is_multiple_of(3);
+    doc! {
+        "_id": ObjectId::new(), "title": format!("v{i}"), "owner": owner, "isPublished": public,
+        "visibility": if public { "public" } else { "private" }, "createdAt": at(i), "views": (i * 7 % 1000) as i64,
+        "duration": (i % 97) as f64,
+    }
+}
+
+async fn insert(db: &mongodb::Database, collection: &str, documents: Vec<Document>) {
+    db.collection::<Document>(collection).insert_many(documents).await.unwrap();
+}
+
+/// Users with these ids, for the owner lookups.
+async fn insert_users(db: &mongodb::Database, ids: &[ObjectId]) {
+    let users = ids.iter().map(|id| {
+        doc! { "_id": *id, "username": id.to_hex(), "email": format!("{}@example.com", id.to_hex()), "fullName": "U" }
+    });
+    insert(db, "users", users.collect()).await;
+}
+
+fn id_of(oid: ObjectId) -> Id {
+    Id::from_bytes(oid.bytes())
 }
 
 #[tokio::test]
@@ -69,5 +194,215 @@ async fn the_site_feed_walks_an_index_in_order() {
         "30 listed videos read for page 3 of 10, with about 15 private ones passed over: {examined} examined \
          (on DocumentDB, is documentdb.enableIndexOrderbyPushdown on?)\n{explain}"
     );
+    drop_mongodb_database(&uri);
+}
+
+#[tokio::test]
+async fn the_site_feed_by_views_duration_and_title_reads_the_listed_videos_only() {
+    let Some((db, uri)) = indexed_database().await else { return };
+    let owners: Vec<ObjectId> = (0..30).map(|_| ObjectId::new()).collect();
+    insert_users(&db, &owners).await;
+    insert(&db, "videos", (0..3000).map(|i| video(i, owners[i % 30])).collect()).await;
+    for (sort, index) in [
+        (VideoSort::Views, index::VIDEOS_BY_VIEWS),
+        (VideoSort::Duration, index::VIDEOS_BY_DURATION),
+        (VideoSort::Title, index::VIDEOS_BY_TITLE),
+    ] {
+        let query = VideoQuery {
+            search: None,
+            owner: None,
+            levels: Place::Listing.levels(false),
+            sort,
+            descending: sort != VideoSort::Title,
+            offset: 20,
+            limit: 10,
+        };
+        assert_eq!(feed_index(&query), Some(index));
+        // 2,000 public videos of 3,000.
+        explain(&db, "videos", feed_page(&query), feed_index(&query)).await.reads(
+            &format!("feed by {sort:?}"),
+            index,
+            2000,
+        );
+    }
+    drop_mongodb_database(&uri);
+}
+
+#[tokio::test]
+async fn a_channel_listing_reads_the_channel_s_videos_only() {
+    let Some((db, uri)) = indexed_database().await else { return };
+    let owners: Vec<ObjectId> = (0..10).map(|_| ObjectId::new()).collect();
+    insert_users(&db, &owners).await;
+    // 300 videos per channel, 200 of them public.
+    insert(&db, "videos", (0..3000).map(|i| video(i, owners[i % 10])).collect()).await;
+    let channel = id_of(owners[3]);
+    for (sort, own) in [(VideoSort::CreatedAt, false), (VideoSort::CreatedAt, true), (VideoSort::Views, false)] {
+        let query = VideoQuery {
+            search: None,
+            owner: Some(channel),
+            levels: Place::Channel.levels(own),
+            sort,
+            descending: true,
+            offset: 20,
+            limit: 10,
+        };
+        assert_eq!(feed_index(&query), Some(index::VIDEOS_OF_OWNER));
+        let list = format!("channel listing by {sort:?} (seen by its owner: {own})");
+        explain(&db, "videos", feed_page(&query), feed_index(&query)).await.reads(&list, index::VIDEOS_OF_OWNER, 300);
+    }
+    drop_mongodb_database(&uri);
+}
+
+#[tokio::test]
+async fn the_dashboard_reads_the_owner_s_videos_only() {
+    let Some((db, uri)) = indexed_database().await else { return };
+    let owners: Vec<ObjectId> = (0..10).map(|_| ObjectId::new()).collect();
+    insert_users(&db, &owners).await;
+    insert(&db, "videos", (0..3000).map(|i| video(i, owners[i % 10])).collect()).await;
+    // Not hinted: the owner's index is the only one holding `owner`.
+    let plan = explain(&db, "videos", dashboard::dashboard_videos(owners[4]), None).await;
+    plan.reads("dashboard videos", index::VIDEOS_OF_OWNER, 300);
+    drop_mongodb_database(&uri);
+}
+
+#[tokio::test]
+async fn the_subscription_feed_reads_the_followed_channels_videos_only() {
+    let Some((db, uri)) = indexed_database().await else { return };
+    let owners: Vec<ObjectId> = (0..30).map(|_| ObjectId::new()).collect();
+    insert_users(&db, &owners).await;
+    // 100 videos per channel; five channels followed.
+    insert(&db, "videos", (0..3000).map(|i| video(i, owners[i % 30])).collect()).await;
+    let followed = owners[..5].to_vec();
+    let feed = subscriptions::subscription_feed_page(followed, 20, 10);
+    explain(&db, "videos", feed.pipeline, Some(feed.index)).await.reads(
+        "subscription feed",
+        index::VIDEOS_OF_OWNER,
+        500,
+    );
+    drop_mongodb_database(&uri);
+}
+
+/// 3,000 comments on ten videos, 300 each: on each video 100 top-level ones and 200 replies in
+/// its first thread, created one after another.
+async fn insert_comments(db: &mongodb::Database) -> (Vec<ObjectId>, Vec<ObjectId>) {
+    let authors: Vec<ObjectId> = (0..20).map(|_| ObjectId::new()).collect();
+    insert_users(db, &authors).await;
+    let videos: Vec<ObjectId> = (0..10).map(|_| ObjectId::new()).collect();
+    let threads: Vec<ObjectId> = (0..10).map(|_| ObjectId::new()).collect();
+    let comments = (0..3000).map(|i| {
+        let (video, round) = (i % 10, i / 10);
+        let mut comment = doc! {
+            "_id": if round == 0 { threads[video] } else { ObjectId::new() }, "content": format!("c{i}"),
+            "video": videos[video], "owner": authors[i % 20], "createdAt": at(i), "likes": (i % 13) as i64,
+            "repliesCount": 0_i64, "countedVisible": true,
+        };
+        if round >= 100 {
+            comment.insert("parent", threads[video]);
+            comment.insert("replyTo", authors[0]);
+        }
+        comment
+    });
+    insert(db, "comments", comments.collect()).await;
+    (videos, threads)
+}
+
+#[tokio::test]
+async fn a_comment_page_reads_the_video_s_comments_only() {
+    let Some((db, uri)) = indexed_database().await else { return };
+    let (videos, _) = insert_comments(&db).await;
+    for sort in [CommentSort::Newest, CommentSort::Top] {
+        for viewer in [None, Some(ObjectId::new())] {
+            let page = comments::comment_page(videos[2], viewer, sort, None, 20, 10);
+            let list = format!("comments by {sort:?} (signed in: {})", viewer.is_some());
+            let plan = explain(&db, "comments", page.pipeline, Some(page.index)).await;
+            // The video's 100 top-level comments.
+            plan.reads(&list, index::TOP_LEVEL_COMMENTS, 100);
+        }
+    }
+    drop_mongodb_database(&uri);
+}
+
+#[tokio::test]
+async fn a_reply_page_reads_the_thread_s_replies_only() {
+    let Some((db, uri)) = indexed_database().await else { return };
+    let (_, threads) = insert_comments(&db).await;
+    for viewer in [None, Some(ObjectId::new())] {
+        let page = comments::reply_page(threads[5], viewer, 20, 10);
+        let plan = explain(&db, "comments", page.pipeline, Some(page.index)).await;
+        plan.reads(&format!("replies (signed in: {})", viewer.is_some()), index::REPLIES, 200);
+    }
+    drop_mongodb_database(&uri);
+}
+
+#[tokio::test]
+async fn liked_videos_read_the_user_s_likes_only() {
+    let Some((db, uri)) = indexed_database().await else { return };
+    let users: Vec<ObjectId> = (0..10).map(|_| ObjectId::new()).collect();
+    insert_users(&db, &users).await;
+    let liked: Vec<Document> = (0..300).map(|i| video(i, users[i % 10])).collect();
+    let ids: Vec<ObjectId> = liked.iter().map(|v| v.get_object_id("_id").unwrap()).collect();
+    insert(&db, "videos", liked).await;
+    // Every user likes all 300 videos.
+    let likes = (0..3000).map(|i| {
+        doc! { "_id": ObjectId::new(), "likedBy": users[i / 300], "video": ids[i % 300], "createdAt": at(i) }
+    });
+    insert(&db, "likes", likes.collect()).await;
+    let liked = likes::liked_videos(users[7]);
+    let plan = explain(&db, "likes", liked.pipeline, Some(liked.index)).await;
+    plan.reads("liked videos", index::LIKES_OF_USER, 300);
+    drop_mongodb_database(&uri);
+}
+
+#[tokio::test]
+async fn a_user_s_playlists_read_their_playlists_only() {
+    let Some((db, uri)) = indexed_database().await else { return };
+    let users: Vec<ObjectId> = (0..10).map(|_| ObjectId::new()).collect();
+    insert_users(&db, &users).await;
+    let lists = (0..3000).map(|i| {
+        doc! {
+            "_id": ObjectId::new(), "name": format!("p{i}"), "description": "", "videos": [], "owner": users[i % 10],
+            "createdAt": at(i),
+        }
+    });
+    insert(&db, "playlists", lists.collect()).await;
+    // Not hinted: the owner's index is the only one holding `owner`.
+    let plan = explain(&db, "playlists", playlists::playlists(doc! { "owner": users[1] }), None).await;
+    plan.reads("playlists", "owner_1_createdAt_-1__id_-1", 300);
+    drop_mongodb_database(&uri);
+}
+
+#[tokio::test]
+async fn the_watch_history_reads_its_own_videos_only() {
+    let Some((db, uri)) = indexed_database().await else { return };
+    let owner = ObjectId::new();
+    let all: Vec<Document> = (0..3000).map(|i| video(i, owner)).collect();
+    let watched: Vec<Bson> = all.iter().step_by(100).map(|v| v.get("_id").unwrap().clone()).collect();
+    let viewer = ObjectId::new();
+    insert(&db, "videos", all).await;
+    insert_users(&db, &[viewer, owner]).await;
+    let history = doc! { "$set": { "watchHistory": watched } };
+    db.collection::<Document>("users").update_one(doc! { "_id": viewer }, history).await.unwrap();
+    // The user by `_id`, then each of the 30 watched videos (and its owner) by `_id`.
+    let plan = explain(&db, "users", history::watch_history(viewer), None).await;
+    plan.reads("watch history", index::ID, 61);
+    drop_mongodb_database(&uri);
+}
+
+#[tokio::test]
+async fn trending_reads_the_window_s_view_records_only() {
+    let Some((db, uri)) = indexed_database().await else { return };
+    let owner = ObjectId::new();
+    insert_users(&db, &[owner]).await;
+    let all: Vec<Document> = (0..100).map(|i| video(i, owner)).collect();
+    let ids: Vec<ObjectId> = all.iter().map(|v| v.get_object_id("_id").unwrap()).collect();
+    insert(&db, "videos", all).await;
+    // 30 hours of records for each video; the window holds the last 3 (300 records).
+    let hours = (0..3000).map(|i| {
+        let (video, hour) = (ids[i % 100], 1000 + (i / 100) as i64);
+        videos::new_view_hour(video, hour, 1 + (i % 5) as i64)
+    });
+    insert(&db, "viewHours", hours.collect()).await;
+    let plan = explain(&db, "viewHours", videos::trending_page(1027, 20, 10), None).await;
+    plan.reads("trending", "hour_1_video_1_n_1", 300);
     drop_mongodb_database(&uri);
 }

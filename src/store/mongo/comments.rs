@@ -21,8 +21,9 @@ use crate::store::{CommentRef, CommentRepo, NewReply, StoreError, StoreResult};
 const HEART_ATTEMPTS: u32 = 16;
 
 impl MongoStore {
-    async fn comments_of(&self, pipeline: Vec<Document>) -> StoreResult<Vec<Comment>> {
-        let found: Vec<PostDoc> = self.aggregate_as(coll::COMMENTS, pipeline).await?;
+    /// The comments a pipeline finds; a page names the index it reads (`queries::Hinted`).
+    async fn comments_of(&self, pipeline: Vec<Document>, hint: Option<&str>) -> StoreResult<Vec<Comment>> {
+        let found: Vec<PostDoc> = self.aggregate_hinted(coll::COMMENTS, pipeline, hint).await?;
         Ok(found.into_iter().filter_map(PostDoc::into_comment).collect())
     }
 
@@ -68,7 +69,7 @@ impl CommentRepo for MongoStore {
     }
 
     async fn get(&self, id: Id, viewer: Option<Id>) -> StoreResult<Option<Comment>> {
-        Ok(self.comments_of(q::comment(oid(id), viewer.map(oid))).await?.into_iter().next())
+        Ok(self.comments_of(q::comment(oid(id), viewer.map(oid)), None).await?.into_iter().next())
     }
 
     async fn list(
@@ -81,10 +82,10 @@ impl CommentRepo for MongoStore {
         limit: u32,
     ) -> StoreResult<(Vec<Comment>, u64)> {
         let (video, viewer) = (oid(video), viewer.map(oid));
-        let pipeline = q::comment_page(video, viewer, sort, skip.map(oid), offset, limit);
+        let page = q::comment_page(video, viewer, sort, skip.map(oid), offset, limit);
         let own = viewer.map(|viewer| q::own_hidden_on_video(video, viewer));
         tokio::try_join!(
-            self.comments_of(pipeline),
+            self.comments_of(page.pipeline, Some(page.index)),
             self.seen_total(&counters::counts(RecordKind::Comments)[0], video, own)
         )
     }
@@ -98,8 +99,9 @@ impl CommentRepo for MongoStore {
     ) -> StoreResult<(Vec<Comment>, u64)> {
         let (thread, viewer) = (oid(thread), viewer.map(oid));
         let own = viewer.map(|viewer| q::own_hidden_in_thread(thread, viewer));
+        let page = q::reply_page(thread, viewer, offset, limit);
         tokio::try_join!(
-            self.comments_of(q::reply_page(thread, viewer, offset, limit)),
+            self.comments_of(page.pipeline, Some(page.index)),
             self.seen_total(&counters::counts(RecordKind::Comments)[1], thread, own)
         )
     }
@@ -112,7 +114,7 @@ impl CommentRepo for MongoStore {
             .await
             .map_err(backend)?;
         let Some(pin) = found.and_then(|v| v.get_object_id("pinnedComment").ok()) else { return Ok(None) };
-        Ok(self.comments_of(q::pinned(oid(video), pin, viewer.map(oid))).await?.into_iter().next())
+        Ok(self.comments_of(q::pinned(oid(video), pin, viewer.map(oid)), None).await?.into_iter().next())
     }
 
     async fn set_pinned(&self, video: Id, id: Id, pinned: bool) -> StoreResult<()> {

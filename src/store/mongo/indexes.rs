@@ -303,6 +303,22 @@ mod tests {
         }
     }
 
+    /// The name MongoDB (and DocumentDB) gives an index created without one: `field_direction` joined by `_`.
+    fn default_name(keys: &Document) -> String {
+        keys.iter().map(|(field, direction)| format!("{field}_{direction}")).collect::<Vec<_>>().join("_")
+    }
+
+    #[test]
+    fn every_hinted_index_is_defined_under_its_name() {
+        assert_eq!(default_name(&doc! { "owner": 1, "createdAt": -1, "_id": -1 }), "owner_1_createdAt_-1__id_-1");
+        for (collection, name) in queries::index::HINTED {
+            let defined = of(collection).iter().any(|model| {
+                model.options.as_ref().and_then(|o| o.name.clone()).unwrap_or_else(|| default_name(&model.keys)) == name
+            });
+            assert!(defined, "{collection} has no index named {name}");
+        }
+    }
+
     /// Every index as `collection keys options`, one line each, sorted.
     fn described() -> Vec<String> {
         let mut lines: Vec<String> = models()

@@ -33,7 +33,8 @@ impl LikeRepo for MongoStore {
     }
 
     async fn liked_videos(&self, user: Id) -> StoreResult<Vec<LikedVideoItem>> {
-        let found: Vec<LikedVideoDoc> = self.aggregate_as(coll::LIKES, q::liked_videos(oid(user))).await?;
+        let likes = q::liked_videos(oid(user));
+        let found: Vec<LikedVideoDoc> = self.aggregate_hinted(coll::LIKES, likes.pipeline, Some(likes.index)).await?;
         Ok(found
             .into_iter()
             .map(|like| LikedVideoItem {

@@ -203,6 +203,24 @@ impl MongoStore {
         self.aggregate(name, pipeline).await?.into_iter().map(decode).collect()
     }
 
+    /// Runs a pipeline reading the index named `hint` (one of `queries::index`), decoding each result.
+    async fn aggregate_hinted<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        pipeline: Vec<Document>,
+        hint: Option<&str>,
+    ) -> StoreResult<Vec<T>> {
+        let collection = self.collection(name);
+        let aggregate = collection.aggregate(pipeline);
+        let cursor = match hint {
+            Some(index) => aggregate.hint(mongodb::options::Hint::Name(index.to_owned())).await,
+            None => aggregate.await,
+        }
+        .map_err(backend)?;
+        let found: Vec<Document> = cursor.try_collect().await.map_err(backend)?;
+        found.into_iter().map(decode).collect()
+    }
+
     async fn count(&self, name: &str, filter: Document) -> StoreResult<u64> {
         self.collection(name).count_documents(filter).await.map_err(backend)
     }

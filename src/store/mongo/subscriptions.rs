@@ -42,8 +42,9 @@ impl SubscriptionRepo for MongoStore {
         // The total sums the channels' stored counts of listed videos: bounded by the subscriptions.
         let listed = Place::Listing.levels(false);
         let total = self.users_videos(&channels, listed);
-        let (page, total) =
-            tokio::try_join!(self.videos(q::subscription_feed_page(channels.clone(), offset, limit)), total)?;
+        let feed = q::subscription_feed_page(channels.clone(), offset, limit);
+        let page = self.aggregate_hinted::<VideoDoc>(coll::VIDEOS, feed.pipeline, Some(feed.index));
+        let (page, total) = tokio::try_join!(page, total)?;
         Ok((page.into_iter().map(VideoDoc::into_video).collect(), total))
     }
 }

@@ -4,8 +4,7 @@
 use async_trait::async_trait;
 use bson::oid::ObjectId;
 use bson::{Document, doc};
-use futures_util::TryStreamExt;
-use mongodb::options::{Hint, ReturnDocument};
+use mongodb::options::ReturnDocument;
 
 use super::docs::{TrendingDoc, VideoDoc};
 use super::ephemeral::CREATE_ATTEMPTS;
@@ -103,17 +102,7 @@ impl VideoRepo for MongoStore {
                 (None, None) => self.site_videos(query.levels).await,
             }
         };
-        let page = async {
-            let pipeline = q::feed_page(query);
-            let videos = self.collection(coll::VIDEOS);
-            let cursor = match q::feed_index(query) {
-                Some(index) => videos.aggregate(pipeline).hint(Hint::Name(index.to_owned())).await,
-                None => videos.aggregate(pipeline).await,
-            }
-            .map_err(backend)?;
-            let found: Vec<Document> = cursor.try_collect().await.map_err(backend)?;
-            found.into_iter().map(super::decode::<VideoDoc>).collect::<StoreResult<Vec<_>>>()
-        };
+        let page = self.aggregate_hinted::<VideoDoc>(coll::VIDEOS, q::feed_page(query), q::feed_index(query));
         let (page, total) = tokio::try_join!(page, total)?;
         Ok((page.into_iter().map(VideoDoc::into_video).collect(), total))
     }

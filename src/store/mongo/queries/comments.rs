@@ -6,7 +6,7 @@ use bson::{Bson, Document, doc};
 
 use super::super::coll;
 use super::counters::COUNTED_VISIBLE;
-use super::{by_id, like_facts, owner_lookup, seen_posts, skip};
+use super::{Hinted, by_id, index, like_facts, owner_lookup, seen_posts, skip};
 use crate::domain::social::CommentSort;
 use crate::store::records::RecordKind;
 
@@ -102,7 +102,8 @@ fn comment_pipeline(
     pipeline
 }
 
-/// One page of the top-level comments on a video that `viewer` sees, in `sort` order, without `skip`.
+/// One page of the top-level comments on a video that `viewer` sees, in `sort` order, without `skip`,
+/// read through the video's top-level comments index.
 pub fn comment_page(
     video: ObjectId,
     viewer: Option<ObjectId>,
@@ -110,16 +111,17 @@ pub fn comment_page(
     skip: Option<ObjectId>,
     offset: u64,
     limit: u32,
-) -> Vec<Document> {
+) -> Hinted {
     let filter = seen_top_level(video, viewer, skip);
     let page = Some((offset, limit));
-    match sort {
+    let pipeline = match sort {
         CommentSort::Newest => comment_pipeline(filter, doc! { "createdAt": -1, "_id": -1 }, false, viewer, page),
         CommentSort::Top => {
             let order = doc! { "likesCount": -1, "repliesCount": -1, "createdAt": -1, "_id": -1 };
             comment_pipeline(filter, order, true, viewer, page)
         }
-    }
+    };
+    Hinted { pipeline, index: index::TOP_LEVEL_COMMENTS }
 }
 
 /// The viewer's own hidden top-level comments on a video, which the viewer sees besides those
@@ -128,10 +130,11 @@ pub fn own_hidden_on_video(video: ObjectId, viewer: ObjectId) -> Document {
     doc! { "owner": viewer, "video": video, "parent": Bson::Null, "hidden": true }
 }
 
-/// One page of a thread's replies that `viewer` sees, oldest first.
-pub fn reply_page(thread: ObjectId, viewer: Option<ObjectId>, offset: u64, limit: u32) -> Vec<Document> {
+/// One page of a thread's replies that `viewer` sees, oldest first, through the thread's index.
+pub fn reply_page(thread: ObjectId, viewer: Option<ObjectId>, offset: u64, limit: u32) -> Hinted {
     let filter = seen_posts(replies_in(thread), viewer);
-    comment_pipeline(filter, doc! { "createdAt": 1, "_id": 1 }, false, viewer, Some((offset, limit)))
+    let pipeline = comment_pipeline(filter, doc! { "createdAt": 1, "_id": 1 }, false, viewer, Some((offset, limit)));
+    Hinted { pipeline, index: index::REPLIES }
 }
 
 /// The viewer's own hidden replies in a thread (besides the thread's kept `repliesCount`).
@@ -183,7 +186,8 @@ mod tests {
 
     #[test]
     fn a_comment_page_sorts_then_pages_then_joins() {
-        let pipeline = comment_page(id(4), Some(id(1)), CommentSort::Newest, None, 10, 5);
+        let Hinted { pipeline, index } = comment_page(id(4), Some(id(1)), CommentSort::Newest, None, 10, 5);
+        assert_eq!(index, "video_1_parent_1_createdAt_-1__id_-1");
         let seen =
             doc! { "video": id(4), "parent": Bson::Null, "$or": [{ "hidden": { "$ne": true } }, { "owner": id(1) }] };
         assert_eq!(pipeline[0], doc! { "$match": seen }, "top-level; a removed comment only for its author");
@@ -208,7 +212,8 @@ mod tests {
 
     #[test]
     fn the_top_sort_counts_before_sorting_and_skips_the_pinned_comment() {
-        let pipeline = comment_page(id(4), None, CommentSort::Top, Some(id(9)), 0, 5);
+        let Hinted { pipeline, index } = comment_page(id(4), None, CommentSort::Top, Some(id(9)), 0, 5);
+        assert_eq!(index, "video_1_parent_1_createdAt_-1__id_-1", "the video's comments, sorted after");
         let filter = pipeline[0].get_document("$match").unwrap();
         assert_eq!(filter.get_document("_id").unwrap(), &doc! { "$ne": id(9) });
         let sort = pipeline.iter().position(|s| s.contains_key("$sort")).unwrap();
@@ -223,7 +228,8 @@ mod tests {
 
     #[test]
     fn replies_come_oldest_first_and_hearts_flip_conditionally() {
-        let pipeline = reply_page(id(3), None, 0, 20);
+        let Hinted { pipeline, index } = reply_page(id(3), None, 0, 20);
+        assert_eq!(index, "parent_1_createdAt_1__id_1");
         assert_eq!(pipeline[0], doc! { "$match": { "parent": id(3), "hidden": { "$ne": true } } });
         assert_eq!(pipeline[1], doc! { "$sort": { "createdAt": 1, "_id": 1 } });
         assert_eq!(

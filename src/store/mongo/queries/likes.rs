@@ -5,7 +5,7 @@ use bson::oid::ObjectId;
 use bson::{Document, doc};
 
 use super::super::{coll, oid};
-use super::{newest_first, owner_lookup, visible_to};
+use super::{Hinted, index, newest_first, owner_lookup, visible_to};
 use crate::domain::social::LikeTarget;
 use crate::domain::visibility::Place;
 
@@ -33,18 +33,20 @@ pub fn counted_in(target: LikeTarget) -> (&'static str, ObjectId) {
     }
 }
 
-/// The user's video likes, newest first, joined to the videos the user may see.
-pub fn liked_videos(user: ObjectId) -> Vec<Document> {
+/// The user's video likes, newest first, joined to the videos the user may see, read through the
+/// user's likes index.
+pub fn liked_videos(user: ObjectId) -> Hinted {
     let mut video = vec![doc! { "$match": visible_to(Place::ByLink, Some(user)) }];
     video.extend(owner_lookup("owner"));
-    vec![
+    let pipeline = vec![
         doc! { "$match": { "likedBy": user, "video": { "$ne": null } } },
         newest_first(),
         doc! { "$lookup": {
             "from": coll::VIDEOS, "localField": "video", "foreignField": "_id", "pipeline": video, "as": "video",
         } },
         doc! { "$unwind": "$video" },
-    ]
+    ];
+    Hinted { pipeline, index: index::LIKES_OF_USER }
 }
 
 #[cfg(test)]
@@ -73,7 +75,8 @@ mod tests {
 
     #[test]
     fn liked_videos_keep_only_visible_videos() {
-        let pipeline = liked_videos(id(1));
+        let Hinted { pipeline, index } = liked_videos(id(1));
+        assert_eq!(index, "likedBy_1_createdAt_-1__id_-1");
         assert_eq!(pipeline[0], doc! { "$match": { "likedBy": id(1), "video": { "$ne": null } } });
         let lookup = pipeline[2].get_document("$lookup").unwrap();
         assert_eq!(

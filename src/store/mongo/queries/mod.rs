@@ -33,6 +33,45 @@ use super::coll;
 use crate::domain::visibility::{ALL_LEVELS, Place, Visibility};
 use mongodb::options::UpdateModifications;
 
+/// The indexes the lists name in their `hint`: the default names of definitions in `indexes.rs` (a
+/// unit test there keeps each defined). Left to choose, DocumentDB takes any index holding a
+/// filtered field and intersects several: a channel's public videos read every public video's key
+/// of an `isPublished` index beside the channel's own. MongoDB would choose these same indexes, which
+/// end with the list's sort (docs/decisions.md D26).
+pub mod index {
+    /// The primary key: the site's feed by date walks it.
+    pub const ID: &str = "_id_";
+    /// A channel's videos (its listing in every sort, the subscription feed).
+    pub const VIDEOS_OF_OWNER: &str = "owner_1_createdAt_-1__id_-1";
+    pub const VIDEOS_BY_VIEWS: &str = "isPublished_1_views_-1__id_-1";
+    pub const VIDEOS_BY_DURATION: &str = "isPublished_1_duration_-1__id_-1";
+    pub const VIDEOS_BY_TITLE: &str = "isPublished_1_title_1__id_1";
+    /// A video's top-level comments, newest first.
+    pub const TOP_LEVEL_COMMENTS: &str = "video_1_parent_1_createdAt_-1__id_-1";
+    /// A thread's replies, oldest first.
+    pub const REPLIES: &str = "parent_1_createdAt_1__id_1";
+    /// A user's likes, newest first.
+    pub const LIKES_OF_USER: &str = "likedBy_1_createdAt_-1__id_-1";
+
+    /// Each hinted index with its collection.
+    pub const HINTED: [(&str, &str); 7] = [
+        ("videos", VIDEOS_OF_OWNER),
+        ("videos", VIDEOS_BY_VIEWS),
+        ("videos", VIDEOS_BY_DURATION),
+        ("videos", VIDEOS_BY_TITLE),
+        ("comments", TOP_LEVEL_COMMENTS),
+        ("comments", REPLIES),
+        ("likes", LIKES_OF_USER),
+    ];
+}
+
+/// A list's pipeline and the index it reads (sent as the aggregate's `hint`; one of `index`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hinted {
+    pub pipeline: Vec<Document>,
+    pub index: &'static str,
+}
+
 /// A change a step makes to the documents its filter matches.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {

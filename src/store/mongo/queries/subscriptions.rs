@@ -4,7 +4,7 @@ use bson::oid::ObjectId;
 use bson::{Document, doc};
 
 use super::super::coll;
-use super::{newest_first, owner_lookup, skip, visible_to};
+use super::{Hinted, index, newest_first, owner_lookup, skip, visible_to};
 use crate::domain::visibility::Place;
 
 pub fn subscription_of(subscriber: ObjectId, channel: ObjectId) -> Document {
@@ -71,8 +71,8 @@ pub fn subscription_feed_filter(channels: Vec<ObjectId>) -> Document {
     filter
 }
 
-/// One page of the subscription feed, newest first, owners joined.
-pub fn subscription_feed_page(channels: Vec<ObjectId>, offset: u64, limit: u32) -> Vec<Document> {
+/// One page of the subscription feed, newest first, owners joined, read through the channels' index.
+pub fn subscription_feed_page(channels: Vec<ObjectId>, offset: u64, limit: u32) -> Hinted {
     let mut pipeline = vec![
         doc! { "$match": subscription_feed_filter(channels) },
         newest_first(),
@@ -80,7 +80,7 @@ pub fn subscription_feed_page(channels: Vec<ObjectId>, offset: u64, limit: u32) 
         doc! { "$limit": i64::from(limit) },
     ];
     pipeline.extend(owner_lookup("owner"));
-    pipeline
+    Hinted { pipeline, index: index::VIDEOS_OF_OWNER }
 }
 
 #[cfg(test)]
@@ -115,7 +115,8 @@ mod tests {
         let (a, b) = (ObjectId::from_bytes([1; 12]), ObjectId::from_bytes([2; 12]));
         let filter = doc! { "owner": { "$in": [a, b] }, "isPublished": true };
         assert_eq!(subscription_feed_filter(vec![a, b]), filter);
-        let page = subscription_feed_page(vec![a, b], 20, 10);
+        let Hinted { pipeline: page, index } = subscription_feed_page(vec![a, b], 20, 10);
+        assert_eq!(index, "owner_1_createdAt_-1__id_-1");
         assert_eq!(
             page[..4],
             [

@@ -5,7 +5,7 @@ use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document, doc};
 
 use super::super::coll;
-use super::{levels_filter, owner_lookup, skip, visible_to};
+use super::{index, levels_filter, owner_lookup, skip, visible_to};
 use crate::domain::search::distinct_words;
 use crate::domain::video::{VideoQuery, VideoSort};
 use crate::domain::visibility::{Place, Visibility};
@@ -80,21 +80,36 @@ pub fn feed_filter(query: &VideoQuery) -> Document {
     filter
 }
 
-/// The index a feed page walks in order when the engine would not choose it: the site's feed by
-/// date walks `_id` (an ObjectId starts with its creation time, and every video's is made when it
-/// is created), which DocumentDB can read in order (with `documentdb.enableIndexOrderbyPushdown`)
-/// where it sorts every match of any other index; MongoDB walks either in order. A channel's or a
-/// search's matches are bounded, and keep their own index.
+/// The index a feed page reads (its `hint`; none for a text search, whose matches no index finds).
+/// The site's feed by date walks `_id` (an ObjectId starts with its creation time, and every video's
+/// is made when it is created), which DocumentDB can read in order (with
+/// `documentdb.enableIndexOrderbyPushdown`) where it sorts every match of any other index; MongoDB
+/// walks either in order. The other site sorts read the listed videos through the index ending with
+/// their sort; a channel's listing, in any sort, its own videos through the owner's index (never
+/// another list's index beside it, see `index`).
 pub fn feed_index(query: &VideoQuery) -> Option<&'static str> {
-    (query.sort == VideoSort::CreatedAt && query.owner.is_none() && query.search.is_none()).then_some("_id_")
+    if query.search.is_some() {
+        return None;
+    }
+    if query.owner.is_some() {
+        return Some(index::VIDEOS_OF_OWNER);
+    }
+    match query.sort {
+        VideoSort::CreatedAt => Some(index::ID),
+        // These lead with `isPublished`: the site's listing is its public videos.
+        _ if query.levels != [Visibility::Public] => None,
+        VideoSort::Views => Some(index::VIDEOS_BY_VIEWS),
+        VideoSort::Duration => Some(index::VIDEOS_BY_DURATION),
+        VideoSort::Title => Some(index::VIDEOS_BY_TITLE),
+    }
 }
 
 /// One page of the feed: filter, indexed sort with the id as tie-breaker, skip, limit, then owners.
 pub fn feed_page(query: &VideoQuery) -> Vec<Document> {
     let direction = if query.descending { -1 } else { 1 };
     let order = match feed_index(query) {
-        Some(_) => doc! { "_id": direction },
-        None => doc! { sort_field(query.sort): direction, "_id": direction },
+        Some(index::ID) => doc! { "_id": direction },
+        _ => doc! { sort_field(query.sort): direction, "_id": direction },
     };
     let mut pipeline = vec![
         doc! { "$match": feed_filter(query) },
@@ -264,8 +279,30 @@ mod tests {
         ] {
             let q = VideoQuery { sort, descending: false, owner: Some(Id::generate()), ..query() };
             assert_eq!(feed_page(&q)[1], doc! { "$sort": { field: 1, "_id": 1 } });
-            assert_eq!(feed_index(&q), None, "a channel's videos are read through its own index");
+            assert_eq!(
+                feed_index(&q),
+                Some(index::VIDEOS_OF_OWNER),
+                "a channel's videos are read through its own index"
+            );
         }
+    }
+
+    #[test]
+    fn each_site_sort_reads_the_index_ending_with_it() {
+        for (sort, index, order) in [
+            (VideoSort::Views, index::VIDEOS_BY_VIEWS, doc! { "views": -1, "_id": -1 }),
+            (VideoSort::Duration, index::VIDEOS_BY_DURATION, doc! { "duration": -1, "_id": -1 }),
+            (VideoSort::Title, index::VIDEOS_BY_TITLE, doc! { "title": -1, "_id": -1 }),
+        ] {
+            let q = VideoQuery { sort, ..query() };
+            assert_eq!(feed_index(&q), Some(index));
+            assert_eq!(feed_page(&q)[..2], [doc! { "$match": { "isPublished": true } }, doc! { "$sort": order }]);
+            let every_level = VideoQuery { levels: ALL_LEVELS, ..q };
+            assert_eq!(feed_index(&every_level), None, "those indexes lead with isPublished");
+        }
+        let search = VideoQuery { search: Some("a".into()), ..query() };
+        assert_eq!(feed_index(&search), None);
+        assert_eq!(feed_index(&VideoQuery { owner: Some(Id::generate()), ..search }), None);
     }
 
     #[test]
