@@ -1,6 +1,7 @@
-//! An exact read-through cache of feed pages in front of any store. Every write that can change a
-//! feed page (videos, views, owner profiles) bumps a generation after it commits; a cached page is
-//! served only while its generation is current, so no response is ever staler than a completed write.
+//! An exact read-through cache of feed pages and video searches in front of any store. Every write
+//! that can change one (videos, views, owner profiles) bumps a generation after it commits; a cached
+//! page is served only while its generation is current, so no response is ever staler than a
+//! completed write.
 //! Meant for single-process stores (SQLite); several API instances sharing one database would need a
 //! shared generation, so `Store::with_feed_cache` is applied only to the embedded store.
 
