@@ -92,11 +92,9 @@ impl VideoRepo for MongoStore {
     }
 
     async fn list(&self, query: &VideoQuery) -> StoreResult<(Vec<Video>, u64)> {
-        // The page and the total are independent: run them concurrently, one round trip of latency.
-        // The total is a stored count, but for a text search (counted over its matches, which the
-        // page reads through anyway).
-        // A channel's listing by date first reads its count and the site's, to choose between walking
-        // `_id` and sorting the channel's videos (`queries::read_for`, D26): one more round trip.
+        // A channel's listing by date first reads its count (its total) and the site's, to choose
+        // between walking `_id` and sorting the channel's videos (`queries::read_for`, D26): one more
+        // round trip.
         if q::walks_by_date(query)
             && let Some(owner) = query.owner
         {
@@ -108,6 +106,9 @@ impl VideoRepo for MongoStore {
                 self.aggregate_hinted::<VideoDoc>(coll::VIDEOS, q::feed_page(query, read), q::feed_index(query, read));
             return Ok((page.await?.into_iter().map(VideoDoc::into_video).collect(), matches));
         }
+        // Otherwise the page and the total are independent: run them concurrently, one round trip of
+        // latency. The total is a stored count, but for a text search (counted over its matches,
+        // which the page reads through anyway).
         let total = async {
             match (&query.search, query.owner) {
                 (Some(_), _) => self.count(coll::VIDEOS, q::feed_filter(query)).await,
