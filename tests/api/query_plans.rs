@@ -5,7 +5,10 @@
 //!
 //! Two kinds of assertion:
 //! - The site's feed by date walks `_id` in order: the documents examined are bounded by skip +
-//!   limit and the filter's rejects, not by the videos stored.
+//!   limit and the filter's rejects, not by the videos stored. So do a channel's listing by date and
+//!   the subscription feed when their videos are enough of the site's that the walk is the cheaper
+//!   read (`queries::read_for`, from the counts the store keeps; here counted from the data seeded):
+//!   then a page examines at most `WALK_MARGIN` × (skip + limit) documents.
 //! - Every other list reads its own index (an index scan, not a collection scan, not an index of
 //!   another list beside it) and examines at most the documents its filter matches, not the
 //!   collection. On DocumentDB 0.108 that is all it does: it fetches every match and sorts them (a
@@ -25,7 +28,9 @@ use videotube::domain::social::CommentSort;
 use videotube::domain::video::{VideoQuery, VideoSort};
 use videotube::domain::visibility::Place;
 use videotube::store::mongo::queries::videos::{feed_index, feed_page};
-use videotube::store::mongo::queries::{comments, dashboard, history, index, likes, playlists, subscriptions, videos};
+use videotube::store::mongo::queries::{
+    Read, WALK_MARGIN, comments, dashboard, history, index, likes, playlists, read_for, subscriptions, videos,
+};
 
 use crate::helpers::{drop_mongodb_database, fresh_mongodb_database};
 
@@ -68,6 +73,11 @@ struct Plan {
     scanned: Vec<String>,
     /// A collection scan appears.
     collection_scan: bool,
+    /// A scan reads `_id_` (DocumentDB calls its ordered scan of the primary key a `COLLSCAN` naming
+    /// `_id_`, with a direction; MongoDB an `IXSCAN` of `_id_`).
+    walks_ids: bool,
+    /// A `SORT` stage appears in the list's own query.
+    sorts: bool,
     examined: i64,
     explain: Document,
 }
@@ -77,7 +87,7 @@ impl Plan {
     /// answer in one piece, it is what the lookups of the joined records read), no collection scan,
     /// and at most `matches` documents examined by any stage.
     fn reads(&self, list: &str, index: &str, matches: i64) {
-        let Plan { scanned, collection_scan, examined, explain } = self;
+        let Plan { scanned, collection_scan, examined, explain, .. } = self;
         let others: Vec<&String> = scanned.iter().filter(|read| *read != index && *read != "_id_").collect();
         assert!(
             !collection_scan && scanned.iter().any(|read| read == index) && others.is_empty(),
@@ -87,6 +97,20 @@ impl Plan {
             *examined <= matches,
             "{list}: at most the {matches} documents its filter matches, {examined} examined\n{explain}"
         );
+    }
+}
+
+impl Plan {
+    /// Asserts that the list walks `_id_` in order (no other index, no sort) and examines at most
+    /// `bound` documents.
+    fn walks(&self, list: &str, bound: i64) {
+        let Plan { scanned, walks_ids, sorts, examined, explain, .. } = self;
+        let others: Vec<&String> = scanned.iter().filter(|read| *read != index::ID).collect();
+        assert!(
+            *walks_ids && !sorts && others.is_empty(),
+            "{list}: a walk of _id_ only, not {scanned:?} (sorted: {sorts})\n{explain}"
+        );
+        assert!(*examined <= bound, "{list}: at most {bound} documents examined, {examined}\n{explain}");
     }
 }
 
@@ -108,7 +132,12 @@ async fn explain(db: &mongodb::Database, collection: &str, pipeline: Vec<Documen
         .into_iter()
         .collect();
     let collection_scan = found.iter().any(|(stage, _)| stage == "COLLSCAN");
-    Plan { scanned, collection_scan, examined: most_examined(&answer), explain }
+    let walks_ids = found.iter().any(|(stage, index)| {
+        matches!(stage.as_str(), "COLLSCAN" | "IXSCAN")
+            && index.as_deref() == Some(videotube::store::mongo::queries::index::ID)
+    });
+    let sorts = found.iter().any(|(stage, _)| stage == "SORT");
+    Plan { scanned, collection_scan, walks_ids, sorts, examined: most_examined(&answer), explain }
 }
 
 /// A fresh database with the store's indexes, and its URI (to drop it).
@@ -180,10 +209,12 @@ async fn the_site_feed_walks_an_index_in_order() {
         offset: 20,
         limit: 10,
     };
-    let index = feed_index(&query).expect("the site's feed by date names its index");
+    // The site's feed by date always walks, whatever the read (it has no choice to make).
+    assert_eq!(feed_index(&query, Read::Sort), feed_index(&query, Read::Walk));
+    let index = feed_index(&query, Read::Sort).expect("the site's feed by date names its index");
     let explain = db
         .run_command(doc! {
-            "explain": { "aggregate": "videos", "pipeline": feed_page(&query), "cursor": {}, "hint": index },
+            "explain": { "aggregate": "videos", "pipeline": feed_page(&query, Read::Sort), "cursor": {}, "hint": index },
             "verbosity": "executionStats",
         })
         .await
@@ -217,9 +248,9 @@ async fn the_site_feed_by_views_duration_and_title_reads_the_listed_videos_only(
             offset: 20,
             limit: 10,
         };
-        assert_eq!(feed_index(&query), Some(index));
+        assert_eq!(feed_index(&query, Read::Sort), Some(index));
         // 2,000 public videos of 3,000.
-        explain(&db, "videos", feed_page(&query), feed_index(&query)).await.reads(
+        explain(&db, "videos", feed_page(&query, Read::Sort), feed_index(&query, Read::Sort)).await.reads(
             &format!("feed by {sort:?}"),
             index,
             2000,
@@ -246,10 +277,73 @@ async fn a_channel_listing_reads_the_channel_s_videos_only() {
             offset: 20,
             limit: 10,
         };
-        assert_eq!(feed_index(&query), Some(index::VIDEOS_OF_OWNER));
+        // 200 (300) of 3,000: the walk would pass about 450 (300) videos to find 30.
+        let read = read_for(30, if own { 300 } else { 200 }, 3000);
+        assert_eq!(read, Read::Sort);
+        assert_eq!(feed_index(&query, read), Some(index::VIDEOS_OF_OWNER));
         let list = format!("channel listing by {sort:?} (seen by its owner: {own})");
-        explain(&db, "videos", feed_page(&query), feed_index(&query)).await.reads(&list, index::VIDEOS_OF_OWNER, 300);
+        explain(&db, "videos", feed_page(&query, read), feed_index(&query, read)).await.reads(
+            &list,
+            index::VIDEOS_OF_OWNER,
+            300,
+        );
     }
+    drop_mongodb_database(&uri);
+}
+
+#[tokio::test]
+async fn a_large_channel_s_listing_by_date_walks_ids() {
+    let Some((db, uri)) = indexed_database().await else { return };
+    let owners: Vec<ObjectId> = (0..10).map(|_| ObjectId::new()).collect();
+    insert_users(&db, &owners).await;
+    // 2,400 of the 3,000 videos are one channel's (1,600 of them public), in among the others'.
+    let of = |i: usize| if i.is_multiple_of(5) { owners[1 + i % 9] } else { owners[0] };
+    let all: Vec<Document> = (0..3000).map(|i| video(i, of(i))).collect();
+    let count = |owner: ObjectId, own: bool| {
+        let listed = |v: &&Document| {
+            v.get_object_id("owner").ok() == Some(owner) && (own || v.get_bool("isPublished").ok() == Some(true))
+        };
+        all.iter().filter(listed).count() as u64
+    };
+    insert(&db, "videos", all.clone()).await;
+    for (own, descending) in [(false, true), (true, true), (false, false)] {
+        let query = VideoQuery {
+            search: None,
+            owner: Some(id_of(owners[0])),
+            levels: Place::Channel.levels(own),
+            sort: VideoSort::CreatedAt,
+            descending,
+            offset: 20,
+            limit: 10,
+        };
+        let read = read_for(30, count(owners[0], own), 3000);
+        assert_eq!(read, Read::Walk, "about 56 (38) examined instead of {}", count(owners[0], own));
+        assert_eq!(feed_index(&query, read), Some(index::ID));
+        let list = format!("large channel's listing (seen by its owner: {own}, newest first: {descending})");
+        let wanted = 30 * WALK_MARGIN as i64;
+        explain(&db, "videos", feed_page(&query, read), feed_index(&query, read)).await.walks(&list, wanted);
+    }
+    // A channel of the 600 others' sorts its 66 or 67 videos.
+    let small = VideoQuery {
+        owner: Some(id_of(owners[1])),
+        ..VideoQuery {
+            search: None,
+            owner: None,
+            levels: Place::Channel.levels(true),
+            sort: VideoSort::CreatedAt,
+            descending: true,
+            offset: 20,
+            limit: 10,
+        }
+    };
+    let matches = count(owners[1], true);
+    let read = read_for(30, matches, 3000);
+    assert_eq!(read, Read::Sort);
+    explain(&db, "videos", feed_page(&small, read), feed_index(&small, read)).await.reads(
+        "small channel",
+        index::VIDEOS_OF_OWNER,
+        67,
+    );
     drop_mongodb_database(&uri);
 }
 
@@ -272,13 +366,24 @@ async fn the_subscription_feed_reads_the_followed_channels_videos_only() {
     insert_users(&db, &owners).await;
     // 100 videos per channel; five channels followed.
     insert(&db, "videos", (0..3000).map(|i| video(i, owners[i % 30])).collect()).await;
+    // Five channels followed: 333 public videos of 3,000, sorted.
     let followed = owners[..5].to_vec();
-    let feed = subscriptions::subscription_feed_page(followed, 20, 10);
+    let read = read_for(30, 333, 3000);
+    assert_eq!(read, Read::Sort);
+    let feed = subscriptions::subscription_feed_page(followed, 20, 10, read);
     explain(&db, "videos", feed.pipeline, Some(feed.index)).await.reads(
         "subscription feed",
         index::VIDEOS_OF_OWNER,
         500,
     );
+    // Twenty followed: 1,333 public of 3,000, walked; about 68 examined.
+    let read = read_for(30, 1333, 3000);
+    assert_eq!(read, Read::Walk);
+    let feed = subscriptions::subscription_feed_page(owners[..20].to_vec(), 20, 10, read);
+    assert_eq!(feed.index, index::ID);
+    explain(&db, "videos", feed.pipeline, Some(feed.index))
+        .await
+        .walks("subscription feed of many channels", 30 * WALK_MARGIN as i64);
     drop_mongodb_database(&uri);
 }
 

@@ -5,12 +5,13 @@ use async_trait::async_trait;
 use bson::doc;
 
 use super::docs::{SubscriptionDoc, VideoDoc};
+use super::queries::read_for;
 use super::queries::subscriptions as q;
 use super::{MongoStore, coll, ids_found, oid};
 use crate::domain::Id;
 use crate::domain::social::{SubscribedChannelItem, SubscriberItem};
 use crate::domain::video::Video;
-use crate::domain::visibility::Place;
+use crate::domain::visibility::{ALL_LEVELS, Place};
 use crate::store::records::RecordKind;
 use crate::store::{StoreResult, SubscriptionRepo};
 
@@ -41,10 +42,12 @@ impl SubscriptionRepo for MongoStore {
         }
         // The total sums the channels' stored counts of listed videos: bounded by the subscriptions.
         let listed = Place::Listing.levels(false);
-        let total = self.users_videos(&channels, listed);
-        let feed = q::subscription_feed_page(channels.clone(), offset, limit);
-        let page = self.aggregate_hinted::<VideoDoc>(coll::VIDEOS, feed.pipeline, Some(feed.index));
-        let (page, total) = tokio::try_join!(page, total)?;
+        // With the site's count of videos it also chooses the page's read: walking `_id` when the
+        // channels hold enough of the site's videos, else sorting theirs (`queries::read_for`, D26).
+        let (total, stored) = tokio::try_join!(self.users_videos(&channels, listed), self.site_videos(ALL_LEVELS))?;
+        let read = read_for(offset.saturating_add(u64::from(limit)), total, stored);
+        let feed = q::subscription_feed_page(channels, offset, limit, read);
+        let page = self.aggregate_hinted::<VideoDoc>(coll::VIDEOS, feed.pipeline, Some(feed.index)).await?;
         Ok((page.into_iter().map(VideoDoc::into_video).collect(), total))
     }
 }

@@ -9,13 +9,13 @@ use mongodb::options::ReturnDocument;
 use super::docs::{TrendingDoc, VideoDoc};
 use super::ephemeral::CREATE_ATTEMPTS;
 use super::queries::by_id;
-use super::queries::{counters, history as hq, videos as q};
+use super::queries::{self, counters, history as hq, videos as q};
 use super::{MongoStore, backend, coll, conflict_on, date, is_conflict, now, oid, retry_transient};
 use crate::domain::Id;
 use crate::domain::social::LikeTarget;
 use crate::domain::trending::{TrendingVideo, view_hour};
 use crate::domain::video::{Video, VideoQuery, VideoRecord};
-use crate::domain::visibility::Visibility;
+use crate::domain::visibility::{ALL_LEVELS, Visibility};
 use crate::store::records::RecordKind;
 use crate::store::{LikeRepo, NewVideo, StoreError, StoreResult, UserRepo, VideoRepo, VideoUpdate, Watch, WatchFacts};
 
@@ -92,9 +92,23 @@ impl VideoRepo for MongoStore {
     }
 
     async fn list(&self, query: &VideoQuery) -> StoreResult<(Vec<Video>, u64)> {
-        // The page and the total are independent: run them concurrently, one round trip of latency.
-        // The total is a stored count, but for a text search (counted over its matches, which the
-        // page reads through anyway).
+        // A channel's listing by date first reads its count (its total) and the site's, to choose
+        // between walking `_id` and sorting the channel's videos (`queries::read_for`, D26): one more
+        // round trip.
+        if q::walks_by_date(query)
+            && let Some(owner) = query.owner
+        {
+            let (matches, stored) =
+                tokio::try_join!(self.user_videos(oid(owner), query.levels), self.site_videos(ALL_LEVELS))?;
+            let wanted = query.offset.saturating_add(u64::from(query.limit));
+            let read = queries::read_for(wanted, matches, stored);
+            let page =
+                self.aggregate_hinted::<VideoDoc>(coll::VIDEOS, q::feed_page(query, read), q::feed_index(query, read));
+            return Ok((page.await?.into_iter().map(VideoDoc::into_video).collect(), matches));
+        }
+        // Otherwise the page and the total are independent: run them concurrently, one round trip of
+        // latency. The total is a stored count, but for a text search (counted over its matches,
+        // which the page reads through anyway).
         let total = async {
             match (&query.search, query.owner) {
                 (Some(_), _) => self.count(coll::VIDEOS, q::feed_filter(query)).await,
@@ -102,7 +116,10 @@ impl VideoRepo for MongoStore {
                 (None, None) => self.site_videos(query.levels).await,
             }
         };
-        let page = self.aggregate_hinted::<VideoDoc>(coll::VIDEOS, q::feed_page(query), q::feed_index(query));
+        // No choice to make here (`walks_by_date`): the read is the list's own.
+        let read = queries::Read::Sort;
+        let page =
+            self.aggregate_hinted::<VideoDoc>(coll::VIDEOS, q::feed_page(query, read), q::feed_index(query, read));
         let (page, total) = tokio::try_join!(page, total)?;
         Ok((page.into_iter().map(VideoDoc::into_video).collect(), total))
     }

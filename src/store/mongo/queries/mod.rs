@@ -72,6 +72,35 @@ pub struct Hinted {
     pub index: &'static str,
 }
 
+/// How a page of a list ordered by creation is read (docs/decisions.md D26). Both give the same
+/// page: the list's order is `createdAt` then `_id`, and a record's `_id` is an ObjectId made with it
+/// at creation (by this server, `migrate` copying one, or Mongoose), so `_id` order is that order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Read {
+    /// Walk the collection's `_id_` index in order, passing over the records of other lists: on
+    /// DocumentDB 0.108 the only scan it returns in order (with `enableIndexOrderbyPushdown`). A page
+    /// examines about (skip + limit) × total / matches documents.
+    Walk,
+    /// Read the list's own index and sort its matches (what DocumentDB does with any other index;
+    /// MongoDB walks it in order): a page examines every match.
+    Sort,
+}
+
+/// How many times fewer documents the walk must be expected to examine than the sort before it is
+/// chosen: the estimate assumes the list's records spread evenly over the collection's ids, and a
+/// list whose records are all old walks past every newer record of the others.
+pub const WALK_MARGIN: u64 = 4;
+
+/// The cheaper way to read `wanted` (skip + limit) records of a list of `matches` records, ordered
+/// by creation, in a collection of `total` records: walk `_id` when it is expected to examine at
+/// least `WALK_MARGIN` times fewer documents than the sort, (wanted × total / matches) ×
+/// `WALK_MARGIN` < matches; else sort. The counts are the kept ones (`counters`), read before the
+/// page; a count off by a little only moves the choice, never the page.
+pub fn read_for(wanted: u64, matches: u64, total: u64) -> Read {
+    let walked = (u128::from(wanted) * u128::from(total.max(matches))).saturating_mul(u128::from(WALK_MARGIN));
+    if matches > 0 && walked < u128::from(matches) * u128::from(matches) { Read::Walk } else { Read::Sort }
+}
+
 /// A change a step makes to the documents its filter matches.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
@@ -255,6 +284,27 @@ pub fn literal(value: impl Into<Bson>) -> Document {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_walks_ids_only_when_it_holds_enough_of_the_collection() {
+        // The subscription feed of BENCHMARKS' growth run: 50,000 of 100,000 videos, page 1.
+        assert_eq!(read_for(20, 50_000, 100_000), Read::Walk, "about 40 examined instead of 50,000");
+        // A channel's 500 videos of 100,000: the walk would pass about 4,000 to find 20.
+        assert_eq!(read_for(20, 500, 100_000), Read::Sort);
+        // At the margin: 20 of 895 in 10,000 walk (an estimate of 223.5 examined, × 4 = 894 < 895);
+        // 20 of 894 sort (223.7 × 4 = 894.9 ≥ 894).
+        assert_eq!(read_for(20, 895, 10_000), Read::Walk);
+        assert_eq!(read_for(20, 894, 10_000), Read::Sort);
+        // Deep pages sort: the walk would examine past the list's own records.
+        assert_eq!(read_for(20_000, 50_000, 100_000), Read::Sort);
+        assert_eq!(read_for(60_000, 50_000, 100_000), Read::Sort, "past the end");
+        // Nothing matches: the sort examines nothing.
+        assert_eq!(read_for(20, 0, 100_000), Read::Sort);
+        // A whole collection of one list walks; counts that lag (total below matches) stay sane.
+        assert_eq!(read_for(20, 1_000, 1_000), Read::Walk);
+        assert_eq!(read_for(20, 1_000, 0), Read::Walk);
+        assert_eq!(read_for(u64::MAX, u64::MAX, u64::MAX), Read::Sort, "no overflow");
+    }
 
     #[test]
     fn owner_lookup_joins_the_public_summary_and_drops_orphans() {

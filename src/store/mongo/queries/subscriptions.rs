@@ -4,7 +4,7 @@ use bson::oid::ObjectId;
 use bson::{Document, doc};
 
 use super::super::coll;
-use super::{Hinted, index, newest_first, owner_lookup, skip, visible_to};
+use super::{Hinted, Read, index, newest_first, owner_lookup, skip, visible_to};
 use crate::domain::visibility::Place;
 
 pub fn subscription_of(subscriber: ObjectId, channel: ObjectId) -> Document {
@@ -71,16 +71,22 @@ pub fn subscription_feed_filter(channels: Vec<ObjectId>) -> Document {
     filter
 }
 
-/// One page of the subscription feed, newest first, owners joined, read through the channels' index.
-pub fn subscription_feed_page(channels: Vec<ObjectId>, offset: u64, limit: u32) -> Hinted {
+/// One page of the subscription feed, newest first, owners joined: read through the channels' index
+/// and sorted, or by walking `_id` (the same order: `queries::Read`), as `read` says
+/// (`queries::read_for` of the channels' and the site's kept counts).
+pub fn subscription_feed_page(channels: Vec<ObjectId>, offset: u64, limit: u32, read: Read) -> Hinted {
+    let (order, index) = match read {
+        Read::Walk => (doc! { "$sort": { "_id": -1 } }, index::ID),
+        Read::Sort => (newest_first(), index::VIDEOS_OF_OWNER),
+    };
     let mut pipeline = vec![
         doc! { "$match": subscription_feed_filter(channels) },
-        newest_first(),
+        order,
         skip(offset),
         doc! { "$limit": i64::from(limit) },
     ];
     pipeline.extend(owner_lookup("owner"));
-    Hinted { pipeline, index: index::VIDEOS_OF_OWNER }
+    Hinted { pipeline, index }
 }
 
 #[cfg(test)]
@@ -115,7 +121,11 @@ mod tests {
         let (a, b) = (ObjectId::from_bytes([1; 12]), ObjectId::from_bytes([2; 12]));
         let filter = doc! { "owner": { "$in": [a, b] }, "isPublished": true };
         assert_eq!(subscription_feed_filter(vec![a, b]), filter);
-        let Hinted { pipeline: page, index } = subscription_feed_page(vec![a, b], 20, 10);
+        let walk = subscription_feed_page(vec![a, b], 20, 10, Read::Walk);
+        assert_eq!(walk.index, "_id_");
+        assert_eq!(walk.pipeline[1], doc! { "$sort": { "_id": -1 } });
+        let Hinted { pipeline: page, index } = subscription_feed_page(vec![a, b], 20, 10, Read::Sort);
+        assert_eq!((&page[..1], &page[2..]), (&walk.pipeline[..1], &walk.pipeline[2..]), "only the sort differs");
         assert_eq!(index, "owner_1_createdAt_-1__id_-1");
         assert_eq!(
             page[..4],

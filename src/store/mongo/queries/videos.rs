@@ -5,7 +5,7 @@ use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document, doc};
 
 use super::super::coll;
-use super::{index, levels_filter, owner_lookup, skip, visible_to};
+use super::{Read, index, levels_filter, owner_lookup, skip, visible_to};
 use crate::domain::search::distinct_words;
 use crate::domain::video::{VideoQuery, VideoSort};
 use crate::domain::visibility::{Place, Visibility};
@@ -85,14 +85,15 @@ pub fn feed_filter(query: &VideoQuery) -> Document {
 /// is made when it is created), which DocumentDB can read in order (with
 /// `documentdb.enableIndexOrderbyPushdown`) where it sorts every match of any other index; MongoDB
 /// walks either in order. The other site sorts read the listed videos through the index ending with
-/// their sort; a channel's listing, in any sort, its own videos through the owner's index (never
-/// another list's index beside it, see `index`).
-pub fn feed_index(query: &VideoQuery) -> Option<&'static str> {
+/// their sort; a channel's listing its own videos through the owner's index (never another list's
+/// index beside it, see `index`), but by date when `read` is `Walk` (`queries::read_for`, from the
+/// channel's and the site's kept counts, `walks_by_date`): then it walks `_id` as the site's feed.
+pub fn feed_index(query: &VideoQuery, read: Read) -> Option<&'static str> {
     if query.search.is_some() {
         return None;
     }
     if query.owner.is_some() {
-        return Some(index::VIDEOS_OF_OWNER);
+        return Some(if walks_by_date(query) && read == Read::Walk { index::ID } else { index::VIDEOS_OF_OWNER });
     }
     match query.sort {
         VideoSort::CreatedAt => Some(index::ID),
@@ -104,10 +105,17 @@ pub fn feed_index(query: &VideoQuery) -> Option<&'static str> {
     }
 }
 
-/// One page of the feed: filter, indexed sort with the id as tie-breaker, skip, limit, then owners.
-pub fn feed_page(query: &VideoQuery) -> Vec<Document> {
+/// Whether `read` decides how the page is read: a channel's listing by date (without a text
+/// search), which may walk `_id` or sort the channel's videos. The site's feed by date always walks.
+pub fn walks_by_date(query: &VideoQuery) -> bool {
+    query.owner.is_some() && query.search.is_none() && query.sort == VideoSort::CreatedAt
+}
+
+/// One page of the feed: filter, indexed sort with the id as tie-breaker, skip, limit, then owners;
+/// read as `read` says where it has a choice (`feed_index`).
+pub fn feed_page(query: &VideoQuery, read: Read) -> Vec<Document> {
     let direction = if query.descending { -1 } else { 1 };
-    let order = match feed_index(query) {
+    let order = match feed_index(query, read) {
         Some(index::ID) => doc! { "_id": direction },
         _ => doc! { sort_field(query.sort): direction, "_id": direction },
     };
@@ -256,9 +264,9 @@ mod tests {
 
     #[test]
     fn the_default_feed_is_public_newest_first_by_id() {
-        assert_eq!(feed_index(&query()), Some("_id_"));
+        assert_eq!(feed_index(&query(), Read::Sort), Some("_id_"));
         assert_eq!(
-            feed_page(&query())[..4],
+            feed_page(&query(), Read::Sort)[..4],
             [
                 doc! { "$match": { "isPublished": true } },
                 doc! { "$sort": { "_id": -1 } },
@@ -266,7 +274,7 @@ mod tests {
                 doc! { "$limit": 10i64 },
             ]
         );
-        assert_eq!(feed_page(&query()).len(), 6, "then the owner lookup and unwind");
+        assert_eq!(feed_page(&query(), Read::Sort).len(), 6, "then the owner lookup and unwind");
     }
 
     #[test]
@@ -278,9 +286,9 @@ mod tests {
             (VideoSort::CreatedAt, "createdAt"),
         ] {
             let q = VideoQuery { sort, descending: false, owner: Some(Id::generate()), ..query() };
-            assert_eq!(feed_page(&q)[1], doc! { "$sort": { field: 1, "_id": 1 } });
+            assert_eq!(feed_page(&q, Read::Sort)[1], doc! { "$sort": { field: 1, "_id": 1 } });
             assert_eq!(
-                feed_index(&q),
+                feed_index(&q, Read::Sort),
                 Some(index::VIDEOS_OF_OWNER),
                 "a channel's videos are read through its own index"
             );
@@ -295,14 +303,41 @@ mod tests {
             (VideoSort::Title, index::VIDEOS_BY_TITLE, doc! { "title": -1, "_id": -1 }),
         ] {
             let q = VideoQuery { sort, ..query() };
-            assert_eq!(feed_index(&q), Some(index));
-            assert_eq!(feed_page(&q)[..2], [doc! { "$match": { "isPublished": true } }, doc! { "$sort": order }]);
+            assert_eq!(feed_index(&q, Read::Sort), Some(index));
+            assert_eq!(
+                feed_page(&q, Read::Sort)[..2],
+                [doc! { "$match": { "isPublished": true } }, doc! { "$sort": order }]
+            );
             let every_level = VideoQuery { levels: ALL_LEVELS, ..q };
-            assert_eq!(feed_index(&every_level), None, "those indexes lead with isPublished");
+            assert_eq!(feed_index(&every_level, Read::Walk), None, "those indexes lead with isPublished");
         }
         let search = VideoQuery { search: Some("a".into()), ..query() };
-        assert_eq!(feed_index(&search), None);
-        assert_eq!(feed_index(&VideoQuery { owner: Some(Id::generate()), ..search }), None);
+        assert_eq!(feed_index(&search, Read::Walk), None);
+        assert_eq!(feed_index(&VideoQuery { owner: Some(Id::generate()), ..search }, Read::Walk), None);
+    }
+
+    #[test]
+    fn a_channel_listing_by_date_walks_ids_when_told_and_sorts_otherwise() {
+        let owner = Some(Id::generate());
+        for descending in [true, false] {
+            let direction = if descending { -1 } else { 1 };
+            let q = VideoQuery { owner, descending, ..query() };
+            assert!(walks_by_date(&q));
+            assert_eq!(feed_index(&q, Read::Walk), Some(index::ID));
+            assert_eq!(feed_page(&q, Read::Walk)[1], doc! { "$sort": { "_id": direction } });
+            assert_eq!(feed_index(&q, Read::Sort), Some(index::VIDEOS_OF_OWNER));
+            assert_eq!(feed_page(&q, Read::Sort)[1], doc! { "$sort": { "createdAt": direction, "_id": direction } });
+            assert_eq!(feed_page(&q, Read::Walk)[0], feed_page(&q, Read::Sort)[0], "the same filter");
+        }
+        for q in [
+            VideoQuery { owner, sort: VideoSort::Views, ..query() },
+            VideoQuery { owner, search: Some("a".into()), ..query() },
+            query(),
+        ] {
+            assert!(!walks_by_date(&q), "no choice: {q:?}");
+            assert_eq!(feed_index(&q, Read::Walk), feed_index(&q, Read::Sort));
+            assert_eq!(feed_page(&q, Read::Walk), feed_page(&q, Read::Sort));
+        }
     }
 
     #[test]

@@ -164,7 +164,14 @@ fn every_builder_speaks_mongodb() {
         ("tweets_of", tweets::tweets_of(id(1), None)),
         ("subscribers", subscriptions::subscribers(id(1))),
         ("subscribed_channels", subscriptions::subscribed_channels(id(1))),
-        ("subscription_feed_page", subscriptions::subscription_feed_page(vec![id(1)], 5, 10).pipeline),
+        (
+            "subscription_feed_page",
+            subscriptions::subscription_feed_page(vec![id(1)], 5, 10, super::Read::Sort).pipeline,
+        ),
+        (
+            "subscription_feed_walk",
+            subscriptions::subscription_feed_page(vec![id(1)], 5, 10, super::Read::Walk).pipeline,
+        ),
         ("playlists", playlists::playlists(super::by_id(id(1)))),
         ("notification_page", notifications::page(id(1), true, 5, 10)),
         ("notifications_after", notifications::oldest_first(notifications::after(id(1), at, id(2)), id(1), 5)),
@@ -180,7 +187,7 @@ fn every_builder_speaks_mongodb() {
             offset: 0,
             limit: 5,
         };
-        pipelines.push(("feed_page", videos::feed_page(&query)));
+        pipelines.push(("feed_page", videos::feed_page(&query, super::Read::Sort)));
     }
     for sort in SearchSort::ALL {
         let query = VideoSearchQuery {
