@@ -560,7 +560,27 @@ struct Seeded {
     _dir: tempfile::TempDir,
 }
 
+/// The environment of a seeded server, its page cache (`FEED_CACHE_ENABLED`) on or off.
+fn seeded_vars(page_cache: &str) -> [(&str, &str); 4] {
+    [
+        ("RATE_LIMIT_ENABLED", "false"),
+        ("FEED_CACHE_ENABLED", page_cache),
+        server::SIGNING_VARS[0],
+        server::SIGNING_VARS[1],
+    ]
+}
+
 impl Seeded {
+    /// The same store served again by a server with its page cache on (seeded servers run without).
+    async fn with_page_cache(self) -> anyhow::Result<Seeded> {
+        let Seeded { server, url, _dir } = self;
+        let old_base = server.url("");
+        drop(server);
+        let server = Server::start(_dir.path(), &seeded_vars("true")).await?;
+        let url = url.replacen(&old_base, &server.url(""), 1);
+        Ok(Seeded { server, url, _dir })
+    }
+
     fn url_of(&self, path: &str) -> String {
         self.server.url(path)
     }
@@ -588,12 +608,7 @@ where
     Fut: Future<Output = anyhow::Result<Server>>,
 {
     let dir = tempfile::tempdir()?;
-    let mut vars = vec![
-        ("RATE_LIMIT_ENABLED", "false"),
-        ("FEED_CACHE_ENABLED", "false"),
-        server::SIGNING_VARS[0],
-        server::SIGNING_VARS[1],
-    ];
+    let mut vars = seeded_vars("false").to_vec();
     if let Some(uri) = mongo {
         vars.push(("MONGODB_URI", uri));
     }

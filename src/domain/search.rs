@@ -94,6 +94,10 @@ impl utoipa::ToSchema for Tags {}
 /// Text folded the way matching compares it: accents removed (canonical decomposition without
 /// combining marks), lowercase.
 pub fn fold(text: &str) -> String {
+    // ASCII has nothing to decompose: the same result, without the normalisation's lookups.
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
     text.nfd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect()
 }
 
@@ -194,7 +198,7 @@ pub struct VideoSearch {
 }
 
 /// A search as the stores run it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct VideoSearchQuery {
     pub text: SearchText,
     pub sort: SearchSort,
@@ -239,6 +243,29 @@ pub fn video_score(text: &SearchText, title: &[String], tags: &[String]) -> u32 
             }
         })
         .sum()
+}
+
+/// What a search's order reads of a match (`SearchSort::order`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ranked<'a> {
+    pub score: u32,
+    pub views: i64,
+    pub created_at: i64,
+    /// The video's id as text: newer ids of the same millisecond sort first.
+    pub id: &'a str,
+}
+
+impl SearchSort {
+    /// The order of two matches, first ranked first: relevance is the score, then views; every
+    /// order ends with the newest (creation, then id), so pages never overlap.
+    pub fn order(self, a: &Ranked, b: &Ranked) -> std::cmp::Ordering {
+        let newest = || (b.created_at, b.id).cmp(&(a.created_at, a.id));
+        match self {
+            SearchSort::Relevance => (b.score, b.views).cmp(&(a.score, a.views)).then_with(newest),
+            SearchSort::Newest => newest(),
+            SearchSort::Views => b.views.cmp(&a.views).then_with(newest),
+        }
+    }
 }
 
 /// Whether one of `words` is `word`, or starts with it when `prefix`.
@@ -343,6 +370,35 @@ mod tests {
         // Duplicates are removed before counting.
         let repeated: Vec<String> = (0..20).map(|i| format!("t{}", i % 15)).collect();
         assert_eq!(Tags::parse(&repeated.join(",")).unwrap().as_slice().len(), 15);
+    }
+
+    #[test]
+    fn ascii_folds_as_the_decomposition_does() {
+        let every_ascii: String = (0u8..128).map(char::from).collect();
+        let decomposed: String =
+            every_ascii.nfd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect();
+        assert_eq!(fold(&every_ascii), decomposed);
+        assert_eq!(fold("ÉCOLE Café"), "ecole cafe");
+    }
+
+    #[test]
+    fn each_sort_orders_by_its_keys_then_newest() {
+        let ranked = |score, views, created_at, id| Ranked { score, views, created_at, id };
+        let mut all = [
+            ranked(3, 5, 10, "b"),
+            ranked(3, 9, 1, "a"),
+            ranked(1, 99, 20, "c"),
+            ranked(3, 5, 10, "c"),
+            ranked(2, 0, 30, "d"),
+        ];
+        fn order<'a>(sort: SearchSort, all: &mut [Ranked<'a>]) -> Vec<&'a str> {
+            all.sort_by(|a, b| sort.order(a, b));
+            all.iter().map(|r| r.id).collect()
+        }
+        assert_eq!(order(SearchSort::Relevance, &mut all), ["a", "c", "b", "d", "c"]);
+        assert_eq!(all[1], ranked(3, 5, 10, "c"), "same score, views and time: the larger id first");
+        assert_eq!(order(SearchSort::Newest, &mut all), ["d", "c", "c", "b", "a"]);
+        assert_eq!(order(SearchSort::Views, &mut all), ["c", "a", "c", "b", "d"]);
     }
 
     #[test]

@@ -1,34 +1,63 @@
-//! An exact read-through cache of feed pages in front of any store. Every write that can change a
-//! feed page (videos, views, owner profiles) bumps a generation after it commits; a cached page is
-//! served only while its generation is current, so no response is ever staler than a completed write.
+//! An exact read-through cache of feed pages and video searches in front of any store. Every write
+//! that can change one (videos, views, owner profiles) bumps a generation after it commits; a cached
+//! page is served only while its generation is current, so no response is ever staler than a
+//! completed write.
 //! Meant for single-process stores (SQLite); several API instances sharing one database would need a
 //! shared generation, so `Store::with_feed_cache` is applied only to the embedded store.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
 use super::{
-    NewVideo, ProcessedVideo, ProcessingRepo, ProfileUpdate, StoreResult, UserRepo, VideoRepo, VideoUpdate, Watch,
-    WatchFacts,
+    NewVideo, ProcessedVideo, ProcessingRepo, ProfileUpdate, SearchRepo, StoreResult, UserRepo, VideoRepo, VideoUpdate,
+    Watch, WatchFacts,
 };
+use crate::domain::search::{Relation, SearchText, SearchedChannel, SearchedVideo, SuggestionSource, VideoSearchQuery};
 use crate::domain::trending::TrendingVideo;
 use crate::domain::user::{ChannelCounts, Role, RoleChange, Standing, UserAccount};
 use crate::domain::video::{Video, VideoQuery, VideoRecord};
 use crate::domain::visibility::Visibility;
 use crate::domain::{Id, Timestamp};
 
-/// Pages kept at most; the cache is emptied when it fills (feeds repeat a few popular queries).
+/// Pages kept at most per kind; a kind's pages are emptied when they fill (feeds and searches
+/// repeat a few popular queries).
 const CAPACITY: usize = 1024;
 
-type CachedPage = Arc<(Vec<Video>, u64)>;
+/// Cached pages of one kind, each under the generation it was read at.
+struct Pages<K, V> {
+    pages: Mutex<HashMap<K, (u64, Arc<V>)>>,
+}
+
+impl<K: Eq + Hash, V> Default for Pages<K, V> {
+    fn default() -> Self {
+        Pages { pages: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl<K: Eq + Hash, V> Pages<K, V> {
+    fn get(&self, key: &K, generation: u64) -> Option<Arc<V>> {
+        let pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+        pages.get(key).filter(|(g, _)| *g == generation).map(|(_, page)| page.clone())
+    }
+
+    fn put(&self, key: K, generation: u64, page: Arc<V>) {
+        let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+        if pages.len() >= CAPACITY {
+            pages.clear();
+        }
+        pages.insert(key, (generation, page));
+    }
+}
 
 #[derive(Default)]
 pub struct FeedCache {
     generation: AtomicU64,
-    pages: Mutex<HashMap<VideoQuery, (u64, CachedPage)>>,
+    feed: Pages<VideoQuery, (Vec<Video>, u64)>,
+    searches: Pages<VideoSearchQuery, (Vec<SearchedVideo>, u64)>,
 }
 
 impl FeedCache {
@@ -36,17 +65,22 @@ impl FeedCache {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
-    fn get(&self, query: &VideoQuery, generation: u64) -> Option<CachedPage> {
-        let pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
-        pages.get(query).filter(|(g, _)| *g == generation).map(|(_, page)| page.clone())
-    }
-
-    fn put(&self, query: VideoQuery, generation: u64, page: CachedPage) {
-        let mut pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
-        if pages.len() >= CAPACITY {
-            pages.clear();
+    /// The page of `key` in `pages`, from the cache while no write has completed since it was
+    /// read, else from `read` (and kept).
+    async fn read_through<K: Eq + Hash + Clone, V: Clone>(
+        &self,
+        pages: &Pages<K, V>,
+        key: &K,
+        read: impl Future<Output = StoreResult<V>>,
+    ) -> StoreResult<V> {
+        // Read the generation first: a write that lands while the query runs makes this entry stale.
+        let generation = self.generation.load(Ordering::SeqCst);
+        if let Some(page) = pages.get(key, generation) {
+            return Ok(V::clone(&page));
         }
-        pages.insert(query, (generation, page));
+        let page = read.await?;
+        pages.put(key.clone(), generation, Arc::new(page.clone()));
+        Ok(page)
     }
 }
 
@@ -108,14 +142,7 @@ impl VideoRepo for CachedVideos {
     }
 
     async fn list(&self, query: &VideoQuery) -> StoreResult<(Vec<Video>, u64)> {
-        // Read the generation first: a write that lands while the query runs makes this entry stale.
-        let generation = self.cache.generation.load(Ordering::SeqCst);
-        if let Some(page) = self.cache.get(query, generation) {
-            return Ok((page.0.clone(), page.1));
-        }
-        let page = self.inner.list(query).await?;
-        self.cache.put(query.clone(), generation, Arc::new(page.clone()));
-        Ok(page)
+        self.cache.read_through(&self.cache.feed, query, self.inner.list(query)).await
     }
 
     async fn update(&self, id: Id, update: VideoUpdate) -> StoreResult<Option<VideoRecord>> {
@@ -216,5 +243,39 @@ impl UserRepo for CachedUsers {
         let result = self.inner.delete_account(id).await;
         self.cache.invalidate();
         result
+    }
+}
+
+/// Video searches, cached as feed pages are: they read the same records (videos, views, owners'
+/// names) through the same writes. One with an upload filter is not: its bound moves with the clock.
+pub struct CachedSearch {
+    pub inner: Arc<dyn SearchRepo>,
+    pub cache: Arc<FeedCache>,
+}
+
+#[async_trait]
+impl SearchRepo for CachedSearch {
+    async fn search_videos(&self, query: &VideoSearchQuery) -> StoreResult<(Vec<SearchedVideo>, u64)> {
+        if query.since.is_some() {
+            return self.inner.search_videos(query).await;
+        }
+        self.cache.read_through(&self.cache.searches, query, self.inner.search_videos(query)).await
+    }
+
+    async fn search_channels(
+        &self,
+        text: &SearchText,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<SearchedChannel>, u64)> {
+        self.inner.search_channels(text, offset, limit).await
+    }
+
+    async fn suggestion_sources(&self, text: &SearchText) -> StoreResult<Vec<SuggestionSource>> {
+        self.inner.suggestion_sources(text).await
+    }
+
+    async fn related_candidates(&self, video: Id, relation: &Relation) -> StoreResult<Vec<Video>> {
+        self.inner.related_candidates(video, relation).await
     }
 }

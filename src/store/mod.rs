@@ -613,12 +613,14 @@ pub struct Store {
 }
 
 impl Store {
-    /// Puts the exact feed-page cache in front of the videos and users repositories.
+    /// Puts the exact page cache in front of the feed and video search (and invalidates it from
+    /// the writes to videos, processing and users).
     pub fn with_feed_cache(mut self) -> Self {
         let cache = Arc::new(feed_cache::FeedCache::default());
         self.videos = Arc::new(feed_cache::CachedVideos { inner: self.videos, cache: cache.clone() });
         self.processing = Arc::new(feed_cache::CachedProcessing { inner: self.processing, cache: cache.clone() });
-        self.users = Arc::new(feed_cache::CachedUsers { inner: self.users, cache });
+        self.users = Arc::new(feed_cache::CachedUsers { inner: self.users, cache: cache.clone() });
+        self.search = Arc::new(feed_cache::CachedSearch { inner: self.search, cache });
         self
     }
 

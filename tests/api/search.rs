@@ -225,6 +225,26 @@ async fn only_videos_listed_to_everyone_are_found() {
     assert_eq!(channels.ok(200, "Channels fetched successfully")["totalDocs"], 0, "nor is the channel");
 }
 
+/// With the page cache on (the default) and off, a search answered after a write shows it: a
+/// counted view, a new video, a deletion.
+#[tokio::test]
+async fn searches_show_every_completed_write_at_once() {
+    for cache in ["true", "false"] {
+        let app = TestApp::builder().env("FEED_CACHE_ENABLED", cache).spawn().await;
+        let ana = app.user("ana").await;
+        let ben = app.user("ben").await;
+        let tide = publish(&app, &ana, "Tide pools", "x", None).await;
+        let found = search(&app, "q=tide").await;
+        assert_eq!((found["totalDocs"].clone(), found["docs"][0]["views"].clone()), (json!(1), json!(0)));
+        app.get(&format!("/videos/{}", id(&tide)), Some(&ben)).await.ok(200, "Video fetched successfully");
+        assert_eq!(search(&app, "q=tide").await["docs"][0]["views"], 1, "a view shows at once (cache {cache})");
+        publish(&app, &ana, "Tide charts", "x", None).await;
+        assert_eq!(titles(&app, "tide").await, ["Tide pools", "Tide charts"], "cache {cache}");
+        app.call(Method::DELETE, &format!("/videos/{}", id(&tide)), &ana).await.ok(200, "Video deleted successfully");
+        assert_eq!(titles(&app, "tide").await, ["Tide charts"], "cache {cache}");
+    }
+}
+
 #[tokio::test]
 async fn channels_are_found_by_name_and_ranked_by_relevance_then_subscribers() {
     let app = TestApp::spawn().await;

@@ -2,8 +2,11 @@
 //! channels (`user_search`), kept by the triggers of migration 0016. A query's words become an
 //! FTS5 expression of quoted strings only (`"word"`, the last `"word"*`), so nothing typed is read
 //! as FTS5 syntax; the score is `domain::search::video_score` written as SQL, one indexed lookup
-//! per word and field.
+//! per word and field. A video search reads its first matches on the request's thread and, when
+//! they are few (`BOUNDED_MATCHES`), orders its page from them there; one statement gives the page
+//! and the total.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
@@ -15,8 +18,9 @@ use super::rows::{LatestVideoRow, OwnerRow, VideoRow, videos_from};
 use super::sql::{LATEST_VIDEO, OWNER_OF_VIDEO, VIDEO_COLUMNS, owner_columns, page_clause, visible_sql};
 use crate::domain::Id;
 use crate::domain::search::{
-    CANDIDATES, DurationFilter, FULL_NAME_WEIGHT, OTHER_WEIGHT, Relation, SearchSort, SearchText, SearchedChannel,
-    SearchedVideo, SuggestionSource, TAG_WEIGHT, TITLE_WEIGHT, USERNAME_WEIGHT, VideoSearchQuery,
+    CANDIDATES, DurationFilter, FULL_NAME_WEIGHT, OTHER_WEIGHT, Ranked, Relation, SearchSort, SearchText,
+    SearchedChannel, SearchedVideo, SuggestionSource, TAG_WEIGHT, TITLE_WEIGHT, USERNAME_WEIGHT, VideoSearchQuery,
+    distinct_words, video_score, words,
 };
 use crate::domain::social::ChannelCard;
 use crate::domain::video::Video;
@@ -56,8 +60,105 @@ fn score_sql(table: &str, text: &SearchText, fields: &[(&str, u32)], otherwise: 
     format!("({})", terms.join(" + "))
 }
 
-/// A video search's statements: the page, then the count, which reads the first `count_binds`
-/// of the binds (the match and the filters; the score's come after them).
+/// A video search matching at most this many videos is read on the request's thread (access.rs)
+/// and ordered in Rust: its matches are read first, up to one more than this, with what their
+/// order needs (`FirstMatch`), then the page's rows. A search matching more is read again on the
+/// blocking pool, scored and ordered by its statement.
+const BOUNDED_MATCHES: usize = 100;
+
+/// What the order of a search reads of one of its first matches, and whether the filters keep it.
+struct FirstMatch {
+    rowid: i64,
+    id: String,
+    title: String,
+    tags: String,
+    views: i64,
+    created_at: i64,
+    kept: bool,
+}
+
+/// The first `BOUNDED_MATCHES + 1` matches of `?1` (an FTS5 expression) with what their order
+/// needs, and whether `query`'s filters keep each (its upload bound as `?2`).
+fn first_matches_sql(query: &VideoSearchQuery) -> String {
+    let kept = filter_condition(query, "v", query.since.map(|_| 2)).unwrap_or_else(|| "1".to_owned());
+    format!(
+        "WITH hits AS MATERIALIZED (SELECT rowid AS k FROM video_search WHERE video_search MATCH ?1 LIMIT {}) \
+         SELECT v.rowid, v.id, v.title, v.tags, v.views, v.created_at, {kept} \
+         FROM hits h CROSS JOIN videos v INDEXED BY videos_search_rowid ON v.search_rowid = h.k",
+        BOUNDED_MATCHES + 1
+    )
+}
+
+/// The rows of the videos whose rowids are in `?1` (a JSON array), their rowid after them.
+static VIDEOS_BY_ROWID: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {VIDEO_COLUMNS}, v.rowid FROM videos v {OWNER_OF_VIDEO} \
+         WHERE v.rowid IN (SELECT value FROM json_each(?1))"
+    )
+});
+
+/// The words of a match's title and of its stored tags (a JSON array), as the score compares them.
+fn score_of(text: &SearchText, title: &str, tags: &str) -> rusqlite::Result<u32> {
+    let tags: Vec<String> = serde_json::from_str(tags)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e)))?;
+    Ok(video_score(text, &words(title), &distinct_words(tags.iter().map(String::as_str))))
+}
+
+/// A bounded search's page, ordered in Rust from its first matches; `None` when it matches more
+/// than `BOUNDED_MATCHES`. One read transaction: a video unlisted in between is not shown.
+fn read_bounded_search(
+    db: &rusqlite::Connection,
+    query: &VideoSearchQuery,
+    expression: &str,
+) -> rusqlite::Result<Option<VideoSearchPage>> {
+    let transaction = db.unchecked_transaction()?;
+    let mut binds = vec![Value::Text(expression.to_owned())];
+    binds.extend(query.since.map(|since| Value::Integer(since.0)));
+    let matches = transaction
+        .prepare_cached(&first_matches_sql(query))?
+        .query_map(rusqlite::params_from_iter(&binds), |row| {
+            Ok(FirstMatch {
+                rowid: row.get(0)?,
+                id: row.get(1)?,
+                title: row.get(2)?,
+                tags: row.get(3)?,
+                views: row.get(4)?,
+                created_at: row.get(5)?,
+                kept: row.get(6)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if matches.len() > BOUNDED_MATCHES {
+        return Ok(None);
+    }
+    let mut ranked = Vec::with_capacity(matches.len());
+    for found in matches.iter().filter(|found| found.kept) {
+        ranked.push((score_of(&query.text, &found.title, &found.tags)?, found));
+    }
+    fn rank<'a>(&(score, found): &(u32, &'a FirstMatch)) -> Ranked<'a> {
+        Ranked { score, views: found.views, created_at: found.created_at, id: &found.id }
+    }
+    ranked.sort_by(|a, b| query.sort.order(&rank(a), &rank(b)));
+    let total = ranked.len() as i64;
+    let offset = usize::try_from(query.offset).unwrap_or(usize::MAX).min(ranked.len());
+    let page = &ranked[offset..(offset + query.limit as usize).min(ranked.len())];
+    if page.is_empty() {
+        return Ok(Some((Vec::new(), total)));
+    }
+    let rowids = format!("[{}]", page.iter().map(|(_, found)| found.rowid.to_string()).collect::<Vec<_>>().join(","));
+    let mut rows: HashMap<i64, VideoRow> = transaction
+        .prepare_cached(&VIDEOS_BY_ROWID)?
+        .query_map([rowids], |row| Ok((row.get(VideoRow::WIDTH)?, VideoRow::read(row)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    transaction.commit()?;
+    // Every match is a listed video of this transaction, so each has its row.
+    let videos = page.iter().filter_map(|&(score, found)| Some((rows.remove(&found.rowid)?, score))).collect();
+    Ok(Some((videos, total)))
+}
+
+/// A video search's statements: the page, each row with the score and the total, and the count
+/// alone (for an empty page: past the last, or every match filtered out), which reads the first
+/// `count_binds` of the binds (the match and the filters; the score's come after them).
 struct VideoSearchSql {
     page: String,
     count: String,
@@ -65,23 +166,43 @@ struct VideoSearchSql {
     count_binds: usize,
 }
 
-fn video_search_sql(query: &VideoSearchQuery) -> VideoSearchSql {
-    let mut binds = vec![Value::Text(all_words(&query.text, ""))];
-    let hits = "WITH hits AS MATERIALIZED (SELECT rowid AS k FROM video_search WHERE video_search MATCH ?1)";
+/// `query`'s duration and upload filters on the video `alias` as one condition, the upload time
+/// bound as `?{since}`; `None` without filters.
+fn filter_condition(query: &VideoSearchQuery, alias: &str, since: Option<usize>) -> Option<String> {
     let mut filters = Vec::new();
     if let Some(duration) = query.duration {
         filters.push(match duration {
-            DurationFilter::Short => "v.duration < 240".to_owned(),
-            DurationFilter::Medium => "v.duration >= 240 AND v.duration <= 1200".to_owned(),
-            DurationFilter::Long => "v.duration > 1200".to_owned(),
+            DurationFilter::Short => format!("{alias}.duration < 240"),
+            DurationFilter::Medium => format!("{alias}.duration >= 240 AND {alias}.duration <= 1200"),
+            DurationFilter::Long => format!("{alias}.duration > 1200"),
         });
     }
-    if let Some(since) = query.since {
-        binds.push(Value::Integer(since.0));
-        filters.push(format!("v.created_at >= ?{}", binds.len()));
+    if let Some(since) = since {
+        filters.push(format!("{alias}.created_at >= ?{since}"));
     }
+    (!filters.is_empty()).then(|| filters.join(" AND "))
+}
+
+/// `filter_condition` as a `WHERE` clause (empty without filters).
+fn filter_sql(query: &VideoSearchQuery, alias: &str, since: Option<usize>) -> String {
+    filter_condition(query, alias, since).map_or_else(String::new, |condition| format!(" WHERE {condition}"))
+}
+
+/// The statements of a search matching more than `BOUNDED_MATCHES`: the matches read by the
+/// page's statement (materialised once, counted from there), scored in SQL.
+fn video_search_sql(query: &VideoSearchQuery, expression: String) -> VideoSearchSql {
+    let mut binds = vec![Value::Text(expression)];
+    let hits = "WITH hits AS MATERIALIZED (SELECT rowid AS k FROM video_search WHERE video_search MATCH ?1)";
+    let since = query.since.map(|since| {
+        binds.push(Value::Integer(since.0));
+        binds.len()
+    });
     let count_binds = binds.len();
-    let filter = if filters.is_empty() { String::new() } else { format!(" WHERE {}", filters.join(" AND ")) };
+    let filter = filter_sql(query, "v", since);
+    let total = format!(
+        "(SELECT COUNT(*) FROM hits ch CROSS JOIN videos c INDEXED BY videos_search_rowid ON c.search_rowid = ch.k{})",
+        filter_sql(query, "c", since)
+    );
     let score = score_sql(
         "video_search",
         &query.text,
@@ -97,10 +218,39 @@ fn video_search_sql(query: &VideoSearchQuery) -> VideoSearchSql {
     let from = "FROM hits h CROSS JOIN videos v INDEXED BY videos_search_rowid ON v.search_rowid = h.k";
     let count = format!("{hits} SELECT COUNT(*) {from}{filter}");
     let page = format!(
-        "{hits} SELECT {VIDEO_COLUMNS}, {score} AS score {from} {OWNER_OF_VIDEO}{filter} ORDER BY {order} {}",
+        "{hits} SELECT {VIDEO_COLUMNS}, {score} AS score, {total} AS total {from} {OWNER_OF_VIDEO}{filter} \
+         ORDER BY {order} {}",
         page_clause(&format!("?{}", binds.len() + 1), &format!("?{}", binds.len() + 2))
     );
     VideoSearchSql { page, count, binds, count_binds }
+}
+
+/// A page of a video search with its scores, and the total.
+type VideoSearchPage = (Vec<(VideoRow, u32)>, i64);
+
+/// Reads the page of `sql`, and its total from its rows (from the count when there are none).
+fn read_video_search(
+    db: &rusqlite::Connection,
+    sql: &VideoSearchSql,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<VideoSearchPage> {
+    let mut statement = db.prepare_cached(&sql.page)?;
+    let bounds = [Value::Integer(limit), Value::Integer(offset)];
+    let page_binds = sql.binds.iter().chain(&bounds);
+    let mut total = 0;
+    let rows = statement
+        .query_map(rusqlite::params_from_iter(page_binds), |row| {
+            total = row.get(VideoRow::WIDTH + 1)?;
+            Ok((VideoRow::read(row)?, row.get::<_, u32>(VideoRow::WIDTH)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if rows.is_empty() {
+        total = db
+            .prepare_cached(&sql.count)?
+            .query_row(rusqlite::params_from_iter(&sql.binds[..sql.count_binds]), |row| row.get(0))?;
+    }
+    Ok((rows, total))
 }
 
 /// Listed videos matching `?1` (an FTS5 expression), at most `CANDIDATES`, other than `?2` (or NULL).
@@ -137,25 +287,17 @@ impl SqliteStore {
 #[async_trait]
 impl SearchRepo for SqliteStore {
     async fn search_videos(&self, query: &VideoSearchQuery) -> StoreResult<(Vec<SearchedVideo>, u64)> {
-        let sql = video_search_sql(query);
+        let expression = all_words(&query.text, "");
         let limit = i64::from(query.limit);
         let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
-        let (rows, total) = self
-            .reads
-            .read_off_thread(move |db| {
-                let mut statement = db.prepare_cached(&sql.page)?;
-                let page_binds = sql.binds.iter().cloned().chain([Value::Integer(limit), Value::Integer(offset)]);
-                let rows = statement
-                    .query_map(rusqlite::params_from_iter(page_binds), |row| {
-                        Ok((VideoRow::read(row)?, row.get::<_, u32>(VideoRow::WIDTH)?))
-                    })?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                let total: i64 = db
-                    .prepare_cached(&sql.count)?
-                    .query_row(rusqlite::params_from_iter(&sql.binds[..sql.count_binds]), |row| row.get(0))?;
-                Ok((rows, total))
-            })
-            .await?;
+        let bounded = self.reads.read(|db| read_bounded_search(db, query, &expression))?;
+        let (rows, total) = match bounded {
+            Some(page) => page,
+            None => {
+                let sql = video_search_sql(query, expression);
+                self.reads.read_off_thread(move |db| read_video_search(db, &sql, limit, offset)).await?
+            }
+        };
         let videos = rows
             .into_iter()
             .map(|(row, score)| Ok(SearchedVideo { video: row.into_video()?, score: f64::from(score) }))
@@ -265,5 +407,78 @@ mod tests {
         assert_eq!(all_words(&text, ""), "\"tide\" \"po\" \"or\"*");
         assert_eq!(all_words(&text, "title tags"), "{title tags} : (\"tide\" \"po\" \"or\"*)");
         assert_eq!(phrase("say \"hi\"", false), "\"say \"\"hi\"\"\"");
+    }
+
+    /// Video `n` of `past_the_bound_is_read_in_full`: "kelp" in its title, tags or description.
+    const KELP_VIDEO: &str = "INSERT INTO videos (id, owner_id, video_file, video_key, thumbnail, thumbnail_key, \
+         title, description, tags, duration, views, visibility, created_at, updated_at) \
+         VALUES (printf('%024x', ?1 + 4096), printf('%024x', 1), 'http://t/v.mp4', 'local:videos/v.mp4', \
+                 'http://t/t.jpg', 'local:images/t.jpg', CASE ?1 % 3 WHEN 0 THEN 'Kelp ' || ?1 ELSE 'Clip ' || ?1 END, \
+                 CASE ?1 % 3 WHEN 2 THEN 'kelp' ELSE 'sea' END, CASE ?1 % 3 WHEN 1 THEN '[\"kelp\"]' ELSE '[]' END, \
+                 ?1 * 10 + 0.5, (?1 * 7919) % 1000, 'public', 1700000000000 + ?1, 1700000000000 + ?1)";
+
+    /// More matches than `BOUNDED_MATCHES` take the other way (the blocking pool, the matches read
+    /// by the page's statement); they are ranked, scored, filtered and counted the same.
+    #[tokio::test]
+    async fn past_the_bound_is_read_in_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::sqlite::test_store(&dir).await;
+        let count = BOUNDED_MATCHES as i64 + 20;
+        store
+            .writes
+            .write(move |db| {
+                db.execute(
+                    "INSERT INTO users (id, username, email, full_name, avatar, avatar_key, password_hash, created_at, \
+                     updated_at) VALUES (printf('%024x', 1), 'ana', 'ana@t.test', 'Ana', 'http://t/a.png', \
+                     'local:images/a.png', 'x', 1700000000000, 1700000000000)",
+                    [],
+                )?;
+                for n in 0..count {
+                    db.execute(KELP_VIDEO, [n])?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let query = |sort, duration, offset| VideoSearchQuery {
+            text: SearchText::parse("kelp").unwrap(),
+            sort,
+            duration,
+            since: None,
+            offset,
+            limit: 10,
+        };
+        // Score, views, creation, id: all descending.
+        let mut expected: Vec<(u32, i64, i64)> =
+            (0..count).map(|n| ([3, 2, 1][(n % 3) as usize], (n * 7919) % 1000, n)).collect();
+        expected.sort_by(|a, b| b.cmp(a));
+        let (page, total) = store.search_videos(&query(SearchSort::Relevance, None, 10)).await.unwrap();
+        assert_eq!(total, count as u64);
+        let found: Vec<(String, f64)> = page.iter().map(|v| (v.video.id.to_hex(), v.score)).collect();
+        let wanted: Vec<(String, f64)> =
+            expected[10..20].iter().map(|&(score, _, n)| (format!("{:024x}", n + 4096), f64::from(score))).collect();
+        assert_eq!(found, wanted);
+
+        let (page, total) = store.search_videos(&query(SearchSort::Newest, None, 0)).await.unwrap();
+        assert_eq!(total, count as u64);
+        assert_eq!(page[0].video.id.to_hex(), format!("{:024x}", count - 1 + 4096));
+        assert_eq!(page[0].score, f64::from([3, 2, 1][((count - 1) % 3) as usize]));
+
+        // Durations n * 10 + 0.5 s: short below 240 s, n < 24.
+        let (page, total) =
+            store.search_videos(&query(SearchSort::Views, Some(DurationFilter::Short), 0)).await.unwrap();
+        assert_eq!((page.len(), total), (10, 24));
+        let (page, total) = store.search_videos(&query(SearchSort::Relevance, None, 1_000)).await.unwrap();
+        assert_eq!((page.len(), total), (0, count as u64), "past the last page, the total still counts");
+
+        // "Clip" titles: 80 matches, within the bound.
+        let clips = VideoSearchQuery { text: SearchText::parse("clip").unwrap(), ..query(SearchSort::Views, None, 0) };
+        let (page, total) = store.search_videos(&clips).await.unwrap();
+        let mut views: Vec<i64> = (0..count).filter(|n| n % 3 != 0).map(|n| (n * 7919) % 1000).collect();
+        views.sort_by(|a, b| b.cmp(a));
+        assert_eq!(page.iter().map(|v| v.video.views).collect::<Vec<_>>(), views[..10]);
+        assert_eq!((total, page[0].score), (80, 3.0));
+        let past = VideoSearchQuery { offset: 1_000, ..clips };
+        assert_eq!(store.search_videos(&past).await.unwrap().1, 80, "past the last page, the total still counts");
     }
 }
