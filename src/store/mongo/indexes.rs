@@ -65,9 +65,12 @@ fn indexes(kind: RecordKind) -> Vec<IndexModel> {
             index(doc! { "thumbnailKey": 1 }),
             index(doc! { "hlsKey": 1 }),
             index(doc! { "processingStatus": 1, "createdAt": 1, "_id": 1 }),
-            // Search and suggestions: the folded words of listed videos (docs/decisions.md D22).
-            index(doc! { "isPublished": 1, "searchWords": 1 }),
-            index(doc! { "isPublished": 1, "suggestWords": 1 }),
+            // Search and suggestions: the folded words of videos alone, so a search reads only its
+            // words' keys; whether listed is checked on the videos found (docs/decisions.md D22:
+            // on DocumentDB a compound with `isPublished`, in either order, reads every listed
+            // video's key). Named in `queries::index`.
+            index(doc! { "searchWords": 1 }),
+            index(doc! { "suggestWords": 1 }),
         ],
         // Trending reads the hours of its window; a deleted video's records go by video.
         RecordKind::ViewHours => vec![index(doc! { "hour": 1, "video": 1, "n": 1 }), index(doc! { "video": 1 })],
@@ -149,9 +152,37 @@ pub fn models() -> Vec<(&'static str, Vec<IndexModel>)> {
     models
 }
 
+/// Indexes earlier versions created that nothing reads any more, per collection, by name: dropped
+/// at startup once their replacements exist.
+pub const RETIRED: [(&str, &str); 2] = [
+    // Search and suggestions led with `isPublished`, which every public video shares: DocumentDB
+    // read every listed video's keys (BENCHMARKS.md, Search); replaced by `searchWords_1` and
+    // `suggestWords_1`.
+    ("videos", "isPublished_1_searchWords_1"),
+    ("videos", "isPublished_1_suggestWords_1"),
+];
+
+/// Drops the `RETIRED` indexes a database still has (another server starting at the same time may
+/// drop one first: an index already gone is no error).
+async fn retire(db: &Database) -> StoreResult<()> {
+    for (name, index) in RETIRED {
+        let collection = db.collection::<Document>(name);
+        let existing = collection.list_index_names().await.map_err(backend)?;
+        if !existing.iter().any(|known| known == index) {
+            continue;
+        }
+        match collection.drop_index(index).await {
+            Ok(()) => tracing::info!(collection = name, index, "retired index dropped"),
+            Err(e) if matches!(*e.kind, mongodb::error::ErrorKind::Command(ref c) if c.code == 27) => {}
+            Err(e) => return Err(StoreError::context(format!("dropping the index {index} of `{name}` failed"), e)),
+        }
+    }
+    Ok(())
+}
+
 /// Creates missing indexes; existing identical ones are left alone by the server. Collections are
 /// done concurrently: on a database that already holds documents, DocumentDB builds each index in
-/// a background job, seconds apiece.
+/// a background job, seconds apiece. Then drops the `RETIRED` ones.
 pub async fn ensure(db: &Database) -> StoreResult<()> {
     let builds = models().into_iter().map(|(name, models)| async move {
         db.collection::<Document>(name)
@@ -161,7 +192,7 @@ pub async fn ensure(db: &Database) -> StoreResult<()> {
             .map_err(|e| StoreError::context(format!("creating the indexes of `{name}` failed"), e))
     });
     futures_util::future::try_join_all(builds).await?;
-    Ok(())
+    retire(db).await
 }
 
 /// Gives every session stored before sessions had ids its `_id` (and a last use: its creation), once,
@@ -319,6 +350,14 @@ mod tests {
         }
     }
 
+    #[test]
+    fn retired_indexes_are_no_longer_defined_nor_hinted() {
+        for (collection, name) in RETIRED {
+            assert!(!of(collection).iter().any(|model| default_name(&model.keys) == name), "{name} is still defined");
+            assert!(!queries::index::HINTED.iter().any(|(_, hinted)| *hinted == name), "{name} is hinted");
+        }
+    }
+
     /// Every index as `collection keys options`, one line each, sorted.
     fn described() -> Vec<String> {
         let mut lines: Vec<String> = models()
@@ -365,8 +404,8 @@ mod tests {
             plain("videos", r#"{ "thumbnailKey": 1 }"#),
             plain("videos", r#"{ "hlsKey": 1 }"#),
             plain("videos", r#"{ "processingStatus": 1, "createdAt": 1, "_id": 1 }"#),
-            plain("videos", r#"{ "isPublished": 1, "searchWords": 1 }"#),
-            plain("videos", r#"{ "isPublished": 1, "suggestWords": 1 }"#),
+            plain("videos", r#"{ "searchWords": 1 }"#),
+            plain("videos", r#"{ "suggestWords": 1 }"#),
             plain("comments", r#"{ "video": 1, "createdAt": -1, "_id": -1 }"#),
             plain("comments", r#"{ "video": 1, "parent": 1, "createdAt": -1, "_id": -1 }"#),
             plain("comments", r#"{ "parent": 1, "createdAt": 1, "_id": 1 }"#),

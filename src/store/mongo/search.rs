@@ -9,9 +9,9 @@ use bson::oid::ObjectId;
 use bson::{Bson, Document, doc};
 use futures_util::TryStreamExt;
 
-use super::docs::{CardDoc, VideoDoc};
+use super::docs::{CardDoc, VideoDoc, number};
 use super::queries::search as q;
-use super::queries::{by_id, project};
+use super::queries::{by_id, index, project};
 use super::{MongoStore, backend, coll, decode, oid};
 use crate::domain::Id;
 use crate::domain::search::{
@@ -19,6 +19,42 @@ use crate::domain::search::{
 };
 use crate::domain::video::Video;
 use crate::store::{SearchRepo, StoreResult};
+
+/// What a suggestion candidate is ranked by (`q::suggestion_candidates`).
+#[derive(serde::Deserialize)]
+struct SuggestionDoc {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default, deserialize_with = "number")]
+    views: i64,
+}
+
+/// The page and the total of a `$facet` search (`q::video_search`, `q::channel_search`).
+fn page_and_total(found: Vec<Document>) -> StoreResult<(Vec<Document>, u64)> {
+    let Some(mut result) = found.into_iter().next() else { return Ok((Vec::new(), 0)) };
+    let total = match result.get_array("total").ok().and_then(|total| total.first()) {
+        Some(Bson::Document(count)) => match count.get("n") {
+            Some(Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
+            Some(Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
+            Some(Bson::Double(n)) => *n as u64,
+            _ => 0,
+        },
+        _ => 0,
+    };
+    let page = match result.remove("page") {
+        Some(Bson::Array(page)) => page
+            .into_iter()
+            .map(|item| match item {
+                Bson::Document(document) => Ok(document),
+                other => Err(crate::store::StoreError::backend(format!("a search page held {other}"))),
+            })
+            .collect::<StoreResult<Vec<_>>>()?,
+        _ => Vec::new(),
+    };
+    Ok((page, total))
+}
 
 /// A document's `score`, taken out before the rest is decoded.
 fn take_score(document: &mut Document) -> f64 {
@@ -142,10 +178,8 @@ pub async fn index_words(db: &mongodb::Database) -> StoreResult<()> {
 #[async_trait]
 impl SearchRepo for MongoStore {
     async fn search_videos(&self, query: &VideoSearchQuery) -> StoreResult<(Vec<SearchedVideo>, u64)> {
-        let (page, total) = tokio::try_join!(
-            self.aggregate(coll::VIDEOS, q::video_page(query)),
-            self.count(coll::VIDEOS, q::video_filter(query))
-        )?;
+        let found = self.aggregate_hinted(coll::VIDEOS, q::video_search(query), Some(index::VIDEO_WORDS)).await?;
+        let (page, total) = page_and_total(found)?;
         let videos = page
             .into_iter()
             .map(|mut document| {
@@ -162,10 +196,7 @@ impl SearchRepo for MongoStore {
         offset: u64,
         limit: u32,
     ) -> StoreResult<(Vec<SearchedChannel>, u64)> {
-        let (page, total) = tokio::try_join!(
-            self.aggregate(coll::USERS, q::channel_page(text, offset, limit)),
-            self.count(coll::USERS, q::channel_filter(text))
-        )?;
+        let (page, total) = page_and_total(self.aggregate(coll::USERS, q::channel_search(text, offset, limit)).await?)?;
         let channels = page
             .into_iter()
             .map(|mut document| {
@@ -177,7 +208,9 @@ impl SearchRepo for MongoStore {
     }
 
     async fn suggestion_sources(&self, text: &SearchText) -> StoreResult<Vec<SuggestionSource>> {
-        let found = self.videos(q::candidates(q::suggestion_filter(text), CANDIDATES)).await?;
+        let pipeline = q::suggestion_candidates(text, CANDIDATES);
+        let found: Vec<SuggestionDoc> =
+            self.aggregate_hinted(coll::VIDEOS, pipeline, Some(index::SUGGEST_WORDS)).await?;
         Ok(found
             .into_iter()
             .map(|video| SuggestionSource { title: video.title, tags: video.tags, views: video.views })
@@ -185,7 +218,8 @@ impl SearchRepo for MongoStore {
     }
 
     async fn related_candidates(&self, video: Id, relation: &Relation) -> StoreResult<Vec<Video>> {
-        let found = self.videos(q::candidates(q::related_filter(oid(video), relation), CANDIDATES)).await?;
+        let pipeline = q::candidates(q::related_filter(oid(video), relation), CANDIDATES);
+        let found: Vec<VideoDoc> = self.aggregate_hinted(coll::VIDEOS, pipeline, Some(index::SUGGEST_WORDS)).await?;
         Ok(found.into_iter().map(VideoDoc::into_video).collect())
     }
 }

@@ -52,9 +52,13 @@ pub mod index {
     pub const REPLIES: &str = "parent_1_createdAt_1__id_1";
     /// A user's likes, newest first.
     pub const LIKES_OF_USER: &str = "likedBy_1_createdAt_-1__id_-1";
+    /// Video search: the videos holding a word (whether listed is checked on those, D22).
+    pub const VIDEO_WORDS: &str = "searchWords_1";
+    /// Suggestions and related videos: the videos whose title or tags hold a word.
+    pub const SUGGEST_WORDS: &str = "suggestWords_1";
 
     /// Each hinted index with its collection.
-    pub const HINTED: [(&str, &str); 7] = [
+    pub const HINTED: [(&str, &str); 9] = [
         ("videos", VIDEOS_OF_OWNER),
         ("videos", VIDEOS_BY_VIEWS),
         ("videos", VIDEOS_BY_DURATION),
@@ -62,6 +66,8 @@ pub mod index {
         ("comments", TOP_LEVEL_COMMENTS),
         ("comments", REPLIES),
         ("likes", LIKES_OF_USER),
+        ("videos", VIDEO_WORDS),
+        ("videos", SUGGEST_WORDS),
     ];
 }
 

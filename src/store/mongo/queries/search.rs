@@ -1,8 +1,10 @@
 //! Builders for search (docs/api.md §3.16, D22). Each listed video keeps the words of its fields,
 //! folded by `domain::search::words`, in `search.{title,tags,description,owner}`; `searchWords`
-//! holds all of them and `suggestWords` those of the title and tags, each under a multikey index
-//! with the listed flag. Whole words are equality keys, the last word of a query an anchored regex
-//! (an index range); the score is `domain::search::video_score` as an expression.
+//! holds all of them and `suggestWords` those of the title and tags, each under a multikey index of
+//! its own (a search reads only its words' keys; the listed flag is checked on those). Whole
+//! words are equality keys, the last word of a query an anchored regex (an index range); the score
+//! is `domain::search::video_score` as an expression. A search's page and total are one aggregate
+//! (`$facet` after the indexed `$match`).
 
 use bson::{Bson, Document, doc};
 
@@ -150,6 +152,14 @@ pub fn video_page(query: &VideoSearchQuery) -> Vec<Document> {
     pipeline
 }
 
+/// The page (`page`, as `video_page`) and the number of matches (`total`, `[{ n }]`, empty when
+/// none) of a video search in one aggregate: the filter is matched once, through the index.
+pub fn video_search(query: &VideoSearchQuery) -> Vec<Document> {
+    let mut page = video_page(query);
+    let matched = page.remove(0);
+    vec![matched, doc! { "$facet": { "page": page, "total": [{ "$count": "n" }] } }]
+}
+
 /// The filter of a channel search: every word, accounts not suspended.
 pub fn channel_filter(text: &SearchText) -> Document {
     let mut clauses = all_words("searchWords", text);
@@ -172,6 +182,13 @@ pub fn channel_page(text: &SearchText, offset: u64, limit: u32) -> Vec<Document>
     pipeline
 }
 
+/// As `video_search`, for channels: their page (`channel_page`) and total in one aggregate.
+pub fn channel_search(text: &SearchText, offset: u64, limit: u32) -> Vec<Document> {
+    let mut page = channel_page(text, offset, limit);
+    let matched = page.remove(0);
+    vec![matched, doc! { "$facet": { "page": page, "total": [{ "$count": "n" }] } }]
+}
+
 /// Listed videos whose title or tags hold every word of `text` (suggestion candidates).
 pub fn suggestion_filter(text: &SearchText) -> Document {
     let mut clauses = vec![visible_to(Place::Listing, None)];
@@ -186,6 +203,24 @@ pub fn related_filter(video: bson::oid::ObjectId, relation: &Relation) -> Docume
     filter.insert("suggestWords", doc! { "$in": words });
     filter.insert("_id", doc! { "$ne": video });
     filter
+}
+
+/// Suggestion candidates, at most `limit`: only what suggestions rank (title, tags, views), of
+/// videos whose owner exists (as `candidates`, whose owner join drops the others).
+pub fn suggestion_candidates(text: &SearchText, limit: u32) -> Vec<Document> {
+    vec![
+        doc! { "$match": suggestion_filter(text) },
+        doc! { "$limit": i64::from(limit) },
+        doc! { "$project": { "_id": 0, "title": 1, "tags": 1, "views": 1, "owner": 1 } },
+        doc! { "$lookup": {
+            "from": super::coll::USERS,
+            "localField": "owner",
+            "foreignField": "_id",
+            "pipeline": [{ "$project": { "_id": 1 } }],
+            "as": "owner",
+        } },
+        doc! { "$match": { "owner": { "$ne": [] } } },
+    ]
 }
 
 /// Candidates with their owners, at most `limit`.
@@ -233,6 +268,31 @@ mod tests {
         assert!(relevance[1].contains_key("$set") && relevance[2].contains_key("$sort"));
         let newest = video_page(&query("tide", SearchSort::Newest));
         assert!(newest[1].contains_key("$sort") && newest[4].contains_key("$set"));
+    }
+
+    #[test]
+    fn a_search_matches_once_then_pages_and_counts_the_matches() {
+        let q = query("tide po", SearchSort::Newest);
+        let search = video_search(&q);
+        assert_eq!(search.len(), 2);
+        assert_eq!(search[0], doc! { "$match": video_filter(&q) });
+        let facet = search[1].get_document("$facet").unwrap();
+        let page: Vec<Document> =
+            facet.get_array("page").unwrap().iter().map(|s| s.as_document().unwrap().clone()).collect();
+        assert_eq!(page, video_page(&q)[1..]);
+        assert_eq!(facet.get_array("total").unwrap(), &vec![Bson::Document(doc! { "$count": "n" })]);
+        let channels = channel_search(&q.text, 0, 10);
+        assert_eq!(channels[0], doc! { "$match": channel_filter(&q.text) });
+        assert!(channels[1].contains_key("$facet"));
+    }
+
+    #[test]
+    fn suggestion_candidates_are_capped_before_anything_is_joined() {
+        let text = SearchText::parse("tid").unwrap();
+        let pipeline = suggestion_candidates(&text, 500);
+        assert_eq!(pipeline[0], doc! { "$match": suggestion_filter(&text) });
+        assert_eq!(pipeline[1], doc! { "$limit": 500_i64 });
+        assert!(pipeline[2].contains_key("$project") && pipeline[3].contains_key("$lookup"));
     }
 
     #[test]
