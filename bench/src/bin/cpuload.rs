@@ -39,7 +39,8 @@ async fn main() -> anyhow::Result<()> {
     let stats = load::load(url, connections, Duration::from_secs(secs)).await;
     let after: Vec<f64> = groups.iter().map(|(_, pid)| cpu_secs(*pid)).collect();
     let requests = stats.rps * secs as f64;
-    let mut line = format!("{:.0} req/s, p50 {:.2} ms, p99 {:.1} ms; CPU ms/request:", stats.rps, stats.p50_ms, stats.p99_ms);
+    let mut line =
+        format!("{:.0} req/s, p50 {:.2} ms, p99 {:.1} ms; CPU ms/request:", stats.rps, stats.p50_ms, stats.p99_ms);
     let mut total = 0.0;
     for (i, (name, _)) in groups.iter().enumerate() {
         let per = (after[i] - before[i]) * 1000.0 / requests;
