@@ -384,12 +384,12 @@ impl MongoStore {
     }
 }
 
-/// A count per level summed over `levels`.
 /// The site's count of videos at any of `levels`, in its counts document (`_id: "site"` of `counters`).
 pub(super) fn site_videos_in(site: &Document, levels: &[Visibility]) -> u64 {
     sum_levels(site, &q::counts(RecordKind::Videos)[1], levels)
 }
 
+/// A count per level summed over `levels`.
 fn sum_levels(holder: &Document, count: &Count, levels: &[Visibility]) -> u64 {
     levels.iter().map(|level| q::stored(holder, count, Some(*level)).unwrap_or(0).max(0) as u64).sum()
 }
