@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+#[derive(Clone, Copy, Debug)]
 pub struct LoadStats {
     pub rps: f64,
     pub p50_ms: f64,

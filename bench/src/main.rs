@@ -18,7 +18,7 @@ use load::{LoadStats, load, sequential};
 use server::{Server, cargo_build, target_bin};
 
 /// Scenario names accepted on the command line, in the order they run.
-const SCENARIOS: [&str; 22] = [
+const SCENARIOS: [&str; 23] = [
     "cold",
     "throughput",
     "uncached",
@@ -33,6 +33,7 @@ const SCENARIOS: [&str; 22] = [
     "tus",
     "processing",
     "mongo",
+    "feed-mongo",
     "growth-mongo",
     "tus-mongo",
     "search-mongo",
@@ -45,9 +46,10 @@ const SCENARIOS: [&str; 22] = [
 
 /// Scenarios that run only when named: they need more than this machine (ffmpeg, a MongoDB
 /// deployment) or take long (soak).
-const ON_REQUEST: [&str; 11] = [
+const ON_REQUEST: [&str; 12] = [
     "processing",
     "mongo",
+    "feed-mongo",
     "growth-mongo",
     "tus-mongo",
     "search-mongo",
@@ -89,6 +91,9 @@ Scenarios (all but processing, notifications, soak and the MongoDB ones run when
   mongo       feed throughput, feed p50 at 100k vs 10k videos and feed p99 under logins, on
               SQLite and on MongoDB side by side, then growth-mongo and tus-mongo (only when named;
               about 20-25 minutes with DocumentDB on the same 2 cores, most of it seeding)
+  feed-mongo  only the feed throughput row of mongo (GET /videos?limit=20, 10k videos, 64
+              connections, feed cache off), SQLite and MongoDB in BENCH_FEED_ROUNDS interleaved rounds
+              (default 3; medians) against a hello-world (only when named; about 2 minutes)
   growth-mongo  the growth rows (subscription feed, comments page, channel profile) at 100k vs 10k
               on SQLite and on MongoDB side by side, each store seeded as the server writes it, with
               its kept counts (only when named; about 15 minutes)
@@ -125,6 +130,7 @@ Environment:
                       the run, in a deployment of BENCH_MONGODB_URI (one the run starts is stopped)
   BENCH_MONGODB_NOTIFICATIONS  the large store's notifications in the read rows of notifications-mongo(-reads)
                       (default 1000000; more than 10000), for a deployment that cannot take 1M in reasonable time
+  BENCH_FEED_ROUNDS   the interleaved rounds of feed-mongo (default 3; at least 1)
   BENCH_PUBLISH_ROUNDS  the publish rounds of notifications (default 25) and notifications-mongo(-publish)
                       (default 9); at least 1
   BENCH_VIDEOTUBE_BIN the videotube binary every scenario starts (default target/release/videotube, built
@@ -266,13 +272,19 @@ async fn main() -> anyhow::Result<()> {
     };
     anyhow::ensure!(mongo_large > 10_000, "BENCH_MONGODB_LARGE must be more than 10000");
     let whole = run("mongo");
+    let feed_rounds = match std::env::var("BENCH_FEED_ROUNDS") {
+        Ok(rounds) => rounds.parse::<usize>().context("BENCH_FEED_ROUNDS")?,
+        Err(_) => 3,
+    };
+    anyhow::ensure!(feed_rounds > 0, "BENCH_FEED_ROUNDS must be at least 1");
     let parts = MongoParts {
         feed: whole,
+        throughput: (!whole && run("feed-mongo")).then_some(feed_rounds),
         growth: whole || run("growth-mongo"),
         tus: whole || run("tus-mongo"),
         search: run("search-mongo"),
     };
-    let store_rows = if parts.feed || parts.growth || parts.tus || parts.search {
+    let store_rows = if parts.feed || parts.throughput.is_some() || parts.growth || parts.tus || parts.search {
         mongo_scenarios(secs, start_documentdb, parts, mongo_large).await?
     } else {
         Vec::new()
@@ -1237,6 +1249,8 @@ async fn store_figures(secs: u64, mongo: Option<(&str, &str)>) -> anyhow::Result
 struct MongoParts {
     /// The feed rows (`store_comparison`).
     feed: bool,
+    /// `feed-mongo`: only the feed throughput row, in this many interleaved rounds.
+    throughput: Option<usize>,
     /// `growth-mongo`.
     growth: bool,
     /// `tus-mongo`.
@@ -1286,6 +1300,16 @@ async fn mongo_scenarios(
         match result {
             Ok(feed) => rows.extend(feed),
             Err(e) => rows.push(failed("feed rows (mongo)", e)),
+        }
+        show(&rows);
+    }
+    if let Some(rounds) = parts.throughput {
+        let small = uri("feed10k");
+        let result = feed_throughput(secs, rounds, &small).await;
+        drop_all(&[&small]).await;
+        match result {
+            Ok(row) => rows.push(row),
+            Err(e) => rows.push(failed("feed throughput (feed-mongo)", e)),
         }
         show(&rows);
     }
@@ -1392,6 +1416,51 @@ async fn tus_mongo_row(mib: u64, mongo: (&str, &str)) -> anyhow::Result<StoreRow
             mongo_tus.0 / sqlite_tus.0,
             mongo_tus.1,
             if mongo_tus.1 <= 64.0 { "met" } else { "**not met**" }
+        ),
+    })
+}
+
+/// The feed throughput row of `store_comparison` alone (`feed-mongo`): a server per store on 10k
+/// videos (MongoDB: the database `mongo`), both loaded in `rounds` interleaved rounds, SQLite first;
+/// the medians against a hello-world taken before.
+async fn feed_throughput(secs: u64, rounds: usize, mongo: &str) -> anyhow::Result<StoreRow> {
+    let baseline = hello_world(Duration::from_secs(secs)).await?;
+    eprintln!("bench: feed-mongo: seeding 10k videos on SQLite and on MongoDB");
+    let (sqlite_dir, mongo_dir) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let (sqlite, _) = seeded_server(sqlite_dir.path(), None, 10_000).await?;
+    let (mongodb, _) = seeded_server(mongo_dir.path(), Some(mongo), 10_000).await?;
+    let path = "/api/v1/videos?limit=20";
+    let (mut s, mut m) = (Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        s.push(load(&sqlite.url(path), 64, Duration::from_secs(secs)).await);
+        m.push(load(&mongodb.url(path), 64, Duration::from_secs(secs)).await);
+        let (s, m) = (&s[round - 1], &m[round - 1]);
+        eprintln!(
+            "bench: feed-mongo round {round}/{rounds}: SQLite {:.0} req/s (p99 {:.1} ms), MongoDB {:.0} req/s (p99 {:.1} ms), {:.3}×",
+            s.rps,
+            s.p99_ms,
+            m.rps,
+            m.p99_ms,
+            m.rps / s.rps
+        );
+    }
+    let median = |stats: &mut Vec<LoadStats>| {
+        stats.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+        stats[stats.len() / 2]
+    };
+    let (s, m) = (median(&mut s), median(&mut m));
+    let target = m.rps / s.rps >= 0.25;
+    Ok(StoreRow {
+        scenario: "GET /videos?limit=20, 10k videos, 64 connections, FEED_CACHE_ENABLED=false (feed-mongo: median of interleaved rounds)",
+        baseline: format!("hello-world {:.0} req/s", baseline.rps),
+        sqlite: format!("{:.0} req/s, p99 {:.1} ms ({rounds} rounds)", s.rps, s.p99_ms),
+        mongo: format!("{:.0} req/s, p99 {:.1} ms ({rounds} rounds)", m.rps, m.p99_ms),
+        ratios: format!(
+            "of hello-world: SQLite {:.3}×, MongoDB {:.3}×; MongoDB/SQLite {:.2}× (target ≥ 0.25×: {})",
+            s.rps / baseline.rps,
+            m.rps / baseline.rps,
+            m.rps / s.rps,
+            if target { "met" } else { "**not met**" }
         ),
     })
 }

@@ -23,11 +23,12 @@
 
 use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document, doc};
+use futures_util::TryStreamExt;
 use videotube::domain::Id;
 use videotube::domain::social::CommentSort;
 use videotube::domain::video::{VideoQuery, VideoSort};
 use videotube::domain::visibility::Place;
-use videotube::store::mongo::queries::videos::{feed_index, feed_page};
+use videotube::store::mongo::queries::videos::{feed_index, feed_page, with_site_counts};
 use videotube::store::mongo::queries::{
     Read, WALK_MARGIN, comments, dashboard, history, index, likes, playlists, read_for, subscriptions, videos,
 };
@@ -212,9 +213,11 @@ async fn the_site_feed_walks_an_index_in_order() {
     // The site's feed by date always walks, whatever the read (it has no choice to make).
     assert_eq!(feed_index(&query, Read::Sort), feed_index(&query, Read::Walk));
     let index = feed_index(&query, Read::Sort).expect("the site's feed by date names its index");
+    // As served: the page, then the site's counts document in the same aggregate.
+    let served = with_site_counts(feed_page(&query, Read::Sort));
     let explain = db
         .run_command(doc! {
-            "explain": { "aggregate": "videos", "pipeline": feed_page(&query, Read::Sort), "cursor": {}, "hint": index },
+            "explain": { "aggregate": "videos", "pipeline": served.clone(), "cursor": {}, "hint": index },
             "verbosity": "executionStats",
         })
         .await
@@ -225,6 +228,24 @@ async fn the_site_feed_walks_an_index_in_order() {
         "30 listed videos read for page 3 of 10, with about 15 private ones passed over: {examined} examined \
          (on DocumentDB, is documentdb.enableIndexOrderbyPushdown on?)\n{explain}"
     );
+    db.collection::<Document>("counters")
+        .insert_one(doc! { "_id": "site", "videos": { "public": 2000_i64, "unlisted": 0_i64, "private": 1000_i64 } })
+        .await
+        .unwrap();
+    let answered: Vec<Document> = db
+        .collection::<Document>("videos")
+        .aggregate(served)
+        .hint(mongodb::options::Hint::Name(index.to_owned()))
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    // These videos' owners are not users, so the owner lookup leaves the page empty here (the API
+    // tests read full pages and their totals); the counts document still comes, last.
+    let (counts, videos) = answered.split_last().expect("the counts document");
+    assert_eq!(counts.get_str("_id").ok(), Some("site"), "the counts document comes last: {answered:?}");
+    assert!(videos.len() <= 10 && videos.iter().all(|video| video.get_bool("isPublished").is_ok_and(|public| public)));
     drop_mongodb_database(&uri);
 }
 

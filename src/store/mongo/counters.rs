@@ -212,7 +212,7 @@ impl MongoStore {
     /// The site's count of videos at any of `levels`.
     pub(super) async fn site_videos(&self, levels: &[Visibility]) -> StoreResult<u64> {
         let site = self.collection(COUNTERS).find_one(doc! { "_id": SITE }).await.map_err(backend)?;
-        Ok(site.map_or(0, |site| sum_levels(&site, &q::counts(RecordKind::Videos)[1], levels)))
+        Ok(site.map_or(0, |site| site_videos_in(&site, levels)))
     }
 
     /// The user's count of videos at any of `levels`.
@@ -382,6 +382,11 @@ impl MongoStore {
         }
         Ok(wrong)
     }
+}
+
+/// The site's count of videos at any of `levels`, in its counts document (`_id: "site"` of `counters`).
+pub(super) fn site_videos_in(site: &Document, levels: &[Visibility]) -> u64 {
+    sum_levels(site, &q::counts(RecordKind::Videos)[1], levels)
 }
 
 /// A count per level summed over `levels`.

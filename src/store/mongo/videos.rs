@@ -3,8 +3,9 @@
 
 use async_trait::async_trait;
 use bson::oid::ObjectId;
-use bson::{Document, doc};
-use mongodb::options::ReturnDocument;
+use bson::{Document, RawDocumentBuf, doc};
+use futures_util::TryStreamExt;
+use mongodb::options::{Hint, ReturnDocument};
 
 use super::docs::{TrendingDoc, VideoDoc};
 use super::ephemeral::CREATE_ATTEMPTS;
@@ -45,10 +46,41 @@ impl MongoStore {
         self.aggregate_as(coll::VIDEOS, pipeline).await
     }
 
+    /// The videos a feed pipeline (`q::feed_page`, read through `hint`) returns, decoded straight from
+    /// the driver's raw documents (a video's search words are skipped, never built into a
+    /// `Document`), and the site's counts document when the pipeline ends with `q::with_site_counts`.
+    async fn feed_page(
+        &self,
+        pipeline: Vec<Document>,
+        hint: Option<&str>,
+    ) -> StoreResult<(Vec<Video>, Option<Document>)> {
+        let videos = self.collection(coll::VIDEOS);
+        let aggregate = videos.aggregate(pipeline).with_type::<RawDocumentBuf>();
+        let cursor = match hint {
+            Some(index) => aggregate.hint(Hint::Name(index.to_owned())).await,
+            None => aggregate.await,
+        }
+        .map_err(backend)?;
+        let found: Vec<RawDocumentBuf> = cursor.try_collect().await.map_err(backend)?;
+        let (mut page, mut site) = (Vec::with_capacity(found.len()), None);
+        for raw in found {
+            if raw.get_str("_id").is_ok_and(|id| id == counters::SITE) {
+                site = Some(Document::try_from(raw.as_ref()).map_err(shape)?);
+            } else {
+                page.push(bson::deserialize_from_slice::<VideoDoc>(raw.as_bytes()).map_err(shape)?.into_video());
+            }
+        }
+        Ok((page, site))
+    }
+
     pub(super) async fn video_record(&self, id: Id) -> StoreResult<Option<VideoRecord>> {
         let found = self.videos(q::with_owner(by_id(oid(id)))).await?;
         Ok(found.into_iter().next().map(VideoDoc::into_record))
     }
+}
+
+fn shape(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::context("unexpected document shape in database", e)
 }
 
 /// Keeps the order of `ids`, dropping those not found.
@@ -102,9 +134,16 @@ impl VideoRepo for MongoStore {
                 tokio::try_join!(self.user_videos(oid(owner), query.levels), self.site_videos(ALL_LEVELS))?;
             let wanted = query.offset.saturating_add(u64::from(query.limit));
             let read = queries::read_for(wanted, matches, stored);
-            let page =
-                self.aggregate_hinted::<VideoDoc>(coll::VIDEOS, q::feed_page(query, read), q::feed_index(query, read));
-            return Ok((page.await?.into_iter().map(VideoDoc::into_video).collect(), matches));
+            let (page, _) = self.feed_page(q::feed_page(query, read), q::feed_index(query, read)).await?;
+            return Ok((page, matches));
+        }
+        // No choice to make here (`walks_by_date`): the read is the list's own.
+        let read = queries::Read::Sort;
+        let (page, index) = (q::feed_page(query, read), q::feed_index(query, read));
+        // The site's listings read their total, the site's stored count, in the page's aggregate.
+        if query.owner.is_none() && query.search.is_none() {
+            let (page, site) = self.feed_page(q::with_site_counts(page), index).await?;
+            return Ok((page, site.map_or(0, |site| super::counters::site_videos_in(&site, query.levels))));
         }
         // Otherwise the page and the total are independent: run them concurrently, one round trip of
         // latency. The total is a stored count, but for a text search (counted over its matches,
@@ -116,12 +155,8 @@ impl VideoRepo for MongoStore {
                 (None, None) => self.site_videos(query.levels).await,
             }
         };
-        // No choice to make here (`walks_by_date`): the read is the list's own.
-        let read = queries::Read::Sort;
-        let page =
-            self.aggregate_hinted::<VideoDoc>(coll::VIDEOS, q::feed_page(query, read), q::feed_index(query, read));
-        let (page, total) = tokio::try_join!(page, total)?;
-        Ok((page.into_iter().map(VideoDoc::into_video).collect(), total))
+        let (page, total) = tokio::try_join!(self.feed_page(page, index), total)?;
+        Ok((page.0, total))
     }
 
     async fn update(&self, id: Id, update: VideoUpdate) -> StoreResult<Option<VideoRecord>> {

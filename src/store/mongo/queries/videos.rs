@@ -5,7 +5,7 @@ use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document, doc};
 
 use super::super::coll;
-use super::{Read, index, levels_filter, owner_lookup, skip, visible_to};
+use super::{Read, counters, index, levels_filter, owner_lookup, skip, visible_to};
 use crate::domain::search::distinct_words;
 use crate::domain::video::{VideoQuery, VideoSort};
 use crate::domain::visibility::{Place, Visibility};
@@ -127,6 +127,19 @@ pub fn feed_page(query: &VideoQuery, read: Read) -> Vec<Document> {
     ];
     pipeline.extend(owner_lookup("owner"));
     pipeline
+}
+
+/// `page` followed by the site's counts document (`counters`, `_id: "site"`): a page of the site's
+/// feed and its total in one aggregate, where reading the count beside it took a second command
+/// (docs/decisions.md D26, "one command per page"). The store tells that document by its `_id`, a
+/// string where every video's is an ObjectId. The page's own stages keep their index (the
+/// aggregate's `hint` applies to them, not to the counters read).
+pub fn with_site_counts(mut page: Vec<Document>) -> Vec<Document> {
+    page.push(doc! { "$unionWith": {
+        "coll": counters::COUNTERS,
+        "pipeline": [{ "$match": { "_id": counters::SITE } }],
+    } });
+    page
 }
 
 pub fn video_update(update: &VideoUpdate, now: DateTime) -> Document {
@@ -275,6 +288,17 @@ mod tests {
             ]
         );
         assert_eq!(feed_page(&query(), Read::Sort).len(), 6, "then the owner lookup and unwind");
+    }
+
+    #[test]
+    fn the_site_feed_reads_its_total_in_the_same_aggregate() {
+        let page = feed_page(&query(), Read::Sort);
+        let counted = with_site_counts(page.clone());
+        assert_eq!(counted[..page.len()], page[..], "the page's stages first, unchanged");
+        assert_eq!(
+            counted[page.len()..],
+            [doc! { "$unionWith": { "coll": "counters", "pipeline": [{ "$match": { "_id": "site" } }] } }]
+        );
     }
 
     #[test]

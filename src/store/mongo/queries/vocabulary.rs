@@ -26,8 +26,20 @@ use crate::store::{
     LogFilter, MediaRef, NewSession, NewUser, NewVideo, ProcessedVideo, ProfileUpdate, RefreshGrant, VideoUpdate,
 };
 
-const STAGES: &[&str] =
-    &["$match", "$sort", "$skip", "$limit", "$lookup", "$unwind", "$project", "$set", "$unset", "$group", "$count"];
+const STAGES: &[&str] = &[
+    "$match",
+    "$sort",
+    "$skip",
+    "$limit",
+    "$lookup",
+    "$unwind",
+    "$project",
+    "$set",
+    "$unset",
+    "$group",
+    "$count",
+    "$unionWith",
+];
 /// Stages an update pipeline may use.
 const UPDATE_STAGES: &[&str] = &["$set", "$unset", "$project", "$addFields", "$replaceWith"];
 const UPDATE_OPERATORS: &[&str] = &["$set", "$setOnInsert", "$unset", "$inc", "$max", "$push", "$pull"];
@@ -103,6 +115,12 @@ fn check_pipeline(pipeline: &[Document], stages: &[&str], path: &str) {
                 let inner: Vec<Document> = inner.iter().map(|s| s.as_document().unwrap().clone()).collect();
                 check_pipeline(&inner, STAGES, &format!("{path}.$lookup"));
             }
+        } else if name == "$unionWith" {
+            let union = body.as_document().unwrap();
+            assert!(union.get_str("coll").is_ok(), "$unionWith without coll at {path}");
+            let inner: Vec<Document> =
+                union.get_array("pipeline").unwrap().iter().map(|s| s.as_document().unwrap().clone()).collect();
+            check_pipeline(&inner, STAGES, &format!("{path}.$unionWith"));
         } else {
             check_expression(body, &format!("{path}.{name}"));
         }
@@ -189,6 +207,16 @@ fn every_builder_speaks_mongodb() {
         };
         pipelines.push(("feed_page", videos::feed_page(&query, super::Read::Sort)));
     }
+    let site = VideoQuery {
+        search: None,
+        owner: None,
+        levels: Place::Listing.levels(false),
+        sort: VideoSort::CreatedAt,
+        descending: true,
+        offset: 0,
+        limit: 5,
+    };
+    pipelines.push(("with_site_counts", videos::with_site_counts(videos::feed_page(&site, super::Read::Sort))));
     for sort in SearchSort::ALL {
         let query = VideoSearchQuery {
             text: SearchText::parse("$a b").unwrap(),
