@@ -6,6 +6,7 @@
 mod load;
 mod mongo;
 mod notifications;
+mod original;
 mod search;
 mod server;
 mod soak;
@@ -42,6 +43,7 @@ const SCENARIOS: [&str; 23] = [
     "notifications-mongo",
     "notifications-mongo-reads",
     "notifications-mongo-publish",
+    "original-mongo",
 ];
 
 /// Scenarios that run only when named: they need more than this machine (ffmpeg, a MongoDB
@@ -59,6 +61,7 @@ const ON_REQUEST: [&str; 12] = [
     "notifications-mongo",
     "notifications-mongo-reads",
     "notifications-mongo-publish",
+    "original-mongo",
 ];
 
 const USAGE: &str = "usage: bench [--quick] [--start-documentdb] [SCENARIO]...
@@ -114,6 +117,10 @@ Scenarios (all but processing, notifications, soak and the MongoDB ones run when
               server; in the deployment of mongo; only when named
   notifications-mongo-reads  only the read rows of notifications-mongo; only when named
   notifications-mongo-publish  only the publish rows of notifications-mongo; only when named
+  original-mongo  channel profile, current user, history and login on one seeded MongoDB database:
+              database CPU per request of our server against the original API's queries replayed
+              through the driver, and, with BENCH_ORIGINAL_DIR, the original Node server's throughput
+              and database CPU beside ours (64 connections, medians of 3 x 10 s; only when named)
 
 Options:
   --quick             shorter load phases (2 s instead of 5 s) and smaller data
@@ -135,6 +142,8 @@ Environment:
                       (default 9); at least 1
   BENCH_VIDEOTUBE_BIN the videotube binary every scenario starts (default target/release/videotube, built
                       from this tree first), e.g. a copy built from another commit's src/
+  BENCH_ORIGINAL_DIR  a checkout of the original Node backend (chai-backend) with node_modules installed:
+                      original-mongo starts it (node src/index.js) on its database and measures it too
   BENCH_SOAK_SECS     the length of soak and soak-mongo in seconds (default 600, --quick 120; at least 120)";
 
 /// The three feed shapes measured at scale.
@@ -290,6 +299,8 @@ async fn main() -> anyhow::Result<()> {
         Vec::new()
     };
 
+    let original_table = if run("original-mongo") { Some(original_mongo(start_documentdb).await?) } else { None };
+
     let mut report = String::new();
     if !rows.is_empty() {
         report.push_str(
@@ -321,6 +332,12 @@ async fn main() -> anyhow::Result<()> {
     }
     for r in &store_rows {
         report.push_str(&format!("| {} | {} | {} | {} | {} |\n", r.scenario, r.baseline, r.sqlite, r.mongo, r.ratios));
+    }
+    if let Some(table) = original_table {
+        if !report.is_empty() {
+            report.push('\n');
+        }
+        report.push_str(&table);
     }
     println!("\n{report}");
     std::fs::write("target/bench-report.md", &report).context("writing target/bench-report.md")?;
@@ -1349,6 +1366,17 @@ async fn mongo_scenarios(
     // The DocumentDB this run started (if any) stops with `deployment`.
     drop(deployment);
     Ok(rows)
+}
+
+/// `original-mongo` on a fresh database of the run's deployment (dropped afterwards).
+async fn original_mongo(start_documentdb: bool) -> anyhow::Result<String> {
+    let deployment = mongo::Deployment::acquire(start_documentdb)?;
+    let uri = mongo::with_database(&deployment.uri, &format!("{}_original", mongo::fresh_database_name()));
+    eprintln!("bench: MongoDB from {}, database {uri}", deployment.source);
+    let result = original::original_mongo(&uri, deployment.local_state()).await;
+    drop_all(&[&uri]).await;
+    drop(deployment);
+    result
 }
 
 /// Drops the bench databases, whatever happened before (`mongo::drop_database`).

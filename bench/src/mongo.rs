@@ -54,6 +54,14 @@ impl Deployment {
     }
 }
 
+impl Deployment {
+    /// The state directory of the DocumentDB serving `uri`, when it is known to run on this machine:
+    /// the one this run started, else `DOCUMENTDB_STATE` (as `.ci/documentdb` exports it).
+    pub fn local_state(&self) -> Option<String> {
+        self.state.clone().or_else(|| std::env::var("DOCUMENTDB_STATE").ok().filter(|s| !s.is_empty()))
+    }
+}
+
 impl Drop for Deployment {
     fn drop(&mut self) {
         if let Some(state) = &self.state {
@@ -86,7 +94,7 @@ pub async fn database(uri: &str) -> anyhow::Result<mongodb::Database> {
 }
 
 /// The id SQLite's seed writes as `printf('%024x', n)`.
-fn id(n: u64) -> ObjectId {
+pub fn id(n: u64) -> ObjectId {
     let mut bytes = [0u8; 12];
     bytes[4..].copy_from_slice(&n.to_be_bytes());
     ObjectId::from_bytes(bytes)

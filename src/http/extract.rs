@@ -1,4 +1,4 @@
-//! Extractors: `AuthUser` (required login), `ModeratorUser` and `AdminUser` (a role), `AuthSession` (with its session), `MaybeAuthUser` (optional, per PUBLIC_READS), `ClientIp`,
+//! Extractors: `AuthUser` (required login), `AccessToken` (the token alone, checked by the service), `ModeratorUser` and `AdminUser` (a role), `AuthSession` (with its session), `MaybeAuthUser` (optional, per PUBLIC_READS), `ClientIp`,
 //! `PathParams` (typed path parameters).
 
 use std::net::{IpAddr, SocketAddr};
@@ -74,6 +74,18 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = access_token(&parts.headers);
         Ok(AuthUser(state.services.caller(token.as_deref()).await?))
+    }
+}
+
+/// The request's access token, not yet verified: for a route whose service verifies it and reads the
+/// caller's standing with its own data (one read instead of two); refused as `AuthUser` by it.
+pub struct AccessToken(pub Option<String>);
+
+impl FromRequestParts<AppState> for AccessToken {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(AccessToken(access_token(&parts.headers)))
     }
 }
 

@@ -45,7 +45,10 @@ impl Services {
         Ok((account, verified.session))
     }
 
-    fn verify_access(&self, access_token: Option<&str>) -> Result<crate::auth::tokens::VerifiedToken, ServiceError> {
+    pub(super) fn verify_access(
+        &self,
+        access_token: Option<&str>,
+    ) -> Result<crate::auth::tokens::VerifiedToken, ServiceError> {
         let token = access_token.ok_or_else(|| ServiceError::unauthorized("Unauthorized request"))?;
         self.tokens.verify(token, TokenKind::Access).map_err(|e| ServiceError::unauthorized(e.0))
     }

@@ -250,6 +250,9 @@ pub trait VideoRepo: Send + Sync {
 pub trait HistoryRepo: Send + Sync {
     /// The user's history, newest first, keeping only videos the user sees there (`Place::ByLink`).
     async fn watch_history(&self, user: Id) -> StoreResult<Vec<WatchedVideo>>;
+    /// The user's standing (as `UserRepo::identity`) and history (as [`Self::watch_history`]) read
+    /// together, for a request whose caller is checked by the same read; `None` without the user.
+    async fn standing_and_history(&self, user: Id) -> StoreResult<Option<(Standing, Vec<WatchedVideo>)>>;
     async fn clear_history(&self, user: Id) -> StoreResult<()>;
     /// Removes the video from the user's history if it is there (idempotent).
     async fn forget_watch(&self, user: Id, video: Id) -> StoreResult<()>;

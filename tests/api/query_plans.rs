@@ -30,7 +30,7 @@ use videotube::domain::video::{VideoQuery, VideoSort};
 use videotube::domain::visibility::Place;
 use videotube::store::mongo::queries::videos::{feed_index, feed_page, with_site_counts};
 use videotube::store::mongo::queries::{
-    Read, WALK_MARGIN, comments, dashboard, history, index, likes, playlists, read_for, subscriptions, videos,
+    Read, WALK_MARGIN, comments, dashboard, history, index, likes, playlists, read_for, subscriptions, users, videos,
 };
 
 use crate::helpers::{drop_mongodb_database, fresh_mongodb_database};
@@ -511,6 +511,42 @@ async fn the_watch_history_reads_its_own_videos_only() {
     // The user by `_id`, then each of the 30 watched videos (and its owner) by `_id`.
     let plan = explain(&db, "users", history::watch_history(viewer), None).await;
     plan.reads("watch history", index::ID, 61);
+    drop_mongodb_database(&uri);
+}
+
+#[tokio::test]
+async fn a_logged_in_viewer_s_channel_profile_reads_one_subscription_key() {
+    let Some((db, uri)) = indexed_database().await else { return };
+    let (channel, viewer, stranger) = (ObjectId::new(), ObjectId::new(), ObjectId::new());
+    let subscribers: Vec<ObjectId> = (0..500).map(|_| ObjectId::new()).collect();
+    let others: Vec<ObjectId> = (0..300).map(|_| ObjectId::new()).collect();
+    insert_users(&db, &[channel, viewer, stranger]).await;
+    // The channel's 500 subscribers and the viewer; the viewer also follows 300 other channels.
+    let follows = subscribers.iter().chain([&viewer]).map(|s| (*s, channel)).chain(others.iter().map(|o| (viewer, *o)));
+    let follows =
+        follows.map(|(subscriber, channel)| doc! { "subscriber": subscriber, "channel": channel, "createdAt": at(0) });
+    insert(&db, "subscriptions", follows.collect()).await;
+    let username = channel.to_hex();
+    // The channel by its username, then the one (subscriber, channel) key of the viewer.
+    let plan = explain(&db, "users", users::channel_profile(&username, viewer), None).await;
+    plan.reads("channel profile", "username_1", 1);
+    let mut everywhere = Vec::new();
+    stages(&Bson::Document(plan.explain.clone()), &mut everywhere);
+    assert!(
+        everywhere.iter().any(|(stage, index)| stage == "IXSCAN" && index.as_deref() == Some("subscriber_1_channel_1"))
+            && !everywhere.iter().any(|(stage, _)| stage == "COLLSCAN"),
+        "the viewer's subscription by its unique key, no collection scan: {everywhere:?}\n{}",
+        plan.explain
+    );
+    let joined = |found: Vec<Document>| found[0].get_array(users::VIEWER_SUBSCRIPTION).unwrap().len();
+    let users_of = db.collection::<Document>("users");
+    let run = |viewer| {
+        use futures_util::TryStreamExt;
+        let (users_of, pipeline) = (users_of.clone(), users::channel_profile(&username, viewer));
+        async move { users_of.aggregate(pipeline).await.unwrap().try_collect::<Vec<Document>>().await.unwrap() }
+    };
+    assert_eq!(joined(run(viewer).await), 1, "the viewer is subscribed");
+    assert_eq!(joined(run(stranger).await), 0, "a stranger is not");
     drop_mongodb_database(&uri);
 }
 

@@ -7,7 +7,7 @@ use crate::domain::video::WatchedVideo;
 use crate::http::AppState;
 use crate::http::envelope::{ApiResponse, Empty, Envelope};
 use crate::http::error::AppError;
-use crate::http::extract::{AuthUser, PathParams};
+use crate::http::extract::{AccessToken, AuthUser, PathParams};
 use crate::http::openapi::{AuthErrors, BaseErrors};
 
 #[utoipa::path(
@@ -22,9 +22,9 @@ use crate::http::openapi::{AuthErrors, BaseErrors};
 )]
 pub async fn watch_history(
     State(state): State<AppState>,
-    caller: AuthUser,
+    token: AccessToken,
 ) -> Result<ApiResponse<Vec<WatchedVideo>>, AppError> {
-    let videos = state.services.watch_history(&caller.0).await?;
+    let videos = state.services.caller_watch_history(token.0.as_deref()).await?;
     Ok(ApiResponse::ok("Watch history fetched successfully", videos))
 }
 

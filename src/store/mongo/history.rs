@@ -2,20 +2,26 @@
 //! with it, `watchHistoryAt`); watching writes them through `VideoRepo::record_watch`.
 
 use async_trait::async_trait;
+use bson::Document;
 use bson::oid::ObjectId;
 
 use super::docs::{VideoDoc, time};
 use super::queries::by_id;
 use super::queries::history as q;
 use super::videos::in_order;
-use super::{MongoStore, backend, coll, id_of, now, oid, retry_transient};
+use super::{MongoStore, backend, coll, decode, id_of, now, oid, retry_transient};
 use crate::domain::Id;
+use crate::domain::user::{Identity, Role, Standing};
 use crate::domain::video::WatchedVideo;
 use crate::store::{HistoryRepo, StoreResult};
 
 #[async_trait]
 impl HistoryRepo for MongoStore {
     async fn watch_history(&self, user: Id) -> StoreResult<Vec<WatchedVideo>> {
+        Ok(self.standing_and_history(user).await?.map(|(_, videos)| videos).unwrap_or_default())
+    }
+
+    async fn standing_and_history(&self, user: Id) -> StoreResult<Option<(Standing, Vec<WatchedVideo>)>> {
         #[derive(serde::Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct History {
@@ -23,18 +29,47 @@ impl HistoryRepo for MongoStore {
             watch_history: Vec<ObjectId>,
             #[serde(default)]
             watch_history_at: Vec<Option<bson::DateTime>>,
-            videos: Vec<VideoDoc>,
+            #[serde(default)]
+            history_paused: bool,
+            #[serde(default)]
+            role: Option<String>,
+            #[serde(default)]
+            suspended_reason: Option<String>,
+            videos: Vec<Document>,
+            owners: Vec<Document>,
         }
+        // One round trip: the user's document (its standing and history) with the videos joined.
         let found: Vec<History> = self.aggregate_as(coll::USERS, q::watch_history(oid(user))).await?;
         let Some(history) = found.into_iter().next() else {
-            return Ok(Vec::new());
+            return Ok(None);
+        };
+        let standing = Standing {
+            identity: Identity {
+                id: user,
+                history_paused: history.history_paused,
+                role: Role::from_stored(history.role.as_deref()),
+            },
+            suspended_reason: history.suspended_reason,
         };
         let watched_at = |video: Id| {
             let index = history.watch_history.iter().position(|id| id_of(*id) == video)?;
             history.watch_history_at.get(index).copied().flatten().map(time)
         };
-        let videos = in_order(&history.watch_history, history.videos);
-        Ok(videos.into_iter().map(|video| WatchedVideo { watched_at: watched_at(video.id), video }).collect())
+        // Each video with its owner's summary, as the feeds' owner join leaves it.
+        let owner_of = |video: &Document| {
+            let owner = video.get_object_id("owner").ok()?;
+            history.owners.iter().find(|o| o.get_object_id("_id").is_ok_and(|id| id == owner)).cloned()
+        };
+        let mut joined = Vec::with_capacity(history.videos.len());
+        for mut video in history.videos {
+            if let Some(owner) = owner_of(&video) {
+                video.insert("owner", owner);
+                joined.push(decode::<VideoDoc>(video)?);
+            }
+        }
+        let videos = in_order(&history.watch_history, joined);
+        let videos = videos.into_iter().map(|video| WatchedVideo { watched_at: watched_at(video.id), video }).collect();
+        Ok(Some((standing, videos)))
     }
 
     async fn clear_history(&self, user: Id) -> StoreResult<()> {

@@ -162,14 +162,20 @@ impl UserRepo for MongoStore {
     }
 
     async fn channel(&self, username: &str, viewer: Option<Id>) -> StoreResult<Option<(UserAccount, ChannelCounts)>> {
-        let (filter, projection) = q::channel_owner(username);
-        let found = self.collection(coll::USERS).find_one(filter).projection(projection).await.map_err(backend)?;
+        // One round trip either way: the account alone, or with the viewer's subscription joined.
+        let found = match viewer {
+            None => {
+                let (filter, projection) = q::channel_owner(username);
+                self.collection(coll::USERS).find_one(filter).projection(projection).await.map_err(backend)?
+            }
+            Some(viewer) => self.aggregate(coll::USERS, q::channel_profile(username, oid(viewer))).await?.pop(),
+        };
         let Some(found) = found else {
             return Ok(None);
         };
         let (subscribers, subscribed_to) = subscription_counts(&found);
+        let viewer_subscribed = found.get_array(q::VIEWER_SUBSCRIPTION).is_ok_and(|joined| !joined.is_empty());
         let account = decode::<UserDoc>(found)?.into_account();
-        let viewer_subscribed = self.viewer_subscribed(account.user.id, viewer).await?;
         Ok(Some((account, ChannelCounts { subscribers, subscribed_to, viewer_subscribed })))
     }
 

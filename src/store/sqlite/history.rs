@@ -10,9 +10,10 @@ use super::sql::{OWNER_OF_VIDEO, VIDEO_COLUMNS, visible_sql};
 use super::{SqliteStore, now};
 use crate::domain::Id;
 use crate::domain::Timestamp;
+use crate::domain::user::Standing;
 use crate::domain::video::WatchedVideo;
 use crate::domain::visibility::Place;
-use crate::store::{HistoryRepo, StoreResult};
+use crate::store::{HistoryRepo, StoreResult, UserRepo};
 
 /// The user `?1`'s history, newest first: each video the user may still see, then when it was
 /// watched.
@@ -42,6 +43,14 @@ impl HistoryRepo for SqliteStore {
                 Ok(WatchedVideo { video: video.into_video()?, watched_at: watched_at.map(Timestamp) })
             })
             .collect()
+    }
+
+    async fn standing_and_history(&self, user: Id) -> StoreResult<Option<(Standing, Vec<WatchedVideo>)>> {
+        // Two reads of the same file: nothing to gain from joining them here.
+        let Some(standing) = self.identity(user).await? else {
+            return Ok(None);
+        };
+        Ok(Some((standing, self.watch_history(user).await?)))
     }
 
     async fn clear_history(&self, user: Id) -> StoreResult<()> {

@@ -101,6 +101,27 @@ pub fn channel_owner(username: &str) -> (Document, Document) {
     (doc! { "username": username }, doc! { "refreshSessions": 0 })
 }
 
+/// Where [`channel_profile`] puts the viewer's subscription (at most one `{_id}`).
+pub const VIEWER_SUBSCRIPTION: &str = "viewerSubscription";
+
+/// The account named `username` (as [`channel_owner`]) with `viewer`'s subscription to it, in one
+/// round trip: the join reads the `subscriber_1_channel_1` key of that one pair (the original API
+/// joined every subscriber instead).
+pub fn channel_profile(username: &str, viewer: ObjectId) -> Vec<Document> {
+    let (filter, projection) = channel_owner(username);
+    vec![
+        doc! { "$match": filter },
+        doc! { "$project": projection },
+        doc! { "$lookup": {
+            "from": super::super::coll::SUBSCRIPTIONS,
+            "localField": "_id",
+            "foreignField": "channel",
+            "pipeline": [{ "$match": { "subscriber": viewer } }, { "$limit": 1 }, { "$project": { "_id": 1 } }],
+            "as": VIEWER_SUBSCRIPTION,
+        } },
+    ]
+}
+
 /// Users whose stored email is not lowercase (written by the original API before it normalised).
 pub fn mixed_case_emails() -> Document {
     doc! { "$expr": { "$ne": ["$email", { "$toLower": "$email" }] } }
@@ -174,6 +195,24 @@ mod tests {
         let (filter, projection) = channel_owner("asha");
         assert_eq!(filter, doc! { "username": "asha" });
         assert_eq!(projection, doc! { "refreshSessions": 0 }, "sessions never leave the database");
+    }
+
+    #[test]
+    fn a_logged_in_viewer_s_channel_profile_is_one_pipeline() {
+        let viewer = ObjectId::from_bytes([2; 12]);
+        let pipeline = channel_profile("asha", viewer);
+        assert_eq!(pipeline[0], doc! { "$match": { "username": "asha" } });
+        assert_eq!(pipeline[1], doc! { "$project": { "refreshSessions": 0 } });
+        let lookup = pipeline[2].get_document("$lookup").unwrap();
+        assert_eq!(lookup.get_str("from").unwrap(), "subscriptions");
+        assert_eq!(
+            (lookup.get_str("localField").unwrap(), lookup.get_str("foreignField").unwrap()),
+            ("_id", "channel")
+        );
+        let inner = lookup.get_array("pipeline").unwrap();
+        assert_eq!(inner[0].as_document().unwrap(), &doc! { "$match": { "subscriber": viewer } });
+        assert_eq!(inner[1].as_document().unwrap(), &doc! { "$limit": 1 }, "one key at most");
+        assert_eq!(lookup.get_str("as").unwrap(), VIEWER_SUBSCRIPTION);
     }
 
     #[test]
