@@ -3,7 +3,7 @@
 
 use super::{ServiceError, Services};
 use crate::domain::Id;
-use crate::domain::user::{Identity, suspended_message};
+use crate::domain::user::Identity;
 use crate::domain::video::WatchedVideo;
 
 impl Services {
@@ -13,9 +13,7 @@ impl Services {
         let verified = self.verify_access(access_token)?;
         let found = self.store.history.standing_and_history(verified.user_id).await?;
         let (standing, videos) = found.ok_or_else(|| ServiceError::unauthorized("Invalid Access Token"))?;
-        if let Some(reason) = &standing.suspended_reason {
-            return Err(ServiceError::forbidden(suspended_message(reason)));
-        }
+        super::sessions::refuse_suspended(&standing.suspended_reason)?;
         Ok(videos)
     }
 

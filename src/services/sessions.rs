@@ -25,6 +25,15 @@ pub struct TokenPair {
     pub refresh_token: String,
 }
 
+/// A suspended account's tokens and credentials are refused, 403 with the reason (docs/api.md
+/// §3.15.3): the one place every route needing a login applies it.
+pub(super) fn refuse_suspended(suspended_reason: &Option<String>) -> Result<(), ServiceError> {
+    match suspended_reason {
+        Some(reason) => Err(ServiceError::forbidden(suspended_message(reason))),
+        None => Ok(()),
+    }
+}
+
 fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
@@ -59,9 +68,7 @@ impl Services {
         let verified = self.verify_access(access_token)?;
         let account = self.store.users.by_id(verified.user_id).await?;
         let account = account.ok_or_else(|| ServiceError::unauthorized("Invalid Access Token"))?;
-        if let Some(reason) = &account.suspended_reason {
-            return Err(ServiceError::forbidden(suspended_message(reason)));
-        }
+        refuse_suspended(&account.suspended_reason)?;
         Ok(account)
     }
 
@@ -71,9 +78,7 @@ impl Services {
     /// §3.15.3).
     pub async fn caller_session(&self, access_token: Option<&str>) -> Result<(Identity, Option<Id>), ServiceError> {
         let (account, session) = self.authenticate(access_token).await?;
-        if let Some(reason) = &account.suspended_reason {
-            return Err(ServiceError::forbidden(suspended_message(reason)));
-        }
+        refuse_suspended(&account.suspended_reason)?;
         Ok((account.identity, session))
     }
 
@@ -111,9 +116,7 @@ impl Services {
         if !self.hasher.verify(password, account.password_hash.clone()).await.map_err(ServiceError::internal)? {
             return Err(ServiceError::unauthorized("Invalid user credentials"));
         }
-        if let Some(reason) = &account.suspended_reason {
-            return Err(ServiceError::forbidden(suspended_message(reason)));
-        }
+        refuse_suspended(&account.suspended_reason)?;
         let tokens = self.open_session(&account.user, user_agent).await?;
         Ok((account.user, tokens))
     }
@@ -147,9 +150,7 @@ impl Services {
         let verified = self.tokens.verify(&token, TokenKind::Refresh).map_err(|e| ServiceError::unauthorized(e.0))?;
         let account = self.store.users.by_id(verified.user_id).await?;
         let account = account.ok_or_else(|| ServiceError::unauthorized("Invalid refresh token"))?;
-        if let Some(reason) = &account.suspended_reason {
-            return Err(ServiceError::forbidden(suspended_message(reason)));
-        }
+        refuse_suspended(&account.suspended_reason)?;
         let (refresh_token, next) = self.new_grant(account.user.id)?;
         let old_jti = verified.jti.unwrap_or_default();
         let session = self.store.sessions.rotate(account.user.id, &old_jti, &hash_token(&token), next).await?;

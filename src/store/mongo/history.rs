@@ -8,10 +8,11 @@ use bson::oid::ObjectId;
 use super::docs::{VideoDoc, time};
 use super::queries::by_id;
 use super::queries::history as q;
+use super::users::standing_of;
 use super::videos::in_order;
 use super::{MongoStore, backend, coll, decode, id_of, now, oid, retry_transient};
 use crate::domain::Id;
-use crate::domain::user::{Identity, Role, Standing};
+use crate::domain::user::Standing;
 use crate::domain::video::WatchedVideo;
 use crate::store::{HistoryRepo, StoreResult};
 
@@ -29,28 +30,18 @@ impl HistoryRepo for MongoStore {
             watch_history: Vec<ObjectId>,
             #[serde(default)]
             watch_history_at: Vec<Option<bson::DateTime>>,
-            #[serde(default)]
-            history_paused: bool,
-            #[serde(default)]
-            role: Option<String>,
-            #[serde(default)]
-            suspended_reason: Option<String>,
             videos: Vec<Document>,
             owners: Vec<Document>,
+            /// The standing's fields (`queries::users::standing_fields`).
+            #[serde(flatten)]
+            standing: Document,
         }
         // One round trip: the user's document (its standing and history) with the videos joined.
         let found: Vec<History> = self.aggregate_as(coll::USERS, q::watch_history(oid(user))).await?;
         let Some(history) = found.into_iter().next() else {
             return Ok(None);
         };
-        let standing = Standing {
-            identity: Identity {
-                id: user,
-                history_paused: history.history_paused,
-                role: Role::from_stored(history.role.as_deref()),
-            },
-            suspended_reason: history.suspended_reason,
-        };
+        let standing = standing_of(user, &history.standing);
         let watched_at = |video: Id| {
             let index = history.watch_history.iter().position(|id| id_of(*id) == video)?;
             history.watch_history_at.get(index).copied().flatten().map(time)

@@ -51,16 +51,8 @@ impl UserRepo for MongoStore {
 
     async fn identity(&self, id: Id) -> StoreResult<Option<Standing>> {
         let users = self.collection(coll::USERS);
-        let projection = doc! { "historyPaused": 1, "role": 1, "suspendedReason": 1 };
-        let found = users.find_one(by_id(oid(id))).projection(projection).await.map_err(backend)?;
-        Ok(found.map(|user| Standing {
-            identity: Identity {
-                id,
-                history_paused: user.get_bool("historyPaused").unwrap_or(false),
-                role: Role::from_stored(user.get_str("role").ok()),
-            },
-            suspended_reason: user.get_str("suspendedReason").ok().map(str::to_owned),
-        }))
+        let found = users.find_one(by_id(oid(id))).projection(q::standing_fields()).await.map_err(backend)?;
+        Ok(found.map(|user| standing_of(id, &user)))
     }
 
     async fn set_suspension(&self, id: Id, reason: Option<String>) -> StoreResult<bool> {
@@ -229,6 +221,18 @@ impl MongoStore {
             Some(filter) => Ok(self.count(coll::SUBSCRIPTIONS, filter).await? > 0),
             None => Ok(false),
         }
+    }
+}
+
+/// The standing of user `id` from its document's [`q::standing_fields`].
+pub(super) fn standing_of(id: Id, user: &Document) -> Standing {
+    Standing {
+        identity: Identity {
+            id,
+            history_paused: user.get_bool("historyPaused").unwrap_or(false),
+            role: Role::from_stored(user.get_str("role").ok()),
+        },
+        suspended_reason: user.get_str("suspendedReason").ok().map(str::to_owned),
     }
 }
 

@@ -70,11 +70,11 @@ pub const OWNERS: &str = "owners";
 /// videos with owners (a video whose owner is gone drops out) and restores the history order.
 pub fn watch_history(user: ObjectId) -> Vec<Document> {
     let videos = vec![doc! { "$match": super::visible_to(Place::ByLink, Some(user)) }];
+    let mut fields = doc! { "watchHistory": 1, "watchHistoryAt": 1 };
+    fields.extend(super::users::standing_fields());
     vec![
         doc! { "$match": { "_id": user } },
-        doc! { "$project": {
-            "watchHistory": 1, "watchHistoryAt": 1, "historyPaused": 1, "role": 1, "suspendedReason": 1,
-        } },
+        doc! { "$project": fields },
         doc! { "$lookup": {
             "from": coll::VIDEOS,
             "localField": "watchHistory",
@@ -82,13 +82,7 @@ pub fn watch_history(user: ObjectId) -> Vec<Document> {
             "pipeline": videos,
             "as": "videos",
         } },
-        doc! { "$lookup": {
-            "from": coll::USERS,
-            "localField": "videos.owner",
-            "foreignField": "_id",
-            "pipeline": [{ "$project": { "username": 1, "fullName": 1, "avatar": 1 } }],
-            "as": OWNERS,
-        } },
+        super::owner_join("videos.owner", OWNERS),
     ]
 }
 

@@ -131,16 +131,18 @@ impl Change {
 /// Joins the `owner` id to the author's public summary (`_id`, `username`, `fullName`, `avatar`).
 /// Records whose owner no longer exists drop out, as with an inner join.
 pub fn owner_lookup(field: &str) -> [Document; 2] {
-    [
-        doc! { "$lookup": {
-            "from": coll::USERS,
-            "localField": field,
-            "foreignField": "_id",
-            "pipeline": [{ "$project": { "username": 1, "fullName": 1, "avatar": 1 } }],
-            "as": field,
-        } },
-        doc! { "$unwind": format!("${field}") },
-    ]
+    [owner_join(field, field), doc! { "$unwind": format!("${field}") }]
+}
+
+/// A `$lookup` of the users `local_field` names, each as its public summary (`OwnerSummary`), into `into`.
+pub fn owner_join(local_field: &str, into: &str) -> Document {
+    doc! { "$lookup": {
+        "from": coll::USERS,
+        "localField": local_field,
+        "foreignField": "_id",
+        "pipeline": [{ "$project": { "username": 1, "fullName": 1, "avatar": 1 } }],
+        "as": into,
+    } }
 }
 
 /// The documents at one level. Every document has `isPublished` (the original API's field, true

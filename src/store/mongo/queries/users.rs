@@ -97,6 +97,12 @@ pub fn channel_count_fields() -> Document {
 }
 
 /// The account named `username`, without its refresh sessions.
+/// The fields a caller's standing is read from (`docs::standing_of`): every request needing a login
+/// reads them, alone or beside what it shows.
+pub fn standing_fields() -> Document {
+    doc! { "historyPaused": 1, "role": 1, "suspendedReason": 1 }
+}
+
 pub fn channel_owner(username: &str) -> (Document, Document) {
     (doc! { "username": username }, doc! { "refreshSessions": 0 })
 }
