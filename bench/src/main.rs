@@ -19,7 +19,7 @@ use load::{LoadStats, load, sequential};
 use server::{Server, cargo_build, target_bin};
 
 /// Scenario names accepted on the command line, in the order they run.
-const SCENARIOS: [&str; 23] = [
+const SCENARIOS: &[&str] = &[
     "cold",
     "throughput",
     "uncached",
@@ -48,7 +48,7 @@ const SCENARIOS: [&str; 23] = [
 
 /// Scenarios that run only when named: they need more than this machine (ffmpeg, a MongoDB
 /// deployment) or take long (soak).
-const ON_REQUEST: [&str; 12] = [
+const ON_REQUEST: &[&str] = &[
     "processing",
     "mongo",
     "feed-mongo",
